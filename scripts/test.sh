@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything, builds each configuration once and runs every test:
+#   build/test:     optimised gcc build, unit + integration + corpus replay;
+#   build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests
+#                   plus the libFuzzer targets for a bounded time (CONFAB_FUZZ_SECONDS).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+fuzz_seconds=${CONFAB_FUZZ_SECONDS:-30}
+
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build/test -j "$jobs"
+
+cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCONFAB_SANITIZE=ON -DCONFAB_FUZZ=ON -DCONFAB_FUZZ_SECONDS="$fuzz_seconds"
+cmake --build build/sanitize -j "$jobs"
+
+status=0
+(cd build/test && ctest --output-on-failure -j "$jobs") || status=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build/sanitize && ctest --output-on-failure -j "$jobs") || status=1
+exit "$status"
