@@ -1,0 +1,843 @@
+#include "main/Config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <charconv>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#ifndef CONFAB_VERSION
+#define CONFAB_VERSION "0.1.0"
+#endif
+
+namespace confab::config {
+
+namespace po = boost::program_options;
+
+namespace {
+
+using Values = std::vector<std::string>;
+
+// A value an option's reader refused: which one (an option may carry several) and why.
+struct Refusal {
+  std::string value;
+  std::string reason;
+};
+using Check = std::optional<Refusal>;
+
+enum class Group { kSip, kApi, kMedia, kRooms, kGeneral };
+
+// One option: how it is documented, read into a Config and written back out. The table below is
+// the single list of options; help, parsing and --print-config all walk it.
+struct Setting {
+  std::string_view name;
+  std::string_view valueName;
+  std::string_view help;
+  Group group;
+  bool repeatable;
+  Check (*read)(Config&, const Values&);
+  Values (*write)(const Config&);
+};
+
+// ---- value readers -------------------------------------------------------------------------
+
+std::optional<std::uint64_t> parseNumber(std::string_view text) {
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+Check readNumber(const std::string& text,
+                 std::uint64_t min,
+                 std::uint64_t max,
+                 std::uint64_t& out) {
+  auto n = parseNumber(text);
+  if (!n) {
+    return Refusal{text, "expected a whole number"};
+  }
+  if (*n < min || *n > max) {
+    return Refusal{text,
+                   "must be between " + std::to_string(min) + " and " + std::to_string(max)};
+  }
+  out = *n;
+  return std::nullopt;
+}
+
+// Parses "ADDRESS:PORT" with IPv6 addresses in brackets ("[::]:5060"), as in RFC 3986 §3.2.2.
+// Listening points are numeric: a name would resolve to whichever address the resolver picks.
+std::variant<Endpoint, std::string> parseEndpoint(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return std::string("missing ']' after the IPv6 address");
+    }
+    host = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      return std::string("expected :PORT after ']'");
+    }
+    port = rest.substr(1);
+    if (host.find(':') == std::string_view::npos) {
+      return std::string("brackets are for IPv6 addresses only");
+    }
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::string("expected ADDRESS:PORT");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return std::string("IPv6 addresses go in brackets, as in [::]:5060");
+    }
+  }
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) {
+    return "\"" + std::string(host) + "\" is not a numeric IP address";
+  }
+  auto number = parseNumber(port);
+  if (!number || *number > 65535) {
+    return "\"" + std::string(port) + "\" is not a port number (0 to 65535)";
+  }
+  return Endpoint{address, static_cast<std::uint16_t>(*number)};
+}
+
+// A list of listening points, or the single word `off`.
+Check readEndpoints(const Values& values, std::vector<Endpoint>& out) {
+  std::vector<Endpoint> endpoints;
+  for (const auto& value : values) {
+    if (value == "off") {
+      if (values.size() > 1) {
+        return Refusal{value, "'off' cannot be combined with addresses"};
+      }
+      continue;
+    }
+    auto parsed = parseEndpoint(value);
+    if (auto* reason = std::get_if<std::string>(&parsed)) {
+      return Refusal{value, *reason};
+    }
+    const auto& endpoint = std::get<Endpoint>(parsed);
+    if (std::find(endpoints.begin(), endpoints.end(), endpoint) != endpoints.end()) {
+      return Refusal{value, "listed twice"};
+    }
+    endpoints.push_back(endpoint);
+  }
+  out = std::move(endpoints);
+  return std::nullopt;
+}
+
+Values writeEndpoints(const std::vector<Endpoint>& endpoints) {
+  if (endpoints.empty()) {
+    return {"off"};
+  }
+  Values out;
+  for (const auto& endpoint : endpoints) {
+    out.push_back(toString(endpoint));
+  }
+  return out;
+}
+
+Check readAddress(const std::string& value, boost::asio::ip::address& out) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(value, ec);
+  if (ec) {
+    return Refusal{value, "not a numeric IP address"};
+  }
+  out = address;
+  return std::nullopt;
+}
+
+// Room ids are what a SIP URI user part and a URL path segment both carry without escapes; the
+// same rule as policy::Directory::validId (this library does not link policy).
+bool validRoomId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+constexpr std::size_t kMaxRoomNameBytes = 128;
+
+Check readRooms(const Values& values, std::vector<Room>& out) {
+  std::vector<Room> rooms;
+  for (const auto& value : values) {
+    if (value == "off") {
+      if (values.size() > 1) {
+        return Refusal{value, "'off' cannot be combined with rooms"};
+      }
+      continue;
+    }
+    auto colon = value.find(':');
+    Room room;
+    room.id = value.substr(0, colon);
+    room.name = colon == std::string::npos ? std::string() : value.substr(colon + 1);
+    if (!validRoomId(room.id)) {
+      return Refusal{value, "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"};
+    }
+    if (room.name.size() > kMaxRoomNameBytes) {
+      return Refusal{value, "the display name is longer than 128 bytes"};
+    }
+    if (std::any_of(room.name.begin(), room.name.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        })) {
+      return Refusal{value, "the display name holds a control character"};
+    }
+    if (room.name.empty()) {
+      room.name = room.id;
+    }
+    if (std::any_of(rooms.begin(), rooms.end(), [&](const Room& r) { return r.id == room.id; })) {
+      return Refusal{value, "room " + room.id + " is listed twice"};
+    }
+    rooms.push_back(std::move(room));
+  }
+  out = std::move(rooms);
+  return std::nullopt;
+}
+
+// What may stand in Contact and Via as the host (RFC 3261 §25.1 `host`): a host name, an IPv4
+// address, or an IPv6 reference in brackets.
+Check readSipDomain(const std::string& value, std::string& out) {
+  if (!value.empty()) {
+    if (value.front() == '[') {
+      boost::system::error_code ec;
+      if (value.back() == ']') {
+        boost::asio::ip::make_address_v6(value.substr(1, value.size() - 2), ec);
+      }
+      if (value.back() != ']' || ec) {
+        return Refusal{value, "not an IPv6 reference"};
+      }
+    } else if (value.find(':') != std::string::npos) {
+      return Refusal{value, "an IPv6 address goes in brackets, as in [2001:db8::1]"};
+    } else {
+      if (value.size() > 253) {
+        return Refusal{value, "a host name is at most 253 characters"};
+      }
+      std::size_t label = 0;
+      for (char c : value) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.';
+        if (!ok) {
+          return Refusal{value, "a host name is letters, digits, '-' and '.'"};
+        }
+        label = c == '.' ? 0 : label + 1;
+        if (label > 63) {
+          return Refusal{value, "a host name label is at most 63 characters"};
+        }
+      }
+      if (value.front() == '.' || value.find("..") != std::string::npos) {
+        return Refusal{value, "empty label in host name"};
+      }
+    }
+  }
+  out = value;
+  return std::nullopt;
+}
+
+Check readPortRange(const std::string& value, PortRange& out) {
+  auto dash = value.find('-');
+  if (dash == std::string::npos) {
+    return Refusal{value, "expected FIRST-LAST"};
+  }
+  auto first = parseNumber(std::string_view(value).substr(0, dash));
+  auto last = parseNumber(std::string_view(value).substr(dash + 1));
+  if (!first || !last) {
+    return Refusal{value, "expected FIRST-LAST with two port numbers"};
+  }
+  // Below 1024 are privileged ports and well-known services, never a media pool.
+  if (*first < 1024 || *last > 65535) {
+    return Refusal{value, "ports must be between 1024 and 65535"};
+  }
+  if (*first > *last) {
+    return Refusal{value, "first port is above last port"};
+  }
+  if (*last - *first + 1 < 2) {
+    return Refusal{value, "a range needs at least 2 ports (RTP and RTCP)"};
+  }
+  out = PortRange{static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)};
+  return std::nullopt;
+}
+
+constexpr std::array<std::pair<LogLevel, std::string_view>, 5> kLogLevels{{
+    {LogLevel::kTrace, "trace"},
+    {LogLevel::kDebug, "debug"},
+    {LogLevel::kInfo, "info"},
+    {LogLevel::kWarning, "warning"},
+    {LogLevel::kError, "error"},
+}};
+
+Check readLogLevel(const std::string& value, LogLevel& out) {
+  for (const auto& [level, name] : kLogLevels) {
+    if (value == name) {
+      out = level;
+      return std::nullopt;
+    }
+  }
+  return Refusal{value, "expected one of trace, debug, info, warning, error"};
+}
+
+template <class Duration>
+Check readDuration(const std::string& value,
+                   std::uint64_t min,
+                   std::uint64_t max,
+                   Duration& out) {
+  std::uint64_t n = 0;
+  if (auto refusal = readNumber(value, min, max, n)) {
+    return refusal;
+  }
+  out = Duration(static_cast<typename Duration::rep>(n));
+  return std::nullopt;
+}
+
+template <class Integer>
+Check readInteger(const std::string& value, std::uint64_t min, std::uint64_t max, Integer& out) {
+  std::uint64_t n = 0;
+  if (auto refusal = readNumber(value, min, max, n)) {
+    return refusal;
+  }
+  out = static_cast<Integer>(n);
+  return std::nullopt;
+}
+
+const std::string& single(const Values& values) { return values.back(); }
+
+// ---- the options ---------------------------------------------------------------------------
+
+const auto kSettings = std::to_array<Setting>({
+    {"sip-udp", "ADDR:PORT", "SIP over UDP listening point; repeat for several (e.g. one IPv4, "
+     "one [::]:5060), or 'off'.", Group::kSip, true,
+     [](Config& c, const Values& v) { return readEndpoints(v, c.sipUdp); },
+     [](const Config& c) { return writeEndpoints(c.sipUdp); }},
+    {"sip-tcp", "ADDR:PORT", "SIP over TCP listening point; repeatable, or 'off'.", Group::kSip,
+     true, [](Config& c, const Values& v) { return readEndpoints(v, c.sipTcp); },
+     [](const Config& c) { return writeEndpoints(c.sipTcp); }},
+    {"sip-tls", "ADDR:PORT", "SIP over TLS listening point; repeatable, or 'off'.", Group::kSip,
+     true, [](Config& c, const Values& v) { return readEndpoints(v, c.sipTls); },
+     [](const Config& c) { return writeEndpoints(c.sipTls); }},
+    {"sip-domain", "HOST", "Public host name or address put in Contact and Via; empty: the "
+     "local address the request came in on.", Group::kSip, false,
+     [](Config& c, const Values& v) { return readSipDomain(single(v), c.sipDomain); },
+     [](const Config& c) { return Values{c.sipDomain}; }},
+    {"tls-cert", "FILE", "PEM certificate chain for SIP over TLS; empty (with tls-key empty): "
+     "a self-signed one is generated in data-dir.", Group::kSip, false,
+     [](Config& c, const Values& v) { c.tlsCert = single(v); return Check(); },
+     [](const Config& c) { return Values{c.tlsCert}; }},
+    {"tls-key", "FILE", "PEM private key of tls-cert.", Group::kSip, false,
+     [](Config& c, const Values& v) { c.tlsKey = single(v); return Check(); },
+     [](const Config& c) { return Values{c.tlsKey}; }},
+    {"sip-t1-ms", "MS", "SIP timer T1, the round-trip estimate (RFC 3261 §17.1.1.1).",
+     Group::kSip, false,
+     [](Config& c, const Values& v) { return readDuration(single(v), 1, 60000, c.sipT1); },
+     [](const Config& c) { return Values{std::to_string(c.sipT1.count())}; }},
+    {"sip-t2-ms", "MS", "SIP timer T2, the longest retransmission interval; at least T1.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) { return readDuration(single(v), 1, 600000, c.sipT2); },
+     [](const Config& c) { return Values{std::to_string(c.sipT2.count())}; }},
+    {"sip-t4-ms", "MS", "SIP timer T4, how long a message may linger in the network.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) { return readDuration(single(v), 1, 600000, c.sipT4); },
+     [](const Config& c) { return Values{std::to_string(c.sipT4.count())}; }},
+    {"session-expires", "SECONDS", "Session timer asked for (RFC 4028); at least 90 (Min-SE).",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       return readDuration(single(v), static_cast<std::uint64_t>(kMinSessionExpires.count()),
+                           86400, c.sessionExpires);
+     },
+     [](const Config& c) { return Values{std::to_string(c.sessionExpires.count())}; }},
+    {"tcp-idle-timeout", "SECONDS", "Close a SIP TCP/TLS connection idle for this long.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       return readDuration(single(v), 1, 86400, c.tcpIdleTimeout);
+     },
+     [](const Config& c) { return Values{std::to_string(c.tcpIdleTimeout.count())}; }},
+    {"max-connections-per-source", "N", "Most SIP TCP/TLS connections from one IP address.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 1, 100000, c.maxConnectionsPerSource);
+     },
+     [](const Config& c) { return Values{std::to_string(c.maxConnectionsPerSource)}; }},
+    {"max-message-bytes", "BYTES", "Largest SIP message accepted (1024 to 1048576).",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 1024, 1048576, c.maxMessageBytes);
+     },
+     [](const Config& c) { return Values{std::to_string(c.maxMessageBytes)}; }},
+    {"api", "ADDR:PORT", "REST API listening point, or 'off'.", Group::kApi, false,
+     [](Config& c, const Values& v) {
+       std::vector<Endpoint> endpoints;
+       auto refusal = readEndpoints(v, endpoints);
+       if (!refusal) {
+         c.api = endpoints.empty() ? std::nullopt : std::optional<Endpoint>(endpoints.front());
+       }
+       return refusal;
+     },
+     [](const Config& c) { return Values{c.api ? toString(*c.api) : "off"}; }},
+    {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.",
+     Group::kMedia, false,
+     [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
+     [](const Config& c) {
+       return Values{std::to_string(c.rtpPorts.first) + "-" + std::to_string(c.rtpPorts.last)};
+     }},
+    {"rtp-address", "ADDR", "Local address the RTP sockets bind to.", Group::kMedia, false,
+     [](Config& c, const Values& v) { return readAddress(single(v), c.rtpAddress); },
+     [](const Config& c) { return Values{c.rtpAddress.to_string()}; }},
+    {"media-address", "ADDR", "Address written into SDP c= lines (e.g. the public address "
+     "behind NAT); empty: the local address of each call.", Group::kMedia, false,
+     [](Config& c, const Values& v) {
+       if (single(v).empty()) {
+         c.mediaAddress.reset();
+         return Check();
+       }
+       boost::asio::ip::address address;
+       if (auto refusal = readAddress(single(v), address)) {
+         return refusal;
+       }
+       if (address.is_unspecified()) {
+         return Check(Refusal{single(v), "peers cannot send media to an unspecified address"});
+       }
+       c.mediaAddress = address;
+       return Check();
+     },
+     [](const Config& c) {
+       return Values{c.mediaAddress ? c.mediaAddress->to_string() : std::string()};
+     }},
+    {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
+     [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},
+    {"room", "ID[:NAME]", "A room callers reach at sip:ID@host; repeat for several, or 'off' "
+     "for none. ID is 1 to 64 of A-Z a-z 0-9 . _ -", Group::kRooms, true,
+     [](Config& c, const Values& v) { return readRooms(v, c.rooms); },
+     [](const Config& c) {
+       if (c.rooms.empty()) {
+         return Values{"off"};
+       }
+       Values out;
+       for (const auto& room : c.rooms) {
+         out.push_back(room.name == room.id ? room.id : room.id + ":" + room.name);
+       }
+       return out;
+     }},
+    {"max-participants", "N", "Most participants in one room; 0: no limit.", Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 0, 100000, c.maxParticipants);
+     },
+     [](const Config& c) { return Values{std::to_string(c.maxParticipants)}; }},
+    {"data-dir", "DIR", "Where state lives (generated certificates, room database); relative "
+     "to the working directory.", Group::kGeneral, false,
+     [](Config& c, const Values& v) {
+       if (single(v).empty()) {
+         return Check(Refusal{single(v), "must not be empty"});
+       }
+       c.dataDir = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.dataDir}; }},
+    {"log-level", "LEVEL", "One of trace, debug, info, warning, error.", Group::kGeneral, false,
+     [](Config& c, const Values& v) { return readLogLevel(single(v), c.logLevel); },
+     [](const Config& c) { return Values{std::string(toString(c.logLevel))}; }},
+});
+
+// ---- config-file text ----------------------------------------------------------------------
+
+// One `name = value` line of a config file, read the way program_options reads it: '#' starts a
+// comment anywhere, names and values are trimmed, `[section]` prefixes the names below it.
+struct Line {
+  int number = 0;
+  std::string name;
+  std::string value;
+};
+
+std::string_view trim(std::string_view s) {
+  auto notSpace = [](char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
+  auto begin = std::find_if(s.begin(), s.end(), notSpace);
+  auto end = std::find_if(s.rbegin(), s.rend(), notSpace).base();
+  return begin < end ? std::string_view(&*begin, static_cast<std::size_t>(end - begin))
+                     : std::string_view();
+}
+
+// Splits config-file text into lines; on a line that is not `name = value` returns its number.
+std::variant<std::vector<Line>, int> scanLines(std::string_view text) {
+  std::vector<Line> lines;
+  std::string prefix;
+  int number = 0;
+  while (!text.empty()) {
+    ++number;
+    auto newline = text.find('\n');
+    auto raw = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    auto content = trim(raw.substr(0, raw.find('#')));
+    if (content.empty()) {
+      continue;
+    }
+    if (content.front() == '[' && content.back() == ']') {
+      prefix = std::string(trim(content.substr(1, content.size() - 2)));
+      if (!prefix.empty()) {
+        prefix += '.';
+      }
+      continue;
+    }
+    auto equals = content.find('=');
+    if (equals == std::string_view::npos || trim(content.substr(0, equals)).empty()) {
+      return number;
+    }
+    lines.push_back(Line{number, prefix + std::string(trim(content.substr(0, equals))),
+                         std::string(trim(content.substr(equals + 1)))});
+  }
+  return lines;
+}
+
+const Setting* findSetting(std::string_view name) {
+  for (const auto& setting : kSettings) {
+    if (setting.name == name) {
+      return &setting;
+    }
+  }
+  return nullptr;
+}
+
+// Where a value came from, for error messages: {"", "--x"} on the command line, {"file:12: ",
+// "x"} in a config file.
+struct Origin {
+  std::string prefix;
+  std::string option;
+};
+
+std::string describeValueError(const Origin& origin, const Refusal& refusal) {
+  return origin.prefix + "invalid value for " + origin.option + ": \"" + refusal.value +
+         "\": " + refusal.reason;
+}
+
+// A config file's text with its lines, checked for syntax and unknown or repeated options.
+struct ConfigText {
+  std::string name;  // the path, or "built-in defaults"
+  std::vector<Line> lines;
+
+  // Where an option's value stands, naming the line that holds `value` when several do.
+  [[nodiscard]] Origin where(std::string_view option, std::string_view value) const {
+    const Line* found = nullptr;
+    for (const auto& line : lines) {
+      if (line.name == option && (found == nullptr || line.value == value)) {
+        found = &line;
+        if (line.value == value) {
+          break;
+        }
+      }
+    }
+    return Origin{name + ":" + std::to_string(found != nullptr ? found->number : 0) + ": ",
+                  std::string(option)};
+  }
+};
+
+std::variant<ConfigText, Error> checkConfigText(std::string name, std::string_view text) {
+  auto scanned = scanLines(text);
+  if (auto* bad = std::get_if<int>(&scanned)) {
+    return Error{name + ":" + std::to_string(*bad) + ": expected 'name = value'"};
+  }
+  ConfigText out{std::move(name), std::move(std::get<0>(scanned))};
+  std::map<std::string, int> seen;
+  for (const auto& line : out.lines) {
+    const Setting* setting = findSetting(line.name);
+    if (setting == nullptr) {
+      return Error{out.name + ":" + std::to_string(line.number) + ": unknown option '" +
+                   line.name + "'"};
+    }
+    auto [it, inserted] = seen.emplace(line.name, line.number);
+    if (!inserted && !setting->repeatable) {
+      return Error{out.name + ":" + std::to_string(line.number) + ": " + line.name +
+                   " given again (first on line " + std::to_string(it->second) + ")"};
+    }
+  }
+  return out;
+}
+
+std::string defaultText(const std::vector<Line>& defaults, std::string_view name) {
+  std::string out;
+  for (const auto& line : defaults) {
+    if (line.name == name) {
+      out += out.empty() ? "" : ", ";
+      out += line.value;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+struct Descriptions {
+  po::options_description commandLine{"Command line only", 100, 50};
+  po::options_description settings{"Settings"};
+  po::options_description hidden;
+  std::string helpText;
+};
+
+Descriptions describe() {
+  Descriptions d;
+  d.commandLine.add_options()                                     //
+      ("help,h", "Print this help and exit.")                     //
+      ("version", "Print the version and exit.")                  //
+      ("config,c", po::value<std::string>()->value_name("FILE"),  //
+       "Read options from FILE (INI syntax, `name = value`, same names as below) under the "
+       "command line.")  //
+      ("print-config", "Print the effective configuration in config-file syntax and exit.");
+  d.hidden.add_options()("unexpected-argument", po::value<Values>());
+
+  auto defaults = std::get<0>(scanLines(kDefaultConfig));
+  constexpr std::array<std::pair<Group, const char*>, 5> kGroups{{
+      {Group::kSip, "SIP"},
+      {Group::kApi, "REST API"},
+      {Group::kMedia, "Media"},
+      {Group::kRooms, "Rooms"},
+      {Group::kGeneral, "General"},
+  }};
+  // One description holding the groups, so that all of them share one column width.
+  constexpr unsigned kLineLength = 100;
+  po::options_description all(kLineLength, kLineLength / 2);
+  all.add(d.commandLine);
+  for (const auto& [group, title] : kGroups) {
+    po::options_description section(title, kLineLength, kLineLength / 2);
+    for (const auto& s : kSettings) {
+      if (s.group != group) {
+        continue;
+      }
+      std::string text =
+          std::string(s.help) + " Default: " + defaultText(defaults, s.name) + ".";
+      std::string name(s.name);
+      std::string valueName(s.valueName);
+      if (s.repeatable) {
+        d.settings.add_options()(name.c_str(), po::value<Values>()->value_name(valueName),
+                                 text.c_str());
+        section.add_options()(name.c_str(), po::value<Values>()->value_name(valueName),
+                              text.c_str());
+      } else {
+        d.settings.add_options()(name.c_str(), po::value<std::string>()->value_name(valueName),
+                                 text.c_str());
+        section.add_options()(name.c_str(), po::value<std::string>()->value_name(valueName),
+                              text.c_str());
+      }
+    }
+    all.add(section);
+  }
+  std::ostringstream help;
+  help << "Usage: confab [OPTION...]\n"
+          "Multipoint audio conferencing server (SIP). Options come from the built-in defaults,\n"
+          "then the --config file, then the command line; a later source replaces an earlier\n"
+          "one, also for repeatable options. In the file, write `name = value`, one per line.\n"
+       << all;
+  d.helpText = help.str();
+  return d;
+}
+
+Values valuesOf(const po::variables_map& vm, const Setting& setting) {
+  const auto& v = vm[std::string(setting.name)];
+  if (v.empty()) {
+    return {};
+  }
+  if (setting.repeatable) {
+    return v.as<Values>();
+  }
+  return {v.as<std::string>()};
+}
+
+// The checks that look at two options together; returns the option at fault and why.
+std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) {
+  if (c.sipT2 < c.sipT1) {
+    return std::pair{std::string_view("sip-t2-ms"),
+                     Refusal{std::to_string(c.sipT2.count()),
+                             "must not be below sip-t1-ms (" + std::to_string(c.sipT1.count()) +
+                                 ")"}};
+  }
+  if (c.tlsCert.empty() != c.tlsKey.empty()) {
+    // Blame the one that is set: that is the value someone wrote.
+    return c.tlsCert.empty()
+               ? std::pair{std::string_view("tls-key"),
+                           Refusal{c.tlsKey, "tls-cert is needed too (give both or neither)"}}
+               : std::pair{std::string_view("tls-cert"),
+                           Refusal{c.tlsCert, "tls-key is needed too (give both or neither)"}};
+  }
+  // TCP and TLS (and the API, also TCP) cannot share a port; port 0 picks distinct ones.
+  auto clash = [](const std::vector<Endpoint>& a, const Endpoint& e) {
+    return e.port != 0 && std::find(a.begin(), a.end(), e) != a.end();
+  };
+  for (const auto& e : c.sipTls) {
+    if (clash(c.sipTcp, e)) {
+      return std::pair{std::string_view("sip-tls"),
+                       Refusal{toString(e), "sip-tcp listens there already"}};
+    }
+  }
+  if (c.api && (clash(c.sipTcp, *c.api) || clash(c.sipTls, *c.api))) {
+    return std::pair{std::string_view("api"),
+                     Refusal{toString(*c.api), "SIP over TCP or TLS listens there already"}};
+  }
+  return std::nullopt;
+}
+
+std::string commandLineError(const po::error& e) {
+  if (const auto* unknown = dynamic_cast<const po::unknown_option*>(&e)) {
+    return "unknown option " + unknown->get_option_name();
+  }
+  if (const auto* multiple = dynamic_cast<const po::multiple_occurrences*>(&e)) {
+    return multiple->get_option_name() + " given more than once";
+  }
+  return e.what();
+}
+
+}  // namespace
+
+std::string toString(const Endpoint& endpoint) {
+  if (endpoint.address.is_v6()) {
+    return "[" + endpoint.address.to_string() + "]:" + std::to_string(endpoint.port);
+  }
+  return endpoint.address.to_string() + ":" + std::to_string(endpoint.port);
+}
+
+std::string_view toString(LogLevel level) {
+  for (const auto& [l, name] : kLogLevels) {
+    if (l == level) {
+      return name;
+    }
+  }
+  return "info";
+}
+
+std::string toConfigFile(const Config& config) {
+  std::string out = "# confab effective configuration\n";
+  for (const auto& setting : kSettings) {
+    for (const auto& value : setting.write(config)) {
+      out += std::string(setting.name) + " =";
+      out += value.empty() ? "\n" : " " + value + "\n";
+    }
+  }
+  return out;
+}
+
+Result parse(int argc, const char* const* argv) {
+  try {
+    Descriptions d = describe();
+    po::options_description commandLine;
+    commandLine.add(d.commandLine).add(d.settings).add(d.hidden);
+    po::positional_options_description positional;
+    positional.add("unexpected-argument", -1);
+
+    // Options must be spelled out: with guessing, a later option could change what an
+    // abbreviation in someone's unit file means.
+    constexpr int kStyle = po::command_line_style::default_style &
+                           ~po::command_line_style::allow_guessing;
+    po::parsed_options fromCommandLine(&commandLine);
+    try {
+      fromCommandLine = po::command_line_parser(argc, const_cast<char**>(argv))
+                            .options(commandLine)
+                            .positional(positional)
+                            .style(kStyle)
+                            .run();
+    } catch (const po::error& e) {
+      return Error{commandLineError(e)};
+    }
+    std::set<std::string> givenOnCommandLine;
+    for (const auto& option : fromCommandLine.options) {
+      givenOnCommandLine.insert(option.string_key);
+    }
+
+    po::variables_map vm;
+    try {
+      po::store(fromCommandLine, vm);
+    } catch (const po::error& e) {
+      return Error{commandLineError(e)};
+    }
+    if (vm.count("unexpected-argument") != 0) {
+      return Error{"unexpected argument \"" + vm["unexpected-argument"].as<Values>().front() +
+                   "\" (options start with --)"};
+    }
+    if (vm.count("help") != 0) {
+      return Exit{d.helpText};
+    }
+    if (vm.count("version") != 0) {
+      return Exit{"confab " CONFAB_VERSION "\n"};
+    }
+
+    // Lower layers: the config file, then the built-in defaults. program_options keeps the
+    // first source's value of an option, so store() runs from the highest priority down.
+    std::vector<ConfigText> files;
+    auto addLayer = [&](std::string name, const std::string& text) -> std::optional<Error> {
+      auto checked = checkConfigText(std::move(name), text);
+      if (auto* error = std::get_if<Error>(&checked)) {
+        return *error;
+      }
+      files.push_back(std::get<ConfigText>(std::move(checked)));
+      try {
+        std::istringstream in(text);
+        po::store(po::parse_config_file(in, d.settings), vm);
+      } catch (const po::error& e) {
+        return Error{files.back().name + ": " + e.what()};
+      }
+      return std::nullopt;
+    };
+    Config config;
+    if (vm.count("config") != 0) {
+      config.configFile = vm["config"].as<std::string>();
+      std::ifstream in(config.configFile, std::ios::binary);
+      if (!in) {
+        return Error{config.configFile + ": cannot read config file: " +
+                     std::generic_category().message(errno)};
+      }
+      std::ostringstream text;
+      text << in.rdbuf();
+      if (in.bad()) {
+        return Error{config.configFile + ": cannot read config file"};
+      }
+      if (auto error = addLayer(config.configFile, text.str())) {
+        return *error;
+      }
+    }
+    if (auto error = addLayer("built-in defaults", std::string(kDefaultConfig))) {
+      return *error;
+    }
+
+    auto whereIs = [&](std::string_view option, std::string_view value) {
+      if (givenOnCommandLine.count(std::string(option)) != 0) {
+        return Origin{"", "--" + std::string(option)};
+      }
+      for (const auto& file : files) {
+        if (std::any_of(file.lines.begin(), file.lines.end(),
+                        [&](const Line& line) { return line.name == option; })) {
+          return file.where(option, value);
+        }
+      }
+      return Origin{"", std::string(option)};
+    };
+    for (const auto& setting : kSettings) {
+      auto values = valuesOf(vm, setting);
+      if (values.empty()) {
+        continue;  // not in the built-in defaults: a test catches that
+      }
+      if (auto refusal = setting.read(config, values)) {
+        return Error{describeValueError(whereIs(setting.name, refusal->value), *refusal)};
+      }
+    }
+    if (auto fault = crossCheck(config)) {
+      return Error{describeValueError(whereIs(fault->first, fault->second.value), fault->second)};
+    }
+    if (vm.count("print-config") != 0) {
+      return Exit{toConfigFile(config)};
+    }
+    return config;
+  } catch (const std::exception& e) {
+    // Start-up code: anything else program_options or the standard library throws still ends
+    // as a message, not an abort.
+    return Error{e.what()};
+  }
+}
+
+}  // namespace confab::config

@@ -1,0 +1,150 @@
+// Start-up configuration of the confab binary: every option, its default, and the one parser that
+// reads them from the built-in defaults, a config file and the command line (in rising priority).
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace confab::config {
+
+// A numeric address and port to listen on. Port 0 asks the system for a free port (tests use it).
+struct Endpoint {
+  boost::asio::ip::address address;
+  std::uint16_t port = 0;
+
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+// An inclusive range of UDP ports for RTP; always holds at least two ports (RTP and RTCP).
+struct PortRange {
+  std::uint16_t first = 20000;
+  std::uint16_t last = 29999;
+
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError };
+
+// A room served from configuration: callers dial sip:ID@host.
+struct Room {
+  std::string id;
+  std::string name;  // shown to people; the id when the configuration gives none
+
+  friend bool operator==(const Room&, const Room&) = default;
+};
+
+// Every option of the binary. A default-constructed Config equals what `confab` with no arguments
+// runs with (the built-in defaults, kDefaultConfig); a test keeps the two in step.
+struct Config {
+  // --config: the INI file read underneath the command line; empty when none was given.
+  std::string configFile;
+
+  // SIP listening points per transport; an empty list means the transport is off.
+  std::vector<Endpoint> sipUdp{{boost::asio::ip::address_v4::any(), 5060}};
+  std::vector<Endpoint> sipTcp{{boost::asio::ip::address_v4::any(), 5060}};
+  std::vector<Endpoint> sipTls{{boost::asio::ip::address_v4::any(), 5061}};
+  // Host name (or address) put in Contact and Via; empty: derived from the local address.
+  std::string sipDomain;
+  // PEM certificate chain and private key for SIP over TLS; both empty: a self-signed pair is
+  // generated in dataDir.
+  std::string tlsCert;
+  std::string tlsKey;
+
+  // REST API listening point; nullopt means off.
+  std::optional<Endpoint> api = Endpoint{boost::asio::ip::make_address_v4("127.0.0.1"), 8080};
+
+  // Where state lives (generated certificates, the room database). Relative paths, here and in
+  // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
+  std::string dataDir = "./confab-data";
+
+  PortRange rtpPorts;
+  // Local address the RTP sockets bind to.
+  boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
+  // Address written into SDP c= lines; nullopt: derived from the local address of each call.
+  std::optional<boost::asio::ip::address> mediaAddress;
+
+  LogLevel logLevel = LogLevel::kInfo;
+
+  std::vector<Room> rooms{{"1000", "1000"}, {"1001", "1001"}, {"lobby", "Lobby"}};
+
+  // RFC 3261 §17.1.1.1 timer values.
+  std::chrono::milliseconds sipT1{500};
+  std::chrono::milliseconds sipT2{4000};
+  std::chrono::milliseconds sipT4{5000};
+  // RFC 4028 session timer we ask for; never below Min-SE, 90 s (RFC 4028 §4).
+  std::chrono::seconds sessionExpires{1800};
+  // A SIP TCP/TLS connection that carries nothing for this long is closed.
+  std::chrono::seconds tcpIdleTimeout{120};
+  unsigned maxConnectionsPerSource = 64;
+  std::size_t maxMessageBytes = 65535;
+
+  unsigned mixerThreads = 0;     // 0: one per core
+  unsigned maxParticipants = 0;  // per room; 0: no limit
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+// RFC 4028 §4: the smallest Session-Expires a UA may ask for.
+inline constexpr std::chrono::seconds kMinSessionExpires{90};
+
+// The built-in defaults, in config-file syntax and read by the same parser as a config file: what
+// a fresh laptop start runs with, including rooms so that a first call gets answered.
+inline constexpr std::string_view kDefaultConfig = R"(# confab built-in defaults
+sip-udp = 0.0.0.0:5060
+sip-tcp = 0.0.0.0:5060
+sip-tls = 0.0.0.0:5061
+sip-domain =
+tls-cert =
+tls-key =
+api = 127.0.0.1:8080
+data-dir = ./confab-data
+rtp-ports = 20000-29999
+rtp-address = 0.0.0.0
+media-address =
+log-level = info
+room = 1000
+room = 1001
+room = lobby:Lobby
+sip-t1-ms = 500
+sip-t2-ms = 4000
+sip-t4-ms = 5000
+session-expires = 1800
+tcp-idle-timeout = 120
+max-connections-per-source = 64
+max-message-bytes = 65535
+mixer-threads = 0
+max-participants = 0
+)";
+
+// --help, --version or --print-config: print text on standard output and exit successfully.
+struct Exit {
+  std::string text;
+};
+
+// Why the options were refused, naming the option and the value (and the file and line when they
+// came from a config file). Print it on standard error and exit with status 2.
+struct Error {
+  std::string message;
+};
+
+using Result = std::variant<Config, Exit, Error>;
+
+// Reads the built-in defaults, then the file named by --config, then the command line; a later
+// source replaces what an earlier one said for the same option (repeatable options included:
+// `--room x` on the command line replaces every room of the file). Never throws.
+Result parse(int argc, const char* const* argv);
+
+// The configuration in config-file syntax; parsing it back gives the same Config.
+std::string toConfigFile(const Config& config);
+
+// "0.0.0.0:5060", "[::1]:8080".
+std::string toString(const Endpoint& endpoint);
+std::string_view toString(LogLevel level);
+
+}  // namespace confab::config

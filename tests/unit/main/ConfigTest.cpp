@@ -1,0 +1,448 @@
+// config::parse: defaults, every option from the command line and from a file, precedence, and
+// a refusal naming the option for each kind of bad value.
+#include "main/Config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace confab::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+namespace ip = boost::asio::ip;
+
+Result parseArgs(std::initializer_list<std::string> args) {
+  std::vector<std::string> owned{"confab"};
+  owned.insert(owned.end(), args.begin(), args.end());
+  std::vector<const char*> argv;
+  for (const auto& arg : owned) {
+    argv.push_back(arg.c_str());
+  }
+  return parse(static_cast<int>(argv.size()), argv.data());
+}
+
+Config expectConfig(const Result& result) {
+  if (const auto* error = std::get_if<Error>(&result)) {
+    ADD_FAILURE() << "unexpected error: " << error->message;
+  } else if (std::holds_alternative<Exit>(result)) {
+    ADD_FAILURE() << "unexpected exit: " << std::get<Exit>(result).text;
+  }
+  const auto* config = std::get_if<Config>(&result);
+  return config != nullptr ? *config : Config{};
+}
+
+std::string expectError(const Result& result) {
+  const auto* error = std::get_if<Error>(&result);
+  EXPECT_NE(error, nullptr) << "expected an error";
+  return error != nullptr ? error->message : std::string();
+}
+
+// A config file in the test's temporary folder, removed at the end of the test.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            ("confab-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+             ".ini");
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  [[nodiscard]] std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+Endpoint endpoint(const char* address, std::uint16_t port) {
+  return Endpoint{ip::make_address(address), port};
+}
+
+// Every option with a value unlike its default, once per option, in config-file syntax.
+constexpr const char* kEveryOption =
+    "sip-udp = 192.0.2.1:5070\n"
+    "sip-udp = [::]:5070\n"
+    "sip-tcp = 192.0.2.1:5071\n"
+    "sip-tls = [2001:db8::1]:5072\n"
+    "sip-domain = sip.example.com\n"
+    "tls-cert = /etc/confab/cert.pem\n"
+    "tls-key = /etc/confab/key.pem\n"
+    "api = [::1]:9090\n"
+    "data-dir = /var/lib/confab\n"
+    "rtp-ports = 40000-40099\n"
+    "rtp-address = 192.0.2.1\n"
+    "media-address = 198.51.100.7\n"
+    "log-level = debug\n"
+    "room = sales:Sales Team\n"
+    "room = 42\n"
+    "sip-t1-ms = 250\n"
+    "sip-t2-ms = 2000\n"
+    "sip-t4-ms = 3000\n"
+    "session-expires = 600\n"
+    "tcp-idle-timeout = 30\n"
+    "max-connections-per-source = 8\n"
+    "max-message-bytes = 8192\n"
+    "mixer-threads = 3\n"
+    "max-participants = 25\n";
+
+void expectEveryOption(const Config& c) {
+  EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
+  EXPECT_EQ(c.sipTcp, (std::vector{endpoint("192.0.2.1", 5071)}));
+  EXPECT_EQ(c.sipTls, (std::vector{endpoint("2001:db8::1", 5072)}));
+  EXPECT_EQ(c.sipDomain, "sip.example.com");
+  EXPECT_EQ(c.tlsCert, "/etc/confab/cert.pem");
+  EXPECT_EQ(c.tlsKey, "/etc/confab/key.pem");
+  EXPECT_EQ(c.api, endpoint("::1", 9090));
+  EXPECT_EQ(c.dataDir, "/var/lib/confab");
+  EXPECT_EQ(c.rtpPorts, (PortRange{40000, 40099}));
+  EXPECT_EQ(c.rtpAddress, ip::make_address("192.0.2.1"));
+  EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
+  EXPECT_EQ(c.logLevel, LogLevel::kDebug);
+  EXPECT_EQ(c.rooms, (std::vector<Room>{{"sales", "Sales Team"}, {"42", "42"}}));
+  EXPECT_EQ(c.sipT1, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.sipT2, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.sipT4, std::chrono::milliseconds(3000));
+  EXPECT_EQ(c.sessionExpires, std::chrono::seconds(600));
+  EXPECT_EQ(c.tcpIdleTimeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.maxConnectionsPerSource, 8U);
+  EXPECT_EQ(c.maxMessageBytes, 8192U);
+  EXPECT_EQ(c.mixerThreads, 3U);
+  EXPECT_EQ(c.maxParticipants, 25U);
+}
+
+TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
+  Config c = expectConfig(parseArgs({}));
+  // The struct's initializers and kDefaultConfig say the same thing.
+  EXPECT_EQ(c, Config{});
+  EXPECT_EQ(c.sipUdp, (std::vector{endpoint("0.0.0.0", 5060)}));
+  EXPECT_EQ(c.sipTcp, (std::vector{endpoint("0.0.0.0", 5060)}));
+  EXPECT_EQ(c.sipTls, (std::vector{endpoint("0.0.0.0", 5061)}));
+  EXPECT_EQ(c.api, endpoint("127.0.0.1", 8080));
+  EXPECT_EQ(c.dataDir, "./confab-data");
+  EXPECT_EQ(c.rtpPorts, (PortRange{20000, 29999}));
+  EXPECT_EQ(c.logLevel, LogLevel::kInfo);
+  EXPECT_FALSE(c.mediaAddress.has_value());
+  EXPECT_TRUE(c.sipDomain.empty());
+  EXPECT_EQ(c.sessionExpires, std::chrono::seconds(1800));
+  ASSERT_EQ(c.rooms.size(), 3U);
+  EXPECT_EQ(c.rooms[0].id, "1000");
+  EXPECT_EQ(c.rooms[1].id, "1001");
+  EXPECT_EQ(c.rooms[2].id, "lobby");
+  EXPECT_TRUE(c.configFile.empty());
+}
+
+TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
+  // Help takes each default from kDefaultConfig, and parse() reads nothing for an option that
+  // is missing there.
+  for (const char* name :
+       {"sip-udp", "sip-tcp", "sip-tls", "sip-domain", "tls-cert", "tls-key", "api", "data-dir",
+        "rtp-ports", "rtp-address", "media-address", "log-level", "room", "sip-t1-ms",
+        "sip-t2-ms", "sip-t4-ms", "session-expires", "tcp-idle-timeout",
+        "max-connections-per-source", "max-message-bytes", "mixer-threads",
+        "max-participants"}) {
+    EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " ="))
+        << name;
+  }
+}
+
+TEST(ConfigCommandLine, EveryOption) {
+  Config c = expectConfig(parseArgs({
+      "--sip-udp", "192.0.2.1:5070", "--sip-udp=[::]:5070", "--sip-tcp", "192.0.2.1:5071",
+      "--sip-tls", "[2001:db8::1]:5072", "--sip-domain", "sip.example.com", "--tls-cert",
+      "/etc/confab/cert.pem", "--tls-key", "/etc/confab/key.pem", "--api", "[::1]:9090",
+      "--data-dir", "/var/lib/confab", "--rtp-ports", "40000-40099", "--rtp-address",
+      "192.0.2.1", "--media-address", "198.51.100.7", "--log-level", "debug", "--room",
+      "sales:Sales Team", "--room", "42", "--sip-t1-ms", "250", "--sip-t2-ms", "2000",
+      "--sip-t4-ms", "3000", "--session-expires", "600", "--tcp-idle-timeout", "30",
+      "--max-connections-per-source", "8", "--max-message-bytes", "8192", "--mixer-threads",
+      "3", "--max-participants", "25",
+  }));
+  expectEveryOption(c);
+}
+
+TEST(ConfigFile, EveryOption) {
+  TempFile file(std::string("# a comment\n\n") + kEveryOption);
+  Config c = expectConfig(parseArgs({"--config", file.path()}));
+  expectEveryOption(c);
+  EXPECT_EQ(c.configFile, file.path());
+}
+
+TEST(ConfigFile, ShortOptionAndComments) {
+  TempFile file("log-level = error   # only errors\n  room = x  \n");
+  Config c = expectConfig(parseArgs({"-c", file.path()}));
+  EXPECT_EQ(c.logLevel, LogLevel::kError);
+  EXPECT_EQ(c.rooms, (std::vector<Room>{{"x", "x"}}));
+  // What the file does not name keeps its default.
+  EXPECT_EQ(c.rtpPorts, (PortRange{20000, 29999}));
+}
+
+TEST(ConfigPrecedence, CommandLineOverridesFile) {
+  TempFile file("log-level = error\nroom = a\nroom = b\nrtp-ports = 30000-30099\n");
+  Config c = expectConfig(
+      parseArgs({"--config", file.path(), "--log-level", "trace", "--room", "c"}));
+  EXPECT_EQ(c.logLevel, LogLevel::kTrace);
+  // A repeatable option on the command line replaces the file's list, not adds to it.
+  EXPECT_EQ(c.rooms, (std::vector<Room>{{"c", "c"}}));
+  EXPECT_EQ(c.rtpPorts, (PortRange{30000, 30099}));
+}
+
+TEST(ConfigPrecedence, FileListReplacesBuiltInList) {
+  TempFile file("sip-udp = [::]:5060\n");
+  Config c = expectConfig(parseArgs({"--config", file.path()}));
+  EXPECT_EQ(c.sipUdp, (std::vector{endpoint("::", 5060)}));
+  EXPECT_EQ(c.rooms.size(), 3U);
+}
+
+TEST(ConfigEndpoints, IPv6AndScopes) {
+  Config c = expectConfig(parseArgs({"--sip-udp", "[::1]:0", "--sip-udp", "127.0.0.1:65535"}));
+  EXPECT_EQ(c.sipUdp, (std::vector{endpoint("::1", 0), endpoint("127.0.0.1", 65535)}));
+  EXPECT_EQ(toString(c.sipUdp[0]), "[::1]:0");
+  EXPECT_EQ(toString(c.sipUdp[1]), "127.0.0.1:65535");
+}
+
+TEST(ConfigEndpoints, OffDisablesATransport) {
+  Config c = expectConfig(
+      parseArgs({"--sip-udp", "off", "--sip-tls", "off", "--api", "off", "--room", "off"}));
+  EXPECT_TRUE(c.sipUdp.empty());
+  EXPECT_TRUE(c.sipTls.empty());
+  EXPECT_FALSE(c.sipTcp.empty());
+  EXPECT_FALSE(c.api.has_value());
+  EXPECT_TRUE(c.rooms.empty());
+}
+
+TEST(ConfigEndpoints, OffInFile) {
+  TempFile file("sip-tcp = off\napi = off\n");
+  Config c = expectConfig(parseArgs({"--config", file.path()}));
+  EXPECT_TRUE(c.sipTcp.empty());
+  EXPECT_FALSE(c.api.has_value());
+}
+
+struct BadValue {
+  std::vector<std::string> args;
+  std::string option;
+  std::string reason;
+};
+
+void PrintTo(const BadValue& bad, std::ostream* out) {
+  for (const auto& arg : bad.args) {
+    *out << arg << ' ';
+  }
+}
+
+class ConfigBadValue : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(ConfigBadValue, RefusedNamingOptionAndValue) {
+  const auto& bad = GetParam();
+  std::vector<const char*> argv{"confab"};
+  for (const auto& arg : bad.args) {
+    argv.push_back(arg.c_str());
+  }
+  auto result = parse(static_cast<int>(argv.size()), argv.data());
+  auto message = expectError(result);
+  EXPECT_THAT(message, HasSubstr("invalid value for --" + bad.option + ": \"" +
+                                 bad.args.back() + "\""));
+  EXPECT_THAT(message, HasSubstr(bad.reason));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values,
+    ConfigBadValue,
+    ::testing::Values(
+        BadValue{{"--rtp-ports", "30000-20000"}, "rtp-ports", "first port is above last port"},
+        BadValue{{"--rtp-ports", "20000"}, "rtp-ports", "FIRST-LAST"},
+        BadValue{{"--rtp-ports", "80-90"}, "rtp-ports", "between 1024 and 65535"},
+        BadValue{{"--rtp-ports", "20000-70000"}, "rtp-ports", "between 1024 and 65535"},
+        BadValue{{"--rtp-ports", "20000-20000"}, "rtp-ports", "at least 2 ports"},
+        BadValue{{"--rtp-ports", "a-b"}, "rtp-ports", "two port numbers"},
+        BadValue{{"--sip-udp", "0.0.0.0"}, "sip-udp", "ADDRESS:PORT"},
+        BadValue{{"--sip-udp", "0.0.0.0:65536"}, "sip-udp", "not a port number"},
+        BadValue{{"--sip-udp", "0.0.0.0:-1"}, "sip-udp", "not a port number"},
+        BadValue{{"--sip-udp", "0.0.0.0:"}, "sip-udp", "not a port number"},
+        BadValue{{"--sip-udp", "localhost:5060"}, "sip-udp", "not a numeric IP address"},
+        BadValue{{"--sip-udp", "300.1.1.1:5060"}, "sip-udp", "not a numeric IP address"},
+        BadValue{{"--sip-udp", ":::5060"}, "sip-udp", "brackets"},
+        BadValue{{"--sip-udp", "[::1:5060"}, "sip-udp", "missing ']'"},
+        BadValue{{"--sip-udp", "[::1]5060"}, "sip-udp", "expected :PORT"},
+        BadValue{{"--sip-udp", "[127.0.0.1]:5060"}, "sip-udp", "IPv6 addresses only"},
+        BadValue{{"--sip-tcp", "127.0.0.1:5060", "--sip-tcp", "off"}, "sip-tcp",
+                 "cannot be combined"},
+        BadValue{{"--sip-tls", "127.0.0.1:5061", "--sip-tls", "127.0.0.1:5061"}, "sip-tls",
+                 "listed twice"},
+        BadValue{{"--sip-tcp", "127.0.0.1:5070", "--sip-tls", "127.0.0.1:5070"}, "sip-tls",
+                 "sip-tcp listens there"},
+        BadValue{{"--api", "0.0.0.0:5060"}, "api", "SIP over TCP or TLS listens there"},
+        BadValue{{"--api", "nowhere"}, "api", "ADDRESS:PORT"},
+        BadValue{{"--sip-domain", "bad_host"}, "sip-domain", "host name"},
+        BadValue{{"--sip-domain", "2001:db8::1"}, "sip-domain", "brackets"},
+        BadValue{{"--sip-domain", "[zz]"}, "sip-domain", "IPv6 reference"},
+        BadValue{{"--rtp-address", "eth0"}, "rtp-address", "not a numeric IP address"},
+        BadValue{{"--media-address", "example.com"}, "media-address", "numeric IP"},
+        BadValue{{"--media-address", "0.0.0.0"}, "media-address", "unspecified"},
+        BadValue{{"--log-level", "verbose"}, "log-level", "trace, debug, info, warning, error"},
+        BadValue{{"--room", "has space"}, "room", "room id"},
+        BadValue{{"--room", ":Name"}, "room", "room id"},
+        BadValue{{"--room", std::string(65, 'a')}, "room", "room id"},
+        BadValue{{"--room", "a:x\ty"}, "room", "control character"},
+        BadValue{{"--room", "a", "--room", "a:Again"}, "room", "listed twice"},
+        BadValue{{"--sip-t1-ms", "0"}, "sip-t1-ms", "between 1 and 60000"},
+        BadValue{{"--sip-t1-ms", "-5"}, "sip-t1-ms", "whole number"},
+        BadValue{{"--sip-t1-ms", "1.5"}, "sip-t1-ms", "whole number"},
+        BadValue{{"--sip-t1-ms", "99999999999999999999999"}, "sip-t1-ms", "whole number"},
+        BadValue{{"--sip-t2-ms", "100"}, "sip-t2-ms", "below sip-t1-ms"},
+        BadValue{{"--sip-t4-ms", "x"}, "sip-t4-ms", "whole number"},
+        BadValue{{"--session-expires", "89"}, "session-expires", "between 90 and"},
+        BadValue{{"--tcp-idle-timeout", "0"}, "tcp-idle-timeout", "between 1 and"},
+        BadValue{{"--max-connections-per-source", "0"}, "max-connections-per-source",
+                 "between 1 and"},
+        BadValue{{"--max-message-bytes", "100"}, "max-message-bytes", "between 1024 and"},
+        BadValue{{"--mixer-threads", "100000"}, "mixer-threads", "between 0 and 1024"},
+        BadValue{{"--max-participants", "many"}, "max-participants", "whole number"},
+        BadValue{{"--data-dir", ""}, "data-dir", "must not be empty"},
+        BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
+        BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"}));
+
+TEST(ConfigErrors, UnknownOptionIsNamed) {
+  EXPECT_EQ(expectError(parseArgs({"--sip-udpp", "0.0.0.0:5060"})), "unknown option --sip-udpp");
+}
+
+TEST(ConfigErrors, AbbreviationsAreNotGuessed) {
+  EXPECT_THAT(expectError(parseArgs({"--log", "debug"})), HasSubstr("--log"));
+}
+
+TEST(ConfigErrors, PositionalArgumentIsNamed) {
+  EXPECT_THAT(expectError(parseArgs({"stray"})), HasSubstr("\"stray\""));
+}
+
+TEST(ConfigErrors, MissingArgument) {
+  EXPECT_THAT(expectError(parseArgs({"--log-level"})), HasSubstr("log-level"));
+}
+
+TEST(ConfigErrors, ScalarGivenTwiceOnCommandLine) {
+  EXPECT_THAT(expectError(parseArgs({"--log-level", "info", "--log-level", "debug"})),
+              HasSubstr("log-level"));
+}
+
+TEST(ConfigFileErrors, UnreadableFile) {
+  auto message = expectError(parseArgs({"--config", "/nonexistent/confab.ini"}));
+  EXPECT_THAT(message, StartsWith("/nonexistent/confab.ini: cannot read config file"));
+}
+
+TEST(ConfigFileErrors, BadLineNamesFileAndLine) {
+  TempFile file("# ok\nlog-level = info\nthis is not an option line\n");
+  EXPECT_EQ(expectError(parseArgs({"--config", file.path()})),
+            file.path() + ":3: expected 'name = value'");
+}
+
+TEST(ConfigFileErrors, UnknownOptionNamesFileAndLine) {
+  TempFile file("\n\nsip-udpp = 0.0.0.0:5060\n");
+  EXPECT_EQ(expectError(parseArgs({"--config", file.path()})),
+            file.path() + ":3: unknown option 'sip-udpp'");
+}
+
+TEST(ConfigFileErrors, CommandLineOnlyOptionsAreUnknownInFile) {
+  TempFile file("config = other.ini\n");
+  EXPECT_THAT(expectError(parseArgs({"--config", file.path()})),
+              HasSubstr(":1: unknown option 'config'"));
+}
+
+TEST(ConfigFileErrors, ScalarGivenTwice) {
+  TempFile file("log-level = info\nlog-level = debug\n");
+  EXPECT_EQ(expectError(parseArgs({"--config", file.path()})),
+            file.path() + ":2: log-level given again (first on line 1)");
+}
+
+TEST(ConfigFileErrors, BadValueNamesFileLineAndOption) {
+  TempFile file("room = a\nrtp-ports = 30000-20000\n");
+  EXPECT_EQ(expectError(parseArgs({"--config", file.path()})),
+            file.path() +
+                ":2: invalid value for rtp-ports: \"30000-20000\": first port is above last "
+                "port");
+}
+
+TEST(ConfigFileErrors, BadRepeatedValueNamesItsOwnLine) {
+  TempFile file("room = a\nroom = b c\nroom = d\n");
+  EXPECT_THAT(expectError(parseArgs({"--config", file.path()})),
+              StartsWith(file.path() + ":2: invalid value for room: \"b c\""));
+}
+
+TEST(ConfigFileErrors, CommandLineValueMasksBadFileValue) {
+  TempFile file("rtp-ports = 30000-20000\n");
+  Config c = expectConfig(parseArgs({"--config", file.path(), "--rtp-ports", "30000-30001"}));
+  EXPECT_EQ(c.rtpPorts, (PortRange{30000, 30001}));
+}
+
+TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
+  auto result = parseArgs({"--help"});
+  ASSERT_TRUE(std::holds_alternative<Exit>(result));
+  const auto& help = std::get<Exit>(result).text;
+  for (const char* option :
+       {"--help", "--version", "--config", "--print-config", "--sip-udp", "--sip-tcp",
+        "--sip-tls", "--sip-domain", "--tls-cert", "--tls-key", "--api", "--data-dir",
+        "--rtp-ports", "--rtp-address", "--media-address", "--log-level", "--room",
+        "--sip-t1-ms", "--sip-t2-ms", "--sip-t4-ms", "--session-expires", "--tcp-idle-timeout",
+        "--max-connections-per-source", "--max-message-bytes", "--mixer-threads",
+        "--max-participants"}) {
+    EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
+  }
+  for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
+                            "20000-29999", "lobby:Lobby", "Default: info"}) {
+    EXPECT_THAT(help, HasSubstr(value)) << value;
+  }
+  EXPECT_EQ(std::get<Exit>(parseArgs({"-h"})).text, help);
+}
+
+TEST(ConfigExit, Version) {
+  auto result = parseArgs({"--version"});
+  ASSERT_TRUE(std::holds_alternative<Exit>(result));
+  EXPECT_THAT(std::get<Exit>(result).text, StartsWith("confab "));
+}
+
+TEST(ConfigExit, PrintConfigRoundTrips) {
+  TempFile file(kEveryOption);
+  auto result = parseArgs({"--config", file.path(), "--print-config"});
+  ASSERT_TRUE(std::holds_alternative<Exit>(result));
+  const auto& text = std::get<Exit>(result).text;
+  EXPECT_THAT(text, HasSubstr("\nrtp-ports = 40000-40099\n"));
+  EXPECT_THAT(text, HasSubstr("\nsip-udp = [::]:5070\n"));
+  EXPECT_THAT(text, HasSubstr("\nroom = sales:Sales Team\n"));
+
+  TempFile printed(text);
+  Config again = expectConfig(parseArgs({"--config", printed.path()}));
+  again.configFile = file.path();
+  EXPECT_EQ(again, expectConfig(parseArgs({"--config", file.path()})));
+}
+
+TEST(ConfigExit, PrintConfigOfDefaultsRoundTrips) {
+  auto text = toConfigFile(Config{});
+  EXPECT_THAT(text, HasSubstr("\nsip-domain =\n"));
+  EXPECT_THAT(text, HasSubstr("\nmedia-address =\n"));
+  TempFile printed(text);
+  Config again = expectConfig(parseArgs({"--config", printed.path()}));
+  again.configFile.clear();
+  EXPECT_EQ(again, Config{});
+}
+
+TEST(ConfigExit, PrintConfigWritesOff) {
+  auto text = std::get<Exit>(parseArgs({"--api", "off", "--sip-udp", "off", "--print-config"}));
+  EXPECT_THAT(text.text, HasSubstr("\napi = off\n"));
+  EXPECT_THAT(text.text, HasSubstr("\nsip-udp = off\n"));
+}
+
+TEST(ConfigExit, PrintConfigStillValidates) {
+  EXPECT_THAT(expectError(parseArgs({"--rtp-ports", "1-2", "--print-config"})),
+              HasSubstr("--rtp-ports"));
+}
+
+}  // namespace
+}  // namespace confab::config
