@@ -1,0 +1,34 @@
+// Our TLS certificate and key (RFC 3261 §26.3.1: a SIP server presents a certificate naming its
+// domain), generated self-signed at first start when none is configured, and the OpenSSL contexts
+// the transport layer runs TLS with. The one place that talks to OpenSSL directly.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "focus/transport/TransportConfig.hpp"
+
+namespace confab::transport {
+
+struct TlsIdentity {
+  std::string certificateFile;  // PEM
+  std::string privateKeyFile;   // PEM
+};
+
+// The configured files, or "<dataDirectory>/tls-certificate.pem" and "tls-private-key.pem",
+// generated (EC P-256, SHA-256, ten years, CN and subjectAltName = hostName or "confab.local")
+// when they do not exist yet. Start-up code: throws std::runtime_error on failure.
+TlsIdentity ensureTlsIdentity(const TransportConfig& config);
+
+// Writes a new self-signed certificate and key for 'name' to the two paths (key mode 0600).
+void writeSelfSignedIdentity(const std::string& name,
+                             const std::string& certificateFile,
+                             const std::string& privateKeyFile);
+
+// TLS 1.2 or later. The server context presents 'identity' and does not ask for client
+// certificates; the client context verifies the peer only when 'verifyPeer' is set.
+boost::asio::ssl::context makeServerContext(const TlsIdentity& identity);
+boost::asio::ssl::context makeClientContext(bool verifyPeer);
+
+}  // namespace confab::transport
