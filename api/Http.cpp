@@ -1,0 +1,36 @@
+#include "api/Http.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+namespace confab::api {
+
+void applyLimits(http::request_parser<http::string_body>& parser, const Limits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.headerBytes));
+  parser.body_limit(limits.bodyBytes);
+}
+
+boost::system::result<Request> parseRequest(std::string_view bytes, const Limits& limits) {
+  http::request_parser<http::string_body> parser;
+  applyLimits(parser, limits);
+  parser.eager(true);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+  if (ec) {
+    return ec;
+  }
+  if (!parser.is_done()) {
+    // A body delimited by the end of the connection (no Content-Length, not chunked) cannot
+    // occur in a request (RFC 9112 §6.3), so not done means more bytes were needed.
+    return boost::system::error_code(http::error::need_more);
+  }
+  return parser.release();
+}
+
+bool isProtocolError(const boost::system::error_code& error) {
+  static const auto& category = make_error_code(http::error::bad_method).category();
+  return error && error.category() == category && error != http::error::end_of_stream &&
+         error != http::error::need_more;
+}
+
+}  // namespace confab::api

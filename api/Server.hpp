@@ -1,0 +1,50 @@
+// The REST API's HTTP/1.1 listener: accepts connections and moves requests to the Router and
+// responses back, each connection on its own strand, every read and write bounded (api/Http.hpp).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+#include <memory>
+
+#include "api/Http.hpp"
+#include "policy/Directory.hpp"
+
+namespace confab::api {
+
+class Server {
+ public:
+  // Nothing happens until start(). The directory must outlive every connection, i.e. until the
+  // io_context has stopped running the server's handlers.
+  Server(boost::asio::io_context& io,
+         boost::asio::ip::tcp::endpoint endpoint,
+         const policy::Directory& directory,
+         Limits limits = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts accepting. Returns why it could not (address in use, permission)
+  // instead of throwing; start-up code decides what that means.
+  boost::system::error_code start();
+
+  // Stops accepting and closes every open connection; idempotent. The closing itself happens on
+  // the io_context.
+  void stop();
+
+  // The bound address, with the port the system chose when the endpoint asked for port 0.
+  [[nodiscard]] boost::asio::ip::tcp::endpoint localEndpoint() const { return local_; }
+
+ private:
+  struct Shared;
+  class Session;
+  class Listener;
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+  boost::asio::ip::tcp::endpoint local_;
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<Listener> listener_;
+};
+
+}  // namespace confab::api
