@@ -34,7 +34,9 @@ std::optional<Protocol> protocolFromVia(std::string_view token) {
   return std::nullopt;
 }
 
-std::string_view protocolName(Protocol protocol) { return viaTransport(protocol); }
+std::string_view protocolName(Protocol protocol) {
+  return viaTransport(protocol);
+}
 
 std::string hostText(const ip::address& address) {
   if (address.is_v6()) {
@@ -43,9 +45,13 @@ std::string hostText(const ip::address& address) {
   return address.to_string();
 }
 
-std::string Endpoint::str() const { return hostText(address) + ":" + std::to_string(port); }
+std::string Endpoint::str() const {
+  return hostText(address) + ":" + std::to_string(port);
+}
 
-std::string SentBy::hostPort() const { return host + ":" + std::to_string(port); }
+std::string SentBy::hostPort() const {
+  return host + ":" + std::to_string(port);
+}
 
 std::optional<ip::address> parseIpLiteral(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -79,7 +85,8 @@ std::optional<Endpoint> parseEndpoint(std::string_view text) {
       port = rest.substr(1);
     }
   } else if (const auto colon = text.find(':');
-             colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+             colon != std::string_view::npos &&
+             text.find(':', colon + 1) == std::string_view::npos) {
     // One colon: IPv4 with a port. More than one: a bare IPv6 address without a port.
     host = text.substr(0, colon);
     port = text.substr(colon + 1);

@@ -2,12 +2,11 @@
 // it came from, where one should go, and what we write as our own sent-by.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ip/address.hpp>
 
 namespace confab::transport {
 
@@ -19,7 +18,9 @@ std::optional<Protocol> protocolFromVia(std::string_view token);
 std::string_view protocolName(Protocol protocol);
 
 // RFC 3261 §18: TCP and TLS are reliable, so the transaction layer stops retransmitting.
-constexpr bool isReliable(Protocol protocol) { return protocol != Protocol::kUdp; }
+constexpr bool isReliable(Protocol protocol) {
+  return protocol != Protocol::kUdp;
+}
 // RFC 3261 §19.1.2: 5060 for UDP and TCP, 5061 for TLS.
 constexpr std::uint16_t defaultPort(Protocol protocol) {
   return protocol == Protocol::kTls ? 5061 : 5060;

@@ -1,8 +1,7 @@
 #include "focus/transport/StreamAcceptor.hpp"
 
-#include <chrono>
-
 #include <boost/asio/ip/v6_only.hpp>
+#include <chrono>
 
 namespace confab::transport {
 
@@ -27,7 +26,9 @@ StreamAcceptor::StreamAcceptor(asio::io_context& io,
   local_ = Endpoint{local.address(), local.port()};
 }
 
-void StreamAcceptor::start() { accept(); }
+void StreamAcceptor::start() {
+  accept();
+}
 
 void StreamAcceptor::accept() {
   auto self = shared_from_this();

@@ -2,11 +2,10 @@
 // decides (connection limits) whether it lives.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 
 #include "focus/transport/Addressing.hpp"
 

@@ -2,13 +2,12 @@
 
 #include <openssl/ssl.h>
 
-#include <utility>
-
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+#include <utility>
 
 namespace confab::transport {
 
@@ -43,7 +42,9 @@ StreamConnection::StreamConnection(ConnectionId id,
   }
 }
 
-tcp::socket& StreamConnection::socket() { return tls_ ? tls_->next_layer() : *tcp_; }
+tcp::socket& StreamConnection::socket() {
+  return tls_ ? tls_->next_layer() : *tcp_;
+}
 
 void StreamConnection::startAccepted() {
   error_code ec;

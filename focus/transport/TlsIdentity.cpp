@@ -58,7 +58,8 @@ struct BignumFree {
 }
 
 std::unique_ptr<EVP_PKEY, PkeyFree> generateKey() {
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
       EVP_PKEY_CTX_set_group_name(ctx.get(), "P-256") <= 0) {
     fail("cannot set up EC P-256 key generation");
@@ -93,8 +94,8 @@ std::unique_ptr<X509, X509Free> makeCertificate(const std::string& name, EVP_PKE
   }
   serialBytes[0] &= 0x7f;
   std::unique_ptr<BIGNUM, BignumFree> serial(BN_bin2bn(serialBytes, sizeof serialBytes, nullptr));
-  if (!serial || BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate.get())) ==
-                     nullptr) {
+  if (!serial ||
+      BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate.get())) == nullptr) {
     fail("cannot set the serial number");
   }
   if (X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -kBackdateSeconds) == nullptr ||

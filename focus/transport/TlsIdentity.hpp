@@ -3,9 +3,8 @@
 // the transport layer runs TLS with. The one place that talks to OpenSSL directly.
 #pragma once
 
-#include <string>
-
 #include <boost/asio/ssl/context.hpp>
+#include <string>
 
 #include "focus/transport/TransportConfig.hpp"
 

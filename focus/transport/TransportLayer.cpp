@@ -1,11 +1,10 @@
 #include "focus/transport/TransportLayer.hpp"
 
 #include <algorithm>
-#include <utility>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <utility>
 
 #include "focus/transport/TlsIdentity.hpp"
 #include "focus/transport/ViaRouting.hpp"
@@ -35,7 +34,9 @@ TransportLayer::TransportLayer(asio::io_context& io, TransportConfig config, Lis
   connectionSettings_.limits = config_.limits;
 }
 
-TransportLayer::~TransportLayer() { stop(); }
+TransportLayer::~TransportLayer() {
+  stop();
+}
 
 void TransportLayer::start() {
   const bool wantsTls =
@@ -47,14 +48,14 @@ void TransportLayer::start() {
   for (const ListenAddress& address : config_.listen) {
     if (address.protocol == Protocol::kUdp) {
       // A socket's in-flight sends are bounded like one connection's write queue.
-      auto socket = std::make_shared<UdpSocket>(io_, address.endpoint, config_.limits.maxMessageBytes,
-                                                config_.maxWriteQueueBytes,
-                                                static_cast<UdpSocket::Listener&>(*this));
+      auto socket = std::make_shared<UdpSocket>(
+          io_, address.endpoint, config_.limits.maxMessageBytes, config_.maxWriteQueueBytes,
+          static_cast<UdpSocket::Listener&>(*this));
       socket->start();
       udpSockets_.push_back(std::move(socket));
     } else {
-      auto acceptor = std::make_shared<StreamAcceptor>(io_, address.protocol, address.endpoint,
-                                                       static_cast<StreamAcceptor::Listener&>(*this));
+      auto acceptor = std::make_shared<StreamAcceptor>(
+          io_, address.protocol, address.endpoint, static_cast<StreamAcceptor::Listener&>(*this));
       acceptor->start();
       acceptors_.push_back(std::move(acceptor));
     }
@@ -149,9 +150,9 @@ std::shared_ptr<StreamConnection> TransportLayer::addConnection(Protocol protoco
     tls = serverTls_ ? &*serverTls_ : nullptr;
   }
   const ConnectionId id = nextConnectionId_++;
-  auto connection = std::make_shared<StreamConnection>(id, protocol, std::move(socket), tls,
-                                                       connectionSettings_,
-                                                       static_cast<StreamConnection::Listener&>(*this));
+  auto connection =
+      std::make_shared<StreamConnection>(id, protocol, std::move(socket), tls, connectionSettings_,
+                                         static_cast<StreamConnection::Listener&>(*this));
   connections_.emplace(id, connection);
   return connection;
 }
@@ -315,8 +316,8 @@ void TransportLayer::route(Protocol protocol,
   resolver->async_resolve(
       host, std::to_string(port),
       [this, alive = std::weak_ptr<int>(alive_), resolver, timer, protocol, host, port,
-       bytes = std::move(bytes), id, udpLocal](const error_code& ec,
-                                                const tcp::resolver::results_type& results) mutable {
+       bytes = std::move(bytes), id,
+       udpLocal](const error_code& ec, const tcp::resolver::results_type& results) mutable {
         timer->cancel();
         if (!alive.lock()) {
           return;
@@ -391,7 +392,7 @@ void TransportLayer::sendResolved(Protocol protocol,
   const ConnectionId connectionId = nextConnectionId_++;
   auto connection = std::make_shared<StreamConnection>(
       connectionId, protocol, tcp::socket(io_), tls, connectionSettings_,
-                                                       static_cast<StreamConnection::Listener&>(*this));
+      static_cast<StreamConnection::Listener&>(*this));
   connections_.emplace(connectionId, connection);
   ++perSource_[target.address];
   routes_[{protocol, target}] = connectionId;
@@ -430,8 +431,8 @@ std::optional<SentBy> TransportLayer::sentBy(Protocol protocol, bool ipv6) const
   if (sentBy.host.empty()) {
     // A wildcard bind has no address to advertise: fall back on the default name, and let
     // received/rport (RFC 3581) carry UDP responses back.
-    sentBy.host = bound->address.is_unspecified() ? std::string("confab.local")
-                                                  : hostText(bound->address);
+    sentBy.host =
+        bound->address.is_unspecified() ? std::string("confab.local") : hostText(bound->address);
   }
   return sentBy;
 }

@@ -4,6 +4,8 @@
 // the io_context's thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -13,9 +15,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "focus/sip/Message.hpp"
 #include "focus/sip/Parser.hpp"

@@ -28,7 +28,9 @@ UdpSocket::UdpSocket(asio::io_context& io,
   local_ = Endpoint{local.address(), local.port()};
 }
 
-void UdpSocket::start() { receive(); }
+void UdpSocket::start() {
+  receive();
+}
 
 void UdpSocket::receive() {
   auto self = shared_from_this();
@@ -60,15 +62,14 @@ bool UdpSocket::sendTo(std::string bytes, const Endpoint& to, SendId id) {
   bytesInFlight_ += bytes.size();
   auto data = std::make_shared<std::string>(std::move(bytes));
   auto self = shared_from_this();
-  socket_.async_send_to(asio::buffer(*data), udp::endpoint(to.address, to.port),
-                        [self, data, id](const error_code& ec, std::size_t) {
-                          self->bytesInFlight_ -= data->size();
-                          if (ec && ec != asio::error::operation_aborted &&
-                              self->listener_ != nullptr) {
-                            self->listener_->onDatagramSendFailed(id, "UDP send failed: " +
-                                                                          ec.message());
-                          }
-                        });
+  socket_.async_send_to(
+      asio::buffer(*data), udp::endpoint(to.address, to.port),
+      [self, data, id](const error_code& ec, std::size_t) {
+        self->bytesInFlight_ -= data->size();
+        if (ec && ec != asio::error::operation_aborted && self->listener_ != nullptr) {
+          self->listener_->onDatagramSendFailed(id, "UDP send failed: " + ec.message());
+        }
+      });
   return true;
 }
 

@@ -2,14 +2,13 @@
 // buffer sized once from the message limit; sends are bounded by the bytes in flight.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
 
 #include "focus/transport/Addressing.hpp"
 
