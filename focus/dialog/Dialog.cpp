@@ -1,0 +1,115 @@
+#include "focus/dialog/Dialog.hpp"
+
+#include <random>
+
+namespace confab::dialog {
+
+sip::Result<Dialog> Dialog::asUas(const sip::Message& request, std::string localTag,
+                                  const transport::Source& source) {
+  Dialog d;
+  auto from = request.from();
+  auto to = request.to();
+  auto cseq = request.cseq();
+  if (!from || !to || !cseq) {
+    return sip::badRequest("request cannot start a dialog");
+  }
+  const auto contacts = request.headers("Contact");
+  if (contacts.size() != 1) {
+    // RFC 3261 §8.1.1.8: a dialog-creating request carries exactly one Contact.
+    return sip::badRequest(contacts.empty() ? "missing Contact" : "more than one Contact");
+  }
+  auto contact = sip::NameAddr::parse(contacts.front());
+  if (!contact || contact->star) {
+    return sip::badRequest("malformed Contact");
+  }
+  d.callId_ = request.callId();
+  d.localTag_ = std::move(localTag);
+  d.remoteTag_ = from->tag();
+  // RFC 3261 §12.1.1: the route set is the Record-Route list, in order.
+  for (auto route : request.headers("Record-Route")) {
+    d.routeSet_.emplace_back(route);
+  }
+  d.remoteTarget_ = contact->uri;
+  d.remoteSeq_ = cseq->number;
+  // RFC 3261 §8.1.1.5 asks for a CSeq below 2^31; start at a random point in that range.
+  d.localSeq_ = static_cast<uint32_t>(std::random_device{}() % 100000u) + 1u;
+  sip::NameAddr local = *to;
+  local.setParam("tag", d.localTag_);
+  d.localUri_ = local.str();
+  d.remoteUri_ = from->str();
+  d.source_ = source;
+  return d;
+}
+
+sip::Result<std::monostate> Dialog::acceptRemoteCSeq(const sip::Message& request) {
+  auto cseq = request.cseq();
+  if (!cseq) {
+    return sip::badRequest("malformed CSeq");
+  }
+  if (request.method == "ACK" || request.method == "CANCEL") {
+    return std::monostate{};  // they reuse the CSeq number of the request they belong to
+  }
+  if (remoteSeq_ && cseq->number <= *remoteSeq_) {
+    return sip::Error{500, "CSeq out of order"};
+  }
+  remoteSeq_ = cseq->number;
+  return std::monostate{};
+}
+
+void Dialog::refreshTarget(const sip::Message& request) {
+  const auto contacts = request.headers("Contact");
+  if (contacts.size() != 1) {
+    return;
+  }
+  if (auto contact = sip::NameAddr::parse(contacts.front()); contact && !contact->star) {
+    remoteTarget_ = contact->uri;
+  }
+}
+
+std::string Dialog::key(const std::string& callId, const std::string& localTag,
+                        const std::string& remoteTag) {
+  return callId + '\n' + localTag + '\n' + remoteTag;
+}
+
+sip::Message Dialog::makeRequest(const std::string& method) {
+  ++localSeq_;
+  sip::Message request = makeAck(localSeq_);
+  request.method = method;
+  request.set("CSeq", std::to_string(localSeq_) + " " + method);
+  return request;
+}
+
+sip::Message Dialog::makeAck(uint32_t inviteSeq) const {
+  sip::Message request = sip::Message::request("ACK", remoteTarget_);
+  // RFC 3261 §12.2.1.1: with a loose-routing first route (;lr) the Request-URI is the remote
+  // target and the route set goes into Route as it is.
+  for (const auto& route : routeSet_) {
+    request.add("Route", route);
+  }
+  request.add("Max-Forwards", "70");
+  request.add("From", localUri_);
+  request.add("To", remoteUri_);
+  request.add("Call-ID", callId_);
+  request.add("CSeq", std::to_string(inviteSeq) + " ACK");
+  return request;
+}
+
+transport::Destination Dialog::destination() const {
+  transport::Destination to;
+  to.protocol = source_.protocol;
+  if (!routeSet_.empty()) {
+    if (auto route = sip::NameAddr::parse(routeSet_.front())) {
+      to.host = route->uri.host;
+      to.port = route->uri.port.value_or(0);
+      if (const sip::Param* t = route->uri.param("transport"); t && t->value) {
+        to.protocol = transport::protocolFromVia(*t->value).value_or(to.protocol);
+      }
+      return to;
+    }
+  }
+  to.host = transport::hostText(source_.remote.address);
+  to.port = source_.remote.port;
+  return to;
+}
+
+}  // namespace confab::dialog

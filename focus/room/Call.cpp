@@ -1,0 +1,343 @@
+#include "focus/room/Call.hpp"
+
+#include "focus/room/Capabilities.hpp"
+#include "focus/sip/Response.hpp"
+
+namespace confab::room {
+
+Call::Call(std::string roomId, dialog::Dialog dialog, mixer::MediaPorts ports,
+           sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
+           const CallSettings& settings, Listener& listener)
+    : roomId_(std::move(roomId)),
+      dialog_(std::move(dialog)),
+      ports_(std::move(ports)),
+      local_(std::move(local)),
+      layer_(layer),
+      timers_(timers),
+      settings_(settings),
+      listener_(listener) {}
+
+Call::~Call() {
+  for (auto id : {okTimer_, ackTimeout_, sessionTimerId_, finishTimer_}) {
+    timers_.cancel(id);
+  }
+  if (bye_ != nullptr) {
+    bye_->detach();
+  }
+  if (refresh_ != nullptr) {
+    refresh_->detach();
+  }
+}
+
+sip::Message Call::okResponse(const sip::Message& request, std::string body) {
+  sip::Message ok = sip::makeResponse(request, 200, "OK", dialog_.localTag());
+  // RFC 4579 §5: the focus marks its Contact with the isfocus feature parameter.
+  std::string contact = "<sip:" + roomId_ + "@" + settings_.contactHost;
+  if (dialog_.source().protocol == transport::Protocol::kTcp) {
+    contact += ";transport=tcp";
+  } else if (dialog_.source().protocol == transport::Protocol::kTls) {
+    contact += ";transport=tls";
+  }
+  contact += ">;isfocus";
+  ok.add("Contact", contact);
+  addCapabilities(ok);
+  ok.add("Server", std::string(kServer));
+  if (sessionTimer_) {
+    sessionTimer_->addTo(ok);
+  }
+  if (!body.empty()) {
+    ok.add("Content-Type", "application/sdp");
+    ok.body = std::move(body);
+  }
+  return ok;
+}
+
+bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
+  const sip::Message& request = transaction.request();
+  auto fail = [&](sip::Error error) {
+    sip::Message response = sip::errorResponse(request, error, dialog_.localTag());
+    if (error.status == 415) {
+      response.add("Accept", std::string(kAccept));  // RFC 3261 §21.4.13
+    }
+    if (error.status == 488) {
+      // RFC 3261 §21.4.26: a Warning says what was not acceptable.
+      response.add("Warning", "399 confab \"" + sip::safeReason(error.reason) + "\"");
+    }
+    transaction.respond(std::move(response));
+    return false;
+  };
+  ++local_.sessionVersion;  // RFC 3264 §8: every new SDP we send has a higher version
+  if (request.body.empty()) {
+    if (request.method == "UPDATE") {
+      return true;  // a session refresh without an offer (RFC 4028 §7.4)
+    }
+    // RFC 3261 §13.2.1: no offer in the INVITE, so the offer goes in our 2xx.
+    pendingOffer_ = sdp::offer(local_);
+    body = pendingOffer_->serialize();
+    lastSdp_ = body;
+    return true;
+  }
+  if (request.contentType() != "application/sdp") {
+    return fail(sip::Error{415, "only application/sdp bodies are understood"});
+  }
+  auto offer = sdp::SessionDescription::parse(request.body);
+  if (!offer) {
+    return fail(sip::Error{400, "malformed SDP: " + offer.error().reason});
+  }
+  auto negotiated = sdp::answer(*offer, local_);
+  if (!negotiated) {
+    return fail(negotiated.error());
+  }
+  body = negotiated->answer.serialize();
+  lastSdp_ = body;
+  negotiated_ = std::move(*negotiated);
+  return true;
+}
+
+bool Call::answerInvite(txn::ServerTransaction& invite) {
+  const sip::Message& request = invite.request();
+  auto timer = dialog::SessionTimer::negotiate(request, settings_.sessionTimer);
+  if (!timer) {
+    sip::Message response = sip::errorResponse(request, timer.error(), dialog_.localTag());
+    if (timer.error().status == 422) {
+      response.add("Min-SE", std::to_string(settings_.sessionTimer.minSe));
+    }
+    invite.respond(std::move(response));
+    return false;
+  }
+  std::string body;
+  if (!handleSdp(invite, body)) {
+    return false;
+  }
+  sessionTimer_ = *timer;
+  peerAllowsUpdate_ = request.hasToken("Allow", "UPDATE");
+  sip::Message ok = okResponse(request, std::move(body));
+  invite.respond(ok);
+  startRetransmitting(std::move(ok), request.cseq()->number, invite.source());
+  armSessionTimer();
+  return true;
+}
+
+void Call::startRetransmitting(sip::Message ok, uint32_t cseq, const transport::Source& source) {
+  timers_.cancel(okTimer_);
+  timers_.cancel(ackTimeout_);
+  okTimer_ = 0;
+  awaitingAckFor_ = cseq;
+  okSource_ = source;
+  if (!transport::isReliable(source.protocol)) {
+    pendingOk_ = std::move(ok);
+    okInterval_ = layer_.settings().t1;
+    okTimer_ = timers_.schedule(okInterval_, [this] { retransmitOk(); });
+  }
+  // RFC 3261 §13.3.1.4: no ACK within 64*T1 ends the session with a BYE.
+  ackTimeout_ = timers_.schedule(layer_.settings().timeout(), [this] {
+    ackTimeout_ = 0;
+    timers_.cancel(okTimer_);
+    okTimer_ = 0;
+    awaitingAckFor_.reset();
+    confirmed_ = true;
+    hangUp();
+  });
+}
+
+void Call::retransmitOk() {
+  okTimer_ = 0;
+  if (!awaitingAckFor_) {
+    return;
+  }
+  layer_.resendResponse(pendingOk_, okSource_);
+  okInterval_ = std::min(2 * okInterval_, layer_.settings().t2);
+  okTimer_ = timers_.schedule(okInterval_, [this] { retransmitOk(); });
+}
+
+void Call::onAck(const sip::Message& ack) {
+  auto cseq = ack.cseq();
+  if (!cseq || !awaitingAckFor_ || cseq->number != *awaitingAckFor_) {
+    return;  // a retransmitted ACK, or one for an older INVITE
+  }
+  awaitingAckFor_.reset();
+  timers_.cancel(okTimer_);
+  timers_.cancel(ackTimeout_);
+  okTimer_ = ackTimeout_ = 0;
+  confirmed_ = true;
+  if (pendingOffer_) {
+    // RFC 3264 §4 with RFC 3261 §13.2.1: the answer to our offer comes in the ACK.
+    auto answer = sdp::SessionDescription::parse(ack.body);
+    std::optional<sdp::Negotiated> negotiated;
+    if (answer) {
+      if (auto accepted = sdp::acceptAnswer(*pendingOffer_, *answer)) {
+        negotiated = std::move(*accepted);
+      }
+    }
+    pendingOffer_.reset();
+    if (!negotiated) {
+      // No usable answer: the session cannot go on (RFC 3261 §13.2.1 leaves BYE as the way out).
+      hangUp();
+      return;
+    }
+    negotiated_ = std::move(negotiated);
+  }
+}
+
+void Call::onRequest(txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  if (auto order = dialog_.acceptRemoteCSeq(request); !order) {
+    transaction.respond(sip::errorResponse(request, order.error(), dialog_.localTag()));
+    return;
+  }
+  const std::string& method = request.method;
+  if (method == "BYE") {
+    transaction.respond(sip::makeResponse(request, 200, "OK", dialog_.localTag()));
+    finish();
+    return;
+  }
+  if (ending_) {
+    transaction.respond(sip::makeResponse(request, 481, {}, dialog_.localTag()));
+    return;
+  }
+  if (method == "INVITE") {
+    if (refresh_ != nullptr || awaitingAckFor_) {
+      // RFC 3261 §14.2: an offer crossing ours (or one still unacknowledged) gets 491.
+      transaction.respond(sip::makeResponse(request, 491, "Request Pending", dialog_.localTag()));
+      return;
+    }
+    dialog_.refreshTarget(request);
+    answerInvite(transaction);
+    return;
+  }
+  if (method == "UPDATE") {
+    // RFC 3311 §5.2: an UPDATE may carry an offer; it also refreshes the session (RFC 4028).
+    dialog_.refreshTarget(request);
+    auto timer = dialog::SessionTimer::negotiate(request, settings_.sessionTimer);
+    if (!timer) {
+      sip::Message response = sip::errorResponse(request, timer.error(), dialog_.localTag());
+      if (timer.error().status == 422) {
+        response.add("Min-SE", std::to_string(settings_.sessionTimer.minSe));
+      }
+      transaction.respond(std::move(response));
+      return;
+    }
+    std::string body;
+    if (!request.body.empty() && !handleSdp(transaction, body)) {
+      return;
+    }
+    sessionTimer_ = *timer;
+    transaction.respond(okResponse(request, std::move(body)));
+    armSessionTimer();
+    return;
+  }
+  if (method == "INFO" || method == "OPTIONS") {
+    // INFO without an Info-Package (RFC 6086 §9: legacy use) is accepted; DTMF comes as RTP.
+    sip::Message ok = sip::makeResponse(request, 200, "OK", dialog_.localTag());
+    if (method == "OPTIONS") {
+      addCapabilities(ok);
+    }
+    transaction.respond(std::move(ok));
+    return;
+  }
+  sip::Message refused = sip::makeResponse(request, 405, {}, dialog_.localTag());
+  refused.add("Allow", std::string(kAllow));
+  transaction.respond(std::move(refused));
+}
+
+void Call::armSessionTimer() {
+  timers_.cancel(sessionTimerId_);
+  sessionTimerId_ = 0;
+  if (!sessionTimer_) {
+    return;
+  }
+  if (sessionTimer_->refresher() == dialog::SessionTimer::Refresher::kUas) {
+    sessionTimerId_ = timers_.schedule(sessionTimer_->refreshAfter(), [this] {
+      sessionTimerId_ = 0;
+      refreshSession();
+    });
+  } else {
+    // RFC 4028 §10: the refresher missed its refresh: end the session.
+    sessionTimerId_ = timers_.schedule(sessionTimer_->expireAfter(), [this] {
+      sessionTimerId_ = 0;
+      hangUp();
+    });
+  }
+}
+
+void Call::refreshSession() {
+  if (ending_ || refresh_ != nullptr) {
+    return;
+  }
+  // RFC 4028 §7.4: UPDATE without a body when the peer allows it, else a re-INVITE with the
+  // same session description.
+  sip::Message request = dialog_.makeRequest(peerAllowsUpdate_ ? "UPDATE" : "INVITE");
+  request.add("Session-Expires", std::to_string(sessionTimer_->interval()) + ";refresher=uas");
+  request.add("Supported", std::string(kSupported));
+  std::string contact = "<sip:" + roomId_ + "@" + settings_.contactHost + ">;isfocus";
+  request.add("Contact", contact);
+  if (request.method == "INVITE" && !lastSdp_.empty()) {
+    request.add("Content-Type", "application/sdp");
+    request.body = lastSdp_;
+  }
+  refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
+}
+
+void Call::hangUp() {
+  if (ending_) {
+    return;
+  }
+  ending_ = true;
+  for (auto* id : {&okTimer_, &ackTimeout_, &sessionTimerId_}) {
+    timers_.cancel(*id);
+    *id = 0;
+  }
+  sip::Message bye = dialog_.makeRequest("BYE");
+  bye_ = layer_.sendRequest(std::move(bye), dialog_.destination(), this);
+}
+
+void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& response) {
+  if (&transaction == bye_) {
+    if (response.status >= 200) {
+      bye_ = nullptr;
+      finish();
+    }
+    return;
+  }
+  if (&transaction == refresh_) {
+    if (response.status < 200) {
+      return;
+    }
+    if (response.status < 300 && transaction.request().method == "INVITE") {
+      auto cseq = transaction.request().cseq();
+      layer_.sendAck(dialog_.makeAck(cseq->number), dialog_.destination());
+    }
+    refresh_ = nullptr;
+    if (response.status == 408 || response.status == 481) {
+      hangUp();  // RFC 4028 §10: the session is gone at the far end
+      return;
+    }
+    armSessionTimer();
+  }
+}
+
+void Call::onTimeout(txn::ClientTransaction& transaction) {
+  if (&transaction == bye_) {
+    bye_ = nullptr;
+    finish();
+  } else if (&transaction == refresh_) {
+    refresh_ = nullptr;
+    hangUp();
+  }
+}
+
+void Call::finish() {
+  ending_ = true;
+  for (auto* id : {&okTimer_, &ackTimeout_, &sessionTimerId_}) {
+    timers_.cancel(*id);
+    *id = 0;
+  }
+  if (finishTimer_ == 0) {
+    finishTimer_ = timers_.schedule(std::chrono::milliseconds(0), [this] {
+      finishTimer_ = 0;
+      listener_.onCallEnded(*this);
+    });
+  }
+}
+
+}  // namespace confab::room

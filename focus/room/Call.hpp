@@ -1,0 +1,103 @@
+// One participant's call into a room: the dialog, its media ports and negotiated SDP, 2xx
+// retransmission until ACK (RFC 3261 §13.3.1.4), session timers (RFC 4028) and the in-dialog
+// requests (re-INVITE, UPDATE, INFO, OPTIONS, BYE).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "focus/dialog/Dialog.hpp"
+#include "focus/dialog/SessionTimer.hpp"
+#include "focus/sdp/OfferAnswer.hpp"
+#include "focus/timer/Timers.hpp"
+#include "focus/txn/TransactionLayer.hpp"
+#include "mixer/PortPool.hpp"
+
+namespace confab::room {
+
+struct CallSettings {
+  dialog::SessionTimerSettings sessionTimer;
+  std::string contactHost;  // host[:port] for our Contact when the request gives no better one
+};
+
+class Call final : private txn::ClientTransaction::User {
+ public:
+  class Listener {
+   public:
+    // The call is over (BYE either way, ACK or session timeout); the owner deletes it. Always
+    // called from a timer, never from inside one of the call's own methods.
+    virtual void onCallEnded(Call& call) = 0;
+
+   protected:
+    ~Listener() = default;
+  };
+
+  Call(std::string roomId, dialog::Dialog dialog, mixer::MediaPorts ports, sdp::LocalMedia local,
+       txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
+       Listener& listener);
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Answers the initial INVITE or a re-INVITE (offer in it, or an offer from us in the 2xx).
+  // On failure the error response has been sent; the caller drops a call that never started.
+  bool answerInvite(txn::ServerTransaction& invite);
+  // An ACK for one of our 2xx, with the answer when we made the offer.
+  void onAck(const sip::Message& ack);
+  // Any request within the dialog except ACK and CANCEL.
+  void onRequest(txn::ServerTransaction& transaction);
+  // Ends the call from our side with a BYE (shutdown, timeouts, operator action).
+  void hangUp();
+
+  [[nodiscard]] const dialog::Dialog& dialog() const { return dialog_; }
+  [[nodiscard]] const std::string& roomId() const { return roomId_; }
+  [[nodiscard]] const std::optional<sdp::Negotiated>& media() const { return negotiated_; }
+  [[nodiscard]] bool confirmed() const { return confirmed_; }
+  [[nodiscard]] bool ended() const { return ending_; }
+  [[nodiscard]] uint16_t localRtpPort() const { return ports_.rtpPort(); }
+
+ private:
+  void onResponse(txn::ClientTransaction& transaction, const sip::Message& response) override;
+  void onTimeout(txn::ClientTransaction& transaction) override;
+
+  // Applies an offer (answer() into 'body') or makes ours; false with the error response sent.
+  bool handleSdp(txn::ServerTransaction& transaction, std::string& body);
+  sip::Message okResponse(const sip::Message& request, std::string body);
+  void startRetransmitting(sip::Message ok, uint32_t cseq, const transport::Source& source);
+  void retransmitOk();
+  void armSessionTimer();
+  void refreshSession();
+  void finish();
+
+  std::string roomId_;
+  dialog::Dialog dialog_;
+  mixer::MediaPorts ports_;
+  sdp::LocalMedia local_;
+  txn::TransactionLayer& layer_;
+  timer::Timers& timers_;
+  const CallSettings& settings_;
+  Listener& listener_;
+
+  std::optional<sdp::Negotiated> negotiated_;
+  std::optional<sdp::SessionDescription> pendingOffer_;  // our offer awaiting the ACK
+  std::string lastSdp_;                                   // what we last sent, for refreshes
+  std::optional<dialog::SessionTimer> sessionTimer_;
+  bool peerAllowsUpdate_ = false;
+  bool confirmed_ = false;
+  bool ending_ = false;
+
+  // 2xx retransmission until ACK.
+  sip::Message pendingOk_;
+  transport::Source okSource_;
+  std::optional<uint32_t> awaitingAckFor_;
+  std::chrono::milliseconds okInterval_{0};
+  timer::Timers::Id okTimer_ = 0;
+  timer::Timers::Id ackTimeout_ = 0;
+
+  timer::Timers::Id sessionTimerId_ = 0;
+  timer::Timers::Id finishTimer_ = 0;
+  txn::ClientTransaction* bye_ = nullptr;
+  txn::ClientTransaction* refresh_ = nullptr;
+};
+
+}  // namespace confab::room

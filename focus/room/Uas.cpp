@@ -1,0 +1,293 @@
+#include "focus/room/Uas.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "focus/room/Capabilities.hpp"
+#include "focus/sip/Grammar.hpp"
+#include "focus/sip/Response.hpp"
+
+namespace confab::room {
+
+namespace {
+
+bool standardMethod(std::string_view method) {
+  for (std::string_view m : {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK",
+                             "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE",
+                             "UPDATE"}) {
+    if (m == method) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool acceptsSdp(const sip::Message& request) {
+  // RFC 3261 §20.1: no Accept means application/sdp is acceptable.
+  const auto accepts = request.headers("Accept");
+  if (accepts.empty()) {
+    return true;
+  }
+  for (auto value : accepts) {
+    std::string type(sip::grammar::trim(value.substr(0, value.find(';'))));
+    if (sip::iequals(type, "application/sdp") || sip::iequals(type, "application/*") ||
+        sip::iequals(type, "*/*") || type.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Uas::Uas(txn::TransactionLayer& layer, timer::Timers& timers, const policy::Directory& rooms,
+         mixer::PortPool& ports, UasSettings settings)
+    : layer_(&layer), timers_(timers), rooms_(rooms), ports_(ports), settings_(std::move(settings)) {}
+
+Uas::~Uas() {
+  for (auto& [txn, ringing] : ringing_) {
+    timers_.cancel(ringing.timer);
+  }
+}
+
+std::string Uas::mediaAddressFor(const transport::Source& source) const {
+  if (!settings_.mediaAddress.empty()) {
+    return settings_.mediaAddress;
+  }
+  if (!source.local.address.is_unspecified()) {
+    return source.local.address.to_string();
+  }
+  return source.local.address.is_v6() ? "::1" : "127.0.0.1";
+}
+
+void Uas::onRequest(txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  auto respond = [&](int status, std::string_view reason = {}) {
+    sip::Message response = sip::makeResponse(request, status, reason, layer_->randomToken(10));
+    if (status == 405 || status == 501) {
+      response.add("Allow", std::string(kAllow));  // RFC 3261 §21.4.6
+    }
+    transaction.respond(std::move(response));
+  };
+  // RFC 3261 §8.2.1: method inspection.
+  const std::string& method = request.method;
+  if (!standardMethod(method)) {
+    respond(501);
+    return;
+  }
+  // RFC 3261 §8.2.2.1: a Request-URI scheme we do not serve gets 416.
+  if (!request.requestUri.isSip()) {
+    respond(416);
+    return;
+  }
+  // RFC 3261 §8.2.2.3: option tags in Require that we do not know get 420 with Unsupported.
+  std::string unsupported;
+  for (auto tag : request.headers("Require")) {
+    if (!isSupportedOption(tag)) {
+      unsupported += unsupported.empty() ? "" : ", ";
+      unsupported += tag;
+    }
+  }
+  if (!unsupported.empty() && method != "CANCEL") {
+    sip::Message response = sip::makeResponse(request, 420, {}, layer_->randomToken(10));
+    response.add("Unsupported", unsupported);
+    transaction.respond(std::move(response));
+    return;
+  }
+  auto to = request.to();
+  auto from = request.from();
+  if (!to->tag().empty()) {
+    auto call = calls_.find(dialog::Dialog::key(request.callId(), to->tag(), from->tag()));
+    if (call == calls_.end()) {
+      respond(481);  // RFC 3261 §12.2.2
+      return;
+    }
+    call->second->onRequest(transaction);
+    return;
+  }
+  if (method == "INVITE") {
+    handleNewInvite(transaction);
+    return;
+  }
+  handleOutOfDialog(transaction);
+}
+
+void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  const std::string& method = request.method;
+  if (method == "OPTIONS") {
+    // RFC 3261 §11.2: capabilities; a room that does not exist is 404 like an INVITE to it.
+    const std::string user = request.requestUri.unescapedUser();
+    const bool known = user.empty() || rooms_.find(user).has_value();
+    sip::Message response =
+        sip::makeResponse(request, known ? 200 : 404, {}, layer_->randomToken(10));
+    addCapabilities(response);
+    response.add("Accept-Encoding", "identity");
+    response.add("Accept-Language", "en");
+    response.add("Server", std::string(kServer));
+    transaction.respond(std::move(response));
+    return;
+  }
+  if (method == "BYE" || method == "UPDATE" || method == "INFO" || method == "PRACK") {
+    transaction.respond(sip::makeResponse(request, 481, {}, layer_->randomToken(10)));
+    return;
+  }
+  // REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, REFER: known methods we do not serve (yet).
+  sip::Message response = sip::makeResponse(request, 405, {}, layer_->randomToken(10));
+  response.add("Allow", std::string(kAllow));
+  transaction.respond(std::move(response));
+}
+
+void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  const std::string tag = layer_->randomToken(12);
+  auto refuse = [&](int status, std::string_view reason = {}) {
+    transaction.respond(sip::makeResponse(request, status, reason, tag));
+  };
+  const std::string roomId = request.requestUri.unescapedUser();
+  auto room = rooms_.find(roomId);
+  if (!room) {
+    refuse(404, "Room Not Found");  // RFC 3261 §8.2.2.1
+    return;
+  }
+  // RFC 3261 §8.2.3: a body we cannot read gets 415 with Accept.
+  if (!request.body.empty() && request.contentType() != "application/sdp") {
+    sip::Message response = sip::makeResponse(request, 415, {}, tag);
+    response.add("Accept", std::string(kAccept));
+    transaction.respond(std::move(response));
+    return;
+  }
+  // RFC 3261 §21.4.7, RFC 4475 §3.3.15: we can only answer in SDP.
+  if (!acceptsSdp(request)) {
+    sip::Message response = sip::makeResponse(request, 406, {}, tag);
+    response.add("Warning", "399 confab \"only application/sdp can be sent\"");
+    transaction.respond(std::move(response));
+    return;
+  }
+  if (room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
+    refuse(486, "Room Full");
+    return;
+  }
+  auto dialog = dialog::Dialog::asUas(request, tag, transaction.source());
+  if (!dialog) {
+    transaction.respond(sip::errorResponse(request, dialog.error(), tag));
+    return;
+  }
+  auto ports = ports_.allocate();
+  if (!ports) {
+    sip::Message response = sip::makeResponse(request, 503, "No Media Ports Free", tag);
+    response.add("Retry-After", "30");
+    transaction.respond(std::move(response));
+    return;
+  }
+  sdp::LocalMedia local;
+  local.address = mediaAddressFor(transaction.source());
+  local.rtpPort = ports->rtpPort();
+  local.sessionId = std::random_device{}();
+  local.sessionVersion = 0;
+  // One SRTP master key per call, kept across re-INVITEs (RFC 4568 §7.1.4 allows either).
+  local.srtpKeyMaterial.resize(30);
+  if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) != 1) {
+    local.srtpKeyMaterial.clear();
+  }
+  auto call = std::make_unique<Call>(roomId, std::move(*dialog), std::move(*ports), std::move(local),
+                                     *layer_, timers_, settings_.call, *this);
+  if (settings_.answerDelay.count() > 0) {
+    // Ring first; a CANCEL in the meantime gets the INVITE a 487 (RFC 3261 §9.2).
+    transaction.respond(sip::makeResponse(request, 180, "Ringing", tag));
+    Ringing& ringing = ringing_[&transaction];
+    ringing.call = std::move(call);
+    ringing.timer = timers_.schedule(settings_.answerDelay, [this, &transaction] {
+      auto found = ringing_.find(&transaction);
+      if (found == ringing_.end()) {
+        return;
+      }
+      auto pending = std::move(found->second.call);
+      ringing_.erase(found);
+      if (pending->answerInvite(transaction)) {
+        const std::string key = pending->dialog().key();
+        calls_.emplace(key, std::move(pending));
+      }
+    });
+    return;
+  }
+  if (call->answerInvite(transaction)) {
+    const std::string key = call->dialog().key();
+    calls_.emplace(key, std::move(call));
+  }
+}
+
+void Uas::onAck(const sip::Message& ack, const transport::Source&) {
+  auto to = ack.to();
+  auto from = ack.from();
+  if (!to || !from) {
+    return;
+  }
+  auto call = calls_.find(dialog::Dialog::key(ack.callId(), to->tag(), from->tag()));
+  if (call != calls_.end()) {
+    call->second->onAck(ack);
+  }
+}
+
+void Uas::onCancel(txn::ServerTransaction& invite) {
+  auto found = ringing_.find(&invite);
+  if (found == ringing_.end()) {
+    return;
+  }
+  timers_.cancel(found->second.timer);
+  const std::string tag = found->second.call->dialog().localTag();
+  ringing_.erase(found);
+  invite.respond(sip::makeResponse(invite.request(), 487, {}, tag));
+}
+
+void Uas::onServerTransactionEnded(txn::ServerTransaction& transaction) {
+  // An INVITE transaction cannot end while ringing (no final sent), but be safe on shutdown.
+  if (auto found = ringing_.find(&transaction); found != ringing_.end()) {
+    timers_.cancel(found->second.timer);
+    ringing_.erase(found);
+  }
+}
+
+void Uas::onStrayResponse(const sip::Message& response) {
+  // A 2xx retransmitted after its INVITE transaction ended: ACK it again (RFC 3261 §13.2.2.4).
+  if (response.method != "INVITE" || response.status < 200 || response.status >= 300) {
+    return;
+  }
+  auto to = response.to();
+  auto from = response.from();
+  auto cseq = response.cseq();
+  if (!to || !from || !cseq) {
+    return;
+  }
+  auto call = calls_.find(dialog::Dialog::key(response.callId(), from->tag(), to->tag()));
+  if (call != calls_.end()) {
+    layer_->sendAck(call->second->dialog().makeAck(cseq->number),
+                    call->second->dialog().destination());
+  }
+}
+
+void Uas::hangUpAll() {
+  for (auto& [key, call] : calls_) {
+    call->hangUp();
+  }
+}
+
+std::size_t Uas::callsInRoom(const std::string& roomId) const {
+  return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(), [&](const auto& c) {
+    return c.second->roomId() == roomId && !c.second->ended();
+  }));
+}
+
+const Call* Uas::findCall(const std::string& callId) const {
+  for (const auto& [key, call] : calls_) {
+    if (call->dialog().callId() == callId) {
+      return call.get();
+    }
+  }
+  return nullptr;
+}
+
+void Uas::onCallEnded(Call& call) { calls_.erase(call.dialog().key()); }
+
+}  // namespace confab::room

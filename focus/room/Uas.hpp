@@ -1,0 +1,71 @@
+// The focus as a user agent server (RFC 3261 §8.2): inspects each new request in the RFC's order
+// (method, headers, content, application), answers calls to known rooms and dispatches
+// in-dialog requests to their Call.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "focus/room/Call.hpp"
+#include "focus/timer/Timers.hpp"
+#include "focus/txn/TransactionLayer.hpp"
+#include "mixer/PortPool.hpp"
+#include "policy/Directory.hpp"
+
+namespace confab::room {
+
+struct UasSettings {
+  CallSettings call;
+  // The c= address of our SDP; empty: the address the request reached us on.
+  std::string mediaAddress;
+  // Ring this long (180 Ringing) before answering; 0 answers at once.
+  std::chrono::milliseconds answerDelay{0};
+};
+
+class Uas final : public txn::TransactionUser, public Call::Listener {
+ public:
+  Uas(txn::TransactionLayer& layer, timer::Timers& timers, const policy::Directory& rooms,
+      mixer::PortPool& ports, UasSettings settings);
+  ~Uas();
+  Uas(const Uas&) = delete;
+  Uas& operator=(const Uas&) = delete;
+
+  // Lets the layer be built after us (they point at each other).
+  void attach(txn::TransactionLayer& layer) { layer_ = &layer; }
+
+  void onRequest(txn::ServerTransaction& transaction) override;
+  void onAck(const sip::Message& ack, const transport::Source& source) override;
+  void onCancel(txn::ServerTransaction& invite) override;
+  void onServerTransactionEnded(txn::ServerTransaction& transaction) override;
+  void onStrayResponse(const sip::Message& response) override;
+
+  // Sends BYE on every call (shutdown).
+  void hangUpAll();
+  [[nodiscard]] std::size_t callCount() const { return calls_.size(); }
+  [[nodiscard]] std::size_t callsInRoom(const std::string& roomId) const;
+  [[nodiscard]] const Call* findCall(const std::string& callId) const;
+
+ private:
+  void onCallEnded(Call& call) override;
+  void handleNewInvite(txn::ServerTransaction& transaction);
+  void answer(txn::ServerTransaction& transaction);
+  void handleOutOfDialog(txn::ServerTransaction& transaction);
+  std::string mediaAddressFor(const transport::Source& source) const;
+
+  struct Ringing {
+    std::unique_ptr<Call> call;
+    timer::Timers::Id timer = 0;
+  };
+
+  txn::TransactionLayer* layer_;
+  timer::Timers& timers_;
+  const policy::Directory& rooms_;
+  mixer::PortPool& ports_;
+  UasSettings settings_;
+  std::unordered_map<std::string, std::unique_ptr<Call>> calls_;  // by dialog key
+  std::unordered_map<txn::ServerTransaction*, Ringing> ringing_;  // INVITEs not answered yet
+};
+
+}  // namespace confab::room
