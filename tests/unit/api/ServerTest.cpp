@@ -1,0 +1,264 @@
+// api::Server over real loopback sockets with a Beast client on the same io_context; every wait
+// is bounded by run_one_for so that a broken server fails a test instead of hanging it.
+#include "api/Server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "api/Problem.hpp"
+
+namespace confab::api {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr auto kWaitLimit = 5s;
+
+// Runs the io_context until done is set or the wait limit passes; returns done.
+bool runUntil(net::io_context& io, const bool& done) {
+  auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    if (io.stopped()) {
+      io.restart();
+    }
+    io.run_one_for(20ms);
+  }
+  return done;
+}
+
+// A client connection driven by the test thread.
+class Client {
+ public:
+  Client(net::io_context& io, const tcp::endpoint& endpoint) : io_(io), stream_(io) {
+    bool done = false;
+    stream_.async_connect(endpoint, [&](beast::error_code ec) {
+      connectError_ = ec;
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+
+  [[nodiscard]] beast::error_code connectError() const { return connectError_; }
+
+  void sendRaw(const std::string& bytes) {
+    bool done = false;
+    net::async_write(stream_, net::buffer(bytes), [&](beast::error_code ec, std::size_t) {
+      EXPECT_FALSE(ec) << ec.message();
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+
+  void send(Request request) {
+    bool done = false;
+    request.prepare_payload();
+    http::async_write(stream_, request, [&](beast::error_code ec, std::size_t) {
+      EXPECT_FALSE(ec) << ec.message();
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+
+  // One response, or the error that ended the read.
+  std::optional<Response> receive(beast::error_code* error = nullptr, bool head = false) {
+    bool done = false;
+    beast::error_code readError;
+    http::response_parser<http::string_body> parser;
+    parser.skip(head);
+    http::async_read(stream_, buffer_, parser, [&](beast::error_code ec, std::size_t) {
+      readError = ec;
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done)) << "no response in time";
+    if (error != nullptr) {
+      *error = readError;
+    }
+    if (readError) {
+      return std::nullopt;
+    }
+    return parser.release();
+  }
+
+  Response get(const std::string& target, http::verb method = http::verb::get) {
+    Request request(method, target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    send(request);
+    auto response = receive(nullptr, method == http::verb::head);
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(Response{});
+  }
+
+  // True when the server closed the connection (the next read ends without a response).
+  bool closedByServer() {
+    beast::error_code ec;
+    auto response = receive(&ec);
+    return !response && (ec == http::error::end_of_stream || ec == net::error::eof ||
+                         ec == net::error::connection_reset);
+  }
+
+ private:
+  net::io_context& io_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  beast::error_code connectError_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_.put({"1000", "Weekly sync", 0});
+    directory_.put({"lobby", "Lobby", 12});
+  }
+
+  void startServer(Limits limits = {}) {
+    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_,
+                    limits);
+    auto ec = server_->start();
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_NE(server_->localEndpoint().port(), 0);
+  }
+
+  net::io_context io_;
+  policy::Directory directory_;
+  std::optional<Server> server_;
+};
+
+TEST_F(ServerTest, HealthOverLoopback) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  auto response = client.get("/health");
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  EXPECT_EQ(boost::json::parse(response.body()), boost::json::parse(R"({"status":"ok"})"));
+}
+
+TEST_F(ServerTest, RoomsAndKeepAlive) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  auto list = client.get("/v1/rooms");
+  EXPECT_EQ(list.result(), http::status::ok);
+  EXPECT_EQ(boost::json::parse(list.body()).at("rooms").as_array().size(), 2U);
+  // Same connection, next requests.
+  auto room = client.get("/v1/rooms/lobby");
+  EXPECT_EQ(room.result(), http::status::ok);
+  EXPECT_EQ(boost::json::parse(room.body()).at("name"), "Lobby");
+  auto missing = client.get("/v1/rooms/nope");
+  EXPECT_EQ(missing.result(), http::status::not_found);
+  EXPECT_EQ(missing[http::field::content_type], kProblemContentType);
+  auto head = client.get("/health", http::verb::head);
+  EXPECT_EQ(head.result(), http::status::ok);
+  EXPECT_TRUE(head.body().empty());
+  auto method = client.get("/health", http::verb::post);
+  EXPECT_EQ(method.result(), http::status::method_not_allowed);
+  EXPECT_EQ(method[http::field::allow], "GET, HEAD");
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+}
+
+TEST_F(ServerTest, ConnectionCloseEndsTheConnection) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  Request request(http::verb::get, "/health", 11);
+  request.set(http::field::host, "x");
+  request.keep_alive(false);
+  client.send(request);
+  auto response = client.receive();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_FALSE(response->keep_alive());
+  EXPECT_TRUE(client.closedByServer());
+}
+
+TEST_F(ServerTest, MalformedRequestGets400ProblemAndClose) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  client.sendRaw("GARBAGE\r\n\r\n");
+  auto response = client.receive();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result(), http::status::bad_request);
+  EXPECT_EQ((*response)[http::field::content_type], kProblemContentType);
+  EXPECT_EQ(boost::json::parse(response->body()).at("status"), 400);
+  EXPECT_TRUE(client.closedByServer());
+}
+
+TEST_F(ServerTest, OversizedBodyGets413) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  client.sendRaw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  auto response = client.receive();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result(), http::status::payload_too_large);
+  EXPECT_TRUE(client.closedByServer());
+}
+
+TEST_F(ServerTest, IncompleteRequestTimesOut) {
+  Limits limits;
+  limits.requestTimeout = 200ms;
+  startServer(limits);
+  Client client(io_, server_->localEndpoint());
+  client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n");
+  auto started = std::chrono::steady_clock::now();
+  beast::error_code ec;
+  EXPECT_FALSE(client.receive(&ec).has_value());
+  EXPECT_TRUE(ec);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kWaitLimit);
+}
+
+TEST_F(ServerTest, IdleKeptAliveConnectionTimesOut) {
+  Limits limits;
+  limits.requestTimeout = 200ms;
+  startServer(limits);
+  Client client(io_, server_->localEndpoint());
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+  beast::error_code ec;
+  EXPECT_FALSE(client.receive(&ec).has_value());
+  EXPECT_TRUE(ec);
+}
+
+TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
+  Limits limits;
+  limits.maxConnections = 1;
+  startServer(limits);
+  Client first(io_, server_->localEndpoint());
+  EXPECT_EQ(first.get("/health").result(), http::status::ok);
+  Client second(io_, server_->localEndpoint());
+  second.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(second.closedByServer());
+  // The first one is still served.
+  EXPECT_EQ(first.get("/health").result(), http::status::ok);
+}
+
+TEST_F(ServerTest, StopClosesOpenConnections) {
+  startServer();
+  Client client(io_, server_->localEndpoint());
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+  server_->stop();
+  EXPECT_TRUE(client.closedByServer());
+  server_->stop();  // idempotent
+}
+
+TEST_F(ServerTest, BusyPortIsAnErrorNotAnException) {
+  startServer();
+  Server other(io_, server_->localEndpoint(), directory_);
+  EXPECT_TRUE(other.start());
+}
+
+TEST_F(ServerTest, StartTwiceIsAnError) {
+  startServer();
+  EXPECT_TRUE(server_->start());
+}
+
+}  // namespace
+}  // namespace confab::api
