@@ -57,6 +57,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) { return text::ieq
 // ---- rtpmap ----------------------------------------------------------------------------------
 
 Result<RtpMap> RtpMap::parse(std::string_view value) {
+  value = text::trim(value);
   const auto words = text::splitWords(value, 3);
   if (words.size() != 2) {
     return Error{400, "rtpmap needs '<payload type> <encoding>/<clock rate>'"};
@@ -98,6 +99,7 @@ std::string RtpMap::toValue() const {
 // ---- fmtp ------------------------------------------------------------------------------------
 
 Result<Fmtp> Fmtp::parse(std::string_view value) {
+  value = text::trim(value);
   const auto space = value.find_first_of(" \t");
   Fmtp fmtp;
   fmtp.format = std::string(value.substr(0, space));
@@ -144,6 +146,7 @@ std::optional<std::string> fmtpParameter(std::string_view parameters, std::strin
 // ---- rtcp ------------------------------------------------------------------------------------
 
 Result<RtcpAttribute> RtcpAttribute::parse(std::string_view value) {
+  value = text::trim(value);
   const auto words = text::splitWords(value, 5);
   if (words.size() != 1 && words.size() != 4) {
     return Error{400, "rtcp needs '<port> [IN IP4|IP6 <address>]'"};
@@ -247,6 +250,7 @@ Result<CryptoKey> parseCryptoKey(std::string_view param) {
 }  // namespace
 
 Result<Crypto> Crypto::parse(std::string_view value) {
+  value = text::trim(value);
   const auto words = text::splitWords(value, 64);
   if (words.size() < 3 || words.size() >= 64) {
     return Error{400, "crypto needs '<tag> <suite> <key params>'"};
@@ -289,6 +293,7 @@ std::string Crypto::toValue() const {
 // ---- extmap ----------------------------------------------------------------------------------
 
 Result<ExtMap> ExtMap::parse(std::string_view value) {
+  value = text::trim(value);
   const auto space = value.find_first_of(" \t");
   if (space == std::string_view::npos) {
     return Error{400, "extmap needs '<id>[/<direction>] <URI>'"};
@@ -337,6 +342,7 @@ std::string ExtMap::toValue() const {
 // ---- ptime -----------------------------------------------------------------------------------
 
 Result<unsigned> parsePacketTime(std::string_view value) {
+  value = text::trim(value);
   const auto dot = value.find('.');
   const auto whole = text::parseNumber<unsigned>(value.substr(0, dot));
   if (!whole || *whole > 100000) {

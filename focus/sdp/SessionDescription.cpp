@@ -191,7 +191,9 @@ Result<Attribute> parseAttribute(std::string_view value) {
   }
   attribute.name = std::string(name);
   if (colon != std::string_view::npos) {
-    attribute.value = std::string(text::trim(value.substr(colon + 1)));
+    // Verbatim after the colon ("a=msid-semantic: WMS" keeps its blank); the typed parsers
+    // skip leading blanks themselves.
+    attribute.value = std::string(value.substr(colon + 1));
   }
   return attribute;
 }
