@@ -5,10 +5,11 @@
 
 namespace confab::room {
 
-Call::Call(std::string roomId, dialog::Dialog dialog, mixer::MediaPorts ports,
-           sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
+Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog,
+           mixer::MediaPorts ports, sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
            const CallSettings& settings, Listener& listener)
     : roomId_(std::move(roomId)),
+      contact_("<" + std::move(contact) + ">;isfocus"),
       dialog_(std::move(dialog)),
       ports_(std::move(ports)),
       local_(std::move(local)),
@@ -31,15 +32,7 @@ Call::~Call() {
 
 sip::Message Call::okResponse(const sip::Message& request, std::string body) {
   sip::Message ok = sip::makeResponse(request, 200, "OK", dialog_.localTag());
-  // RFC 4579 §5: the focus marks its Contact with the isfocus feature parameter.
-  std::string contact = "<sip:" + roomId_ + "@" + settings_.contactHost;
-  if (dialog_.source().protocol == transport::Protocol::kTcp) {
-    contact += ";transport=tcp";
-  } else if (dialog_.source().protocol == transport::Protocol::kTls) {
-    contact += ";transport=tls";
-  }
-  contact += ">;isfocus";
-  ok.add("Contact", contact);
+  ok.add("Contact", contact_);
   addCapabilities(ok);
   ok.add("Server", std::string(kServer));
   if (sessionTimer_) {
@@ -269,8 +262,7 @@ void Call::refreshSession() {
   sip::Message request = dialog_.makeRequest(peerAllowsUpdate_ ? "UPDATE" : "INVITE");
   request.add("Session-Expires", std::to_string(sessionTimer_->interval()) + ";refresher=uas");
   request.add("Supported", std::string(kSupported));
-  std::string contact = "<sip:" + roomId_ + "@" + settings_.contactHost + ">;isfocus";
-  request.add("Contact", contact);
+  request.add("Contact", contact_);
   if (request.method == "INVITE" && !lastSdp_.empty()) {
     request.add("Content-Type", "application/sdp");
     request.body = lastSdp_;

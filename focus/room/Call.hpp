@@ -17,7 +17,8 @@ namespace confab::room {
 
 struct CallSettings {
   dialog::SessionTimerSettings sessionTimer;
-  std::string contactHost;  // host[:port] for our Contact when the request gives no better one
+  // host[:port] for our Contact (a public name); empty: the address the call came in on.
+  std::string contactHost;
 };
 
 class Call final : private txn::ClientTransaction::User {
@@ -32,8 +33,9 @@ class Call final : private txn::ClientTransaction::User {
     ~Listener() = default;
   };
 
-  Call(std::string roomId, dialog::Dialog dialog, mixer::MediaPorts ports, sdp::LocalMedia local,
-       txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
+  // 'contact' is our Contact URI for this call (RFC 3261 §8.1.1.8, RFC 4579 §5 isfocus is added).
+  Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::MediaPorts ports,
+       sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
        Listener& listener);
   ~Call();
   Call(const Call&) = delete;
@@ -70,6 +72,7 @@ class Call final : private txn::ClientTransaction::User {
   void finish();
 
   std::string roomId_;
+  std::string contact_;
   dialog::Dialog dialog_;
   mixer::MediaPorts ports_;
   sdp::LocalMedia local_;

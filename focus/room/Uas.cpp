@@ -61,6 +61,24 @@ std::string Uas::mediaAddressFor(const transport::Source& source) const {
   return source.local.address.is_v6() ? "::1" : "127.0.0.1";
 }
 
+std::string Uas::contactFor(const std::string& roomId, const transport::Source& source) const {
+  std::string uri = "sip:" + roomId + "@";
+  if (!settings_.call.contactHost.empty()) {
+    uri += settings_.call.contactHost;
+  } else if (!source.local.address.is_unspecified()) {
+    uri += source.local.str();
+  } else {
+    uri += layer_->sentBy(source.protocol).hostPort();
+  }
+  // RFC 3261 §19.1.1: say the transport so in-dialog requests come back the same way.
+  if (source.protocol == transport::Protocol::kTcp) {
+    uri += ";transport=tcp";
+  } else if (source.protocol == transport::Protocol::kTls) {
+    uri += ";transport=tls";
+  }
+  return uri;
+}
+
 void Uas::onRequest(txn::ServerTransaction& transaction) {
   const sip::Message& request = transaction.request();
   auto respond = [&](int status, std::string_view reason = {}) {
@@ -191,7 +209,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) != 1) {
     local.srtpKeyMaterial.clear();
   }
-  auto call = std::make_unique<Call>(roomId, std::move(*dialog), std::move(*ports), std::move(local),
+  auto call = std::make_unique<Call>(roomId, contactFor(roomId, transaction.source()),
+                                     std::move(*dialog), std::move(*ports), std::move(local),
                                      *layer_, timers_, settings_.call, *this);
   if (settings_.answerDelay.count() > 0) {
     // Ring first; a CANCEL in the meantime gets the INVITE a 487 (RFC 3261 §9.2).

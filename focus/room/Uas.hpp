@@ -53,6 +53,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   void answer(txn::ServerTransaction& transaction);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
   std::string mediaAddressFor(const transport::Source& source) const;
+  std::string contactFor(const std::string& roomId, const transport::Source& source) const;
 
   struct Ringing {
     std::unique_ptr<Call> call;

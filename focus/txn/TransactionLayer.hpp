@@ -64,6 +64,10 @@ class TransactionLayer final : private ServerTransaction::Listener,
     wire_.sendResponse(response, to);
   }
 
+  [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const {
+    return wire_.sentBy(protocol);
+  }
+
   // A fresh branch with the RFC 3261 §8.1.1.7 magic cookie, also usable as a tag source.
   std::string newBranch();
   std::string randomToken(std::size_t length);

@@ -1,0 +1,135 @@
+// A focus without sockets: a Wire that records what would be sent, manual time, real parser,
+// real transaction layer, real rooms and real bound RTP ports.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "focus/room/Uas.hpp"
+#include "focus/sip/Parser.hpp"
+#include "focus/sip/Response.hpp"
+#include "focus/timer/Timers.hpp"
+#include "focus/txn/TransactionLayer.hpp"
+
+namespace confab::test {
+
+class RecordingWire final : public txn::Wire {
+ public:
+  void sendResponse(const sip::Message& response, const transport::Source& to) override {
+    responses.emplace_back(reparse(response), to);
+  }
+  void sendRequest(const sip::Message& request, const transport::Destination& to) override {
+    requests.emplace_back(reparse(request), to);
+  }
+  [[nodiscard]] transport::SentBy sentBy(transport::Protocol) const override {
+    return transport::SentBy{"UDP", "127.0.0.1", 5060};
+  }
+  // Everything we send must go through our own parser: the wire form is what peers see.
+  static sip::Message reparse(const sip::Message& m) {
+    auto parsed = sip::parseMessage(m.serialize(), true);
+    if (auto* failure = std::get_if<sip::ParseFailure>(&parsed)) {
+      ADD_FAILURE() << "we sent something we cannot parse: " << failure->error.reason << "\n"
+                    << m.serialize();
+      return m;
+    }
+    return std::get<sip::Message>(std::move(parsed));
+  }
+  std::vector<std::pair<sip::Message, transport::Source>> responses;
+  std::vector<std::pair<sip::Message, transport::Destination>> requests;
+};
+
+class UasHarness {
+ public:
+  explicit UasHarness(room::UasSettings settings = {}, transport::Protocol protocol =
+                                                           transport::Protocol::kUdp)
+      : ports_(io_, boost::asio::ip::make_address("127.0.0.1"), mixer::PortRange{41000, 41999}),
+        uas_(layer_, timers, rooms, ports_, settings),
+        layer_(wire, timers, txn::Settings{}, uas_) {
+    uas_.attach(layer_);
+    rooms.put(policy::Room{"1000", "Room 1000", 0});
+    source.protocol = protocol;
+    source.remote = {boost::asio::ip::make_address("127.0.0.1"), 5070};
+    source.local = {boost::asio::ip::make_address("127.0.0.1"), 5060};
+  }
+
+  // Feeds raw bytes as one datagram, as the transport would: parse, answer parse failures.
+  void receive(const std::string& bytes) {
+    auto parsed = sip::parseMessage(bytes, true);
+    if (auto* failure = std::get_if<sip::ParseFailure>(&parsed)) {
+      if (failure->partial) {
+        wire.sendResponse(sip::errorResponse(*failure->partial, failure->error, "x"), source);
+      }
+      return;
+    }
+    auto& message = std::get<sip::Message>(parsed);
+    if (message.isRequest()) {
+      layer_.receiveRequest(std::move(message), source);
+    } else {
+      layer_.receiveResponse(std::move(message), source);
+    }
+  }
+
+  // The status of the last response sent, or 0.
+  int lastStatus() const { return wire.responses.empty() ? 0 : wire.responses.back().first.status; }
+  const sip::Message& lastResponse() const { return wire.responses.back().first; }
+  std::size_t countStatus(int status) const {
+    std::size_t n = 0;
+    for (const auto& [m, s] : wire.responses) {
+      n += m.status == status ? 1 : 0;
+    }
+    return n;
+  }
+
+  txn::TransactionLayer& layer() { return layer_; }
+  room::Uas& uas() { return uas_; }
+
+  RecordingWire wire;
+  timer::ManualTimers timers;
+  policy::Directory rooms;
+  transport::Source source;
+
+ private:
+  boost::asio::io_context io_;
+  mixer::PortPool ports_;
+  room::Uas uas_;
+  txn::TransactionLayer layer_;
+};
+
+inline const char* kOfferPcmu =
+    "v=0\r\n"
+    "o=- 1 1 IN IP4 127.0.0.1\r\n"
+    "s=-\r\n"
+    "c=IN IP4 127.0.0.1\r\n"
+    "t=0 0\r\n"
+    "m=audio 6000 RTP/AVP 0 101\r\n"
+    "a=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\n"
+    "a=fmtp:101 0-15\r\n"
+    "a=ptime:20\r\n"
+    "a=sendrecv\r\n";
+
+// A request from the test peer at 127.0.0.1:5070. 'extra' is more header lines, each ending CRLF.
+inline std::string request(const std::string& method, const std::string& callId, unsigned cseq,
+                           const std::string& branch, const std::string& toTag = {},
+                           const std::string& extra = {}, const std::string& body = {},
+                           const std::string& ruri = "sip:1000@127.0.0.1:5060") {
+  std::string m = method + " " + ruri + " SIP/2.0\r\n";
+  m += "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK" + branch + ";rport\r\n";
+  m += "Max-Forwards: 70\r\n";
+  m += "From: \"Tester\" <sip:tester@127.0.0.1:5070>;tag=peer-" + callId + "\r\n";
+  m += "To: <sip:1000@127.0.0.1>" + (toTag.empty() ? std::string() : ";tag=" + toTag) + "\r\n";
+  m += "Call-ID: " + callId + "\r\n";
+  m += "CSeq: " + std::to_string(cseq) + " " + method + "\r\n";
+  m += "Contact: <sip:tester@127.0.0.1:5070>\r\n";
+  m += extra;
+  if (!body.empty()) {
+    m += "Content-Type: application/sdp\r\n";
+  }
+  m += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return m;
+}
+
+}  // namespace confab::test

@@ -1,0 +1,304 @@
+// The focus as UAS: room calls, transactions and dialogs through the real layers, with time
+// moved by hand.
+#include <gtest/gtest.h>
+
+#include "focus/sdp/SessionDescription.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
+
+namespace confab::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string toTagOf(const sip::Message& response) { return response.to()->tag(); }
+
+TEST(UasCall, InviteToRoomIsAnsweredWithSdpAndHeldUntilBye) {
+  UasHarness h;
+  h.receive(request("INVITE", "c1", 1, "i1", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const sip::Message ok = h.lastResponse();
+  EXPECT_FALSE(toTagOf(ok).empty());
+  EXPECT_EQ(ok.contentType(), "application/sdp");
+  auto answer = sdp::SessionDescription::parse(ok.body);
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->media.size(), 1u);
+  EXPECT_NE(answer->media[0].port, 0);
+  EXPECT_NE(ok.header("Contact")->find("isfocus"), std::string::npos);
+  EXPECT_TRUE(ok.hasToken("Allow", "BYE"));
+  EXPECT_EQ(h.uas().callCount(), 1u);
+
+  h.receive(request("ACK", "c1", 1, "a1", toTagOf(ok)));
+  h.timers.advance(seconds(40));
+  EXPECT_EQ(h.countStatus(200), 1u) << "no 2xx retransmission after the ACK";
+  EXPECT_TRUE(h.wire.requests.empty()) << "no BYE from us";
+  EXPECT_EQ(h.uas().callCount(), 1u);
+
+  h.receive(request("BYE", "c1", 2, "b1", toTagOf(ok)));
+  EXPECT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(h.lastResponse().cseq()->method, "BYE");
+  h.timers.advance(milliseconds(1));
+  EXPECT_EQ(h.uas().callCount(), 0u);
+}
+
+TEST(UasCall, TwoHundredIsRetransmittedUntilAckThenByeAfterTimeout) {
+  UasHarness h;
+  h.receive(request("INVITE", "c2", 1, "i2", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.countStatus(200), 1u);
+  // RFC 3261 §13.3.1.4: T1, then doubling to T2 (500, 1000, 2000, 4000, 4000 ms ...).
+  h.timers.advance(milliseconds(500));
+  EXPECT_EQ(h.countStatus(200), 2u);
+  h.timers.advance(milliseconds(1000));
+  EXPECT_EQ(h.countStatus(200), 3u);
+  h.timers.advance(milliseconds(2000));
+  EXPECT_EQ(h.countStatus(200), 4u);
+  h.timers.advance(milliseconds(4000));
+  EXPECT_EQ(h.countStatus(200), 5u);
+  h.timers.advance(milliseconds(4000));
+  EXPECT_EQ(h.countStatus(200), 6u);
+  // No ACK within 64*T1 = 32 s: BYE.
+  h.timers.advance(seconds(20) + milliseconds(600));
+  ASSERT_EQ(h.wire.requests.size(), 1u);
+  const sip::Message& bye = h.wire.requests[0].first;
+  EXPECT_EQ(bye.method, "BYE");
+  EXPECT_EQ(bye.callId(), "c2");
+  EXPECT_EQ(bye.to()->tag(), "peer-c2");
+  EXPECT_EQ(h.wire.requests[0].second.port, 5070);
+  // The peer answers the BYE; the call goes.
+  std::string okToBye = "SIP/2.0 200 OK\r\nVia: " + *bye.header("Via") + "\r\nFrom: " +
+                        *bye.header("From") + "\r\nTo: " + *bye.header("To") +
+                        "\r\nCall-ID: c2\r\nCSeq: " + *bye.header("CSeq") +
+                        "\r\nContent-Length: 0\r\n\r\n";
+  h.receive(okToBye);
+  h.timers.advance(milliseconds(1));
+  EXPECT_EQ(h.uas().callCount(), 0u);
+}
+
+TEST(UasCall, InviteRetransmissionIsAbsorbed) {
+  UasHarness h;
+  const std::string invite = request("INVITE", "c3", 1, "i3", {}, {}, kOfferPcmu);
+  h.receive(invite);
+  h.receive(invite);
+  h.receive(invite);
+  EXPECT_EQ(h.countStatus(200), 1u);
+  EXPECT_EQ(h.uas().callCount(), 1u);
+}
+
+TEST(UasCall, UnknownRoomIs404) {
+  UasHarness h;
+  h.receive(request("INVITE", "c4", 1, "i4", {}, {}, kOfferPcmu, "sip:nosuchroom@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 404);
+  EXPECT_FALSE(toTagOf(h.lastResponse()).empty());
+  // The 404 is retransmitted (Timer G) until the ACK comes.
+  h.timers.advance(milliseconds(500));
+  EXPECT_EQ(h.countStatus(404), 2u);
+  h.receive(request("ACK", "c4", 1, "i4", toTagOf(h.lastResponse()), {}, {},
+                    "sip:nosuchroom@127.0.0.1"));
+  h.timers.advance(seconds(10));
+  EXPECT_EQ(h.countStatus(404), 2u);
+  EXPECT_EQ(h.layer().serverTransactions(), 0u);
+}
+
+TEST(UasCall, CancelWhileRingingGets487) {
+  room::UasSettings settings;
+  settings.answerDelay = milliseconds(3000);
+  UasHarness h(settings);
+  h.receive(request("INVITE", "c5", 1, "i5", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 180);
+  std::string cancel = request("CANCEL", "c5", 1, "i5");
+  h.receive(cancel);
+  EXPECT_EQ(h.countStatus(200), 1u);  // the CANCEL's
+  EXPECT_EQ(h.countStatus(487), 1u);
+  h.timers.advance(seconds(5));
+  EXPECT_EQ(h.countStatus(200), 1u) << "the cancelled INVITE is never answered 200";
+  EXPECT_EQ(h.uas().callCount(), 0u);
+}
+
+TEST(UasCall, CancelForUnknownTransactionIs481) {
+  UasHarness h;
+  h.receive(request("CANCEL", "c6", 1, "nothing"));
+  EXPECT_EQ(h.lastStatus(), 481);
+}
+
+TEST(UasCall, MergedRequestIsRefusedWith482) {
+  UasHarness h;
+  h.receive(request("INVITE", "c7", 1, "i7a", {}, {}, kOfferPcmu));
+  h.receive(request("INVITE", "c7", 1, "i7b", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 482);
+  EXPECT_EQ(h.uas().callCount(), 1u);
+}
+
+TEST(UasCall, HoldAndResumeByReInvite) {
+  UasHarness h;
+  h.receive(request("INVITE", "c8", 1, "i8", {}, {}, kOfferPcmu));
+  const std::string tag = toTagOf(h.lastResponse());
+  h.receive(request("ACK", "c8", 1, "a8", tag));
+  std::string hold = kOfferPcmu;
+  hold.replace(hold.find("a=sendrecv"), 10, "a=sendonly");
+  h.receive(request("INVITE", "c8", 2, "i8b", tag, {}, hold));
+  ASSERT_EQ(h.lastStatus(), 200);
+  auto answer = sdp::SessionDescription::parse(h.lastResponse().body);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->directionOf(answer->media[0]), sdp::Direction::kRecvOnly);
+  ASSERT_TRUE(h.uas().findCall("c8")->media());
+  EXPECT_TRUE(h.uas().findCall("c8")->media()->onHold);
+  const auto holdVersion = answer->origin.sessionVersion;
+  h.receive(request("ACK", "c8", 2, "a8b", tag));
+  h.receive(request("INVITE", "c8", 3, "i8c", tag, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  auto resumed = sdp::SessionDescription::parse(h.lastResponse().body);
+  EXPECT_EQ(resumed->directionOf(resumed->media[0]), sdp::Direction::kSendRecv);
+  EXPECT_GT(resumed->origin.sessionVersion, holdVersion);
+  EXPECT_EQ(resumed->media[0].port, answer->media[0].port) << "same media port across re-INVITEs";
+  EXPECT_FALSE(h.uas().findCall("c8")->media()->onHold);
+}
+
+TEST(UasCall, OfferlessInviteGetsOfferAndTakesAnswerFromAck) {
+  UasHarness h;
+  h.receive(request("INVITE", "c9", 1, "i9"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  auto offer = sdp::SessionDescription::parse(h.lastResponse().body);
+  ASSERT_TRUE(offer);
+  const std::string tag = toTagOf(h.lastResponse());
+  EXPECT_FALSE(h.uas().findCall("c9")->media());
+  std::string answer =
+      "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 7000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  h.receive(request("ACK", "c9", 1, "a9", tag, {}, answer));
+  ASSERT_TRUE(h.uas().findCall("c9")->media());
+  EXPECT_EQ(h.uas().findCall("c9")->media()->codec.name, "PCMU");
+  EXPECT_EQ(h.uas().findCall("c9")->media()->remoteRtpPort, 7000);
+}
+
+TEST(UasCall, UnacceptableOfferIs488WithWarning) {
+  UasHarness h;
+  std::string video =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=video 6000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n";
+  h.receive(request("INVITE", "c10", 1, "i10", {}, {}, video));
+  EXPECT_EQ(h.lastStatus(), 488);
+  EXPECT_NE(h.lastResponse().header("Warning"), nullptr);
+  EXPECT_EQ(h.uas().callCount(), 0u);
+}
+
+TEST(UasCall, MalformedSdpIs400NamingIt) {
+  UasHarness h;
+  h.receive(request("INVITE", "c11", 1, "i11", {}, {}, "v=0\r\nm=audio banana RTP/AVP 0\r\n"));
+  EXPECT_EQ(h.lastStatus(), 400);
+  EXPECT_NE(h.lastResponse().reason.find("SDP"), std::string::npos) << h.lastResponse().reason;
+}
+
+TEST(UasSessionTimer, UacRefresherMissingRefreshEndsTheCall) {
+  UasHarness h;
+  h.receive(request("INVITE", "c12", 1, "i12", {}, "Supported: timer\r\nSession-Expires: 90\r\n",
+                    kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const sip::Message ok = h.lastResponse();
+  EXPECT_EQ(*ok.header("Session-Expires"), "90;refresher=uac");
+  EXPECT_TRUE(ok.hasToken("Require", "timer"));
+  h.receive(request("ACK", "c12", 1, "a12", toTagOf(ok)));
+  // A refresh by UPDATE at 45 s keeps the call.
+  h.timers.advance(seconds(45));
+  h.receive(request("UPDATE", "c12", 2, "u12", toTagOf(ok),
+                    "Supported: timer\r\nSession-Expires: 90;refresher=uac\r\n"));
+  EXPECT_EQ(h.lastStatus(), 200);
+  h.timers.advance(seconds(59));
+  EXPECT_TRUE(h.wire.requests.empty());
+  // RFC 4028 §10: expiry at 90 - min(32, 30) = 60 s after the last refresh.
+  h.timers.advance(milliseconds(1100));
+  ASSERT_EQ(h.wire.requests.size(), 1u);
+  EXPECT_EQ(h.wire.requests[0].first.method, "BYE");
+}
+
+TEST(UasSessionTimer, TooSmallIntervalIs422WithMinSe) {
+  UasHarness h;
+  h.receive(request("INVITE", "c13", 1, "i13", {}, "Supported: timer\r\nSession-Expires: 30\r\n",
+                    kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 422);
+  ASSERT_NE(h.lastResponse().header("Min-SE"), nullptr);
+  EXPECT_EQ(*h.lastResponse().header("Min-SE"), "90");
+}
+
+TEST(UasSessionTimer, UasRefresherSendsRefresh) {
+  UasHarness h;
+  h.receive(request("INVITE", "c14", 1, "i14", {},
+                    "Supported: timer\r\nSession-Expires: 120;refresher=uas\r\n"
+                    "Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n",
+                    kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(*h.lastResponse().header("Session-Expires"), "120;refresher=uas");
+  h.receive(request("ACK", "c14", 1, "a14", toTagOf(h.lastResponse())));
+  h.timers.advance(seconds(59));
+  EXPECT_TRUE(h.wire.requests.empty());
+  h.timers.advance(milliseconds(1100));
+  ASSERT_EQ(h.wire.requests.size(), 1u);
+  EXPECT_EQ(h.wire.requests[0].first.method, "UPDATE");
+  EXPECT_NE(h.wire.requests[0].first.header("Session-Expires"), nullptr);
+}
+
+TEST(UasRequests, OptionsAdvertisesCapabilities) {
+  UasHarness h;
+  h.receive(request("OPTIONS", "c15", 1, "o15", {}, {}, {}, "sip:127.0.0.1"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_TRUE(h.lastResponse().hasToken("Allow", "INVITE"));
+  EXPECT_TRUE(h.lastResponse().hasToken("Accept", "application/sdp"));
+  EXPECT_TRUE(h.lastResponse().hasToken("Supported", "timer"));
+}
+
+TEST(UasRequests, UnsupportedRequireIs420) {
+  UasHarness h;
+  h.receive(request("INVITE", "c16", 1, "i16", {}, "Require: 100rel, foo\r\n", kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 420);
+  EXPECT_TRUE(h.lastResponse().hasToken("Unsupported", "100rel"));
+  EXPECT_TRUE(h.lastResponse().hasToken("Unsupported", "foo"));
+}
+
+TEST(UasRequests, UnsupportedMethodsGetAllow) {
+  UasHarness h;
+  h.receive(request("REGISTER", "c17", 1, "r17"));
+  EXPECT_EQ(h.lastStatus(), 405);
+  EXPECT_TRUE(h.lastResponse().hasToken("Allow", "INVITE"));
+  h.receive(request("FROBNICATE", "c18", 1, "f18"));
+  EXPECT_EQ(h.lastStatus(), 501);
+  EXPECT_NE(h.lastResponse().header("Allow"), nullptr);
+}
+
+TEST(UasRequests, InDialogRequestsNeedTheDialog) {
+  UasHarness h;
+  h.receive(request("BYE", "c19", 2, "b19", "nosuchtag"));
+  EXPECT_EQ(h.lastStatus(), 481);
+}
+
+TEST(UasRequests, OutOfOrderCSeqIs500) {
+  UasHarness h;
+  h.receive(request("INVITE", "c20", 5, "i20", {}, {}, kOfferPcmu));
+  const std::string tag = toTagOf(h.lastResponse());
+  h.receive(request("ACK", "c20", 5, "a20", tag));
+  h.receive(request("INFO", "c20", 3, "n20", tag));
+  EXPECT_EQ(h.lastStatus(), 500);
+  h.receive(request("INFO", "c20", 6, "n20b", tag));
+  EXPECT_EQ(h.lastStatus(), 200);
+}
+
+TEST(UasRequests, NonInviteRetransmissionGetsTheSameResponse) {
+  UasHarness h;
+  const std::string options = request("OPTIONS", "c21", 1, "o21");
+  h.receive(options);
+  h.receive(options);
+  EXPECT_EQ(h.countStatus(200), 2u);
+  EXPECT_EQ(h.wire.responses[0].first.to()->tag(), h.wire.responses[1].first.to()->tag());
+  h.timers.advance(seconds(33));
+  EXPECT_EQ(h.layer().serverTransactions(), 0u);
+}
+
+TEST(UasRequests, RoomLimitIsEnforced) {
+  UasHarness h;
+  h.rooms.put(policy::Room{"small", "Small", 1});
+  h.receive(request("INVITE", "c22", 1, "i22", {}, {}, kOfferPcmu, "sip:small@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 200);
+  h.receive(request("INVITE", "c23", 1, "i23", {}, {}, kOfferPcmu, "sip:small@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 486);
+}
+
+}  // namespace
+}  // namespace confab::test
