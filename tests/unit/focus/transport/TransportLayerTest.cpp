@@ -285,6 +285,59 @@ TEST_F(TransportLayerTest, FramingErrorClosesTheConnection) {
   ASSERT_EQ(listener_.closed.size(), 1U);
 }
 
+TEST_F(TransportLayerTest, OversizeStreamMessageClosesTheConnection) {
+  TransportConfig config = loopbackConfig({Protocol::kTcp});
+  config.limits.maxMessageBytes = 1024;
+  startLayer(config);
+  tcp::socket client = connectClient();
+  StreamReader reader;
+  reader.start(client);
+  // The Content-Length alone says it is too big: closed without waiting for the body.
+  std::string header = requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKo", "MESSAGE");
+  header.replace(header.find("Content-Length: 0"), 17, "Content-Length: 5000");
+  asio::write(client, asio::buffer(header));
+  ASSERT_TRUE(runUntil(io_, [&] { return reader.closed; }));
+  EXPECT_TRUE(listener_.messages.empty());
+  EXPECT_EQ(layer_->counters().framingErrors, 1U);
+}
+
+TEST_F(TransportLayerTest, UnparsableButFramedMessageKeepsTheConnection) {
+  startLayer(loopbackConfig({Protocol::kTcp}));
+  tcp::socket client = connectClient();
+  StreamReader reader;
+  reader.start(client);
+  // Framed by its Content-Length, but without a CSeq: a 400 case, not a broken stream.
+  std::string broken = requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKu", "OPTIONS", "", "u@x");
+  broken.erase(broken.find("CSeq:"), std::string("CSeq: 1 OPTIONS\r\n").size());
+  asio::write(client, asio::buffer(broken + requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKv")));
+  ASSERT_TRUE(messagesArrived(1));
+  EXPECT_EQ(listener_.bad.size(), 1U);
+  EXPECT_EQ(listener_.bad[0].second.protocol, Protocol::kTcp);
+  EXPECT_FALSE(reader.closed);
+  EXPECT_EQ(layer_->connectionCount(), 1U);
+}
+
+TEST_F(TransportLayerTest, TcpOverIpv6) {
+  try {
+    startLayer(loopbackConfig({Protocol::kTcp}, "::1"));
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot bind [::1]: " << e.what();
+  }
+  const Endpoint server = bound(Protocol::kTcp, true);
+  tcp::socket client(io_);
+  client.connect(tcp::endpoint(server.address, server.port));
+  StreamReader reader;
+  reader.start(client);
+  listener_.onReceived = [&](const sip::Message& request, const Source& source) {
+    ASSERT_TRUE(layer_->sendResponse(okFor(request), source).ok());
+  };
+  asio::write(client, asio::buffer(requestText("SIP/2.0/TCP [::1]:5090;rport;branch=z9hG4bK6")));
+  ASSERT_TRUE(runUntil(io_, [&] { return reader.data.find("\r\n\r\n") != std::string::npos; }));
+  EXPECT_EQ(reader.data.rfind("SIP/2.0 200 OK\r\n", 0), 0U);
+  EXPECT_NE(reader.data.find("received=::1"), std::string::npos);
+  EXPECT_EQ(listener_.messages[0].source.remote.address, asio::ip::make_address("::1"));
+}
+
 TEST_F(TransportLayerTest, KeepAlivePingGetsOnePong) {
   startLayer(loopbackConfig({Protocol::kTcp}));
   tcp::socket client = connectClient();
