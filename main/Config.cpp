@@ -69,8 +69,7 @@ Check readNumber(const std::string& text,
     return Refusal{text, "expected a whole number"};
   }
   if (*n < min || *n > max) {
-    return Refusal{text,
-                   "must be between " + std::to_string(min) + " and " + std::to_string(max)};
+    return Refusal{text, "must be between " + std::to_string(min) + " and " + std::to_string(max)};
   }
   out = *n;
   return std::nullopt;
@@ -167,8 +166,8 @@ Check readAddress(const std::string& value, boost::asio::ip::address& out) {
 // same rule as policy::Directory::validId (this library does not link policy).
 bool validRoomId(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -193,9 +192,8 @@ Check readRooms(const Values& values, std::vector<Room>& out) {
     if (room.name.size() > kMaxRoomNameBytes) {
       return Refusal{value, "the display name is longer than 128 bytes"};
     }
-    if (std::any_of(room.name.begin(), room.name.end(), [](char c) {
-          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-        })) {
+    if (std::any_of(room.name.begin(), room.name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
       return Refusal{value, "the display name holds a control character"};
     }
     if (room.name.empty()) {
@@ -292,10 +290,7 @@ Check readLogLevel(const std::string& value, LogLevel& out) {
 }
 
 template <class Duration>
-Check readDuration(const std::string& value,
-                   std::uint64_t min,
-                   std::uint64_t max,
-                   Duration& out) {
+Check readDuration(const std::string& value, std::uint64_t min, std::uint64_t max, Duration& out) {
   std::uint64_t n = 0;
   if (auto refusal = readNumber(value, min, max, n)) {
     return refusal;
@@ -314,14 +309,17 @@ Check readInteger(const std::string& value, std::uint64_t min, std::uint64_t max
   return std::nullopt;
 }
 
-const std::string& single(const Values& values) { return values.back(); }
+const std::string& single(const Values& values) {
+  return values.back();
+}
 
 // ---- the options ---------------------------------------------------------------------------
 
 const auto kSettings = std::to_array<Setting>({
-    {"sip-udp", "ADDR:PORT", "SIP over UDP listening point; repeat for several (e.g. one IPv4, "
-     "one [::]:5060), or 'off'.", Group::kSip, true,
-     [](Config& c, const Values& v) { return readEndpoints(v, c.sipUdp); },
+    {"sip-udp", "ADDR:PORT",
+     "SIP over UDP listening point; repeat for several (e.g. one IPv4, "
+     "one [::]:5060), or 'off'.",
+     Group::kSip, true, [](Config& c, const Values& v) { return readEndpoints(v, c.sipUdp); },
      [](const Config& c) { return writeEndpoints(c.sipUdp); }},
     {"sip-tcp", "ADDR:PORT", "SIP over TCP listening point; repeatable, or 'off'.", Group::kSip,
      true, [](Config& c, const Values& v) { return readEndpoints(v, c.sipTcp); },
@@ -329,41 +327,47 @@ const auto kSettings = std::to_array<Setting>({
     {"sip-tls", "ADDR:PORT", "SIP over TLS listening point; repeatable, or 'off'.", Group::kSip,
      true, [](Config& c, const Values& v) { return readEndpoints(v, c.sipTls); },
      [](const Config& c) { return writeEndpoints(c.sipTls); }},
-    {"sip-domain", "HOST", "Public host name or address put in Contact and Via; empty: the "
-     "local address the request came in on.", Group::kSip, false,
+    {"sip-domain", "HOST",
+     "Public host name or address put in Contact and Via; empty: the "
+     "local address the request came in on.",
+     Group::kSip, false,
      [](Config& c, const Values& v) { return readSipDomain(single(v), c.sipDomain); },
      [](const Config& c) { return Values{c.sipDomain}; }},
-    {"tls-cert", "FILE", "PEM certificate chain for SIP over TLS; empty (with tls-key empty): "
-     "a self-signed one is generated in data-dir.", Group::kSip, false,
-     [](Config& c, const Values& v) { c.tlsCert = single(v); return Check(); },
+    {"tls-cert", "FILE",
+     "PEM certificate chain for SIP over TLS; empty (with tls-key empty): "
+     "a self-signed one is generated in data-dir.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       c.tlsCert = single(v);
+       return Check();
+     },
      [](const Config& c) { return Values{c.tlsCert}; }},
     {"tls-key", "FILE", "PEM private key of tls-cert.", Group::kSip, false,
-     [](Config& c, const Values& v) { c.tlsKey = single(v); return Check(); },
+     [](Config& c, const Values& v) {
+       c.tlsKey = single(v);
+       return Check();
+     },
      [](const Config& c) { return Values{c.tlsKey}; }},
-    {"sip-t1-ms", "MS", "SIP timer T1, the round-trip estimate (RFC 3261 §17.1.1.1).",
-     Group::kSip, false,
-     [](Config& c, const Values& v) { return readDuration(single(v), 1, 60000, c.sipT1); },
+    {"sip-t1-ms", "MS", "SIP timer T1, the round-trip estimate (RFC 3261 §17.1.1.1).", Group::kSip,
+     false, [](Config& c, const Values& v) { return readDuration(single(v), 1, 60000, c.sipT1); },
      [](const Config& c) { return Values{std::to_string(c.sipT1.count())}; }},
     {"sip-t2-ms", "MS", "SIP timer T2, the longest retransmission interval; at least T1.",
      Group::kSip, false,
      [](Config& c, const Values& v) { return readDuration(single(v), 1, 600000, c.sipT2); },
      [](const Config& c) { return Values{std::to_string(c.sipT2.count())}; }},
-    {"sip-t4-ms", "MS", "SIP timer T4, how long a message may linger in the network.",
-     Group::kSip, false,
-     [](Config& c, const Values& v) { return readDuration(single(v), 1, 600000, c.sipT4); },
+    {"sip-t4-ms", "MS", "SIP timer T4, how long a message may linger in the network.", Group::kSip,
+     false, [](Config& c, const Values& v) { return readDuration(single(v), 1, 600000, c.sipT4); },
      [](const Config& c) { return Values{std::to_string(c.sipT4.count())}; }},
     {"session-expires", "SECONDS", "Session timer asked for (RFC 4028); at least 90 (Min-SE).",
      Group::kSip, false,
      [](Config& c, const Values& v) {
-       return readDuration(single(v), static_cast<std::uint64_t>(kMinSessionExpires.count()),
-                           86400, c.sessionExpires);
+       return readDuration(single(v), static_cast<std::uint64_t>(kMinSessionExpires.count()), 86400,
+                           c.sessionExpires);
      },
      [](const Config& c) { return Values{std::to_string(c.sessionExpires.count())}; }},
     {"tcp-idle-timeout", "SECONDS", "Close a SIP TCP/TLS connection idle for this long.",
      Group::kSip, false,
-     [](Config& c, const Values& v) {
-       return readDuration(single(v), 1, 86400, c.tcpIdleTimeout);
-     },
+     [](Config& c, const Values& v) { return readDuration(single(v), 1, 86400, c.tcpIdleTimeout); },
      [](const Config& c) { return Values{std::to_string(c.tcpIdleTimeout.count())}; }},
     {"max-connections-per-source", "N", "Most SIP TCP/TLS connections from one IP address.",
      Group::kSip, false,
@@ -371,8 +375,8 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 1, 100000, c.maxConnectionsPerSource);
      },
      [](const Config& c) { return Values{std::to_string(c.maxConnectionsPerSource)}; }},
-    {"max-message-bytes", "BYTES", "Largest SIP message accepted (1024 to 1048576).",
-     Group::kSip, false,
+    {"max-message-bytes", "BYTES", "Largest SIP message accepted (1024 to 1048576).", Group::kSip,
+     false,
      [](Config& c, const Values& v) {
        return readInteger(single(v), 1024, 1048576, c.maxMessageBytes);
      },
@@ -387,17 +391,18 @@ const auto kSettings = std::to_array<Setting>({
        return refusal;
      },
      [](const Config& c) { return Values{c.api ? toString(*c.api) : "off"}; }},
-    {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.",
-     Group::kMedia, false,
-     [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
+    {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.", Group::kMedia,
+     false, [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
      [](const Config& c) {
        return Values{std::to_string(c.rtpPorts.first) + "-" + std::to_string(c.rtpPorts.last)};
      }},
     {"rtp-address", "ADDR", "Local address the RTP sockets bind to.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readAddress(single(v), c.rtpAddress); },
      [](const Config& c) { return Values{c.rtpAddress.to_string()}; }},
-    {"media-address", "ADDR", "Address written into SDP c= lines (e.g. the public address "
-     "behind NAT); empty: the local address of each call.", Group::kMedia, false,
+    {"media-address", "ADDR",
+     "Address written into SDP c= lines (e.g. the public address "
+     "behind NAT); empty: the local address of each call.",
+     Group::kMedia, false,
      [](Config& c, const Values& v) {
        if (single(v).empty()) {
          c.mediaAddress.reset();
@@ -419,9 +424,10 @@ const auto kSettings = std::to_array<Setting>({
     {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
      [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},
-    {"room", "ID[:NAME]", "A room callers reach at sip:ID@host; repeat for several, or 'off' "
-     "for none. ID is 1 to 64 of A-Z a-z 0-9 . _ -", Group::kRooms, true,
-     [](Config& c, const Values& v) { return readRooms(v, c.rooms); },
+    {"room", "ID[:NAME]",
+     "A room callers reach at sip:ID@host; repeat for several, or 'off' "
+     "for none. ID is 1 to 64 of A-Z a-z 0-9 . _ -",
+     Group::kRooms, true, [](Config& c, const Values& v) { return readRooms(v, c.rooms); },
      [](const Config& c) {
        if (c.rooms.empty()) {
          return Values{"off"};
@@ -437,8 +443,10 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 0, 100000, c.maxParticipants);
      },
      [](const Config& c) { return Values{std::to_string(c.maxParticipants)}; }},
-    {"data-dir", "DIR", "Where state lives (generated certificates, room database); relative "
-     "to the working directory.", Group::kGeneral, false,
+    {"data-dir", "DIR",
+     "Where state lives (generated certificates, room database); relative "
+     "to the working directory.",
+     Group::kGeneral, false,
      [](Config& c, const Values& v) {
        if (single(v).empty()) {
          return Check(Refusal{single(v), "must not be empty"});
@@ -553,8 +561,8 @@ std::variant<ConfigText, Error> checkConfigText(std::string name, std::string_vi
   for (const auto& line : out.lines) {
     const Setting* setting = findSetting(line.name);
     if (setting == nullptr) {
-      return Error{out.name + ":" + std::to_string(line.number) + ": unknown option '" +
-                   line.name + "'"};
+      return Error{out.name + ":" + std::to_string(line.number) + ": unknown option '" + line.name +
+                   "'"};
     }
     auto [it, inserted] = seen.emplace(line.name, line.number);
     if (!inserted && !setting->repeatable) {
@@ -612,8 +620,7 @@ Descriptions describe() {
       if (s.group != group) {
         continue;
       }
-      std::string text =
-          std::string(s.help) + " Default: " + defaultText(defaults, s.name) + ".";
+      std::string text = std::string(s.help) + " Default: " + defaultText(defaults, s.name) + ".";
       std::string name(s.name);
       std::string valueName(s.valueName);
       if (s.repeatable) {
@@ -654,10 +661,10 @@ Values valuesOf(const po::variables_map& vm, const Setting& setting) {
 // The checks that look at two options together; returns the option at fault and why.
 std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) {
   if (c.sipT2 < c.sipT1) {
-    return std::pair{std::string_view("sip-t2-ms"),
-                     Refusal{std::to_string(c.sipT2.count()),
-                             "must not be below sip-t1-ms (" + std::to_string(c.sipT1.count()) +
-                                 ")"}};
+    return std::pair{
+        std::string_view("sip-t2-ms"),
+        Refusal{std::to_string(c.sipT2.count()),
+                "must not be below sip-t1-ms (" + std::to_string(c.sipT1.count()) + ")"}};
   }
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     // Blame the one that is set: that is the value someone wrote.
@@ -733,8 +740,8 @@ Result parse(int argc, const char* const* argv) {
 
     // Options must be spelled out: with guessing, a later option could change what an
     // abbreviation in someone's unit file means.
-    constexpr int kStyle = po::command_line_style::default_style &
-                           ~po::command_line_style::allow_guessing;
+    constexpr int kStyle =
+        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
     po::parsed_options fromCommandLine(&commandLine);
     try {
       fromCommandLine = po::command_line_parser(argc, const_cast<char**>(argv))
@@ -789,8 +796,8 @@ Result parse(int argc, const char* const* argv) {
       config.configFile = vm["config"].as<std::string>();
       std::ifstream in(config.configFile, std::ios::binary);
       if (!in) {
-        return Error{config.configFile + ": cannot read config file: " +
-                     std::generic_category().message(errno)};
+        return Error{config.configFile +
+                     ": cannot read config file: " + std::generic_category().message(errno)};
       }
       std::ostringstream text;
       text << in.rdbuf();

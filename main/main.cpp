@@ -1,1 +1,119 @@
-int main() { return 0; }
+// confab: reads the configuration, assembles the focus and the API on one io_context, and runs
+// until SIGINT or SIGTERM, when it says BYE to every call before leaving.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "api/Server.hpp"
+#include "focus/Focus.hpp"
+#include "main/Config.hpp"
+#include "policy/Directory.hpp"
+
+namespace {
+
+using namespace confab;
+
+FocusSettings focusSettings(const config::Config& c) {
+  FocusSettings s;
+  auto listen = [&](const std::vector<config::Endpoint>& endpoints, transport::Protocol p) {
+    for (const auto& e : endpoints) {
+      s.transport.listen.push_back({p, {e.address, e.port}});
+    }
+  };
+  listen(c.sipUdp, transport::Protocol::kUdp);
+  listen(c.sipTcp, transport::Protocol::kTcp);
+  listen(c.sipTls, transport::Protocol::kTls);
+  s.transport.hostName = c.sipDomain;
+  s.transport.tlsCertificateFile = c.tlsCert;
+  s.transport.tlsPrivateKeyFile = c.tlsKey;
+  s.transport.dataDirectory = c.dataDir;
+  s.transport.idleTimeout = c.tcpIdleTimeout;
+  s.transport.maxConnectionsPerSource = c.maxConnectionsPerSource;
+  s.transport.limits.maxMessageBytes = c.maxMessageBytes;
+  s.timers.t1 = c.sipT1;
+  s.timers.t2 = c.sipT2;
+  s.timers.t4 = c.sipT4;
+  s.uas.call.sessionTimer.sessionExpires = static_cast<uint32_t>(c.sessionExpires.count());
+  s.uas.call.contactHost = c.sipDomain;
+  if (c.mediaAddress) {
+    s.uas.mediaAddress = c.mediaAddress->to_string();
+  }
+  s.rtpPorts = {c.rtpPorts.first, c.rtpPorts.last};
+  s.rtpAddress = c.rtpAddress;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = config::parse(argc, argv);
+  if (auto* exit = std::get_if<config::Exit>(&parsed)) {
+    std::cout << exit->text;
+    return 0;
+  }
+  if (auto* error = std::get_if<config::Error>(&parsed)) {
+    std::cerr << "confab: " << error->message << "\n";
+    return 2;
+  }
+  const config::Config& cfg = std::get<config::Config>(parsed);
+
+  policy::Directory rooms;
+  for (const auto& r : cfg.rooms) {
+    rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants});
+  }
+
+  boost::asio::io_context io(1);
+  Focus focus(io, focusSettings(cfg), rooms);
+  try {
+    focus.start();
+  } catch (const std::exception& e) {
+    std::cerr << "confab: cannot start SIP: " << e.what() << "\n";
+    return 1;
+  }
+  std::optional<api::Server> apiServer;
+  if (cfg.api) {
+    apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms);
+    if (auto ec = apiServer->start()) {
+      std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
+                << ec.message() << "\n";
+      return 1;
+    }
+  }
+  for (const auto& bound : focus.transports().boundAddresses()) {
+    std::cerr << "confab: SIP " << transport::protocolName(bound.protocol) << " on "
+              << bound.endpoint.str() << "\n";
+  }
+  if (apiServer) {
+    std::cerr << "confab: API on http://" << apiServer->localEndpoint() << "\n";
+  }
+  std::cerr << "confab: rooms";
+  for (const auto& r : rooms.list()) {
+    std::cerr << " " << r.id;
+  }
+  std::cerr << std::endl;
+
+  // SIGINT/SIGTERM: BYE to every call, then leave once they are gone or after 2 s.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer drain(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) {
+      return;
+    }
+    std::cerr << "confab: stopping, ending " << focus.uas().callCount() << " calls" << std::endl;
+    focus.hangUpAll();
+    if (apiServer) {
+      apiServer->stop();
+    }
+    drain.expires_after(std::chrono::seconds(2));
+    drain.async_wait([&](const boost::system::error_code&) {
+      focus.stop();
+      io.stop();
+    });
+  });
+  io.run();
+  return 0;
+}

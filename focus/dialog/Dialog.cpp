@@ -14,11 +14,12 @@ sip::Result<Dialog> Dialog::asUas(const sip::Message& request, std::string local
     return sip::badRequest("request cannot start a dialog");
   }
   const auto contacts = request.headers("Contact");
-  if (contacts.size() != 1) {
+  if (contacts.size() > 1) {
     // RFC 3261 §8.1.1.8: a dialog-creating request carries exactly one Contact.
-    return sip::badRequest(contacts.empty() ? "missing Contact" : "more than one Contact");
+    return sip::badRequest("more than one Contact");
   }
-  auto contact = sip::NameAddr::parse(contacts.front());
+  // An RFC 2543 peer may leave Contact out (RFC 4475 §3.4.1): its From is then the target.
+  auto contact = contacts.empty() ? from : sip::NameAddr::parse(contacts.front());
   if (!contact || contact->star) {
     return sip::badRequest("malformed Contact");
   }

@@ -17,7 +17,8 @@ namespace confab::room {
 
 struct CallSettings {
   dialog::SessionTimerSettings sessionTimer;
-  // host[:port] for our Contact (a public name); empty: the address the call came in on.
+  // Host for our Contact (the public name, with our listening port added); empty: the address
+  // the call came in on.
   std::string contactHost;
 };
 

@@ -41,9 +41,9 @@ bool acceptsSdp(const sip::Message& request) {
 
 }  // namespace
 
-Uas::Uas(txn::TransactionLayer& layer, timer::Timers& timers, const policy::Directory& rooms,
+Uas::Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
          mixer::PortPool& ports, UasSettings settings)
-    : layer_(&layer), timers_(timers), rooms_(rooms), ports_(ports), settings_(std::move(settings)) {}
+    : layer_(layer), timers_(timers), rooms_(rooms), ports_(ports), settings_(std::move(settings)) {}
 
 Uas::~Uas() {
   for (auto& [txn, ringing] : ringing_) {
@@ -64,7 +64,7 @@ std::string Uas::mediaAddressFor(const transport::Source& source) const {
 std::string Uas::contactFor(const std::string& roomId, const transport::Source& source) const {
   std::string uri = "sip:" + roomId + "@";
   if (!settings_.call.contactHost.empty()) {
-    uri += settings_.call.contactHost;
+    uri += settings_.call.contactHost + ":" + std::to_string(layer_->sentBy(source.protocol).port);
   } else if (!source.local.address.is_unspecified()) {
     uri += source.local.str();
   } else {

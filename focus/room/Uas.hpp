@@ -26,7 +26,7 @@ struct UasSettings {
 
 class Uas final : public txn::TransactionUser, public Call::Listener {
  public:
-  Uas(txn::TransactionLayer& layer, timer::Timers& timers, const policy::Directory& rooms,
+  Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
       mixer::PortPool& ports, UasSettings settings);
   ~Uas();
   Uas(const Uas&) = delete;

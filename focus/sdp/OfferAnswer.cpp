@@ -653,10 +653,12 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
     if (!answerCryptos.empty()) {
       const Crypto& theirCrypto = answerCryptos.front();
       const auto suite = srtpSuiteFromName(theirCrypto.suite);
-      const auto ourCrypto =
-          std::find_if(offerCryptos.begin(), offerCryptos.end(),
-                       [&](const Crypto& c) { return c.tag == theirCrypto.tag; });
-      if (!suite || ourCrypto == offerCryptos.end() || ourCrypto->suite != theirCrypto.suite) {
+      // Tags are unique per m= line (RFC 4568 §9.1), but match the suite too in case they are not.
+      const auto ourCrypto = std::find_if(
+          offerCryptos.begin(), offerCryptos.end(), [&](const Crypto& c) {
+            return c.tag == theirCrypto.tag && c.suite == theirCrypto.suite && remoteKey(c, *suite);
+          });
+      if (!suite || ourCrypto == offerCryptos.end()) {
         fail("answer's a=crypto matches none we offered");
         continue;
       }

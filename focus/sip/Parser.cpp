@@ -168,7 +168,7 @@ Result<std::monostate> validate(const Message& m) {
 // Enough to answer a request that failed validation (RFC 3261 §8.2: the response copies Via,
 // From, To, Call-ID and CSeq); the values are copied as received.
 std::optional<Message> partialForResponse(const Message& m) {
-  if (!m.isRequest() || m.method == "ACK") {
+  if (!m.isRequest() || m.method.empty() || m.method == "ACK") {
     return std::nullopt;
   }
   if (!m.topVia() || m.header("From") == nullptr || m.header("To") == nullptr ||
@@ -262,15 +262,17 @@ ParseResult parseMessage(std::string_view bytes, bool datagram, const Limits& li
     return fail(badRequest("empty message"));
   }
   Message m;
-  bool versionUnsupported = false;
-  Error startError;
+  std::optional<Error> startError;
   if (auto start = parseStartLine(line, m); !start) {
-    if (start.error().status != 505) {
+    startError = start.error();
+    // A broken request line still gets its error response when the headers allow one
+    // (RFC 4475 §3.1.2.7 - §3.1.2.10, §3.1.2.16): keep the method and read on.
+    const bool isResponseLine = line.size() >= 4 && iequals(line.substr(0, 4), "SIP/");
+    std::string_view method = line.substr(0, line.find(' '));
+    if (isResponseLine || !isToken(method)) {
       return fail(start.error());
     }
-    // Keep reading the headers so the 505 can be sent (RFC 3261 §8.2.2).
-    versionUnsupported = true;
-    startError = start.error();
+    m.method.assign(method);
   }
 
   // Header section: unfold continuation lines (RFC 3261 §7.3.1), then store each field.
@@ -351,8 +353,8 @@ ParseResult parseMessage(std::string_view bytes, bool datagram, const Limits& li
       m.method = cseq->method;
     }
   }
-  if (versionUnsupported) {
-    return fail(startError, &m);
+  if (startError) {
+    return fail(*startError, &m);
   }
   // RFC 3261 §18.3 framing; RFC 4475 §3.1.2.2, §3.1.2.3, §3.3.9.
   if (contentLengthMalformed) {

@@ -1,5 +1,7 @@
 #include "focus/sip/Response.hpp"
 
+#include <utility>
+
 namespace confab::sip {
 
 std::string_view defaultReason(int status) {
@@ -72,10 +74,17 @@ Message makeResponse(const Message& request, int status, std::string_view reason
   Message response =
       Message::response(status, safeReason(reason.empty() ? defaultReason(status) : reason));
   response.method = request.method;
+  bool seenFrom = false;
+  bool seenTo = false;
+  bool seenCallId = false;
+  bool seenCSeq = false;
+  auto first = [](bool& seen) { return !std::exchange(seen, true); };
   for (const auto& h : request.fields) {
-    if (h.name == "Via" || h.name == "From" || h.name == "Call-ID" || h.name == "CSeq") {
+    // Single-valued headers are copied once even when a broken request repeats them.
+    if (h.name == "Via" || (h.name == "From" && first(seenFrom)) ||
+        (h.name == "Call-ID" && first(seenCallId)) || (h.name == "CSeq" && first(seenCSeq))) {
       response.fields.push_back(h);
-    } else if (h.name == "To") {
+    } else if (h.name == "To" && first(seenTo)) {
       Header to = h;
       // RFC 3261 §8.2.6.2: a UAS adds a To tag unless this is 100 Trying or one is there.
       if (!toTag.empty() && status > 100) {

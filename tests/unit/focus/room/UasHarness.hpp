@@ -46,7 +46,7 @@ class UasHarness {
   explicit UasHarness(room::UasSettings settings = {}, transport::Protocol protocol =
                                                            transport::Protocol::kUdp)
       : ports_(io_, boost::asio::ip::make_address("127.0.0.1"), mixer::PortRange{41000, 41999}),
-        uas_(layer_, timers, rooms, ports_, settings),
+        uas_(nullptr, timers, rooms, ports_, settings),
         layer_(wire, timers, txn::Settings{}, uas_) {
     uas_.attach(layer_);
     rooms.put(policy::Room{"1000", "Room 1000", 0});
@@ -60,7 +60,9 @@ class UasHarness {
     auto parsed = sip::parseMessage(bytes, true);
     if (auto* failure = std::get_if<sip::ParseFailure>(&parsed)) {
       if (failure->partial) {
-        wire.sendResponse(sip::errorResponse(*failure->partial, failure->error, "x"), source);
+        // Recorded as built: it echoes the peer's own (possibly malformed) headers.
+        wire.responses.emplace_back(sip::errorResponse(*failure->partial, failure->error, "x"),
+                                    source);
       }
       return;
     }

@@ -1,0 +1,64 @@
+#include "focus/Focus.hpp"
+
+#include "focus/sip/Response.hpp"
+
+namespace confab {
+
+Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms)
+    : settings_(std::move(settings)),
+      timers_(io),
+      ports_(io, settings_.rtpAddress, settings_.rtpPorts) {
+  transports_ = std::make_unique<transport::TransportLayer>(
+      io, settings_.transport, static_cast<transport::TransportLayer::Listener&>(*this));
+  // The UAS and the transaction layer point at each other; the UAS gets the layer once built.
+  txn::TransactionLayer* pending = nullptr;
+  uas_ = std::make_unique<room::Uas>(pending, timers_, rooms, ports_, settings_.uas);
+  layer_ = std::make_unique<txn::TransactionLayer>(static_cast<txn::Wire&>(*this), timers_,
+                                                   settings_.timers, *uas_);
+  uas_->attach(*layer_);
+}
+
+Focus::~Focus() { stop(); }
+
+void Focus::start() { transports_->start(); }
+
+void Focus::stop() {
+  if (transports_) {
+    transports_->stop();
+  }
+}
+
+void Focus::onMessage(sip::Message&& message, const transport::Source& source) {
+  if (message.isRequest()) {
+    layer_->receiveRequest(std::move(message), source);
+  } else {
+    layer_->receiveResponse(std::move(message), source);
+  }
+}
+
+void Focus::onBadMessage(const sip::ParseFailure& failure, const transport::Source& source) {
+  // RFC 3261 §21.4.1: a request we cannot parse gets 400 (or 505, 501...) with the reason;
+  // responses and unanswerable requests are dropped (the transports count them).
+  if (failure.partial) {
+    transports_->sendResponse(
+        sip::errorResponse(*failure.partial, failure.error, layer_->randomToken(10)), source);
+  }
+}
+
+void Focus::sendResponse(const sip::Message& response, const transport::Source& to) {
+  (void)transports_->sendResponse(response, to);
+}
+
+void Focus::sendRequest(const sip::Message& request, const transport::Destination& to) {
+  (void)transports_->send(request, to);
+}
+
+transport::SentBy Focus::sentBy(transport::Protocol protocol) const {
+  if (auto sentBy = transports_->sentBy(protocol)) {
+    return *sentBy;
+  }
+  return transport::SentBy{std::string(transport::viaTransport(protocol)), "127.0.0.1",
+                           transport::defaultPort(protocol)};
+}
+
+}  // namespace confab

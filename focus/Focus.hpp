@@ -1,0 +1,59 @@
+// The conference focus, assembled: transports, transaction layer and the rooms' UAS on one
+// io_context (one signalling shard). This is the focus library's face to main and the API.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "focus/room/Uas.hpp"
+#include "focus/timer/Timers.hpp"
+#include "focus/transport/TransportLayer.hpp"
+#include "focus/txn/TransactionLayer.hpp"
+#include "mixer/PortPool.hpp"
+#include "policy/Directory.hpp"
+
+namespace confab {
+
+struct FocusSettings {
+  transport::TransportConfig transport;
+  txn::Settings timers;
+  room::UasSettings uas;
+  mixer::PortRange rtpPorts;
+  boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
+};
+
+class Focus final : private transport::TransportLayer::Listener, private txn::Wire {
+ public:
+  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms);
+  ~Focus();
+  Focus(const Focus&) = delete;
+  Focus& operator=(const Focus&) = delete;
+
+  // Binds every listening point; throws std::system_error naming what failed.
+  void start();
+  // Sends BYE on every call; the caller keeps the io_context running a moment for them to go.
+  void hangUpAll() { uas_->hangUpAll(); }
+  void stop();
+
+  [[nodiscard]] const transport::TransportLayer& transports() const { return *transports_; }
+  [[nodiscard]] const room::Uas& uas() const { return *uas_; }
+
+ private:
+  // TransportLayer::Listener
+  void onMessage(sip::Message&& message, const transport::Source& source) override;
+  void onBadMessage(const sip::ParseFailure& failure, const transport::Source& source) override;
+  // txn::Wire
+  void sendResponse(const sip::Message& response, const transport::Source& to) override;
+  void sendRequest(const sip::Message& request, const transport::Destination& to) override;
+  [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const override;
+
+  FocusSettings settings_;
+  timer::AsioTimers timers_;
+  mixer::PortPool ports_;
+  std::unique_ptr<transport::TransportLayer> transports_;
+  std::unique_ptr<room::Uas> uas_;
+  std::unique_ptr<txn::TransactionLayer> layer_;
+};
+
+}  // namespace confab
