@@ -21,7 +21,9 @@ Problem badRequest(std::string detail, std::vector<FieldError> errors) {
   return problem;
 }
 
-Problem notFound(std::string detail) { return make(http::status::not_found, std::move(detail)); }
+Problem notFound(std::string detail) {
+  return make(http::status::not_found, std::move(detail));
+}
 
 Problem methodNotAllowed(std::string allow) {
   Problem problem = make(http::status::method_not_allowed, "this resource allows " + allow);

@@ -181,8 +181,7 @@ Reply listRooms(const policy::Directory& directory, const Params& /*params*/) {
 Reply getRoom(const policy::Directory& directory, const Params& params) {
   const auto& id = param(params, "id");
   if (!policy::Directory::validId(id)) {
-    return badRequest("invalid room id",
-                      {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
+    return badRequest("invalid room id", {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
   }
   auto room = directory.find(id);
   if (!room) {

@@ -10,6 +10,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -43,7 +44,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       : stream_(std::move(socket)), shared_(std::move(shared)) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::read, shared_from_this()));
   }
 
   // Safe from any thread.
@@ -192,9 +194,17 @@ Server::Server(net::io_context& io,
                tcp::endpoint endpoint,
                const policy::Directory& directory,
                Limits limits)
-    : io_(io), endpoint_(std::move(endpoint)), shared_(std::make_shared<Shared>(directory, limits)) {}
+    : io_(io),
+      endpoint_(std::move(endpoint)),
+      shared_(std::make_shared<Shared>(directory, limits)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  try {
+    stop();
+  } catch (const std::exception&) {
+    // Only a failing mutex gets here; destroying the io_context closes what is left.
+  }
+}
 
 boost::system::error_code Server::start() {
   if (listener_) {

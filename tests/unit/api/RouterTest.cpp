@@ -1,6 +1,4 @@
 // api::Router without sockets: routes, problem+json for every error, and request parsing.
-#include "api/Router.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +6,7 @@
 #include <string>
 
 #include "api/Problem.hpp"
+#include "api/Router.hpp"
 
 namespace confab::api {
 namespace {
@@ -177,10 +176,9 @@ TEST(RouterAnswer, ParsesAndRoutes) {
 TEST(RouterAnswer, MalformedIs400Problem) {
   auto directory = makeDirectory();
   Router router(directory);
-  for (const char* bytes : {"GARBAGE\r\n\r\n", "GET /health HTTP/9.9\r\n\r\n",
-                            "GET /health HTTP/1.1\r\nHost x\r\n\r\n",
-                            "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n",
-                            "GET /health"}) {
+  for (const char* bytes :
+       {"GARBAGE\r\n\r\n", "GET /health HTTP/9.9\r\n\r\n", "GET /health HTTP/1.1\r\nHost x\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n", "GET /health"}) {
     auto response = router.answer(bytes, Limits{});
     EXPECT_EQ(response.result(), http::status::bad_request) << bytes;
     EXPECT_EQ(response[http::field::content_type], kProblemContentType);
@@ -197,11 +195,12 @@ TEST(RouterAnswer, LimitsGive413And431) {
   EXPECT_EQ(router.answer("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits)
                 .result(),
             http::status::payload_too_large);
-  EXPECT_EQ(router.answer("GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(200, 'a') +
-                              "\r\n\r\n",
-                          limits)
-                .result(),
-            http::status::request_header_fields_too_large);
+  EXPECT_EQ(
+      router
+          .answer("GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(200, 'a') + "\r\n\r\n",
+                  limits)
+          .result(),
+      http::status::request_header_fields_too_large);
 }
 
 TEST(Problem, FieldErrorsAndAllowAreSerialized) {

@@ -1,7 +1,5 @@
 // api::Server over real loopback sockets with a Beast client on the same io_context; every wait
 // is bounded by run_one_for so that a broken server fails a test instead of hanging it.
-#include "api/Server.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -17,6 +15,7 @@
 #include <string>
 
 #include "api/Problem.hpp"
+#include "api/Server.hpp"
 
 namespace confab::api {
 namespace {
@@ -125,8 +124,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void startServer(Limits limits = {}) {
-    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_,
-                    limits);
+    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_, limits);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);

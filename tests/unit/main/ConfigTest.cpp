@@ -1,17 +1,17 @@
 // config::parse: defaults, every option from the command line and from a file, precedence, and
 // a refusal naming the option for each kind of bad value.
-#include "main/Config.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include "main/Config.hpp"
 
 namespace confab::config {
 namespace {
@@ -51,9 +51,9 @@ class TempFile {
  public:
   explicit TempFile(const std::string& text) {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("confab-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-             ".ini");
+    path_ =
+        std::filesystem::path(::testing::TempDir()) /
+        ("confab-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".ini");
     std::ofstream(path_) << text;
   }
   ~TempFile() { std::filesystem::remove(path_); }
@@ -145,28 +145,81 @@ TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
 TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
   // Help takes each default from kDefaultConfig, and parse() reads nothing for an option that
   // is missing there.
-  for (const char* name :
-       {"sip-udp", "sip-tcp", "sip-tls", "sip-domain", "tls-cert", "tls-key", "api", "data-dir",
-        "rtp-ports", "rtp-address", "media-address", "log-level", "room", "sip-t1-ms",
-        "sip-t2-ms", "sip-t4-ms", "session-expires", "tcp-idle-timeout",
-        "max-connections-per-source", "max-message-bytes", "mixer-threads",
-        "max-participants"}) {
-    EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " ="))
-        << name;
+  for (const char* name : {"sip-udp",
+                           "sip-tcp",
+                           "sip-tls",
+                           "sip-domain",
+                           "tls-cert",
+                           "tls-key",
+                           "api",
+                           "data-dir",
+                           "rtp-ports",
+                           "rtp-address",
+                           "media-address",
+                           "log-level",
+                           "room",
+                           "sip-t1-ms",
+                           "sip-t2-ms",
+                           "sip-t4-ms",
+                           "session-expires",
+                           "tcp-idle-timeout",
+                           "max-connections-per-source",
+                           "max-message-bytes",
+                           "mixer-threads",
+                           "max-participants"}) {
+    EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
 
 TEST(ConfigCommandLine, EveryOption) {
   Config c = expectConfig(parseArgs({
-      "--sip-udp", "192.0.2.1:5070", "--sip-udp=[::]:5070", "--sip-tcp", "192.0.2.1:5071",
-      "--sip-tls", "[2001:db8::1]:5072", "--sip-domain", "sip.example.com", "--tls-cert",
-      "/etc/confab/cert.pem", "--tls-key", "/etc/confab/key.pem", "--api", "[::1]:9090",
-      "--data-dir", "/var/lib/confab", "--rtp-ports", "40000-40099", "--rtp-address",
-      "192.0.2.1", "--media-address", "198.51.100.7", "--log-level", "debug", "--room",
-      "sales:Sales Team", "--room", "42", "--sip-t1-ms", "250", "--sip-t2-ms", "2000",
-      "--sip-t4-ms", "3000", "--session-expires", "600", "--tcp-idle-timeout", "30",
-      "--max-connections-per-source", "8", "--max-message-bytes", "8192", "--mixer-threads",
-      "3", "--max-participants", "25",
+      "--sip-udp",
+      "192.0.2.1:5070",
+      "--sip-udp=[::]:5070",
+      "--sip-tcp",
+      "192.0.2.1:5071",
+      "--sip-tls",
+      "[2001:db8::1]:5072",
+      "--sip-domain",
+      "sip.example.com",
+      "--tls-cert",
+      "/etc/confab/cert.pem",
+      "--tls-key",
+      "/etc/confab/key.pem",
+      "--api",
+      "[::1]:9090",
+      "--data-dir",
+      "/var/lib/confab",
+      "--rtp-ports",
+      "40000-40099",
+      "--rtp-address",
+      "192.0.2.1",
+      "--media-address",
+      "198.51.100.7",
+      "--log-level",
+      "debug",
+      "--room",
+      "sales:Sales Team",
+      "--room",
+      "42",
+      "--sip-t1-ms",
+      "250",
+      "--sip-t2-ms",
+      "2000",
+      "--sip-t4-ms",
+      "3000",
+      "--session-expires",
+      "600",
+      "--tcp-idle-timeout",
+      "30",
+      "--max-connections-per-source",
+      "8",
+      "--max-message-bytes",
+      "8192",
+      "--mixer-threads",
+      "3",
+      "--max-participants",
+      "25",
   }));
   expectEveryOption(c);
 }
@@ -189,8 +242,8 @@ TEST(ConfigFile, ShortOptionAndComments) {
 
 TEST(ConfigPrecedence, CommandLineOverridesFile) {
   TempFile file("log-level = error\nroom = a\nroom = b\nrtp-ports = 30000-30099\n");
-  Config c = expectConfig(
-      parseArgs({"--config", file.path(), "--log-level", "trace", "--room", "c"}));
+  Config c =
+      expectConfig(parseArgs({"--config", file.path(), "--log-level", "trace", "--room", "c"}));
   EXPECT_EQ(c.logLevel, LogLevel::kTrace);
   // A repeatable option on the command line replaces the file's list, not adds to it.
   EXPECT_EQ(c.rooms, (std::vector<Room>{{"c", "c"}}));
@@ -250,8 +303,8 @@ TEST_P(ConfigBadValue, RefusedNamingOptionAndValue) {
   }
   auto result = parse(static_cast<int>(argv.size()), argv.data());
   auto message = expectError(result);
-  EXPECT_THAT(message, HasSubstr("invalid value for --" + bad.option + ": \"" +
-                                 bad.args.back() + "\""));
+  EXPECT_THAT(message,
+              HasSubstr("invalid value for --" + bad.option + ": \"" + bad.args.back() + "\""));
   EXPECT_THAT(message, HasSubstr(bad.reason));
 }
 
@@ -275,11 +328,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--sip-udp", "[::1:5060"}, "sip-udp", "missing ']'"},
         BadValue{{"--sip-udp", "[::1]5060"}, "sip-udp", "expected :PORT"},
         BadValue{{"--sip-udp", "[127.0.0.1]:5060"}, "sip-udp", "IPv6 addresses only"},
-        BadValue{{"--sip-tcp", "127.0.0.1:5060", "--sip-tcp", "off"}, "sip-tcp",
-                 "cannot be combined"},
-        BadValue{{"--sip-tls", "127.0.0.1:5061", "--sip-tls", "127.0.0.1:5061"}, "sip-tls",
+        BadValue{
+            {"--sip-tcp", "127.0.0.1:5060", "--sip-tcp", "off"}, "sip-tcp", "cannot be combined"},
+        BadValue{{"--sip-tls", "127.0.0.1:5061", "--sip-tls", "127.0.0.1:5061"},
+                 "sip-tls",
                  "listed twice"},
-        BadValue{{"--sip-tcp", "127.0.0.1:5070", "--sip-tls", "127.0.0.1:5070"}, "sip-tls",
+        BadValue{{"--sip-tcp", "127.0.0.1:5070", "--sip-tls", "127.0.0.1:5070"},
+                 "sip-tls",
                  "sip-tcp listens there"},
         BadValue{{"--api", "0.0.0.0:5060"}, "api", "SIP over TCP or TLS listens there"},
         BadValue{{"--api", "nowhere"}, "api", "ADDRESS:PORT"},
@@ -303,8 +358,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--sip-t4-ms", "x"}, "sip-t4-ms", "whole number"},
         BadValue{{"--session-expires", "89"}, "session-expires", "between 90 and"},
         BadValue{{"--tcp-idle-timeout", "0"}, "tcp-idle-timeout", "between 1 and"},
-        BadValue{{"--max-connections-per-source", "0"}, "max-connections-per-source",
-                 "between 1 and"},
+        BadValue{
+            {"--max-connections-per-source", "0"}, "max-connections-per-source", "between 1 and"},
         BadValue{{"--max-message-bytes", "100"}, "max-message-bytes", "between 1024 and"},
         BadValue{{"--mixer-threads", "100000"}, "mixer-threads", "between 0 and 1024"},
         BadValue{{"--max-participants", "many"}, "max-participants", "whole number"},
@@ -386,13 +441,32 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
   auto result = parseArgs({"--help"});
   ASSERT_TRUE(std::holds_alternative<Exit>(result));
   const auto& help = std::get<Exit>(result).text;
-  for (const char* option :
-       {"--help", "--version", "--config", "--print-config", "--sip-udp", "--sip-tcp",
-        "--sip-tls", "--sip-domain", "--tls-cert", "--tls-key", "--api", "--data-dir",
-        "--rtp-ports", "--rtp-address", "--media-address", "--log-level", "--room",
-        "--sip-t1-ms", "--sip-t2-ms", "--sip-t4-ms", "--session-expires", "--tcp-idle-timeout",
-        "--max-connections-per-source", "--max-message-bytes", "--mixer-threads",
-        "--max-participants"}) {
+  for (const char* option : {"--help",
+                             "--version",
+                             "--config",
+                             "--print-config",
+                             "--sip-udp",
+                             "--sip-tcp",
+                             "--sip-tls",
+                             "--sip-domain",
+                             "--tls-cert",
+                             "--tls-key",
+                             "--api",
+                             "--data-dir",
+                             "--rtp-ports",
+                             "--rtp-address",
+                             "--media-address",
+                             "--log-level",
+                             "--room",
+                             "--sip-t1-ms",
+                             "--sip-t2-ms",
+                             "--sip-t4-ms",
+                             "--session-expires",
+                             "--tcp-idle-timeout",
+                             "--max-connections-per-source",
+                             "--max-message-bytes",
+                             "--mixer-threads",
+                             "--max-participants"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
