@@ -51,22 +51,47 @@ Uas::~Uas() {
   }
 }
 
-std::string Uas::mediaAddressFor(const transport::Source& source) const {
+namespace {
+
+// The address the peer used to reach us. On a wildcard socket we do not know which local address
+// a datagram came to; the Request-URI the peer sent says which one it used, when it is a literal.
+std::optional<boost::asio::ip::address> addressPeerUsed(const sip::Message& request,
+                                                        const transport::Source& source) {
+  if (!source.local.address.is_unspecified()) {
+    return source.local.address;
+  }
+  if (auto literal = transport::parseIpLiteral(request.requestUri.host);
+      literal && !literal->is_unspecified()) {
+    return *literal;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Uas::mediaAddressFor(const sip::Message& request,
+                                 const transport::Source& source) const {
   if (!settings_.mediaAddress.empty()) {
     return settings_.mediaAddress;
   }
-  if (!source.local.address.is_unspecified()) {
-    return source.local.address.to_string();
+  if (auto used = addressPeerUsed(request, source)) {
+    return used->to_string();
+  }
+  // A name in the Request-URI and a wildcard socket: the sent-by host is the best we know.
+  const auto sentBy = layer_->sentBy(source.protocol);
+  if (auto literal = transport::parseIpLiteral(sentBy.host)) {
+    return literal->to_string();
   }
   return source.local.address.is_v6() ? "::1" : "127.0.0.1";
 }
 
-std::string Uas::contactFor(const std::string& roomId, const transport::Source& source) const {
+std::string Uas::contactFor(const std::string& roomId, const sip::Message& request,
+                            const transport::Source& source) const {
   std::string uri = "sip:" + roomId + "@";
   if (!settings_.call.contactHost.empty()) {
     uri += settings_.call.contactHost + ":" + std::to_string(layer_->sentBy(source.protocol).port);
-  } else if (!source.local.address.is_unspecified()) {
-    uri += source.local.str();
+  } else if (auto used = addressPeerUsed(request, source)) {
+    uri += transport::Endpoint{*used, source.local.port}.str();
   } else {
     uri += layer_->sentBy(source.protocol).hostPort();
   }
@@ -200,7 +225,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     return;
   }
   sdp::LocalMedia local;
-  local.address = mediaAddressFor(transaction.source());
+  local.address = mediaAddressFor(request, transaction.source());
   local.rtpPort = ports->rtpPort();
   local.sessionId = std::random_device{}();
   local.sessionVersion = 0;
@@ -209,7 +234,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) != 1) {
     local.srtpKeyMaterial.clear();
   }
-  auto call = std::make_unique<Call>(roomId, contactFor(roomId, transaction.source()),
+  auto call = std::make_unique<Call>(roomId, contactFor(roomId, request, transaction.source()),
                                      std::move(*dialog), std::move(*ports), std::move(local),
                                      *layer_, timers_, settings_.call, *this);
   if (settings_.answerDelay.count() > 0) {

@@ -52,8 +52,9 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   void handleNewInvite(txn::ServerTransaction& transaction);
   void answer(txn::ServerTransaction& transaction);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
-  std::string mediaAddressFor(const transport::Source& source) const;
-  std::string contactFor(const std::string& roomId, const transport::Source& source) const;
+  std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
+  std::string contactFor(const std::string& roomId, const sip::Message& request,
+                         const transport::Source& source) const;
 
   struct Ringing {
     std::unique_ptr<Call> call;

@@ -302,3 +302,29 @@ TEST(UasRequests, RoomLimitIsEnforced) {
 
 }  // namespace
 }  // namespace confab::test
+
+namespace confab::test {
+namespace {
+
+TEST(UasAddresses, WildcardSocketUsesTheAddressThePeerDialled) {
+  UasHarness h;
+  h.source.local = {boost::asio::ip::make_address("0.0.0.0"), 5060};
+  h.receive(request("INVITE", "w1", 1, "w1", {}, {}, kOfferPcmu, "sip:1000@192.0.2.10"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_NE(h.lastResponse().header("Contact")->find("sip:1000@192.0.2.10:5060"),
+            std::string::npos)
+      << *h.lastResponse().header("Contact");
+  EXPECT_NE(h.lastResponse().body.find("c=IN IP4 192.0.2.10"), std::string::npos);
+}
+
+TEST(UasAddresses, ConfiguredMediaAddressWins) {
+  room::UasSettings settings;
+  settings.mediaAddress = "198.51.100.7";
+  UasHarness h(settings);
+  h.receive(request("INVITE", "w2", 1, "w2", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_NE(h.lastResponse().body.find("c=IN IP4 198.51.100.7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace confab::test
