@@ -443,6 +443,17 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 0, 100000, c.maxParticipants);
      },
      [](const Config& c) { return Values{std::to_string(c.maxParticipants)}; }},
+    {"answer-delay-ms", "MS",
+     "Ring (180) this long before answering a call; 0 answers at once.", Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       unsigned ms = 0;
+       auto refusal = readInteger(single(v), 0, 60000, ms);
+       if (!refusal) {
+         c.answerDelay = std::chrono::milliseconds(ms);
+       }
+       return refusal;
+     },
+     [](const Config& c) { return Values{std::to_string(c.answerDelay.count())}; }},
     {"data-dir", "DIR",
      "Where state lives (generated certificates, room database); relative "
      "to the working directory.",

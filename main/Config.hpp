@@ -86,6 +86,8 @@ struct Config {
 
   unsigned mixerThreads = 0;     // 0: one per core
   unsigned maxParticipants = 0;  // per room; 0: no limit
+  // Ring this long with 180 before answering (lets a caller hear ringback, and CANCEL); 0: none.
+  std::chrono::milliseconds answerDelay{0};
 
   friend bool operator==(const Config&, const Config&) = default;
 };
@@ -120,6 +122,7 @@ max-connections-per-source = 64
 max-message-bytes = 65535
 mixer-threads = 0
 max-participants = 0
+answer-delay-ms = 0
 )";
 
 // --help, --version or --print-config: print text on standard output and exit successfully.

@@ -39,6 +39,7 @@ FocusSettings focusSettings(const config::Config& c) {
   s.timers.t4 = c.sipT4;
   s.uas.call.sessionTimer.sessionExpires = static_cast<uint32_t>(c.sessionExpires.count());
   s.uas.call.contactHost = c.sipDomain;
+  s.uas.answerDelay = c.answerDelay;
   if (c.mediaAddress) {
     s.uas.mediaAddress = c.mediaAddress->to_string();
   }

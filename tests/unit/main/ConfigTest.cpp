@@ -94,7 +94,8 @@ constexpr const char* kEveryOption =
     "max-connections-per-source = 8\n"
     "max-message-bytes = 8192\n"
     "mixer-threads = 3\n"
-    "max-participants = 25\n";
+    "max-participants = 25\n"
+    "answer-delay-ms = 1500\n";
 
 void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
@@ -119,6 +120,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.maxMessageBytes, 8192U);
   EXPECT_EQ(c.mixerThreads, 3U);
   EXPECT_EQ(c.maxParticipants, 25U);
+  EXPECT_EQ(c.answerDelay, std::chrono::milliseconds(1500));
 }
 
 TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
@@ -166,7 +168,8 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "max-connections-per-source",
                            "max-message-bytes",
                            "mixer-threads",
-                           "max-participants"}) {
+                           "max-participants",
+                           "answer-delay-ms"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -220,6 +223,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "3",
       "--max-participants",
       "25",
+      "--answer-delay-ms",
+      "1500",
   }));
   expectEveryOption(c);
 }
@@ -466,7 +471,8 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--max-connections-per-source",
                              "--max-message-bytes",
                              "--mixer-threads",
-                             "--max-participants"}) {
+                             "--max-participants",
+                             "--answer-delay-ms"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
