@@ -190,9 +190,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Refusal{"badinv01", 400, false},  // its Via is the broken part
                       Refusal{"clerr", 400, true}, Refusal{"ncl", 400, true},
                       Refusal{"scalar02", 400, true}, Refusal{"scalarlg", 400, false},
-                      Refusal{"quotbal", 400, true}, Refusal{"ltgtruri", 400, false},
-                      Refusal{"lwsruri", 400, false}, Refusal{"lwsstart", 400, false},
-                      Refusal{"trws", 400, false}, Refusal{"escruri", 400, true},
+                      Refusal{"quotbal", 400, true}, Refusal{"ltgtruri", 400, true},
+                      Refusal{"lwsruri", 400, true}, Refusal{"lwsstart", 400, true},
+                      Refusal{"trws", 400, true}, Refusal{"escruri", 400, true},
                       Refusal{"regbadct", 400, true}, Refusal{"badaspec", 400, true},
                       Refusal{"baddn", 400, true}, Refusal{"badvers", 505, true},
                       Refusal{"mismatch01", 400, true}, Refusal{"mismatch02", 501, true},
