@@ -52,7 +52,9 @@ Direction answerDirection(Direction offered) {
   return Direction::kSendRecv;
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) { return text::iequals(a, b); }
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return text::iequals(a, b);
+}
 
 // ---- rtpmap ----------------------------------------------------------------------------------
 

@@ -95,8 +95,10 @@ struct ExtMap {
 };
 
 // RFC 6464 / RFC 6465 header extensions the mixer reads and writes.
-inline constexpr std::string_view kSsrcAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
-inline constexpr std::string_view kCsrcAudioLevelUri = "urn:ietf:params:rtp-hdrext:csrc-audio-level";
+inline constexpr std::string_view kSsrcAudioLevelUri =
+    "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+inline constexpr std::string_view kCsrcAudioLevelUri =
+    "urn:ietf:params:rtp-hdrext:csrc-audio-level";
 
 // a=ptime / a=maxptime value in milliseconds (RFC 4566 §6). A fraction ("20.0", "2.5") is
 // accepted and rounded up: the packet must hold at least that much.

@@ -19,8 +19,12 @@ Error notAcceptable(std::string_view why) {
   return Error{488, "Not Acceptable Here: " + std::string(why)};
 }
 
-bool isTelephoneEvent(std::string_view name) { return text::iequals(name, kTelephoneEvent); }
-bool isOpus(std::string_view name) { return text::iequals(name, "opus"); }
+bool isTelephoneEvent(std::string_view name) {
+  return text::iequals(name, kTelephoneEvent);
+}
+bool isOpus(std::string_view name) {
+  return text::iequals(name, "opus");
+}
 
 bool matches(const Codec& codec, const RtpMap& map) {
   if (!text::iequals(codec.name, map.encoding) || codec.clockRate != map.clockRate) {
@@ -82,9 +86,9 @@ std::optional<std::vector<std::uint8_t>> localKey(const LocalMedia& local, SrtpS
     return std::nullopt;
   }
   if (local.srtpKeyMaterial.size() >= length) {
-    return std::vector<std::uint8_t>(local.srtpKeyMaterial.begin(),
-                                     local.srtpKeyMaterial.begin() +
-                                         static_cast<std::ptrdiff_t>(length));
+    return std::vector<std::uint8_t>(
+        local.srtpKeyMaterial.begin(),
+        local.srtpKeyMaterial.begin() + static_cast<std::ptrdiff_t>(length));
   }
   return std::nullopt;
 }
@@ -145,7 +149,8 @@ OpusParameters opusParameters(std::string_view fmtp) {
 
 // The packet time we send: theirs when it is a whole number of 10 ms frames (the mixer's
 // tick), within their maxptime; ours otherwise.
-unsigned sendPtime(std::optional<unsigned> remote, std::optional<unsigned> remoteMax,
+unsigned sendPtime(std::optional<unsigned> remote,
+                   std::optional<unsigned> remoteMax,
                    unsigned ours) {
   unsigned ptime = ours;
   if (remote && *remote >= 10 && *remote <= 120 && *remote % 10 == 0) {
@@ -406,8 +411,8 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
     Crypto ours;
     ours.tag = n.srtp->tag;
     ours.suite = chosenCrypto->suite;
-    ours.keys.push_back(CryptoKey{base64Encode(n.srtp->localKey), std::nullopt, std::nullopt,
-                                  std::nullopt});
+    ours.keys.push_back(
+        CryptoKey{base64Encode(n.srtp->localKey), std::nullopt, std::nullopt, std::nullopt});
     am.add("crypto", ours.toValue());
   }
   // RFC 8285 §7: accepted extensions keep the offered id; the direction is answered like the
@@ -577,8 +582,8 @@ SessionDescription offer(const LocalMedia& local) {
       Crypto crypto;
       crypto.tag = tag++;
       crypto.suite = std::string(toString(suite));
-      crypto.keys.push_back(CryptoKey{base64Encode(*key), std::nullopt, std::nullopt,
-                                      std::nullopt});
+      crypto.keys.push_back(
+          CryptoKey{base64Encode(*key), std::nullopt, std::nullopt, std::nullopt});
       m.add("crypto", crypto.toValue());
     }
   }
@@ -611,7 +616,7 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
     if (om.port == 0 || am.port == 0 || lower(om.media) != "audio") {
       continue;
     }
-    const auto fail = [&](std::string why) {
+    const auto fail = [&](const std::string& why) {
       if (!firstFailure) {
         firstFailure = notAcceptable(why);
       }
@@ -639,8 +644,9 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
         common.push_back(f);
       }
     }
-    const auto chosen = std::find_if(common.begin(), common.end(),
-                                     [](const Format& f) { return !isTelephoneEvent(f.map.encoding); });
+    const auto chosen = std::find_if(common.begin(), common.end(), [](const Format& f) {
+      return !isTelephoneEvent(f.map.encoding);
+    });
     if (chosen == common.end()) {
       fail("answer has no codec we offered");
       continue;
@@ -654,8 +660,8 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
       const Crypto& theirCrypto = answerCryptos.front();
       const auto suite = srtpSuiteFromName(theirCrypto.suite);
       // Tags are unique per m= line (RFC 4568 §9.1), but match the suite too in case they are not.
-      const auto ourCrypto = std::find_if(
-          offerCryptos.begin(), offerCryptos.end(), [&](const Crypto& c) {
+      const auto ourCrypto =
+          std::find_if(offerCryptos.begin(), offerCryptos.end(), [&](const Crypto& c) {
             return c.tag == theirCrypto.tag && c.suite == theirCrypto.suite && remoteKey(c, *suite);
           });
       if (!suite || ourCrypto == offerCryptos.end()) {
@@ -705,9 +711,8 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
     // Extensions the answer kept, with ids we offered for the same URI.
     const auto offeredExts = om.extMaps();
     for (const auto& ext : am.extMaps()) {
-      const bool offered = std::any_of(offeredExts.begin(), offeredExts.end(), [&](const ExtMap& o) {
-        return o.uri == ext.uri;
-      });
+      const bool offered = std::any_of(offeredExts.begin(), offeredExts.end(),
+                                       [&](const ExtMap& o) { return o.uri == ext.uri; });
       if (offered) {
         n.headerExtensions.push_back(ext);
       }

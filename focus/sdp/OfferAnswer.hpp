@@ -39,7 +39,7 @@ using RandomBytes = std::function<bool(std::span<std::uint8_t>)>;
 
 // What this side of the call has and allows.
 struct LocalMedia {
-  std::string address;  // our c= address: an IPv4 or IPv6 literal
+  std::string address;        // our c= address: an IPv4 or IPv6 literal
   std::uint16_t rtpPort = 0;  // RTCP on rtpPort + 1 unless rtcp-mux is agreed (RFC 3550 §11)
   bool allowPlainRtp = true;  // plain RTP only when this is set and requireSrtp is not
   bool requireSrtp = false;
@@ -50,13 +50,12 @@ struct LocalMedia {
                                {"telephone-event", 8000, 1},
                                {"telephone-event", 48000, 1}};
   std::vector<SrtpSuite> srtpSuites = {SrtpSuite::kAesCm128HmacSha1_80,
-                                       SrtpSuite::kAesCm128HmacSha1_32,
-                                       SrtpSuite::kAeadAes128Gcm};
+                                       SrtpSuite::kAesCm128HmacSha1_32, SrtpSuite::kAeadAes128Gcm};
   // RTP header extensions we accept (RFC 8285); one-byte ids 1-14 only.
   std::vector<std::string> headerExtensions = {std::string(kSsrcAudioLevelUri),
                                                std::string(kCsrcAudioLevelUri)};
-  unsigned ptime = 20;     // what we ask to receive (a=ptime)
-  unsigned maxptime = 0;   // 0: no a=maxptime
+  unsigned ptime = 20;            // what we ask to receive (a=ptime)
+  unsigned maxptime = 0;          // 0: no a=maxptime
   bool offerRtcpMux = true;       // offer(): ask for RFC 5761 multiplexing
   bool opportunisticSrtp = true;  // offer(): a=crypto on RTP/AVP when SRTP is optional (RFC 8643)
   std::string sessionName = "Confab";
@@ -81,12 +80,12 @@ struct OpusParameters {
 };
 
 struct NegotiatedCodec {
-  std::string name;  // as the offer spelled it
+  std::string name;              // as the offer spelled it
   std::uint8_t payloadType = 0;  // the offerer's number, used both ways (RFC 3264 §6.1)
   std::uint32_t clockRate = 0;
   unsigned channels = 1;
-  std::string remoteFmtp;  // their a=fmtp parameters: how they want to receive
-  std::string localFmtp;   // ours
+  std::string remoteFmtp;              // their a=fmtp parameters: how they want to receive
+  std::string localFmtp;               // ours
   std::optional<OpusParameters> opus;  // from remoteFmtp, for Opus
 };
 

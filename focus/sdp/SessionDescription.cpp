@@ -80,7 +80,8 @@ Result<Origin> parseOrigin(std::string_view value) {
   origin.username = std::string(words[0]);
   // RFC 4566 §5.2: numeric strings; 32 digits is far past any real one.
   for (const std::size_t i : {std::size_t{1}, std::size_t{2}}) {
-    if (words[i].size() > 32 || words[i].find_first_not_of("0123456789") != std::string_view::npos) {
+    if (words[i].size() > 32 ||
+        words[i].find_first_not_of("0123456789") != std::string_view::npos) {
       return Error{400, "o= session id and version must be numbers"};
     }
   }

@@ -38,7 +38,7 @@ struct Origin {
 struct Connection {
   bool ipv6 = false;
   std::string address;
-  std::optional<unsigned> ttl;            // IPv4 multicast only
+  std::optional<unsigned> ttl;           // IPv4 multicast only
   std::optional<unsigned> addressCount;  // multicast only
 
   // RFC 2543 §B.5 / RFC 3264 §8.4: the old way of putting a call on hold.

@@ -9,7 +9,9 @@
 
 namespace confab::sdp::text {
 
-inline bool isBlank(char c) { return c == ' ' || c == '\t'; }
+inline bool isBlank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && isBlank(s.front())) {
@@ -21,7 +23,9 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-inline char toLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char toLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {

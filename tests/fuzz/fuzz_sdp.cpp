@@ -42,6 +42,7 @@ void check(bool condition) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace confab::sdp;
   const std::string_view text(reinterpret_cast<const char*>(data), size);

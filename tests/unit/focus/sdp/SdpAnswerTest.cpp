@@ -80,7 +80,8 @@ bool hasLine(const SessionDescription& sd, std::string_view line) {
   return sd.serialize().find("\r\n" + std::string(line) + "\r\n") != std::string::npos;
 }
 
-// ---- codecs and payload types --------------------------------------------------------------------
+// ---- codecs and payload types
+// --------------------------------------------------------------------
 
 TEST(SdpAnswer, LinphonePrefersOpusWithOfferersNumbersAndTelephoneEventAt48k) {
   const auto n = answerOk(readCorpus("linphone_opus.sdp"));
@@ -254,7 +255,8 @@ TEST(SdpAnswer, PacketTimes) {
   EXPECT_TRUE(hasLine(n.answer, "a=maxptime:60"));
 }
 
-// ---- addresses and RTCP ----------------------------------------------------------------------------
+// ---- addresses and RTCP
+// ----------------------------------------------------------------------------
 
 TEST(SdpAnswer, RtcpAttributeRtcpMuxAndMediaLevelConnection) {
   auto n = answerOk(readCorpus("pjsua_rtcp_attr.sdp"));
@@ -296,7 +298,8 @@ TEST(SdpAnswer, Ipv6BothWays) {
   EXPECT_TRUE(hasLine(n.answer, "o=- 777 1 IN IP6 2001:db8::5"));
 }
 
-// ---- directions and hold --------------------------------------------------------------------------
+// ---- directions and hold
+// --------------------------------------------------------------------------
 
 TEST(SdpAnswer, DirectionsAnswerTheOffer) {
   struct Case {
@@ -364,7 +367,9 @@ TEST(SdpAnswer, HoldAndResumeByReInvite) {
 
 // ---- SRTP ---------------------------------------------------------------------------------------
 
-std::vector<std::uint8_t> decoded(std::string_view b64) { return *base64Decode(b64); }
+std::vector<std::uint8_t> decoded(std::string_view b64) {
+  return *base64Decode(b64);
+}
 
 TEST(SdpAnswer, SdesPicksFirstOfferedSuiteWeSupport) {
   // FreeSWITCH offers AEAD_AES_128_GCM first.
@@ -377,8 +382,8 @@ TEST(SdpAnswer, SdesPicksFirstOfferedSuiteWeSupport) {
   const auto key = keyBytes();
   EXPECT_EQ(n.srtp->localKey, std::vector<std::uint8_t>(key.begin(), key.begin() + 28));
   EXPECT_EQ(n.answer.media[0].proto, "RTP/SAVP");
-  EXPECT_TRUE(hasLine(n.answer, "a=crypto:1 AEAD_AES_128_GCM inline:" +
-                                    base64Encode(n.srtp->localKey)));
+  EXPECT_TRUE(
+      hasLine(n.answer, "a=crypto:1 AEAD_AES_128_GCM inline:" + base64Encode(n.srtp->localKey)));
   EXPECT_EQ(n.answer.media[0].cryptos().size(), 1U);
 
   // Without GCM on our side, tag 2 (with its lifetime and MKI) is next.
@@ -393,8 +398,8 @@ TEST(SdpAnswer, SdesPicksFirstOfferedSuiteWeSupport) {
   EXPECT_EQ(n.srtp->remoteMkiLength, 4U);
   EXPECT_EQ(n.srtp->remoteLifetime, "2^31");
   EXPECT_EQ(n.srtp->localKey, keyBytes());
-  EXPECT_TRUE(hasLine(n.answer, "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" +
-                                    base64Encode(keyBytes())));
+  EXPECT_TRUE(
+      hasLine(n.answer, "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" + base64Encode(keyBytes())));
 }
 
 TEST(SdpAnswer, SdesLinphoneAndChrome) {
@@ -409,6 +414,17 @@ TEST(SdpAnswer, SdesLinphoneAndChrome) {
   EXPECT_EQ(n.telephoneEventPayloadType, 110);
 }
 
+TEST(SdpAnswer, DuplicateCryptoTagsStillGiveAConsistentAnswer) {
+  // Found by fuzzing: RFC 4568 §9.1 wants unique tags, but a broken offer reuses one with a
+  // bad key first. We pick the usable line and acceptAnswer() must agree with our pick.
+  const auto n = answerOk(
+      audioOffer({"m=audio 5004 RTP/SAVP 0", "a=crypto:1 AEAD_AES_128_GCM inline:8UquHtv/Ikz8ph8A",
+                  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+                  "inline:PUtFgW290u28Qkz00olD8Eo/6vpoMd8TI1j4nleH"}));
+  ASSERT_TRUE(n.srtp.has_value());
+  EXPECT_EQ(n.srtp->suite, SrtpSuite::kAesCm128HmacSha1_80);
+}
+
 TEST(SdpAnswer, OptionalCryptoOnRtpAvp) {
   auto n = answerOk(readCorpus("yealink_srtp_optional.sdp"));
   ASSERT_TRUE(n.srtp.has_value());
@@ -417,10 +433,10 @@ TEST(SdpAnswer, OptionalCryptoOnRtpAvp) {
   EXPECT_EQ(n.answer.media[0].cryptos().size(), 1U);
 
   // Only a suite we don't run: fall back to plain RTP, no a=crypto in the answer.
-  n = answerOk(audioOffer(
-      {"m=audio 5004 RTP/AVP 0",
-       "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
-       "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}));
+  n = answerOk(
+      audioOffer({"m=audio 5004 RTP/AVP 0",
+                  "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
+                  "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}));
   EXPECT_FALSE(n.srtp.has_value());
   EXPECT_TRUE(n.answer.media[0].cryptos().empty());
 
@@ -456,10 +472,10 @@ TEST(SdpAnswer, SrtpFailures) {
   auto e = answerFails(audioOffer({"m=audio 5004 RTP/SAVP 0"}));
   EXPECT_NE(e.reason.find("crypto"), std::string::npos) << e.reason;
   // Only unsupported suites.
-  e = answerFails(audioOffer(
-      {"m=audio 5004 RTP/SAVP 0",
-       "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
-       "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}));
+  e = answerFails(
+      audioOffer({"m=audio 5004 RTP/SAVP 0",
+                  "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
+                  "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}));
   EXPECT_NE(e.reason.find("crypto suite"), std::string::npos) << e.reason;
   // A key of the wrong length for its suite (28 bytes for AES-CM).
   answerFails(audioOffer({"m=audio 5004 RTP/SAVP 0",
@@ -490,10 +506,11 @@ TEST(SdpAnswer, SrtpRequiredByPolicy) {
   l = local();
   l.allowPlainRtp = false;
   answerFails(readCorpus("polycom.sdp"), l);
-  answerFails(audioOffer({"m=audio 5004 RTP/AVP 0",
-                          "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
-                          "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}),
-              l);
+  answerFails(
+      audioOffer({"m=audio 5004 RTP/AVP 0",
+                  "a=crypto:1 AES_256_CM_HMAC_SHA1_80 "
+                  "inline:cSs5qS+tbRuG5/q3NK0Z1du3JI6rE9cwVMAozp58hvfiF5pwNnKGZlOFXi9pbQ=="}),
+      l);
 }
 
 // ---- refused streams ------------------------------------------------------------------------
@@ -531,7 +548,7 @@ TEST(SdpAnswer, KeepsOrderAndCountWhenAudioIsNotFirst) {
   EXPECT_EQ(n.remoteRtpPort, 5002);
   const auto& media = n.answer.media;
   ASSERT_EQ(media.size(), 7U);
-  const std::vector<std::string> kinds{"video", "audio", "audio", "audio",
+  const std::vector<std::string> kinds{"video", "audio",       "audio", "audio",
                                        "audio", "application", "image"};
   for (std::size_t i = 0; i < media.size(); ++i) {
     EXPECT_EQ(media[i].media, kinds[i]) << i;
@@ -570,7 +587,8 @@ TEST(SdpAnswer, LocalMisconfigurationIs500) {
   EXPECT_EQ(n.error().status, 500);
 }
 
-// ---- header extensions ----------------------------------------------------------------------------
+// ---- header extensions
+// ----------------------------------------------------------------------------
 
 TEST(SdpAnswer, AudioLevelExtensionKeepsTheOfferedId) {
   auto n = answerOk(readCorpus("chrome_sdes_opus.sdp"));
@@ -683,7 +701,8 @@ TEST(SdpOffer, LoopbackWithOurOwnAnswerer) {
   EXPECT_EQ(accepted->headerExtensions.size(), 2U);
 }
 
-// ---- answers to our offers -----------------------------------------------------------------------
+// ---- answers to our offers
+// -----------------------------------------------------------------------
 
 std::string phoneAnswer(std::initializer_list<std::string_view> media) {
   return audioOffer(media, "c=IN IP4 192.0.2.50");
@@ -693,10 +712,9 @@ TEST(SdpAcceptAnswer, DeskPhoneAnswer) {
   auto l = local();
   l.opportunisticSrtp = false;
   const auto ours = offer(l);
-  auto n = acceptAnswer(ours, parseOk(phoneAnswer({"m=audio 11800 RTP/AVP 0 97",
-                                                    "a=rtpmap:0 PCMU/8000",
-                                                    "a=rtpmap:97 telephone-event/8000",
-                                                    "a=ptime:30", "a=sendrecv"})));
+  auto n = acceptAnswer(
+      ours, parseOk(phoneAnswer({"m=audio 11800 RTP/AVP 0 97", "a=rtpmap:0 PCMU/8000",
+                                 "a=rtpmap:97 telephone-event/8000", "a=ptime:30", "a=sendrecv"})));
   ASSERT_TRUE(n.ok()) << n.error().reason;
   EXPECT_EQ(n->codec.name, "PCMU");
   EXPECT_EQ(n->telephoneEventPayloadType, 97);

@@ -129,9 +129,9 @@ TEST(SdpParse, AcceptsSessionLinesOutOfOrder) {
 }
 
 TEST(SdpParse, Ipv6OriginAndConnection) {
-  const auto sd = parseOk(lines({"v=0", "o=- 1 1 IN IP6 2001:db8::1", "s=-",
-                                 "c=IN IP6 2001:db8::1", "t=0 0", "m=audio 4000 RTP/AVP 0",
-                                 "c=IN IP6 fe80::2", "a=rtcp:4001 IN IP6 2001:db8::3"}));
+  const auto sd = parseOk(
+      lines({"v=0", "o=- 1 1 IN IP6 2001:db8::1", "s=-", "c=IN IP6 2001:db8::1", "t=0 0",
+             "m=audio 4000 RTP/AVP 0", "c=IN IP6 fe80::2", "a=rtcp:4001 IN IP6 2001:db8::3"}));
   EXPECT_TRUE(sd.origin.ipv6);
   EXPECT_TRUE(sd.connection->ipv6);
   EXPECT_EQ(sd.connection->address, "2001:db8::1");
@@ -146,9 +146,9 @@ TEST(SdpParse, Ipv6OriginAndConnection) {
 }
 
 TEST(SdpParse, MulticastTtlAndAddressCount) {
-  const auto sd = parseOk(lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-",
-                                 "c=IN IP4 233.252.0.1/127/3", "t=0 0", "m=audio 4000 RTP/AVP 0",
-                                 "c=IN IP6 ff15::101/3"}));
+  const auto sd =
+      parseOk(lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 233.252.0.1/127/3", "t=0 0",
+                     "m=audio 4000 RTP/AVP 0", "c=IN IP6 ff15::101/3"}));
   EXPECT_EQ(sd.connection->ttl, 127U);
   EXPECT_EQ(sd.connection->addressCount, 3U);
   EXPECT_TRUE(sd.connection->isMulticast());
@@ -161,9 +161,9 @@ TEST(SdpParse, MulticastTtlAndAddressCount) {
 }
 
 TEST(SdpParse, HostNameConnectionAddressAndHoldAddress) {
-  const auto sd = parseOk(lines({"v=0", "o=- 1 1 IN IP4 pbx.example.com", "s=-",
-                                 "c=IN IP4 media.example.com", "t=0 0", "m=audio 4000 RTP/AVP 0",
-                                 "c=IN IP4 0.0.0.0"}));
+  const auto sd =
+      parseOk(lines({"v=0", "o=- 1 1 IN IP4 pbx.example.com", "s=-", "c=IN IP4 media.example.com",
+                     "t=0 0", "m=audio 4000 RTP/AVP 0", "c=IN IP4 0.0.0.0"}));
   EXPECT_EQ(sd.connection->address, "media.example.com");
   EXPECT_FALSE(sd.connection->isHoldAddress());
   EXPECT_TRUE(sd.media[0].connections[0].isHoldAddress());
@@ -221,9 +221,9 @@ TEST(SdpParse, RefusedStreamWithoutFormatsOrConnection) {
 }
 
 TEST(SdpParse, NonRtpFormatsAreTokens) {
-  const auto sd = parseOk(lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1",
-                                 "t=0 0", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
-                                 "m=image 5000 udptl t38"}));
+  const auto sd = parseOk(
+      lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+             "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=image 5000 udptl t38"}));
   EXPECT_FALSE(sd.media[0].isRtp());
   EXPECT_EQ(sd.media[1].formats.at(0), "t38");
 }
@@ -293,8 +293,8 @@ TEST(SdpParseError, BadLinesNameTheirNumber) {
       {"v=0", "second v="},
   };
   for (const auto& c : cases) {
-    const auto text = lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1",
-                             "t=0 0", c.line, "m=audio 4000 RTP/AVP 0"});
+    const auto text = lines({"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+                             c.line, "m=audio 4000 RTP/AVP 0"});
     const auto e = parseError(text);
     EXPECT_NE(e.reason.find("line 6"), std::string::npos) << c.line << ": " << e.reason;
     EXPECT_NE(e.reason.find(c.why), std::string::npos) << c.line << ": " << e.reason;
@@ -518,12 +518,18 @@ TEST(SdpAttributes, DirectionsAndStaticPayloadTypes) {
   EXPECT_FALSE(staticPayloadType(2).has_value());
 }
 
-// ---- base64 ---------------------------------------------------------------------------------------
+// ---- base64
+// ---------------------------------------------------------------------------------------
 
 TEST(SdpBase64, Rfc4648Vectors) {
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     const std::vector<std::uint8_t> bytes(plain.begin(), plain.end());
