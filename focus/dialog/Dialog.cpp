@@ -42,6 +42,35 @@ sip::Result<Dialog> Dialog::asUas(const sip::Message& request, std::string local
   return d;
 }
 
+sip::Result<Dialog> Dialog::asUac(const sip::Message& request, const sip::Message& response,
+                                  const transport::Destination& to) {
+  auto from = request.from();
+  auto remote = response.to();
+  auto cseq = request.cseq();
+  if (!from || !remote || !cseq || remote->tag().empty()) {
+    return sip::badRequest("response cannot establish a dialog");
+  }
+  Dialog d;
+  d.callId_ = request.callId();
+  d.localTag_ = from->tag();
+  d.remoteTag_ = remote->tag();
+  d.localSeq_ = cseq->number;
+  // RFC 3261 §12.1.2: the route set is the response's Record-Route in reverse order.
+  const auto recordRoutes = response.headers("Record-Route");
+  for (auto it = recordRoutes.rbegin(); it != recordRoutes.rend(); ++it) {
+    d.routeSet_.emplace_back(*it);
+  }
+  const auto contacts = response.headers("Contact");
+  auto contact = contacts.size() == 1 ? sip::NameAddr::parse(contacts.front())
+                                      : sip::Result<sip::NameAddr>(sip::badRequest("no Contact"));
+  d.remoteTarget_ = contact && !contact->star ? contact->uri : request.requestUri;
+  d.localUri_ = from->str();
+  d.remoteUri_ = remote->str();
+  d.uacDestination_ = to;
+  d.source_.protocol = to.protocol;
+  return d;
+}
+
 sip::Result<std::monostate> Dialog::acceptRemoteCSeq(const sip::Message& request) {
   auto cseq = request.cseq();
   if (!cseq) {
@@ -107,6 +136,13 @@ transport::Destination Dialog::destination() const {
       }
       return to;
     }
+  }
+  if (uacDestination_) {
+    // We called them: in-dialog requests go to the remote target (RFC 3261 §12.2.1.1), over the
+    // transport the dialog was made on.
+    to.host = remoteTarget_.host;
+    to.port = remoteTarget_.port.value_or(0);
+    return to;
   }
   to.host = transport::hostText(source_.remote.address);
   to.port = source_.remote.port;

@@ -19,6 +19,11 @@ class Dialog {
   static sip::Result<Dialog> asUas(const sip::Message& request, std::string localTag,
                                    const transport::Source& source);
 
+  // RFC 3261 §12.1.2: the UAC side, from the request we sent and a 2xx (or 1xx with a To tag)
+  // that came back; 'to' is where the request went.
+  static sip::Result<Dialog> asUac(const sip::Message& request, const sip::Message& response,
+                                   const transport::Destination& to);
+
   // RFC 3261 §12.2.2: an in-dialog request must not go backwards in CSeq (500 when it does).
   // Updates the remote sequence number when it is accepted.
   sip::Result<std::monostate> acceptRemoteCSeq(const sip::Message& request);
@@ -53,6 +58,7 @@ class Dialog {
   sip::Uri remoteTarget_;
   std::vector<std::string> routeSet_;
   transport::Source source_;
+  std::optional<transport::Destination> uacDestination_;  // where our INVITE went, for a UAC
 };
 
 }  // namespace confab::dialog
