@@ -1,0 +1,255 @@
+# Shared helpers for the integration tests: each test sources this file, calls `integ_init "$@"`
+# (argument 1 is the confab binary), starts its own confab on free loopback ports in a scratch
+# folder, and on exit ends only the processes it started, by pid.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+INTEG_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCENARIOS="$INTEG_DIR/scenarios"
+TEST_NAME="$(basename "$0" .sh)"
+
+CONFAB_BIN=""
+CONFAB_PID=""
+CONFAB_LOG=""
+CONFAB_STATUS=""
+SIP_PORT=""
+TLS_PORT=""
+WORK=""
+# Pids of helper processes (sipp, clients) started in the background; killed on exit.
+HELPER_PIDS=()
+
+log() { echo "[$TEST_NAME] $*" >&2; }
+
+fail() {
+  echo "[$TEST_NAME] FAIL: $*" >&2
+  exit 1
+}
+
+# Ends what this test started, shows confab's log when the test failed, removes the scratch folder
+# when it passed.
+integ_cleanup() {
+  local status=$?
+  set +e
+  local pid
+  for pid in "${HELPER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
+  done
+  if [[ -n "$CONFAB_PID" ]] && kill -0 "$CONFAB_PID" 2>/dev/null; then
+    kill -KILL "$CONFAB_PID" 2>/dev/null
+    wait "$CONFAB_PID" 2>/dev/null
+  fi
+  if [[ -n "$WORK" && -d "$WORK" ]]; then
+    if [[ $status -ne 0 ]]; then
+      if [[ -n "$CONFAB_LOG" && -f "$CONFAB_LOG" ]]; then
+        echo "[$TEST_NAME] --- last lines of confab's log ($CONFAB_LOG) ---" >&2
+        tail -n 40 "$CONFAB_LOG" >&2
+      fi
+      echo "[$TEST_NAME] scratch folder kept for inspection: $WORK" >&2
+    else
+      rm -rf "$WORK"
+    fi
+  fi
+  exit "$status"
+}
+
+integ_init() {
+  CONFAB_BIN="${1:-}"
+  [[ -n "$CONFAB_BIN" ]] || fail "usage: $0 PATH-TO-CONFAB"
+  [[ -x "$CONFAB_BIN" ]] || fail "confab binary '$CONFAB_BIN' is not executable"
+  CONFAB_BIN="$(cd "$(dirname "$CONFAB_BIN")" && pwd)/$(basename "$CONFAB_BIN")"
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/confab-$TEST_NAME.XXXXXX")"
+  trap integ_cleanup EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+}
+
+require_tool() {
+  command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed (scripts/install-deps.sh installs it)"
+}
+
+# A loopback port free for both TCP and UDP right now, chosen by the kernel.
+free_port() {
+  python3 - <<'EOF'
+import socket
+for _ in range(100):
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        t.close()
+        continue
+    u.close()
+    t.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")
+EOF
+}
+
+# wait_for_port PORT [SECONDS]: until something accepts TCP connections on 127.0.0.1:PORT.
+wait_for_port() {
+  local port=$1 seconds=${2:-10}
+  local deadline=$((SECONDS + seconds))
+  while ((SECONDS < deadline)); do
+    if [[ -n "$CONFAB_PID" ]] && ! kill -0 "$CONFAB_PID" 2>/dev/null; then
+      fail "confab exited while starting"
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "nothing listens on 127.0.0.1:$port after ${seconds}s"
+}
+
+# start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT, API off, its data
+# in $WORK/data, its log in $WORK/confab.log; returns once it listens.
+start_confab() {
+  SIP_PORT="$(free_port)"
+  TLS_PORT="$(free_port)"
+  while [[ "$TLS_PORT" == "$SIP_PORT" ]]; do TLS_PORT="$(free_port)"; done
+  CONFAB_LOG="$WORK/confab.log"
+  mkdir -p "$WORK/data"
+  (
+    cd "$WORK"
+    exec "$CONFAB_BIN" \
+      --sip-udp "127.0.0.1:$SIP_PORT" --sip-tcp "127.0.0.1:$SIP_PORT" \
+      --sip-tls "127.0.0.1:$TLS_PORT" --api off \
+      --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" --data-dir "$WORK/data" "$@"
+  ) >"$CONFAB_LOG" 2>&1 &
+  CONFAB_PID=$!
+  wait_for_port "$SIP_PORT" 15
+  wait_for_port "$TLS_PORT" 15
+  # UDP has no handshake to wait for: confab prints its listening points once all are bound.
+  local deadline=$((SECONDS + 10))
+  until grep -q "SIP UDP on 127.0.0.1:$SIP_PORT" "$CONFAB_LOG"; do
+    ((SECONDS < deadline)) || fail "confab did not report its UDP listening point"
+    sleep 0.1
+  done
+  log "confab pid $CONFAB_PID on udp/tcp $SIP_PORT, tls $TLS_PORT"
+}
+
+# wait_confab_exit SECONDS: waits for confab to leave by itself; sets CONFAB_STATUS.
+wait_confab_exit() {
+  local seconds=$1
+  local deadline=$((SECONDS + seconds))
+  while kill -0 "$CONFAB_PID" 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "confab still running ${seconds}s after it was asked to stop"
+    sleep 0.1
+  done
+  CONFAB_STATUS=0
+  wait "$CONFAB_PID" || CONFAB_STATUS=$?
+  CONFAB_PID=""
+}
+
+# stop_confab: SIGTERM, then waits (bounded) for it to leave; sets CONFAB_STATUS.
+stop_confab() {
+  [[ -n "$CONFAB_PID" ]] || return 0
+  kill -TERM "$CONFAB_PID"
+  wait_confab_exit 10
+}
+
+assert_confab_alive() {
+  kill -0 "$CONFAB_PID" 2>/dev/null || fail "confab is no longer running ${1:-}"
+}
+
+# CPU seconds (user + system) used so far by process PID.
+cpu_seconds() {
+  local pid=$1 tck
+  tck="$(getconf CLK_TCK)"
+  # Fields 14 and 15 of /proc/PID/stat after the parenthesised command name.
+  awk -v tck="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / tck }' "/proc/$pid/stat"
+}
+
+assert_eq() {
+  local expected=$1 actual=$2 what=$3
+  [[ "$expected" == "$actual" ]] || fail "$what: expected '$expected', got '$actual'"
+}
+
+assert_file_contains() {
+  local file=$1 pattern=$2 what=$3
+  grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"
+}
+
+# run_sipp NAME SECONDS [SIPP-ARGS...]: runs sipp against confab's SIP port with its statistics
+# in $WORK/NAME.csv, final screen in $WORK/NAME_screen.log, errors in $WORK/NAME_errors.log and
+# messages in $WORK/NAME_messages.log; SECONDS bounds the whole run. Sets SIPP_STATUS.
+SIPP_STATUS=""
+run_sipp() {
+  local name=$1 seconds=$2
+  shift 2
+  require_tool sipp
+  rm -f "$WORK/$name".csv "$WORK/$name"_*.log
+  local local_port
+  local_port="$(free_port)"
+  (
+    cd "$WORK"
+    exec timeout -k 5 "$((seconds + 10))" sipp "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$local_port" \
+      -nostdin -timeout "${seconds}s" -timeout_error \
+      -trace_stat -stf "$WORK/$name.csv" -fd 1 \
+      -trace_screen -screen_file "$WORK/${name}_screen.log" \
+      -trace_err -error_file "$WORK/${name}_errors.log" \
+      "$@"
+  ) >"$WORK/${name}_stdout.log" 2>&1 &
+  local pid=$!
+  HELPER_PIDS+=("$pid")
+  SIPP_STATUS=0
+  wait "$pid" || SIPP_STATUS=$?
+  log "sipp $name exited with status $SIPP_STATUS"
+}
+
+# sipp_stat NAME FIELD: the last value of FIELD (e.g. 'SuccessfulCall(C)') in $WORK/NAME.csv.
+sipp_stat() {
+  local name=$1 field=$2
+  python3 - "$WORK/$name.csv" "$field" <<'EOF'
+import sys
+path, field = sys.argv[1], sys.argv[2]
+rows = [l.rstrip("\n").split(";") for l in open(path) if l.strip()]
+if len(rows) < 2:
+    raise SystemExit(f"{path}: no statistics written")
+header, last = rows[0], rows[-1]
+if field not in header:
+    raise SystemExit(f"{path}: no column {field}")
+print(last[header.index(field)])
+EOF
+}
+
+# Shows what sipp saw, for a failing test.
+show_sipp() {
+  local name=$1 f
+  for f in "$WORK/${name}_screen.log" "$WORK/${name}_errors.log" "$WORK/${name}_stdout.log"; do
+    if [[ -s "$f" ]]; then
+      echo "[$TEST_NAME] --- $f ---" >&2
+      tail -n 60 "$f" >&2
+    fi
+  done
+}
+
+# assert_sipp_clean NAME CALLS: sipp exited 0 and its final statistics show CALLS successful
+# calls, no failed call, no retransmission, no unexpected or out-of-call message.
+assert_sipp_clean() {
+  local name=$1 calls=$2 value problems=""
+  [[ -s "$WORK/$name.csv" ]] || { show_sipp "$name"; fail "sipp $name wrote no statistics"; }
+  [[ "$SIPP_STATUS" == 0 ]] || problems+=" exit status $SIPP_STATUS (0: every call succeeded);"
+  value="$(sipp_stat "$name" 'SuccessfulCall(C)')"
+  [[ "$value" == "$calls" ]] || problems+=" $value successful calls instead of $calls;"
+  local field
+  for field in 'FailedCall(C)' 'Retransmissions(C)' 'FailedUnexpectedMessage(C)' \
+    'OutOfCallMsgs(C)' 'DeadCallMsgs(C)' 'FailedRegexpDoesntMatch(C)' 'FailedTimeoutOnRecv(C)'; do
+    value="$(sipp_stat "$name" "$field")"
+    [[ "$value" == 0 ]] || problems+=" $field = $value;"
+  done
+  if [[ -n "$problems" ]]; then
+    show_sipp "$name"
+    fail "sipp $name:$problems"
+  fi
+  log "sipp $name: $calls calls successful, 0 failed, 0 retransmissions, 0 unexpected"
+}
