@@ -235,8 +235,14 @@ void readRemote(const SessionDescription& sd,
   }
 }
 
-void setCodec(Negotiated& n, const Format& chosen, std::string remoteFmtp, std::string localFmtp) {
-  n.codec.name = chosen.map.encoding;
+// 'name' is our spelling of the codec (names are case-insensitive, RFC 4855 §3), so the media
+// side can compare it exactly.
+void setCodec(Negotiated& n,
+              std::string_view name,
+              const Format& chosen,
+              std::string remoteFmtp,
+              std::string localFmtp) {
+  n.codec.name = std::string(name);
   n.codec.payloadType = chosen.payloadType;
   n.codec.clockRate = chosen.map.clockRate;
   n.codec.channels = chosen.map.channels.value_or(1);
@@ -304,6 +310,7 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
   // Codec: our preference order decides among what they offer.
   const auto formats = formatsOf(om);
   std::optional<Format> chosen;
+  const Codec* chosenCodec = nullptr;
   for (const auto& codec : local.codecs) {
     if (isTelephoneEvent(codec.name)) {
       continue;
@@ -311,6 +318,7 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
     for (const auto& f : formats) {
       if (matches(codec, f.map)) {
         chosen = f;
+        chosenCodec = &codec;
         break;
       }
     }
@@ -378,7 +386,8 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
   n.srtp = std::move(srtp);
 
   const std::string localFmtp = isOpus(chosen->map.encoding) ? std::string(kOpusFmtp) : "";
-  setCodec(n, *chosen, om.fmtp(std::to_string(chosen->payloadType)).value_or(""), localFmtp);
+  setCodec(n, chosenCodec->name, *chosen, om.fmtp(std::to_string(chosen->payloadType)).value_or(""),
+           localFmtp);
 
   MediaDescription& am = out.media;
   am.media = om.media;
@@ -636,12 +645,12 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
     const auto theirs = formatsOf(am);
     std::vector<Format> common;
     for (const auto& f : theirs) {
-      const bool offered = std::any_of(ours.begin(), ours.end(), [&](const Format& o) {
+      const auto offered = std::find_if(ours.begin(), ours.end(), [&](const Format& o) {
         return o.payloadType == f.payloadType && text::iequals(o.map.encoding, f.map.encoding) &&
                o.map.clockRate == f.map.clockRate;
       });
-      if (offered) {
-        common.push_back(f);
+      if (offered != ours.end()) {
+        common.push_back(*offered);  // in our spelling
       }
     }
     const auto chosen = std::find_if(common.begin(), common.end(), [](const Format& f) {
@@ -697,7 +706,7 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
     n.ptime = sendPtime(n.remotePtime, n.remoteMaxptime, om.ptime().value_or(20));
     n.srtp = std::move(srtp);
     const std::string pt = std::to_string(chosen->payloadType);
-    setCodec(n, *chosen, am.fmtp(pt).value_or(""), om.fmtp(pt).value_or(""));
+    setCodec(n, chosen->map.encoding, *chosen, am.fmtp(pt).value_or(""), om.fmtp(pt).value_or(""));
     std::vector<Codec> teRates;
     for (const auto& f : ours) {
       if (isTelephoneEvent(f.map.encoding)) {

@@ -80,7 +80,7 @@ struct OpusParameters {
 };
 
 struct NegotiatedCodec {
-  std::string name;              // as the offer spelled it
+  std::string name;              // our spelling (LocalMedia::codecs): "opus", "PCMU"
   std::uint8_t payloadType = 0;  // the offerer's number, used both ways (RFC 3264 §6.1)
   std::uint32_t clockRate = 0;
   unsigned channels = 1;

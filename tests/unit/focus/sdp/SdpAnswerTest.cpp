@@ -166,7 +166,8 @@ TEST(SdpAnswer, StaticPayloadTypesWithoutRtpmap) {
 TEST(SdpAnswer, CodecNamesAreCaseInsensitiveAndOpusChannelsTolerated) {
   auto n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 120", "a=rtpmap:120 OPUS/48000/2"}));
   EXPECT_EQ(n.codec.payloadType, 120);
-  EXPECT_EQ(n.codec.name, "OPUS");
+  EXPECT_EQ(n.codec.name, "opus");                              // ours, for the media side
+  EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:120 OPUS/48000/2"));  // theirs, in the answer
   n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 109", "a=rtpmap:109 opus/48000"}));
   EXPECT_EQ(n.codec.payloadType, 109);
   EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:109 opus/48000"));
