@@ -245,7 +245,8 @@ void setCodec(Negotiated& n,
   n.codec.name = std::string(name);
   n.codec.payloadType = chosen.payloadType;
   n.codec.clockRate = chosen.map.clockRate;
-  n.codec.channels = chosen.map.channels.value_or(1);
+  // RFC 7587 §7: Opus is always "/2" in SDP, whatever a client wrote; stereo= says what is sent.
+  n.codec.channels = isOpus(chosen.map.encoding) ? 2 : chosen.map.channels.value_or(1);
   n.codec.remoteFmtp = std::move(remoteFmtp);
   n.codec.localFmtp = std::move(localFmtp);
   if (isOpus(chosen.map.encoding)) {

@@ -171,6 +171,7 @@ TEST(SdpAnswer, CodecNamesAreCaseInsensitiveAndOpusChannelsTolerated) {
   n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 109", "a=rtpmap:109 opus/48000"}));
   EXPECT_EQ(n.codec.payloadType, 109);
   EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:109 opus/48000"));
+  EXPECT_EQ(n.codec.channels, 2U);
   // A dynamic number for PCMU is unusual but legal; it is echoed.
   n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 100", "a=rtpmap:100 pcmu/8000"}));
   EXPECT_EQ(n.codec.payloadType, 100);
