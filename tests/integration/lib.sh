@@ -222,15 +222,21 @@ print(last[header.index(field)])
 EOF
 }
 
-# Shows what sipp saw, for a failing test.
+# Shows what sipp saw, for a failing test: its scenario screen (message counts) and its errors.
 show_sipp() {
-  local name=$1 f
-  for f in "$WORK/${name}_screen.log" "$WORK/${name}_errors.log" "$WORK/${name}_stdout.log"; do
-    if [[ -s "$f" ]]; then
-      echo "[$TEST_NAME] --- $f ---" >&2
-      tail -n 60 "$f" >&2
-    fi
-  done
+  local name=$1
+  if [[ -s "$WORK/${name}_screen.log" ]]; then
+    echo "[$TEST_NAME] --- sipp $name, scenario screen ---" >&2
+    sed -n '1,/Statistics Screen/p' "$WORK/${name}_screen.log" | head -n 40 >&2
+  else
+    echo "[$TEST_NAME] --- sipp $name, output ---" >&2
+    tail -n 30 "$WORK/${name}_stdout.log" >&2
+  fi
+  if [[ -s "$WORK/${name}_errors.log" ]]; then
+    echo "[$TEST_NAME] --- sipp $name, errors ---" >&2
+    head -c 3000 "$WORK/${name}_errors.log" >&2
+    echo >&2
+  fi
 }
 
 # assert_sipp_clean NAME CALLS: sipp exited 0 and its final statistics show CALLS successful
