@@ -179,11 +179,13 @@ assert_file_contains() {
   grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"
 }
 
-# run_sipp NAME SECONDS [SIPP-ARGS...]: runs sipp against confab's SIP port with its statistics
-# in $WORK/NAME.csv, final screen in $WORK/NAME_screen.log, errors in $WORK/NAME_errors.log and
-# messages in $WORK/NAME_messages.log; SECONDS bounds the whole run. Sets SIPP_STATUS.
+# start_sipp NAME SECONDS [SIPP-ARGS...]: starts sipp in the background against confab's SIP port,
+# with its statistics in $WORK/NAME.csv, final screen in $WORK/NAME_screen.log, errors in
+# $WORK/NAME_errors.log; SECONDS bounds the whole run. Sets SIPP_PID (the pid of `timeout`, which
+# passes SIGTERM on to sipp).
+SIPP_PID=""
 SIPP_STATUS=""
-run_sipp() {
+start_sipp() {
   local name=$1 seconds=$2
   shift 2
   require_tool sipp
@@ -199,11 +201,22 @@ run_sipp() {
       -trace_err -error_file "$WORK/${name}_errors.log" \
       "$@"
   ) >"$WORK/${name}_stdout.log" 2>&1 &
-  local pid=$!
-  HELPER_PIDS+=("$pid")
+  SIPP_PID=$!
+  HELPER_PIDS+=("$SIPP_PID")
+}
+
+# finish_sipp NAME PID: waits for the sipp started as PID; sets SIPP_STATUS.
+finish_sipp() {
+  local name=$1 pid=$2
   SIPP_STATUS=0
   wait "$pid" || SIPP_STATUS=$?
   log "sipp $name exited with status $SIPP_STATUS"
+}
+
+# run_sipp NAME SECONDS [SIPP-ARGS...]: start_sipp and finish_sipp.
+run_sipp() {
+  start_sipp "$@"
+  finish_sipp "$1" "$SIPP_PID"
 }
 
 # sipp_stat NAME FIELD: the last value of FIELD (e.g. 'SuccessfulCall(C)') in $WORK/NAME.csv.
