@@ -48,9 +48,7 @@ FocusSettings focusSettings(const config::Config& c) {
   return s;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   auto parsed = config::parse(argc, argv);
   if (auto* exit = std::get_if<config::Exit>(&parsed)) {
     std::cout << exit->text;
@@ -117,4 +115,15 @@ int main(int argc, char** argv) {
   });
   io.run();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "confab: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -6,7 +6,7 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 PortPool::PortPool(asio::io_context& io, asio::ip::address bindAddress, PortRange range)
-    : io_(io), bindAddress_(bindAddress), range_(range), next_(range.first & ~1u) {}
+    : io_(io), bindAddress_(std::move(bindAddress)), range_(range), next_(range.first & ~1u) {}
 
 std::optional<MediaPorts> PortPool::allocate() {
   const uint32_t first = range_.first & ~1u;

@@ -47,7 +47,7 @@ sip::Message Call::okResponse(const sip::Message& request, std::string body) {
 
 bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   const sip::Message& request = transaction.request();
-  auto fail = [&](sip::Error error) {
+  auto fail = [&](const sip::Error& error) {
     sip::Message response = sip::errorResponse(request, error, dialog_.localTag());
     if (error.status == 415) {
       response.add("Accept", std::string(kAccept));  // RFC 3261 §21.4.13

@@ -81,8 +81,10 @@ Message makeResponse(const Message& request, int status, std::string_view reason
   auto first = [](bool& seen) { return !std::exchange(seen, true); };
   for (const auto& h : request.fields) {
     // Single-valued headers are copied once even when a broken request repeats them.
+    // RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp.
     if (h.name == "Via" || (h.name == "From" && first(seenFrom)) ||
-        (h.name == "Call-ID" && first(seenCallId)) || (h.name == "CSeq" && first(seenCSeq))) {
+        (h.name == "Call-ID" && first(seenCallId)) || (h.name == "CSeq" && first(seenCSeq)) ||
+        (h.name == "Timestamp" && status == 100)) {
       response.fields.push_back(h);
     } else if (h.name == "To" && first(seenTo)) {
       Header to = h;
@@ -95,8 +97,6 @@ Message makeResponse(const Message& request, int status, std::string_view reason
         }
       }
       response.fields.push_back(std::move(to));
-    } else if (h.name == "Timestamp" && status == 100) {
-      response.fields.push_back(h);  // RFC 3261 §8.2.6.1
     }
   }
   return response;

@@ -9,7 +9,7 @@ ServerTransaction::ServerTransaction(std::string key, sip::Message request,
                                      const Settings& settings, Listener& listener)
     : key_(std::move(key)),
       request_(std::move(request)),
-      source_(source),
+      source_(std::move(source)),
       wire_(wire),
       timers_(timers),
       settings_(settings),
