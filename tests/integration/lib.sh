@@ -272,3 +272,45 @@ assert_sipp_clean() {
   fi
   log "sipp $name: $calls calls successful, 0 failed, 0 retransmissions, 0 unexpected"
 }
+
+# duration_seconds HH:MM:SS[:USEC] -> seconds, as SIPp writes durations in its statistics.
+duration_seconds() {
+  awk -F: '{ printf "%.6f\n", $1 * 3600 + $2 * 60 + $3 + (NF > 3 ? $4 / 1e6 : 0) }' <<<"$1"
+}
+
+# epoch_seconds "DATE<TAB>TIME<TAB>EPOCH" -> EPOCH, as SIPp writes StartTime and CurrentTime.
+epoch_seconds() {
+  awk -F'\t' '{ print $NF }' <<<"$1"
+}
+
+# run_load NAME RATE CALLS [EXTRA-SIPP-ARGS...]: SIPp's built-in UAC places CALLS calls of 1 s to
+# room 1000 at RATE calls/s over UDP (at most max(200, 2*RATE) at once) against the running confab.
+# Sets LOAD_SUCCESS, LOAD_FAILED, LOAD_RETRANS, LOAD_UNEXPECTED, LOAD_CPS (calls placed per second:
+# CALLS / (run time - mean call length), i.e. over the time from the first INVITE to the last),
+# LOAD_RESPONSE_MS (mean time from INVITE to 200, SIPp measures it in whole milliseconds) and
+# LOAD_CPU (confab's user+system CPU seconds during the run).
+run_load() {
+  local name=$1 rate=$2 calls=$3
+  shift 3
+  local limit=$((2 * rate > 200 ? 2 * rate : 200))
+  local seconds=$((calls / rate + 60))
+  local cpu_before cpu_after
+  cpu_before="$(cpu_seconds "$CONFAB_PID")"
+  run_sipp "$name" "$seconds" -sn uac -s 1000 -m "$calls" -r "$rate" -l "$limit" -d 1000 -t u1 "$@"
+  assert_confab_alive "after the load run $name"
+  cpu_after="$(cpu_seconds "$CONFAB_PID")"
+  [[ -s "$WORK/$name.csv" ]] || { show_sipp "$name"; fail "sipp $name wrote no statistics"; }
+  LOAD_SUCCESS="$(sipp_stat "$name" 'SuccessfulCall(C)')"
+  LOAD_FAILED="$(sipp_stat "$name" 'FailedCall(C)')"
+  LOAD_RETRANS="$(sipp_stat "$name" 'Retransmissions(C)')"
+  LOAD_UNEXPECTED="$(sipp_stat "$name" 'FailedUnexpectedMessage(C)')"
+  local start end length response
+  start="$(epoch_seconds "$(sipp_stat "$name" 'StartTime')")"
+  end="$(epoch_seconds "$(sipp_stat "$name" 'CurrentTime')")"
+  length="$(duration_seconds "$(sipp_stat "$name" 'CallLength(C)')")"
+  response="$(duration_seconds "$(sipp_stat "$name" 'ResponseTime1(C)')")"
+  LOAD_CPS="$(awk -v n="$calls" -v a="$start" -v b="$end" -v l="$length" 'BEGIN {
+    d = b - a - l; if (d < 0.001) d = 0.001; printf "%.1f\n", n / d }')"
+  LOAD_RESPONSE_MS="$(awk -v t="$response" 'BEGIN { if (t < 0.001) print "<1"; else printf "%.0f\n", t * 1000 }')"
+  LOAD_CPU="$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f\n", b - a }')"
+}
