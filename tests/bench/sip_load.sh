@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SIP signalling load benchmark, one command: builds a Release confab (unless given one), then has
+# SIP signalling load benchmark, one command: builds an optimised confab (unless given one; build
+# type from CONFAB_BENCH_BUILD_TYPE, RelWithDebInfo by default, the tests' build), then has
 # SIPp's built-in UAC place one-second calls over UDP at rising rates (1000 calls at 50 cps, then
 # 10 s worth of calls at 200, 500, 1000 cps...) until a rate sees a failed call, a retransmission
 # or an unexpected message, and writes the table into tests/bench/RESULTS.md, section
@@ -11,9 +12,15 @@ repo="$(cd "$here/../.." && pwd)"
 
 confab="${1:-}"
 if [[ -z "$confab" ]]; then
-  cmake -S "$repo" -B "$repo/build/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONFAB_TESTS=OFF \
-    >/dev/null
-  cmake --build "$repo/build/bench" --target confab >/dev/null
+  build_log="$(mktemp)"
+  if ! { cmake -S "$repo" -B "$repo/build/bench" -G Ninja \
+    -DCMAKE_BUILD_TYPE="${CONFAB_BENCH_BUILD_TYPE:-RelWithDebInfo}" -DCONFAB_TESTS=OFF &&
+    cmake --build "$repo/build/bench" --target confab; } >"$build_log" 2>&1; then
+    tail -n 30 "$build_log" >&2
+    echo "sip_load: building confab failed (log: $build_log)" >&2
+    exit 1
+  fi
+  rm -f "$build_log"
   confab="$repo/build/bench/main/confab"
 fi
 shift || true
@@ -57,8 +64,10 @@ section="$WORK/section.md"
   echo "Measured $(date -u +%Y-%m-%d) by \`tests/bench/sip_load.sh\` at commit" \
     "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
     "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))," \
-    "confab $(basename "$(dirname "$(dirname "$confab")")") build, SIPp $(sipp -v 2>&1 |
-      awk '/SIPp v/ { print $2; exit }' | tr -d ',') on the same machine over 127.0.0.1 UDP."
+    "confab from $(realpath --relative-to="$repo" "$confab" 2>/dev/null || echo "$confab")" \
+    "($(grep -m1 '^CMAKE_BUILD_TYPE:' "$(dirname "$(dirname "$confab")")/CMakeCache.txt" 2>/dev/null |
+      cut -d= -f2 || echo "build type unknown")), SIPp $(sipp -v 2>&1 |
+      awk '/SIPp v/ { print $2; exit }' | sed 's/[.,]*$//') on the same machine over 127.0.0.1 UDP."
   echo "SIPp's built-in \`uac\` scenario (INVITE, 200, ACK, 1 s pause, BYE, 200) to room 1000:" \
     "every call joins the same room. Achieved rate: calls / (run time - mean call length)." \
     "CPU: confab's user + system time over the run (/proc/PID/stat). SIPp itself runs on the" \
