@@ -529,7 +529,8 @@ Result<Negotiated> answer(const SessionDescription& offer, const LocalMedia& loc
       sd.media.push_back(refused(om));
       continue;
     }
-    auto audio = answerAudio(offer, om, local);
+    auto audio = om.malformed ? Result<AudioAnswer>(notAcceptable(*om.malformed))
+                              : answerAudio(offer, om, local);
     if (!audio) {
       if (!firstFailure) {
         firstFailure = audio.error();

@@ -684,7 +684,12 @@ Result<SessionDescription> SessionDescription::parse(std::string_view input,
           return fail(attribute.error().reason);
         }
         if (auto error = checkAttribute(*attribute)) {
-          return fail(error->reason);
+          if (m == nullptr) {
+            return fail(error->reason);
+          }
+          if (!m->malformed) {
+            m->malformed = "SDP line " + std::to_string(lineNumber) + ": " + error->reason;
+          }
         }
         (m != nullptr ? m->attributes : sd.attributes).push_back(std::move(attribute).value());
         break;

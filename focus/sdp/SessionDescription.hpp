@@ -93,6 +93,10 @@ struct MediaDescription : AttributeList {
   std::vector<Connection> connections;
   std::vector<Bandwidth> bandwidths;
   std::optional<std::string> key;
+  // Set when a known attribute of this section did not parse: the section is kept verbatim but
+  // no answer accepts it (a broken line in one stream must not sink the others, RFC 4475 §3.1.1.1
+  // has "a=rtpmap:31 LPC" on a video stream).
+  std::optional<std::string> malformed;
 
   // True for RTP/AVP, RTP/SAVP, RTP/AVPF, RTP/SAVPF and their UDP/TLS/ and TCP/ variants.
   [[nodiscard]] bool isRtp() const;

@@ -781,5 +781,28 @@ TEST(SdpAcceptAnswer, OpportunisticSrtpAnsweredPlainOrSecure) {
   EXPECT_EQ(n->srtp->remoteKey, decoded("PUtFgW290u28Qkz00olD8Eo/6vpoMd8TI1j4nleH"));
 }
 
+TEST(SdpAnswer, BrokenAttributeRefusesOnlyItsOwnStream) {
+  // RFC 4475 §3.1.1.1: "a=rtpmap:31 LPC" has no clock rate; the audio beside it still works.
+  const std::string text = lines({"v=0", "o=- 1 1 IN IP4 192.0.2.3", "s=-", "c=IN IP4 192.0.2.4",
+                                  "t=0 0", "m=audio 49217 RTP/AVP 0 12", "m=video 3227 RTP/AVP 31",
+                                  "a=rtpmap:31 LPC"});
+  SessionDescription offer = parseOk(text);
+  ASSERT_EQ(offer.media.size(), 2u);
+  EXPECT_FALSE(offer.media[0].malformed.has_value());
+  ASSERT_TRUE(offer.media[1].malformed.has_value());
+  EXPECT_NE(offer.media[1].malformed->find("line 8"), std::string::npos);
+  auto n = answer(offer, local());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->codec.name, "PCMU");
+  EXPECT_EQ(n->answer.media[1].port, 0);
+
+  const std::string onlyBroken = lines({"v=0", "o=- 1 1 IN IP4 192.0.2.3", "s=-",
+                                        "c=IN IP4 192.0.2.4", "t=0 0", "m=audio 49217 RTP/AVP 96",
+                                        "a=rtpmap:96 opus"});
+  auto refused = answer(parseOk(onlyBroken), local());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().status, 488);
+}
+
 }  // namespace
 }  // namespace confab::sdp
