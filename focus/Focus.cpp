@@ -4,8 +4,10 @@
 
 namespace confab {
 
-Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms)
+Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
+             FocusObserver* observer)
     : settings_(std::move(settings)),
+      observer_(observer),
       timers_(io),
       ports_(io, settings_.rtpAddress, settings_.rtpPorts) {
   transports_ = std::make_unique<transport::TransportLayer>(
@@ -16,6 +18,7 @@ Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::
   layer_ = std::make_unique<txn::TransactionLayer>(static_cast<txn::Wire&>(*this), timers_,
                                                    settings_.timers, *uas_);
   uas_->attach(*layer_);
+  uas_->observe(observer_);
 }
 
 Focus::~Focus() { stop(); }
@@ -29,6 +32,9 @@ void Focus::stop() {
 }
 
 void Focus::onMessage(sip::Message&& message, const transport::Source& source) {
+  if (observer_ != nullptr && observer_->tracesSip()) {
+    observer_->onSipMessage(true, message.serialize(), source.remote.str());
+  }
   if (message.isRequest()) {
     layer_->receiveRequest(std::move(message), source);
   } else {
@@ -40,16 +46,22 @@ void Focus::onBadMessage(const sip::ParseFailure& failure, const transport::Sour
   // RFC 3261 §21.4.1: a request we cannot parse gets 400 (or 505, 501...) with the reason;
   // responses and unanswerable requests are dropped (the transports count them).
   if (failure.partial) {
-    transports_->sendResponse(
-        sip::errorResponse(*failure.partial, failure.error, layer_->randomToken(10)), source);
+    sendResponse(sip::errorResponse(*failure.partial, failure.error, layer_->randomToken(10)),
+                 source);
   }
 }
 
 void Focus::sendResponse(const sip::Message& response, const transport::Source& to) {
+  if (observer_ != nullptr && observer_->tracesSip()) {
+    observer_->onSipMessage(false, response.serialize(), to.remote.str());
+  }
   (void)transports_->sendResponse(response, to);
 }
 
 void Focus::sendRequest(const sip::Message& request, const transport::Destination& to) {
+  if (observer_ != nullptr && observer_->tracesSip()) {
+    observer_->onSipMessage(false, request.serialize(), to.host + ":" + std::to_string(to.port));
+  }
   (void)transports_->send(request, to);
 }
 

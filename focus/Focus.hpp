@@ -23,9 +23,22 @@ struct FocusSettings {
   boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
 };
 
+// What the focus tells its owner: calls (via room::CallObserver) and, for tracing, every SIP
+// message in and out.
+class FocusObserver : public room::CallObserver {
+ public:
+  virtual void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) = 0;
+  // Whether onSipMessage is wanted at all (serializing for a trace costs).
+  [[nodiscard]] virtual bool tracesSip() const = 0;
+
+ protected:
+  ~FocusObserver() = default;
+};
+
 class Focus final : private transport::TransportLayer::Listener, private txn::Wire {
  public:
-  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms);
+  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
+        FocusObserver* observer = nullptr);
   ~Focus();
   Focus(const Focus&) = delete;
   Focus& operator=(const Focus&) = delete;
@@ -49,6 +62,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const override;
 
   FocusSettings settings_;
+  FocusObserver* observer_;
   timer::AsioTimers timers_;
   mixer::PortPool ports_;
   std::unique_ptr<transport::TransportLayer> transports_;

@@ -17,6 +17,39 @@ namespace {
 
 using namespace confab;
 
+// Logs to standard error, filtered by --log-level: calls at info, every SIP message at trace.
+class Log final : public FocusObserver {
+ public:
+  explicit Log(config::LogLevel level) : level_(level) {}
+
+  void onCallStarted(const room::Call& call, const transport::Source& from) override {
+    if (level_ > config::LogLevel::kInfo) {
+      return;
+    }
+    std::cerr << "confab: call " << call.dialog().callId() << " from " << from.remote.str()
+              << " (" << transport::protocolName(from.protocol) << ") joined room "
+              << call.roomId();
+    if (const auto& media = call.media()) {
+      std::cerr << " with " << media->codec.name << "/" << media->codec.clockRate
+                << (media->srtp ? " SRTP" : "");
+    }
+    std::cerr << std::endl;
+  }
+  void onCallEnded(const room::Call& call) override {
+    if (level_ <= config::LogLevel::kInfo) {
+      std::cerr << "confab: call " << call.dialog().callId() << " left room " << call.roomId()
+                << ": " << call.endReason() << std::endl;
+    }
+  }
+  void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) override {
+    std::cerr << (inbound ? "<<< from " : ">>> to ") << peer << "\n" << wire << std::endl;
+  }
+  [[nodiscard]] bool tracesSip() const override { return level_ == config::LogLevel::kTrace; }
+
+ private:
+  config::LogLevel level_;
+};
+
 FocusSettings focusSettings(const config::Config& c) {
   FocusSettings s;
   auto listen = [&](const std::vector<config::Endpoint>& endpoints, transport::Protocol p) {
@@ -66,7 +99,8 @@ int run(int argc, char** argv) {
   }
 
   boost::asio::io_context io(1);
-  Focus focus(io, focusSettings(cfg), rooms);
+  Log log(cfg.logLevel);
+  Focus focus(io, focusSettings(cfg), rooms, &log);
   try {
     focus.start();
   } catch (const std::exception& e) {

@@ -129,7 +129,7 @@ void Call::startRetransmitting(sip::Message ok, uint32_t cseq, const transport::
     okTimer_ = 0;
     awaitingAckFor_.reset();
     confirmed_ = true;
-    hangUp();
+    hangUp("no ACK for our 200 OK");
   });
 }
 
@@ -165,7 +165,7 @@ void Call::onAck(const sip::Message& ack) {
     pendingOffer_.reset();
     if (!negotiated) {
       // No usable answer: the session cannot go on (RFC 3261 §13.2.1 leaves BYE as the way out).
-      hangUp();
+      hangUp("no usable SDP answer in the ACK");
       return;
     }
     negotiated_ = std::move(negotiated);
@@ -181,7 +181,7 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
   const std::string& method = request.method;
   if (method == "BYE") {
     transaction.respond(sip::makeResponse(request, 200, "OK", dialog_.localTag()));
-    finish();
+    finish("caller hung up");
     return;
   }
   if (ending_) {
@@ -248,7 +248,7 @@ void Call::armSessionTimer() {
     // RFC 4028 §10: the refresher missed its refresh: end the session.
     sessionTimerId_ = timers_.schedule(sessionTimer_->expireAfter(), [this] {
       sessionTimerId_ = 0;
-      hangUp();
+      hangUp("session timer expired");
     });
   }
 }
@@ -270,11 +270,12 @@ void Call::refreshSession() {
   refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
 }
 
-void Call::hangUp() {
+void Call::hangUp(std::string reason) {
   if (ending_) {
     return;
   }
   ending_ = true;
+  endReason_ = std::move(reason);
   for (auto* id : {&okTimer_, &ackTimeout_, &sessionTimerId_}) {
     timers_.cancel(*id);
     *id = 0;
@@ -287,7 +288,7 @@ void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& r
   if (&transaction == bye_) {
     if (response.status >= 200) {
       bye_ = nullptr;
-      finish();
+      finish(endReason_);
     }
     return;
   }
@@ -301,7 +302,7 @@ void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& r
     }
     refresh_ = nullptr;
     if (response.status == 408 || response.status == 481) {
-      hangUp();  // RFC 4028 §10: the session is gone at the far end
+      hangUp("session refresh refused");  // RFC 4028 §10: the session is gone at the far end
       return;
     }
     armSessionTimer();
@@ -311,15 +312,16 @@ void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& r
 void Call::onTimeout(txn::ClientTransaction& transaction) {
   if (&transaction == bye_) {
     bye_ = nullptr;
-    finish();
+    finish(endReason_ + " (BYE unanswered)");
   } else if (&transaction == refresh_) {
     refresh_ = nullptr;
-    hangUp();
+    hangUp("session refresh unanswered");
   }
 }
 
-void Call::finish() {
+void Call::finish(std::string reason) {
   ending_ = true;
+  endReason_ = std::move(reason);
   for (auto* id : {&okTimer_, &ackTimeout_, &sessionTimerId_}) {
     timers_.cancel(*id);
     *id = 0;

@@ -50,7 +50,7 @@ class Call final : private txn::ClientTransaction::User {
   // Any request within the dialog except ACK and CANCEL.
   void onRequest(txn::ServerTransaction& transaction);
   // Ends the call from our side with a BYE (shutdown, timeouts, operator action).
-  void hangUp();
+  void hangUp(std::string reason = "ended by the focus");
 
   [[nodiscard]] const dialog::Dialog& dialog() const { return dialog_; }
   [[nodiscard]] const std::string& roomId() const { return roomId_; }
@@ -58,6 +58,8 @@ class Call final : private txn::ClientTransaction::User {
   [[nodiscard]] bool confirmed() const { return confirmed_; }
   [[nodiscard]] bool ended() const { return ending_; }
   [[nodiscard]] uint16_t localRtpPort() const { return ports_.rtpPort(); }
+  // Why the call ended, for people reading logs ("caller hung up", "no ACK", ...).
+  [[nodiscard]] const std::string& endReason() const { return endReason_; }
 
  private:
   void onResponse(txn::ClientTransaction& transaction, const sip::Message& response) override;
@@ -70,7 +72,7 @@ class Call final : private txn::ClientTransaction::User {
   void retransmitOk();
   void armSessionTimer();
   void refreshSession();
-  void finish();
+  void finish(std::string reason);
 
   std::string roomId_;
   std::string contact_;
@@ -89,6 +91,7 @@ class Call final : private txn::ClientTransaction::User {
   bool peerAllowsUpdate_ = false;
   bool confirmed_ = false;
   bool ending_ = false;
+  std::string endReason_;
 
   // 2xx retransmission until ACK.
   sip::Message pendingOk_;

@@ -250,15 +250,13 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       auto pending = std::move(found->second.call);
       ringing_.erase(found);
       if (pending->answerInvite(transaction)) {
-        const std::string key = pending->dialog().key();
-        calls_.emplace(key, std::move(pending));
+        admit(std::move(pending), transaction.source());
       }
     });
     return;
   }
   if (call->answerInvite(transaction)) {
-    const std::string key = call->dialog().key();
-    calls_.emplace(key, std::move(call));
+    admit(std::move(call), transaction.source());
   }
 }
 
@@ -313,7 +311,7 @@ void Uas::onStrayResponse(const sip::Message& response) {
 
 void Uas::hangUpAll() {
   for (auto& [key, call] : calls_) {
-    call->hangUp();
+    call->hangUp("the focus is shutting down");
   }
 }
 
@@ -332,6 +330,19 @@ const Call* Uas::findCall(const std::string& callId) const {
   return nullptr;
 }
 
-void Uas::onCallEnded(Call& call) { calls_.erase(call.dialog().key()); }
+void Uas::admit(std::unique_ptr<Call> call, const transport::Source& from) {
+  const std::string key = call->dialog().key();
+  auto [it, inserted] = calls_.emplace(key, std::move(call));
+  if (inserted && observer_ != nullptr) {
+    observer_->onCallStarted(*it->second, from);
+  }
+}
+
+void Uas::onCallEnded(Call& call) {
+  if (observer_ != nullptr) {
+    observer_->onCallEnded(call);
+  }
+  calls_.erase(call.dialog().key());
+}
 
 }  // namespace confab::room

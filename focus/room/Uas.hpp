@@ -16,6 +16,16 @@
 
 namespace confab::room {
 
+// Calls coming and going, for logs and (later) the API's live events.
+class CallObserver {
+ public:
+  virtual void onCallStarted(const Call& call, const transport::Source& from) = 0;
+  virtual void onCallEnded(const Call& call) = 0;
+
+ protected:
+  ~CallObserver() = default;
+};
+
 struct UasSettings {
   CallSettings call;
   // The c= address of our SDP; empty: the address the request reached us on.
@@ -34,6 +44,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
 
   // Lets the layer be built after us (they point at each other).
   void attach(txn::TransactionLayer& layer) { layer_ = &layer; }
+  void observe(CallObserver* observer) { observer_ = observer; }
 
   void onRequest(txn::ServerTransaction& transaction) override;
   void onAck(const sip::Message& ack, const transport::Source& source) override;
@@ -50,7 +61,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
  private:
   void onCallEnded(Call& call) override;
   void handleNewInvite(txn::ServerTransaction& transaction);
-  void answer(txn::ServerTransaction& transaction);
+  void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
   std::string contactFor(const std::string& roomId, const sip::Message& request,
@@ -62,6 +73,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   };
 
   txn::TransactionLayer* layer_;
+  CallObserver* observer_ = nullptr;
   timer::Timers& timers_;
   const policy::Directory& rooms_;
   mixer::PortPool& ports_;
