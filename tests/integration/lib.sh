@@ -4,6 +4,8 @@
 # shellcheck shell=bash
 
 set -euo pipefail
+# The Python helpers run from the source tree: leave no __pycache__ there.
+export PYTHONDONTWRITEBYTECODE=1
 
 INTEG_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCENARIOS="$INTEG_DIR/scenarios"
