@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything, builds each configuration once and runs every test:
-#   build/test:     optimised gcc build, unit + integration + corpus replay;
+#   build/test:     optimised gcc build (Release, as scripts/run.sh builds), unit + integration +
+#                   corpus replay;
 #   build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests
 #                   plus the libFuzzer targets for a bounded time (CONFAB_FUZZ_SECONDS).
 set -euo pipefail
@@ -9,7 +10,7 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 fuzz_seconds=${CONFAB_FUZZ_SECONDS:-30}
 
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build/test -j "$jobs"
 
 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
