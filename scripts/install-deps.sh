@@ -17,5 +17,4 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# libsrtp2 with OpenSSL crypto (Debian ships it with NSS, 5x slower per packet) into /usr/local.
-bash "$(dirname "${BASH_SOURCE[0]}")/build-libsrtp2.sh"
+bash "$(dirname "${BASH_SOURCE[0]}")/build-libsrtp2.sh"  # libsrtp2 with OpenSSL, not NSS, in /usr/local
