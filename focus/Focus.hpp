@@ -66,8 +66,10 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   timer::AsioTimers timers_;
   mixer::PortPool ports_;
   std::unique_ptr<transport::TransportLayer> transports_;
-  std::unique_ptr<room::Uas> uas_;
+  // Declared before the UAS so that it is destroyed after it: calls hold pointers to their
+  // client transactions, which the layer owns.
   std::unique_ptr<txn::TransactionLayer> layer_;
+  std::unique_ptr<room::Uas> uas_;
 };
 
 }  // namespace confab

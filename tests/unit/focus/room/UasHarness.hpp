@@ -46,8 +46,8 @@ class UasHarness {
   explicit UasHarness(room::UasSettings settings = {}, transport::Protocol protocol =
                                                            transport::Protocol::kUdp)
       : ports_(io_, boost::asio::ip::make_address("127.0.0.1"), mixer::PortRange{41000, 41999}),
-        uas_(nullptr, timers, rooms, ports_, settings),
-        layer_(wire, timers, txn::Settings{}, uas_) {
+        layer_(wire, timers, txn::Settings{}, uas_),
+        uas_(&layer_, timers, rooms, ports_, settings) {
     uas_.attach(layer_);
     rooms.put(policy::Room{"1000", "Room 1000", 0});
     source.protocol = protocol;
@@ -96,8 +96,9 @@ class UasHarness {
  private:
   boost::asio::io_context io_;
   mixer::PortPool ports_;
-  room::Uas uas_;
+  // The layer outlives the UAS, as in Focus: calls point at transactions the layer owns.
   txn::TransactionLayer layer_;
+  room::Uas uas_;
 };
 
 inline const char* kOfferPcmu =
