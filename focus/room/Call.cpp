@@ -87,15 +87,25 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   return true;
 }
 
-bool Call::answerInvite(txn::ServerTransaction& invite) {
-  const sip::Message& request = invite.request();
+std::optional<std::optional<dialog::SessionTimer>> Call::negotiateSessionTimer(
+    txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
   auto timer = dialog::SessionTimer::negotiate(request, settings_.sessionTimer);
   if (!timer) {
     sip::Message response = sip::errorResponse(request, timer.error(), dialog_.localTag());
     if (timer.error().status == 422) {
-      response.add("Min-SE", std::to_string(settings_.sessionTimer.minSe));
+      response.add("Min-SE", std::to_string(settings_.sessionTimer.minSe));  // RFC 4028 §6
     }
-    invite.respond(std::move(response));
+    transaction.respond(std::move(response));
+    return std::nullopt;
+  }
+  return *timer;
+}
+
+bool Call::answerInvite(txn::ServerTransaction& invite) {
+  const sip::Message& request = invite.request();
+  auto timer = negotiateSessionTimer(invite);
+  if (!timer) {
     return false;
   }
   std::string body;
@@ -201,13 +211,8 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
   if (method == "UPDATE") {
     // RFC 3311 §5.2: an UPDATE may carry an offer; it also refreshes the session (RFC 4028).
     dialog_.refreshTarget(request);
-    auto timer = dialog::SessionTimer::negotiate(request, settings_.sessionTimer);
+    auto timer = negotiateSessionTimer(transaction);
     if (!timer) {
-      sip::Message response = sip::errorResponse(request, timer.error(), dialog_.localTag());
-      if (timer.error().status == 422) {
-        response.add("Min-SE", std::to_string(settings_.sessionTimer.minSe));
-      }
-      transaction.respond(std::move(response));
       return;
     }
     std::string body;

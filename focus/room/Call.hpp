@@ -65,6 +65,10 @@ class Call final : private txn::ClientTransaction::User {
   void onResponse(txn::ClientTransaction& transaction, const sip::Message& response) override;
   void onTimeout(txn::ClientTransaction& transaction) override;
 
+  // RFC 4028 negotiation for a request; nothing (with the error response sent) when refused,
+  // else the timer to run (which may be none).
+  std::optional<std::optional<dialog::SessionTimer>> negotiateSessionTimer(
+      txn::ServerTransaction& transaction);
   // Applies an offer (answer() into 'body') or makes ours; false with the error response sent.
   bool handleSdp(txn::ServerTransaction& transaction, std::string& body);
   sip::Message okResponse(const sip::Message& request, std::string body);

@@ -12,17 +12,6 @@ namespace confab::room {
 
 namespace {
 
-bool standardMethod(std::string_view method) {
-  for (std::string_view m : {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK",
-                             "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE",
-                             "UPDATE"}) {
-    if (m == method) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool acceptsSdp(const sip::Message& request) {
   // RFC 3261 §20.1: no Accept means application/sdp is acceptable.
   const auto accepts = request.headers("Accept");
@@ -115,7 +104,7 @@ void Uas::onRequest(txn::ServerTransaction& transaction) {
   };
   // RFC 3261 §8.2.1: method inspection.
   const std::string& method = request.method;
-  if (!standardMethod(method)) {
+  if (!sip::isStandardMethod(method)) {
     respond(501);
     return;
   }

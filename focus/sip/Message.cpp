@@ -85,6 +85,14 @@ bool isListHeader(std::string_view canonicalName) {
   return known != nullptr && known->list;
 }
 
+bool isStandardMethod(std::string_view method) {
+  constexpr std::array<std::string_view, 14> kStandardMethods{
+      "INVITE",    "ACK",    "BYE",     "CANCEL", "OPTIONS", "REGISTER", "PRACK",
+      "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO",   "REFER",   "MESSAGE",  "UPDATE"};
+  return std::find(kStandardMethods.begin(), kStandardMethods.end(), method) !=
+         kStandardMethods.end();
+}
+
 Message Message::request(std::string method, Uri requestUri) {
   Message m;
   m.method = std::move(method);

@@ -71,5 +71,8 @@ std::string canonicalHeaderName(std::string_view name);
 // True for the headers whose values are comma-separated lists (RFC 3261 §7.3.1).
 bool isListHeader(std::string_view canonicalName);
 bool iequals(std::string_view a, std::string_view b);
+// The methods RFC 3261 and its extensions define (INVITE ... UPDATE); others are "unknown"
+// (RFC 3261 §8.2.1: 501 rather than 405).
+bool isStandardMethod(std::string_view method);
 
 }  // namespace confab::sip

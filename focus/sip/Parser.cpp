@@ -11,14 +11,6 @@ using namespace grammar;
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kStandardMethods{
-    "INVITE", "ACK",     "BYE",    "CANCEL", "OPTIONS", "REGISTER", "PRACK",
-    "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"};
-
-bool isStandardMethod(std::string_view m) {
-  return std::find(kStandardMethods.begin(), kStandardMethods.end(), m) != kStandardMethods.end();
-}
-
 // Cuts the next line (without its CRLF or bare LF) from 'text' starting at 'pos'.
 // Returns false at the end of the text.
 bool nextLine(std::string_view text, std::size_t& pos, std::string_view& line) {
