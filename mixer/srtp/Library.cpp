@@ -1,9 +1,9 @@
 #include "mixer/srtp/Library.hpp"
 
+#include <srtp2/srtp.h>
+
 #include <array>
 #include <mutex>
-
-#include <srtp2/srtp.h>
 
 namespace confab::srtp {
 
@@ -11,12 +11,11 @@ namespace {
 
 // Names in the order of srtp_err_status_t (srtp2/srtp.h), which is stable across libsrtp 2.x.
 constexpr std::array<std::string_view, 28> kStatusNames = {
-    "ok",           "fail",         "bad_param",   "alloc_fail",  "dealloc_fail",
-    "init_fail",    "terminus",     "auth_fail",   "cipher_fail", "replay_fail",
-    "replay_old",   "algo_fail",    "no_such_op",  "no_ctx",      "cant_check",
-    "key_expired",  "socket_err",   "signal_err",  "nonce_bad",   "read_fail",
-    "write_fail",   "parse_err",    "encode_err",  "semaphore_err", "pfkey_err",
-    "bad_mki",      "pkt_idx_old",  "pkt_idx_adv"};
+    "ok",         "fail",      "bad_param",   "alloc_fail",  "dealloc_fail", "init_fail",
+    "terminus",   "auth_fail", "cipher_fail", "replay_fail", "replay_old",   "algo_fail",
+    "no_such_op", "no_ctx",    "cant_check",  "key_expired", "socket_err",   "signal_err",
+    "nonce_bad",  "read_fail", "write_fail",  "parse_err",   "encode_err",   "semaphore_err",
+    "pfkey_err",  "bad_mki",   "pkt_idx_old", "pkt_idx_adv"};
 static_assert(srtp_err_status_pkt_idx_adv == kStatusNames.size() - 1);
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "mixer/srtp/Session.hpp"
 
+#include <srtp2/srtp.h>
+
 #include <cstring>
 #include <utility>
-
-#include <srtp2/srtp.h>
 
 #include "mixer/srtp/Library.hpp"
 

@@ -22,11 +22,11 @@ enum class Direction { kInbound, kOutbound };
 // What went wrong with the packets of one session, by kind. Bumped on the packet path, read by
 // the owner (stats, rate-limited logs); plain integers because a session belongs to one thread.
 struct Counters {
-  std::uint64_t packets = 0;          // protected or unprotected successfully
-  std::uint64_t authFailures = 0;     // tag did not verify: forged, corrupted or wrong key
-  std::uint64_t replayFailures = 0;   // index already seen or behind the window (RFC 3711 §3.3.2)
-  std::uint64_t otherFailures = 0;    // too short, no room for the trailer, wrong direction...
-  int lastStatus = 0;                 // libsrtp status of the last failure (Library::statusName)
+  std::uint64_t packets = 0;         // protected or unprotected successfully
+  std::uint64_t authFailures = 0;    // tag did not verify: forged, corrupted or wrong key
+  std::uint64_t replayFailures = 0;  // index already seen or behind the window (RFC 3711 §3.3.2)
+  std::uint64_t otherFailures = 0;   // too short, no room for the trailer, wrong direction...
+  int lastStatus = 0;                // libsrtp status of the last failure (Library::statusName)
 };
 
 class Session {
