@@ -10,8 +10,7 @@ constexpr uint32_t kSeqMod = 1U << 16;
 }
 
 void ReceiveStats::reset(uint32_t ssrc) {
-  *this = ReceiveStats{};
-  ssrc_ = ssrc;
+  *this = ReceiveStats(ssrc);
 }
 
 void ReceiveStats::initSequence(uint16_t seq) {

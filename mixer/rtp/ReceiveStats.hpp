@@ -20,7 +20,7 @@ class ReceiveStats {
 
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  explicit ReceiveStats(uint32_t ssrc = 0) { reset(ssrc); }
+  explicit ReceiveStats(uint32_t ssrc = 0) : ssrc_(ssrc) {}
 
   // Forget everything, e.g. when the peer's SSRC changes (a new source starts in probation).
   void reset(uint32_t ssrc);
