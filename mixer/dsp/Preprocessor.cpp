@@ -17,9 +17,9 @@ Preprocessor::Preprocessor(std::size_t frameSamples, int sampleRate)
   if (state_ == nullptr) {
     throw std::invalid_argument("Preprocessor: SpeexDSP refused the frame size or rate");
   }
-  // SpeexDSP enables denoising by default and leaves AGC and VAD off; say so explicitly.
+  // SpeexDSP enables denoising by default and leaves AGC and VAD off. VAD is not touched here:
+  // any SPEEX_PREPROCESS_SET_VAD prints a warning on stderr.
   setNoiseSuppression(true);
-  setVad(false);
 }
 
 Preprocessor::~Preprocessor() {

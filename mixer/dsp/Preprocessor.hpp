@@ -28,6 +28,8 @@ class Preprocessor {
   bool setNoiseSuppression(bool on, int maxAttenuationDb = -25);
   // AGC exists only in SpeexDSP's floating-point build; false when unavailable.
   bool setAgc(bool on, float targetLevel = 8000.0F);
+  // SpeexDSP 1.2 prints "The VAD has been replaced by a hack" on stderr at each call: call it
+  // when a participant joins, never per frame. dsp::Vad is our own alternative.
   bool setVad(bool on);
   // Probability (0..100) that the last frame processed was speech.
   [[nodiscard]] int speechProbability() const;

@@ -1,0 +1,205 @@
+#include "mixer/codec/Opus.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <span>
+#include <vector>
+
+#include "mixer/codec/OpusPacket.hpp"
+#include "tests/unit/mixer/AudioTestSupport.hpp"
+
+namespace confab::codec {
+namespace {
+
+constexpr int kRate = 48000;
+constexpr std::size_t kFrame = 960;  // 20 ms
+constexpr std::size_t kMaxPacket = 1275;
+
+using Packet = std::vector<uint8_t>;
+
+Packet encodeFrame(OpusEncoder& encoder, std::span<const int16_t> pcm) {
+  std::array<uint8_t, kMaxPacket> buffer{};
+  const auto result = encoder.encode(pcm, buffer);
+  EXPECT_TRUE(result.ok()) << result.message();
+  return Packet(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(result.value()));
+}
+
+// The decoder's output lags the input by the encoder's look-ahead (6.5 ms at 48 kHz): judge the
+// later part of each frame, which holds only that frame's audio.
+std::span<const int16_t> settled(std::span<const int16_t> frame) {
+  return frame.last(frame.size() / 2);
+}
+
+TEST(CodecOpus, ToneSurvivesEncodeAndDecode) {
+  OpusEncoder encoder;  // 48 kHz, 32 kbit/s, VOIP
+  OpusDecoder decoder;
+  test::SineGenerator tone(1000.0, 10000.0, kRate);
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 50; ++i) {  // 1 s
+    std::array<int16_t, kFrame> pcm{};
+    tone.fill(pcm);
+    const Packet packet = encodeFrame(encoder, pcm);
+    ASSERT_FALSE(packet.empty());
+    EXPECT_EQ(opusPacketSamples48k(packet), kFrame);
+    std::array<int16_t, kFrame> out{};
+    const auto decoded = decoder.decode(packet, out);
+    ASSERT_TRUE(decoded.ok()) << decoded.message();
+    EXPECT_EQ(decoded.value(), kFrame);
+    EXPECT_EQ(decoder.lastPacketDuration(), static_cast<int>(kFrame));
+    if (i >= 5) {  // past the encoder's start-up
+      heard.insert(heard.end(), out.begin(), out.end());
+    }
+  }
+  EXPECT_TRUE(test::hasTone(heard, 1000.0, kRate, -1.0));
+  EXPECT_LT(test::tonePowerDb(heard, 1500.0, kRate), -40.0);
+  EXPECT_NEAR(test::toneDbov(heard, 1000.0, kRate), 20.0 * std::log10(10000.0 / 32767.0) - 3.0,
+              2.0);
+}
+
+TEST(CodecOpus, WidebandAndNarrowbandRates) {
+  for (const int rate : {16000, 8000}) {
+    OpusEncoderConfig config;
+    config.sampleRate = rate;
+    config.bitrate = 24000;
+    OpusEncoder encoder(config);
+    OpusDecoder decoder(rate);
+    const auto frame = static_cast<std::size_t>(rate / 50);
+    test::SineGenerator tone(1000.0, 10000.0, rate);
+    std::vector<int16_t> pcm(frame);
+    std::vector<int16_t> out(frame);
+    std::vector<int16_t> heard;
+    for (int i = 0; i < 25; ++i) {
+      tone.fill(pcm);
+      const Packet packet = encodeFrame(encoder, pcm);
+      EXPECT_EQ(opusPacketSamples48k(packet), 960U);  // RTP clock is 48 kHz whatever the rate
+      ASSERT_EQ(decoder.decode(packet, out).value(), frame);
+      if (i >= 5) {
+        heard.insert(heard.end(), out.begin(), out.end());
+      }
+    }
+    EXPECT_TRUE(test::hasTone(heard, 1000.0, rate, -1.0)) << rate;
+  }
+}
+
+TEST(CodecOpus, InbandFecRecoversLostFrames) {
+  OpusEncoderConfig config;
+  config.inbandFec = true;
+  config.packetLossPercent = 10;
+  OpusEncoder encoder(config);
+  // The tone changes at every tenth frame, and exactly that frame is lost: plain concealment
+  // can only extend the old tone; the next packet's LBRR copy carries the new one.
+  test::SineGenerator low(1000.0, 10000.0, kRate);
+  test::SineGenerator high(1500.0, 10000.0, kRate);
+  std::vector<Packet> packets;
+  for (int i = 0; i < 50; ++i) {
+    std::array<int16_t, kFrame> pcm{};
+    const bool useHigh = (i / 10) % 2 == 1;
+    (useHigh ? high : low).fill(pcm);
+    packets.push_back(encodeFrame(encoder, pcm));
+  }
+
+  OpusDecoder withFec;
+  OpusDecoder withoutFec;
+  int recovered = 0;
+  for (std::size_t i = 0; i + 1 < packets.size(); ++i) {
+    std::array<int16_t, kFrame> out{};
+    std::array<int16_t, kFrame> concealed{};
+    if (i % 10 != 0 || i == 0) {
+      ASSERT_TRUE(withFec.decode(packets[i], out).ok());
+      ASSERT_TRUE(withoutFec.decode(packets[i], concealed).ok());
+      continue;
+    }
+    const auto fec = withFec.decodeFec(packets[i + 1], out);
+    ASSERT_TRUE(fec.ok()) << fec.message();
+    EXPECT_EQ(fec.value(), kFrame);
+    ASSERT_TRUE(withoutFec.conceal(concealed).ok());
+    const double expected = (i / 10) % 2 == 1 ? 1500.0 : 1000.0;
+    const double fecTone = test::tonePowerDb(settled(out), expected, kRate);
+    const double plcTone = test::tonePowerDb(settled(concealed), expected, kRate);
+    EXPECT_GT(fecTone, -3.0) << "frame " << i;
+    EXPECT_GT(fecTone, plcTone + 6.0) << "frame " << i;
+    recovered += fecTone > -3.0 ? 1 : 0;
+  }
+  EXPECT_EQ(recovered, 4);
+}
+
+TEST(CodecOpus, ConcealmentFillsTheFrame) {
+  OpusEncoder encoder;
+  OpusDecoder decoder;
+  test::SineGenerator tone(1000.0, 10000.0, kRate);
+  std::array<int16_t, kFrame> pcm{};
+  for (int i = 0; i < 10; ++i) {
+    tone.fill(pcm);
+    const Packet packet = encodeFrame(encoder, pcm);
+    ASSERT_TRUE(decoder.decode(packet, pcm).ok());
+  }
+  std::array<int16_t, kFrame> out{};
+  const auto concealed = decoder.conceal(out);
+  ASSERT_TRUE(concealed.ok());
+  EXPECT_EQ(concealed.value(), kFrame);
+  EXPECT_TRUE(test::hasTone(settled(out), 1000.0, kRate, -3.0));
+  // An empty packet is a loss too.
+  EXPECT_EQ(decoder.decode({}, out).value(), kFrame);
+}
+
+TEST(CodecOpus, DtxSendsTinyPacketsForSilence) {
+  OpusEncoderConfig config;
+  config.dtx = true;
+  OpusEncoder encoder(config);
+  OpusDecoder decoder;
+  std::array<int16_t, kFrame> silence{};
+  int tiny = 0;
+  for (int i = 0; i < 50; ++i) {
+    const Packet packet = encodeFrame(encoder, silence);
+    if (i >= 10) {
+      tiny += isDtxOrComfortNoise(packet) ? 1 : 0;
+    }
+    std::array<int16_t, kFrame> out{};
+    EXPECT_TRUE(decoder.decode(packet, out).ok());
+  }
+  EXPECT_GE(tiny, 30);
+
+  // Without DTX silence still costs a real packet.
+  OpusEncoder plain;
+  int plainTiny = 0;
+  for (int i = 0; i < 50; ++i) {
+    plainTiny += isDtxOrComfortNoise(encodeFrame(plain, silence)) ? 1 : 0;
+  }
+  EXPECT_EQ(plainTiny, 0);
+}
+
+TEST(CodecOpus, RefusesBadFramesAndRates) {
+  EXPECT_THROW(OpusEncoder(OpusEncoderConfig{.sampleRate = 44100}), std::invalid_argument);
+  EXPECT_THROW(OpusDecoder(22050), std::invalid_argument);
+  OpusEncoder encoder;
+  std::array<int16_t, 900> odd{};
+  std::array<uint8_t, kMaxPacket> out{};
+  const auto result = encoder.encode(odd, out);
+  EXPECT_FALSE(result.ok());
+  EXPECT_LT(result.error(), 0);
+  EXPECT_NE(std::string(result.message()), "ok");
+  for (const std::size_t ms : {10U, 20U, 40U, 60U}) {
+    std::vector<int16_t> pcm(48 * ms);
+    const auto encoded = encoder.encode(pcm, out);
+    ASSERT_TRUE(encoded.ok()) << ms;
+    EXPECT_EQ(opusPacketSamples48k(std::span<const uint8_t>(out).first(encoded.value())), 48 * ms);
+  }
+  EXPECT_TRUE(encoder.setBitrate(64000));
+  EXPECT_TRUE(encoder.setComplexity(10));
+  EXPECT_FALSE(encoder.setComplexity(11));
+  EXPECT_FALSE(encoder.setPacketLossPercent(101));
+  EXPECT_GT(encoder.lookahead(), 0);
+}
+
+TEST(CodecOpus, GarbageIsAnErrorNotACrash) {
+  OpusDecoder decoder;
+  std::array<int16_t, kFrame> out{};
+  const std::array<uint8_t, 3> code3WithoutFrames{0xFB, 0x00, 0x00};
+  EXPECT_FALSE(decoder.decode(code3WithoutFrames, out).ok());
+  const std::array<uint8_t, 1> sixtyMs{static_cast<uint8_t>((3 << 3) | 0)};  // SILK NB 60 ms
+  EXPECT_FALSE(decoder.decode(sixtyMs, std::span<int16_t>(out).first(480)).ok());  // no room
+}
+
+}  // namespace
+}  // namespace confab::codec

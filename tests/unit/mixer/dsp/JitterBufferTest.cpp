@@ -1,0 +1,263 @@
+#include "mixer/dsp/JitterBuffer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace confab::dsp {
+namespace {
+
+using Outcome = JitterBuffer::Outcome;
+constexpr uint32_t kFrame = 960;  // 20 ms at 48 kHz
+
+// A small deterministic generator, so every run sees the same jitter.
+class Lcg {
+ public:
+  explicit Lcg(uint32_t seed) : state_(seed) {}
+  // Uniform in [low, high].
+  int next(int low, int high) {
+    state_ = state_ * 1664525U + 1013904223U;
+    return low + static_cast<int>((state_ >> 8) % static_cast<uint32_t>(high - low + 1));
+  }
+
+ private:
+  uint32_t state_;
+};
+
+std::array<uint8_t, 4> payloadFor(uint16_t sequence) {
+  return {static_cast<uint8_t>(sequence >> 8), static_cast<uint8_t>(sequence), 0xAB, 0xCD};
+}
+
+uint16_t sequenceIn(std::span<const uint8_t> payload) {
+  return static_cast<uint16_t>((payload[0] << 8) | payload[1]);
+}
+
+struct Played {
+  std::vector<uint16_t> sequences;  // in playout order
+  std::vector<Outcome> outcomes;
+  uint32_t maxDelayMs = 0;
+};
+
+// Packet i is sent at 20 i ms and arrives baseMs + jitter later (jitter uniform in
+// [-jitterMs, jitterMs]); the mixer ticks every 20 ms at an offset. Time advances in 1 ms steps.
+Played simulate(JitterBuffer& buffer, int packets, int jitterMs, uint32_t seed,
+                uint32_t firstTimestamp = 1000, int lossEvery = 0) {
+  Lcg random(seed);
+  struct InFlight {
+    int arrivalMs;
+    uint16_t sequence;
+  };
+  std::vector<InFlight> flight;
+  for (int i = 0; i < packets; ++i) {
+    if (lossEvery > 0 && i % lossEvery == lossEvery - 1) {
+      continue;
+    }
+    flight.push_back({20 * i + jitterMs + random.next(-jitterMs, jitterMs), static_cast<uint16_t>(i)});
+  }
+  std::stable_sort(flight.begin(), flight.end(),
+                   [](const InFlight& a, const InFlight& b) { return a.arrivalMs < b.arrivalMs; });
+  Played played;
+  std::size_t next = 0;
+  const int endMs = 20 * packets + 2 * jitterMs + 400;
+  for (int now = 0; now < endMs; ++now) {
+    while (next < flight.size() && flight[next].arrivalMs <= now) {
+      const uint16_t seq = flight[next].sequence;
+      buffer.put(seq, firstTimestamp + seq * kFrame, payloadFor(seq));
+      ++next;
+    }
+    if (now % 20 == 7) {
+      const auto frame = buffer.get();
+      played.outcomes.push_back(frame.outcome);
+      if (frame.outcome == Outcome::Packet) {
+        EXPECT_EQ(sequenceIn(frame.payload), frame.sequence);
+        EXPECT_EQ(frame.timestamp, firstTimestamp + frame.sequence * kFrame);
+        played.sequences.push_back(frame.sequence);
+      }
+      played.maxDelayMs = std::max(played.maxDelayMs, buffer.targetDelayMs());
+    }
+  }
+  return played;
+}
+
+bool consecutive(const std::vector<uint16_t>& sequences, int count) {
+  if (sequences.size() != static_cast<std::size_t>(count)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < sequences.size(); ++i) {
+    if (sequences[i] != i) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(DspJitterBuffer, JitterOf15MsLosesNothing) {
+  for (const uint32_t seed : {1U, 2U, 3U, 4U}) {
+    JitterBuffer buffer;
+    const Played played = simulate(buffer, 500, 15, seed);
+    EXPECT_TRUE(consecutive(played.sequences, 500)) << "seed " << seed;
+    EXPECT_EQ(buffer.stats().missing, 0U);
+    EXPECT_EQ(buffer.stats().late, 0U);
+    EXPECT_EQ(buffer.stats().played, 500U);
+    EXPECT_LE(buffer.targetDelayMs(), 60U);
+  }
+}
+
+TEST(DspJitterBuffer, ReorderedPacketsComeOutInOrder) {
+  JitterBuffer buffer;
+  // Each pair arrives swapped, two per tick.
+  std::vector<uint16_t> sequences;
+  for (uint16_t pair = 0; pair < 20; ++pair) {
+    const auto first = static_cast<uint16_t>(2 * pair + 1);
+    const auto second = static_cast<uint16_t>(2 * pair);
+    buffer.put(first, first * kFrame, payloadFor(first));
+    buffer.put(second, second * kFrame, payloadFor(second));
+    for (int tick = 0; tick < 2; ++tick) {
+      const auto frame = buffer.get();
+      if (frame.outcome == Outcome::Packet) {
+        sequences.push_back(frame.sequence);
+      } else {
+        EXPECT_EQ(frame.outcome, Outcome::Empty);  // the initial delay
+      }
+    }
+  }
+  for (int tick = 0; tick < 5; ++tick) {
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Packet) {
+      sequences.push_back(frame.sequence);
+    }
+  }
+  EXPECT_TRUE(consecutive(sequences, 40));
+  EXPECT_EQ(buffer.stats().missing, 0U);
+}
+
+TEST(DspJitterBuffer, LostPacketIsMissingExactlyOnce) {
+  JitterBuffer buffer;
+  std::vector<JitterBuffer::Frame> frames;
+  for (uint16_t seq = 0; seq < 30; ++seq) {
+    if (seq != 7) {
+      buffer.put(seq, 5000 + seq * kFrame, payloadFor(seq));
+    }
+    frames.push_back(buffer.get());
+  }
+  for (int tick = 0; tick < 5; ++tick) {
+    frames.push_back(buffer.get());
+  }
+  int missing = 0;
+  for (const auto& frame : frames) {
+    if (frame.outcome == Outcome::Missing) {
+      ++missing;
+      EXPECT_EQ(frame.timestamp, 5000 + 7 * kFrame);
+    }
+  }
+  EXPECT_EQ(missing, 1);
+  EXPECT_EQ(buffer.stats().missing, 1U);
+  EXPECT_EQ(buffer.stats().played, 29U);
+}
+
+TEST(DspJitterBuffer, LatePacketIsDroppedAndCounted) {
+  JitterBuffer buffer;  // 40 ms initial delay: two frames
+  std::vector<Outcome> outcomes;
+  for (uint16_t seq = 0; seq < 30; ++seq) {
+    if (seq != 5) {
+      buffer.put(seq, seq * kFrame, payloadFor(seq));
+    }
+    if (seq == 9) {
+      // Packet 5 shows up four frames after it was sent: its frame was due after two.
+      EXPECT_FALSE(buffer.put(5, 5 * kFrame, payloadFor(5)));
+    }
+    outcomes.push_back(buffer.get().outcome);
+  }
+  EXPECT_EQ(buffer.stats().late, 1U);
+  EXPECT_EQ(buffer.stats().missing, 1U);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Outcome::Missing), 1);
+  // Lateness makes the buffer deeper at once, by a hold (an inserted frame).
+  EXPECT_EQ(buffer.stats().inserted, 2U);
+  EXPECT_EQ(buffer.targetDelayMs(), 80U);
+}
+
+TEST(DspJitterBuffer, DelayGrowsUnderHeavyJitterAndThenStopsLosing) {
+  JitterBuffer buffer;
+  const uint32_t initial = buffer.targetDelayMs();
+  const Played played = simulate(buffer, 1500, 45, 7);
+  EXPECT_GT(buffer.targetDelayMs(), initial);
+  EXPECT_LE(buffer.targetDelayMs(), 200U);
+  EXPECT_GT(buffer.stats().late, 0U);
+  // Lates happen while learning; the last half of the call loses almost nothing.
+  const auto half = played.outcomes.begin() + static_cast<std::ptrdiff_t>(played.outcomes.size() / 2);
+  EXPECT_LE(std::count(half, played.outcomes.end(), Outcome::Missing), 3);
+  EXPECT_EQ(buffer.stats().played + buffer.stats().late + buffer.stats().shrinkDropped, 1500U);
+}
+
+TEST(DspJitterBuffer, DelayShrinksSlowlyWhenJitterGoesAway) {
+  JitterBufferConfig config;
+  config.initialDelayMs = 160;
+  JitterBuffer buffer(config);
+  simulate(buffer, 250, 0, 1);  // 5 s with no jitter at all
+  EXPECT_LT(buffer.targetDelayMs(), 160U);
+  EXPECT_GE(buffer.targetDelayMs(), 100U);  // one frame per 2 s at most
+  EXPECT_EQ(buffer.stats().missing, 0U);
+}
+
+TEST(DspJitterBuffer, NeverExceedsMaximumDelay) {
+  JitterBuffer buffer;
+  const Played played = simulate(buffer, 800, 150, 3);
+  EXPECT_LE(played.maxDelayMs, 200U);
+}
+
+TEST(DspJitterBuffer, DuplicatesTooLargeAndTimestampWrap) {
+  JitterBufferConfig config;
+  config.maxPayload = 8;
+  JitterBuffer buffer(config);
+  const uint32_t start = 0xFFFFFFFFU - 3 * kFrame;  // wraps after three frames
+  std::vector<uint16_t> sequences;
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    const uint32_t timestamp = start + seq * kFrame;
+    EXPECT_TRUE(buffer.put(seq, timestamp, payloadFor(seq)));
+    EXPECT_FALSE(buffer.put(seq, timestamp, payloadFor(seq)));
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Packet) {
+      sequences.push_back(frame.sequence);
+    }
+  }
+  const std::array<uint8_t, 9> big{};
+  EXPECT_FALSE(buffer.put(10, start + 10 * kFrame, big));
+  EXPECT_EQ(buffer.stats().duplicate, 10U);
+  EXPECT_EQ(buffer.stats().tooLarge, 1U);
+  EXPECT_TRUE(consecutive(sequences, 8));
+}
+
+TEST(DspJitterBuffer, TimestampJumpResyncs) {
+  JitterBuffer buffer;
+  for (uint16_t seq = 0; seq < 5; ++seq) {
+    buffer.put(seq, seq * kFrame, payloadFor(seq));
+    buffer.get();
+  }
+  // A new source (or a restart) with unrelated timestamps.
+  EXPECT_TRUE(buffer.put(5, 0x80000000U, payloadFor(5)));
+  EXPECT_EQ(buffer.stats().resyncs, 1U);
+  std::vector<Outcome> outcomes;
+  for (int tick = 0; tick < 3; ++tick) {
+    outcomes.push_back(buffer.get().outcome);
+  }
+  EXPECT_EQ(outcomes, (std::vector<Outcome>{Outcome::Empty, Outcome::Empty, Outcome::Packet}));
+}
+
+TEST(DspJitterBuffer, EmptyBeforeFirstPacketAndDuringSilence) {
+  JitterBuffer buffer;
+  EXPECT_EQ(buffer.get().outcome, Outcome::Empty);
+  buffer.put(0, 0, payloadFor(0));
+  EXPECT_EQ(buffer.get().outcome, Outcome::Empty);
+  EXPECT_EQ(buffer.get().outcome, Outcome::Empty);
+  EXPECT_EQ(buffer.get().outcome, Outcome::Packet);
+  // The sender stops (DTX): nothing buffered is not a loss.
+  EXPECT_EQ(buffer.get().outcome, Outcome::Empty);
+  EXPECT_EQ(buffer.stats().missing, 0U);
+  EXPECT_THROW(JitterBuffer(JitterBufferConfig{.frameDuration = 0}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace confab::dsp
