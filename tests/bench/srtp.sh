@@ -51,6 +51,7 @@ else
   echo "srtp.sh: no $debian_lib (libsrtp2-1 not installed): measuring the project's build only" >&2
 fi
 
+load_start="$(cut -d' ' -f1 /proc/loadavg)"
 # --- 3. Run. --------------------------------------------------------------------------------------
 "$project_bench" "$iterations" >"$work/project.txt" || die "bench_srtp failed"
 project_lib="$(awk '/^library/ { $1 = ""; print substr($0, 2); exit }' "$work/project.txt")"
@@ -82,17 +83,18 @@ def parse(path):
     return rows
 
 ours, nss = parse(sys.argv[1]), parse(sys.argv[2] if len(sys.argv) > 2 else "")
-print("| suite | packet | OpenSSL protect (ns) | OpenSSL unprotect (ns) | Debian NSS protect (ns) |"
-      " Debian NSS unprotect (ns) | speed-up |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| suite | packet | OpenSSL protect | OpenSSL unprotect | OpenSSL both |"
+      " Debian NSS protect | Debian NSS unprotect | Debian NSS both | speed-up |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for key, (p, u) in ours.items():
     suite, packet, payload = key
     name = f"{packet.upper() if packet == 'pcmu' else packet.capitalize()} ({payload}-byte payload)"
     if key in nss:
         np_, nu = nss[key]
-        print(f"| {suite} | {name} | {p:.0f} | {u:.0f} | {np_:.0f} | {nu:.0f} | {(np_ + nu) / (p + u):.1f}x |")
+        print(f"| {suite} | {name} | {p:.0f} | {u:.0f} | {p + u:.0f} | {np_:.0f} | {nu:.0f} |"
+              f" {np_ + nu:.0f} | {(np_ + nu) / (p + u):.1f}x |")
     else:
-        print(f"| {suite} | {name} | {p:.0f} | {u:.0f} | - | - | - |")
+        print(f"| {suite} | {name} | {p:.0f} | {u:.0f} | {p + u:.0f} | - | - | - | - |")
 aes = [v for k, v in ours.items() if k[0].startswith("AES_CM")]
 aes_nss = [v for k, v in nss.items() if k[0].startswith("AES_CM")]
 def mean(rows):
@@ -113,7 +115,9 @@ PY
     "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))," \
     "$iterations RTP packets per row through \`confab::srtp::Session\` (outbound protect, then" \
     "inbound unprotect with replay check, one SSRC, sequence numbers wrapping), in place, timed" \
-    "per batch of 1000."
+    "per batch of 1000. Figures are ns per packet, the median over the 1000-packet batches" \
+    "(the mean, in the script's output, rises with whatever else the machine runs; load average" \
+    "at the start: $load_start). \"both\" is protect + unprotect."
   echo "OpenSSL: built by $built_by, loaded $project_lib."
   if [[ -n "$nss_lib" ]]; then
     echo "Debian NSS: the same sources and flags linked to Debian's libsrtp2-1, loaded $nss_lib."
