@@ -85,10 +85,10 @@ Bytes rtpPacket(std::uint16_t seq, std::uint32_t ssrc, std::size_t payload = 160
   packet[1] = 0x00;
   packet[2] = static_cast<std::uint8_t>(seq >> 8);
   packet[3] = static_cast<std::uint8_t>(seq);
-  for (int i = 0; i < 4; ++i) {
-    const int shift = 24 - 8 * i;
-    packet[static_cast<std::size_t>(4 + i)] = static_cast<std::uint8_t>(timestamp >> shift);
-    packet[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(ssrc >> shift);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::size_t shift = 24 - 8 * i;
+    packet[4 + i] = static_cast<std::uint8_t>(timestamp >> shift);
+    packet[8 + i] = static_cast<std::uint8_t>(ssrc >> shift);
   }
   for (std::size_t i = 12; i < packet.size(); ++i) {
     packet[i] = static_cast<std::uint8_t>(i * 7 + seq);
