@@ -69,6 +69,7 @@ has_source_record() {
 if ! has_source_record; then
   # Ask apt which repositories the machine's own configuration uses for Debian 12's main
   # component (whatever mirror and format the existing sources use), and add the same for sources.
+  # shellcheck disable=SC2016 # $(REPO_URI) is apt's format syntax, not the shell's
   mapfile -t repos < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
     'Identifier: Packages' 'Component: main' 2>/dev/null | awk '$2 ~ /^bookworm/' | sort -u)
   if ((${#repos[@]} == 0)); then
