@@ -250,7 +250,7 @@ size_t writeRtpHeader(std::span<uint8_t> out, const RtpHeader& h) {
                                        h.audioLevel.level);
     }
     if (h.csrcLevelsId != 0) {
-      out[at++] = static_cast<uint8_t>((h.csrcLevelsId << 4) | (h.csrcLevels.size() - 1));
+      out[at++] = static_cast<uint8_t>((size_t{h.csrcLevelsId} << 4) | (h.csrcLevels.size() - 1));
       for (const uint8_t level : h.csrcLevels) {
         // RFC 6465 §3: the top bit is reserved and sent as zero.
         out[at++] = static_cast<uint8_t>(level & 0x7FU);
