@@ -6,7 +6,7 @@ packages=(
   libboost1.81-all-dev libssl-dev openssl libsqlite3-dev sqlite3
   libsrtp2-dev libopus-dev libspeexdsp-dev
   googletest libgtest-dev libgmock-dev
-  sip-tester sipsak python3 procps iproute2
+  sip-tester sipsak baresip-core python3 procps iproute2
 )
 missing=()
 for p in "${packages[@]}"; do
