@@ -70,7 +70,9 @@ uint8_t encodeSample(int16_t linear) {
   return static_cast<uint8_t>(~(sign | (exponent << 4) | mantissa));
 }
 
-int16_t decodeSample(uint8_t code) { return kMulawTable[code]; }
+int16_t decodeSample(uint8_t code) {
+  return kMulawTable[code];
+}
 
 std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
   const std::size_t count = std::min(pcm.size(), out.size());
@@ -114,7 +116,9 @@ uint8_t encodeSample(int16_t linear) {
   return static_cast<uint8_t>((sign | code) ^ 0x55);
 }
 
-int16_t decodeSample(uint8_t code) { return kAlawTable[code]; }
+int16_t decodeSample(uint8_t code) {
+  return kAlawTable[code];
+}
 
 std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
   const std::size_t count = std::min(pcm.size(), out.size());

@@ -8,7 +8,9 @@ namespace confab::codec {
 
 namespace {
 
-std::size_t msToSamples(std::size_t rate, std::size_t tenthsOfMs) { return rate * tenthsOfMs / 10000; }
+std::size_t msToSamples(std::size_t rate, std::size_t tenthsOfMs) {
+  return rate * tenthsOfMs / 10000;
+}
 
 int16_t toSample(float value) {
   return static_cast<int16_t>(std::lround(std::clamp(value, -32768.0F, 32767.0F)));
@@ -83,7 +85,7 @@ void G711Plc::startConcealment() {
     const float w = (static_cast<float>(j) + 0.5F) / static_cast<float>(overlap);
     const std::size_t at = period_ - overlap + j;
     periodBuffer_[at] = (1.0F - w) * static_cast<float>(history_[end - overlap + j]) +
-                         w * static_cast<float>(history_[end - period_ - overlap + j]);
+                        w * static_cast<float>(history_[end - period_ - overlap + j]);
   }
   position_ = 0;
 }
@@ -95,8 +97,8 @@ float G711Plc::gainAt(std::size_t erasedSample) const {
   if (erasedSample >= fadeEnd_) {
     return 0.0F;
   }
-  return 1.0F - static_cast<float>(erasedSample - fadeStart_) /
-                    static_cast<float>(fadeEnd_ - fadeStart_);
+  return 1.0F -
+         static_cast<float>(erasedSample - fadeStart_) / static_cast<float>(fadeEnd_ - fadeStart_);
 }
 
 float G711Plc::nextSynthetic() {

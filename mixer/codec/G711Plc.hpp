@@ -36,8 +36,8 @@ class G711Plc {
   std::size_t pitchMin_;
   std::size_t pitchMax_;
   std::size_t correlationLength_;
-  std::size_t fadeStart_;  // samples of loss at full level
-  std::size_t fadeEnd_;    // samples of loss after which the concealment is silent
+  std::size_t fadeStart_;         // samples of loss at full level
+  std::size_t fadeEnd_;           // samples of loss after which the concealment is silent
   std::vector<int16_t> history_;  // the last history_.size() samples played, oldest first
   std::vector<float> periodBuffer_;
   std::size_t period_ = 0;

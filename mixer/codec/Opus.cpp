@@ -27,7 +27,9 @@ int clampToInt(std::size_t n) {
 
 }  // namespace
 
-const char* OpusResult::message() const { return ok() ? "ok" : opus_strerror(value_); }
+const char* OpusResult::message() const {
+  return ok() ? "ok" : opus_strerror(value_);
+}
 
 // The libopus state is an opaque blob of opus_*_get_size() bytes, initialised in place.
 struct OpusEncoder::Storage {
@@ -70,7 +72,8 @@ OpusResult OpusEncoder::encode(std::span<const int16_t> pcm, std::span<uint8_t> 
   }
   const opus_int32 bytes = opus_encode(state_->get(), pcm.data(), static_cast<int>(pcm.size()),
                                        out.data(), clampToInt(out.size()));
-  return bytes < 0 ? OpusResult::failure(bytes) : OpusResult::count(static_cast<std::size_t>(bytes));
+  return bytes < 0 ? OpusResult::failure(bytes)
+                   : OpusResult::count(static_cast<std::size_t>(bytes));
 }
 
 bool OpusEncoder::setBitrate(int bitsPerSecond) {
@@ -99,8 +102,7 @@ int OpusEncoder::lookahead() const {
   return samples;
 }
 
-OpusDecoder::OpusDecoder(int sampleRate)
-    : state_(std::make_unique<Storage>()), rate_(sampleRate) {
+OpusDecoder::OpusDecoder(int sampleRate) : state_(std::make_unique<Storage>()), rate_(sampleRate) {
   if (!validRate(sampleRate)) {
     throw std::invalid_argument("OpusDecoder: sample rate must be 8, 12, 16, 24 or 48 kHz");
   }
@@ -138,8 +140,7 @@ OpusResult OpusDecoder::decodeFec(std::span<const uint8_t> nextPacket, std::span
 }
 
 OpusResult OpusDecoder::conceal(std::span<int16_t> out) {
-  const int samples =
-      opus_decode(state_->get(), nullptr, 0, out.data(), clampToInt(out.size()), 0);
+  const int samples = opus_decode(state_->get(), nullptr, 0, out.data(), clampToInt(out.size()), 0);
   return samples < 0 ? OpusResult::failure(samples)
                      : OpusResult::count(static_cast<std::size_t>(samples));
 }

@@ -29,11 +29,11 @@ class OpusResult {
 };
 
 struct OpusEncoderConfig {
-  int sampleRate = 48000;  // 8000, 12000, 16000, 24000 or 48000
-  int bitrate = 32000;     // bit/s
-  int complexity = 5;      // 0..10: 5 is a fair price per participant for a mixer
-  bool inbandFec = false;  // RFC 7587 §3.3 useinbandfec
-  bool dtx = false;        // RFC 7587 §3.1.3 usedtx
+  int sampleRate = 48000;     // 8000, 12000, 16000, 24000 or 48000
+  int bitrate = 32000;        // bit/s
+  int complexity = 5;         // 0..10: 5 is a fair price per participant for a mixer
+  bool inbandFec = false;     // RFC 7587 §3.3 useinbandfec
+  bool dtx = false;           // RFC 7587 §3.1.3 usedtx
   int packetLossPercent = 0;  // expected loss: tunes how much LBRR the encoder spends
 };
 

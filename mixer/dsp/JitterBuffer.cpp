@@ -12,7 +12,9 @@ constexpr uint32_t kShrinkWindow = 100;
 constexpr int64_t kShrinkHeadroom = 2;
 
 // RTP timestamps wrap (RFC 3550 §5.1): differences are taken modulo 2^32, as signed.
-int64_t timestampDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+int64_t timestampDiff(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b);
+}
 
 }  // namespace
 

@@ -17,10 +17,10 @@
 namespace confab::dsp {
 
 struct JitterBufferConfig {
-  uint32_t clockRate = 48000;     // RTP timestamp units per second (RFC 3550 §5.1)
-  uint32_t frameDuration = 960;   // timestamp units per packet and per tick (20 ms at 48 kHz)
-  std::size_t capacity = 32;      // slots, each one frame: 640 ms of look-ahead at 20 ms
-  std::size_t maxPayload = 512;   // bytes per slot (G.711 20 ms is 160; Opus 32 kbit/s ~ 80)
+  uint32_t clockRate = 48000;    // RTP timestamp units per second (RFC 3550 §5.1)
+  uint32_t frameDuration = 960;  // timestamp units per packet and per tick (20 ms at 48 kHz)
+  std::size_t capacity = 32;     // slots, each one frame: 640 ms of look-ahead at 20 ms
+  std::size_t maxPayload = 512;  // bytes per slot (G.711 20 ms is 160; Opus 32 kbit/s ~ 80)
   uint32_t minDelayMs = 20;
   uint32_t initialDelayMs = 40;
   uint32_t maxDelayMs = 200;
@@ -44,12 +44,12 @@ class JitterBuffer {
   };
 
   struct Stats {
-    uint64_t received = 0;   // accepted by put()
-    uint64_t played = 0;     // returned as Packet
+    uint64_t received = 0;  // accepted by put()
+    uint64_t played = 0;    // returned as Packet
     uint64_t missing = 0;
     uint64_t inserted = 0;
     uint64_t empty = 0;
-    uint64_t late = 0;       // arrived after their frame was due: dropped
+    uint64_t late = 0;  // arrived after their frame was due: dropped
     uint64_t duplicate = 0;
     uint64_t tooLarge = 0;
     uint64_t shrinkDropped = 0;  // discarded to shorten the delay
@@ -93,9 +93,9 @@ class JitterBuffer {
   Stats stats_;
 
   bool started_ = false;
-  uint32_t playout_ = 0;        // RTP timestamp of the next frame due
-  std::size_t playIndex_ = 0;   // its slot
-  uint32_t leadInUntil_ = 0;    // frames before this timestamp are the initial delay: Empty
+  uint32_t playout_ = 0;       // RTP timestamp of the next frame due
+  std::size_t playIndex_ = 0;  // its slot
+  uint32_t leadInUntil_ = 0;   // frames before this timestamp are the initial delay: Empty
   std::size_t buffered_ = 0;
   uint32_t delayFrames_;
   uint32_t pendingGrow_ = 0;

@@ -46,8 +46,8 @@ Resampler& Resampler::operator=(Resampler&& other) noexcept {
 }
 
 std::size_t Resampler::process(std::span<const int16_t> in, std::span<int16_t> out) {
-  const auto expected = in.size() * static_cast<std::size_t>(outRate_) /
-                        static_cast<std::size_t>(inRate_);
+  const auto expected =
+      in.size() * static_cast<std::size_t>(outRate_) / static_cast<std::size_t>(inRate_);
   if (out.size() != expected || state_ == nullptr) {
     return 0;
   }
@@ -57,7 +57,7 @@ std::size_t Resampler::process(std::span<const int16_t> in, std::span<int16_t> o
   // With an integer number of input frames SpeexDSP fills the whole output; should a ratio leave
   // it a sample short, repeat the last one rather than leave stale memory in the mix.
   for (std::size_t i = outLength; i < out.size(); ++i) {
-    out[i] = i > 0 ? out[i - 1] : 0;
+    out[i] = i > 0 ? out[i - 1] : int16_t{0};
   }
   return out.size();
 }

@@ -50,6 +50,8 @@ bool SoftLimiter::process(std::span<const int32_t> in, std::span<int16_t> out) {
   return true;
 }
 
-float SoftLimiter::gain() const { return envelope_ > threshold_ ? threshold_ / envelope_ : 1.0F; }
+float SoftLimiter::gain() const {
+  return envelope_ > threshold_ ? threshold_ / envelope_ : 1.0F;
+}
 
 }  // namespace confab::dsp

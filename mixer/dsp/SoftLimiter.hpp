@@ -30,7 +30,7 @@ class SoftLimiter {
   [[nodiscard]] float softKnee(float value) const;
 
   float threshold_;
-  float attack_;   // per-sample smoothing coefficients (one-pole)
+  float attack_;  // per-sample smoothing coefficients (one-pole)
   float release_;
   float envelope_ = 0.0F;
 };

@@ -104,12 +104,14 @@ int main(int argc, char** argv) {
     const double ns = measure(seconds, [&](std::size_t i) {
       gSink = gSink + static_cast<int64_t>(encoder.encode(frame48(i), packet).value());
     });
-    row("Opus encode", complexity == 5 ? "48 kHz mono, 32 kbit/s, VOIP, complexity 5"
-                                       : "48 kHz mono, 32 kbit/s, VOIP, complexity 10",
+    row("Opus encode",
+        complexity == 5 ? "48 kHz mono, 32 kbit/s, VOIP, complexity 5"
+                        : "48 kHz mono, 32 kbit/s, VOIP, complexity 10",
         ns);
   }
   {
-    codec::OpusEncoder encoder(codec::OpusEncoderConfig{.inbandFec = true, .packetLossPercent = 10});
+    codec::OpusEncoder encoder(
+        codec::OpusEncoderConfig{.inbandFec = true, .packetLossPercent = 10});
     const double ns = measure(seconds, [&](std::size_t i) {
       gSink = gSink + static_cast<int64_t>(encoder.encode(frame48(i), packet).value());
     });
@@ -127,10 +129,11 @@ int main(int argc, char** argv) {
     row("Opus decode", "48 kHz mono, 32 kbit/s", measure(seconds, [&](std::size_t i) {
           gSink = gSink + static_cast<int64_t>(decoder.decode(packets[i % kFrames], pcm).value());
         }));
-    row("Opus decode + PLC", "48 kHz, 1 frame in 5 lost (opus_decode with no packet)", measure(seconds, [&](std::size_t i) {
+    row("Opus decode + PLC", "48 kHz, 1 frame in 5 lost (opus_decode with no packet)",
+        measure(seconds, [&](std::size_t i) {
           // Every fifth frame concealed, as a real loss pattern would interleave them.
-          const auto result = i % 5 == 0 ? decoder.conceal(pcm)
-                                         : decoder.decode(packets[i % kFrames], pcm);
+          const auto result =
+              i % 5 == 0 ? decoder.conceal(pcm) : decoder.decode(packets[i % kFrames], pcm);
           gSink = gSink + static_cast<int64_t>(result.value());
         }));
   }
@@ -177,7 +180,8 @@ int main(int argc, char** argv) {
     row("Resample 48 → 8 kHz", "quality 5, 960 → 160 samples", measure(seconds, [&](std::size_t i) {
           gSink = gSink + static_cast<int64_t>(down.process(frame48(i), out8)) + out8[5];
         }));
-    row("Resample 48 → 16 kHz", "quality 5, 960 → 320 samples", measure(seconds, [&](std::size_t i) {
+    row("Resample 48 → 16 kHz", "quality 5, 960 → 320 samples",
+        measure(seconds, [&](std::size_t i) {
           gSink = gSink + static_cast<int64_t>(down16.process(frame48(i), out16)) + out16[5];
         }));
   }
@@ -188,7 +192,8 @@ int main(int argc, char** argv) {
       // Four talkers at once: well over full scale, so the gain path works.
       mix[i] = 4 * static_cast<int32_t>(voice48[i]);
     }
-    row("Soft limiter", "960 int32 sums → int16, 4 loud talkers", measure(seconds, [&](std::size_t i) {
+    row("Soft limiter", "960 int32 sums → int16, 4 loud talkers",
+        measure(seconds, [&](std::size_t i) {
           mix[i % 960] ^= 1;
           limiter.process(mix, pcm);
           gSink = gSink + pcm[11];

@@ -20,8 +20,8 @@ class SineGenerator {
 
   void fill(std::span<int16_t> out) {
     for (auto& sample : out) {
-      sample = static_cast<int16_t>(std::lround(std::clamp(amplitude_ * std::sin(phase_),
-                                                           -32768.0, 32767.0)));
+      sample = static_cast<int16_t>(
+          std::lround(std::clamp(amplitude_ * std::sin(phase_), -32768.0, 32767.0)));
       phase_ = std::fmod(phase_ + step_, 2.0 * std::numbers::pi);
     }
   }
@@ -39,7 +39,9 @@ class SineGenerator {
   double phase_ = 0.0;
 };
 
-inline std::vector<int16_t> sine(double frequency, double amplitude, int sampleRate,
+inline std::vector<int16_t> sine(double frequency,
+                                 double amplitude,
+                                 int sampleRate,
                                  std::size_t samples) {
   std::vector<int16_t> out(samples);
   SineGenerator(frequency, amplitude, sampleRate).fill(out);
@@ -75,8 +77,8 @@ inline double toneAmplitude(std::span<const int16_t> pcm, double frequency, int 
   double s2 = 0.0;
   double windowSum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const double hann =
-        0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(n - 1));
+    const double hann = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) /
+                                             static_cast<double>(n - 1));
     windowSum += hann;
     const double s0 = hann * pcm[i] + coeff * s1 - s2;
     s2 = s1;
@@ -105,7 +107,9 @@ inline double toneDbov(std::span<const int16_t> pcm, double frequency, int sampl
 }
 
 // The tone carries at least minDb of the signal's power (e.g. -10: clearly audible in it).
-inline bool hasTone(std::span<const int16_t> pcm, double frequency, int sampleRate,
+inline bool hasTone(std::span<const int16_t> pcm,
+                    double frequency,
+                    int sampleRate,
                     double minDb = -10.0) {
   return tonePowerDb(pcm, frequency, sampleRate) >= minDb;
 }

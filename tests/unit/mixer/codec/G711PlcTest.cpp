@@ -1,11 +1,10 @@
-#include "mixer/codec/G711Plc.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdlib>
 #include <span>
 
+#include "mixer/codec/G711Plc.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::codec {

@@ -1,11 +1,10 @@
-#include "mixer/codec/G711.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdlib>
 #include <vector>
 
+#include "mixer/codec/G711.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::codec {
@@ -36,14 +35,16 @@ int expectedAlaw(uint8_t code) {
 
 TEST(CodecG711, MulawDecodesEveryCodeAsInTable2) {
   for (int code = 0; code < 256; ++code) {
-    EXPECT_EQ(mulaw::decodeSample(static_cast<uint8_t>(code)), expectedMulaw(static_cast<uint8_t>(code)))
+    EXPECT_EQ(mulaw::decodeSample(static_cast<uint8_t>(code)),
+              expectedMulaw(static_cast<uint8_t>(code)))
         << "code " << code;
   }
 }
 
 TEST(CodecG711, AlawDecodesEveryCodeAsInTable1) {
   for (int code = 0; code < 256; ++code) {
-    EXPECT_EQ(alaw::decodeSample(static_cast<uint8_t>(code)), expectedAlaw(static_cast<uint8_t>(code)))
+    EXPECT_EQ(alaw::decodeSample(static_cast<uint8_t>(code)),
+              expectedAlaw(static_cast<uint8_t>(code)))
         << "code " << code;
   }
 }

@@ -1,8 +1,8 @@
-#include "mixer/codec/OpusPacket.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
+
+#include "mixer/codec/OpusPacket.hpp"
 
 namespace confab::codec {
 namespace {

@@ -1,11 +1,10 @@
-#include "mixer/codec/Opus.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <span>
 #include <vector>
 
+#include "mixer/codec/Opus.hpp"
 #include "mixer/codec/OpusPacket.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
@@ -197,7 +196,7 @@ TEST(CodecOpus, GarbageIsAnErrorNotACrash) {
   std::array<int16_t, kFrame> out{};
   const std::array<uint8_t, 3> code3WithoutFrames{0xFB, 0x00, 0x00};
   EXPECT_FALSE(decoder.decode(code3WithoutFrames, out).ok());
-  const std::array<uint8_t, 1> sixtyMs{static_cast<uint8_t>((3 << 3) | 0)};  // SILK NB 60 ms
+  const std::array<uint8_t, 1> sixtyMs{static_cast<uint8_t>((3 << 3) | 0)};        // SILK NB 60 ms
   EXPECT_FALSE(decoder.decode(sixtyMs, std::span<int16_t>(out).first(480)).ok());  // no room
 }
 

@@ -1,10 +1,9 @@
-#include "mixer/dsp/Level.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
 
+#include "mixer/dsp/Level.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::dsp {

@@ -1,10 +1,9 @@
-#include "mixer/dsp/Preprocessor.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
 
+#include "mixer/dsp/Preprocessor.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::dsp {
@@ -16,7 +15,8 @@ constexpr std::size_t kFrame = 320;  // 20 ms at 16 kHz
 void fillNoise(std::span<int16_t> frame, uint32_t& state, int amplitude) {
   for (auto& sample : frame) {
     state = state * 1664525U + 1013904223U;
-    sample = static_cast<int16_t>(static_cast<int>((state >> 16) % static_cast<uint32_t>(2 * amplitude + 1)) - amplitude);
+    sample = static_cast<int16_t>(
+        static_cast<int>((state >> 16) % static_cast<uint32_t>(2 * amplitude + 1)) - amplitude);
   }
 }
 

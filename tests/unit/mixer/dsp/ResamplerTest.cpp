@@ -1,9 +1,8 @@
-#include "mixer/dsp/Resampler.hpp"
-
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "mixer/dsp/Resampler.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::dsp {

@@ -1,5 +1,3 @@
-#include "mixer/dsp/SoftLimiter.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,6 +5,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "mixer/dsp/SoftLimiter.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::dsp {

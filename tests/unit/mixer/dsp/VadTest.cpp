@@ -1,9 +1,8 @@
-#include "mixer/dsp/Vad.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 
+#include "mixer/dsp/Vad.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 
 namespace confab::dsp {
