@@ -61,7 +61,7 @@ bool sdesValid(const RtcpPacketView& p) {
 }
 
 bool byeValid(const RtcpPacketView& p) {
-  const size_t ssrcEnd = kRtcpHeaderSize + 4U * p.count;
+  const size_t ssrcEnd = kRtcpHeaderSize + size_t{4} * p.count;
   if (p.bytes.size() < ssrcEnd) {
     return false;
   }
@@ -372,8 +372,7 @@ size_t writeSdesCname(std::span<uint8_t> out, uint32_t ssrc, std::string_view cn
   out[9] = static_cast<uint8_t>(cname.size());
   std::copy(cname.begin(), cname.end(), out.begin() + 10);
   std::fill(out.begin() + 10 + static_cast<std::ptrdiff_t>(cname.size()),
-            out.begin() + static_cast<std::ptrdiff_t>(size),
-            uint8_t{0});
+            out.begin() + static_cast<std::ptrdiff_t>(size), uint8_t{0});
   return size;
 }
 
@@ -395,8 +394,7 @@ size_t writeBye(std::span<uint8_t> out, std::span<const uint32_t> ssrcs, std::st
     const auto text = out.begin() + static_cast<std::ptrdiff_t>(ssrcEnd + 1);
     std::copy(reason.begin(), reason.end(), text);
     std::fill(text + static_cast<std::ptrdiff_t>(reason.size()),
-              out.begin() + static_cast<std::ptrdiff_t>(size),
-              uint8_t{0});
+              out.begin() + static_cast<std::ptrdiff_t>(size), uint8_t{0});
   }
   return size;
 }
@@ -442,8 +440,9 @@ std::chrono::system_clock::time_point systemTimeFromNtp(uint64_t ntp) {
     seconds += 0x100000000ULL;
   }
   const uint64_t nanos = ((ntp & 0xFFFFFFFFULL) * kNanosPerSecond) >> 32;
-  const auto sinceUnix = std::chrono::seconds(static_cast<int64_t>(seconds - kNtpUnixOffsetSeconds)) +
-                         std::chrono::nanoseconds(static_cast<int64_t>(nanos));
+  const auto sinceUnix =
+      std::chrono::seconds(static_cast<int64_t>(seconds - kNtpUnixOffsetSeconds)) +
+      std::chrono::nanoseconds(static_cast<int64_t>(nanos));
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(sinceUnix));
 }

@@ -26,14 +26,14 @@ enum class RtcpType : uint8_t {
 
 enum class RtcpError : uint8_t {
   kOk,
-  kTooShort,         // less than one 4-octet header, or a header whose length runs past the end
-  kBadVersion,       // RFC 3550 A.2: every packet must be version 2
-  kFirstNotReport,   // RFC 3550 §6.1: a compound starts with SR or RR
-  kPaddingNotLast,   // RFC 3550 A.2: only the last packet may be padded
-  kBadPadding,       // pad count zero or larger than the packet body
-  kBadReport,        // SR/RR report count runs past the packet
-  kBadSdes,          // chunks or items run past the packet, or a chunk lacks its null item
-  kBadBye,           // SSRC count or reason runs past the packet
+  kTooShort,        // less than one 4-octet header, or a header whose length runs past the end
+  kBadVersion,      // RFC 3550 A.2: every packet must be version 2
+  kFirstNotReport,  // RFC 3550 §6.1: a compound starts with SR or RR
+  kPaddingNotLast,  // RFC 3550 A.2: only the last packet may be padded
+  kBadPadding,      // pad count zero or larger than the packet body
+  kBadReport,       // SR/RR report count runs past the packet
+  kBadSdes,         // chunks or items run past the packet, or a chunk lacks its null item
+  kBadBye,          // SSRC count or reason runs past the packet
 };
 
 inline constexpr size_t kRtcpHeaderSize = 4;
@@ -69,9 +69,7 @@ class RtcpPacketIterator {
     advance();
     return copy;
   }
-  friend bool operator==(const RtcpPacketIterator& it, std::default_sentinel_t) {
-    return it.done_;
-  }
+  friend bool operator==(const RtcpPacketIterator& it, std::default_sentinel_t) { return it.done_; }
 
  private:
   void advance();
@@ -102,12 +100,12 @@ class RtcpCompound {
 // RFC 3550 §6.4.1 report block, decoded.
 struct ReportBlock {
   uint32_t ssrc = 0;
-  uint8_t fractionLost = 0;     // fixed point, lost/expected * 256
-  int32_t cumulativeLost = 0;   // signed 24-bit on the wire; duplicates can make it negative
+  uint8_t fractionLost = 0;    // fixed point, lost/expected * 256
+  int32_t cumulativeLost = 0;  // signed 24-bit on the wire; duplicates can make it negative
   uint32_t extendedHighestSequence = 0;
-  uint32_t jitter = 0;          // timestamp units
-  uint32_t lastSenderReport = 0;           // middle 32 bits of the SR's NTP timestamp
-  uint32_t delaySinceLastSenderReport = 0; // 1/65536 s
+  uint32_t jitter = 0;                      // timestamp units
+  uint32_t lastSenderReport = 0;            // middle 32 bits of the SR's NTP timestamp
+  uint32_t delaySinceLastSenderReport = 0;  // 1/65536 s
   friend bool operator==(const ReportBlock&, const ReportBlock&) = default;
 };
 
@@ -170,9 +168,7 @@ class SdesItemIterator {
     advance();
     return copy;
   }
-  friend bool operator==(const SdesItemIterator& it, std::default_sentinel_t) {
-    return it.done_;
-  }
+  friend bool operator==(const SdesItemIterator& it, std::default_sentinel_t) { return it.done_; }
 
  private:
   void advance();
@@ -210,9 +206,7 @@ class SdesChunkIterator {
     advance();
     return copy;
   }
-  friend bool operator==(const SdesChunkIterator& it, std::default_sentinel_t) {
-    return it.done_;
-  }
+  friend bool operator==(const SdesChunkIterator& it, std::default_sentinel_t) { return it.done_; }
 
  private:
   void advance();

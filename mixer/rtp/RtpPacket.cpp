@@ -26,7 +26,7 @@ Layout layoutOf(std::span<const uint8_t> b) {
     l.error = RtpError::kBadVersion;
     return l;
   }
-  size_t header = kRtpFixedHeaderSize + 4U * (b[0] & 0x0FU);
+  size_t header = kRtpFixedHeaderSize + size_t{4} * (b[0] & 0x0FU);
   if (header > b.size()) {
     l.error = RtpError::kCsrcBeyondEnd;
     return l;
@@ -38,7 +38,7 @@ Layout layoutOf(std::span<const uint8_t> b) {
       l.error = RtpError::kExtensionBeyondEnd;
       return l;
     }
-    header += 4 + 4U * readU16(b, header + 2);
+    header += 4 + size_t{4} * readU16(b, header + 2);
     if (header > b.size()) {
       l.error = RtpError::kExtensionBeyondEnd;
       return l;
@@ -246,8 +246,8 @@ size_t writeRtpHeader(std::span<uint8_t> out, const RtpHeader& h) {
     if (h.audioLevelId != 0) {
       // L is the size minus one (RFC 8285 §4.2).
       out[at++] = static_cast<uint8_t>(h.audioLevelId << 4);
-      out[at++] = static_cast<uint8_t>((h.audioLevel.voiceActivity ? 0x80U : 0U) |
-                                       h.audioLevel.level);
+      out[at++] =
+          static_cast<uint8_t>((h.audioLevel.voiceActivity ? 0x80U : 0U) | h.audioLevel.level);
     }
     if (h.csrcLevelsId != 0) {
       out[at++] = static_cast<uint8_t>((size_t{h.csrcLevelsId} << 4) | (h.csrcLevels.size() - 1));
@@ -258,8 +258,7 @@ size_t writeRtpHeader(std::span<uint8_t> out, const RtpHeader& h) {
     }
     // Pad the block to whole words with zero octets, which RFC 8285 §4.2 makes padding.
     std::fill(out.begin() + static_cast<std::ptrdiff_t>(at),
-              out.begin() + static_cast<std::ptrdiff_t>(headerSize),
-              uint8_t{0});
+              out.begin() + static_cast<std::ptrdiff_t>(headerSize), uint8_t{0});
   }
   return headerSize;
 }

@@ -23,11 +23,11 @@ inline constexpr uint16_t kTwoByteExtensionProfile = 0x1000;
 // Why a buffer is not an RTP packet; the packet path bumps one counter per reason.
 enum class RtpError : uint8_t {
   kOk,
-  kTooShort,          // fewer than the 12 fixed octets
-  kBadVersion,        // RFC 3550 §5.1: V must be 2
-  kCsrcBeyondEnd,     // CC says more CSRCs than the buffer holds
+  kTooShort,       // fewer than the 12 fixed octets
+  kBadVersion,     // RFC 3550 §5.1: V must be 2
+  kCsrcBeyondEnd,  // CC says more CSRCs than the buffer holds
   kExtensionBeyondEnd,
-  kBadPadding,        // RFC 3550 §5.1: padding count zero, or more than the payload
+  kBadPadding,  // RFC 3550 §5.1: padding count zero, or more than the payload
 };
 
 // RFC 6464 §3: voice activity flag and level in -dBov, 0 (loudest) to 127 (silence).
@@ -136,7 +136,9 @@ class RtpPacket {
 
  private:
   RtpPacket(std::span<uint8_t> bytes, size_t headerSize, size_t payloadSize, size_t paddingSize)
-      : bytes_(bytes), headerSize_(headerSize), payloadSize_(payloadSize),
+      : bytes_(bytes),
+        headerSize_(headerSize),
+        payloadSize_(payloadSize),
         paddingSize_(paddingSize) {}
 
   std::span<uint8_t> bytes_;

@@ -119,9 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Rebuild the first report (and the first CNAME) and read it back.
   std::vector<uint8_t> out(2048);
   const std::span<const ReportBlock> used(blocks.data(), blockCount);
-  const size_t written =
-      senderInfo ? writeSenderReportCompound(out, reporter, *senderInfo, used, cname)
-                 : writeReceiverReportCompound(out, reporter, used, cname);
+  const size_t written = senderInfo
+                             ? writeSenderReportCompound(out, reporter, *senderInfo, used, cname)
+                             : writeReceiverReportCompound(out, reporter, used, cname);
   check(written != 0);
   const auto rebuilt = RtcpCompound::parse(std::span<const uint8_t>(out).first(written));
   check(rebuilt.has_value());

@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   size_t elements = 0;
   for (const auto& e : packet->extensions()) {
-    check(e.data.data() >= block.data() && e.data.data() + e.data.size() <= block.data() + block.size());
+    check(e.data.data() >= block.data() &&
+          e.data.data() + e.data.size() <= block.data() + block.size());
     check(e.id != 0);
     check(packet->findExtension(e.id).has_value());
     (void)packet->audioLevel(e.id);

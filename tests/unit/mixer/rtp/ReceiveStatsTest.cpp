@@ -1,11 +1,11 @@
 // RFC 3550 Appendix A.1/A.3/A.8 receive statistics: probation, loss, reordering, wrap,
 // restarts and jitter.
-#include "mixer/rtp/ReceiveStats.hpp"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
+
+#include "mixer/rtp/ReceiveStats.hpp"
 
 namespace confab::rtp {
 namespace {

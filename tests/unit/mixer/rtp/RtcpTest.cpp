@@ -1,11 +1,10 @@
 // RTCP compound validation, views and builders, on golden bytes written out by hand.
-#include "mixer/rtp/Rtcp.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
 
+#include "mixer/rtp/Rtcp.hpp"
 #include "tests/unit/mixer/rtp/HexBytes.hpp"
 
 namespace confab::rtp {
@@ -172,8 +171,7 @@ TEST(Rtcp, RefusesMalformed) {
   EXPECT_EQ(RtcpCompound::validate(fromHex("80 c9 00 01  00 00 00 01  81 cb")),
             RtcpError::kTooShort);
   // Padding on the first of two packets.
-  EXPECT_EQ(RtcpCompound::validate(
-                fromHex("a0 c9 00 01  00 00 00 04  81 cb 00 01  00 00 00 01")),
+  EXPECT_EQ(RtcpCompound::validate(fromHex("a0 c9 00 01  00 00 00 04  81 cb 00 01  00 00 00 01")),
             RtcpError::kPaddingNotLast);
   // Padding count 0, and bigger than the body.
   EXPECT_EQ(RtcpCompound::validate(fromHex("a0 c9 00 01  00 00 00 00")), RtcpError::kBadPadding);
@@ -323,8 +321,7 @@ TEST(RtcpTime, NtpConversions) {
   EXPECT_GE(duration_cast<nanoseconds>(back - t).count(), -1);
   // After 2036-02-07 the seconds wrap into era 1.
   const system_clock::time_point era1{seconds(2'100'000'000)};
-  EXPECT_EQ(duration_cast<seconds>(systemTimeFromNtp(ntpFromSystemTime(era1)) - era1).count(),
-            0);
+  EXPECT_EQ(duration_cast<seconds>(systemTimeFromNtp(ntpFromSystemTime(era1)) - era1).count(), 0);
 
   EXPECT_EQ(compactNtpFromDuration(milliseconds(1500)), 0x18000U);
   EXPECT_EQ(compactNtpFromDuration(nanoseconds(-5)), 0U);

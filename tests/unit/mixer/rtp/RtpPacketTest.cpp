@@ -1,12 +1,11 @@
 // RTP packet view, RFC 8285 extensions, audio levels, builder and demultiplexing, on golden
 // bytes written out by hand.
-#include "mixer/rtp/RtpPacket.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
 
+#include "mixer/rtp/RtpPacket.hpp"
 #include "tests/unit/mixer/rtp/HexBytes.hpp"
 
 namespace confab::rtp {

@@ -1,12 +1,11 @@
 // RFC 4733 telephone-event payloads and key-press detection.
-#include "mixer/rtp/TelephoneEvent.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <string>
 #include <vector>
 
+#include "mixer/rtp/TelephoneEvent.hpp"
 #include "tests/unit/mixer/rtp/HexBytes.hpp"
 
 namespace confab::rtp {
