@@ -1,0 +1,70 @@
+#include "mixer/room/AudioCodec.hpp"
+
+#include <algorithm>
+
+#include "mixer/codec/G711.hpp"
+
+namespace confab::mixer {
+
+AudioDecoder::AudioDecoder(Codec codec) : codec_(codec) {
+  if (codec == Codec::kOpus) {
+    opus_.emplace(pcmRate(codec));
+  } else {
+    plc_.emplace(pcmRate(codec));
+  }
+}
+
+bool AudioDecoder::decode(std::span<const uint8_t> payload, std::span<int16_t> out) {
+  const std::size_t n = frameSamples(codec_);
+  if (out.size() < n) {
+    return false;
+  }
+  out = out.first(n);
+  if (codec_ == Codec::kOpus) {
+    auto result = opus_->decode(payload, out);
+    return result.ok() && result.value() == n;
+  }
+  if (payload.size() != n) {
+    return false;  // 20 ms of G.711 is exactly one byte per sample
+  }
+  if (codec_ == Codec::kPcmu) {
+    codec::mulaw::decode(payload, out);
+  } else {
+    codec::alaw::decode(payload, out);
+  }
+  plc_->received(out);
+  return true;
+}
+
+void AudioDecoder::conceal(std::span<int16_t> out) {
+  out = out.first(std::min(out.size(), frameSamples(codec_)));
+  if (codec_ == Codec::kOpus) {
+    if (!opus_->conceal(out).ok()) {
+      std::fill(out.begin(), out.end(), int16_t{0});
+    }
+    return;
+  }
+  plc_->conceal(out);
+}
+
+AudioEncoder::AudioEncoder(Codec codec, int opusBitrate) : codec_(codec) {
+  if (codec == Codec::kOpus) {
+    codec::OpusEncoderConfig config;
+    config.sampleRate = pcmRate(codec);
+    config.bitrate = opusBitrate;
+    opus_.emplace(config);
+  }
+}
+
+std::size_t AudioEncoder::encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
+  if (codec_ == Codec::kOpus) {
+    auto result = opus_->encode(pcm, out);
+    return result.ok() ? result.value() : 0;
+  }
+  if (out.size() < pcm.size()) {
+    return 0;
+  }
+  return codec_ == Codec::kPcmu ? codec::mulaw::encode(pcm, out) : codec::alaw::encode(pcm, out);
+}
+
+}  // namespace confab::mixer

@@ -1,0 +1,58 @@
+// The codecs a participant's stream can use, behind one decoder and one encoder type so a room
+// can treat Opus and G.711 participants alike. Everything is allocated at construction; decode,
+// conceal and encode allocate nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "mixer/codec/G711Plc.hpp"
+#include "mixer/codec/Opus.hpp"
+
+namespace confab::mixer {
+
+enum class Codec : uint8_t { kOpus, kPcmu, kPcma };
+
+// PCM rate the codec is decoded to and encoded from: Opus at 48 kHz (RFC 7587 §4.1: the RTP
+// clock is always 48000), G.711 at 8 kHz.
+constexpr int pcmRate(Codec codec) { return codec == Codec::kOpus ? 48000 : 8000; }
+// Samples in one 20 ms frame at the codec's PCM rate; also the RTP timestamp step per frame.
+constexpr std::size_t frameSamples(Codec codec) {
+  return static_cast<std::size_t>(pcmRate(codec) / 50);
+}
+
+// The longest 20 ms frame we handle (48 kHz).
+inline constexpr std::size_t kMaxFrameSamples = 960;
+// Room for one encoded frame (Opus at our bitrates is far below; G.711 is 160 bytes).
+inline constexpr std::size_t kMaxEncodedBytes = 1000;
+
+class AudioDecoder {
+ public:
+  explicit AudioDecoder(Codec codec);
+  // Decodes one packet into out (frameSamples(codec) samples); false when it is not decodable.
+  bool decode(std::span<const uint8_t> payload, std::span<int16_t> out);
+  // A lost frame: Opus PLC, or G.711 Appendix I style concealment.
+  void conceal(std::span<int16_t> out);
+  [[nodiscard]] Codec codec() const { return codec_; }
+
+ private:
+  Codec codec_;
+  std::optional<codec::OpusDecoder> opus_;
+  std::optional<codec::G711Plc> plc_;
+};
+
+class AudioEncoder {
+ public:
+  explicit AudioEncoder(Codec codec, int opusBitrate = 32000);
+  // Encodes one frame; returns the payload size, 0 on failure.
+  std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out);
+  [[nodiscard]] Codec codec() const { return codec_; }
+
+ private:
+  Codec codec_;
+  std::optional<codec::OpusEncoder> opus_;
+};
+
+}  // namespace confab::mixer

@@ -1,0 +1,121 @@
+// One conference's audio: participants' RTP in, a jitter buffer and decoder each, voice activity
+// picking at most K talkers, and every participant's mix out. Talkers hear everyone but
+// themselves (N-1, their own encoder); everyone else shares one mix, encoded once per codec and
+// sent to each with its own RTP header. A room belongs to one mixer thread: receive() and tick()
+// are called from it only, and neither allocates.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "mixer/dsp/JitterBuffer.hpp"
+#include "mixer/dsp/Resampler.hpp"
+#include "mixer/dsp/SoftLimiter.hpp"
+#include "mixer/dsp/Vad.hpp"
+#include "mixer/room/AudioCodec.hpp"
+#include "mixer/rtp/TelephoneEvent.hpp"
+
+namespace confab::mixer {
+
+using ParticipantId = uint32_t;
+
+// What the signalling side negotiated for one participant (SDP answer), in mixer terms.
+struct ParticipantSettings {
+  Codec codec = Codec::kOpus;
+  uint8_t payloadType = 111;
+  std::optional<uint8_t> telephoneEventPayloadType;  // RFC 4733
+  uint8_t audioLevelId = 0;  // RFC 6464 extension id they send, 0: none
+  uint8_t csrcLevelsId = 0;  // RFC 6465 extension id we send them, 0: none
+  uint32_t ssrc = 0;         // the SSRC of what we send them
+  bool muted = false;        // their voice is not mixed
+  bool deaf = false;         // they hear silence
+  float gain = 1.0F;         // applied to their voice
+};
+
+struct RoomSettings {
+  unsigned maxTalkers = 4;
+  int opusBitrate = 32000;
+  // RFC 6464 levels at or above this many -dBov say silence: such packets are not decoded.
+  uint8_t silentLevel = 60;
+  // A talker holds its place against a louder newcomer by this many dB (no flapping).
+  float talkerStickinessDb = 6.0F;
+};
+
+struct ParticipantStats {
+  uint64_t packetsReceived = 0;
+  uint64_t packetsDropped = 0;  // unparsable, unknown payload type, foreign SSRC
+  uint64_t framesDecoded = 0;
+  uint64_t framesConcealed = 0;
+  uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
+  uint64_t packetsSent = 0;
+  bool talking = false;
+};
+
+class Room {
+ public:
+  class Sink {
+   public:
+    // An RTP packet (not yet SRTP-protected) for one participant. Valid during the call only.
+    virtual void onRtp(ParticipantId to, std::span<const uint8_t> packet) = 0;
+    virtual void onDtmf(ParticipantId from, char digit) = 0;
+
+   protected:
+    ~Sink() = default;
+  };
+
+  Room(RoomSettings settings, Sink& sink);
+  ~Room();
+  Room(const Room&) = delete;
+  Room& operator=(const Room&) = delete;
+
+  // Control path (may allocate).
+  ParticipantId add(const ParticipantSettings& settings);
+  bool remove(ParticipantId id);
+  bool setMuted(ParticipantId id, bool muted);
+  bool setDeaf(ParticipantId id, bool deaf);
+  bool setGain(ParticipantId id, float gain);
+
+  // Data path: one RTP packet from a participant (already SRTP-unprotected).
+  void receive(ParticipantId from, std::span<uint8_t> packet);
+  // Every 20 ms: pull a frame from each jitter buffer, pick talkers, mix, encode, send.
+  void tick();
+
+  // The rate the room mixes at: 48 kHz with any Opus participant, else 8 kHz (an all-G.711
+  // room never pays for wideband).
+  [[nodiscard]] int mixRate() const { return mixRate_; }
+  [[nodiscard]] std::size_t size() const { return participants_.size(); }
+  [[nodiscard]] const ParticipantStats* stats(ParticipantId id) const;
+  // Encodes done in the last tick: one per talker plus one per listener codec group.
+  [[nodiscard]] unsigned encodesLastTick() const { return encodesLastTick_; }
+
+ private:
+  struct Participant;
+  struct Group;
+
+  Participant* find(ParticipantId id);
+  void configureRate();
+  void analyse(Participant& p);
+  void selectTalkers();
+  void sendOwnMix(Participant& p);
+  void sendGroupMix(Participant& p);
+  void send(Participant& p, std::span<const uint8_t> payload);
+  Group& groupFor(Codec codec, bool silent);
+
+  RoomSettings settings_;
+  Sink& sink_;
+  int mixRate_ = 8000;
+  ParticipantId nextId_ = 1;
+  std::vector<std::unique_ptr<Participant>> participants_;
+  std::vector<Participant*> talkers_;     // capacity maxTalkers
+  std::vector<Participant*> candidates_;  // capacity participants_.size()
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::array<int32_t, kMaxFrameSamples> sum_{};
+  std::array<uint8_t, 1500> packet_{};
+  unsigned encodesLastTick_ = 0;
+};
+
+}  // namespace confab::mixer

@@ -1,0 +1,328 @@
+// A room mixing real encoded audio: phones send tones as real RTP (Opus or G.711), the room
+// mixes, and each phone decodes what it got; the checks are on the decoded audio.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "mixer/room/Room.hpp"
+#include "mixer/rtp/RtpPacket.hpp"
+#include "mixer/rtp/TelephoneEvent.hpp"
+#include "tests/unit/mixer/AudioTestSupport.hpp"
+
+namespace confab::mixer {
+namespace {
+
+using test::SineGenerator;
+
+// One participant's device: sends a tone (or silence) and decodes what it receives.
+class Phone {
+ public:
+  Phone(Codec codec, uint8_t pt, double toneHz, uint32_t ssrc)
+      : codec_(codec), pt_(pt), encoder_(codec), decoder_(codec),
+        tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec)), ssrc_(ssrc) {}
+
+  // The next 20 ms of RTP from this phone.
+  std::vector<uint8_t> nextPacket(std::optional<uint8_t> levelId = {}, uint8_t level = 127) {
+    std::vector<int16_t> pcm(frameSamples(codec_));
+    tone_.fill(pcm);
+    std::vector<uint8_t> payload(kMaxEncodedBytes);
+    payload.resize(encoder_.encode(pcm, payload));
+    rtp::RtpHeader h;
+    h.payloadType = pt_;
+    h.sequenceNumber = seq_++;
+    h.timestamp = ts_;
+    h.ssrc = ssrc_;
+    if (levelId) {
+      h.audioLevelId = *levelId;
+      h.audioLevel = rtp::AudioLevel{level < 127, level};
+    }
+    ts_ += static_cast<uint32_t>(frameSamples(codec_));
+    std::vector<uint8_t> packet(1500);
+    packet.resize(rtp::writeRtpPacket(packet, h, payload));
+    return packet;
+  }
+
+  void hear(std::span<const uint8_t> bytes) {
+    std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+    auto packet = rtp::RtpPacket::parse(copy);
+    ASSERT_TRUE(packet);
+    EXPECT_EQ(packet->payloadType(), pt_);
+    std::vector<int16_t> pcm(frameSamples(codec_));
+    ASSERT_TRUE(decoder_.decode(packet->payload(), pcm));
+    heard.insert(heard.end(), pcm.begin(), pcm.end());
+    ++packetsHeard;
+  }
+
+  // The last 'frames' frames heard (the start holds jitter-buffer delay and VAD attack).
+  std::span<const int16_t> recent(std::size_t frames) const {
+    const std::size_t n = std::min(heard.size(), frames * frameSamples(codec_));
+    return std::span<const int16_t>(heard).last(n);
+  }
+  int rate() const { return pcmRate(codec_); }
+
+  std::vector<int16_t> heard;
+  std::size_t packetsHeard = 0;
+
+ private:
+  Codec codec_;
+  uint8_t pt_;
+  AudioEncoder encoder_;
+  AudioDecoder decoder_;
+  SineGenerator tone_;
+  uint32_t ssrc_;
+  uint16_t seq_ = 100;
+  uint32_t ts_ = 5000;
+};
+
+class RecordingSink final : public Room::Sink {
+ public:
+  void onRtp(ParticipantId to, std::span<const uint8_t> packet) override {
+    auto it = phones.find(to);
+    ASSERT_NE(it, phones.end());
+    it->second->hear(packet);
+  }
+  void onDtmf(ParticipantId from, char digit) override { digits.emplace_back(from, digit); }
+  std::map<ParticipantId, Phone*> phones;
+  std::vector<std::pair<ParticipantId, char>> digits;
+};
+
+ParticipantSettings settingsFor(Codec codec, uint8_t pt, uint32_t ssrc) {
+  ParticipantSettings s;
+  s.codec = codec;
+  s.payloadType = pt;
+  s.ssrc = ssrc;
+  s.telephoneEventPayloadType = 101;
+  return s;
+}
+
+struct Call {
+  ParticipantId id;
+  Phone* phone;
+};
+
+// Runs 'ticks' ticks, each phone sending one packet first.
+void run(Room& room, const std::vector<Call>& calls, int ticks) {
+  for (int i = 0; i < ticks; ++i) {
+    for (const auto& c : calls) {
+      auto packet = c.phone->nextPacket();
+      room.receive(c.id, packet);
+    }
+    room.tick();
+  }
+}
+
+constexpr double kAbsentDbov = -45.0;
+
+TEST(MixerRoom, EveryoneHearsEveryoneElseButNotThemselves) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 0xA), b(Codec::kOpus, 111, 1500, 0xB), c(Codec::kOpus, 111, 0, 0xC);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 0x1A)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 0x1B)), &b};
+  Call cc{room.add(settingsFor(Codec::kOpus, 111, 0x1C)), &c};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}};
+  run(room, {ca, cb, cc}, 100);
+  EXPECT_EQ(room.mixRate(), 48000);
+  EXPECT_TRUE(test::hasTone(c.recent(50), 1000, 48000, -6));
+  EXPECT_TRUE(test::hasTone(c.recent(50), 1500, 48000, -6));
+  EXPECT_TRUE(test::hasTone(a.recent(50), 1500, 48000, -3));
+  EXPECT_LT(test::toneDbov(a.recent(50), 1000, 48000), kAbsentDbov) << "A hears itself";
+  EXPECT_TRUE(test::hasTone(b.recent(50), 1000, 48000, -3));
+  EXPECT_LT(test::toneDbov(b.recent(50), 1500, 48000), kAbsentDbov) << "B hears itself";
+  // Two talkers encode their own N-1 mixes; the one listener gets the shared Opus mix.
+  EXPECT_EQ(room.encodesLastTick(), 3u);
+  EXPECT_TRUE(room.stats(ca.id)->talking);
+  EXPECT_FALSE(room.stats(cc.id)->talking);
+}
+
+TEST(MixerRoom, G711AndOpusParticipantsHearEachOther) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kPcmu, 0, 1000, 0xA), b(Codec::kOpus, 111, 1500, 0xB), c(Codec::kPcma, 8, 0, 0xC);
+  Call ca{room.add(settingsFor(Codec::kPcmu, 0, 0x1A)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 0x1B)), &b};
+  Call cc{room.add(settingsFor(Codec::kPcma, 8, 0x1C)), &c};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}};
+  run(room, {ca, cb, cc}, 100);
+  EXPECT_TRUE(test::hasTone(a.recent(50), 1500, 8000, -3));
+  EXPECT_LT(test::toneDbov(a.recent(50), 1000, 8000), kAbsentDbov);
+  EXPECT_TRUE(test::hasTone(b.recent(50), 1000, 48000, -3));
+  EXPECT_LT(test::toneDbov(b.recent(50), 1500, 48000), kAbsentDbov);
+  EXPECT_TRUE(test::hasTone(c.recent(50), 1000, 8000, -6));
+  EXPECT_TRUE(test::hasTone(c.recent(50), 1500, 8000, -6));
+}
+
+TEST(MixerRoom, AllG711RoomMixesAtEightKilohertz) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kPcmu, 0, 1000, 0xA), b(Codec::kPcmu, 0, 0, 0xB);
+  Call ca{room.add(settingsFor(Codec::kPcmu, 0, 0x1A)), &a};
+  Call cb{room.add(settingsFor(Codec::kPcmu, 0, 0x1B)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  EXPECT_EQ(room.mixRate(), 8000);
+  run(room, {ca, cb}, 50);
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -3));
+}
+
+TEST(MixerRoom, ListenersShareOneEncodePerCodec) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  std::vector<std::unique_ptr<Phone>> phones;
+  std::vector<Call> calls;
+  for (uint32_t i = 0; i < 10; ++i) {
+    const bool talks = i < 2;
+    const bool opus = i % 2 == 0;
+    phones.push_back(std::make_unique<Phone>(opus ? Codec::kOpus : Codec::kPcmu,
+                                             opus ? 111 : 0, talks ? 700.0 + 500.0 * i : 0.0,
+                                             0x100 + i));
+    calls.push_back({room.add(settingsFor(opus ? Codec::kOpus : Codec::kPcmu, opus ? 111 : 0,
+                                          0x200 + i)),
+                     phones.back().get()});
+    sink.phones[calls.back().id] = phones.back().get();
+  }
+  run(room, calls, 40);
+  // 2 talkers' own mixes + one shared Opus mix + one shared PCMU mix, for 10 participants.
+  EXPECT_EQ(room.encodesLastTick(), 4u);
+  for (const auto& p : phones) {
+    EXPECT_EQ(p->packetsHeard, 40u);
+  }
+  EXPECT_TRUE(test::hasTone(phones[5]->recent(20), 700, 8000, -6));
+  EXPECT_TRUE(test::hasTone(phones[5]->recent(20), 1200, 8000, -6));
+}
+
+TEST(MixerRoom, AtMostKLoudestAreMixed) {
+  RecordingSink sink;
+  RoomSettings settings;
+  settings.maxTalkers = 2;
+  Room room(settings, sink);
+  Phone a(Codec::kOpus, 111, 600, 1), b(Codec::kOpus, 111, 900, 2), c(Codec::kOpus, 111, 1300, 3),
+      d(Codec::kOpus, 111, 0, 4);
+  std::vector<Call> calls = {{room.add(settingsFor(Codec::kOpus, 111, 11)), &a},
+                             {room.add(settingsFor(Codec::kOpus, 111, 12)), &b},
+                             {room.add(settingsFor(Codec::kOpus, 111, 13)), &c},
+                             {room.add(settingsFor(Codec::kOpus, 111, 14)), &d}};
+  for (const auto& c2 : calls) {
+    sink.phones[c2.id] = c2.phone;
+  }
+  run(room, calls, 60);
+  int heardTones = 0;
+  for (double f : {600.0, 900.0, 1300.0}) {
+    heardTones += test::toneDbov(d.recent(30), f, 48000) > -30.0 ? 1 : 0;
+  }
+  EXPECT_EQ(heardTones, 2);
+}
+
+TEST(MixerRoom, MutedVoiceIsNotMixed) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  room.setMuted(ca.id, true);
+  run(room, {ca, cb}, 50);
+  EXPECT_LT(test::toneDbov(b.recent(30), 1000, 48000), kAbsentDbov);
+  room.setMuted(ca.id, false);
+  run(room, {ca, cb}, 50);
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+}
+
+TEST(MixerRoom, DeafParticipantHearsSilenceButIsStillHeard) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 1500, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  room.setDeaf(ca.id, true);
+  run(room, {ca, cb}, 50);
+  EXPECT_LT(test::rmsDbov(a.recent(30)), -50.0);
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+}
+
+TEST(MixerRoom, ForeignSsrcAndUnknownPayloadTypeChangeNothing) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 0, 2);
+  Phone stranger(Codec::kOpus, 111, 1500, 666), wrongPt(Codec::kOpus, 96, 1500, 1);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  for (int i = 0; i < 60; ++i) {
+    {
+      auto pa = a.nextPacket();
+      room.receive(ca.id, pa);
+    }
+    auto s = stranger.nextPacket();
+    room.receive(ca.id, s);  // same stream, another SSRC: the RTP-bleed class
+    auto w = wrongPt.nextPacket();
+    room.receive(ca.id, w);
+    {
+      auto pb = b.nextPacket();
+      room.receive(cb.id, pb);
+    }
+    room.tick();
+  }
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+  EXPECT_LT(test::toneDbov(b.recent(30), 1500, 48000), kAbsentDbov);
+  EXPECT_EQ(room.stats(ca.id)->packetsDropped, 120u);
+}
+
+TEST(MixerRoom, TelephoneEventsAreReportedNotMixed) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 0, 1), b(Codec::kOpus, 111, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  // Digit 5: start with marker, two updates, three end packets (RFC 4733 §2.5.1.4).
+  for (int i = 0; i < 6; ++i) {
+    rtp::TelephoneEvent event{5, i >= 3, 10, static_cast<uint16_t>(160 * (i + 1))};
+    std::array<uint8_t, 4> payload{};
+    rtp::writeTelephoneEvent(payload, event);
+    rtp::RtpHeader h;
+    h.payloadType = 101;
+    h.marker = i == 0;
+    h.sequenceNumber = static_cast<uint16_t>(i);
+    h.timestamp = 1000;
+    h.ssrc = 1;
+    std::vector<uint8_t> packet(64);
+    packet.resize(rtp::writeRtpPacket(packet, h, payload));
+    room.receive(ca.id, packet);
+    {
+      auto pb = b.nextPacket();
+      room.receive(cb.id, pb);
+    }
+    room.tick();
+  }
+  ASSERT_EQ(sink.digits.size(), 1u);
+  EXPECT_EQ(sink.digits[0], std::make_pair(ca.id, '5'));
+}
+
+TEST(MixerRoom, SenderLevelSayingSilenceIsNotDecoded) {
+  RecordingSink sink;
+  RoomSettings settings;
+  Room room(settings, sink);
+  Phone a(Codec::kOpus, 111, 0, 1), b(Codec::kOpus, 111, 0, 2);
+  ParticipantSettings withLevels = settingsFor(Codec::kOpus, 111, 11);
+  withLevels.audioLevelId = 1;
+  Call ca{room.add(withLevels), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  for (int i = 0; i < 50; ++i) {
+    auto packet = a.nextPacket(uint8_t{1}, uint8_t{127});
+    room.receive(ca.id, packet);
+    {
+      auto pb = b.nextPacket();
+      room.receive(cb.id, pb);
+    }
+    room.tick();
+  }
+  EXPECT_GT(room.stats(ca.id)->framesSkippedSilent, 40u);
+  EXPECT_EQ(room.stats(ca.id)->framesDecoded, 0u);
+  EXPECT_GT(room.stats(cb.id)->framesDecoded, 40u);
+}
+
+}  // namespace
+}  // namespace confab::mixer
