@@ -1,0 +1,254 @@
+#include "mixer/net/MediaEndpoint.hpp"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "mixer/rtp/Rtcp.hpp"
+#include "mixer/rtp/RtpPacket.hpp"
+
+namespace confab::mixer {
+
+namespace {
+
+bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) {
+    return false;
+  }
+  if (a.ss_family == AF_INET) {
+    const auto& x = reinterpret_cast<const sockaddr_in&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in&>(b);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in6&>(b);
+    return x.sin6_port == y.sin6_port &&
+           std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(x.sin6_addr)) == 0;
+  }
+  return false;
+}
+
+socklen_t addressLength(const sockaddr_storage& a) {
+  return a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+}  // namespace
+
+std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd, int rtcpFd,
+                                                   EndpointSettings settings) {
+  MediaEndpoint endpoint(rtpFd, rtcpFd, std::move(settings));
+  if (endpoint.settings_.srtp) {
+    const SrtpKeys& keys = *endpoint.settings_.srtp;
+    endpoint.inbound_ =
+        srtp::Session::create(keys.suite, srtp::Direction::kInbound, keys.remoteKeySalt);
+    endpoint.outbound_ =
+        srtp::Session::create(keys.suite, srtp::Direction::kOutbound, keys.localKeySalt);
+    if (!endpoint.inbound_ || !endpoint.outbound_) {
+      return std::nullopt;  // the destructor closes the sockets
+    }
+  }
+  return endpoint;
+}
+
+MediaEndpoint::MediaEndpoint(int rtpFd, int rtcpFd, EndpointSettings settings)
+    : rtpFd_(rtpFd),
+      rtcpFd_(rtcpFd),
+      settings_(std::move(settings)),
+      rtpPeer_(settings_.remoteRtp),
+      rtcpPeer_(settings_.rtcpMux ? settings_.remoteRtp : settings_.remoteRtcp) {}
+
+MediaEndpoint::MediaEndpoint(MediaEndpoint&& other) noexcept
+    : rtpFd_(std::exchange(other.rtpFd_, -1)),
+      rtcpFd_(std::exchange(other.rtcpFd_, -1)),
+      settings_(std::move(other.settings_)),
+      inbound_(std::move(other.inbound_)),
+      outbound_(std::move(other.outbound_)),
+      rtpPeer_(other.rtpPeer_),
+      rtcpPeer_(other.rtcpPeer_),
+      rtpLatched_(other.rtpLatched_),
+      rtcpLatched_(other.rtcpLatched_),
+      stats_(other.stats_) {}
+
+MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
+  if (this != &other) {
+    close();
+    rtpFd_ = std::exchange(other.rtpFd_, -1);
+    rtcpFd_ = std::exchange(other.rtcpFd_, -1);
+    settings_ = std::move(other.settings_);
+    inbound_ = std::move(other.inbound_);
+    outbound_ = std::move(other.outbound_);
+    rtpPeer_ = other.rtpPeer_;
+    rtcpPeer_ = other.rtcpPeer_;
+    rtpLatched_ = other.rtpLatched_;
+    rtcpLatched_ = other.rtcpLatched_;
+    stats_ = other.stats_;
+  }
+  return *this;
+}
+
+MediaEndpoint::~MediaEndpoint() { close(); }
+
+void MediaEndpoint::close() {
+  for (int* fd : {&rtpFd_, &rtcpFd_}) {
+    if (*fd >= 0) {
+      ::close(*fd);
+      *fd = -1;
+    }
+  }
+}
+
+uint16_t MediaEndpoint::rtpPort() const {
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  if (::getsockname(rtpFd_, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    return 0;
+  }
+  return ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
+                                           : reinterpret_cast<sockaddr_in&>(local).sin_port);
+}
+
+std::size_t MediaEndpoint::drainRtp(Receiver& receiver, ReceiveBatch& batch,
+                                    std::size_t maxBatches) {
+  return drain(rtpFd_, false, receiver, batch, maxBatches);
+}
+
+std::size_t MediaEndpoint::drainRtcp(Receiver& receiver, ReceiveBatch& batch,
+                                     std::size_t maxBatches) {
+  return rtcpFd_ < 0 ? 0 : drain(rtcpFd_, true, receiver, batch, maxBatches);
+}
+
+std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
+                                 ReceiveBatch& batch, std::size_t maxBatches) {
+  std::size_t delivered = 0;
+  for (std::size_t round = 0; round < maxBatches; ++round) {
+    for (std::size_t i = 0; i < ReceiveBatch::kPackets; ++i) {
+      batch.iov[i] = iovec{batch.data[i].data(), batch.data[i].size()};
+      batch.headers[i] = mmsghdr{};
+      batch.headers[i].msg_hdr.msg_iov = &batch.iov[i];
+      batch.headers[i].msg_hdr.msg_iovlen = 1;
+      batch.headers[i].msg_hdr.msg_name = &batch.from[i];
+      batch.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    const int got = ::recvmmsg(fd, batch.headers.data(), ReceiveBatch::kPackets, MSG_DONTWAIT,
+                               nullptr);
+    if (got <= 0) {
+      break;
+    }
+    for (int i = 0; i < got; ++i) {
+      const auto index = static_cast<std::size_t>(i);
+      std::size_t length = batch.headers[index].msg_len;
+      if ((batch.headers[index].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        ++stats_.droppedNotRtp;
+        continue;
+      }
+      bool isRtcp = false;
+      std::span<uint8_t> data(batch.data[index]);
+      if (!accept(data, length, batch.from[index], rtcpSocket, isRtcp)) {
+        continue;
+      }
+      ++delivered;
+      if (isRtcp) {
+        receiver.onRtcp(data.first(length));
+      } else {
+        receiver.onRtp(data.first(length));
+      }
+    }
+    if (static_cast<std::size_t>(got) < ReceiveBatch::kPackets) {
+      break;
+    }
+  }
+  return delivered;
+}
+
+bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
+                           const sockaddr_storage& from, bool rtcpSocket, bool& isRtcp) {
+  const rtp::PacketKind kind = rtp::classifyPacket(std::span<const uint8_t>(data).first(length));
+  isRtcp = rtcpSocket || (settings_.rtcpMux && kind == rtp::PacketKind::kRtcp);
+  if (kind != (isRtcp ? rtp::PacketKind::kRtcp : rtp::PacketKind::kRtp)) {
+    ++stats_.droppedNotRtp;  // STUN, DTLS, ZRTP or noise
+    return false;
+  }
+  // Latched: only the latched address may speak (RTCP latches on its own socket).
+  const bool separateRtcp = isRtcp && !settings_.rtcpMux;
+  const bool latchedHere = separateRtcp ? rtcpLatched_ : rtpLatched_;
+  const auto& peer = separateRtcp ? rtcpPeer_ : rtpPeer_;
+  if (latchedHere && !sameAddress(*peer, from)) {
+    ++stats_.droppedForeignSource;
+    return false;
+  }
+  if (inbound_) {
+    const bool ok = isRtcp ? inbound_->unprotectRtcp(data, length)
+                           : inbound_->unprotectRtp(data, length);
+    if (!ok) {
+      ++stats_.droppedSrtp;
+      return false;
+    }
+  }
+  // Only now, in the clear, can the whole packet be checked (SRTP trailers hide padding).
+  const bool valid = isRtcp ? rtp::RtcpCompound::parse(data.first(length)).has_value()
+                            : rtp::RtpPacket::parse(data.first(length)).has_value();
+  if (!valid) {
+    ++stats_.droppedNotRtp;
+    return false;
+  }
+  if (!latchedHere) {
+    // Symmetric RTP (RFC 4961): the first valid, authentic packet decides where they are.
+    if (separateRtcp) {
+      rtcpPeer_ = from;
+      rtcpLatched_ = true;
+    } else {
+      rtpPeer_ = from;
+      rtpLatched_ = true;
+      if (settings_.rtcpMux) {
+        rtcpPeer_ = from;
+      }
+    }
+  }
+  ++(isRtcp ? stats_.rtcpReceived : stats_.rtpReceived);
+  return true;
+}
+
+bool MediaEndpoint::sendTo(int fd, const std::optional<sockaddr_storage>& to,
+                           std::span<const uint8_t> data) {
+  if (!to || fd < 0) {
+    return false;
+  }
+  const auto sent = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT,
+                             reinterpret_cast<const sockaddr*>(&*to), addressLength(*to));
+  if (sent != static_cast<ssize_t>(data.size())) {
+    ++stats_.sendFailures;
+    return false;
+  }
+  return true;
+}
+
+bool MediaEndpoint::sendRtp(std::span<uint8_t> buffer, std::size_t length) {
+  if (outbound_ && !outbound_->protectRtp(buffer, length)) {
+    ++stats_.sendFailures;
+    return false;
+  }
+  if (!sendTo(rtpFd_, rtpPeer_, std::span<const uint8_t>(buffer).first(length))) {
+    return false;
+  }
+  ++stats_.rtpSent;
+  return true;
+}
+
+bool MediaEndpoint::sendRtcp(std::span<uint8_t> buffer, std::size_t length) {
+  if (outbound_ && !outbound_->protectRtcp(buffer, length)) {
+    ++stats_.sendFailures;
+    return false;
+  }
+  const int fd = settings_.rtcpMux ? rtpFd_ : rtcpFd_;
+  if (!sendTo(fd, rtcpPeer_, std::span<const uint8_t>(buffer).first(length))) {
+    return false;
+  }
+  ++stats_.rtcpSent;
+  return true;
+}
+
+}  // namespace confab::mixer
