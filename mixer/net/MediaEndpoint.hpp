@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "mixer/srtp/Session.hpp"
@@ -83,6 +84,11 @@ class MediaEndpoint {
   // have room for the SRTP trailer. Nothing is sent before we know where to (SDP or latched).
   bool sendRtp(std::span<uint8_t> buffer, std::size_t length);
   bool sendRtcp(std::span<uint8_t> buffer, std::size_t length);
+
+  // Gives up the sockets (for a new endpoint on the same ports after a re-INVITE).
+  std::pair<int, int> releaseSockets() {
+    return {std::exchange(rtpFd_, -1), std::exchange(rtcpFd_, -1)};
+  }
 
   [[nodiscard]] int rtpFd() const { return rtpFd_; }
   [[nodiscard]] int rtcpFd() const { return rtcpFd_; }

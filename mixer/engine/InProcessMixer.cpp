@@ -1,0 +1,162 @@
+#include "mixer/engine/InProcessMixer.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+namespace confab::mixer {
+
+InProcessMixer::InProcessMixer(MixerSettings settings)
+    : settings_(settings), ports_(portIo_, settings_.bindAddress, settings_.ports) {
+  eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (eventFd_ < 0) {
+    throw std::runtime_error("mixer: cannot create its event descriptor");
+  }
+  const unsigned threads =
+      settings_.threads != 0 ? settings_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(eventFd_, settings_.rtpTimeout));
+    workers_.back()->start();
+  }
+}
+
+InProcessMixer::~InProcessMixer() {
+  for (auto& w : workers_) {
+    w->stop();
+  }
+  workers_.clear();
+  for (auto& [id, pending] : reserved_) {
+    ::close(pending.rtpFd);
+    ::close(pending.rtcpFd);
+  }
+  ::close(eventFd_);
+}
+
+MixId InProcessMixer::createMix(const RoomSettings& settings) {
+  // Whole rooms to the least loaded thread.
+  Worker* worker = std::min_element(workers_.begin(), workers_.end(), [](const auto& a, const auto& b) {
+                     return a->mixCount() < b->mixCount();
+                   })->get();
+  const MixId id = nextMix_++;
+  mixes_[id] = worker;
+  worker->post([id, settings](Worker& w) { w.addMix(id, settings); });
+  return id;
+}
+
+void InProcessMixer::destroyMix(MixId mix) {
+  auto found = mixes_.find(mix);
+  if (found == mixes_.end()) {
+    return;
+  }
+  found->second->post([mix](Worker& w) { w.removeMix(mix); });
+  for (auto it = joined_.begin(); it != joined_.end();) {
+    it = it->second == found->second ? joined_.erase(it) : std::next(it);
+  }
+  mixes_.erase(found);
+}
+
+std::optional<Reservation> InProcessMixer::reserve() {
+  auto ports = ports_.allocate();
+  if (!ports) {
+    return std::nullopt;
+  }
+  const uint16_t port = ports->rtpPort();
+  const EndpointId id = nextEndpoint_++;
+  reserved_[id] = Pending{ports->rtp.release(), ports->rtcp.release()};
+  return Reservation{id, port};
+}
+
+bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& params) {
+  auto pending = reserved_.find(endpoint);
+  auto worker = mixes_.find(mix);
+  if (pending == reserved_.end() || worker == mixes_.end()) {
+    return false;
+  }
+  auto created = MediaEndpoint::create(pending->second.rtpFd, pending->second.rtcpFd,
+                                       params.endpoint);
+  reserved_.erase(pending);  // the endpoint (or its failed creation) owns the sockets now
+  if (!created) {
+    return false;
+  }
+  auto shared = std::make_shared<MediaEndpoint>(std::move(*created));
+  const ParticipantSettings participant = params.participant;
+  const bool sending = params.sending;
+  if (!worker->second->post([endpoint, mix, shared, participant, sending](Worker& w) {
+        w.addLeg(endpoint, mix, std::move(*shared), participant, sending);
+      })) {
+    return false;
+  }
+  joined_[endpoint] = worker->second;
+  return true;
+}
+
+bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
+  Worker* worker = workerOf(endpoint);
+  if (worker == nullptr) {
+    return false;
+  }
+  return worker->post([endpoint, params](Worker& w) {
+    w.updateLeg(endpoint, params.endpoint, params.participant, params.sending);
+  });
+}
+
+void InProcessMixer::release(EndpointId endpoint) {
+  if (auto pending = reserved_.find(endpoint); pending != reserved_.end()) {
+    ::close(pending->second.rtpFd);
+    ::close(pending->second.rtcpFd);
+    reserved_.erase(pending);
+    return;
+  }
+  if (Worker* worker = workerOf(endpoint)) {
+    worker->post([endpoint](Worker& w) { w.removeLeg(endpoint); });
+    joined_.erase(endpoint);
+  }
+}
+
+Worker* InProcessMixer::workerOf(EndpointId endpoint) {
+  auto found = joined_.find(endpoint);
+  return found == joined_.end() ? nullptr : found->second;
+}
+
+void InProcessMixer::setMuted(EndpointId endpoint, bool muted) {
+  if (Worker* worker = workerOf(endpoint)) {
+    worker->post([endpoint, muted](Worker& w) {
+      w.withLeg(endpoint, [muted](Room& room, ParticipantId p) { room.setMuted(p, muted); });
+    });
+  }
+}
+
+void InProcessMixer::setDeaf(EndpointId endpoint, bool deaf) {
+  if (Worker* worker = workerOf(endpoint)) {
+    worker->post([endpoint, deaf](Worker& w) {
+      w.withLeg(endpoint, [deaf](Room& room, ParticipantId p) { room.setDeaf(p, deaf); });
+    });
+  }
+}
+
+void InProcessMixer::setGain(EndpointId endpoint, float gain) {
+  if (Worker* worker = workerOf(endpoint)) {
+    worker->post([endpoint, gain](Worker& w) {
+      w.withLeg(endpoint, [gain](Room& room, ParticipantId p) { room.setGain(p, gain); });
+    });
+  }
+}
+
+void InProcessMixer::deliverEvents(MixerEvents& events) {
+  uint64_t ignored = 0;
+  [[maybe_unused]] const auto n = ::read(eventFd_, &ignored, sizeof(ignored));
+  for (auto& worker : workers_) {
+    while (auto event = worker->popEvent()) {
+      if (event->kind == WorkerEvent::Kind::kDtmf) {
+        events.onDtmf(event->endpoint, event->digit);
+      } else {
+        events.onRtpTimeout(event->endpoint);
+      }
+    }
+  }
+}
+
+}  // namespace confab::mixer

@@ -1,0 +1,62 @@
+// The mixer in the confab process: N worker threads (one per core by default), each owning whole
+// rooms. Calls come from the signalling thread; events go back through eventFd().
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "mixer/PortPool.hpp"
+#include "mixer/engine/Control.hpp"
+#include "mixer/engine/Worker.hpp"
+
+namespace confab::mixer {
+
+struct MixerSettings {
+  unsigned threads = 0;  // 0: one per core
+  boost::asio::ip::address bindAddress = boost::asio::ip::address_v4::any();
+  PortRange ports;
+  std::chrono::milliseconds rtpTimeout{std::chrono::seconds(60)};
+};
+
+class InProcessMixer final : public Control {
+ public:
+  explicit InProcessMixer(MixerSettings settings);
+  ~InProcessMixer() override;
+
+  MixId createMix(const RoomSettings& settings) override;
+  void destroyMix(MixId mix) override;
+  std::optional<Reservation> reserve() override;
+  bool join(EndpointId endpoint, MixId mix, const MediaParams& params) override;
+  bool update(EndpointId endpoint, const MediaParams& params) override;
+  void release(EndpointId endpoint) override;
+  void setMuted(EndpointId endpoint, bool muted) override;
+  void setDeaf(EndpointId endpoint, bool deaf) override;
+  void setGain(EndpointId endpoint, float gain) override;
+  [[nodiscard]] int eventFd() const override { return eventFd_; }
+  void deliverEvents(MixerEvents& events) override;
+
+  [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+
+ private:
+  struct Pending {
+    int rtpFd = -1;
+    int rtcpFd = -1;
+  };
+  Worker* workerOf(EndpointId endpoint);
+
+  MixerSettings settings_;
+  boost::asio::io_context portIo_;  // only to create sockets; never run
+  PortPool ports_;
+  int eventFd_ = -1;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unordered_map<MixId, Worker*> mixes_;
+  std::unordered_map<EndpointId, Pending> reserved_;
+  std::unordered_map<EndpointId, Worker*> joined_;
+  MixId nextMix_ = 1;
+  EndpointId nextEndpoint_ = 1;
+};
+
+}  // namespace confab::mixer

@@ -1,0 +1,364 @@
+#include "mixer/engine/Worker.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace confab::mixer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kTick = std::chrono::milliseconds(20);
+constexpr uint64_t kTimerTag = 1;
+constexpr uint64_t kCommandTag = 2;
+// Late by more than this many ticks: skip ahead instead of bursting (a stalled machine).
+constexpr uint64_t kMaxCatchUpTicks = 5;
+
+void signal(int fd) {
+  const uint64_t one = 1;
+  [[maybe_unused]] const auto written = ::write(fd, &one, sizeof(one));
+}
+
+uint64_t drainCounter(int fd) {
+  uint64_t value = 0;
+  return ::read(fd, &value, sizeof(value)) == sizeof(value) ? value : 0;
+}
+
+}  // namespace
+
+void TickLateness::record(std::chrono::nanoseconds late) {
+  const auto bucket = std::min<int64_t>(
+      std::max<int64_t>(0, late.count() /
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(kBucket).count()),
+      static_cast<int64_t>(kBuckets));
+  counts_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t TickLateness::ticks() const {
+  uint64_t total = 0;
+  for (const auto& c : counts_) {
+    total += c.load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+double TickLateness::percentileMicros(double fraction) const {
+  const uint64_t total = ticks();
+  if (total == 0) {
+    return 0.0;
+  }
+  const auto wanted = static_cast<uint64_t>(std::ceil(fraction * static_cast<double>(total)));
+  uint64_t seen = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    seen += counts_[i].load(std::memory_order_relaxed);
+    if (seen >= wanted) {
+      return static_cast<double>((i + 1) * static_cast<std::size_t>(kBucket.count()));
+    }
+  }
+  return static_cast<double>(kBuckets * static_cast<std::size_t>(kBucket.count()));
+}
+
+void TickLateness::reset() {
+  for (auto& c : counts_) {
+    c.store(0, std::memory_order_relaxed);
+  }
+}
+
+struct Worker::Leg final : MediaEndpoint::Receiver {
+  void onRtp(std::span<uint8_t> packet) override;
+  void onRtcp(std::span<uint8_t> /*packet*/) override { lastRtpTick = worker->tickCount_; }
+
+  Worker* worker = nullptr;
+  EndpointId id = 0;
+  Mix* mix = nullptr;
+  ParticipantId participant = 0;
+  std::optional<MediaEndpoint> endpoint;
+  bool sending = true;
+  uint64_t lastRtpTick = 0;
+  bool timedOut = false;
+};
+
+struct Worker::Mix final : Room::Sink {
+  Mix(Worker& w, MixId mixId, const RoomSettings& settings)
+      : worker(w), id(mixId), room(std::make_unique<Room>(settings, *this)) {}
+
+  void onRtp(ParticipantId to, std::span<const uint8_t> packet) override {
+    auto found = byParticipant.find(to);
+    if (found == byParticipant.end()) {
+      return;
+    }
+    Leg& leg = *found->second;
+    if (!leg.sending || !leg.endpoint || packet.size() > sendBuffer.size() - 64) {
+      return;  // on hold (RFC 3264 §5.1: recvonly/inactive towards them), or too big
+    }
+    std::memcpy(sendBuffer.data(), packet.data(), packet.size());
+    leg.endpoint->sendRtp(sendBuffer, packet.size());
+  }
+  void onDtmf(ParticipantId from, char digit) override {
+    auto found = byParticipant.find(from);
+    if (found != byParticipant.end()) {
+      worker.emit(WorkerEvent{WorkerEvent::Kind::kDtmf, found->second->id, digit});
+    }
+  }
+
+  Worker& worker;
+  MixId id;
+  std::unique_ptr<Room> room;
+  std::unordered_map<ParticipantId, Leg*> byParticipant;
+  std::array<uint8_t, 1600> sendBuffer{};  // room for the SRTP trailer after the packet
+};
+
+void Worker::Leg::onRtp(std::span<uint8_t> packet) {
+  lastRtpTick = worker->tickCount_;
+  mix->room->receive(participant, packet);
+}
+
+Worker::Worker(int wake, std::chrono::milliseconds rtpTimeout)
+    : wake_(wake), rtpTimeout_(rtpTimeout) {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  commandsReady_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_ < 0 || timer_ < 0 || commandsReady_ < 0) {
+    throw std::runtime_error("mixer worker: cannot create epoll/timerfd/eventfd");
+  }
+  epoll_event timerEvent{};
+  timerEvent.events = EPOLLIN;
+  timerEvent.data.u64 = kTimerTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, timer_, &timerEvent);
+  epoll_event commandEvent{};
+  commandEvent.events = EPOLLIN;
+  commandEvent.data.u64 = kCommandTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, commandsReady_, &commandEvent);
+}
+
+Worker::~Worker() {
+  stop();
+  legs_.clear();
+  mixes_.clear();
+  for (int fd : {epoll_, timer_, commandsReady_}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+}
+
+void Worker::start() {
+  running_.store(true);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::stop() {
+  if (!running_.exchange(false)) {
+    return;
+  }
+  signal(commandsReady_);
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+bool Worker::post(Command command) {
+  auto boxed = std::make_unique<Command>(std::move(command));
+  if (!commands_.push(boxed)) {
+    return false;
+  }
+  signal(commandsReady_);
+  return true;
+}
+
+void Worker::emit(const WorkerEvent& event) {
+  WorkerEvent copy = event;
+  if (events_.push(copy)) {
+    signal(wake_);
+  }
+}
+
+void Worker::run() {
+  // Ticks at absolute times start + n * 20 ms: a late tick does not push the next one back.
+  itimerspec spec{};
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  spec.it_value = now;
+  spec.it_value.tv_nsec += 20'000'000;
+  if (spec.it_value.tv_nsec >= 1'000'000'000) {
+    spec.it_value.tv_nsec -= 1'000'000'000;
+    ++spec.it_value.tv_sec;
+  }
+  spec.it_interval.tv_nsec = 20'000'000;
+  ::timerfd_settime(timer_, TFD_TIMER_ABSTIME, &spec, nullptr);
+  const auto start = Clock::time_point(std::chrono::seconds(spec.it_value.tv_sec) +
+                                       std::chrono::nanoseconds(spec.it_value.tv_nsec));
+  uint64_t scheduled = 0;  // ticks due so far
+
+  std::array<epoll_event, 64> ready{};
+  std::vector<std::unique_ptr<Leg>> graveyard;
+  while (running_.load(std::memory_order_relaxed)) {
+    const int n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()), 100);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = ready[static_cast<std::size_t>(i)].data.u64;
+      if (tag == kTimerTag) {
+        const uint64_t expirations = drainCounter(timer_);
+        if (expirations == 0) {
+          continue;
+        }
+        scheduled += expirations;
+        const uint64_t run = std::min(expirations, kMaxCatchUpTicks);
+        for (uint64_t t = 0; t < run; ++t) {
+          const auto due = start + kTick * (scheduled - run + t);
+          lateness_.record(Clock::now() - due);
+          tick();
+        }
+      } else if (tag == kCommandTag) {
+        drainCounter(commandsReady_);
+        while (auto command = commands_.pop()) {
+          (**command)(*this);
+        }
+      } else {
+        auto* leg = reinterpret_cast<Leg*>(tag);
+        if (legs_.count(leg->id) != 0 && leg->endpoint) {
+          leg->endpoint->drainRtp(*leg, batch_);
+          leg->endpoint->drainRtcp(*leg, batch_);
+        }
+      }
+    }
+  }
+}
+
+void Worker::tick() {
+  ++tickCount_;
+  for (auto& [id, mix] : mixes_) {
+    mix->room->tick();
+  }
+  if (tickCount_ % 50 == 0) {
+    checkTimeouts(Clock::now());
+  }
+}
+
+void Worker::checkTimeouts(Clock::time_point) {
+  const auto limit = static_cast<uint64_t>(rtpTimeout_ / kTick);
+  for (auto& [id, leg] : legs_) {
+    if (!leg->timedOut && limit > 0 && tickCount_ - leg->lastRtpTick > limit) {
+      leg->timedOut = true;
+      emit(WorkerEvent{WorkerEvent::Kind::kRtpTimeout, id, 0});
+    }
+  }
+}
+
+void Worker::addMix(MixId id, const RoomSettings& settings) {
+  mixes_.emplace(id, std::make_unique<Mix>(*this, id, settings));
+  mixCount_.store(mixes_.size(), std::memory_order_relaxed);
+}
+
+void Worker::removeMix(MixId id) {
+  auto found = mixes_.find(id);
+  if (found == mixes_.end()) {
+    return;
+  }
+  for (auto it = legs_.begin(); it != legs_.end();) {
+    if (it->second->mix == found->second.get()) {
+      const EndpointId legId = it->first;
+      ++it;
+      removeLeg(legId);
+    } else {
+      ++it;
+    }
+  }
+  mixes_.erase(found);
+  mixCount_.store(mixes_.size(), std::memory_order_relaxed);
+}
+
+void Worker::watch(Leg& leg) {
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = reinterpret_cast<uint64_t>(&leg);
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtpFd(), &event);
+  if (leg.endpoint->rtcpFd() >= 0) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtcpFd(), &event);
+  }
+}
+
+bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
+                    const ParticipantSettings& settings, bool sending) {
+  auto mix = mixes_.find(mixId);
+  if (mix == mixes_.end() || legs_.count(id) != 0) {
+    return false;
+  }
+  auto leg = std::make_unique<Leg>();
+  leg->worker = this;
+  leg->id = id;
+  leg->mix = mix->second.get();
+  leg->participant = mix->second->room->add(settings);
+  leg->endpoint.emplace(std::move(endpoint));
+  leg->sending = sending;
+  leg->lastRtpTick = tickCount_;
+  mix->second->byParticipant[leg->participant] = leg.get();
+  watch(*leg);
+  legs_.emplace(id, std::move(leg));
+  return true;
+}
+
+void Worker::removeLeg(EndpointId id) {
+  auto found = legs_.find(id);
+  if (found == legs_.end()) {
+    return;
+  }
+  Leg& leg = *found->second;
+  if (leg.endpoint) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
+    if (leg.endpoint->rtcpFd() >= 0) {
+      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
+    }
+  }
+  leg.mix->room->remove(leg.participant);
+  leg.mix->byParticipant.erase(leg.participant);
+  legs_.erase(found);  // closes the sockets
+}
+
+bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
+                       const ParticipantSettings& settings, bool sending) {
+  auto found = legs_.find(id);
+  if (found == legs_.end() || !found->second->endpoint) {
+    return false;
+  }
+  Leg& leg = *found->second;
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
+  if (leg.endpoint->rtcpFd() >= 0) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
+  }
+  auto [rtpFd, rtcpFd] = leg.endpoint->releaseSockets();
+  leg.endpoint.reset();
+  auto endpoint = MediaEndpoint::create(rtpFd, rtcpFd, endpointSettings);
+  Mix* mix = leg.mix;
+  mix->room->remove(leg.participant);
+  mix->byParticipant.erase(leg.participant);
+  legs_.erase(found);
+  if (!endpoint) {
+    return false;
+  }
+  return addLeg(id, mix->id, std::move(*endpoint), settings, sending);
+}
+
+void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action) {
+  auto found = legs_.find(id);
+  if (found != legs_.end()) {
+    action(*found->second->mix->room, found->second->participant);
+  }
+}
+
+std::optional<MixStats> Worker::mixStats(MixId id) const {
+  auto found = mixes_.find(id);
+  if (found == mixes_.end()) {
+    return std::nullopt;
+  }
+  return MixStats{found->second->room->size(), found->second->room->encodesLastTick()};
+}
+
+}  // namespace confab::mixer

@@ -1,0 +1,103 @@
+// A mixer thread: owns whole rooms and their participants' sockets, wakes every 20 ms on an
+// absolute timer (so ticks do not drift), reads RTP as it arrives, and meets the signalling
+// thread only at two SPSC queues (commands in, events out). Nothing in the tick allocates,
+// locks or blocks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include "mixer/engine/Control.hpp"
+#include "mixer/engine/SpscQueue.hpp"
+#include "mixer/net/MediaEndpoint.hpp"
+#include "mixer/room/Room.hpp"
+
+namespace confab::mixer {
+
+struct WorkerEvent {
+  enum class Kind : uint8_t { kDtmf, kRtpTimeout };
+  Kind kind = Kind::kDtmf;
+  EndpointId endpoint = 0;
+  char digit = 0;
+};
+
+// How late ticks fire, in 50 µs buckets up to 50 ms; read from any thread.
+class TickLateness {
+ public:
+  static constexpr std::size_t kBuckets = 1000;
+  static constexpr std::chrono::microseconds kBucket{50};
+  void record(std::chrono::nanoseconds late);
+  // The lateness below which 'fraction' of ticks fired (e.g. 0.999), in microseconds.
+  [[nodiscard]] double percentileMicros(double fraction) const;
+  [[nodiscard]] uint64_t ticks() const;
+  void reset();
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets + 1> counts_{};
+};
+
+class Worker {
+ public:
+  using Command = std::function<void(Worker&)>;
+
+  // 'wake' is written (eventfd) when an event is queued for the signalling side.
+  Worker(int wake, std::chrono::milliseconds rtpTimeout);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void stop();
+  // Signalling side: runs 'command' on the mixer thread between ticks. False when the queue is
+  // full (the caller retries or fails the request).
+  bool post(Command command);
+  // Signalling side.
+  std::optional<WorkerEvent> popEvent() { return events_.pop(); }
+  [[nodiscard]] const TickLateness& lateness() const { return lateness_; }
+  [[nodiscard]] std::size_t mixCount() const { return mixCount_.load(std::memory_order_relaxed); }
+
+  // Mixer thread only (from commands).
+  void addMix(MixId id, const RoomSettings& settings);
+  void removeMix(MixId id);
+  bool addLeg(EndpointId id, MixId mix, MediaEndpoint endpoint, const ParticipantSettings& settings,
+              bool sending);
+  void removeLeg(EndpointId id);
+  // New media parameters on the same sockets (re-INVITE). False when the keys are unusable.
+  bool updateLeg(EndpointId id, const EndpointSettings& endpoint,
+                 const ParticipantSettings& settings, bool sending);
+  void withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action);
+  [[nodiscard]] std::optional<MixStats> mixStats(MixId id) const;
+
+ private:
+  struct Mix;
+  struct Leg;
+
+  void run();
+  void tick();
+  void checkTimeouts(std::chrono::steady_clock::time_point now);
+  void emit(const WorkerEvent& event);
+  void watch(Leg& leg);
+
+  int wake_;
+  std::chrono::milliseconds rtpTimeout_;
+  int epoll_ = -1;
+  int timer_ = -1;
+  int commandsReady_ = -1;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  SpscQueue<std::unique_ptr<Command>, 1024> commands_;
+  SpscQueue<WorkerEvent, 4096> events_;
+  std::unordered_map<MixId, std::unique_ptr<Mix>> mixes_;
+  std::unordered_map<EndpointId, std::unique_ptr<Leg>> legs_;
+  std::atomic<std::size_t> mixCount_{0};
+  ReceiveBatch batch_;
+  TickLateness lateness_;
+  uint64_t tickCount_ = 0;
+};
+
+}  // namespace confab::mixer
