@@ -2,19 +2,22 @@
 
 #include "focus/sip/Response.hpp"
 
+#include <unistd.h>
+
 namespace confab {
 
 Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
-             FocusObserver* observer)
+             mixer::Control& mixer, FocusObserver* observer)
     : settings_(std::move(settings)),
       observer_(observer),
       timers_(io),
-      ports_(io, settings_.rtpAddress, settings_.rtpPorts) {
+      mixer_(mixer),
+      mixerEvents_(io, ::dup(mixer.eventFd())) {
   transports_ = std::make_unique<transport::TransportLayer>(
       io, settings_.transport, static_cast<transport::TransportLayer::Listener&>(*this));
   // The UAS and the transaction layer point at each other; the UAS gets the layer once built.
   txn::TransactionLayer* pending = nullptr;
-  uas_ = std::make_unique<room::Uas>(pending, timers_, rooms, ports_, settings_.uas);
+  uas_ = std::make_unique<room::Uas>(pending, timers_, rooms, mixer_, settings_.uas);
   layer_ = std::make_unique<txn::TransactionLayer>(static_cast<txn::Wire&>(*this), timers_,
                                                    settings_.timers, *uas_);
   uas_->attach(*layer_);
@@ -23,9 +26,26 @@ Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::
 
 Focus::~Focus() { stop(); }
 
-void Focus::start() { transports_->start(); }
+void Focus::start() {
+  transports_->start();
+  waitForMixerEvents();
+}
+
+void Focus::waitForMixerEvents() {
+  // Mixer threads signal an eventfd; the events themselves are handled here, on our thread.
+  mixerEvents_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& ec) {
+                            if (ec) {
+                              return;
+                            }
+                            mixer_.deliverEvents(*uas_);
+                            waitForMixerEvents();
+                          });
+}
 
 void Focus::stop() {
+  boost::system::error_code ignored;
+  mixerEvents_.cancel(ignored);
   if (transports_) {
     transports_->stop();
   }

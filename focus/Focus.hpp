@@ -10,7 +10,9 @@
 #include "focus/timer/Timers.hpp"
 #include "focus/transport/TransportLayer.hpp"
 #include "focus/txn/TransactionLayer.hpp"
-#include "mixer/PortPool.hpp"
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "mixer/engine/Control.hpp"
 #include "policy/Directory.hpp"
 
 namespace confab {
@@ -19,8 +21,6 @@ struct FocusSettings {
   transport::TransportConfig transport;
   txn::Settings timers;
   room::UasSettings uas;
-  mixer::PortRange rtpPorts;
-  boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
 };
 
 // What the focus tells its owner: calls (via room::CallObserver) and, for tracing, every SIP
@@ -37,8 +37,9 @@ class FocusObserver : public room::CallObserver {
 
 class Focus final : private transport::TransportLayer::Listener, private txn::Wire {
  public:
+  // 'mixer' runs the rooms' media; its events are read on 'io'.
   Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
-        FocusObserver* observer = nullptr);
+        mixer::Control& mixer, FocusObserver* observer = nullptr);
   ~Focus();
   Focus(const Focus&) = delete;
   Focus& operator=(const Focus&) = delete;
@@ -60,11 +61,13 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   void sendResponse(const sip::Message& response, const transport::Source& to) override;
   void sendRequest(const sip::Message& request, const transport::Destination& to) override;
   [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const override;
+  void waitForMixerEvents();
 
   FocusSettings settings_;
   FocusObserver* observer_;
   timer::AsioTimers timers_;
-  mixer::PortPool ports_;
+  mixer::Control& mixer_;
+  boost::asio::posix::stream_descriptor mixerEvents_;
   std::unique_ptr<transport::TransportLayer> transports_;
   // Declared before the UAS so that it is destroyed after it: calls hold pointers to their
   // client transactions, which the layer owns.

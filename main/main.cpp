@@ -10,6 +10,7 @@
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
+#include "mixer/engine/InProcessMixer.hpp"
 #include "main/Config.hpp"
 #include "policy/Directory.hpp"
 
@@ -39,6 +40,11 @@ class Log final : public FocusObserver {
     if (level_ <= config::LogLevel::kInfo) {
       std::cerr << "confab: call " << call.dialog().callId() << " left room " << call.roomId()
                 << ": " << call.endReason() << std::endl;
+    }
+  }
+  void onDtmf(const room::Call& call, char digit) override {
+    if (level_ <= config::LogLevel::kDebug) {
+      std::cerr << "confab: call " << call.dialog().callId() << " pressed " << digit << std::endl;
     }
   }
   void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) override {
@@ -76,8 +82,6 @@ FocusSettings focusSettings(const config::Config& c) {
   if (c.mediaAddress) {
     s.uas.mediaAddress = c.mediaAddress->to_string();
   }
-  s.rtpPorts = {c.rtpPorts.first, c.rtpPorts.last};
-  s.rtpAddress = c.rtpAddress;
   return s;
 }
 
@@ -98,9 +102,16 @@ int run(int argc, char** argv) {
     rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants});
   }
 
+  mixer::MixerSettings mixerSettings;
+  mixerSettings.threads = cfg.mixerThreads;
+  mixerSettings.bindAddress = cfg.rtpAddress;
+  mixerSettings.ports = {cfg.rtpPorts.first, cfg.rtpPorts.last};
+  // Declared before the focus: calls hand their media back to the mixer as they end.
+  mixer::InProcessMixer mixer(mixerSettings);
+
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
-  Focus focus(io, focusSettings(cfg), rooms, &log);
+  Focus focus(io, focusSettings(cfg), rooms, mixer, &log);
   try {
     focus.start();
   } catch (const std::exception& e) {

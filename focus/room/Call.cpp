@@ -1,17 +1,23 @@
 #include "focus/room/Call.hpp"
 
 #include "focus/room/Capabilities.hpp"
+#include "focus/room/MediaParams.hpp"
+
+#include <random>
 #include "focus/sip/Response.hpp"
 
 namespace confab::room {
 
-Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog,
-           mixer::MediaPorts ports, sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
+Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
+           mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
            const CallSettings& settings, Listener& listener)
     : roomId_(std::move(roomId)),
       contact_("<" + std::move(contact) + ">;isfocus"),
       dialog_(std::move(dialog)),
-      ports_(std::move(ports)),
+      mixer_(mixer),
+      media_(media),
+      mix_(std::move(mix)),
+      ssrc_(static_cast<uint32_t>(std::random_device{}())),
       local_(std::move(local)),
       layer_(layer),
       timers_(timers),
@@ -19,6 +25,7 @@ Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog,
       listener_(listener) {}
 
 Call::~Call() {
+  mixer_.release(media_.id);
   for (auto id : {okTimer_, ackTimeout_, sessionTimerId_, finishTimer_}) {
     timers_.cancel(id);
   }
@@ -84,6 +91,7 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   body = negotiated->answer.serialize();
   lastSdp_ = body;
   negotiated_ = std::move(*negotiated);
+  applyMedia();
   return true;
 }
 
@@ -179,6 +187,22 @@ void Call::onAck(const sip::Message& ack) {
       return;
     }
     negotiated_ = std::move(negotiated);
+    applyMedia();
+  }
+}
+
+void Call::applyMedia() {
+  if (!negotiated_) {
+    return;
+  }
+  auto params = toMediaParams(*negotiated_, ssrc_);
+  if (!params) {
+    return;
+  }
+  if (joined_) {
+    mixer_.update(media_.id, *params);
+  } else {
+    joined_ = mixer_.join(media_.id, mix_->id(), *params);
   }
 }
 

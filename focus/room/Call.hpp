@@ -11,9 +11,23 @@
 #include "focus/sdp/OfferAnswer.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
-#include "mixer/PortPool.hpp"
+#include "mixer/engine/Control.hpp"
 
 namespace confab::room {
+
+// A room's mix in the mixer, shared by the calls in the room; the mix goes when the last does.
+class RoomMix {
+ public:
+  RoomMix(mixer::Control& mixer, mixer::MixId id) : mixer_(mixer), id_(id) {}
+  ~RoomMix() { mixer_.destroyMix(id_); }
+  RoomMix(const RoomMix&) = delete;
+  RoomMix& operator=(const RoomMix&) = delete;
+  [[nodiscard]] mixer::MixId id() const { return id_; }
+
+ private:
+  mixer::Control& mixer_;
+  mixer::MixId id_;
+};
 
 struct CallSettings {
   dialog::SessionTimerSettings sessionTimer;
@@ -35,8 +49,10 @@ class Call final : private txn::ClientTransaction::User {
   };
 
   // 'contact' is our Contact URI for this call (RFC 3261 §8.1.1.8, RFC 4579 §5 isfocus is added).
-  Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::MediaPorts ports,
-       sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
+  // 'media' is the endpoint reserved in 'mixer' for this call; the call releases it.
+  Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
+       mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local,
+       txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
        Listener& listener);
   ~Call();
   Call(const Call&) = delete;
@@ -57,7 +73,10 @@ class Call final : private txn::ClientTransaction::User {
   [[nodiscard]] const std::optional<sdp::Negotiated>& media() const { return negotiated_; }
   [[nodiscard]] bool confirmed() const { return confirmed_; }
   [[nodiscard]] bool ended() const { return ending_; }
-  [[nodiscard]] uint16_t localRtpPort() const { return ports_.rtpPort(); }
+  [[nodiscard]] uint16_t localRtpPort() const { return media_.rtpPort; }
+  [[nodiscard]] mixer::EndpointId mediaEndpoint() const { return media_.id; }
+  // Whether the mixer has the call's media (after a usable offer/answer).
+  [[nodiscard]] bool inMix() const { return joined_; }
   // Why the call ended, for people reading logs ("caller hung up", "no ACK", ...).
   [[nodiscard]] const std::string& endReason() const { return endReason_; }
 
@@ -77,11 +96,17 @@ class Call final : private txn::ClientTransaction::User {
   void armSessionTimer();
   void refreshSession();
   void finish(std::string reason);
+  // Hands the negotiated media to the mixer: join the room's mix, or update it (re-INVITE).
+  void applyMedia();
 
   std::string roomId_;
   std::string contact_;
   dialog::Dialog dialog_;
-  mixer::MediaPorts ports_;
+  mixer::Control& mixer_;
+  mixer::Reservation media_;
+  std::shared_ptr<RoomMix> mix_;
+  uint32_t ssrc_;
+  bool joined_ = false;
   sdp::LocalMedia local_;
   txn::TransactionLayer& layer_;
   timer::Timers& timers_;

@@ -31,8 +31,8 @@ bool acceptsSdp(const sip::Message& request) {
 }  // namespace
 
 Uas::Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
-         mixer::PortPool& ports, UasSettings settings)
-    : layer_(layer), timers_(timers), rooms_(rooms), ports_(ports), settings_(std::move(settings)) {}
+         mixer::Control& mixer, UasSettings settings)
+    : layer_(layer), timers_(timers), rooms_(rooms), mixer_(mixer), settings_(std::move(settings)) {}
 
 Uas::~Uas() {
   for (auto& [txn, ringing] : ringing_) {
@@ -206,8 +206,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     transaction.respond(sip::errorResponse(request, dialog.error(), tag));
     return;
   }
-  auto ports = ports_.allocate();
-  if (!ports) {
+  auto media = mixer_.reserve();
+  if (!media) {
     sip::Message response = sip::makeResponse(request, 503, "No Media Ports Free", tag);
     response.add("Retry-After", "30");
     transaction.respond(std::move(response));
@@ -215,7 +215,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   }
   sdp::LocalMedia local;
   local.address = mediaAddressFor(request, transaction.source());
-  local.rtpPort = ports->rtpPort();
+  local.rtpPort = media->rtpPort;
   local.sessionId = std::random_device{}();
   local.sessionVersion = 0;
   // One SRTP master key per call, kept across re-INVITEs (RFC 4568 §7.1.4 allows either).
@@ -224,7 +224,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     local.srtpKeyMaterial.clear();
   }
   auto call = std::make_unique<Call>(roomId, contactFor(roomId, request, transaction.source()),
-                                     std::move(*dialog), std::move(*ports), std::move(local),
+                                     std::move(*dialog), mixer_, *media, mixFor(roomId),
+                                     std::move(local),
                                      *layer_, timers_, settings_.call, *this);
   if (settings_.answerDelay.count() > 0) {
     // Ring first; a CANCEL in the meantime gets the INVITE a 487 (RFC 3261 §9.2).
@@ -324,6 +325,37 @@ void Uas::admit(std::unique_ptr<Call> call, const transport::Source& from) {
   auto [it, inserted] = calls_.emplace(key, std::move(call));
   if (inserted && observer_ != nullptr) {
     observer_->onCallStarted(*it->second, from);
+  }
+}
+
+std::shared_ptr<RoomMix> Uas::mixFor(const std::string& roomId) {
+  if (auto existing = mixes_[roomId].lock()) {
+    return existing;
+  }
+  mixer::RoomSettings settings;
+  auto mix = std::make_shared<RoomMix>(mixer_, mixer_.createMix(settings));
+  mixes_[roomId] = mix;
+  return mix;
+}
+
+Call* Uas::findByEndpoint(mixer::EndpointId endpoint) {
+  for (auto& [key, call] : calls_) {
+    if (call->mediaEndpoint() == endpoint) {
+      return call.get();
+    }
+  }
+  return nullptr;
+}
+
+void Uas::onDtmf(mixer::EndpointId endpoint, char digit) {
+  if (Call* call = findByEndpoint(endpoint); call != nullptr && observer_ != nullptr) {
+    observer_->onDtmf(*call, digit);
+  }
+}
+
+void Uas::onRtpTimeout(mixer::EndpointId endpoint) {
+  if (Call* call = findByEndpoint(endpoint)) {
+    call->hangUp("no media from the caller");
   }
 }
 

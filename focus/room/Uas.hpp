@@ -11,7 +11,7 @@
 #include "focus/room/Call.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
-#include "mixer/PortPool.hpp"
+#include "mixer/engine/Control.hpp"
 #include "policy/Directory.hpp"
 
 namespace confab::room {
@@ -21,6 +21,8 @@ class CallObserver {
  public:
   virtual void onCallStarted(const Call& call, const transport::Source& from) = 0;
   virtual void onCallEnded(const Call& call) = 0;
+  // An RFC 4733 key press from a caller.
+  virtual void onDtmf(const Call& /*call*/, char /*digit*/) {}
 
  protected:
   ~CallObserver() = default;
@@ -34,10 +36,10 @@ struct UasSettings {
   std::chrono::milliseconds answerDelay{0};
 };
 
-class Uas final : public txn::TransactionUser, public Call::Listener {
+class Uas final : public txn::TransactionUser, public Call::Listener, public mixer::MixerEvents {
  public:
   Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
-      mixer::PortPool& ports, UasSettings settings);
+      mixer::Control& mixer, UasSettings settings);
   ~Uas();
   Uas(const Uas&) = delete;
   Uas& operator=(const Uas&) = delete;
@@ -52,6 +54,10 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   void onServerTransactionEnded(txn::ServerTransaction& transaction) override;
   void onStrayResponse(const sip::Message& response) override;
 
+  // mixer::MixerEvents
+  void onDtmf(mixer::EndpointId endpoint, char digit) override;
+  void onRtpTimeout(mixer::EndpointId endpoint) override;
+
   // Sends BYE on every call (shutdown).
   void hangUpAll();
   [[nodiscard]] std::size_t callCount() const { return calls_.size(); }
@@ -63,6 +69,8 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   void handleNewInvite(txn::ServerTransaction& transaction);
   void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
+  std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
+  Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
   std::string contactFor(const std::string& roomId, const sip::Message& request,
                          const transport::Source& source) const;
@@ -76,7 +84,8 @@ class Uas final : public txn::TransactionUser, public Call::Listener {
   CallObserver* observer_ = nullptr;
   timer::Timers& timers_;
   const policy::Directory& rooms_;
-  mixer::PortPool& ports_;
+  mixer::Control& mixer_;
+  std::unordered_map<std::string, std::weak_ptr<RoomMix>> mixes_;  // by room id
   UasSettings settings_;
   std::unordered_map<std::string, std::unique_ptr<Call>> calls_;  // by dialog key
   std::unordered_map<txn::ServerTransaction*, Ringing> ringing_;  // INVITEs not answered yet

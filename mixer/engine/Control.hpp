@@ -20,6 +20,9 @@ struct MediaParams {
   EndpointSettings endpoint;
   // False while our direction is recvonly or inactive (they put us on hold, RFC 3264 §5.1).
   bool sending = true;
+  // False while they send nothing (they said recvonly or inactive), so silence is no sign of a
+  // dead call.
+  bool receiving = true;
 };
 
 struct Reservation {

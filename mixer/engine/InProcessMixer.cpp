@@ -84,8 +84,9 @@ bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& par
   auto shared = std::make_shared<MediaEndpoint>(std::move(*created));
   const ParticipantSettings participant = params.participant;
   const bool sending = params.sending;
-  if (!worker->second->post([endpoint, mix, shared, participant, sending](Worker& w) {
-        w.addLeg(endpoint, mix, std::move(*shared), participant, sending);
+  const bool receiving = params.receiving;
+  if (!worker->second->post([endpoint, mix, shared, participant, sending, receiving](Worker& w) {
+        w.addLeg(endpoint, mix, std::move(*shared), participant, sending, receiving);
       })) {
     return false;
   }
@@ -99,7 +100,7 @@ bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
     return false;
   }
   return worker->post([endpoint, params](Worker& w) {
-    w.updateLeg(endpoint, params.endpoint, params.participant, params.sending);
+    w.updateLeg(endpoint, params.endpoint, params.participant, params.sending, params.receiving);
   });
 }
 

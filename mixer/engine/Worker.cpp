@@ -82,6 +82,7 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   ParticipantId participant = 0;
   std::optional<MediaEndpoint> endpoint;
   bool sending = true;
+  bool receiving = true;
   uint64_t lastRtpTick = 0;
   bool timedOut = false;
 };
@@ -245,6 +246,10 @@ void Worker::tick() {
 void Worker::checkTimeouts(Clock::time_point) {
   const auto limit = static_cast<uint64_t>(rtpTimeout_ / kTick);
   for (auto& [id, leg] : legs_) {
+    if (!leg->receiving) {
+      leg->lastRtpTick = tickCount_;  // on hold: silence is expected
+      continue;
+    }
     if (!leg->timedOut && limit > 0 && tickCount_ - leg->lastRtpTick > limit) {
       leg->timedOut = true;
       emit(WorkerEvent{WorkerEvent::Kind::kRtpTimeout, id, 0});
@@ -286,7 +291,7 @@ void Worker::watch(Leg& leg) {
 }
 
 bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
-                    const ParticipantSettings& settings, bool sending) {
+                    const ParticipantSettings& settings, bool sending, bool receiving) {
   auto mix = mixes_.find(mixId);
   if (mix == mixes_.end() || legs_.count(id) != 0) {
     return false;
@@ -298,6 +303,7 @@ bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
   leg->participant = mix->second->room->add(settings);
   leg->endpoint.emplace(std::move(endpoint));
   leg->sending = sending;
+  leg->receiving = receiving;
   leg->lastRtpTick = tickCount_;
   mix->second->byParticipant[leg->participant] = leg.get();
   watch(*leg);
@@ -323,7 +329,7 @@ void Worker::removeLeg(EndpointId id) {
 }
 
 bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
-                       const ParticipantSettings& settings, bool sending) {
+                       const ParticipantSettings& settings, bool sending, bool receiving) {
   auto found = legs_.find(id);
   if (found == legs_.end() || !found->second->endpoint) {
     return false;
@@ -343,7 +349,7 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   if (!endpoint) {
     return false;
   }
-  return addLeg(id, mix->id, std::move(*endpoint), settings, sending);
+  return addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving);
 }
 
 void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action) {

@@ -65,11 +65,11 @@ class Worker {
   void addMix(MixId id, const RoomSettings& settings);
   void removeMix(MixId id);
   bool addLeg(EndpointId id, MixId mix, MediaEndpoint endpoint, const ParticipantSettings& settings,
-              bool sending);
+              bool sending, bool receiving);
   void removeLeg(EndpointId id);
   // New media parameters on the same sockets (re-INVITE). False when the keys are unusable.
   bool updateLeg(EndpointId id, const EndpointSettings& endpoint,
-                 const ParticipantSettings& settings, bool sending);
+                 const ParticipantSettings& settings, bool sending, bool receiving);
   void withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action);
   [[nodiscard]] std::optional<MixStats> mixStats(MixId id) const;
 

@@ -13,6 +13,7 @@
 #include "focus/sip/Response.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
+#include "mixer/engine/InProcessMixer.hpp"
 
 namespace confab::test {
 
@@ -43,11 +44,12 @@ class RecordingWire final : public txn::Wire {
 
 class UasHarness {
  public:
-  explicit UasHarness(room::UasSettings settings = {}, transport::Protocol protocol =
-                                                           transport::Protocol::kUdp)
-      : ports_(io_, boost::asio::ip::make_address("127.0.0.1"), mixer::PortRange{41000, 41999}),
+  explicit UasHarness(room::UasSettings settings = {},
+                      transport::Protocol protocol = transport::Protocol::kUdp,
+                      std::chrono::milliseconds rtpTimeout = std::chrono::seconds(60))
+      : mixer_(mixerSettings(rtpTimeout)),
         layer_(wire, timers, txn::Settings{}, uas_),
-        uas_(&layer_, timers, rooms, ports_, settings) {
+        uas_(&layer_, timers, rooms, mixer_, settings) {
     uas_.attach(layer_);
     rooms.put(policy::Room{"1000", "Room 1000", 0});
     source.protocol = protocol;
@@ -86,6 +88,7 @@ class UasHarness {
   }
 
   txn::TransactionLayer& layer() { return layer_; }
+  mixer::InProcessMixer& mixer() { return mixer_; }
   room::Uas& uas() { return uas_; }
 
   RecordingWire wire;
@@ -94,8 +97,17 @@ class UasHarness {
   transport::Source source;
 
  private:
-  boost::asio::io_context io_;
-  mixer::PortPool ports_;
+  static mixer::MixerSettings mixerSettings(std::chrono::milliseconds rtpTimeout) {
+    mixer::MixerSettings s;
+    s.rtpTimeout = rtpTimeout;
+    s.threads = 1;
+    s.bindAddress = boost::asio::ip::make_address("127.0.0.1");
+    s.ports = {41000, 41999};
+    return s;
+  }
+
+  // The real mixer (one thread): calls reserve, join and release media in it.
+  mixer::InProcessMixer mixer_;
   // The layer outlives the UAS, as in Focus: calls point at transactions the layer owns.
   txn::TransactionLayer layer_;
   room::Uas uas_;

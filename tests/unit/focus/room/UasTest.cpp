@@ -2,6 +2,8 @@
 // moved by hand.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include "focus/sdp/SessionDescription.hpp"
 #include "tests/unit/focus/room/UasHarness.hpp"
 
@@ -324,6 +326,38 @@ TEST(UasAddresses, ConfiguredMediaAddressWins) {
   h.receive(request("INVITE", "w2", 1, "w2", {}, {}, kOfferPcmu));
   ASSERT_EQ(h.lastStatus(), 200);
   EXPECT_NE(h.lastResponse().body.find("c=IN IP4 198.51.100.7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace confab::test
+
+namespace confab::test {
+namespace {
+
+TEST(UasMedia, AnsweredCallJoinsTheRoomMixAndLeavesIt) {
+  UasHarness h;
+  h.receive(request("INVITE", "m1", 1, "m1", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const room::Call* call = h.uas().findCall("m1");
+  ASSERT_NE(call, nullptr);
+  EXPECT_TRUE(call->inMix());
+  h.receive(request("BYE", "m1", 2, "m1b", h.lastResponse().to()->tag()));
+  h.timers.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(h.uas().callCount(), 0u);
+  // The ports went back: the range can be walked again from the start.
+  EXPECT_TRUE(h.mixer().reserve().has_value());
+}
+
+TEST(UasMedia, NoRtpFromTheCallerEndsTheCallWithBye) {
+  UasHarness h({}, transport::Protocol::kUdp, std::chrono::milliseconds(300));
+  h.receive(request("INVITE", "m2", 1, "m2", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  h.receive(request("ACK", "m2", 1, "m2a", h.lastResponse().to()->tag()));
+  pollfd p{h.mixer().eventFd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 3000), 1) << "no RTP timeout event";
+  h.mixer().deliverEvents(h.uas());
+  ASSERT_EQ(h.wire.requests.size(), 1u);
+  EXPECT_EQ(h.wire.requests[0].first.method, "BYE");
 }
 
 }  // namespace
