@@ -241,6 +241,12 @@ void Worker::tick() {
   if (tickCount_ % 50 == 0) {
     checkTimeouts(Clock::now());
   }
+  timespec cpu{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  cpuNanos_.store(static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000u +
+                      static_cast<uint64_t>(cpu.tv_nsec),
+                  std::memory_order_relaxed);
+  ticksDone_.store(tickCount_, std::memory_order_relaxed);
 }
 
 void Worker::checkTimeouts(Clock::time_point) {

@@ -60,6 +60,11 @@ class Worker {
   std::optional<WorkerEvent> popEvent() { return events_.pop(); }
   [[nodiscard]] const TickLateness& lateness() const { return lateness_; }
   [[nodiscard]] std::size_t mixCount() const { return mixCount_.load(std::memory_order_relaxed); }
+  // CPU time the mixer thread has used (CLOCK_THREAD_CPUTIME_ID), for benchmarks and stats.
+  [[nodiscard]] std::chrono::nanoseconds cpuTime() const {
+    return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
+  }
+  [[nodiscard]] uint64_t tickCount() const { return ticksDone_.load(std::memory_order_relaxed); }
 
   // Mixer thread only (from commands).
   void addMix(MixId id, const RoomSettings& settings);
@@ -98,6 +103,8 @@ class Worker {
   ReceiveBatch batch_;
   TickLateness lateness_;
   uint64_t tickCount_ = 0;
+  std::atomic<uint64_t> cpuNanos_{0};
+  std::atomic<uint64_t> ticksDone_{0};
 };
 
 }  // namespace confab::mixer
