@@ -324,5 +324,38 @@ TEST(MixerRoom, SenderLevelSayingSilenceIsNotDecoded) {
   EXPECT_GT(room.stats(cb.id)->framesDecoded, 40u);
 }
 
+TEST(MixerRoom, SpeechContinuesUnderFivePercentLoss) {
+  for (Codec codec : {Codec::kOpus, Codec::kPcmu}) {
+    SCOPED_TRACE(codec == Codec::kOpus ? "opus" : "pcmu");
+    RecordingSink sink;
+    Room room(RoomSettings{}, sink);
+    const uint8_t pt = codec == Codec::kOpus ? 111 : 0;
+    Phone a(codec, pt, 1000, 1), b(codec, pt, 0, 2);
+    Call ca{room.add(settingsFor(codec, pt, 11)), &a};
+    Call cb{room.add(settingsFor(codec, pt, 12)), &b};
+    sink.phones = {{ca.id, &a}, {cb.id, &b}};
+    uint32_t seed = 12345;
+    int lost = 0;
+    for (int i = 0; i < 250; ++i) {
+      auto packet = a.nextPacket();
+      seed = seed * 1103515245u + 12345u;
+      if (i > 10 && (seed >> 16) % 100 < 5) {
+        ++lost;  // dropped on the way
+      } else {
+        room.receive(ca.id, packet);
+      }
+      auto pb = b.nextPacket();
+      room.receive(cb.id, pb);
+      room.tick();
+    }
+    EXPECT_GE(lost, 6);
+    // Concealment keeps the talker talking: the tone stays clearly audible throughout.
+    EXPECT_TRUE(test::hasTone(b.recent(200), 1000, pcmRate(codec), -3));
+    EXPECT_GT(test::toneDbov(b.recent(200), 1000, pcmRate(codec)), -20.0);
+    EXPECT_GT(room.stats(ca.id)->framesConcealed, 0u);
+    EXPECT_TRUE(room.stats(ca.id)->talking);
+  }
+}
+
 }  // namespace
 }  // namespace confab::mixer
