@@ -443,6 +443,21 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 0, 100000, c.maxParticipants);
      },
      [](const Config& c) { return Values{std::to_string(c.maxParticipants)}; }},
+    {"require-srtp", "yes|no",
+     "Refuse calls that offer only plain RTP (SDES SRTP, RFC 4568, required in every room).",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       const std::string& value = single(v);
+       if (value == "yes" || value == "true" || value == "on") {
+         c.requireSrtp = true;
+       } else if (value == "no" || value == "false" || value == "off") {
+         c.requireSrtp = false;
+       } else {
+         return Check(Refusal{value, "expected yes or no"});
+       }
+       return Check();
+     },
+     [](const Config& c) { return Values{c.requireSrtp ? "yes" : "no"}; }},
     {"answer-delay-ms", "MS",
      "Ring (180) this long before answering a call; 0 answers at once.", Group::kRooms, false,
      [](Config& c, const Values& v) {

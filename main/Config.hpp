@@ -88,6 +88,8 @@ struct Config {
   unsigned maxParticipants = 0;  // per room; 0: no limit
   // Ring this long with 180 before answering (lets a caller hear ringback, and CANCEL); 0: none.
   std::chrono::milliseconds answerDelay{0};
+  // Every room refuses plain RTP.
+  bool requireSrtp = false;
 
   friend bool operator==(const Config&, const Config&) = default;
 };
@@ -123,6 +125,7 @@ max-message-bytes = 65535
 mixer-threads = 0
 max-participants = 0
 answer-delay-ms = 0
+require-srtp = no
 )";
 
 // --help, --version or --print-config: print text on standard output and exit successfully.

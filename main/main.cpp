@@ -99,7 +99,7 @@ int run(int argc, char** argv) {
 
   policy::Directory rooms;
   for (const auto& r : cfg.rooms) {
-    rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants});
+    rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants, cfg.requireSrtp});
   }
 
   mixer::MixerSettings mixerSettings;

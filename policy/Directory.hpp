@@ -14,6 +14,8 @@ struct Room {
   std::string id;           // the user part callers dial: sip:ID@host
   std::string name;         // shown to people
   unsigned maxParticipants = 0;  // 0: no limit of its own
+  // Media must be encrypted (SRTP); a caller offering only plain RTP is refused.
+  bool requireSrtp = false;
 };
 
 class Directory {

@@ -216,6 +216,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   sdp::LocalMedia local;
   local.address = mediaAddressFor(request, transaction.source());
   local.rtpPort = media->rtpPort;
+  // The room's policy decides whether plain RTP is acceptable (RFC 4568 SDES otherwise).
+  local.requireSrtp = room->requireSrtp;
+  local.allowPlainRtp = !room->requireSrtp;
   local.sessionId = std::random_device{}();
   local.sessionVersion = 0;
   // One SRTP master key per call, kept across re-INVITEs (RFC 4568 §7.1.4 allows either).

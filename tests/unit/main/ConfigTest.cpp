@@ -95,7 +95,8 @@ constexpr const char* kEveryOption =
     "max-message-bytes = 8192\n"
     "mixer-threads = 3\n"
     "max-participants = 25\n"
-    "answer-delay-ms = 1500\n";
+    "answer-delay-ms = 1500\n"
+    "require-srtp = yes\n";
 
 void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
@@ -121,6 +122,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.mixerThreads, 3U);
   EXPECT_EQ(c.maxParticipants, 25U);
   EXPECT_EQ(c.answerDelay, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(c.requireSrtp);
 }
 
 TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
@@ -169,7 +171,8 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "max-message-bytes",
                            "mixer-threads",
                            "max-participants",
-                           "answer-delay-ms"}) {
+                           "answer-delay-ms",
+                           "require-srtp"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -225,6 +228,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "25",
       "--answer-delay-ms",
       "1500",
+      "--require-srtp",
+      "yes",
   }));
   expectEveryOption(c);
 }
@@ -368,6 +373,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--max-message-bytes", "100"}, "max-message-bytes", "between 1024 and"},
         BadValue{{"--mixer-threads", "100000"}, "mixer-threads", "between 0 and 1024"},
         BadValue{{"--max-participants", "many"}, "max-participants", "whole number"},
+        BadValue{{"--require-srtp", "maybe"}, "require-srtp", "yes or no"},
         BadValue{{"--data-dir", ""}, "data-dir", "must not be empty"},
         BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
         BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"}));
@@ -472,7 +478,8 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--max-message-bytes",
                              "--mixer-threads",
                              "--max-participants",
-                             "--answer-delay-ms"}) {
+                             "--answer-delay-ms",
+                             "--require-srtp"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",

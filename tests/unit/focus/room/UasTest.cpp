@@ -362,3 +362,26 @@ TEST(UasMedia, NoRtpFromTheCallerEndsTheCallWithBye) {
 
 }  // namespace
 }  // namespace confab::test
+
+namespace confab::test {
+namespace {
+
+TEST(UasMedia, RoomRequiringSrtpRefusesPlainRtpAndTakesSdes) {
+  UasHarness h;
+  h.rooms.put(policy::Room{"secure", "Secure", 0, true});
+  h.receive(request("INVITE", "s1", 1, "s1", {}, {}, kOfferPcmu, "sip:secure@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 488);
+  std::string sdes = kOfferPcmu;
+  sdes.replace(sdes.find("RTP/AVP"), 7, "RTP/SAVP");
+  sdes += "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+  h.receive(request("INVITE", "s2", 1, "s2", {}, {}, sdes, "sip:secure@127.0.0.1"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_NE(h.lastResponse().body.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+            std::string::npos);
+  ASSERT_NE(h.uas().findCall("s2"), nullptr);
+  EXPECT_TRUE(h.uas().findCall("s2")->media()->srtp.has_value());
+  EXPECT_TRUE(h.uas().findCall("s2")->inMix());
+}
+
+}  // namespace
+}  // namespace confab::test
