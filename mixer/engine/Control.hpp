@@ -30,6 +30,16 @@ struct Reservation {
   uint16_t rtpPort = 0;  // RTCP on rtpPort + 1 unless rtcp-mux
 };
 
+// Call quality from RTCP (RFC 3550 §6.4): how we receive them, and what they report of us.
+struct MediaQuality {
+  uint8_t ourFractionLost = 0;  // 1/256 units, last interval
+  uint32_t ourJitter = 0;       // RTP timestamp units
+  uint8_t theirFractionLost = 0;
+  int32_t theirCumulativeLost = 0;
+  uint32_t theirJitter = 0;
+  uint32_t roundTripMicros = 0;
+};
+
 struct MixStats {
   std::size_t participants = 0;
   unsigned encodesLastTick = 0;

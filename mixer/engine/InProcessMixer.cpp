@@ -18,7 +18,8 @@ InProcessMixer::InProcessMixer(MixerSettings settings)
   const unsigned threads =
       settings_.threads != 0 ? settings_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(eventFd_, settings_.rtpTimeout));
+    workers_.push_back(
+        std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval));
     workers_.back()->start();
   }
 }

@@ -19,6 +19,8 @@ struct MixerSettings {
   boost::asio::ip::address bindAddress = boost::asio::ip::address_v4::any();
   PortRange ports;
   std::chrono::milliseconds rtpTimeout{std::chrono::seconds(60)};
+  // How often each participant gets an RTCP sender report (RFC 3550 §6.2 suggests 5 s minimum).
+  std::chrono::milliseconds rtcpInterval{std::chrono::seconds(5)};
 };
 
 class InProcessMixer final : public Control {

@@ -7,9 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "mixer/rtp/Rtcp.hpp"
+#include "mixer/rtp/RtpPacket.hpp"
 
 namespace confab::mixer {
 
@@ -74,10 +78,11 @@ void TickLateness::reset() {
 
 struct Worker::Leg final : MediaEndpoint::Receiver {
   void onRtp(std::span<uint8_t> packet) override;
-  void onRtcp(std::span<uint8_t> /*packet*/) override { lastRtpTick = worker->tickCount_; }
+  void onRtcp(std::span<uint8_t> packet) override;
 
   Worker* worker = nullptr;
   EndpointId id = 0;
+  ParticipantSettings settings;
   Mix* mix = nullptr;
   ParticipantId participant = 0;
   std::optional<MediaEndpoint> endpoint;
@@ -85,6 +90,11 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   bool receiving = true;
   uint64_t lastRtpTick = 0;
   bool timedOut = false;
+  // RFC 3550 §6.4: what we learn of their stream, and what they report of ours.
+  std::optional<rtp::ReceiveStats> received;
+  uint32_t clockRate = 8000;
+  MediaQuality quality;
+  uint64_t nextReportTick = 0;
 };
 
 struct Worker::Mix final : Room::Sink {
@@ -119,11 +129,65 @@ struct Worker::Mix final : Room::Sink {
 
 void Worker::Leg::onRtp(std::span<uint8_t> packet) {
   lastRtpTick = worker->tickCount_;
+  if (auto header = rtp::RtpPacket::parse(packet)) {
+    if (!received) {
+      received.emplace(header->ssrc());
+    }
+    if (received->ssrc() == header->ssrc()) {
+      // Arrival in the stream's clock units (RFC 3550 A.8): scale the monotonic clock.
+      const auto now = Clock::now().time_since_epoch();
+      const auto units = static_cast<uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now).count() * clockRate /
+          1'000'000);
+      received->onPacket(header->sequenceNumber(), header->timestamp(), units);
+    }
+  }
   mix->room->receive(participant, packet);
 }
 
-Worker::Worker(int wake, std::chrono::milliseconds rtpTimeout)
-    : wake_(wake), rtpTimeout_(rtpTimeout) {
+void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
+  lastRtpTick = worker->tickCount_;
+  auto compound = rtp::RtcpCompound::parse(packet);
+  if (!compound) {
+    return;
+  }
+  const ParticipantStats* ours = mix->room->stats(participant);
+  const uint32_t ourSsrc = ours != nullptr ? settings.ssrc : 0;
+  auto takeBlocks = [&](const auto& report) {
+    for (std::size_t i = 0; i < report.reportCount(); ++i) {
+      const rtp::ReportBlock block = report.reportBlock(i);
+      if (block.ssrc != ourSsrc) {
+        continue;
+      }
+      quality.theirFractionLost = block.fractionLost;
+      quality.theirCumulativeLost = block.cumulativeLost;
+      quality.theirJitter = block.jitter;
+      const uint32_t now = rtp::compactNtp(rtp::ntpFromSystemTime(std::chrono::system_clock::now()));
+      if (auto rtt = rtp::roundTripTime(now, block.lastSenderReport,
+                                        block.delaySinceLastSenderReport)) {
+        quality.roundTripMicros = static_cast<uint32_t>(static_cast<uint64_t>(*rtt) * 1'000'000 / 65536);
+      }
+    }
+  };
+  for (const auto& view : *compound) {
+    if (view.type == static_cast<uint8_t>(rtp::RtcpType::kSenderReport)) {
+      if (auto sr = rtp::SenderReport::parse(view)) {
+        if (received && sr->ssrc() == received->ssrc()) {
+          received->onSenderReport(sr->senderInfo().ntpTimestamp, Clock::now());
+        }
+        takeBlocks(*sr);
+      }
+    } else if (view.type == static_cast<uint8_t>(rtp::RtcpType::kReceiverReport)) {
+      if (auto rr = rtp::ReceiverReport::parse(view)) {
+        takeBlocks(*rr);
+      }
+    }
+  }
+}
+
+Worker::Worker(int wake, std::chrono::milliseconds rtpTimeout,
+               std::chrono::milliseconds rtcpInterval)
+    : wake_(wake), rtpTimeout_(rtpTimeout), rtcpInterval_(rtcpInterval) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   commandsReady_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -241,12 +305,51 @@ void Worker::tick() {
   if (tickCount_ % 50 == 0) {
     checkTimeouts(Clock::now());
   }
+  for (auto& [id, leg] : legs_) {
+    if (tickCount_ >= leg->nextReportTick) {
+      sendReport(*leg);
+    }
+  }
   timespec cpu{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
   cpuNanos_.store(static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000u +
                       static_cast<uint64_t>(cpu.tv_nsec),
                   std::memory_order_relaxed);
   ticksDone_.store(tickCount_, std::memory_order_relaxed);
+}
+
+void Worker::sendReport(Leg& leg) {
+  // RFC 3550 §6.2: reports at a fixed interval, spread by a random-ish offset per participant.
+  const auto interval = std::max<uint64_t>(1, static_cast<uint64_t>(rtcpInterval_ / kTick));
+  leg.nextReportTick = tickCount_ + interval / 2 + (leg.id * 7919u) % interval;
+  const ParticipantStats* stats = leg.mix->room->stats(leg.participant);
+  if (stats == nullptr || !leg.endpoint || !leg.sending) {
+    return;
+  }
+  std::array<rtp::ReportBlock, 1> blocks{};
+  std::size_t count = 0;
+  if (leg.received && leg.received->valid()) {
+    blocks[0] = leg.received->makeReportBlock(Clock::now());
+    leg.quality.ourFractionLost = blocks[0].fractionLost;
+    leg.quality.ourJitter = blocks[0].jitter;
+    count = 1;
+  }
+  rtp::SenderInfo info;
+  info.ntpTimestamp = rtp::ntpFromSystemTime(std::chrono::system_clock::now());
+  info.rtpTimestamp = stats->lastTimestampSent;
+  info.packetCount = static_cast<uint32_t>(stats->packetsSent);
+  info.octetCount = static_cast<uint32_t>(stats->octetsSent);
+  // A CNAME per endpoint (RFC 7022 allows a random one): stable for the call.
+  std::array<char, 24> cname{};
+  const int length = std::snprintf(cname.data(), cname.size(), "confab-%llx",
+                                   static_cast<unsigned long long>(leg.id));
+  std::array<uint8_t, 256> buffer{};
+  const std::size_t size = rtp::writeSenderReportCompound(
+      buffer, leg.settings.ssrc, info, std::span<const rtp::ReportBlock>(blocks).first(count),
+      std::string_view(cname.data(), static_cast<std::size_t>(std::max(0, length))));
+  if (size > 0) {
+    leg.endpoint->sendRtcp(buffer, size);
+  }
 }
 
 void Worker::checkTimeouts(Clock::time_point) {
@@ -310,6 +413,9 @@ bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
   leg->endpoint.emplace(std::move(endpoint));
   leg->sending = sending;
   leg->receiving = receiving;
+  leg->settings = settings;
+  leg->clockRate = static_cast<uint32_t>(pcmRate(settings.codec));
+  leg->nextReportTick = tickCount_ + 1 + id % 50;
   leg->lastRtpTick = tickCount_;
   mix->second->byParticipant[leg->participant] = leg.get();
   watch(*leg);

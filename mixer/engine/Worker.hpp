@@ -16,6 +16,7 @@
 #include "mixer/engine/SpscQueue.hpp"
 #include "mixer/net/MediaEndpoint.hpp"
 #include "mixer/room/Room.hpp"
+#include "mixer/rtp/ReceiveStats.hpp"
 
 namespace confab::mixer {
 
@@ -46,7 +47,8 @@ class Worker {
   using Command = std::function<void(Worker&)>;
 
   // 'wake' is written (eventfd) when an event is queued for the signalling side.
-  Worker(int wake, std::chrono::milliseconds rtpTimeout);
+  Worker(int wake, std::chrono::milliseconds rtpTimeout,
+         std::chrono::milliseconds rtcpInterval = std::chrono::seconds(5));
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -86,10 +88,12 @@ class Worker {
   void tick();
   void checkTimeouts(std::chrono::steady_clock::time_point now);
   void emit(const WorkerEvent& event);
+  void sendReport(Leg& leg);
   void watch(Leg& leg);
 
   int wake_;
   std::chrono::milliseconds rtpTimeout_;
+  std::chrono::milliseconds rtcpInterval_;
   int epoll_ = -1;
   int timer_ = -1;
   int commandsReady_ = -1;

@@ -392,6 +392,8 @@ void Room::send(Participant& p, std::span<const uint8_t> payload) {
   }
   std::memcpy(packet_.data() + headerSize, payload.data(), payload.size());
   ++p.stats.packetsSent;
+  p.stats.octetsSent += payload.size();
+  p.stats.lastTimestampSent = header.timestamp;
   sink_.onRtp(p.id, std::span<const uint8_t>(packet_).first(headerSize + payload.size()));
 }
 

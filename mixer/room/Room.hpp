@@ -52,6 +52,8 @@ struct ParticipantStats {
   uint64_t framesConcealed = 0;
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
   uint64_t packetsSent = 0;
+  uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)
+  uint32_t lastTimestampSent = 0;  // RTP timestamp of the newest packet we sent them
   bool talking = false;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/rtp/Rtcp.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 #include "mixer/rtp/TelephoneEvent.hpp"
 #include "mixer/srtp/Session.hpp"
@@ -81,6 +82,11 @@ class UdpPhone {
         return;
       }
       std::size_t length = static_cast<std::size_t>(n);
+      if (rtp::classifyPacket(std::span<const uint8_t>(buffer).first(length)) ==
+          rtp::PacketKind::kRtcp) {
+        rtcp.emplace_back(buffer.begin(), buffer.begin() + static_cast<long>(length));
+        continue;
+      }
       if (in_ && !in_->unprotectRtp(buffer, length)) {
         ++undecryptable;
         continue;
@@ -101,7 +107,9 @@ class UdpPhone {
   }
 
   std::vector<int16_t> heard;
+  std::vector<std::vector<uint8_t>> rtcp;
   int undecryptable = 0;
+  uint32_t ssrc() const { return 0xC0FFEE00u + pt_ + static_cast<uint32_t>(fd_); }
 
  private:
   void sendPacket(const rtp::RtpHeader& h, std::span<const uint8_t> payload) {
@@ -283,6 +291,48 @@ TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -3));
   // One copy of the tone at its level: replays did not double it.
   EXPECT_LT(test::toneDbov(b.recent(30), 1000, 8000), -9.0);
+}
+
+TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
+  MixerSettings settings;
+  settings.threads = 1;
+  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
+  settings.ports = {47000, 47999};
+  settings.rtcpInterval = std::chrono::milliseconds(200);
+  InProcessMixer mixer(settings);
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto r = mixer.reserve();
+  ASSERT_TRUE(r);
+  UdpPhone phone(Codec::kPcmu, 0, 1000, r->rtpPort);
+  MediaParams params = paramsFor(Codec::kPcmu, 0, 0x5EED);
+  params.endpoint.rtcpMux = true;
+  ASSERT_TRUE(mixer.join(r->id, mix, params));
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 60; ++i) {
+    phone.sendFrame();
+    next += std::chrono::milliseconds(20);
+    std::this_thread::sleep_until(next);
+    phone.receiveAll();
+  }
+  ASSERT_GE(phone.rtcp.size(), 2u);
+  auto& last = phone.rtcp.back();
+  auto compound = rtp::RtcpCompound::parse(last);
+  ASSERT_TRUE(compound);
+  bool sawReport = false;
+  for (const auto& view : *compound) {
+    if (view.type != static_cast<uint8_t>(rtp::RtcpType::kSenderReport)) {
+      continue;
+    }
+    auto sr = rtp::SenderReport::parse(view);
+    ASSERT_TRUE(sr);
+    EXPECT_EQ(sr->ssrc(), 0x5EEDu);
+    EXPECT_GT(sr->senderInfo().packetCount, 10u);
+    ASSERT_EQ(sr->reportCount(), 1u);
+    EXPECT_EQ(sr->reportBlock(0).ssrc, phone.ssrc());
+    EXPECT_EQ(sr->reportBlock(0).fractionLost, 0);
+    sawReport = true;
+  }
+  EXPECT_TRUE(sawReport);
 }
 
 }  // namespace
