@@ -27,6 +27,9 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
         jitter(dsp::JitterBufferConfig{static_cast<uint32_t>(pcmRate(s.codec)),
                                        static_cast<uint32_t>(frameSamples(s.codec))}),
         dtmf(*this),
+        preprocessor(s.noiseSuppression || s.automaticGain
+                         ? std::make_unique<dsp::Preprocessor>(frameSamples(s.codec), pcmRate(s.codec))
+                         : nullptr),
         sequence(static_cast<uint16_t>(s.ssrc * 2654435761u >> 16)),
         timestamp(s.ssrc * 40503u) {}
 
@@ -43,6 +46,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   std::optional<dsp::Resampler> fromMix;  // mix rate -> codec rate, for their own N-1 mix
   std::optional<dsp::SoftLimiter> limiter;
   rtp::DtmfDetector dtmf;
+  std::unique_ptr<dsp::Preprocessor> preprocessor;  // only when asked for: it is not free
   std::optional<uint32_t> remoteSsrc;
   std::optional<uint8_t> lastLevel;  // RFC 6464, from the newest packet
 
@@ -98,6 +102,10 @@ const ParticipantStats* Room::stats(ParticipantId id) const {
 ParticipantId Room::add(const ParticipantSettings& settings) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate));
+  if (auto& pre = participants_.back()->preprocessor) {
+    pre->setNoiseSuppression(settings.noiseSuppression);
+    pre->setAgc(settings.automaticGain);
+  }
   candidates_.reserve(participants_.size());
   groupFor(settings.codec, false);
   groupFor(settings.codec, true);
@@ -244,6 +252,9 @@ void Room::analyse(Participant& p) {
   }
   if (p.settings.muted) {
     p.hasAudio = false;
+  }
+  if (p.hasAudio && p.preprocessor) {
+    p.preprocessor->process(pcm);
   }
   p.talking = p.vad.process(p.hasAudio ? std::span<const int16_t>(pcm)
                                        : std::span<const int16_t>(kSilence).first(n));

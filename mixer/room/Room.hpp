@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mixer/dsp/JitterBuffer.hpp"
+#include "mixer/dsp/Preprocessor.hpp"
 #include "mixer/dsp/Resampler.hpp"
 #include "mixer/dsp/SoftLimiter.hpp"
 #include "mixer/dsp/Vad.hpp"
@@ -34,6 +35,8 @@ struct ParticipantSettings {
   bool muted = false;        // their voice is not mixed
   bool deaf = false;         // they hear silence
   float gain = 1.0F;         // applied to their voice
+  bool noiseSuppression = false;  // SpeexDSP noise suppression on their voice
+  bool automaticGain = false;     // SpeexDSP AGC on their voice
 };
 
 struct RoomSettings {

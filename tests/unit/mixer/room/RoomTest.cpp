@@ -357,5 +357,56 @@ TEST(MixerRoom, SpeechContinuesUnderFivePercentLoss) {
   }
 }
 
+TEST(MixerRoom, NoiseSuppressionQuietensASteadyHiss) {
+  // A talker whose line carries steady white noise under a tone; with suppression on, the
+  // listener gets the noise well below what it gets without.
+  auto noiseHeard = [](bool suppress) {
+    RecordingSink sink;
+    Room room(RoomSettings{}, sink);
+    ParticipantSettings talker = settingsFor(Codec::kPcmu, 0, 11);
+    talker.noiseSuppression = suppress;
+    const ParticipantId a = room.add(talker);
+    Phone listener(Codec::kPcmu, 0, 0, 2);
+    const ParticipantId b = room.add(settingsFor(Codec::kPcmu, 0, 12));
+    sink.phones = {{b, &listener}};
+    Phone dummy(Codec::kPcmu, 0, 0, 3);
+    sink.phones[a] = &dummy;
+    AudioEncoder encoder(Codec::kPcmu);
+    test::SineGenerator tone(440, 6000, 8000);
+    uint32_t seed = 99;
+    for (int i = 0; i < 300; ++i) {
+      std::vector<int16_t> pcm(160);
+      tone.fill(pcm);
+      for (auto& s : pcm) {
+        seed = seed * 1664525u + 1013904223u;
+        s = static_cast<int16_t>(s + static_cast<int16_t>((seed >> 20) % 2001) - 1000);
+      }
+      std::vector<uint8_t> payload(160);
+      payload.resize(encoder.encode(pcm, payload));
+      rtp::RtpHeader h;
+      h.payloadType = 0;
+      h.sequenceNumber = static_cast<uint16_t>(i);
+      h.timestamp = static_cast<uint32_t>(i) * 160u;
+      h.ssrc = 5;
+      std::vector<uint8_t> packet(400);
+      packet.resize(rtp::writeRtpPacket(packet, h, payload));
+      room.receive(a, packet);
+      auto silent = listener.nextPacket();
+      room.receive(b, silent);
+      room.tick();
+    }
+    const auto heard = listener.recent(100);
+    // Noise power: everything but the tone.
+    const double total = test::rms(heard);
+    const double toneAmp = test::toneAmplitude(heard, 440, 8000);
+    const double noise = std::sqrt(std::max(0.0, total * total - toneAmp * toneAmp / 2.0));
+    EXPECT_TRUE(test::hasTone(heard, 440, 8000, -6));
+    return 20.0 * std::log10(noise / 32767.0);
+  };
+  const double plain = noiseHeard(false);
+  const double suppressed = noiseHeard(true);
+  EXPECT_LT(suppressed, plain - 6.0) << "plain " << plain << " dBov, suppressed " << suppressed;
+}
+
 }  // namespace
 }  // namespace confab::mixer
