@@ -290,7 +290,9 @@ void Worker::run() {
         auto* leg = reinterpret_cast<Leg*>(tag);
         if (legs_.count(leg->id) != 0 && leg->endpoint) {
           leg->endpoint->drainRtp(*leg, batch_);
-          leg->endpoint->drainRtcp(*leg, batch_);
+          if (!leg->endpoint->rtcpMux()) {
+            leg->endpoint->drainRtcp(*leg, batch_);
+          }
         }
       }
     }
@@ -394,7 +396,7 @@ void Worker::watch(Leg& leg) {
   event.events = EPOLLIN;
   event.data.u64 = reinterpret_cast<uint64_t>(&leg);
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtpFd(), &event);
-  if (leg.endpoint->rtcpFd() >= 0) {
+  if (leg.endpoint->rtcpFd() >= 0 && !leg.endpoint->rtcpMux()) {
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtcpFd(), &event);
   }
 }

@@ -118,7 +118,8 @@ std::size_t MediaEndpoint::drainRtp(Receiver& receiver, ReceiveBatch& batch,
 
 std::size_t MediaEndpoint::drainRtcp(Receiver& receiver, ReceiveBatch& batch,
                                      std::size_t maxBatches) {
-  return rtcpFd_ < 0 ? 0 : drain(rtcpFd_, true, receiver, batch, maxBatches);
+  // With rtcp-mux the RTCP port is only held, never read: RTCP arrives on the RTP port.
+  return rtcpFd_ < 0 || settings_.rtcpMux ? 0 : drain(rtcpFd_, true, receiver, batch, maxBatches);
 }
 
 std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,

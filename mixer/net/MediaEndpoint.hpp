@@ -91,6 +91,7 @@ class MediaEndpoint {
   }
 
   [[nodiscard]] int rtpFd() const { return rtpFd_; }
+  [[nodiscard]] bool rtcpMux() const { return settings_.rtcpMux; }
   [[nodiscard]] int rtcpFd() const { return rtcpFd_; }
   [[nodiscard]] uint16_t rtpPort() const;
   [[nodiscard]] bool latched() const { return rtpLatched_; }

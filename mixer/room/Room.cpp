@@ -82,12 +82,8 @@ Room::Room(RoomSettings settings, Sink& sink) : settings_(settings), sink_(sink)
 Room::~Room() = default;
 
 Room::Participant* Room::find(ParticipantId id) {
-  for (auto& p : participants_) {
-    if (p->id == id) {
-      return p.get();
-    }
-  }
-  return nullptr;
+  auto found = byId_.find(id);
+  return found == byId_.end() ? nullptr : found->second;
 }
 
 const ParticipantStats* Room::stats(ParticipantId id) const {
@@ -102,6 +98,7 @@ const ParticipantStats* Room::stats(ParticipantId id) const {
 ParticipantId Room::add(const ParticipantSettings& settings) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate));
+  byId_[id] = participants_.back().get();
   if (auto& pre = participants_.back()->preprocessor) {
     pre->setNoiseSuppression(settings.noiseSuppression);
     pre->setAgc(settings.automaticGain);
@@ -120,6 +117,7 @@ bool Room::remove(ParticipantId id) {
     return false;
   }
   talkers_.erase(std::remove(talkers_.begin(), talkers_.end(), it->get()), talkers_.end());
+  byId_.erase(id);
   participants_.erase(it);
   configureRate();
   return true;

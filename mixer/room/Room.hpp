@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "mixer/dsp/JitterBuffer.hpp"
@@ -115,6 +116,7 @@ class Room {
   int mixRate_ = 8000;
   ParticipantId nextId_ = 1;
   std::vector<std::unique_ptr<Participant>> participants_;
+  std::unordered_map<ParticipantId, Participant*> byId_;  // receive() runs per packet: O(1)
   std::vector<Participant*> talkers_;     // capacity maxTalkers
   std::vector<Participant*> candidates_;  // capacity participants_.size()
   std::vector<std::unique_ptr<Group>> groups_;
