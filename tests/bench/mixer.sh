@@ -225,24 +225,6 @@ print("\n".join(out))
 PY
 
 results="$here/RESULTS.md"
-python3 - "$results" "$work/section.md" <<'PY'
-import os, sys
-path, section = sys.argv[1], open(sys.argv[2]).read()
-heading = "## Mixer"
-if os.path.exists(path):
-    text = open(path).read()
-else:
-    text = ("# Benchmark results\n\nNumbers written by the scripts in tests/bench/; each script"
-            " replaces only its own section.\n")
-lines = text.splitlines(keepends=True)
-start = next((i for i, l in enumerate(lines) if l.rstrip() == heading), None)
-if start is None:
-    out = text.rstrip("\n") + "\n\n" + section
-else:
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    out = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-open(path, "w").write(out.rstrip("\n") + "\n")
-PY
+python3 "$here/replace_section.py" "$results" "## Mixer" "$work/section.md"
 cat "$work/section.md"
 echo "wrote $results"

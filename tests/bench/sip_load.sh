@@ -85,22 +85,5 @@ section="$WORK/section.md"
   fi
 } >"$section"
 
-# Replace only our section: from its heading to the next "## " heading.
-python3 - "$results" "$section" <<'PY'
-import os, sys
-path, section = sys.argv[1], open(sys.argv[2]).read()
-if os.path.exists(path):
-    text = open(path).read()
-else:
-    text = "# Benchmark results\n\nNumbers written by the scripts in tests/bench/; each script replaces only its own section.\n"
-lines = text.splitlines(keepends=True)
-start = next((i for i, l in enumerate(lines) if l.rstrip() == "## SIP signalling load"), None)
-if start is None:
-    out = text.rstrip("\n") + "\n\n" + section
-else:
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    out = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-open(path, "w").write(out.rstrip("\n") + "\n")
-PY
+python3 "$here/replace_section.py" "$results" "## SIP signalling load" "$section"
 echo "wrote $results"

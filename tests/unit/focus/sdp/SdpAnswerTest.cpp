@@ -571,7 +571,7 @@ TEST(SdpAnswer, NotAcceptable) {
   e = answerFails(audioOffer({"m=audio 0 RTP/AVP 0"}));
   EXPECT_NE(e.reason.find("no audio"), std::string::npos) << e.reason;
 
-  // DTLS-SRTP is not implemented.
+  // DTLS-SRTP offers are refused: we key SRTP by SDES only.
   e = answerFails(readCorpus("chrome_dtls_bundle.sdp"));
   EXPECT_NE(e.reason.find("UDP/TLS/RTP/SAVPF"), std::string::npos) << e.reason;
 
