@@ -61,6 +61,8 @@ class Worker {
   // Signalling side.
   std::optional<WorkerEvent> popEvent() { return events_.pop(); }
   [[nodiscard]] const TickLateness& lateness() const { return lateness_; }
+  // Starts a new measurement window (benchmarks, stats resets); safe from any thread.
+  void resetLateness() { lateness_.reset(); }
   [[nodiscard]] std::size_t mixCount() const { return mixCount_.load(std::memory_order_relaxed); }
   // CPU time the mixer thread has used (CLOCK_THREAD_CPUTIME_ID), for benchmarks and stats.
   [[nodiscard]] std::chrono::nanoseconds cpuTime() const {

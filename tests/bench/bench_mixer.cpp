@@ -679,9 +679,7 @@ int runLoad(const Options& o) {
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
   // The window.
   const uint64_t drops0 = ownUdpDrops();
-  // Worker hands out the histogram as const; it is a plain member of a non-const Worker, and
-  // TickLateness::reset is made for exactly this (atomics, any thread).
-  const_cast<confab::mixer::TickLateness&>(worker.lateness()).reset();
+  worker.resetLateness();
   const auto cpu0 = worker.cpuTime();
   const uint64_t ticks0 = worker.tickCount();
   const auto wall0 = Clock::now();
