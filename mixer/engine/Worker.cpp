@@ -95,6 +95,7 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   uint32_t clockRate = 8000;
   MediaQuality quality;
   uint64_t nextReportTick = 0;
+  bool removed = false;  // in the graveyard: events still queued for it are ignored
 };
 
 struct Worker::Mix final : Room::Sink {
@@ -207,6 +208,7 @@ Worker::Worker(int wake, std::chrono::milliseconds rtpTimeout,
 Worker::~Worker() {
   stop();
   legs_.clear();
+  graveyard_.clear();
   mixes_.clear();
   for (int fd : {epoll_, timer_, commandsReady_}) {
     if (fd >= 0) {
@@ -264,7 +266,6 @@ void Worker::run() {
   uint64_t scheduled = 0;  // ticks due so far
 
   std::array<epoll_event, 64> ready{};
-  std::vector<std::unique_ptr<Leg>> graveyard;
   while (running_.load(std::memory_order_relaxed)) {
     const int n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()), 100);
     for (int i = 0; i < n; ++i) {
@@ -288,7 +289,7 @@ void Worker::run() {
         }
       } else {
         auto* leg = reinterpret_cast<Leg*>(tag);
-        if (legs_.count(leg->id) != 0 && leg->endpoint) {
+        if (!leg->removed && leg->endpoint) {
           leg->endpoint->drainRtp(*leg, batch_);
           if (!leg->endpoint->rtcpMux()) {
             leg->endpoint->drainRtcp(*leg, batch_);
@@ -296,6 +297,8 @@ void Worker::run() {
         }
       }
     }
+    // Only now is no event of this batch left that could point at a removed leg.
+    graveyard_.clear();
   }
 }
 
@@ -439,7 +442,9 @@ void Worker::removeLeg(EndpointId id) {
   }
   leg.mix->room->remove(leg.participant);
   leg.mix->byParticipant.erase(leg.participant);
-  legs_.erase(found);  // closes the sockets
+  leg.removed = true;
+  graveyard_.push_back(std::move(found->second));  // sockets close when the batch is done
+  legs_.erase(found);
 }
 
 bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
@@ -459,6 +464,8 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   Mix* mix = leg.mix;
   mix->room->remove(leg.participant);
   mix->byParticipant.erase(leg.participant);
+  leg.removed = true;
+  graveyard_.push_back(std::move(found->second));
   legs_.erase(found);
   if (!endpoint) {
     return false;

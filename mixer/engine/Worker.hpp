@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "mixer/engine/Control.hpp"
 #include "mixer/engine/SpscQueue.hpp"
@@ -105,6 +106,8 @@ class Worker {
   SpscQueue<WorkerEvent, 4096> events_;
   std::unordered_map<MixId, std::unique_ptr<Mix>> mixes_;
   std::unordered_map<EndpointId, std::unique_ptr<Leg>> legs_;
+  // Legs removed while an epoll batch that may still name them is being handled; freed after it.
+  std::vector<std::unique_ptr<Leg>> graveyard_;
   std::atomic<std::size_t> mixCount_{0};
   ReceiveBatch batch_;
   TickLateness lateness_;
