@@ -53,6 +53,30 @@ constexpr std::array<int16_t, 256> kAlawTable = makeTable<alawDecodeFormula>();
 
 }  // namespace
 
+namespace {
+
+// Both laws code a frame sample by sample; as many samples as both spans hold.
+std::size_t encodeFrame(std::span<const int16_t> pcm, std::span<uint8_t> out,
+                        uint8_t (*encodeOne)(int16_t)) {
+  const std::size_t count = std::min(pcm.size(), out.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = encodeOne(pcm[i]);
+  }
+  return count;
+}
+
+template <class Table>
+std::size_t decodeFrame(std::span<const uint8_t> codes, std::span<int16_t> out,
+                        const Table& table) {
+  const std::size_t count = std::min(codes.size(), out.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = table[codes[i]];
+  }
+  return count;
+}
+
+}  // namespace
+
 namespace mulaw {
 
 uint8_t encodeSample(int16_t linear) {
@@ -75,19 +99,11 @@ int16_t decodeSample(uint8_t code) {
 }
 
 std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
-  const std::size_t count = std::min(pcm.size(), out.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    out[i] = encodeSample(pcm[i]);
-  }
-  return count;
+  return encodeFrame(pcm, out, encodeSample);
 }
 
 std::size_t decode(std::span<const uint8_t> codes, std::span<int16_t> out) {
-  const std::size_t count = std::min(codes.size(), out.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    out[i] = kMulawTable[codes[i]];
-  }
-  return count;
+  return decodeFrame(codes, out, kMulawTable);
 }
 
 }  // namespace mulaw
@@ -121,19 +137,11 @@ int16_t decodeSample(uint8_t code) {
 }
 
 std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out) {
-  const std::size_t count = std::min(pcm.size(), out.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    out[i] = encodeSample(pcm[i]);
-  }
-  return count;
+  return encodeFrame(pcm, out, encodeSample);
 }
 
 std::size_t decode(std::span<const uint8_t> codes, std::span<int16_t> out) {
-  const std::size_t count = std::min(codes.size(), out.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    out[i] = kAlawTable[codes[i]];
-  }
-  return count;
+  return decodeFrame(codes, out, kAlawTable);
 }
 
 }  // namespace alaw
