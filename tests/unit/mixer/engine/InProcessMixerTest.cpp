@@ -145,6 +145,15 @@ struct RecordingEvents final : MixerEvents {
   std::vector<EndpointId> timeouts;
 };
 
+// A mixer on 127.0.0.1 with its own port range, so tests running side by side do not meet.
+MixerSettings loopback(unsigned threads, PortRange ports) {
+  MixerSettings settings;
+  settings.threads = threads;
+  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
+  settings.ports = ports;
+  return settings;
+}
+
 MediaParams paramsFor(Codec codec, uint8_t pt, uint32_t ssrc) {
   MediaParams p;
   p.participant.codec = codec;
@@ -162,10 +171,7 @@ void waitForEvents(InProcessMixer& mixer, RecordingEvents& events, int ms) {
 }
 
 TEST(MixerEngine, PhonesOverLoopbackHearEachOtherInRealTime) {
-  MixerSettings settings;
-  settings.threads = 2;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = {43000, 43999};
+  MixerSettings settings = loopback(2, {43000, 43999});
   InProcessMixer mixer(settings);
   const MixId mix = mixer.createMix(RoomSettings{});
   auto ra = mixer.reserve(), rb = mixer.reserve(), rc = mixer.reserve();
@@ -215,10 +221,7 @@ TEST(MixerEngine, PhonesOverLoopbackHearEachOtherInRealTime) {
 }
 
 TEST(MixerEngine, SilentEndpointTimesOut) {
-  MixerSettings settings;
-  settings.threads = 1;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = {44000, 44999};
+  MixerSettings settings = loopback(1, {44000, 44999});
   settings.rtpTimeout = std::chrono::milliseconds(500);
   InProcessMixer mixer(settings);
   const MixId mix = mixer.createMix(RoomSettings{});
@@ -235,10 +238,7 @@ TEST(MixerEngine, SilentEndpointTimesOut) {
 }
 
 TEST(MixerEngine, ReservedPortsAreFreedOnRelease) {
-  MixerSettings settings;
-  settings.threads = 1;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = {45000, 45003};  // two pairs
+  MixerSettings settings = loopback(1, {45000, 45003});  // two pairs
   InProcessMixer mixer(settings);
   auto first = mixer.reserve();
   auto second = mixer.reserve();
@@ -251,10 +251,7 @@ TEST(MixerEngine, ReservedPortsAreFreedOnRelease) {
 }
 
 TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
-  MixerSettings settings;
-  settings.threads = 1;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = {46000, 46999};
+  MixerSettings settings = loopback(1, {46000, 46999});
   InProcessMixer mixer(settings);
   const MixId mix = mixer.createMix(RoomSettings{});
   auto ra = mixer.reserve(), rb = mixer.reserve();
@@ -294,10 +291,7 @@ TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
 }
 
 TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
-  MixerSettings settings;
-  settings.threads = 1;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = {47000, 47999};
+  MixerSettings settings = loopback(1, {47000, 47999});
   settings.rtcpInterval = std::chrono::milliseconds(200);
   InProcessMixer mixer(settings);
   const MixId mix = mixer.createMix(RoomSettings{});
