@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mixer/net/MediaEndpoint.hpp"
 #include "mixer/room/Room.hpp"
@@ -28,6 +29,9 @@ struct MediaParams {
 struct Reservation {
   EndpointId id = 0;
   uint16_t rtpPort = 0;  // RTCP on rtpPort + 1 unless rtcp-mux
+  // The address the ports are bound on, for the SDP c= line, when the mixer knows better than the
+  // focus (a remote mixer on another machine). Empty: the focus picks (its own address).
+  std::string address;
 };
 
 // Call quality from RTCP (RFC 3550 §6.4): how we receive them, and what they report of us.
@@ -40,10 +44,40 @@ struct MediaQuality {
   uint32_t roundTripMicros = 0;
 };
 
+// A snapshot of one participant's media, refreshed by the mixer about once a second.
+struct MediaStats {
+  uint64_t packetsReceived = 0;
+  // Dropped before decoding: strangers after latching (RTP bleed), SRTP authentication or replay
+  // failures, unnegotiated payload types, foreign SSRCs, unparsable packets.
+  uint64_t packetsDropped = 0;
+  uint64_t framesDecoded = 0;
+  uint64_t framesConcealed = 0;  // PLC or FEC filled a gap
+  uint64_t packetsSent = 0;
+  bool talking = false;
+  MediaQuality quality;
+};
+
 struct MixStats {
   std::size_t participants = 0;
   unsigned encodesLastTick = 0;
+  bool recording = false;
+  bool playing = false;
 };
+
+// How one mixer thread keeps time: tick lateness over the last stats interval.
+struct EngineThreadStats {
+  uint64_t ticks = 0;
+  double latenessP50Micros = 0;
+  double latenessP99Micros = 0;
+  double latenessP999Micros = 0;
+  double cpuSeconds = 0;  // since the thread started
+  std::size_t mixes = 0;
+};
+
+enum class RecordingFormat : uint8_t { kWav, kOggOpus };
+
+// Why a recording or a playback ended.
+enum class MediaFileEnd : uint8_t { kFinished, kStopped, kError };
 
 // Events from the mixer, delivered on the thread that calls Control::deliverEvents().
 class MixerEvents {
@@ -51,6 +85,13 @@ class MixerEvents {
   virtual void onDtmf(EndpointId endpoint, char digit) = 0;
   // No RTP for the configured timeout: the call is probably gone.
   virtual void onRtpTimeout(EndpointId endpoint) = 0;
+  // The endpoint cannot carry media any more (a remote mixer refused it or went away); treat it
+  // like a timeout.
+  virtual void onEndpointFailed(EndpointId endpoint) { onRtpTimeout(endpoint); }
+  // Voice activity picked or dropped them as a talker (with hysteresis, so not per packet).
+  virtual void onTalking(EndpointId /*endpoint*/, bool /*talking*/) {}
+  virtual void onPlaybackEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
+  virtual void onRecordingEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
 
  protected:
   ~MixerEvents() = default;
@@ -73,6 +114,21 @@ class Control {
   virtual void setMuted(EndpointId endpoint, bool muted) = 0;
   virtual void setDeaf(EndpointId endpoint, bool deaf) = 0;
   virtual void setGain(EndpointId endpoint, float gain) = 0;
+
+  // Records everything the room hears (the full mix, every talker) to 'path' on the mixer's
+  // machine. False when the mix is unknown or already recording; a file that cannot be written
+  // ends with onRecordingEnded(kError).
+  virtual bool startRecording(MixId mix, const std::string& path, RecordingFormat format) = 0;
+  virtual void stopRecording(MixId mix) = 0;
+  // Plays a file (WAV PCM 16-bit at any rate, mono or stereo; or Ogg Opus) into the mix: everyone
+  // hears it. Replaces what was playing. onPlaybackEnded() tells when it is over.
+  virtual bool play(MixId mix, const std::string& path) = 0;
+  virtual void stopPlaying(MixId mix) = 0;
+
+  // The latest snapshots (about a second old at most); nullopt for an unknown id.
+  [[nodiscard]] virtual std::optional<MixStats> mixStats(MixId mix) const = 0;
+  [[nodiscard]] virtual std::optional<MediaStats> endpointStats(EndpointId endpoint) const = 0;
+  [[nodiscard]] virtual std::vector<EngineThreadStats> engineStats() const = 0;
 
   // A file descriptor that becomes readable when events wait; then call deliverEvents().
   [[nodiscard]] virtual int eventFd() const = 0;

@@ -43,6 +43,7 @@ MixId InProcessMixer::createMix(const RoomSettings& settings) {
                    })->get();
   const MixId id = nextMix_++;
   mixes_[id] = worker;
+  mixStats_[id] = MixStats{};
   worker->post([id, settings](Worker& w) { w.addMix(id, settings); });
   return id;
 }
@@ -53,9 +54,16 @@ void InProcessMixer::destroyMix(MixId mix) {
     return;
   }
   found->second->post([mix](Worker& w) { w.removeMix(mix); });
+  // Only this mix's participants: the worker may run other mixes too.
   for (auto it = joined_.begin(); it != joined_.end();) {
-    it = it->second == found->second ? joined_.erase(it) : std::next(it);
+    if (it->second.mix == mix) {
+      endpointStats_.erase(it->first);
+      it = joined_.erase(it);
+    } else {
+      ++it;
+    }
   }
+  mixStats_.erase(mix);
   mixes_.erase(found);
 }
 
@@ -67,7 +75,7 @@ std::optional<Reservation> InProcessMixer::reserve() {
   const uint16_t port = ports->rtpPort();
   const EndpointId id = nextEndpoint_++;
   reserved_[id] = Pending{ports->rtp.release(), ports->rtcp.release()};
-  return Reservation{id, port};
+  return Reservation{id, port, {}};
 }
 
 bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& params) {
@@ -91,7 +99,8 @@ bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& par
       })) {
     return false;
   }
-  joined_[endpoint] = worker->second;
+  joined_[endpoint] = Joined{worker->second, mix};
+  endpointStats_[endpoint] = MediaStats{};
   return true;
 }
 
@@ -115,12 +124,13 @@ void InProcessMixer::release(EndpointId endpoint) {
   if (Worker* worker = workerOf(endpoint)) {
     worker->post([endpoint](Worker& w) { w.removeLeg(endpoint); });
     joined_.erase(endpoint);
+    endpointStats_.erase(endpoint);
   }
 }
 
 Worker* InProcessMixer::workerOf(EndpointId endpoint) {
   auto found = joined_.find(endpoint);
-  return found == joined_.end() ? nullptr : found->second;
+  return found == joined_.end() ? nullptr : found->second.worker;
 }
 
 void InProcessMixer::setMuted(EndpointId endpoint, bool muted) {
@@ -151,14 +161,88 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
   uint64_t ignored = 0;
   [[maybe_unused]] const auto n = ::read(eventFd_, &ignored, sizeof(ignored));
   for (auto& worker : workers_) {
+    while (auto event = worker->popStats()) {
+      // Snapshots of what is already gone are dropped, not resurrected.
+      if (event->kind == WorkerEvent::Kind::kEndpointStats) {
+        if (auto found = endpointStats_.find(event->endpoint); found != endpointStats_.end()) {
+          found->second = event->media;
+        }
+      } else if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
+        event->mixStats.recording = found->second.recording;
+        event->mixStats.playing = found->second.playing;
+        found->second = event->mixStats;
+      }
+    }
     while (auto event = worker->popEvent()) {
-      if (event->kind == WorkerEvent::Kind::kDtmf) {
-        events.onDtmf(event->endpoint, event->digit);
-      } else {
-        events.onRtpTimeout(event->endpoint);
+      switch (event->kind) {
+        case WorkerEvent::Kind::kDtmf:
+          events.onDtmf(event->endpoint, event->digit);
+          break;
+        case WorkerEvent::Kind::kRtpTimeout:
+          events.onRtpTimeout(event->endpoint);
+          break;
+        case WorkerEvent::Kind::kTalking:
+          if (auto found = endpointStats_.find(event->endpoint); found != endpointStats_.end()) {
+            found->second.talking = event->talking;
+          }
+          events.onTalking(event->endpoint, event->talking);
+          break;
+        case WorkerEvent::Kind::kPlaybackEnded:
+          if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
+            found->second.playing = false;
+          }
+          events.onPlaybackEnded(event->mix, event->how);
+          break;
+        case WorkerEvent::Kind::kRecordingEnded:
+          if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
+            found->second.recording = false;
+          }
+          events.onRecordingEnded(event->mix, event->how);
+          break;
+        case WorkerEvent::Kind::kEndpointStats:
+        case WorkerEvent::Kind::kMixStats:
+          break;  // only on the stats queue
       }
     }
   }
+}
+
+bool InProcessMixer::startRecording(MixId /*mix*/, const std::string& /*path*/,
+                                    RecordingFormat /*format*/) {
+  return false;  // TODO(recording): not built yet
+}
+
+void InProcessMixer::stopRecording(MixId /*mix*/) {}
+
+bool InProcessMixer::play(MixId /*mix*/, const std::string& /*path*/) {
+  return false;  // TODO(playback): not built yet
+}
+
+void InProcessMixer::stopPlaying(MixId /*mix*/) {}
+
+std::optional<MixStats> InProcessMixer::mixStats(MixId mix) const {
+  auto found = mixStats_.find(mix);
+  return found == mixStats_.end() ? std::nullopt : std::optional<MixStats>(found->second);
+}
+
+std::optional<MediaStats> InProcessMixer::endpointStats(EndpointId endpoint) const {
+  auto found = endpointStats_.find(endpoint);
+  return found == endpointStats_.end() ? std::nullopt : std::optional<MediaStats>(found->second);
+}
+
+std::vector<EngineThreadStats> InProcessMixer::engineStats() const {
+  std::vector<EngineThreadStats> out;
+  for (const auto& w : workers_) {
+    EngineThreadStats s;
+    s.ticks = w->tickCount();
+    s.latenessP50Micros = w->lateness().percentileMicros(0.5);
+    s.latenessP99Micros = w->lateness().percentileMicros(0.99);
+    s.latenessP999Micros = w->lateness().percentileMicros(0.999);
+    s.cpuSeconds = std::chrono::duration<double>(w->cpuTime()).count();
+    s.mixes = w->mixCount();
+    out.push_back(s);
+  }
+  return out;
 }
 
 }  // namespace confab::mixer

@@ -37,6 +37,13 @@ class InProcessMixer final : public Control {
   void setMuted(EndpointId endpoint, bool muted) override;
   void setDeaf(EndpointId endpoint, bool deaf) override;
   void setGain(EndpointId endpoint, float gain) override;
+  bool startRecording(MixId mix, const std::string& path, RecordingFormat format) override;
+  void stopRecording(MixId mix) override;
+  bool play(MixId mix, const std::string& path) override;
+  void stopPlaying(MixId mix) override;
+  [[nodiscard]] std::optional<MixStats> mixStats(MixId mix) const override;
+  [[nodiscard]] std::optional<MediaStats> endpointStats(EndpointId endpoint) const override;
+  [[nodiscard]] std::vector<EngineThreadStats> engineStats() const override;
   [[nodiscard]] int eventFd() const override { return eventFd_; }
   void deliverEvents(MixerEvents& events) override;
 
@@ -56,7 +63,14 @@ class InProcessMixer final : public Control {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unordered_map<MixId, Worker*> mixes_;
   std::unordered_map<EndpointId, Pending> reserved_;
-  std::unordered_map<EndpointId, Worker*> joined_;
+  struct Joined {
+    Worker* worker = nullptr;
+    MixId mix = 0;
+  };
+  std::unordered_map<EndpointId, Joined> joined_;
+  // The latest snapshots from the workers, for the stats calls.
+  std::unordered_map<MixId, MixStats> mixStats_;
+  std::unordered_map<EndpointId, MediaStats> endpointStats_;
   MixId nextMix_ = 1;
   EndpointId nextEndpoint_ = 1;
 };

@@ -36,6 +36,14 @@ uint64_t drainCounter(int fd) {
   return ::read(fd, &value, sizeof(value)) == sizeof(value) ? value : 0;
 }
 
+WorkerEvent eventOf(WorkerEvent::Kind kind, EndpointId endpoint, MixId mix = 0) {
+  WorkerEvent event;
+  event.kind = kind;
+  event.endpoint = endpoint;
+  event.mix = mix;
+  return event;
+}
+
 }  // namespace
 
 void TickLateness::record(std::chrono::nanoseconds late) {
@@ -117,7 +125,17 @@ struct Worker::Mix final : Room::Sink {
   void onDtmf(ParticipantId from, char digit) override {
     auto found = byParticipant.find(from);
     if (found != byParticipant.end()) {
-      worker.emit(WorkerEvent{WorkerEvent::Kind::kDtmf, found->second->id, digit});
+      WorkerEvent event = eventOf(WorkerEvent::Kind::kDtmf, found->second->id);
+      event.digit = digit;
+      worker.emit(event);
+    }
+  }
+  void onTalking(ParticipantId who, bool talking) override {
+    auto found = byParticipant.find(who);
+    if (found != byParticipant.end()) {
+      WorkerEvent event = eventOf(WorkerEvent::Kind::kTalking, found->second->id);
+      event.talking = talking;
+      worker.emit(event);
     }
   }
 
@@ -309,6 +327,7 @@ void Worker::tick() {
   }
   if (tickCount_ % 50 == 0) {
     checkTimeouts(Clock::now());
+    publishStats();
   }
   for (auto& [id, leg] : legs_) {
     if (tickCount_ >= leg->nextReportTick) {
@@ -357,6 +376,39 @@ void Worker::sendReport(Leg& leg) {
   }
 }
 
+void Worker::publishStats() {
+  // Snapshots for the signalling side (API, logs), once a second: copied into fixed-size events,
+  // so nothing here allocates; when the queue is full the newest are dropped, stats being only
+  // as good as their last refresh anyway.
+  bool pushed = false;
+  for (auto& [id, leg] : legs_) {
+    WorkerEvent event = eventOf(WorkerEvent::Kind::kEndpointStats, id, leg->mix->id);
+    if (const ParticipantStats* room = leg->mix->room->stats(leg->participant)) {
+      event.media.packetsReceived = room->packetsReceived;
+      event.media.packetsDropped = room->packetsDropped;
+      event.media.framesDecoded = room->framesDecoded;
+      event.media.framesConcealed = room->framesConcealed;
+      event.media.packetsSent = room->packetsSent;
+      event.media.talking = room->talking;
+    }
+    if (leg->endpoint) {
+      const EndpointStats& net = leg->endpoint->stats();
+      event.media.packetsDropped += net.droppedForeignSource + net.droppedNotRtp + net.droppedSrtp;
+    }
+    event.media.quality = leg->quality;
+    pushed = stats_.push(event) || pushed;
+  }
+  for (auto& [id, mix] : mixes_) {
+    WorkerEvent event = eventOf(WorkerEvent::Kind::kMixStats, 0, id);
+    event.mixStats.participants = mix->room->size();
+    event.mixStats.encodesLastTick = mix->room->encodesLastTick();
+    pushed = stats_.push(event) || pushed;
+  }
+  if (pushed) {
+    signal(wake_);
+  }
+}
+
 void Worker::checkTimeouts(Clock::time_point) {
   const auto limit = static_cast<uint64_t>(rtpTimeout_ / kTick);
   for (auto& [id, leg] : legs_) {
@@ -366,7 +418,7 @@ void Worker::checkTimeouts(Clock::time_point) {
     }
     if (!leg->timedOut && limit > 0 && tickCount_ - leg->lastRtpTick > limit) {
       leg->timedOut = true;
-      emit(WorkerEvent{WorkerEvent::Kind::kRtpTimeout, id, 0});
+      emit(eventOf(WorkerEvent::Kind::kRtpTimeout, id));
     }
   }
 }

@@ -22,10 +22,23 @@
 namespace confab::mixer {
 
 struct WorkerEvent {
-  enum class Kind : uint8_t { kDtmf, kRtpTimeout };
+  enum class Kind : uint8_t {
+    kDtmf,
+    kRtpTimeout,
+    kTalking,
+    kPlaybackEnded,
+    kRecordingEnded,
+    kEndpointStats,
+    kMixStats,
+  };
   Kind kind = Kind::kDtmf;
   EndpointId endpoint = 0;
+  MixId mix = 0;
   char digit = 0;
+  bool talking = false;
+  MediaFileEnd how = MediaFileEnd::kFinished;
+  MediaStats media;   // kEndpointStats
+  MixStats mixStats;  // kMixStats
 };
 
 // How late ticks fire, in 50 µs buckets up to 50 ms; read from any thread.
@@ -59,8 +72,10 @@ class Worker {
   // Signalling side: runs 'command' on the mixer thread between ticks. False when the queue is
   // full (the caller retries or fails the request).
   bool post(Command command);
-  // Signalling side.
+  // Signalling side: DTMF, timeouts, talking and file events (never dropped unless the signalling
+  // side stops reading), then the once-a-second stats snapshots (dropped when nobody reads them).
   std::optional<WorkerEvent> popEvent() { return events_.pop(); }
+  std::optional<WorkerEvent> popStats() { return stats_.pop(); }
   [[nodiscard]] const TickLateness& lateness() const { return lateness_; }
   // Starts a new measurement window (benchmarks, stats resets); safe from any thread.
   void resetLateness() { lateness_.reset(); }
@@ -91,6 +106,7 @@ class Worker {
   void tick();
   void checkTimeouts(std::chrono::steady_clock::time_point now);
   void emit(const WorkerEvent& event);
+  void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);
 
@@ -104,6 +120,7 @@ class Worker {
   std::atomic<bool> running_{false};
   SpscQueue<std::unique_ptr<Command>, 1024> commands_;
   SpscQueue<WorkerEvent, 4096> events_;
+  SpscQueue<WorkerEvent, 4096> stats_;
   std::unordered_map<MixId, std::unique_ptr<Mix>> mixes_;
   std::unordered_map<EndpointId, std::unique_ptr<Leg>> legs_;
   // Legs removed while an epoll batch that may still name them is being handled; freed after it.

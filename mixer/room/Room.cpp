@@ -254,10 +254,14 @@ void Room::analyse(Participant& p) {
   if (p.hasAudio && p.preprocessor) {
     p.preprocessor->process(pcm);
   }
+  const bool wasTalking = p.talking;
   p.talking = p.vad.process(p.hasAudio ? std::span<const int16_t>(pcm)
                                        : std::span<const int16_t>(kSilence).first(n));
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
+  if (p.talking != wasTalking) {
+    sink_.onTalking(p.id, p.talking);
+  }
 }
 
 void Room::selectTalkers() {

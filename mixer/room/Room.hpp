@@ -68,6 +68,8 @@ class Room {
     // An RTP packet (not yet SRTP-protected) for one participant. Valid during the call only.
     virtual void onRtp(ParticipantId to, std::span<const uint8_t> packet) = 0;
     virtual void onDtmf(ParticipantId from, char digit) = 0;
+    // Voice activity (with hysteresis) says they started or stopped talking.
+    virtual void onTalking(ParticipantId /*who*/, bool /*talking*/) {}
 
    protected:
     ~Sink() = default;
