@@ -141,7 +141,11 @@ class UdpPhone {
 struct RecordingEvents final : MixerEvents {
   void onDtmf(EndpointId endpoint, char digit) override { digits.emplace_back(endpoint, digit); }
   void onRtpTimeout(EndpointId endpoint) override { timeouts.push_back(endpoint); }
+  void onTalking(EndpointId endpoint, bool talking) override {
+    talkingChanges.emplace_back(endpoint, talking);
+  }
   std::vector<std::pair<EndpointId, char>> digits;
+  std::vector<std::pair<EndpointId, bool>> talkingChanges;
   std::vector<EndpointId> timeouts;
 };
 
@@ -327,6 +331,69 @@ TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
     sawReport = true;
   }
   EXPECT_TRUE(sawReport);
+}
+
+TEST(MixerEngine, StatsAndTalkingReachTheSignallingSide) {
+  MixerSettings settings = loopback(1, {48000, 48999});  // one thread: both mixes on it
+  InProcessMixer mixer(settings);
+  const MixId talkingRoom = mixer.createMix(RoomSettings{});
+  const MixId otherRoom = mixer.createMix(RoomSettings{});
+  auto ra = mixer.reserve(), rb = mixer.reserve();
+  ASSERT_TRUE(ra && rb);
+  UdpPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 0, rb->rtpPort);
+  UdpPhone stranger(Codec::kPcmu, 0, 700, ra->rtpPort);  // another address, after A latched
+  ASSERT_TRUE(mixer.join(ra->id, talkingRoom, paramsFor(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(mixer.join(rb->id, otherRoom, paramsFor(Codec::kPcmu, 0, 2)));
+  RecordingEvents events;
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 75; ++i) {  // 1.5 s of tone from A
+    a.sendFrame();
+    b.sendFrame();
+    next += std::chrono::milliseconds(20);
+    std::this_thread::sleep_until(next);
+    waitForEvents(mixer, events, 0);
+  }
+  waitForEvents(mixer, events, 200);
+  ASSERT_FALSE(events.talkingChanges.empty());
+  EXPECT_EQ(events.talkingChanges.front(), std::make_pair(ra->id, true));
+  for (const auto& change : events.talkingChanges) {
+    EXPECT_NE(change.first, rb->id) << "B sent only silence";
+  }
+  // The once-a-second snapshots have arrived.
+  auto statsA = mixer.endpointStats(ra->id);
+  ASSERT_TRUE(statsA);
+  EXPECT_GT(statsA->packetsReceived, 20u);
+  EXPECT_GT(statsA->framesDecoded, 20u);
+  EXPECT_TRUE(statsA->talking);
+  auto mixA = mixer.mixStats(talkingRoom);
+  ASSERT_TRUE(mixA);
+  EXPECT_EQ(mixA->participants, 1u);
+  auto engine = mixer.engineStats();
+  ASSERT_EQ(engine.size(), 1u);
+  EXPECT_GT(engine[0].ticks, 50u);
+  EXPECT_EQ(engine[0].mixes, 2u);
+
+  // The other room going away leaves A alone, though both rooms share the thread.
+  mixer.destroyMix(otherRoom);
+  EXPECT_FALSE(mixer.mixStats(otherRoom));
+  EXPECT_FALSE(mixer.endpointStats(rb->id));
+  ASSERT_TRUE(mixer.endpointStats(ra->id));
+
+  // A stops; a stranger sends to A's port instead: dropped, counted, and A stops talking.
+  for (int i = 0; i < 75; ++i) {
+    stranger.sendFrame();
+    next += std::chrono::milliseconds(20);
+    std::this_thread::sleep_until(next);
+    waitForEvents(mixer, events, 0);
+  }
+  waitForEvents(mixer, events, 200);
+  EXPECT_EQ(events.talkingChanges.back(), std::make_pair(ra->id, false));
+  statsA = mixer.endpointStats(ra->id);
+  ASSERT_TRUE(statsA);
+  EXPECT_GE(statsA->packetsDropped, 20u);
+  EXPECT_FALSE(statsA->talking);
+  mixer.release(ra->id);
+  EXPECT_FALSE(mixer.endpointStats(ra->id));
 }
 
 }  // namespace
