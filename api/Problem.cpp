@@ -21,6 +21,12 @@ Problem badRequest(std::string detail, std::vector<FieldError> errors) {
   return problem;
 }
 
+Problem problemWith(http::status status, std::string detail, std::vector<FieldError> errors) {
+  Problem problem = make(status, std::move(detail));
+  problem.errors = std::move(errors);
+  return problem;
+}
+
 Problem notFound(std::string detail) {
   return make(http::status::not_found, std::move(detail));
 }

@@ -31,6 +31,8 @@ inline constexpr std::string_view kProblemContentType = "application/problem+jso
 
 Problem badRequest(std::string detail, std::vector<FieldError> errors = {});
 Problem notFound(std::string detail);
+// Any other status: 409 (the room's state forbids it now), 415, 503...
+Problem problemWith(http::status status, std::string detail, std::vector<FieldError> errors = {});
 Problem methodNotAllowed(std::string allow);
 // What to answer a request that could not be parsed (a Beast HTTP parse error).
 Problem fromParseError(const boost::system::error_code& error);

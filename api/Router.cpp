@@ -1,9 +1,15 @@
 #include "api/Router.hpp"
 
+#include <algorithm>
 #include <array>
+#include <boost/beast/core/string.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
+#include <ctime>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,7 +37,12 @@ struct Json {
   boost::json::value body;
 };
 using Reply = std::variant<Json, Problem>;
-using Handler = Reply (*)(const policy::Directory&, const Params&);
+
+struct Context {
+  const policy::Directory& directory;
+  Live* live;
+};
+using Handler = Reply (*)(const Context&, const Request&, const Params&);
 
 struct Route {
   std::string_view pattern;
@@ -166,37 +177,373 @@ boost::json::object toJson(const policy::Room& room) {
   return {{"id", room.id}, {"name", room.name}, {"maxParticipants", room.maxParticipants}};
 }
 
-Reply getHealth(const policy::Directory& /*directory*/, const Params& /*params*/) {
+double millis(uint32_t units, uint32_t clockRate) {
+  return clockRate == 0 ? 0.0 : static_cast<double>(units) * 1000.0 / clockRate;
+}
+
+boost::json::object toJson(const room::Call& call, const mixer::Control& mixer) {
+  boost::json::object out{{"callId", call.dialog().callId()},
+                          {"from", call.dialog().remoteUri()},
+                          {"address", call.dialog().source().remote.str()}};
+  uint32_t clockRate = 8000;
+  if (const auto& media = call.media()) {
+    clockRate = media->codec.clockRate;
+    out["codec"] = media->codec.name + "/" + std::to_string(media->codec.clockRate);
+    out["srtp"] = media->srtp.has_value();
+  }
+  const auto& controls = call.controls();
+  out["muted"] = controls.muted;
+  out["deaf"] = controls.deaf;
+  out["gain"] = controls.gain;
+  out["inMix"] = call.inMix();
+  if (auto stats = mixer.endpointStats(call.mediaEndpoint())) {
+    out["talking"] = stats->talking;
+    const auto& q = stats->quality;
+    // RFC 3550 §6.4: fraction lost is in 1/256 units, jitter in RTP timestamp units.
+    out["media"] = boost::json::object{
+        {"packetsReceived", stats->packetsReceived},
+        {"packetsDropped", stats->packetsDropped},
+        {"framesDecoded", stats->framesDecoded},
+        {"framesConcealed", stats->framesConcealed},
+        {"packetsSent", stats->packetsSent},
+        {"fractionLost", q.ourFractionLost / 256.0},
+        {"jitterMs", millis(q.ourJitter, clockRate)},
+        {"remoteFractionLost", q.theirFractionLost / 256.0},
+        {"remoteCumulativeLost", q.theirCumulativeLost},
+        {"remoteJitterMs", millis(q.theirJitter, clockRate)},
+        {"roundTripMs", q.roundTripMicros / 1000.0}};
+  }
+  return out;
+}
+
+std::variant<policy::Room, Problem> findRoom(const Context& context, const Params& params) {
+  const auto& id = param(params, "id");
+  if (!policy::Directory::validId(id)) {
+    return badRequest("invalid room id", {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
+  }
+  auto room = context.directory.find(id);
+  if (!room) {
+    return notFound("no room " + id);
+  }
+  return *room;
+}
+
+Problem noLiveBridge() {
+  return problemWith(http::status::service_unavailable, "this server has no live rooms");
+}
+
+// A request body that must be a JSON object (RFC 8259), or nothing at all when 'emptyIsOk'.
+std::variant<boost::json::object, Problem> jsonBody(const Request& request, bool emptyIsOk) {
+  if (request.body().empty() && emptyIsOk) {
+    return boost::json::object{};
+  }
+  auto type = request[http::field::content_type];
+  auto semicolon = type.find(';');
+  auto mediaType = type.substr(0, semicolon);
+  while (!mediaType.empty() && mediaType.back() == ' ') {
+    mediaType.remove_suffix(1);
+  }
+  if (!boost::beast::iequals(mediaType, "application/json")) {
+    return problemWith(http::status::unsupported_media_type, "the body must be application/json",
+                       {{"Content-Type", "expected application/json"}});
+  }
+  boost::system::error_code ec;
+  auto value = boost::json::parse(request.body(), ec);
+  if (ec) {
+    return badRequest("the body is not valid JSON: " + ec.message());
+  }
+  if (!value.is_object()) {
+    return badRequest("the body must be a JSON object");
+  }
+  return std::move(value.as_object());
+}
+
+// Members the resource does not know are refused, so that a misspelt "mutd" is not silently
+// ignored.
+std::optional<Problem> onlyMembers(const boost::json::object& body,
+                                   std::initializer_list<std::string_view> known) {
+  std::vector<FieldError> errors;
+  for (const auto& member : body) {
+    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+      errors.push_back({printable(member.key()), "unknown member"});
+    }
+  }
+  if (errors.empty()) {
+    return std::nullopt;
+  }
+  return badRequest("the body has members this resource does not take", std::move(errors));
+}
+
+Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
   return Json{http::status::ok, boost::json::object{{"status", "ok"}}};
 }
 
-Reply listRooms(const policy::Directory& directory, const Params& /*params*/) {
+Reply listRooms(const Context& context, const Request& /*request*/, const Params& /*params*/) {
   boost::json::array rooms;
-  for (const auto& room : directory.list()) {
+  for (const auto& room : context.directory.list()) {
     rooms.push_back(toJson(room));
   }
   return Json{http::status::ok, boost::json::object{{"rooms", std::move(rooms)}}};
 }
 
-Reply getRoom(const policy::Directory& directory, const Params& params) {
-  const auto& id = param(params, "id");
-  if (!policy::Directory::validId(id)) {
-    return badRequest("invalid room id", {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
+Reply getRoom(const Context& context, const Request& /*request*/, const Params& params) {
+  auto found = findRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
   }
-  auto room = directory.find(id);
-  if (!room) {
-    return notFound("no room " + id);
+  const auto& room = std::get<policy::Room>(found);
+  boost::json::object out = toJson(room);
+  if (context.live != nullptr) {
+    boost::json::array participants;
+    for (const auto* call : context.live->calls.callsIn(room.id)) {
+      participants.push_back(toJson(*call, context.live->mixer));
+    }
+    out["participants"] = std::move(participants);
+    std::optional<mixer::MixStats> mix;
+    if (auto id = context.live->calls.mixOf(room.id)) {
+      mix = context.live->mixer.mixStats(*id);
+    }
+    out["recording"] = mix && mix->recording;
+    out["playing"] = mix && mix->playing;
   }
-  return Json{http::status::ok, toJson(*room)};
+  return Json{http::status::ok, std::move(out)};
+}
+
+// Everything a room-state change needs: the room, the live bridge and the room's mix.
+struct LiveRoom {
+  policy::Room room;
+  Live* live = nullptr;
+  std::optional<mixer::MixId> mix;
+};
+
+std::variant<LiveRoom, Problem> liveRoom(const Context& context, const Params& params) {
+  auto found = findRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  if (context.live == nullptr) {
+    return noLiveBridge();
+  }
+  LiveRoom out{std::get<policy::Room>(found), context.live, std::nullopt};
+  out.mix = context.live->calls.mixOf(out.room.id);
+  return out;
+}
+
+Problem nobodyIn(const policy::Room& room) {
+  return problemWith(http::status::conflict, "nobody is in room " + room.id);
+}
+
+// "1000-20261125T063000Z.wav": the room and the UTC start, so a folder of them sorts by time.
+std::string recordingName(const std::string& roomId, std::string_view extension) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  std::array<char, 32> stamp{};
+  const auto length = std::strftime(stamp.data(), stamp.size(), "%Y%m%dT%H%M%SZ", &utc);
+  return roomId + "-" + std::string(stamp.data(), length) + std::string(extension);
+}
+
+Reply startRecording(const Context& context, const Request& request, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto body = jsonBody(request, true);
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  if (auto problem = onlyMembers(object, {"format"})) {
+    return std::move(*problem);
+  }
+  mixer::RecordingFormat format = mixer::RecordingFormat::kWav;
+  std::string_view extension = ".wav";
+  if (const auto* value = object.if_contains("format")) {
+    const auto* text = value->if_string();
+    if (text != nullptr && *text == "ogg") {
+      format = mixer::RecordingFormat::kOggOpus;
+      extension = ".opus";
+    } else if (text == nullptr || *text != "wav") {
+      return badRequest("unknown recording format", {{"format", "one of \"wav\", \"ogg\""}});
+    }
+  }
+  if (!target.mix) {
+    return nobodyIn(target.room);
+  }
+  if (auto stats = target.live->mixer.mixStats(*target.mix); stats && stats->recording) {
+    return problemWith(http::status::conflict, "room " + target.room.id + " is already recording");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(target.live->recordings, ec);
+  if (ec) {
+    return problemWith(http::status::internal_server_error,
+                       "cannot create the recordings folder: " + ec.message());
+  }
+  const std::string name = recordingName(target.room.id, extension);
+  const auto path = target.live->recordings / name;
+  if (!target.live->mixer.startRecording(*target.mix, path.string(), format)) {
+    return problemWith(http::status::conflict,
+                       "the mixer did not start recording room " + target.room.id);
+  }
+  return Json{http::status::created,
+              boost::json::object{{"file", name}, {"format", format == mixer::RecordingFormat::kWav
+                                                                    ? "wav"
+                                                                    : "ogg"}}};
+}
+
+Reply stopRecording(const Context& context, const Request& /*request*/, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto stats = target.mix ? target.live->mixer.mixStats(*target.mix) : std::nullopt;
+  if (!stats || !stats->recording) {
+    return problemWith(http::status::conflict, "room " + target.room.id + " is not recording");
+  }
+  target.live->mixer.stopRecording(*target.mix);
+  return Json{http::status::ok, boost::json::object{{"recording", false}}};
+}
+
+// A media file is named, never given as a path: no folders, no hidden files, nothing outside
+// the media folder.
+bool validMediaName(std::string_view name) {
+  return !name.empty() && name.size() <= 128 && name.front() != '.' &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+         });
+}
+
+Reply startPlayback(const Context& context, const Request& request, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto body = jsonBody(request, false);
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  if (auto problem = onlyMembers(object, {"file"})) {
+    return std::move(*problem);
+  }
+  const auto* value = object.if_contains("file");
+  const auto* name = value != nullptr ? value->if_string() : nullptr;
+  if (name == nullptr) {
+    return badRequest("which file to play?", {{"file", "required: a file name in the media folder"}});
+  }
+  if (!validMediaName(*name)) {
+    return badRequest("bad file name",
+                      {{"file", "1 to 128 of A-Z a-z 0-9 . _ -, not starting with '.'"}});
+  }
+  const auto path = target.live->media / std::string(*name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return badRequest("no such file", {{"file", "no file " + printable(*name) + " in the media folder"}});
+  }
+  if (!target.mix) {
+    return nobodyIn(target.room);
+  }
+  if (!target.live->mixer.play(*target.mix, path.string())) {
+    return badRequest("the file cannot be played",
+                      {{"file", "not a WAV (16-bit PCM) or Ogg Opus file the mixer can read"}});
+  }
+  return Json{http::status::accepted,
+              boost::json::object{{"file", std::string(*name)}, {"playing", true}}};
+}
+
+Reply stopPlayback(const Context& context, const Request& /*request*/, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto stats = target.mix ? target.live->mixer.mixStats(*target.mix) : std::nullopt;
+  if (!stats || !stats->playing) {
+    return problemWith(http::status::conflict, "nothing is playing in room " + target.room.id);
+  }
+  target.live->mixer.stopPlaying(*target.mix);
+  return Json{http::status::ok, boost::json::object{{"playing", false}}};
+}
+
+Reply changeParticipant(const Context& context, const Request& request, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  room::Call* call = target.live->calls.findCall(param(params, "callId"));
+  if (call == nullptr || call->roomId() != target.room.id || call->ended()) {
+    return notFound("no participant " + printable(param(params, "callId")) + " in room " +
+                    target.room.id);
+  }
+  auto body = jsonBody(request, false);
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  if (auto problem = onlyMembers(object, {"muted", "deaf", "gain"})) {
+    return std::move(*problem);
+  }
+  room::Call::Controls controls = call->controls();
+  std::vector<FieldError> errors;
+  for (auto [field, flag] : {std::pair{"muted", &controls.muted}, std::pair{"deaf", &controls.deaf}}) {
+    if (const auto* value = object.if_contains(field)) {
+      if (!value->is_bool()) {
+        errors.push_back({field, "true or false"});
+      } else {
+        *flag = value->as_bool();
+      }
+    }
+  }
+  if (const auto* value = object.if_contains("gain")) {
+    // Up to +12 dB: louder than that is distortion, not help.
+    if (!value->is_number() || value->to_number<double>() < 0.0 ||
+        value->to_number<double>() > 4.0) {
+      errors.push_back({"gain", "a number from 0 to 4 (linear, 1 is unchanged)"});
+    } else {
+      controls.gain = static_cast<float>(value->to_number<double>());
+    }
+  }
+  if (!errors.empty()) {
+    return badRequest("bad participant settings", std::move(errors));
+  }
+  call->setControls(controls);
+  return Json{http::status::ok, toJson(*call, target.live->mixer)};
+}
+
+Reply getMixer(const Context& context, const Request& /*request*/, const Params& /*params*/) {
+  if (context.live == nullptr) {
+    return noLiveBridge();
+  }
+  boost::json::array threads;
+  for (const auto& t : context.live->mixer.engineStats()) {
+    threads.push_back(boost::json::object{{"ticks", t.ticks},
+                                          {"mixes", t.mixes},
+                                          {"cpuSeconds", t.cpuSeconds},
+                                          {"latenessP50Micros", t.latenessP50Micros},
+                                          {"latenessP99Micros", t.latenessP99Micros},
+                                          {"latenessP999Micros", t.latenessP999Micros}});
+  }
+  return Json{http::status::ok, boost::json::object{{"threads", std::move(threads)}}};
 }
 
 const std::array kRoutes{
     Route{"/health", http::verb::get, &getHealth},
     Route{"/v1/rooms", http::verb::get, &listRooms},
     Route{"/v1/rooms/{id}", http::verb::get, &getRoom},
+    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording},
+    Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording},
+    Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback},
+    Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback},
+    Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant},
+    Route{"/v1/mixer", http::verb::get, &getMixer},
 };
 
-Reply dispatch(const policy::Directory& directory, const Request& request) {
+Reply dispatch(const Context& context, const Request& request) {
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains
   // more than one Host header field line".
@@ -232,7 +579,7 @@ Reply dispatch(const policy::Directory& directory, const Request& request) {
         }
         return badRequest("this resource takes no query parameters", std::move(errors));
       }
-      return route.handler(directory, *params);
+      return route.handler(context, request, *params);
     }
     allow += allow.empty() ? "" : ", ";
     allow += http::to_string(route.method);
@@ -248,12 +595,13 @@ Reply dispatch(const policy::Directory& directory, const Request& request) {
 
 }  // namespace
 
-Router::Router(const policy::Directory& directory) : directory_(directory) {}
+Router::Router(const policy::Directory& directory, Live* live)
+    : directory_(directory), live_(live) {}
 
 Response Router::route(const Request& request) const {
   Response response;
   try {
-    auto reply = dispatch(directory_, request);
+    auto reply = dispatch(Context{directory_, live_}, request);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "api/Http.hpp"
+#include "api/Live.hpp"
 #include "policy/Directory.hpp"
 
 namespace confab::api {
@@ -13,7 +14,9 @@ class Router {
  public:
   // The directory is read on every request and must outlive the router; it is not locked, so
   // whoever changes it does so on the thread that runs the server.
-  explicit Router(const policy::Directory& directory);
+  // 'live', when given, adds participants, stats, recording and playback; it is used on the
+  // server's thread only, like the directory.
+  explicit Router(const policy::Directory& directory, Live* live = nullptr);
 
   // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp).
   [[nodiscard]] Response route(const Request& request) const;
@@ -24,6 +27,7 @@ class Router {
 
  private:
   const policy::Directory& directory_;
+  Live* live_;
 };
 
 }  // namespace confab::api

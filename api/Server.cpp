@@ -27,7 +27,8 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(const policy::Directory& directory, Limits l) : router(directory), limits(l) {}
+  Shared(const policy::Directory& directory, Limits l, Live* live)
+      : router(directory, live), limits(l) {}
 
   Router router;
   Limits limits;
@@ -193,10 +194,11 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 Server::Server(net::io_context& io,
                tcp::endpoint endpoint,
                const policy::Directory& directory,
-               Limits limits)
+               Limits limits,
+               Live* live)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(directory, limits)) {}
+      shared_(std::make_shared<Shared>(directory, limits, live)) {}
 
 Server::~Server() {
   try {

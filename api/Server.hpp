@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "api/Http.hpp"
+#include "api/Live.hpp"
 #include "policy/Directory.hpp"
 
 namespace confab::api {
@@ -19,7 +20,8 @@ class Server {
   Server(boost::asio::io_context& io,
          boost::asio::ip::tcp::endpoint endpoint,
          const policy::Directory& directory,
-         Limits limits = {});
+         Limits limits = {},
+         Live* live = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -52,6 +52,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
 
   [[nodiscard]] const transport::TransportLayer& transports() const { return *transports_; }
   [[nodiscard]] const room::Uas& uas() const { return *uas_; }
+  [[nodiscard]] room::Uas& uas() { return *uas_; }
 
  private:
   // TransportLayer::Listener

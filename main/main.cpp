@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -119,8 +120,11 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::optional<api::Server> apiServer;
+  api::Live live{focus.uas(), mixer, std::filesystem::path(cfg.dataDir) / "recordings",
+                 std::filesystem::path(cfg.dataDir) / "media"};
   if (cfg.api) {
-    apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms);
+    apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,
+                      api::Limits{}, &live);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";

@@ -41,6 +41,8 @@ class Dialog {
   [[nodiscard]] const std::string& callId() const { return callId_; }
   [[nodiscard]] const std::string& localTag() const { return localTag_; }
   [[nodiscard]] const std::string& remoteTag() const { return remoteTag_; }
+  // Their From (UAS) or To (UAC) value, with their tag: who they are, for people to read.
+  [[nodiscard]] const std::string& remoteUri() const { return remoteUri_; }
   [[nodiscard]] std::string key() const { return key(callId_, localTag_, remoteTag_); }
   static std::string key(const std::string& callId, const std::string& localTag,
                          const std::string& remoteTag);

@@ -199,11 +199,29 @@ void Call::applyMedia() {
   if (!params) {
     return;
   }
+  params->participant.muted = controls_.muted;
+  params->participant.deaf = controls_.deaf;
+  params->participant.gain = controls_.gain;
   if (joined_) {
     mixer_.update(media_.id, *params);
   } else {
     joined_ = mixer_.join(media_.id, mix_->id(), *params);
   }
+}
+
+void Call::setControls(const Controls& controls) {
+  if (joined_) {
+    if (controls.muted != controls_.muted) {
+      mixer_.setMuted(media_.id, controls.muted);
+    }
+    if (controls.deaf != controls_.deaf) {
+      mixer_.setDeaf(media_.id, controls.deaf);
+    }
+    if (controls.gain != controls_.gain) {
+      mixer_.setGain(media_.id, controls.gain);
+    }
+  }
+  controls_ = controls;  // a call not yet in the mix joins with them
 }
 
 void Call::onRequest(txn::ServerTransaction& transaction) {

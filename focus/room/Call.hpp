@@ -77,6 +77,16 @@ class Call final : private txn::ClientTransaction::User {
   [[nodiscard]] mixer::EndpointId mediaEndpoint() const { return media_.id; }
   // Whether the mixer has the call's media (after a usable offer/answer).
   [[nodiscard]] bool inMix() const { return joined_; }
+
+  // What an organizer set for this participant; kept across re-INVITEs (which renegotiate
+  // codecs and keys, not whether someone is muted).
+  struct Controls {
+    bool muted = false;  // their voice is not mixed
+    bool deaf = false;   // they hear silence
+    float gain = 1.0F;   // on their voice
+  };
+  [[nodiscard]] const Controls& controls() const { return controls_; }
+  void setControls(const Controls& controls);
   // Why the call ended, for people reading logs ("caller hung up", "no ACK", ...).
   [[nodiscard]] const std::string& endReason() const { return endReason_; }
 
@@ -107,6 +117,7 @@ class Call final : private txn::ClientTransaction::User {
   std::shared_ptr<RoomMix> mix_;
   uint32_t ssrc_;
   bool joined_ = false;
+  Controls controls_;
   sdp::LocalMedia local_;
   txn::TransactionLayer& layer_;
   timer::Timers& timers_;

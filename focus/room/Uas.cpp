@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "focus/room/Capabilities.hpp"
 #include "focus/sip/Grammar.hpp"
@@ -312,6 +313,29 @@ std::size_t Uas::callsInRoom(const std::string& roomId) const {
   return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(), [&](const auto& c) {
     return c.second->roomId() == roomId && !c.second->ended();
   }));
+}
+
+Call* Uas::findCall(const std::string& callId) {
+  return const_cast<Call*>(std::as_const(*this).findCall(callId));
+}
+
+std::vector<const Call*> Uas::callsIn(const std::string& roomId) const {
+  std::vector<const Call*> out;
+  for (const auto& [key, call] : calls_) {
+    if (call->roomId() == roomId && !call->ended()) {
+      out.push_back(call.get());
+    }
+  }
+  return out;
+}
+
+std::optional<mixer::MixId> Uas::mixOf(const std::string& roomId) const {
+  auto found = mixes_.find(roomId);
+  if (found == mixes_.end()) {
+    return std::nullopt;
+  }
+  auto mix = found->second.lock();
+  return mix ? std::optional<mixer::MixId>(mix->id()) : std::nullopt;
 }
 
 const Call* Uas::findCall(const std::string& callId) const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "focus/room/Call.hpp"
 #include "focus/timer/Timers.hpp"
@@ -63,6 +64,11 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
   [[nodiscard]] std::size_t callCount() const { return calls_.size(); }
   [[nodiscard]] std::size_t callsInRoom(const std::string& roomId) const;
   [[nodiscard]] const Call* findCall(const std::string& callId) const;
+  [[nodiscard]] Call* findCall(const std::string& callId);
+  // The calls in a room that have not ended, oldest first.
+  [[nodiscard]] std::vector<const Call*> callsIn(const std::string& roomId) const;
+  // The room's mix, while anyone is in the room.
+  [[nodiscard]] std::optional<mixer::MixId> mixOf(const std::string& roomId) const;
 
  private:
   void onCallEnded(Call& call) override;

@@ -112,8 +112,9 @@ wait_for_port() {
   fail "nothing listens on 127.0.0.1:$port after ${seconds}s"
 }
 
-# start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT, API off, its data
-# in $WORK/data, its log in $WORK/confab.log; returns once it listens.
+# start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT, the API off
+# (or on $CONFAB_API, e.g. 127.0.0.1:0), its data in $WORK/data, its log in $WORK/confab.log;
+# returns once it listens.
 start_confab() {
   SIP_PORT="$(free_port)"
   TLS_PORT="$(free_port)"
@@ -124,7 +125,7 @@ start_confab() {
     cd "$WORK"
     exec "$CONFAB_BIN" \
       --sip-udp "127.0.0.1:$SIP_PORT" --sip-tcp "127.0.0.1:$SIP_PORT" \
-      --sip-tls "127.0.0.1:$TLS_PORT" --api off \
+      --sip-tls "127.0.0.1:$TLS_PORT" --api "${CONFAB_API:-off}" \
       --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" --data-dir "$WORK/data" "$@"
   ) >"$CONFAB_LOG" 2>&1 &
   CONFAB_PID=$!

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# The REST API on a live room, with real phones (audio_phone.py, SIP over UDP, PCMU) in room 1000:
+# A talks 1000 Hz, B 1500 Hz, C is silent, for 6 s. Through the API, while they talk:
+#   0.5 s  POST  /v1/rooms/1000/recording {"format":"wav"}         -> 201, a file name
+#   2.0 s  GET   /v1/rooms/1000: three participants, PCMU/8000, A talking, C not, packets counted
+#   2.5 s  PATCH /v1/rooms/1000/participants/<A> {"muted":true}    -> 200, muted
+#   3.0 s  POST  /v1/rooms/1000/playback {"file":"tone440.wav"}    -> 202 (a 440 Hz file)
+#   4.0 s  DELETE /v1/rooms/1000/recording                          -> 200
+# Then: C hears B and the file in its last 1.5 s, and not A (muted); A hears B and the file; the
+# recording holds A and B before the mute and the file at its end; GET /v1/mixer shows the clock.
+# Bad requests get problem+json naming the field: a path for a file, an unknown format, a
+# misspelt member, an unknown participant, an empty room.
+source "$(dirname "$0")/lib.sh"
+integ_init "$@"
+
+PHONE="$INTEG_DIR/audio_phone.py"
+MEDIA_S=6
+ANALYZE_S=1.5
+LEAD_S=3
+
+CONFAB_API="127.0.0.1:0"
+export CONFAB_API
+start_confab --log-level debug
+api="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)"
+[[ -n "$api" ]] || fail "confab did not log its API address"
+log "API at $api"
+
+# A 4 s, 440 Hz, 16 kHz mono file in the media folder (the mixer resamples it to the room's rate).
+mkdir -p "$WORK/data/media"
+python3 - "$WORK/data/media/tone440.wav" <<'EOF'
+import math, struct, sys, wave
+rate = 16000
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+    amp = 0.1 * 32767 * math.sqrt(2)  # -20 dBov RMS
+    w.writeframes(b"".join(struct.pack("<h", int(amp * math.sin(2 * math.pi * 440 * i / rate)))
+                           for i in range(4 * rate)))
+EOF
+
+start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
+budget=$((LEAD_S + 6 + 40))
+declare -A PHONE_PID
+start_phone() {
+  local name=$1
+  shift
+  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
+    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
+    --detect 440,1000,1500 --info-file "$WORK/$name.info" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
+  PHONE_PID[$name]=$!
+  HELPER_PIDS+=("$!")
+}
+start_phone A --freq 1000
+start_phone B --freq 1500
+start_phone C --freq 0
+
+# The API client: runs the timeline, then checks what the API said. Writes its findings as JSON.
+timeout -k 5 "$budget" python3 - "$api" "$start_at" "$WORK" >"$WORK/api.json" 2>"$WORK/api.err" <<'EOF' &
+import json, sys, time, urllib.request, urllib.error
+api, start_at, work = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+out = {"steps": {}}
+
+def call(method, path, body=None, content_type="application/json"):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(api + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type"), json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), json.loads(e.read() or b"null")
+
+def at(t):
+    delay = start_at + t - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+def call_id(name):
+    while True:
+        try:
+            return json.load(open(f"{work}/{name}.info"))["call_id"]
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.05)
+
+ids = {n: call_id(n) for n in "ABC"}
+out["ids"] = ids
+at(0.5)
+out["steps"]["record"] = call("POST", "/v1/rooms/1000/recording", {"format": "wav"})
+out["steps"]["record_again"] = call("POST", "/v1/rooms/1000/recording", {"format": "wav"})
+out["steps"]["record_empty_room"] = call("POST", "/v1/rooms/1001/recording")
+out["steps"]["record_bad_format"] = call("POST", "/v1/rooms/1000/recording", {"format": "mp3"})
+out["steps"]["play_path"] = call("POST", "/v1/rooms/1000/playback", {"file": "../../etc/passwd"})
+out["steps"]["play_missing"] = call("POST", "/v1/rooms/1000/playback", {"file": "nope.wav"})
+out["steps"]["play_not_json"] = call("POST", "/v1/rooms/1000/playback", b"file=x", "text/plain")
+out["steps"]["patch_unknown"] = call("PATCH", "/v1/rooms/1000/participants/no-such-call", {"muted": True})
+out["steps"]["patch_misspelt"] = call("PATCH", f"/v1/rooms/1000/participants/{ids['A']}", {"mutd": True})
+out["steps"]["patch_bad_gain"] = call("PATCH", f"/v1/rooms/1000/participants/{ids['A']}", {"gain": 99})
+at(2.0)
+out["steps"]["room"] = call("GET", "/v1/rooms/1000")
+at(2.5)
+out["steps"]["mute"] = call("PATCH", f"/v1/rooms/1000/participants/{ids['A']}", {"muted": True})
+at(3.0)
+out["steps"]["play"] = call("POST", "/v1/rooms/1000/playback", {"file": "tone440.wav"})
+at(3.5)
+out["steps"]["room_playing"] = call("GET", "/v1/rooms/1000")
+at(4.0)
+out["steps"]["stop_record"] = call("DELETE", "/v1/rooms/1000/recording")
+out["steps"]["stop_record_again"] = call("DELETE", "/v1/rooms/1000/recording")
+out["steps"]["mixer"] = call("GET", "/v1/mixer")
+print(json.dumps(out))
+EOF
+API_PID=$!
+HELPER_PIDS+=("$API_PID")
+
+status=0
+for name in A B C; do
+  wait "${PHONE_PID[$name]}" || { status=$?; log "phone $name exited with status $status"; }
+done
+wait "$API_PID" || { status=$?; log "the API client exited with status $status: $(cat "$WORK/api.err")"; }
+show_results() {
+  local f
+  for f in A B C api; do
+    echo "[$TEST_NAME] $f: $(head -c 4000 "$WORK/$f.json" 2>/dev/null)" >&2
+    [[ -s "$WORK/$f.err" ]] && head -c 2000 "$WORK/$f.err" >&2
+  done
+  return 0
+}
+[[ $status == 0 ]] || { show_results; fail "a phone or the API client failed"; }
+assert_confab_alive "after the calls"
+
+if ! python3 - "$WORK" "$ANALYZE_S" >"$WORK/verdict.txt" 2>&1 <<'EOF'; then
+import json, math, struct, sys, wave, os
+work, window = sys.argv[1], float(sys.argv[2])
+api = json.load(open(f"{work}/api.json"))
+steps, ids = api["steps"], api["ids"]
+r = {n: json.loads(open(f"{work}/{n}.json").read().strip().splitlines()[-1]) for n in "ABC"}
+problems = []
+
+def check(ok, what):
+    if not ok:
+        problems.append(what)
+
+def expect(step, status, field=None):
+    code, ctype, body = steps[step]
+    check(code == status, f"{step}: HTTP {code}, wanted {status}: {body}")
+    if status >= 400:
+        check((ctype or "").startswith("application/problem+json"),
+              f"{step}: content type {ctype}, wanted application/problem+json")
+        if field:
+            fields = [e.get("field") for e in (body or {}).get("errors", [])]
+            check(field in fields, f"{step}: the problem names {fields}, wanted {field!r}")
+    return body
+
+rec = expect("record", 201)
+expect("record_again", 409)
+expect("record_empty_room", 409)
+expect("record_bad_format", 400, "format")
+expect("play_path", 400, "file")
+expect("play_missing", 400, "file")
+expect("play_not_json", 415, "Content-Type")
+expect("patch_unknown", 404)
+expect("patch_misspelt", 400, "mutd")
+expect("patch_bad_gain", 400, "gain")
+room = expect("room", 200)
+parts = {p["callId"]: p for p in (room or {}).get("participants", [])}
+check(set(parts) == set(ids.values()), f"GET room lists {sorted(parts)}, wanted {sorted(ids.values())}")
+for n, cid in ids.items():
+    p = parts.get(cid, {})
+    check(p.get("codec") == "PCMU/8000", f"{n}: codec {p.get('codec')}")
+    check(p.get("inMix") is True, f"{n} is not in the mix")
+    check(p.get("media", {}).get("packetsReceived", 0) > 20,
+          f"{n}: packetsReceived {p.get('media', {}).get('packetsReceived')}")
+check(parts.get(ids["A"], {}).get("talking") is True, "A (1000 Hz) is not shown talking")
+check(parts.get(ids["C"], {}).get("talking") is False, "C (silent) is shown talking")
+check(room.get("recording") is True, f"room shows recording={room.get('recording')}")
+mute = expect("mute", 200)
+check(mute and mute.get("muted") is True, f"PATCH answered {mute}")
+expect("play", 202)
+playing = expect("room_playing", 200)
+check(playing and playing.get("playing") is True, f"room shows playing={playing and playing.get('playing')}")
+expect("stop_record", 200)
+expect("stop_record_again", 409)
+mixer = expect("mixer", 200)
+threads = (mixer or {}).get("threads", [])
+check(threads and all(t["ticks"] > 50 for t in threads), f"mixer threads: {threads}")
+
+def present(n, f, ref=None):
+    p = r[n]
+    level, total = p["tones_dbov"][str(f)], p["rms_dbov"]
+    print(f"{n}: {f} Hz at {level} dBov (all {total} dBov)")
+    check(level >= total - 12 and level > -45, f"{n} should hear {f} Hz: {level} dBov of {total}")
+
+def absent(n, f, ref):
+    p = r[n]
+    level, ref_level = p["tones_dbov"][str(f)], p["tones_dbov"][str(ref)]
+    print(f"{n}: {f} Hz at {level} dBov against {ref_level} at {ref} Hz")
+    check(level <= ref_level - 25, f"{n} should not hear {f} Hz: {level} dBov vs {ref_level} dBov")
+
+for n in "ABC":
+    check("error" not in r[n], f"{n}: {r[n].get('error')}")
+present("C", 1500); present("C", 440); absent("C", 1000, 1500)
+present("A", 1500); present("A", 440)
+
+# The recording: 8 kHz mono 16-bit (an all-PCMU room), about 3.5 s long.
+name = (rec or {}).get("file", "")
+path = os.path.join(work, "data", "recordings", name)
+if not name or not os.path.isfile(path):
+    problems.append(f"no recording file {path}")
+else:
+    with wave.open(path) as w:
+        rate, n = w.getframerate(), w.getnframes()
+        samples = struct.unpack("<%dh" % n, w.readframes(n))
+    secs = n / rate
+    print(f"recording {name}: {rate} Hz, {secs:.2f} s")
+    check(2.5 <= secs <= 5.0, f"the recording lasts {secs:.2f} s, the API kept it on for 3.5 s")
+    def tone(segment, f):
+        if not segment:
+            return -200.0
+        # Goertzel power of f over the segment, as dBov of a full-scale sine's RMS.
+        k = 2 * math.cos(2 * math.pi * f / rate)
+        s1 = s2 = 0.0
+        for x in segment:
+            s1, s2 = x + k * s1 - s2, s1
+        power = s1 * s1 + s2 * s2 - k * s1 * s2
+        amp = 2 * math.sqrt(max(power, 0)) / len(segment)
+        return 20 * math.log10(max(amp / math.sqrt(2), 1e-9) / 32768)
+    early = samples[int(0.5 * rate):int(1.5 * rate)]
+    late = samples[-int(0.6 * rate):]
+    for f, seg, where in ((1000, early, "early"), (1500, early, "early"), (440, late, "at the end")):
+        level = tone(seg, f)
+        print(f"recording {where}: {f} Hz at {level:.1f} dBov")
+        check(level > -35, f"the recording should hold {f} Hz {where}: {level:.1f} dBov")
+    check(tone(late, 1000) < tone(late, 1500) - 20, "A is in the recording after being muted")
+
+for what in problems:
+    print("PROBLEM: " + what)
+sys.exit(1 if problems else 0)
+EOF
+  cat "$WORK/verdict.txt" >&2
+  show_results
+  fail "the API did not do what it said"
+fi
+while read -r line; do log "$line"; done <"$WORK/verdict.txt"
+
+stop_confab
+assert_eq 0 "$CONFAB_STATUS" "confab's exit status after SIGTERM"
+log "PASS"
