@@ -166,6 +166,22 @@ TEST_F(RouterTest, NonAsciiInTargetIsNotEchoed) {
   EXPECT_THAT(std::string(body.at("detail").as_string()), HasSubstr("/caf??"));
 }
 
+TEST_F(RouterTest, LiveRoutesWithoutABridgeAre503) {
+  // The directory-only router (tests, fuzzing) knows the live routes but has nothing to run them.
+  expectProblem(get("/v1/mixer"), http::status::service_unavailable);
+  expectProblem(get("/v1/rooms/1000/recording", http::verb::post), http::status::service_unavailable);
+  expectProblem(get("/v1/rooms/1000/playback", http::verb::delete_),
+                http::status::service_unavailable);
+  // The room is checked first: an unknown room is still a 404.
+  expectProblem(get("/v1/rooms/nope/recording", http::verb::post), http::status::not_found);
+}
+
+TEST_F(RouterTest, RecordingAllowsPostAndDelete) {
+  auto response = get("/v1/rooms/1000/recording");
+  expectProblem(response, http::status::method_not_allowed);
+  EXPECT_EQ(response[http::field::allow], "POST, DELETE");
+}
+
 TEST(RouterAnswer, ParsesAndRoutes) {
   auto directory = makeDirectory();
   Router router(directory);
