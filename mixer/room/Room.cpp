@@ -413,8 +413,11 @@ void Room::send(Participant& p, std::span<const uint8_t> payload) {
 }
 
 void Room::addPlayback(std::size_t n) {
+  if (playback_ == nullptr) {
+    return;
+  }
   std::array<int16_t, kMaxFrameSamples> frame{};
-  if (playback_ != nullptr && playback_->fill(std::span<int16_t>(frame).first(n), mixRate_)) {
+  if (playback_->fill(std::span<int16_t>(frame).first(n), mixRate_)) {
     for (std::size_t i = 0; i < n; ++i) {
       sum_[i] += frame[i];
     }
