@@ -316,6 +316,17 @@ TEST(MixerEngineFiles, RecordingRefusesABadPathAndAnUnknownMix) {
   EXPECT_FALSE(mixer.startRecording(mix + 1, dir.file("x.wav"), RecordingFormat::kWav));
 }
 
+TEST(MixerEngineFiles, ARecordingThatCannotBeWrittenEndsInError) {
+  InProcessMixer mixer(loopback({49600, 49799}));
+  FileEvents events;
+  const MixId mix = mixer.createMix(RoomSettings{});
+  ASSERT_TRUE(mixer.startRecording(mix, "/dev/full", RecordingFormat::kWav));  // opens fine
+  runFor(mixer, events, {}, std::chrono::seconds(5), [&] { return !events.recordings.empty(); });
+  ASSERT_EQ(events.recordings.size(), 1u);
+  EXPECT_EQ(events.recordings[0].how, MediaFileEnd::kError);
+  EXPECT_FALSE(mixer.mixStats(mix)->recording);
+}
+
 TEST(MixerEngineFiles, AnEmptyRoomRecordsSilenceAndDestroyingTheMixCompletesTheFile) {
   test::TempDir dir;
   const std::string path = dir.file("empty-room.wav");

@@ -96,6 +96,35 @@ TEST(MediaPlayback, DroppingTheFeedStopsTheReader) {
   EXPECT_FALSE(reader.pump());
 }
 
+// A file that reads well for a while, then fails (a disk error, a file truncated under us).
+class BreakingReader final : public PcmFileReader {
+ public:
+  explicit BreakingReader(std::size_t goodSamples) : left_(goodSamples) {}
+  [[nodiscard]] int rate() const override { return 8000; }
+  std::optional<std::size_t> read(std::span<int16_t> mono) override {
+    if (left_ == 0) {
+      return std::nullopt;
+    }
+    const std::size_t n = std::min(left_, mono.size());
+    test::SineGenerator(1000, 8000, 8000).fill(mono.first(n));
+    left_ -= n;
+    return n;
+  }
+
+ private:
+  std::size_t left_;
+};
+
+TEST(MediaPlayback, AFileThatBreaksHalfWayEndsInError) {
+  auto channel = std::make_shared<PlaybackChannel>();
+  PlaybackFeed feed(channel);
+  PlaybackReader reader(std::make_unique<BreakingReader>(8000), channel);
+  const auto heard = playOut(reader, feed, 8000);
+  EXPECT_EQ(heard.size(), 8000u) << "what could be read is played";
+  EXPECT_TRUE(feed.finished());
+  EXPECT_EQ(feed.end(), MediaFileEnd::kError);
+}
+
 TEST(MediaPlayback, OggOpusPlaysAtTheMixRate) {
   test::TempDir dir;
   const std::string path = dir.file("tone.opus");
@@ -195,6 +224,26 @@ TEST(MediaRecording, OggOpusIs48kHzWhateverTheRoom) {
   EXPECT_EQ(rate, 48000);
   EXPECT_EQ(pcm.size(), 48000u);
   EXPECT_TRUE(test::hasTone(std::span<const int16_t>(pcm).subspan(12000, 24000), 1000, 48000, -1));
+}
+
+TEST(MediaRecording, AFullDiskEndsInErrorAndTheFeedStopsCopying) {
+  auto channel = std::make_shared<RecordingChannel>();
+  auto feed = std::make_unique<RecordingFeed>(channel);
+  Recorder recorder(1, 1, RecordingFormat::kWav, createRecordingFile("/dev/full"), channel);
+  std::optional<MediaFileEnd> end;
+  for (int i = 0; i < 20 && !end; ++i) {  // up to 10 s of audio: a flush comes every second
+    recordTone(*feed, 1000, 8000, 25);
+    end = recorder.drain();
+  }
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, MediaFileEnd::kError);
+  EXPECT_TRUE(channel->failed.load());
+  while (channel->ring.pop()) {
+    // what was in the ring when the file failed
+  }
+  recordTone(*feed, 1000, 8000, 5);
+  EXPECT_FALSE(channel->ring.pop()) << "nothing copied for a recording that failed";
+  EXPECT_EQ(recorder.drain(), MediaFileEnd::kError) << "and it stays ended";
 }
 
 TEST(MediaRecording, NothingRecordedStillMakesAValidEmptyFile) {
