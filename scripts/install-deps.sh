@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git ca-certificates
   libboost1.81-all-dev libssl-dev openssl libsqlite3-dev sqlite3
-  libsrtp2-dev libopus-dev libspeexdsp-dev
+  libsrtp2-dev libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
   googletest libgtest-dev libgmock-dev
   sip-tester sipsak baresip-core python3 procps iproute2
 )

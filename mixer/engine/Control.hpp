@@ -115,13 +115,22 @@ class Control {
   virtual void setDeaf(EndpointId endpoint, bool deaf) = 0;
   virtual void setGain(EndpointId endpoint, float gain) = 0;
 
-  // Records everything the room hears (the full mix, every talker) to 'path' on the mixer's
-  // machine. False when the mix is unknown or already recording; a file that cannot be written
-  // ends with onRecordingEnded(kError).
+  // Records everything the room hears (the full mix, every talker, and any playback) to 'path'
+  // on the mixer's machine, one frame per 20 ms whether anyone talks or not, so the file lasts as
+  // long as the recording did. WAV: 16-bit mono at the room's rate when it starts (resampled if
+  // the rate changes), header sizes kept right about every second. Ogg Opus: mono 48 kHz.
+  // False when the mix is unknown, already recording, or the file cannot be created (checked on
+  // the calling thread); a file that fails later (disk full) ends with onRecordingEnded(kError).
   virtual bool startRecording(MixId mix, const std::string& path, RecordingFormat format) = 0;
+  // onRecordingEnded(kStopped) follows once the file is complete and closed. destroyMix() stops
+  // a recording the same way.
   virtual void stopRecording(MixId mix) = 0;
   // Plays a file (WAV PCM 16-bit at any rate, mono or stereo; or Ogg Opus) into the mix: everyone
-  // hears it. Replaces what was playing. onPlaybackEnded() tells when it is over.
+  // hears it. The file is opened and its header checked on the calling thread: false when the mix
+  // is unknown or the file is missing, unreadable or of another format. Replaces what was
+  // playing (that one ends with onPlaybackEnded(kStopped)). onPlaybackEnded() tells when it is
+  // over: kFinished at its end, kError if it breaks half-way, kStopped after stopPlaying(),
+  // a replacement or destroyMix().
   virtual bool play(MixId mix, const std::string& path) = 0;
   virtual void stopPlaying(MixId mix) = 0;
 

@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "mixer/media/Playback.hpp"
+#include "mixer/media/Recording.hpp"
+
 namespace confab::mixer {
 
 InProcessMixer::InProcessMixer(MixerSettings settings)
@@ -15,6 +18,7 @@ InProcessMixer::InProcessMixer(MixerSettings settings)
   if (eventFd_ < 0) {
     throw std::runtime_error("mixer: cannot create its event descriptor");
   }
+  mediaFiles_ = std::make_unique<MediaFileThread>(eventFd_);
   const unsigned threads =
       settings_.threads != 0 ? settings_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
@@ -29,6 +33,8 @@ InProcessMixer::~InProcessMixer() {
     w->stop();
   }
   workers_.clear();
+  // Only now that nothing feeds them: open recordings are completed, playable files.
+  mediaFiles_->stop();
   for (auto& [id, pending] : reserved_) {
     ::close(pending.rtpFd);
     ::close(pending.rtcpFd);
@@ -64,6 +70,7 @@ void InProcessMixer::destroyMix(MixId mix) {
     }
   }
   mixStats_.erase(mix);
+  files_.erase(mix);
   mixes_.erase(found);
 }
 
@@ -188,8 +195,10 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           events.onTalking(event->endpoint, event->talking);
           break;
         case WorkerEvent::Kind::kPlaybackEnded:
-          if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
+          if (auto found = mixStats_.find(event->mix);
+              found != mixStats_.end() && files_[event->mix].playback == event->file) {
             found->second.playing = false;
+            files_[event->mix].playback = 0;
           }
           events.onPlaybackEnded(event->mix, event->how);
           break;
@@ -205,20 +214,82 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
       }
     }
   }
+  while (auto ended = mediaFiles_->popEvent()) {
+    if (auto found = mixStats_.find(ended->mix);
+        found != mixStats_.end() && files_[ended->mix].recording == ended->id) {
+      found->second.recording = false;
+      files_[ended->mix].recording = 0;
+    }
+    events.onRecordingEnded(ended->mix, ended->how);
+  }
 }
 
-bool InProcessMixer::startRecording(MixId /*mix*/, const std::string& /*path*/,
-                                    RecordingFormat /*format*/) {
-  return false;  // TODO(recording): not built yet
+bool InProcessMixer::startRecording(MixId mix, const std::string& path, RecordingFormat format) {
+  auto worker = mixes_.find(mix);
+  if (worker == mixes_.end() || mixStats_[mix].recording) {
+    return false;
+  }
+  // Created here, so a bad path is refused now rather than reported later.
+  FilePtr file = createRecordingFile(path);
+  if (!file) {
+    return false;
+  }
+  auto channel = std::make_shared<RecordingChannel>();
+  auto feed = std::make_shared<RecordingFeed>(channel);
+  if (!worker->second->post([mix, feed](Worker& w) { w.record(mix, feed); })) {
+    return false;
+  }
+  const uint64_t id = nextFile_++;
+  mediaFiles_->record(std::make_unique<Recorder>(mix, id, format, std::move(file), channel));
+  files_[mix].recording = id;
+  mixStats_[mix].recording = true;
+  return true;
 }
 
-void InProcessMixer::stopRecording(MixId /*mix*/) {}
-
-bool InProcessMixer::play(MixId /*mix*/, const std::string& /*path*/) {
-  return false;  // TODO(playback): not built yet
+void InProcessMixer::stopRecording(MixId mix) {
+  auto worker = mixes_.find(mix);
+  if (worker == mixes_.end() || files_[mix].recording == 0) {
+    return;
+  }
+  // Once the mixer thread lets go of the feed, the file thread completes the file and
+  // onRecordingEnded(kStopped) follows.
+  worker->second->post([mix](Worker& w) { w.stopRecording(mix); });
+  files_[mix].recording = 0;
+  mixStats_[mix].recording = false;
 }
 
-void InProcessMixer::stopPlaying(MixId /*mix*/) {}
+bool InProcessMixer::play(MixId mix, const std::string& path) {
+  auto worker = mixes_.find(mix);
+  if (worker == mixes_.end()) {
+    return false;
+  }
+  // Opened and its header checked here: a missing or unsupported file is refused at once.
+  auto file = openForPlayback(path);
+  if (!file) {
+    return false;
+  }
+  auto channel = std::make_shared<PlaybackChannel>();
+  auto feed = std::make_shared<PlaybackFeed>(channel);
+  const uint64_t id = nextFile_++;
+  if (!worker->second->post([mix, id, feed](Worker& w) { w.play(mix, id, feed); })) {
+    return false;
+  }
+  mediaFiles_->play(std::make_unique<PlaybackReader>(std::move(file), channel));
+  files_[mix].playback = id;
+  mixStats_[mix].playing = true;
+  return true;
+}
+
+void InProcessMixer::stopPlaying(MixId mix) {
+  auto worker = mixes_.find(mix);
+  if (worker == mixes_.end() || files_[mix].playback == 0) {
+    return;
+  }
+  // The mixer thread reports onPlaybackEnded(kStopped), unless it finished first.
+  worker->second->post([mix](Worker& w) { w.stopPlaying(mix); });
+  files_[mix].playback = 0;
+  mixStats_[mix].playing = false;
+}
 
 std::optional<MixStats> InProcessMixer::mixStats(MixId mix) const {
   auto found = mixStats_.find(mix);

@@ -11,6 +11,7 @@
 #include "mixer/PortPool.hpp"
 #include "mixer/engine/Control.hpp"
 #include "mixer/engine/Worker.hpp"
+#include "mixer/media/MediaFileThread.hpp"
 
 namespace confab::mixer {
 
@@ -71,6 +72,16 @@ class InProcessMixer final : public Control {
   // The latest snapshots from the workers, for the stats calls.
   std::unordered_map<MixId, MixStats> mixStats_;
   std::unordered_map<EndpointId, MediaStats> endpointStats_;
+  // Reads and writes the files of every mix (the mixer threads never touch a file).
+  std::unique_ptr<MediaFileThread> mediaFiles_;
+  // The current playback and recording of each mix by number (0: none), so an end event of one
+  // that was replaced or stopped does not clear the flags of the next.
+  struct Files {
+    uint64_t playback = 0;
+    uint64_t recording = 0;
+  };
+  std::unordered_map<MixId, Files> files_;
+  uint64_t nextFile_ = 1;
   MixId nextMix_ = 1;
   EndpointId nextEndpoint_ = 1;
 };

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "mixer/media/Playback.hpp"
+#include "mixer/media/Recording.hpp"
 #include "mixer/rtp/Rtcp.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 
@@ -139,11 +141,40 @@ struct Worker::Mix final : Room::Sink {
     }
   }
 
+  // Tick: a playback that played its last frame says so, once, and stops being pulled.
+  void checkPlayback() {
+    if (playback && !playbackReported && playback->finished()) {
+      reportPlayback(playback->end());
+      room->setPlaybackSource(nullptr);
+      worker.endedPlaybacks_ = true;
+    }
+  }
+  // Between ticks: detaches and frees the playback, telling how it ended if it has not yet.
+  void endPlayback(MediaFileEnd how) {
+    if (playback && !playbackReported) {
+      reportPlayback(how);
+    }
+    room->setPlaybackSource(nullptr);
+    playback.reset();
+  }
+  void reportPlayback(MediaFileEnd how) {
+    WorkerEvent event = eventOf(WorkerEvent::Kind::kPlaybackEnded, 0, id);
+    event.how = how;
+    event.file = playbackFile;
+    worker.emit(event);
+    playbackReported = true;
+  }
+
   Worker& worker;
   MixId id;
   std::unique_ptr<Room> room;
   std::unordered_map<ParticipantId, Leg*> byParticipant;
   std::array<uint8_t, 1600> sendBuffer{};  // room for the SRTP trailer after the packet
+  // The room points at these; it calls them only from tick(), so they may go first.
+  std::shared_ptr<PlaybackFeed> playback;
+  uint64_t playbackFile = 0;
+  bool playbackReported = false;
+  std::shared_ptr<RecordingFeed> recording;
 };
 
 void Worker::Leg::onRtp(std::span<uint8_t> packet) {
@@ -317,6 +348,9 @@ void Worker::run() {
     }
     // Only now is no event of this batch left that could point at a removed leg.
     graveyard_.clear();
+    if (endedPlaybacks_) {
+      freeEndedPlaybacks();
+    }
   }
 }
 
@@ -324,6 +358,7 @@ void Worker::tick() {
   ++tickCount_;
   for (auto& [id, mix] : mixes_) {
     mix->room->tick();
+    mix->checkPlayback();
   }
   if (tickCount_ % 50 == 0) {
     checkTimeouts(Clock::now());
@@ -442,7 +477,8 @@ void Worker::removeMix(MixId id) {
       ++it;
     }
   }
-  mixes_.erase(found);
+  found->second->endPlayback(MediaFileEnd::kStopped);
+  mixes_.erase(found);  // a recording feed goes with it: the file is completed
   mixCount_.store(mixes_.size(), std::memory_order_relaxed);
 }
 
@@ -529,6 +565,51 @@ void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantI
   auto found = legs_.find(id);
   if (found != legs_.end()) {
     action(*found->second->mix->room, found->second->participant);
+  }
+}
+
+void Worker::play(MixId id, uint64_t file, std::shared_ptr<PlaybackFeed> feed) {
+  auto found = mixes_.find(id);
+  if (found == mixes_.end()) {
+    return;  // the feed's last owner lets go: the reader stops
+  }
+  Mix& mix = *found->second;
+  mix.endPlayback(MediaFileEnd::kStopped);
+  mix.playback = std::move(feed);
+  mix.playbackFile = file;
+  mix.playbackReported = false;
+  mix.room->setPlaybackSource(mix.playback.get());
+}
+
+void Worker::stopPlaying(MixId id) {
+  if (auto found = mixes_.find(id); found != mixes_.end()) {
+    found->second->endPlayback(MediaFileEnd::kStopped);
+  }
+}
+
+void Worker::record(MixId id, std::shared_ptr<RecordingFeed> feed) {
+  auto found = mixes_.find(id);
+  if (found == mixes_.end()) {
+    return;
+  }
+  Mix& mix = *found->second;
+  mix.room->setRecordingTap(feed.get());
+  mix.recording = std::move(feed);  // a replaced recording is completed
+}
+
+void Worker::stopRecording(MixId id) {
+  if (auto found = mixes_.find(id); found != mixes_.end()) {
+    found->second->room->setRecordingTap(nullptr);
+    found->second->recording.reset();
+  }
+}
+
+void Worker::freeEndedPlaybacks() {
+  endedPlaybacks_ = false;
+  for (auto& [id, mix] : mixes_) {
+    if (mix->playbackReported) {
+      mix->endPlayback(MediaFileEnd::kFinished);  // already reported: only frees
+    }
   }
 }
 

@@ -21,6 +21,9 @@
 
 namespace confab::mixer {
 
+class PlaybackFeed;
+class RecordingFeed;
+
 struct WorkerEvent {
   enum class Kind : uint8_t {
     kDtmf,
@@ -37,6 +40,7 @@ struct WorkerEvent {
   char digit = 0;
   bool talking = false;
   MediaFileEnd how = MediaFileEnd::kFinished;
+  uint64_t file = 0;  // kPlaybackEnded: the playback it ends, as numbered by the control side
   MediaStats media;   // kEndpointStats
   MixStats mixStats;  // kMixStats
 };
@@ -96,6 +100,14 @@ class Worker {
   bool updateLeg(EndpointId id, const EndpointSettings& endpoint,
                  const ParticipantSettings& settings, bool sending, bool receiving);
   void withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action);
+  // Files: the feeds come built from the control side (rings allocated there); here they are
+  // only attached and detached. A replaced or stopped playback ends with kPlaybackEnded
+  // (kStopped); a finished one reports itself from the tick. Dropping a recording feed tells the
+  // media file thread to complete the file.
+  void play(MixId id, uint64_t file, std::shared_ptr<PlaybackFeed> feed);
+  void stopPlaying(MixId id);
+  void record(MixId id, std::shared_ptr<RecordingFeed> feed);
+  void stopRecording(MixId id);
   [[nodiscard]] std::optional<MixStats> mixStats(MixId id) const;
 
  private:
@@ -109,6 +121,7 @@ class Worker {
   void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);
+  void freeEndedPlaybacks();
 
   int wake_;
   std::chrono::milliseconds rtpTimeout_;
@@ -125,6 +138,8 @@ class Worker {
   std::unordered_map<EndpointId, std::unique_ptr<Leg>> legs_;
   // Legs removed while an epoll batch that may still name them is being handled; freed after it.
   std::vector<std::unique_ptr<Leg>> graveyard_;
+  // A playback ended in a tick: its feed is freed after the batch, not in the tick.
+  bool endedPlaybacks_ = false;
   std::atomic<std::size_t> mixCount_{0};
   ReceiveBatch batch_;
   TickLateness lateness_;

@@ -314,6 +314,8 @@ void Room::tick() {
       sum_[i] += scaled;
     }
   }
+  addPlayback(n);  // into the sum, so talkers hear it in their N-1 mixes too
+  record(n);
   for (auto& g : groups_) {
     g->encoded = false;
   }
@@ -408,6 +410,33 @@ void Room::send(Participant& p, std::span<const uint8_t> payload) {
   p.stats.octetsSent += payload.size();
   p.stats.lastTimestampSent = header.timestamp;
   sink_.onRtp(p.id, std::span<const uint8_t>(packet_).first(headerSize + payload.size()));
+}
+
+void Room::addPlayback(std::size_t n) {
+  if (playback_ == nullptr) {
+    return;
+  }
+  std::array<int16_t, kMaxFrameSamples> frame{};
+  if (playback_->fill(std::span<int16_t>(frame).first(n), mixRate_)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      sum_[i] += frame[i];
+    }
+  }
+}
+
+void Room::record(std::size_t n) {
+  if (recordingTap_ == nullptr) {
+    return;
+  }
+  if (recordingLimiterRate_ != mixRate_) {
+    // A limiter is a few floats: rebuilding it here allocates nothing.
+    recordingLimiter_ = dsp::SoftLimiter(dsp::SoftLimiterConfig{mixRate_});
+    recordingLimiterRate_ = mixRate_;
+  }
+  std::array<int16_t, kMaxFrameSamples> limited{};
+  recordingLimiter_.process(std::span<const int32_t>(sum_).first(n),
+                            std::span<int16_t>(limited).first(n));
+  recordingTap_->onMix(std::span<const int16_t>(limited).first(n), mixRate_);
 }
 
 }  // namespace confab::mixer

@@ -75,6 +75,25 @@ class Room {
     ~Sink() = default;
   };
 
+  // Audio played into the room (a file): everyone hears it, talkers in their N-1 mixes too.
+  class PlaybackSource {
+   public:
+    // One 20 ms frame at 'rate' (out.size() == rate / 50); false: nothing to add this tick.
+    virtual bool fill(std::span<int16_t> out, int rate) = 0;
+
+   protected:
+    ~PlaybackSource() = default;
+  };
+  // Gets what the room hears once per tick, talkers or not: every talker plus the playback,
+  // limited, at the mix rate. Valid during the call only.
+  class RecordingTap {
+   public:
+    virtual void onMix(std::span<const int16_t> mix, int rate) = 0;
+
+   protected:
+    ~RecordingTap() = default;
+  };
+
   Room(RoomSettings settings, Sink& sink);
   ~Room();
   Room(const Room&) = delete;
@@ -86,6 +105,10 @@ class Room {
   bool setMuted(ParticipantId id, bool muted);
   bool setDeaf(ParticipantId id, bool deaf);
   bool setGain(ParticipantId id, float gain);
+  // Null detaches. The room keeps only the pointer: the caller keeps the object alive until it
+  // has detached it (or the room is gone).
+  void setPlaybackSource(PlaybackSource* source) { playback_ = source; }
+  void setRecordingTap(RecordingTap* tap) { recordingTap_ = tap; }
 
   // Data path: one RTP packet from a participant (already SRTP-unprotected).
   void receive(ParticipantId from, std::span<uint8_t> packet);
@@ -112,6 +135,8 @@ class Room {
   void sendGroupMix(Participant& p);
   void send(Participant& p, std::span<const uint8_t> payload);
   Group& groupFor(Codec codec, bool silent);
+  void addPlayback(std::size_t n);
+  void record(std::size_t n);
 
   RoomSettings settings_;
   Sink& sink_;
@@ -125,6 +150,10 @@ class Room {
   std::array<int32_t, kMaxFrameSamples> sum_{};
   std::array<uint8_t, 1500> packet_{};
   unsigned encodesLastTick_ = 0;
+  PlaybackSource* playback_ = nullptr;
+  RecordingTap* recordingTap_ = nullptr;
+  dsp::SoftLimiter recordingLimiter_;
+  int recordingLimiterRate_ = 0;
 };
 
 }  // namespace confab::mixer
