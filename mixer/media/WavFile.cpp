@@ -21,7 +21,9 @@ uint32_t le32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
 
 void put32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -48,8 +50,8 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
     return nullptr;
   }
   std::array<uint8_t, 12> riff{};
-  if (!readExactly(file.get(), riff.data(), riff.size()) || std::memcmp(riff.data(), "RIFF", 4) != 0 ||
-      std::memcmp(riff.data() + 8, "WAVE", 4) != 0) {
+  if (!readExactly(file.get(), riff.data(), riff.size()) ||
+      std::memcmp(riff.data(), "RIFF", 4) != 0 || std::memcmp(riff.data() + 8, "WAVE", 4) != 0) {
     return nullptr;
   }
   std::optional<uint16_t> channels;
