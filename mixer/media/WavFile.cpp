@@ -102,7 +102,8 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
       }
       return std::unique_ptr<WavReader>(
           new WavReader(std::move(file), static_cast<int>(rate), *channels, bytes));
-    } else if (std::fseek(file.get(), static_cast<long>(size + size % 2), SEEK_CUR) != 0) {
+    } else if (std::fseek(file.get(), static_cast<long>(size) + static_cast<long>(size % 2),
+                          SEEK_CUR) != 0) {
       return nullptr;  // RIFF pads odd chunks to even
     }
   }
@@ -110,7 +111,7 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
 }
 
 std::optional<std::size_t> WavReader::read(std::span<int16_t> mono) {
-  const auto frameBytes = static_cast<uint64_t>(2 * channels_);
+  const auto frameBytes = 2 * static_cast<uint64_t>(channels_);
   const uint64_t left = (dataBytes_ - readBytes_) / frameBytes;
   const std::size_t wanted = static_cast<std::size_t>(std::min<uint64_t>(left, mono.size()));
   if (wanted == 0) {
