@@ -10,7 +10,9 @@ MediaFileThread::MediaFileThread(int wake) : wake_(wake) {
   thread_ = std::thread([this] { run(); });
 }
 
-MediaFileThread::~MediaFileThread() { stop(); }
+MediaFileThread::~MediaFileThread() {
+  stop();
+}
 
 void MediaFileThread::play(std::unique_ptr<PlaybackReader> reader) {
   {

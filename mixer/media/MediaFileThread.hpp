@@ -52,7 +52,7 @@ class MediaFileThread {
   int wake_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  bool stopping_ = false;                                // under mutex_
+  bool stopping_ = false;                                      // under mutex_
   std::vector<std::unique_ptr<PlaybackReader>> newPlaybacks_;  // under mutex_
   std::vector<std::unique_ptr<Recorder>> newRecordings_;       // under mutex_
   // The file thread's own.

@@ -95,7 +95,9 @@ std::unique_ptr<OggOpusReader> OggOpusReader::open(const std::string& path) {
   return std::unique_ptr<OggOpusReader>(new OggOpusReader(file));
 }
 
-OggOpusReader::~OggOpusReader() { op_free(file_); }
+OggOpusReader::~OggOpusReader() {
+  op_free(file_);
+}
 
 std::optional<std::size_t> OggOpusReader::read(std::span<int16_t> mono) {
   const std::size_t wanted = std::min<std::size_t>(mono.size(), INT_MAX / 2);
@@ -115,8 +117,7 @@ std::optional<std::size_t> OggOpusReader::read(std::span<int16_t> mono) {
       break;
     }
     for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
-      mono[done + i] =
-          static_cast<int16_t>((stereo_[2 * i] + stereo_[2 * i + 1]) / 2);
+      mono[done + i] = static_cast<int16_t>((stereo_[2 * i] + stereo_[2 * i + 1]) / 2);
     }
     done += static_cast<std::size_t>(got);
   }

@@ -99,7 +99,9 @@ void PlaybackReader::refill() {
 PlaybackFeed::PlaybackFeed(std::shared_ptr<PlaybackChannel> channel)
     : channel_(std::move(channel)), toNarrowband_(PlaybackReader::kRate, 8000) {}
 
-PlaybackFeed::~PlaybackFeed() { channel_->cancelled.store(true, std::memory_order_release); }
+PlaybackFeed::~PlaybackFeed() {
+  channel_->cancelled.store(true, std::memory_order_release);
+}
 
 bool PlaybackFeed::fill(std::span<int16_t> out, int rate) {
   if (finished_ || !channel_->ready.load(std::memory_order_acquire)) {

@@ -51,7 +51,7 @@ class PlaybackReader {
   std::vector<int16_t> in_;   // one chunk at the file's rate
   std::vector<int16_t> out_;  // the same chunk at 48 kHz
   std::vector<int16_t> fifo_;
-  std::size_t head_ = 0;  // fifo_ is consumed from here
+  std::size_t head_ = 0;             // fifo_ is consumed from here
   std::optional<PcmFrame> pending_;  // taken from the file, not yet into the full ring
   std::size_t pushed_ = 0;
   bool atEnd_ = false;
@@ -74,7 +74,7 @@ class PlaybackFeed final : public Room::PlaybackSource {
   [[nodiscard]] bool finished() const { return finished_; }
   [[nodiscard]] MediaFileEnd end() const {
     return channel_->failed.load(std::memory_order_acquire) ? MediaFileEnd::kError
-                                                             : MediaFileEnd::kFinished;
+                                                            : MediaFileEnd::kFinished;
   }
   [[nodiscard]] uint64_t underruns() const { return underruns_; }
 

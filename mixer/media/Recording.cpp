@@ -10,7 +10,9 @@ constexpr std::array<int16_t, kMaxFrameSamples> kSilence{};
 
 }  // namespace
 
-RecordingFeed::~RecordingFeed() { channel_->closed.store(true, std::memory_order_release); }
+RecordingFeed::~RecordingFeed() {
+  channel_->closed.store(true, std::memory_order_release);
+}
 
 void RecordingFeed::onMix(std::span<const int16_t> mix, int rate) {
   if (channel_->failed.load(std::memory_order_relaxed) || mix.size() > kMaxFrameSamples) {
@@ -25,7 +27,10 @@ void RecordingFeed::onMix(std::span<const int16_t> mix, int rate) {
   }
 }
 
-Recorder::Recorder(MixId mix, uint64_t id, RecordingFormat format, FilePtr file,
+Recorder::Recorder(MixId mix,
+                   uint64_t id,
+                   RecordingFormat format,
+                   FilePtr file,
                    std::shared_ptr<RecordingChannel> channel)
     : mix_(mix), id_(id), format_(format), file_(std::move(file)), channel_(std::move(channel)) {}
 

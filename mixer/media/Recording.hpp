@@ -20,15 +20,16 @@ namespace confab::mixer {
 // What the two halves share, each by shared_ptr (the last to let go frees it).
 struct RecordingChannel {
   PcmRing ring;
-  std::atomic<bool> closed{false};     // the feed is gone: nothing more will come
-  std::atomic<bool> failed{false};     // the file failed: the feed stops copying
-  std::atomic<uint64_t> dropped{0};    // frames the feed found no room for, not yet accounted
+  std::atomic<bool> closed{false};   // the feed is gone: nothing more will come
+  std::atomic<bool> failed{false};   // the file failed: the feed stops copying
+  std::atomic<uint64_t> dropped{0};  // frames the feed found no room for, not yet accounted
 };
 
 // Mixer thread side: the room's recording tap.
 class RecordingFeed final : public Room::RecordingTap {
  public:
-  explicit RecordingFeed(std::shared_ptr<RecordingChannel> channel) : channel_(std::move(channel)) {}
+  explicit RecordingFeed(std::shared_ptr<RecordingChannel> channel)
+      : channel_(std::move(channel)) {}
   ~RecordingFeed();  // closes the channel: the recorder finishes the file
   RecordingFeed(const RecordingFeed&) = delete;
   RecordingFeed& operator=(const RecordingFeed&) = delete;
@@ -47,7 +48,10 @@ class Recorder {
 
   // 'file' was created on the control path; the writer starts with the first frame, which tells
   // the rate a WAV file is written at.
-  Recorder(MixId mix, uint64_t id, RecordingFormat format, FilePtr file,
+  Recorder(MixId mix,
+           uint64_t id,
+           RecordingFormat format,
+           FilePtr file,
            std::shared_ptr<RecordingChannel> channel);
 
   // Writes what the ring holds (plus silence for dropped frames, so the file keeps wall-clock

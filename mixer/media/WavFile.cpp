@@ -21,7 +21,9 @@ uint32_t le32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
 
 void put32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -48,8 +50,8 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
     return nullptr;
   }
   std::array<uint8_t, 12> riff{};
-  if (!readExactly(file.get(), riff.data(), riff.size()) || std::memcmp(riff.data(), "RIFF", 4) != 0 ||
-      std::memcmp(riff.data() + 8, "WAVE", 4) != 0) {
+  if (!readExactly(file.get(), riff.data(), riff.size()) ||
+      std::memcmp(riff.data(), "RIFF", 4) != 0 || std::memcmp(riff.data() + 8, "WAVE", 4) != 0) {
     return nullptr;
   }
   std::optional<uint16_t> channels;
@@ -100,7 +102,8 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
       }
       return std::unique_ptr<WavReader>(
           new WavReader(std::move(file), static_cast<int>(rate), *channels, bytes));
-    } else if (std::fseek(file.get(), static_cast<long>(size + size % 2), SEEK_CUR) != 0) {
+    } else if (std::fseek(file.get(), static_cast<long>(size) + static_cast<long>(size % 2),
+                          SEEK_CUR) != 0) {
       return nullptr;  // RIFF pads odd chunks to even
     }
   }
@@ -108,7 +111,7 @@ std::unique_ptr<WavReader> WavReader::open(FilePtr file) {
 }
 
 std::optional<std::size_t> WavReader::read(std::span<int16_t> mono) {
-  const auto frameBytes = static_cast<uint64_t>(2 * channels_);
+  const auto frameBytes = 2 * static_cast<uint64_t>(channels_);
   const uint64_t left = (dataBytes_ - readBytes_) / frameBytes;
   const std::size_t wanted = static_cast<std::size_t>(std::min<uint64_t>(left, mono.size()));
   if (wanted == 0) {

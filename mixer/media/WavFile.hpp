@@ -22,7 +22,9 @@ class WavReader final : public PcmFileReader {
   [[nodiscard]] int rate() const override { return rate_; }
   [[nodiscard]] int channels() const { return channels_; }
   // Samples per channel the header announces (what is left of the file when it was cut short).
-  [[nodiscard]] uint64_t frames() const { return dataBytes_ / (2u * static_cast<unsigned>(channels_)); }
+  [[nodiscard]] uint64_t frames() const {
+    return dataBytes_ / (2u * static_cast<unsigned>(channels_));
+  }
   std::optional<std::size_t> read(std::span<int16_t> mono) override;
 
  private:

@@ -1,9 +1,8 @@
 // Recording and playback through the whole in-process mixer in real time: phones over loopback
 // UDP, real files in a temporary directory, events through eventFd(). Time bounds are generous:
 // the machine running the tests is busy.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -28,7 +27,9 @@ using Clock = std::chrono::steady_clock;
 class UdpPhone {
  public:
   UdpPhone(Codec codec, double toneHz, uint16_t mixerPort)
-      : codec_(codec), encoder_(codec), decoder_(codec),
+      : codec_(codec),
+        encoder_(codec),
+        decoder_(codec),
         tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec)),
         fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
     sockaddr_in local{};
@@ -66,7 +67,8 @@ class UdpPhone {
       if (n <= 0) {
         return;
       }
-      auto packet = rtp::RtpPacket::parse(std::span<uint8_t>(buffer).first(static_cast<std::size_t>(n)));
+      auto packet =
+          rtp::RtpPacket::parse(std::span<uint8_t>(buffer).first(static_cast<std::size_t>(n)));
       if (!packet || packet->payloadType() != payloadType()) {
         continue;  // RTCP
       }
@@ -138,8 +140,11 @@ Joined joinPhone(InProcessMixer& mixer, MixId mix, Codec codec, double toneHz, u
 }
 
 // Real time: each phone sends a frame every 20 ms and takes what came; events are delivered.
-void runFor(InProcessMixer& mixer, FileEvents& events, std::vector<Joined*> phones,
-            std::chrono::milliseconds duration, const std::function<bool()>& until = {}) {
+void runFor(InProcessMixer& mixer,
+            FileEvents& events,
+            std::vector<Joined*> phones,
+            std::chrono::milliseconds duration,
+            const std::function<bool()>& until = {}) {
   const auto end = Clock::now() + duration;
   auto next = Clock::now();
   while (Clock::now() < end) {
@@ -164,8 +169,7 @@ void runFor(InProcessMixer& mixer, FileEvents& events, std::vector<Joined*> phon
 void writeWav(const std::string& path, double hz, int rate, double seconds) {
   auto writer = WavWriter::create(path, rate);
   ASSERT_TRUE(writer);
-  ASSERT_TRUE(writer->write(
-      test::sine(hz, 8000, rate, static_cast<std::size_t>(seconds * rate))));
+  ASSERT_TRUE(writer->write(test::sine(hz, 8000, rate, static_cast<std::size_t>(seconds * rate))));
   ASSERT_TRUE(writer->finish());
 }
 
@@ -178,7 +182,8 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
   const MixId mix = mixer.createMix(RoomSettings{});
   Joined talker = joinPhone(mixer, mix, Codec::kOpus, 1000, 1);
   Joined listener = joinPhone(mixer, mix, Codec::kOpus, 0, 2);
-  runFor(mixer, events, {&talker, &listener}, std::chrono::milliseconds(600));  // VAD picks the talker
+  runFor(mixer, events, {&talker, &listener},
+         std::chrono::milliseconds(600));  // VAD picks the talker
   const std::size_t talkerFrom = talker.phone->heard.size();
   const std::size_t listenerFrom = listener.phone->heard.size();
   const auto started = Clock::now();
@@ -196,8 +201,10 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
   EXPECT_FALSE(mixer.mixStats(mix)->playing);
   // What they heard while it played (a second of it, after the prefill and jitter delay).
   auto during = [](const UdpPhone& phone, std::size_t from) {
-    const std::size_t start = std::min(phone.heard.size(), from + static_cast<std::size_t>(phone.rate() / 2));
-    const std::size_t n = std::min(phone.heard.size() - start, static_cast<std::size_t>(phone.rate()));
+    const std::size_t start =
+        std::min(phone.heard.size(), from + static_cast<std::size_t>(phone.rate() / 2));
+    const std::size_t n =
+        std::min(phone.heard.size() - start, static_cast<std::size_t>(phone.rate()));
     return std::span<const int16_t>(phone.heard).subspan(start, n);
   };
   EXPECT_TRUE(test::hasTone(during(*talker.phone, talkerFrom), 440, 48000, -3));
@@ -243,8 +250,9 @@ TEST(MixerEngineFiles, StoppedAndReplacedPlaybacksEndStopped) {
   EXPECT_FALSE(mixer.mixStats(mix)->playing);
   const std::size_t before = listener.phone->heard.size();
   runFor(mixer, events, {&listener}, std::chrono::milliseconds(600));
-  EXPECT_LT(test::toneDbov(std::span<const int16_t>(listener.phone->heard).subspan(before), 440, 8000),
-            -45.0)
+  EXPECT_LT(
+      test::toneDbov(std::span<const int16_t>(listener.phone->heard).subspan(before), 440, 8000),
+      -45.0)
       << "silence after the stop";
 }
 

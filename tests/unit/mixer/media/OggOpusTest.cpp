@@ -1,7 +1,6 @@
 // Ogg Opus written by our writer and checked by libopusfile directly (the duration it reports and
 // the tone it decodes), then read back through our reader.
 #include <gtest/gtest.h>
-
 #include <opus/opusfile.h>
 
 #include <fstream>
@@ -64,7 +63,8 @@ TEST(OggOpus, WrittenFileDecodesToTheRightDurationAndTone) {
     again.insert(again.end(), chunk.begin(), chunk.begin() + static_cast<long>(*got));
   }
   EXPECT_EQ(again.size(), 96000u);
-  EXPECT_TRUE(test::hasTone(std::span<const int16_t>(again).subspan(24000, 48000), 1000, 48000, -1));
+  EXPECT_TRUE(
+      test::hasTone(std::span<const int16_t>(again).subspan(24000, 48000), 1000, 48000, -1));
 }
 
 TEST(OggOpus, AnOggFileThatIsNotOpusIsRefused) {

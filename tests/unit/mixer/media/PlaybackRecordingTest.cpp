@@ -23,7 +23,9 @@ void writeWav(const std::string& path, const std::vector<int16_t>& pcm, int rate
 }
 
 // Pulls frames the way a room does until the feed says it is finished.
-std::vector<int16_t> playOut(PlaybackReader& reader, PlaybackFeed& feed, int rate,
+std::vector<int16_t> playOut(PlaybackReader& reader,
+                             PlaybackFeed& feed,
+                             int rate,
                              std::size_t* ticks = nullptr) {
   std::vector<int16_t> heard;
   std::vector<int16_t> frame(static_cast<std::size_t>(rate / 50));
@@ -57,7 +59,8 @@ TEST(MediaPlayback, WavAt16kHzPlaysAt48kAnd8kWithItsDuration) {
     const auto middle = std::span<const int16_t>(heard).subspan(static_cast<std::size_t>(rate / 4),
                                                                 static_cast<std::size_t>(rate / 2));
     EXPECT_TRUE(test::hasTone(middle, 440, rate, -1)) << rate;
-    EXPECT_NEAR(test::toneDbov(middle, 440, rate), test::toneDbov(test::sine(440, 8000, rate, 4800), 440, rate), 1.0);
+    EXPECT_NEAR(test::toneDbov(middle, 440, rate),
+                test::toneDbov(test::sine(440, 8000, rate, 4800), 440, rate), 1.0);
     EXPECT_EQ(feed.end(), MediaFileEnd::kFinished);
     EXPECT_EQ(feed.underruns(), 0u);
   }

@@ -19,8 +19,11 @@ namespace {
 class Phone {
  public:
   Phone(Codec codec, double toneHz, uint32_t ssrc)
-      : codec_(codec), encoder_(codec), decoder_(codec),
-        tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec)), ssrc_(ssrc) {}
+      : codec_(codec),
+        encoder_(codec),
+        decoder_(codec),
+        tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec)),
+        ssrc_(ssrc) {}
 
   std::vector<uint8_t> nextPacket() {
     std::vector<int16_t> pcm(frameSamples(codec_));
@@ -82,7 +85,8 @@ class TapRecorder final : public Room::RecordingTap {
     pcm.insert(pcm.end(), mix.begin(), mix.end());
   }
   std::span<const int16_t> recent(std::size_t frames) const {
-    const std::size_t n = std::min(pcm.size(), frames * static_cast<std::size_t>(rates.back() / 50));
+    const std::size_t n =
+        std::min(pcm.size(), frames * static_cast<std::size_t>(rates.back() / 50));
     return std::span<const int16_t>(pcm).last(n);
   }
   std::vector<int> rates;

@@ -110,15 +110,16 @@ TEST(WavFile, HeaderNeverFixedUpReadsToTheEndOfTheFile) {
   std::ofstream(path, std::ios::binary | std::ios::app).write("\0\0\0\0", 4);
   auto bytes = bytesOf(path);
   std::memset(bytes.data() + 40, 0, 4);  // ...then 0, as if the writer died before its first fix
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<long>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
   auto reader = WavReader::open(path);
   ASSERT_TRUE(reader);
   EXPECT_EQ(readAll(*reader).size(), 402u);
 }
 
 // A stereo 44.1 kHz file as other tools write it, with an extra chunk before the samples.
-void writeStereo(const std::string& path, const std::vector<int16_t>& left,
+void writeStereo(const std::string& path,
+                 const std::vector<int16_t>& left,
                  const std::vector<int16_t>& right) {
   std::vector<uint8_t> b;
   auto put32 = [&](uint32_t v) {
@@ -152,8 +153,8 @@ void writeStereo(const std::string& path, const std::vector<int16_t>& left,
     put16(static_cast<uint16_t>(left[i]));
     put16(static_cast<uint16_t>(right[i]));
   }
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                              static_cast<long>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<long>(b.size()));
 }
 
 TEST(WavFile, StereoIsMixedDownToMono) {
