@@ -214,7 +214,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     return;
   }
   sdp::LocalMedia local;
-  local.address = mediaAddressFor(request, transaction.source());
+  // A remote mixer on another machine knows where its ports are reachable; ours are ours.
+  local.address = !media->address.empty() ? media->address
+                                          : mediaAddressFor(request, transaction.source());
   local.rtpPort = media->rtpPort;
   // The room's policy decides whether plain RTP is acceptable (RFC 4568 SDES otherwise).
   local.requireSrtp = room->requireSrtp;
