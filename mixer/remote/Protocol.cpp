@@ -74,7 +74,9 @@ constexpr std::size_t kMaxKeySaltBytes = 64;
 constexpr std::size_t kMaxPathBytes = 4096;
 constexpr std::size_t kMaxAddressBytes = 128;
 constexpr std::size_t kMaxMessageBytes = 1024;
-constexpr std::size_t kMaxThreads = 1024;
+// Engine stats for more threads than this would not fit a line (about 240 bytes each); a
+// machine with more mixer threads reports the first ones.
+constexpr std::size_t kMaxThreads = 128;
 
 // ---- writing -----------------------------------------------------------------------------------
 
@@ -244,7 +246,9 @@ struct Writer {
     return {{"type", "reserved"}, {"id", m.id}, {"endpoint", m.endpoint}, {"rtpPort", m.rtpPort}};
   }
   json::object operator()(const Failed& m) const {
-    return {{"type", "failed"}, {"id", m.id}, {"message", m.message}};
+    return {{"type", "failed"},
+            {"id", m.id},
+            {"message", std::string_view(m.message).substr(0, kMaxMessageBytes)}};
   }
   json::object operator()(const DtmfEvent& m) const {
     return {{"type", "dtmf"}, {"endpoint", m.endpoint}, {"digit", std::string(1, m.digit)}};
@@ -272,8 +276,8 @@ struct Writer {
   }
   json::object operator()(const EngineStatsEvent& m) const {
     json::array threads;
-    for (const auto& t : m.threads) {
-      threads.push_back(threadObject(t));
+    for (std::size_t i = 0; i < m.threads.size() && i < kMaxThreads; ++i) {
+      threads.push_back(threadObject(m.threads[i]));
     }
     return {{"type", "engineStats"}, {"threads", std::move(threads)}};
   }
@@ -891,7 +895,7 @@ std::optional<Message> readMessage(std::string_view type, Fields& f, const json:
     }
     return m;
   }
-  f.fail("type", "unknown message type \"" + std::string(type) + "\"");
+  f.fail("type", "unknown message type \"" + std::string(type.substr(0, 64)) + "\"");
   return std::nullopt;
 }
 

@@ -19,7 +19,7 @@ namespace confab::mixer::remote {
 // Version 1; hello carries it both ways, and a peer speaking another one is refused.
 inline constexpr int64_t kProtocolVersion = 1;
 // The longest line either side accepts, newline included: a join with SRTP keys is under 1 KiB,
-// engine stats with 1024 threads under 64 KiB.
+// engine stats for 128 threads (the most a line reports) about 32 KiB.
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 
 // Request ids are chosen by the client (non-zero) and echoed in the response.
