@@ -364,6 +364,13 @@ void Uas::onRtpTimeout(mixer::EndpointId endpoint) {
   }
 }
 
+void Uas::onEndpointFailed(mixer::EndpointId endpoint) {
+  // A remote mixer refused the media or went away: the call cannot carry audio any more.
+  if (Call* call = findByEndpoint(endpoint)) {
+    call->hangUp("the mixer lost the media");
+  }
+}
+
 void Uas::onCallEnded(Call& call) {
   if (observer_ != nullptr) {
     observer_->onCallEnded(call);

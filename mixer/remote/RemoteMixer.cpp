@@ -208,7 +208,9 @@ class RemoteMixer::Link final : public LineStream::Listener {
   void onLine(std::string_view line) override {
     auto parsed = parse(line);
     if (!parsed) {
-      return;  // a newer server's message we cannot read; the request it answers times out never
+      // Only a server of another build sends what we cannot read (the version matched): skip
+      // the line rather than drop every call with the connection.
+      return;
     }
     Message& message = *parsed;
     if (generation_ == 0) {

@@ -129,17 +129,20 @@ wait_for_port() {
   fail "nothing listens on 127.0.0.1:$port after ${seconds}s"
 }
 
-# start_mixer: confab-mixer on a free loopback port (MIXER_PORT) with the RTP range confab would
-# have used, advertising 127.0.0.1 as its media address; its log in $WORK/confab-mixer.log.
-# Returns once it accepts control connections.
+# start_mixer: confab-mixer on a free loopback port (MIXER_PORT; the same one again when it was
+# started before) with the RTP range confab would have used, advertising 127.0.0.1 as its media
+# address; its log appended to $WORK/confab-mixer.log. Returns once it accepts control
+# connections.
 start_mixer() {
-  MIXER_PORT="$(free_port)"
+  [[ -n "$MIXER_PORT" ]] || MIXER_PORT="$(free_port)"
   MIXER_LOG="$WORK/confab-mixer.log"
+  local starts
+  starts=$(($(grep -c "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG" 2>/dev/null || true) + 1))
   "$MIXER_BIN" --listen "127.0.0.1:$MIXER_PORT" --media-address 127.0.0.1 \
-    --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" >"$MIXER_LOG" 2>&1 &
+    --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" >>"$MIXER_LOG" 2>&1 &
   MIXER_PID=$!
   local deadline=$((SECONDS + 15))
-  until grep -q "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG"; do
+  until (($(grep -c "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG" || true) >= starts)); do
     kill -0 "$MIXER_PID" 2>/dev/null || fail "confab-mixer exited while starting"
     ((SECONDS < deadline)) || fail "confab-mixer does not listen on 127.0.0.1:$MIXER_PORT"
     sleep 0.1
@@ -151,14 +154,14 @@ start_mixer() {
 stop_mixer() {
   [[ -n "$MIXER_PID" ]] || return 0
   if kill -0 "$MIXER_PID" 2>/dev/null; then
-    kill -TERM "$MIXER_PID" 2>/dev/null
+    kill -TERM "$MIXER_PID" 2>/dev/null || true
     local deadline=$((SECONDS + 10))
     while kill -0 "$MIXER_PID" 2>/dev/null && ((SECONDS < deadline)); do
       sleep 0.1
     done
-    kill -KILL "$MIXER_PID" 2>/dev/null
+    kill -KILL "$MIXER_PID" 2>/dev/null || true
   fi
-  wait "$MIXER_PID" 2>/dev/null
+  wait "$MIXER_PID" 2>/dev/null || true
   MIXER_PID=""
 }
 
