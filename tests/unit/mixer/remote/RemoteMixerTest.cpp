@@ -422,5 +422,18 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   EXPECT_EQ(server.connections(), 0U);
 }
 
+TEST(MixerRemote, LinesSplitAtEveryByteArriveWhole) {
+  MixerServer server({44410, 44419});
+  RawClient client(server.endpoint());
+  // One write per byte: the server must reassemble lines from whatever TCP hands it.
+  const std::string bytes = serialize(Hello{}) + serialize(Reserve{3}) + serialize(Reserve{4});
+  for (char c : bytes) {
+    client.send(std::string(1, c));
+  }
+  EXPECT_THAT(client.receive(), ::testing::HasSubstr(R"("type":"hello")"));
+  EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":3,)"));
+  EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":4,)"));
+}
+
 }  // namespace
 }  // namespace confab::mixer::remote
