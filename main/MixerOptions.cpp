@@ -46,8 +46,8 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
   try {
     const MixerOptions defaults;
     po::options_description options("Options", 100, 50);
-    options.add_options()                     //
-        ("help,h", "Print this help and exit.")  //
+    options.add_options()                           //
+        ("help,h", "Print this help and exit.")     //
         ("version", "Print the version and exit.")  //
         ("listen", po::value<std::string>()->value_name("ADDR:PORT"),
          "Control protocol listening point for confab (--mixer there). No authentication: keep "

@@ -99,7 +99,9 @@ class ControlServer::Connection final : public LineStream::Listener,
 
   Control& mixer() { return server_->mixer_; }
 
-  void handle(const Hello& m) { send(Failed{0, "hello again (version " + std::to_string(m.version) + ")"}); }
+  void handle(const Hello& m) {
+    send(Failed{0, "hello again (version " + std::to_string(m.version) + ")"});
+  }
 
   void handle(const CreateMix& m) {
     if (mixes_.count(m.mix) != 0) {
@@ -314,7 +316,9 @@ class ControlServer::EventRouter final : public MixerEvents {
  public:
   explicit EventRouter(ControlServer& server) : server_(server) {}
 
-  void onDtmf(EndpointId endpoint, char digit) override { toOwner(endpoint, DtmfEvent{endpoint, digit}); }
+  void onDtmf(EndpointId endpoint, char digit) override {
+    toOwner(endpoint, DtmfEvent{endpoint, digit});
+  }
   void onRtpTimeout(EndpointId endpoint) override { toOwner(endpoint, RtpTimeoutEvent{endpoint}); }
   void onEndpointFailed(EndpointId endpoint) override {
     toOwner(endpoint, EndpointFailedEvent{endpoint});
@@ -360,7 +364,9 @@ ControlServer::ControlServer(asio::io_context& io, Control& mixer, ControlServer
       mixerEvents_(io, ::dup(mixer.eventFd())),
       router_(std::make_unique<EventRouter>(*this)) {}
 
-ControlServer::~ControlServer() { stop(); }
+ControlServer::~ControlServer() {
+  stop();
+}
 
 boost::system::error_code ControlServer::start() {
   boost::system::error_code ec;

@@ -10,8 +10,7 @@ namespace confab::mixer::remote {
 
 namespace asio = boost::asio;
 
-LineStream::LineStream(asio::ip::tcp::socket socket, Listener& listener,
-                       std::size_t maxQueuedBytes)
+LineStream::LineStream(asio::ip::tcp::socket socket, Listener& listener, std::size_t maxQueuedBytes)
     : socket_(std::move(socket)),
       listener_(&listener),
       input_(kMaxLineBytes),

@@ -7,7 +7,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
-
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -32,7 +31,8 @@ class LineStream : public std::enable_shared_from_this<LineStream> {
 
   static constexpr std::size_t kDefaultMaxQueuedBytes = 4 * 1024 * 1024;
 
-  LineStream(boost::asio::ip::tcp::socket socket, Listener& listener,
+  LineStream(boost::asio::ip::tcp::socket socket,
+             Listener& listener,
              std::size_t maxQueuedBytes = kDefaultMaxQueuedBytes);
 
   // Starts reading. 'idleTimeout' (0: none) closes the stream when no line arrives for so long.

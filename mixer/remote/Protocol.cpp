@@ -81,7 +81,9 @@ constexpr std::size_t kMaxThreads = 128;
 // ---- writing -----------------------------------------------------------------------------------
 
 // JSON has no NaN or infinity; a broken measurement goes out as 0.
-double finite(double d) { return std::isfinite(d) ? d : 0.0; }
+double finite(double d) {
+  return std::isfinite(d) ? d : 0.0;
+}
 
 std::string hex(const std::vector<uint8_t>& bytes) {
   static constexpr std::string_view kDigits = "0123456789abcdef";
@@ -109,7 +111,8 @@ json::value addressValue(const std::optional<sockaddr_storage>& address) {
     sockaddr_in6 in6{};
     std::memcpy(&in6, &*address, sizeof(in6));
     ::inet_ntop(AF_INET6, &in6.sin6_addr, text.data(), text.size());
-    return json::string("[" + std::string(text.data()) + "]:" + std::to_string(ntohs(in6.sin6_port)));
+    return json::string("[" + std::string(text.data()) +
+                        "]:" + std::to_string(ntohs(in6.sin6_port)));
   }
   return nullptr;
 }
@@ -272,7 +275,8 @@ struct Writer {
     return {{"type", "mixStats"}, {"mix", m.mix}, {"stats", mixStatsObject(m.stats)}};
   }
   json::object operator()(const EndpointStatsEvent& m) const {
-    return {{"type", "endpointStats"}, {"endpoint", m.endpoint}, {"stats", mediaStatsObject(m.stats)}};
+    return {
+        {"type", "endpointStats"}, {"endpoint", m.endpoint}, {"stats", mediaStatsObject(m.stats)}};
   }
   json::object operator()(const EngineStatsEvent& m) const {
     json::array threads;
@@ -289,10 +293,13 @@ struct Writer {
 // the default in place, so a later protocol version may add fields (docs/mixer-protocol.md).
 class Fields {
  public:
-  Fields(const json::object& object, std::string where) : object_(object), where_(std::move(where)) {}
+  Fields(const json::object& object, std::string where)
+      : object_(object), where_(std::move(where)) {}
 
   template <class Unsigned>
-  void unsignedNumber(std::string_view key, Unsigned& out, bool required = false,
+  void unsignedNumber(std::string_view key,
+                      Unsigned& out,
+                      bool required = false,
                       uint64_t max = std::numeric_limits<Unsigned>::max()) {
     static_assert(std::is_unsigned_v<Unsigned>);
     const json::value* v = find(key, required);
@@ -399,7 +406,9 @@ class Fields {
   }
 
   template <class Enum, std::size_t N>
-  void named(std::string_view key, const std::array<Named<Enum>, N>& table, Enum& out,
+  void named(std::string_view key,
+             const std::array<Named<Enum>, N>& table,
+             Enum& out,
              bool required = false) {
     const json::string* s = string(key, 64, required);
     if (s == nullptr) {
@@ -454,7 +463,9 @@ class Fields {
     }
   }
   [[nodiscard]] const std::optional<std::string>& error() const { return error_; }
-  [[nodiscard]] std::string path(std::string_view key) const { return where_ + std::string(key) + "."; }
+  [[nodiscard]] std::string path(std::string_view key) const {
+    return where_ + std::string(key) + ".";
+  }
 
  private:
   const json::value* find(std::string_view key, bool required) {
@@ -583,7 +594,9 @@ void readKey(Fields& f, std::string_view key, std::vector<uint8_t>& out) {
   out = std::move(*bytes);
 }
 
-void readRoomSettings(const json::object& o, const std::string& where, RoomSettings& s,
+void readRoomSettings(const json::object& o,
+                      const std::string& where,
+                      RoomSettings& s,
                       Fields& parent) {
   Fields f(o, where);
   f.unsignedNumber("maxTalkers", s.maxTalkers, false, 64);
@@ -650,7 +663,9 @@ void readMixStats(const json::object& o, const std::string& where, MixStats& s, 
   parent.adopt(f.error());
 }
 
-void readMediaStats(const json::object& o, const std::string& where, MediaStats& s,
+void readMediaStats(const json::object& o,
+                    const std::string& where,
+                    MediaStats& s,
                     Fields& parent) {
   Fields f(o, where);
   f.unsignedNumber("packetsReceived", s.packetsReceived);
@@ -665,7 +680,8 @@ void readMediaStats(const json::object& o, const std::string& where, MediaStats&
     qf.unsignedNumber("ourJitter", s.quality.ourJitter);
     qf.unsignedNumber("theirFractionLost", s.quality.theirFractionLost);
     // RFC 3550 §6.4.1: cumulative lost is a signed 24-bit count.
-    qf.signedNumber("theirCumulativeLost", s.quality.theirCumulativeLost, -(1 << 23), (1 << 23) - 1);
+    qf.signedNumber("theirCumulativeLost", s.quality.theirCumulativeLost, -(1 << 23),
+                    (1 << 23) - 1);
     qf.unsignedNumber("theirJitter", s.quality.theirJitter);
     qf.unsignedNumber("roundTripMicros", s.quality.roundTripMicros);
     f.adopt(qf.error());
@@ -675,7 +691,9 @@ void readMediaStats(const json::object& o, const std::string& where, MediaStats&
 
 constexpr double kMaxMeasure = 1e15;
 
-void readThread(const json::object& o, const std::string& where, EngineThreadStats& t,
+void readThread(const json::object& o,
+                const std::string& where,
+                EngineThreadStats& t,
                 Fields& parent) {
   Fields f(o, where);
   f.unsignedNumber("ticks", t.ticks);

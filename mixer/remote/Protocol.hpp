@@ -145,11 +145,32 @@ struct EngineStatsEvent {
   std::vector<EngineThreadStats> threads;
 };
 
-using Message =
-    std::variant<Hello, CreateMix, DestroyMix, Reserve, Join, Update, Release, SetMuted, SetDeaf,
-                 SetGain, StartRecording, StopRecording, Play, StopPlaying, Ok, Reserved, Failed,
-                 DtmfEvent, RtpTimeoutEvent, EndpointFailedEvent, TalkingEvent, PlaybackEndedEvent,
-                 RecordingEndedEvent, MixStatsEvent, EndpointStatsEvent, EngineStatsEvent>;
+using Message = std::variant<Hello,
+                             CreateMix,
+                             DestroyMix,
+                             Reserve,
+                             Join,
+                             Update,
+                             Release,
+                             SetMuted,
+                             SetDeaf,
+                             SetGain,
+                             StartRecording,
+                             StopRecording,
+                             Play,
+                             StopPlaying,
+                             Ok,
+                             Reserved,
+                             Failed,
+                             DtmfEvent,
+                             RtpTimeoutEvent,
+                             EndpointFailedEvent,
+                             TalkingEvent,
+                             PlaybackEndedEvent,
+                             RecordingEndedEvent,
+                             MixStatsEvent,
+                             EndpointStatsEvent,
+                             EngineStatsEvent>;
 
 // Why a line was refused; 'id' is the request's id when the line got far enough to show one, so
 // the answer can name the request it refuses.
@@ -161,7 +182,7 @@ struct ParseError {
 class ParseResult {
  public:
   ParseResult(Message message) : v_(std::move(message)) {}  // NOLINT(google-explicit-constructor)
-  ParseResult(ParseError error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+  ParseResult(ParseError error) : v_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   Message& operator*() { return std::get<0>(v_); }

@@ -96,7 +96,10 @@ class RemoteMixer::Link final : public LineStream::Listener {
     }
   }
 
-  void join(EndpointId client, EndpointId serverId, uint64_t generation, MixId mix,
+  void join(EndpointId client,
+            EndpointId serverId,
+            uint64_t generation,
+            MixId mix,
             const MediaParams& params) {
     if (generation != generation_ || generation_ == 0) {
       owner_.push(Message(EndpointFailedEvent{client}));
@@ -108,7 +111,9 @@ class RemoteMixer::Link final : public LineStream::Listener {
     send(Join{id, serverId, mix, params});
   }
 
-  void update(EndpointId client, EndpointId serverId, uint64_t generation,
+  void update(EndpointId client,
+              EndpointId serverId,
+              uint64_t generation,
               const MediaParams& params) {
     if (generation != generation_ || generation_ == 0) {
       owner_.push(Message(EndpointFailedEvent{client}));
@@ -229,7 +234,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
         --reservesInFlight_;
         {
           std::lock_guard lock(owner_.mutex_);
-          owner_.shared_.stock.push_back(Stocked{reserved->endpoint, reserved->rtpPort, generation_});
+          owner_.shared_.stock.push_back(
+              Stocked{reserved->endpoint, reserved->rtpPort, generation_});
         }
         owner_.changed_.notify_all();
       }
@@ -359,7 +365,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
   std::unordered_map<MixId, RoomSettings> mixes_;  // in use, re-created on reconnect
 };
 
-// ---- the caller's side ---------------------------------------------------------------------------
+// ---- the caller's side
+// ---------------------------------------------------------------------------
 
 RemoteMixer::RemoteMixer(RemoteMixerSettings settings) : settings_(std::move(settings)) {
   eventFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -394,9 +401,8 @@ void RemoteMixer::push(Inbound inbound) {
 
 bool RemoteMixer::waitUntilReady(std::chrono::milliseconds timeout, std::size_t endpoints) const {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] {
-    return shared_.generation != 0 && shared_.stock.size() >= endpoints;
-  });
+  return changed_.wait_for(
+      lock, timeout, [&] { return shared_.generation != 0 && shared_.stock.size() >= endpoints; });
 }
 
 bool RemoteMixer::connected() const {
@@ -532,9 +538,8 @@ bool RemoteMixer::startRecording(MixId mix, const std::string& path, RecordingFo
     return false;
   }
   found->second.recording = true;  // until the server's stats or an end say otherwise
-  toLink([this, request = StartRecording{0, mix, path, format}] {
-    link_->sendFile(request, true);
-  });
+  toLink(
+      [this, request = StartRecording{0, mix, path, format}] { link_->sendFile(request, true); });
   return true;
 }
 
@@ -570,7 +575,9 @@ std::optional<MediaStats> RemoteMixer::endpointStats(EndpointId endpoint) const 
   return found == endpointStats_.end() ? std::nullopt : std::optional<MediaStats>(found->second);
 }
 
-std::vector<EngineThreadStats> RemoteMixer::engineStats() const { return engineStats_; }
+std::vector<EngineThreadStats> RemoteMixer::engineStats() const {
+  return engineStats_;
+}
 
 void RemoteMixer::deliverEvents(MixerEvents& events) {
   uint64_t ignored = 0;

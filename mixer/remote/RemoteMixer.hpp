@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <deque>

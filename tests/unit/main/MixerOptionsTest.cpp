@@ -51,10 +51,9 @@ TEST(MixerOptions, DefaultsListenOnLoopback) {
 }
 
 TEST(MixerOptions, EveryOption) {
-  MixerOptions o = expectOptions(parseArgs({"--listen", "[::1]:7100", "--rtp-address",
-                                            "192.0.2.5", "--rtp-ports", "30000-30099",
-                                            "--media-address", "198.51.100.9", "--mixer-threads",
-                                            "3", "--rtp-timeout", "15"}));
+  MixerOptions o = expectOptions(parseArgs(
+      {"--listen", "[::1]:7100", "--rtp-address", "192.0.2.5", "--rtp-ports", "30000-30099",
+       "--media-address", "198.51.100.9", "--mixer-threads", "3", "--rtp-timeout", "15"}));
   EXPECT_EQ(o.listen, (Endpoint{ip::make_address("::1"), 7100}));
   EXPECT_EQ(o.rtpAddress, ip::make_address("192.0.2.5"));
   EXPECT_EQ(o.rtpPorts, (PortRange{30000, 30099}));

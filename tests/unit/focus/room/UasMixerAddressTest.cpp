@@ -31,7 +31,8 @@ class AddressedMixer final : public mixer::Control {
   void setMuted(mixer::EndpointId e, bool on) override { inner_.setMuted(e, on); }
   void setDeaf(mixer::EndpointId e, bool on) override { inner_.setDeaf(e, on); }
   void setGain(mixer::EndpointId e, float gain) override { inner_.setGain(e, gain); }
-  bool startRecording(mixer::MixId mix, const std::string& path,
+  bool startRecording(mixer::MixId mix,
+                      const std::string& path,
                       mixer::RecordingFormat format) override {
     return inner_.startRecording(mix, path, format);
   }
@@ -41,8 +42,7 @@ class AddressedMixer final : public mixer::Control {
   [[nodiscard]] std::optional<mixer::MixStats> mixStats(mixer::MixId mix) const override {
     return inner_.mixStats(mix);
   }
-  [[nodiscard]] std::optional<mixer::MediaStats> endpointStats(
-      mixer::EndpointId e) const override {
+  [[nodiscard]] std::optional<mixer::MediaStats> endpointStats(mixer::EndpointId e) const override {
     return inner_.endpointStats(e);
   }
   [[nodiscard]] std::vector<mixer::EngineThreadStats> engineStats() const override {

@@ -1,10 +1,9 @@
 // The mixer control protocol's lines: every message survives serialize -> parse -> serialize
 // unchanged, the fields that matter arrive intact, and bad input is an error value naming the
 // problem (and the request, when its id could be read).
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
 
 #include <cstring>
 #include <string>
@@ -172,10 +171,9 @@ TEST(MixerProtocol, PlainRtpAndNoAddressesAreNull) {
 
 TEST(MixerProtocol, AbsentSettingsTakeDefaultsAndUnknownFieldsAreIgnored) {
   // What a later version may send: fields this one does not know, fewer settings.
-  auto parsed = parse(
-      R"({"type":"join","id":9,"endpoint":1,"mix":2,"future":[1,2],)"
-      R"("media":{"participant":{"codec":"opus","payloadType":111},"endpoint":{}}})"
-      "\r");
+  auto parsed = parse(R"({"type":"join","id":9,"endpoint":1,"mix":2,"future":[1,2],)"
+                      R"("media":{"participant":{"codec":"opus","payloadType":111},"endpoint":{}}})"
+                      "\r");
   ASSERT_TRUE(parsed) << parsed.error().message;
   const auto& join = std::get<Join>(*parsed);
   EXPECT_EQ(join.media.participant.codec, Codec::kOpus);
@@ -203,7 +201,8 @@ TEST_P(MixerProtocolBad, IsAnErrorNamingTheProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Lines, MixerProtocolBad,
+    Lines,
+    MixerProtocolBad,
     ::testing::Values(
         Bad{"", 0, "not JSON"},
         Bad{"{\"type\":\"reserve\",\"id\":1", 0, "not JSON"},

@@ -2,10 +2,9 @@
 // server: reservations come from the stock at once, a phone's DTMF and the stats pushes come
 // back, a server that goes away fails the joined calls, a client that goes away frees its
 // ports, and the server refuses a client that skips hello or speaks another version.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -115,7 +114,9 @@ struct Recorder final : MixerEvents {
 };
 
 // Delivers events as the focus would (when the descriptor is readable) until 'done' or timeout.
-bool pumpUntil(Control& mixer, Recorder& events, const std::function<bool()>& done,
+bool pumpUntil(Control& mixer,
+               Recorder& events,
+               const std::function<bool()>& done,
                std::chrono::milliseconds timeout = 5s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
@@ -384,13 +385,15 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   MixerServer server({44400, 44409});
   {
     RawClient client(server.endpoint());
-    client.send(R"({"type":"reserve","id":1})" "\n");
+    client.send(R"({"type":"reserve","id":1})"
+                "\n");
     EXPECT_THAT(client.receive(), ::testing::HasSubstr("say hello first"));
     EXPECT_EQ(client.receive(), "") << "closed";
   }
   {
     RawClient client(server.endpoint());
-    client.send(R"({"type":"hello","version":2})" "\n");
+    client.send(R"({"type":"hello","version":2})"
+                "\n");
     EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 2 not supported"));
     EXPECT_EQ(client.receive(), "");
   }
@@ -401,11 +404,14 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
     // A bad line is answered and the connection stays usable.
     client.send("this is not json\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("type":"failed","id":0)"));
-    client.send(R"({"type":"explode","id":5})" "\n");
+    client.send(R"({"type":"explode","id":5})"
+                "\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("id":5,"message":"field 'type')"));
-    client.send(R"({"type":"release","id":6,"endpoint":999})" "\n");
+    client.send(R"({"type":"release","id":6,"endpoint":999})"
+                "\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("id":6,"message":"no endpoint)"));
-    client.send(R"({"type":"reserve","id":7})" "\n");
+    client.send(R"({"type":"reserve","id":7})"
+                "\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":7,)"));
     // Over-long lines end the connection.
     client.send(std::string(kMaxLineBytes + 10, 'x'));
