@@ -365,7 +365,11 @@ ControlServer::ControlServer(asio::io_context& io, Control& mixer, ControlServer
       router_(std::make_unique<EventRouter>(*this)) {}
 
 ControlServer::~ControlServer() {
-  stop();
+  try {
+    stop();
+  } catch (...) {
+    // Out of memory while saying goodbye: the sockets close with the process or the io_context.
+  }
 }
 
 boost::system::error_code ControlServer::start() {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -379,8 +380,14 @@ RemoteMixer::RemoteMixer(RemoteMixerSettings settings) : settings_(std::move(set
 }
 
 RemoteMixer::~RemoteMixer() {
-  asio::post(link_->io(), [this] { link_->shutdown(); });
-  thread_.join();
+  try {
+    asio::post(link_->io(), [this] { link_->shutdown(); });
+    thread_.join();
+  } catch (...) {
+    // Only a failed allocation or a broken thread gets here, and the link thread would then
+    // outlive the object it works for.
+    std::abort();
+  }
   link_.reset();
   ::close(eventFd_);
 }
@@ -640,7 +647,13 @@ void RemoteMixer::deliverEvents(MixerEvents& events) {
       }
     } else if (const auto* mixStats = std::get_if<MixStatsEvent>(&message)) {
       if (auto found = mixes_.find(mixStats->mix); found != mixes_.end()) {
+        // As in-process: recording and playing end with their events, not with a snapshot that
+        // may predate the start.
+        const bool recording = found->second.recording;
+        const bool playing = found->second.playing;
         found->second = mixStats->stats;
+        found->second.recording = recording;
+        found->second.playing = playing;
       }
     } else if (const auto* stats = std::get_if<EndpointStatsEvent>(&message)) {
       if (auto found = endpointStats_.find(stats->endpoint); found != endpointStats_.end()) {
