@@ -91,7 +91,7 @@ class MixerServer {
   std::thread thread_;
 };
 
-RemoteMixerSettings clientSettings(tcp::endpoint server, std::size_t stock = 4) {
+RemoteMixerSettings clientSettings(const tcp::endpoint& server, std::size_t stock = 4) {
   RemoteMixerSettings s;
   s.server = server;
   s.stock = stock;
@@ -138,7 +138,7 @@ class Phone {
     sockaddr_in local{};
     local.sin_family = AF_INET;
     local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
     mixer_.sin_family = AF_INET;
     mixer_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     mixer_.sin_port = htons(mixerPort);
@@ -351,7 +351,7 @@ TEST(MixerRemote, NoServerMeansNoReservations) {
 // A raw client speaking the protocol by hand.
 class RawClient {
  public:
-  explicit RawClient(tcp::endpoint server) : socket_(io_) { socket_.connect(server); }
+  explicit RawClient(const tcp::endpoint& server) : socket_(io_) { socket_.connect(server); }
   void send(const std::string& line) { asio::write(socket_, asio::buffer(line)); }
   // The next line, or "" when the server closed.
   std::string receive() {
