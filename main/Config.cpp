@@ -75,6 +75,8 @@ Check readNumber(const std::string& text,
   return std::nullopt;
 }
 
+}  // namespace
+
 // Parses "ADDRESS:PORT" with IPv6 addresses in brackets ("[::]:5060"), as in RFC 3986 §3.2.2.
 // Listening points are numeric: a name would resolve to whichever address the resolver picks.
 std::variant<Endpoint, std::string> parseEndpoint(std::string_view text) {
@@ -116,6 +118,31 @@ std::variant<Endpoint, std::string> parseEndpoint(std::string_view text) {
   }
   return Endpoint{address, static_cast<std::uint16_t>(*number)};
 }
+
+std::variant<PortRange, std::string> parsePortRange(std::string_view value) {
+  auto dash = value.find('-');
+  if (dash == std::string_view::npos) {
+    return std::string("expected FIRST-LAST");
+  }
+  auto first = parseNumber(value.substr(0, dash));
+  auto last = parseNumber(value.substr(dash + 1));
+  if (!first || !last) {
+    return std::string("expected FIRST-LAST with two port numbers");
+  }
+  // Below 1024 are privileged ports and well-known services, never a media pool.
+  if (*first < 1024 || *last > 65535) {
+    return std::string("ports must be between 1024 and 65535");
+  }
+  if (*first > *last) {
+    return std::string("first port is above last port");
+  }
+  if (*last - *first + 1 < 2) {
+    return std::string("a range needs at least 2 ports (RTP and RTCP)");
+  }
+  return PortRange{static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)};
+}
+
+namespace {
 
 // A list of listening points, or the single word `off`.
 Check readEndpoints(const Values& values, std::vector<Endpoint>& out) {
@@ -248,26 +275,11 @@ Check readSipDomain(const std::string& value, std::string& out) {
 }
 
 Check readPortRange(const std::string& value, PortRange& out) {
-  auto dash = value.find('-');
-  if (dash == std::string::npos) {
-    return Refusal{value, "expected FIRST-LAST"};
+  auto parsed = parsePortRange(value);
+  if (auto* reason = std::get_if<std::string>(&parsed)) {
+    return Refusal{value, *reason};
   }
-  auto first = parseNumber(std::string_view(value).substr(0, dash));
-  auto last = parseNumber(std::string_view(value).substr(dash + 1));
-  if (!first || !last) {
-    return Refusal{value, "expected FIRST-LAST with two port numbers"};
-  }
-  // Below 1024 are privileged ports and well-known services, never a media pool.
-  if (*first < 1024 || *last > 65535) {
-    return Refusal{value, "ports must be between 1024 and 65535"};
-  }
-  if (*first > *last) {
-    return Refusal{value, "first port is above last port"};
-  }
-  if (*last - *first + 1 < 2) {
-    return Refusal{value, "a range needs at least 2 ports (RTP and RTCP)"};
-  }
-  out = PortRange{static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)};
+  out = std::get<PortRange>(parsed);
   return std::nullopt;
 }
 
@@ -421,6 +433,28 @@ const auto kSettings = std::to_array<Setting>({
      [](const Config& c) {
        return Values{c.mediaAddress ? c.mediaAddress->to_string() : std::string()};
      }},
+    {"mixer", "ADDR:PORT",
+     "Run media on a separately started confab-mixer listening there (its --listen); empty: "
+     "the mixer runs inside confab. With a remote mixer, rtp-ports, rtp-address and "
+     "mixer-threads are confab-mixer's options instead.",
+     Group::kMedia, false,
+     [](Config& c, const Values& v) {
+       if (single(v).empty()) {
+         c.mixer.reset();
+         return Check();
+       }
+       auto parsed = parseEndpoint(single(v));
+       if (auto* reason = std::get_if<std::string>(&parsed)) {
+         return Check(Refusal{single(v), *reason});
+       }
+       const auto& endpoint = std::get<Endpoint>(parsed);
+       if (endpoint.port == 0 || endpoint.address.is_unspecified()) {
+         return Check(Refusal{single(v), "the mixer's address and port must be given"});
+       }
+       c.mixer = endpoint;
+       return Check();
+     },
+     [](const Config& c) { return Values{c.mixer ? toString(*c.mixer) : std::string()}; }},
     {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
      [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},

@@ -68,6 +68,9 @@ struct Config {
   boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
   // Address written into SDP c= lines; nullopt: derived from the local address of each call.
   std::optional<boost::asio::ip::address> mediaAddress;
+  // A confab-mixer's control address (its --listen); nullopt: the mixer runs in this process.
+  // With a remote mixer, rtpPorts, rtpAddress and mixerThreads are unused (the mixer has its own).
+  std::optional<Endpoint> mixer;
 
   LogLevel logLevel = LogLevel::kInfo;
 
@@ -111,6 +114,7 @@ data-dir = ./confab-data
 rtp-ports = 20000-29999
 rtp-address = 0.0.0.0
 media-address =
+mixer =
 log-level = info
 room = 1000
 room = 1001
@@ -151,6 +155,11 @@ std::string toConfigFile(const Config& config);
 
 // "0.0.0.0:5060", "[::1]:8080".
 std::string toString(const Endpoint& endpoint);
+
+// Reads "ADDRESS:PORT" (IPv6 in brackets, numeric only) and "FIRST-LAST"; the reason otherwise.
+// Shared with confab-mixer's options (main/MixerOptions.hpp).
+std::variant<Endpoint, std::string> parseEndpoint(std::string_view text);
+std::variant<PortRange, std::string> parsePortRange(std::string_view text);
 std::string_view toString(LogLevel level);
 
 }  // namespace confab::config

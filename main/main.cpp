@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/remote/RemoteMixer.hpp"
 #include "main/Config.hpp"
 #include "policy/Directory.hpp"
 
@@ -86,6 +88,29 @@ FocusSettings focusSettings(const config::Config& c) {
   return s;
 }
 
+// The mixer inside this process, or a confab-mixer reached over TCP (--mixer).
+std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
+  if (!c.mixer) {
+    mixer::MixerSettings settings;
+    settings.threads = c.mixerThreads;
+    settings.bindAddress = c.rtpAddress;
+    settings.ports = {c.rtpPorts.first, c.rtpPorts.last};
+    return std::make_unique<mixer::InProcessMixer>(settings);
+  }
+  mixer::remote::RemoteMixerSettings settings;
+  settings.server = {c.mixer->address, c.mixer->port};
+  auto remote = std::make_unique<mixer::remote::RemoteMixer>(settings);
+  // Calls get 503 until the mixer answers; give it a moment before taking any, but start anyway
+  // (it reconnects in the background).
+  if (remote->waitUntilReady(std::chrono::seconds(5), settings.stock)) {
+    std::cerr << "confab: mixer at " << config::toString(*c.mixer) << std::endl;
+  } else {
+    std::cerr << "confab: mixer at " << config::toString(*c.mixer)
+              << " not ready yet; calls get 503 until it is" << std::endl;
+  }
+  return remote;
+}
+
 int run(int argc, char** argv) {
   auto parsed = config::parse(argc, argv);
   if (auto* exit = std::get_if<config::Exit>(&parsed)) {
@@ -103,16 +128,12 @@ int run(int argc, char** argv) {
     rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants, cfg.requireSrtp});
   }
 
-  mixer::MixerSettings mixerSettings;
-  mixerSettings.threads = cfg.mixerThreads;
-  mixerSettings.bindAddress = cfg.rtpAddress;
-  mixerSettings.ports = {cfg.rtpPorts.first, cfg.rtpPorts.last};
   // Declared before the focus: calls hand their media back to the mixer as they end.
-  mixer::InProcessMixer mixer(mixerSettings);
+  std::unique_ptr<mixer::Control> mixer = makeMixer(cfg);
 
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
-  Focus focus(io, focusSettings(cfg), rooms, mixer, &log);
+  Focus focus(io, focusSettings(cfg), rooms, *mixer, &log);
   try {
     focus.start();
   } catch (const std::exception& e) {
@@ -120,7 +141,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::optional<api::Server> apiServer;
-  api::Live live{focus.uas(), mixer, std::filesystem::path(cfg.dataDir) / "recordings",
+  api::Live live{focus.uas(), *mixer, std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media"};
   if (cfg.api) {
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,

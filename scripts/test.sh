@@ -26,7 +26,7 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build/tsan -j "$jobs" --target unit_mixer unit_focus
 
 status=0
-TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_mixer --gtest_filter='MixerEngine*:MixerEndpoint*' || status=1
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_mixer --gtest_filter='MixerEngine*:MixerEndpoint*:MixerRemote*' || status=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_focus --gtest_filter='Uas*' || status=1
 (cd build/test && ctest --output-on-failure -j "$jobs") || status=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

@@ -215,7 +215,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     return;
   }
   sdp::LocalMedia local;
-  local.address = mediaAddressFor(request, transaction.source());
+  // A remote mixer on another machine knows where its ports are reachable; ours are ours.
+  local.address = !media->address.empty() ? media->address
+                                          : mediaAddressFor(request, transaction.source());
   local.rtpPort = media->rtpPort;
   // The room's policy decides whether plain RTP is acceptable (RFC 4568 SDES otherwise).
   local.requireSrtp = room->requireSrtp;
@@ -383,6 +385,13 @@ void Uas::onDtmf(mixer::EndpointId endpoint, char digit) {
 void Uas::onRtpTimeout(mixer::EndpointId endpoint) {
   if (Call* call = findByEndpoint(endpoint)) {
     call->hangUp("no media from the caller");
+  }
+}
+
+void Uas::onEndpointFailed(mixer::EndpointId endpoint) {
+  // A remote mixer refused the media or went away: the call cannot carry audio any more.
+  if (Call* call = findByEndpoint(endpoint)) {
+    call->hangUp("the mixer lost the media");
   }
 }
 

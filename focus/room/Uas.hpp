@@ -58,6 +58,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
   // mixer::MixerEvents
   void onDtmf(mixer::EndpointId endpoint, char digit) override;
   void onRtpTimeout(mixer::EndpointId endpoint) override;
+  void onEndpointFailed(mixer::EndpointId endpoint) override;
 
   // Sends BYE on every call (shutdown).
   void hangUpAll();

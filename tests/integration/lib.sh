@@ -1,6 +1,8 @@
 # Shared helpers for the integration tests: each test sources this file, calls `integ_init "$@"`
-# (argument 1 is the confab binary), starts its own confab on free loopback ports in a scratch
-# folder, and on exit ends only the processes it started, by pid.
+# (argument 1 is the confab binary, argument 2 the confab-mixer binary), starts its own confab on
+# free loopback ports in a scratch folder, and on exit ends only the processes it started, by pid.
+# With CONFAB_REMOTE_MIXER=1 the same test runs with the mixer as its own process: start_confab
+# first starts confab-mixer on a free port and points confab at it with --mixer.
 # shellcheck shell=bash
 
 set -euo pipefail
@@ -14,6 +16,10 @@ TEST_NAME="$(basename "$0" .sh)"
 CONFAB_BIN=""
 CONFAB_PID=""
 CONFAB_LOG=""
+MIXER_BIN=""
+MIXER_PID=""
+MIXER_LOG=""
+MIXER_PORT=""
 CONFAB_STATUS=""
 SIP_PORT=""
 TLS_PORT=""
@@ -44,11 +50,16 @@ integ_cleanup() {
     kill -KILL "$CONFAB_PID" 2>/dev/null
     wait "$CONFAB_PID" 2>/dev/null
   fi
+  stop_mixer
   if [[ -n "$WORK" && -d "$WORK" ]]; then
     if [[ $status -ne 0 ]]; then
       if [[ -n "$CONFAB_LOG" && -f "$CONFAB_LOG" ]]; then
         echo "[$TEST_NAME] --- last lines of confab's log ($CONFAB_LOG) ---" >&2
         tail -n 40 "$CONFAB_LOG" >&2
+      fi
+      if [[ -n "$MIXER_LOG" && -f "$MIXER_LOG" ]]; then
+        echo "[$TEST_NAME] --- last lines of confab-mixer's log ($MIXER_LOG) ---" >&2
+        tail -n 20 "$MIXER_LOG" >&2
       fi
       echo "[$TEST_NAME] scratch folder kept for inspection: $WORK" >&2
     else
@@ -63,6 +74,12 @@ integ_init() {
   [[ -n "$CONFAB_BIN" ]] || fail "usage: $0 PATH-TO-CONFAB"
   [[ -x "$CONFAB_BIN" ]] || fail "confab binary '$CONFAB_BIN' is not executable"
   CONFAB_BIN="$(cd "$(dirname "$CONFAB_BIN")" && pwd)/$(basename "$CONFAB_BIN")"
+  if [[ "${CONFAB_REMOTE_MIXER:-0}" == 1 ]]; then
+    MIXER_BIN="${2:-}"
+    [[ -n "$MIXER_BIN" ]] || fail "CONFAB_REMOTE_MIXER=1: usage: $0 PATH-TO-CONFAB PATH-TO-CONFAB-MIXER"
+    [[ -x "$MIXER_BIN" ]] || fail "confab-mixer binary '$MIXER_BIN' is not executable"
+    MIXER_BIN="$(cd "$(dirname "$MIXER_BIN")" && pwd)/$(basename "$MIXER_BIN")"
+  fi
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/confab-$TEST_NAME.XXXXXX")"
   trap integ_cleanup EXIT
   trap 'exit 143' TERM
@@ -112,10 +129,51 @@ wait_for_port() {
   fail "nothing listens on 127.0.0.1:$port after ${seconds}s"
 }
 
+# start_mixer: confab-mixer on a free loopback port (MIXER_PORT; the same one again when it was
+# started before) with the RTP range confab would have used, advertising 127.0.0.1 as its media
+# address; its log appended to $WORK/confab-mixer.log. Returns once it accepts control
+# connections.
+start_mixer() {
+  [[ -n "$MIXER_PORT" ]] || MIXER_PORT="$(free_port)"
+  MIXER_LOG="$WORK/confab-mixer.log"
+  local starts
+  starts=$(($(grep -c "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG" 2>/dev/null || true) + 1))
+  "$MIXER_BIN" --listen "127.0.0.1:$MIXER_PORT" --media-address 127.0.0.1 \
+    --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" >>"$MIXER_LOG" 2>&1 &
+  MIXER_PID=$!
+  local deadline=$((SECONDS + 15))
+  until (($(grep -c "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG" || true) >= starts)); do
+    kill -0 "$MIXER_PID" 2>/dev/null || fail "confab-mixer exited while starting"
+    ((SECONDS < deadline)) || fail "confab-mixer does not listen on 127.0.0.1:$MIXER_PORT"
+    sleep 0.1
+  done
+  log "confab-mixer pid $MIXER_PID on 127.0.0.1:$MIXER_PORT"
+}
+
+# stop_mixer: SIGTERM to the confab-mixer this test started, SIGKILL after 10 s.
+stop_mixer() {
+  [[ -n "$MIXER_PID" ]] || return 0
+  if kill -0 "$MIXER_PID" 2>/dev/null; then
+    kill -TERM "$MIXER_PID" 2>/dev/null || true
+    local deadline=$((SECONDS + 10))
+    while kill -0 "$MIXER_PID" 2>/dev/null && ((SECONDS < deadline)); do
+      sleep 0.1
+    done
+    kill -KILL "$MIXER_PID" 2>/dev/null || true
+  fi
+  wait "$MIXER_PID" 2>/dev/null || true
+  MIXER_PID=""
+}
+
 # start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT, the API off
 # (or on $CONFAB_API, e.g. 127.0.0.1:0), its data in $WORK/data, its log in $WORK/confab.log;
-# returns once it listens.
+# returns once it listens. In remote-mixer mode confab-mixer starts first and confab gets --mixer.
 start_confab() {
+  local mixer_options=()
+  if [[ -n "$MIXER_BIN" ]]; then
+    [[ -n "$MIXER_PID" ]] || start_mixer
+    mixer_options=(--mixer "127.0.0.1:$MIXER_PORT")
+  fi
   SIP_PORT="$(free_port)"
   TLS_PORT="$(free_port)"
   while [[ "$TLS_PORT" == "$SIP_PORT" ]]; do TLS_PORT="$(free_port)"; done
@@ -126,7 +184,8 @@ start_confab() {
     exec "$CONFAB_BIN" \
       --sip-udp "127.0.0.1:$SIP_PORT" --sip-tcp "127.0.0.1:$SIP_PORT" \
       --sip-tls "127.0.0.1:$TLS_PORT" --api "${CONFAB_API:-off}" \
-      --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" --data-dir "$WORK/data" "$@"
+      --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" --data-dir "$WORK/data" \
+      "${mixer_options[@]}" "$@"
   ) >"$CONFAB_LOG" 2>&1 &
   CONFAB_PID=$!
   wait_for_port "$SIP_PORT" 15

@@ -83,6 +83,7 @@ constexpr const char* kEveryOption =
     "rtp-ports = 40000-40099\n"
     "rtp-address = 192.0.2.1\n"
     "media-address = 198.51.100.7\n"
+    "mixer = 192.0.2.9:7070\n"
     "log-level = debug\n"
     "room = sales:Sales Team\n"
     "room = 42\n"
@@ -110,6 +111,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.rtpPorts, (PortRange{40000, 40099}));
   EXPECT_EQ(c.rtpAddress, ip::make_address("192.0.2.1"));
   EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
+  EXPECT_EQ(c.mixer, endpoint("192.0.2.9", 7070));
   EXPECT_EQ(c.logLevel, LogLevel::kDebug);
   EXPECT_EQ(c.rooms, (std::vector<Room>{{"sales", "Sales Team"}, {"42", "42"}}));
   EXPECT_EQ(c.sipT1, std::chrono::milliseconds(250));
@@ -137,6 +139,7 @@ TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
   EXPECT_EQ(c.rtpPorts, (PortRange{20000, 29999}));
   EXPECT_EQ(c.logLevel, LogLevel::kInfo);
   EXPECT_FALSE(c.mediaAddress.has_value());
+  EXPECT_FALSE(c.mixer.has_value());  // the mixer runs in-process
   EXPECT_TRUE(c.sipDomain.empty());
   EXPECT_EQ(c.sessionExpires, std::chrono::seconds(1800));
   ASSERT_EQ(c.rooms.size(), 3U);
@@ -160,6 +163,7 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "rtp-ports",
                            "rtp-address",
                            "media-address",
+                           "mixer",
                            "log-level",
                            "room",
                            "sip-t1-ms",
@@ -202,6 +206,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "192.0.2.1",
       "--media-address",
       "198.51.100.7",
+      "--mixer",
+      "192.0.2.9:7070",
       "--log-level",
       "debug",
       "--room",
@@ -354,6 +360,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--rtp-address", "eth0"}, "rtp-address", "not a numeric IP address"},
         BadValue{{"--media-address", "example.com"}, "media-address", "numeric IP"},
         BadValue{{"--media-address", "0.0.0.0"}, "media-address", "unspecified"},
+        BadValue{{"--mixer", "mixer.example.com:7070"}, "mixer", "numeric IP"},
+        BadValue{{"--mixer", "127.0.0.1"}, "mixer", "ADDRESS:PORT"},
+        BadValue{{"--mixer", "127.0.0.1:0"}, "mixer", "address and port must be given"},
+        BadValue{{"--mixer", "0.0.0.0:7070"}, "mixer", "address and port must be given"},
         BadValue{{"--log-level", "verbose"}, "log-level", "trace, debug, info, warning, error"},
         BadValue{{"--room", "has space"}, "room", "room id"},
         BadValue{{"--room", ":Name"}, "room", "room id"},
@@ -467,6 +477,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--rtp-ports",
                              "--rtp-address",
                              "--media-address",
+                             "--mixer",
                              "--log-level",
                              "--room",
                              "--sip-t1-ms",
@@ -487,6 +498,13 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
     EXPECT_THAT(help, HasSubstr(value)) << value;
   }
   EXPECT_EQ(std::get<Exit>(parseArgs({"-h"})).text, help);
+}
+
+TEST(ConfigMixer, EmptyMeansInProcessAndCommandLineOverridesFile) {
+  TempFile file("mixer = 127.0.0.1:7070\n");
+  EXPECT_EQ(expectConfig(parseArgs({"--config", file.path()})).mixer, endpoint("127.0.0.1", 7070));
+  EXPECT_FALSE(expectConfig(parseArgs({"--config", file.path(), "--mixer", ""})).mixer);
+  EXPECT_EQ(expectConfig(parseArgs({"--mixer", "[::1]:7071"})).mixer, endpoint("::1", 7071));
 }
 
 TEST(ConfigExit, Version) {

@@ -1,0 +1,451 @@
+#include "mixer/remote/ControlServer.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <iostream>
+#include <type_traits>
+
+#include "mixer/remote/LineStream.hpp"
+#include "mixer/remote/Protocol.hpp"
+
+namespace confab::mixer::remote {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// One client: what it created, and the requests it sends, answered in order.
+class ControlServer::Connection final : public LineStream::Listener,
+                                        public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ControlServer& server, tcp::socket socket)
+      : server_(&server),
+        stream_(std::make_shared<LineStream>(std::move(socket), *this)),
+        statsTimer_(server.io_) {}
+
+  void start() { stream_->start(server_->settings_.helloTimeout); }
+
+  void send(const Message& message) { stream_->send(serialize(message)); }
+
+  // Gives back everything it owns and closes; the server forgets it next.
+  void close() {
+    stream_->closeAfterSending();  // a refusal still reaches the client
+    statsTimer_.cancel();
+    if (server_ == nullptr) {
+      return;
+    }
+    Control& mixer = server_->mixer_;
+    for (const auto& [endpoint, mix] : endpoints_) {
+      mixer.release(endpoint);
+      server_->endpointOwners_.erase(endpoint);
+    }
+    endpoints_.clear();
+    for (const auto& [clientMix, serverMix] : mixes_) {
+      mixer.destroyMix(serverMix);
+      server_->mixOwners_.erase(serverMix);
+    }
+    mixes_.clear();
+    clientMixes_.clear();
+    server_ = nullptr;
+  }
+
+  [[nodiscard]] std::optional<MixId> clientMixOf(MixId serverMix) const {
+    auto found = clientMixes_.find(serverMix);
+    return found == clientMixes_.end() ? std::nullopt : std::optional<MixId>(found->second);
+  }
+
+ private:
+  void onLine(std::string_view line) override {
+    auto parsed = parse(line);
+    if (!parsed) {
+      send(Failed{parsed.error().id, parsed.error().message});
+      if (!greeted_) {
+        stream_->closeAfterSending();
+        drop();
+      }
+      return;
+    }
+    if (!greeted_) {
+      const auto* hello = std::get_if<Hello>(&*parsed);
+      if (hello == nullptr) {
+        send(Failed{requestIdOf(*parsed), "say hello first"});
+      } else if (hello->version != kProtocolVersion) {
+        send(Failed{0, "protocol version " + std::to_string(hello->version) +
+                           " not supported; this mixer speaks " +
+                           std::to_string(kProtocolVersion)});
+      } else {
+        greeted_ = true;
+        stream_->setIdleTimeout(std::chrono::milliseconds(0));
+        send(Hello{kProtocolVersion, server_->settings_.mediaAddress});
+        scheduleStats();
+        return;
+      }
+      stream_->closeAfterSending();
+      drop();
+      return;
+    }
+    std::visit([this](auto& message) { handle(message); }, *parsed);
+  }
+
+  void onClosed(const std::string& /*why*/) override { drop(); }
+
+  // Leaves the server's books (which closes us); safe from our own handlers.
+  void drop() {
+    auto self = shared_from_this();
+    if (server_ != nullptr) {
+      server_->forget(*this);
+    }
+  }
+
+  Control& mixer() { return server_->mixer_; }
+
+  void handle(const Hello& m) {
+    send(Failed{0, "hello again (version " + std::to_string(m.version) + ")"});
+  }
+
+  void handle(const CreateMix& m) {
+    if (mixes_.count(m.mix) != 0) {
+      send(Failed{m.id, "mix " + std::to_string(m.mix) + " exists already"});
+      return;
+    }
+    const MixId serverMix = mixer().createMix(m.settings);
+    mixes_[m.mix] = serverMix;
+    clientMixes_[serverMix] = m.mix;
+    server_->mixOwners_[serverMix] = this;
+    send(Ok{m.id});
+  }
+
+  void handle(const DestroyMix& m) {
+    auto found = mixes_.find(m.mix);
+    if (found == mixes_.end()) {
+      send(Failed{m.id, "no mix " + std::to_string(m.mix)});
+      return;
+    }
+    const MixId serverMix = found->second;
+    mixer().destroyMix(serverMix);
+    // The mixer forgets the mix's participants with it.
+    for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+      if (it->second == serverMix) {
+        server_->endpointOwners_.erase(it->first);
+        it = endpoints_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    server_->mixOwners_.erase(serverMix);
+    clientMixes_.erase(serverMix);
+    mixes_.erase(found);
+    send(Ok{m.id});
+  }
+
+  void handle(const Reserve& m) {
+    auto reservation = mixer().reserve();
+    if (!reservation) {
+      send(Failed{m.id, "no media ports free"});
+      return;
+    }
+    endpoints_[reservation->id] = std::nullopt;
+    server_->endpointOwners_[reservation->id] = this;
+    send(Reserved{m.id, reservation->id, reservation->rtpPort});
+  }
+
+  void handle(const Join& m) {
+    auto endpoint = endpoints_.find(m.endpoint);
+    auto mix = mixes_.find(m.mix);
+    if (endpoint == endpoints_.end() || endpoint->second) {
+      send(Failed{m.id, "no reserved endpoint " + std::to_string(m.endpoint)});
+      return;
+    }
+    if (mix == mixes_.end()) {
+      send(Failed{m.id, "no mix " + std::to_string(m.mix)});
+      return;
+    }
+    if (!mixer().join(m.endpoint, mix->second, m.media)) {
+      // The mixer closed the reserved ports with the failed attempt.
+      mixer().release(m.endpoint);
+      endpoints_.erase(endpoint);
+      server_->endpointOwners_.erase(m.endpoint);
+      send(Failed{m.id, "the mixer refused the endpoint (unusable SRTP keys?)"});
+      return;
+    }
+    endpoint->second = mix->second;
+    send(Ok{m.id});
+  }
+
+  // The endpoint, if this connection joined it to a mix.
+  bool joined(EndpointId endpoint) const {
+    auto found = endpoints_.find(endpoint);
+    return found != endpoints_.end() && found->second.has_value();
+  }
+
+  void handle(const Update& m) {
+    if (!joined(m.endpoint)) {
+      send(Failed{m.id, "no joined endpoint " + std::to_string(m.endpoint)});
+      return;
+    }
+    if (!mixer().update(m.endpoint, m.media)) {
+      send(Failed{m.id, "the mixer refused the update"});
+      return;
+    }
+    send(Ok{m.id});
+  }
+
+  void handle(const Release& m) {
+    auto found = endpoints_.find(m.endpoint);
+    if (found == endpoints_.end()) {
+      send(Failed{m.id, "no endpoint " + std::to_string(m.endpoint)});
+      return;
+    }
+    mixer().release(m.endpoint);
+    endpoints_.erase(found);
+    server_->endpointOwners_.erase(m.endpoint);
+    send(Ok{m.id});
+  }
+
+  template <class Set>
+  void setOnEndpoint(RequestId id, EndpointId endpoint, Set set) {
+    if (!joined(endpoint)) {
+      send(Failed{id, "no joined endpoint " + std::to_string(endpoint)});
+      return;
+    }
+    set(mixer());
+    send(Ok{id});
+  }
+  void handle(const SetMuted& m) {
+    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setMuted(m.endpoint, m.muted); });
+  }
+  void handle(const SetDeaf& m) {
+    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setDeaf(m.endpoint, m.deaf); });
+  }
+  void handle(const SetGain& m) {
+    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setGain(m.endpoint, m.gain); });
+  }
+
+  // The server's id of a mix this connection created.
+  std::optional<MixId> serverMixOf(RequestId id, MixId clientMix) {
+    auto found = mixes_.find(clientMix);
+    if (found == mixes_.end()) {
+      send(Failed{id, "no mix " + std::to_string(clientMix)});
+      return std::nullopt;
+    }
+    return found->second;
+  }
+
+  void handle(const StartRecording& m) {
+    if (auto mix = serverMixOf(m.id, m.mix)) {
+      if (mixer().startRecording(*mix, m.path, m.format)) {
+        send(Ok{m.id});
+      } else {
+        send(Failed{m.id, "the mixer cannot record this mix now"});
+      }
+    }
+  }
+  void handle(const StopRecording& m) {
+    if (auto mix = serverMixOf(m.id, m.mix)) {
+      mixer().stopRecording(*mix);
+      send(Ok{m.id});
+    }
+  }
+  void handle(const Play& m) {
+    if (auto mix = serverMixOf(m.id, m.mix)) {
+      if (mixer().play(*mix, m.path)) {
+        send(Ok{m.id});
+      } else {
+        send(Failed{m.id, "the mixer cannot play into this mix now"});
+      }
+    }
+  }
+  void handle(const StopPlaying& m) {
+    if (auto mix = serverMixOf(m.id, m.mix)) {
+      mixer().stopPlaying(*mix);
+      send(Ok{m.id});
+    }
+  }
+
+  // Responses and events go the other way.
+  template <class Other>
+  void handle(const Other& m) {
+    RequestId id = 0;
+    if constexpr (requires { m.id; }) {
+      id = m.id;
+    }
+    send(Failed{id, "not a request"});
+  }
+
+  void scheduleStats() {
+    statsTimer_.expires_after(server_->settings_.statsInterval);
+    statsTimer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->server_ == nullptr) {
+        return;
+      }
+      self->pushStats();
+      self->scheduleStats();
+    });
+  }
+
+  void pushStats() {
+    for (const auto& [clientMix, serverMix] : mixes_) {
+      if (auto stats = mixer().mixStats(serverMix)) {
+        send(MixStatsEvent{clientMix, *stats});
+      }
+    }
+    for (const auto& [endpoint, mix] : endpoints_) {
+      if (!mix) {
+        continue;
+      }
+      if (auto stats = mixer().endpointStats(endpoint)) {
+        send(EndpointStatsEvent{endpoint, *stats});
+      }
+    }
+    send(EngineStatsEvent{mixer().engineStats()});
+  }
+
+  ControlServer* server_;
+  std::shared_ptr<LineStream> stream_;
+  asio::steady_timer statsTimer_;
+  bool greeted_ = false;
+  std::unordered_map<MixId, MixId> mixes_;        // client's id -> server's id
+  std::unordered_map<MixId, MixId> clientMixes_;  // server's id -> client's id
+  // Reserved endpoints (server ids) and the server mix each joined, if it did.
+  std::unordered_map<EndpointId, std::optional<MixId>> endpoints_;
+};
+
+// The local mixer's events, each to the connection that owns the endpoint or mix.
+class ControlServer::EventRouter final : public MixerEvents {
+ public:
+  explicit EventRouter(ControlServer& server) : server_(server) {}
+
+  void onDtmf(EndpointId endpoint, char digit) override {
+    toOwner(endpoint, DtmfEvent{endpoint, digit});
+  }
+  void onRtpTimeout(EndpointId endpoint) override { toOwner(endpoint, RtpTimeoutEvent{endpoint}); }
+  void onEndpointFailed(EndpointId endpoint) override {
+    toOwner(endpoint, EndpointFailedEvent{endpoint});
+  }
+  void onTalking(EndpointId endpoint, bool talking) override {
+    toOwner(endpoint, TalkingEvent{endpoint, talking});
+  }
+  void onPlaybackEnded(MixId mix, MediaFileEnd how) override {
+    if (auto [owner, clientMix] = ownerOfMix(mix); owner != nullptr) {
+      owner->send(PlaybackEndedEvent{clientMix, how});
+    }
+  }
+  void onRecordingEnded(MixId mix, MediaFileEnd how) override {
+    if (auto [owner, clientMix] = ownerOfMix(mix); owner != nullptr) {
+      owner->send(RecordingEndedEvent{clientMix, how});
+    }
+  }
+
+ private:
+  void toOwner(EndpointId endpoint, const Message& message) {
+    auto found = server_.endpointOwners_.find(endpoint);
+    if (found != server_.endpointOwners_.end()) {
+      found->second->send(message);
+    }
+  }
+  std::pair<Connection*, MixId> ownerOfMix(MixId serverMix) {
+    auto found = server_.mixOwners_.find(serverMix);
+    if (found == server_.mixOwners_.end()) {
+      return {nullptr, 0};
+    }
+    auto clientMix = found->second->clientMixOf(serverMix);
+    return {clientMix ? found->second : nullptr, clientMix.value_or(0)};
+  }
+
+  ControlServer& server_;
+};
+
+ControlServer::ControlServer(asio::io_context& io, Control& mixer, ControlServerSettings settings)
+    : io_(io),
+      mixer_(mixer),
+      settings_(std::move(settings)),
+      acceptor_(io),
+      mixerEvents_(io, ::dup(mixer.eventFd())),
+      router_(std::make_unique<EventRouter>(*this)) {}
+
+ControlServer::~ControlServer() {
+  try {
+    stop();
+  } catch (...) {
+    // Out of memory while saying goodbye: the sockets close with the process or the io_context.
+  }
+}
+
+boost::system::error_code ControlServer::start() {
+  boost::system::error_code ec;
+  acceptor_.open(settings_.listen.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(settings_.listen, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    return ec;
+  }
+  accept();
+  waitForMixerEvents();
+  return {};
+}
+
+void ControlServer::stop() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  mixerEvents_.cancel(ignored);
+  while (!connections_.empty()) {
+    forget(*connections_.begin()->first);
+  }
+}
+
+tcp::endpoint ControlServer::localEndpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+      return;
+    }
+    if (!ec) {
+      if (connections_.size() >= settings_.maxConnections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        auto connection = std::make_shared<Connection>(*this, std::move(socket));
+        connections_[connection.get()] = connection;
+        connection->start();
+      }
+    }
+    accept();
+  });
+}
+
+void ControlServer::waitForMixerEvents() {
+  mixerEvents_.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& ec) {
+                            if (ec) {
+                              return;
+                            }
+                            mixer_.deliverEvents(*router_);
+                            waitForMixerEvents();
+                          });
+}
+
+void ControlServer::forget(Connection& connection) {
+  auto found = connections_.find(&connection);
+  if (found == connections_.end()) {
+    return;
+  }
+  auto keep = found->second;  // alive until we are done with it
+  connections_.erase(found);
+  keep->close();
+}
+
+}  // namespace confab::mixer::remote

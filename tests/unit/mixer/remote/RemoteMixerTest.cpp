@@ -1,0 +1,445 @@
+// RemoteMixer and ControlServer over real loopback TCP, with a real InProcessMixer behind the
+// server: reservations come from the stock at once, a phone's DTMF and the stats pushes come
+// back, a server that goes away fails the joined calls, a client that goes away frees its
+// ports, and the server refuses a client that skips hello or speaks another version.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/remote/ControlServer.hpp"
+#include "mixer/remote/Protocol.hpp"
+#include "mixer/remote/RemoteMixer.hpp"
+#include "mixer/rtp/RtpPacket.hpp"
+#include "mixer/rtp/TelephoneEvent.hpp"
+
+namespace confab::mixer::remote {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
+class MixerServer {
+ public:
+  MixerServer(PortRange ports, uint16_t controlPort = 0)
+      : mixer_(settings(ports)), server_(io_, mixer_, serverSettings(controlPort)) {
+    ec_ = server_.start();
+    port_ = server_.localEndpoint().port();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~MixerServer() {
+    asio::post(io_, [this] {
+      server_.stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  MixerServer(const MixerServer&) = delete;
+  MixerServer& operator=(const MixerServer&) = delete;
+
+  [[nodiscard]] boost::system::error_code startError() const { return ec_; }
+  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] tcp::endpoint endpoint() const {
+    return {asio::ip::make_address_v4("127.0.0.1"), port_};
+  }
+  // How many clients are connected, asked on the server's thread.
+  std::size_t connections() {
+    std::promise<std::size_t> answer;
+    asio::post(io_, [&] { answer.set_value(server_.connectionCount()); });
+    return answer.get_future().get();
+  }
+
+ private:
+  static MixerSettings settings(PortRange ports) {
+    MixerSettings s;
+    s.threads = 1;
+    s.bindAddress = asio::ip::make_address("127.0.0.1");
+    s.ports = ports;
+    s.rtpTimeout = 30s;
+    return s;
+  }
+  static ControlServerSettings serverSettings(uint16_t port) {
+    ControlServerSettings s;
+    s.listen = {asio::ip::make_address_v4("127.0.0.1"), port};
+    s.mediaAddress = "127.0.0.1";
+    s.statsInterval = 100ms;  // stats arrive quickly in tests
+    s.helloTimeout = 2s;
+    return s;
+  }
+
+  asio::io_context io_;
+  InProcessMixer mixer_;
+  ControlServer server_;
+  boost::system::error_code ec_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+RemoteMixerSettings clientSettings(const tcp::endpoint& server, std::size_t stock = 4) {
+  RemoteMixerSettings s;
+  s.server = server;
+  s.stock = stock;
+  s.reconnectMin = 50ms;
+  s.reconnectMax = 200ms;
+  return s;
+}
+
+struct Recorder final : MixerEvents {
+  void onDtmf(EndpointId endpoint, char digit) override { digits.emplace_back(endpoint, digit); }
+  void onRtpTimeout(EndpointId endpoint) override { timeouts.push_back(endpoint); }
+  void onEndpointFailed(EndpointId endpoint) override { failed.push_back(endpoint); }
+  void onRecordingEnded(MixId mix, MediaFileEnd how) override { recordings.emplace_back(mix, how); }
+  void onPlaybackEnded(MixId mix, MediaFileEnd how) override { playbacks.emplace_back(mix, how); }
+  std::vector<std::pair<EndpointId, char>> digits;
+  std::vector<EndpointId> timeouts;
+  std::vector<EndpointId> failed;
+  std::vector<std::pair<MixId, MediaFileEnd>> recordings;
+  std::vector<std::pair<MixId, MediaFileEnd>> playbacks;
+};
+
+// Delivers events as the focus would (when the descriptor is readable) until 'done' or timeout.
+bool pumpUntil(Control& mixer,
+               Recorder& events,
+               const std::function<bool()>& done,
+               std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    pollfd p{mixer.eventFd(), POLLIN, 0};
+    if (::poll(&p, 1, 20) == 1) {
+      mixer.deliverEvents(events);
+    }
+  }
+  return true;
+}
+
+// A PCMU phone that can press keys (RFC 4733).
+class Phone {
+ public:
+  explicit Phone(uint16_t mixerPort) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
+    mixer_.sin_family = AF_INET;
+    mixer_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    mixer_.sin_port = htons(mixerPort);
+  }
+  ~Phone() { ::close(fd_); }
+  Phone(const Phone&) = delete;
+  Phone& operator=(const Phone&) = delete;
+
+  void sendFrame() {
+    std::array<uint8_t, 160> silence{};
+    silence.fill(0xFF);
+    rtp::RtpHeader h;
+    h.payloadType = 0;
+    h.sequenceNumber = seq_++;
+    h.timestamp = ts_;
+    h.ssrc = kSsrc;
+    ts_ += 160;
+    send(h, silence);
+  }
+  void sendDigit(uint8_t digit, int index) {
+    rtp::TelephoneEvent event{digit, index >= 3, 10, static_cast<uint16_t>(160 * (index + 1))};
+    std::array<uint8_t, 4> payload{};
+    rtp::writeTelephoneEvent(payload, event);
+    rtp::RtpHeader h;
+    h.payloadType = 101;
+    h.marker = index == 0;
+    h.sequenceNumber = seq_++;
+    h.timestamp = 77777;
+    h.ssrc = kSsrc;
+    send(h, payload);
+  }
+
+ private:
+  static constexpr uint32_t kSsrc = 0x5EED0001;
+  void send(const rtp::RtpHeader& h, std::span<const uint8_t> payload) {
+    std::vector<uint8_t> packet(1500);
+    packet.resize(rtp::writeRtpPacket(packet, h, payload));
+    ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
+             sizeof(mixer_));
+  }
+  int fd_;
+  sockaddr_in mixer_{};
+  uint16_t seq_ = 1;
+  uint32_t ts_ = 1000;
+};
+
+MediaParams pcmu() {
+  MediaParams p;
+  p.participant.codec = Codec::kPcmu;
+  p.participant.payloadType = 0;
+  p.participant.telephoneEventPayloadType = 101;
+  p.participant.ssrc = 42;
+  return p;
+}
+
+TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
+  MixerServer server({44000, 44099});
+  ASSERT_FALSE(server.startError()) << server.startError().message();
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 4));
+  EXPECT_TRUE(mixer.connected());
+
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto reservation = mixer.reserve();
+  ASSERT_TRUE(reservation);
+  EXPECT_GE(reservation->rtpPort, 44000);
+  EXPECT_LE(reservation->rtpPort, 44099);
+  EXPECT_EQ(reservation->address, "127.0.0.1");  // the server's media address
+  ASSERT_TRUE(mixer.join(reservation->id, mix, pcmu()));
+  EXPECT_FALSE(mixer.join(reservation->id, mix, pcmu())) << "joined twice";
+  EXPECT_TRUE(mixer.endpointStats(reservation->id)) << "a joined endpoint has stats at once";
+
+  Phone phone(reservation->rtpPort);
+  Recorder events;
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) {
+    phone.sendFrame();
+    if (i >= 20 && i < 26) {
+      phone.sendDigit(7, i - 20);
+    }
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+  }
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.digits.empty(); }));
+  EXPECT_EQ(events.digits.front(), std::make_pair(reservation->id, '7'));
+
+  // Stats pushes fill the caches the const calls answer from.
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] {
+    auto media = mixer.endpointStats(reservation->id);
+    auto room = mixer.mixStats(mix);
+    return media && media->packetsReceived >= 30 && room && room->participants == 1 &&
+           !mixer.engineStats().empty();
+  }));
+  EXPECT_EQ(mixer.engineStats().size(), 1U);
+  EXPECT_FALSE(mixer.mixStats(mix + 100));
+  EXPECT_TRUE(events.failed.empty());
+
+  mixer.release(reservation->id);
+  EXPECT_FALSE(mixer.endpointStats(reservation->id));
+  mixer.destroyMix(mix);
+  EXPECT_FALSE(mixer.mixStats(mix));
+}
+
+TEST(MixerRemote, RefusedJoinComesBackAsEndpointFailed) {
+  MixerServer server({44100, 44199});
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 2));
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto good = mixer.reserve();
+  auto bad = mixer.reserve();
+  ASSERT_TRUE(good && bad);
+  MediaParams badKeys = pcmu();
+  badKeys.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, {1, 2, 3}, {4, 5, 6}};
+  ASSERT_TRUE(mixer.join(good->id, mix, pcmu()));
+  ASSERT_TRUE(mixer.join(bad->id, mix, badKeys)) << "sent; the refusal comes later";
+  Recorder events;
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.failed.empty(); }));
+  EXPECT_EQ(events.failed, std::vector<EndpointId>{bad->id});
+  EXPECT_FALSE(mixer.update(bad->id, pcmu())) << "a failed endpoint takes no updates";
+  EXPECT_TRUE(mixer.update(good->id, pcmu()));
+
+  // A recording the mixer cannot write ends with an error, whether refused or failed later.
+  ASSERT_TRUE(mixer.startRecording(mix, "/nonexistent-dir/confab/rec.wav", RecordingFormat::kWav));
+  EXPECT_FALSE(mixer.startRecording(mix, "/tmp/x.wav", RecordingFormat::kWav)) << "recording";
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.recordings.empty(); }));
+  EXPECT_EQ(events.recordings.front(), std::make_pair(mix, MediaFileEnd::kError));
+  EXPECT_FALSE(mixer.startRecording(mix + 100, "/tmp/x.wav", RecordingFormat::kWav));
+  EXPECT_FALSE(mixer.join(good->id + 1000, mix, pcmu())) << "never reserved";
+}
+
+TEST(MixerRemote, ServerGoneFailsJoinedCallsAndReconnectRestoresMixes) {
+  auto server = std::make_unique<MixerServer>(PortRange{44200, 44299});
+  const uint16_t controlPort = server->port();
+  RemoteMixer mixer(clientSettings(server->endpoint()));
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 4));
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto joined = mixer.reserve();
+  auto waiting = mixer.reserve();  // reserved, never joined
+  ASSERT_TRUE(joined && waiting);
+  ASSERT_TRUE(mixer.join(joined->id, mix, pcmu()));
+  Recorder events;
+  // The join is through before the server goes (its stats arrive).
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] {
+    auto stats = mixer.mixStats(mix);
+    return stats && stats->participants == 1;
+  }));
+
+  server.reset();
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.failed.empty(); }));
+  EXPECT_EQ(events.failed, std::vector<EndpointId>{joined->id}) << "only calls with media fail";
+  EXPECT_FALSE(mixer.connected());
+  EXPECT_FALSE(mixer.reserve()) << "no stock from a server that is gone";
+  EXPECT_FALSE(mixer.join(waiting->id, mix, pcmu())) << "reserved on the old connection";
+  mixer.release(joined->id);
+  mixer.release(waiting->id);
+
+  // A mixer back on the same port: the client reconnects and re-creates the mix in use.
+  server = std::make_unique<MixerServer>(PortRange{44200, 44299}, controlPort);
+  ASSERT_FALSE(server->startError()) << server->startError().message();
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 4));
+  auto again = mixer.reserve();
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(mixer.join(again->id, mix, pcmu()));
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] {
+    auto stats = mixer.mixStats(mix);
+    return stats && stats->participants == 1;
+  }));
+  EXPECT_EQ(events.failed.size(), 1U);
+}
+
+TEST(MixerRemote, ClientGoneFreesItsPorts) {
+  // Room for two endpoints only.
+  MixerServer server({44300, 44303});
+  {
+    RemoteMixer first(clientSettings(server.endpoint(), 2));
+    ASSERT_TRUE(first.waitUntilReady(5s, 2));
+    const MixId mix = first.createMix(RoomSettings{});
+    auto r = first.reserve();
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(first.join(r->id, mix, pcmu()));
+    EXPECT_FALSE(first.waitUntilReady(300ms, 2)) << "the pool is empty";
+  }
+  // The server releases everything the first client held when its connection closes.
+  RemoteMixer second(clientSettings(server.endpoint(), 2));
+  EXPECT_TRUE(second.waitUntilReady(5s, 2));
+  EXPECT_EQ(server.connections(), 1U);
+}
+
+TEST(MixerRemote, NoServerMeansNoReservations) {
+  // A port nobody listens on: take one from the kernel and close it.
+  uint16_t port = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }
+  RemoteMixer mixer(clientSettings({asio::ip::make_address_v4("127.0.0.1"), port}));
+  EXPECT_FALSE(mixer.waitUntilReady(200ms));
+  EXPECT_FALSE(mixer.connected());
+  EXPECT_FALSE(mixer.reserve());
+  const MixId mix = mixer.createMix(RoomSettings{});
+  EXPECT_TRUE(mixer.mixStats(mix));
+  EXPECT_FALSE(mixer.join(1, mix, pcmu()));
+  Recorder events;
+  ASSERT_TRUE(mixer.play(mix, "/tmp/hold.wav")) << "sent when it can be";
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.playbacks.empty(); }));
+  EXPECT_EQ(events.playbacks.front(), std::make_pair(mix, MediaFileEnd::kError));
+}
+
+// A raw client speaking the protocol by hand.
+class RawClient {
+ public:
+  explicit RawClient(const tcp::endpoint& server) : socket_(io_) { socket_.connect(server); }
+  void send(const std::string& line) { asio::write(socket_, asio::buffer(line)); }
+  // The next line, or "" when the server closed.
+  std::string receive() {
+    boost::system::error_code ec;
+    const std::size_t n = asio::read_until(socket_, input_, '\n', ec);
+    if (ec) {
+      return {};
+    }
+    std::string line(asio::buffers_begin(input_.data()),
+                     asio::buffers_begin(input_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+    input_.consume(n);
+    return line;
+  }
+  // Skips stats pushes.
+  std::string receiveAnswer() {
+    for (;;) {
+      std::string line = receive();
+      if (line.find("Stats\"") == std::string::npos) {
+        return line;
+      }
+    }
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  asio::streambuf input_;
+};
+
+TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
+  MixerServer server({44400, 44409});
+  {
+    RawClient client(server.endpoint());
+    client.send(R"({"type":"reserve","id":1})"
+                "\n");
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("say hello first"));
+    EXPECT_EQ(client.receive(), "") << "closed";
+  }
+  {
+    RawClient client(server.endpoint());
+    client.send(R"({"type":"hello","version":2})"
+                "\n");
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 2 not supported"));
+    EXPECT_EQ(client.receive(), "");
+  }
+  {
+    RawClient client(server.endpoint());
+    client.send(serialize(Hello{}));
+    EXPECT_EQ(client.receive(), R"({"type":"hello","version":1,"mediaAddress":"127.0.0.1"})");
+    // A bad line is answered and the connection stays usable.
+    client.send("this is not json\n");
+    EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("type":"failed","id":0)"));
+    client.send(R"({"type":"explode","id":5})"
+                "\n");
+    EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("id":5,"message":"field 'type')"));
+    client.send(R"({"type":"release","id":6,"endpoint":999})"
+                "\n");
+    EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("id":6,"message":"no endpoint)"));
+    client.send(R"({"type":"reserve","id":7})"
+                "\n");
+    EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":7,)"));
+    // Over-long lines end the connection.
+    client.send(std::string(kMaxLineBytes + 10, 'x'));
+    std::string line;
+    do {
+      line = client.receive();
+    } while (!line.empty());
+  }
+  // Every refused or closed connection is gone from the server's books.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.connections() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(server.connections(), 0U);
+}
+
+TEST(MixerRemote, LinesSplitAtEveryByteArriveWhole) {
+  MixerServer server({44410, 44419});
+  RawClient client(server.endpoint());
+  // One write per byte: the server must reassemble lines from whatever TCP hands it.
+  const std::string bytes = serialize(Hello{}) + serialize(Reserve{3}) + serialize(Reserve{4});
+  for (char c : bytes) {
+    client.send(std::string(1, c));
+  }
+  EXPECT_THAT(client.receive(), ::testing::HasSubstr(R"("type":"hello")"));
+  EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":3,)"));
+  EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":4,)"));
+}
+
+}  // namespace
+}  // namespace confab::mixer::remote
