@@ -7,7 +7,8 @@ namespace confab::dsp {
 
 namespace {
 
-// Shrinking needs this many packets (2 s at 20 ms) all early by at least kShrinkHeadroom frames.
+// Shrinking needs this many frames of packets (2 s at 20 ms) all early by at least
+// kShrinkHeadroom frames.
 constexpr uint32_t kShrinkWindow = 100;
 constexpr int64_t kShrinkHeadroom = 2;
 
@@ -67,7 +68,7 @@ void JitterBuffer::start(uint32_t timestamp) {
   pendingGrow_ = 0;
   pendingShrink_ = false;
   minMargin_ = INT64_MAX;
-  marginCount_ = 0;
+  marginTime_ = 0;
 }
 
 void JitterBuffer::reset() {
@@ -75,16 +76,17 @@ void JitterBuffer::reset() {
   started_ = false;
 }
 
-void JitterBuffer::noteMargin(int64_t margin) {
+void JitterBuffer::noteMargin(int64_t margin, uint32_t duration) {
   minMargin_ = std::min(minMargin_, margin);
-  if (++marginCount_ < kShrinkWindow) {
+  marginTime_ += duration;
+  if (marginTime_ < static_cast<uint64_t>(kShrinkWindow) * frame_) {
     return;
   }
   if (minMargin_ >= kShrinkHeadroom * frame_ && delay_ > minDelay_) {
     pendingShrink_ = true;
   }
   minMargin_ = INT64_MAX;
-  marginCount_ = 0;
+  marginTime_ = 0;
 }
 
 bool JitterBuffer::put(uint16_t sequence,
@@ -119,7 +121,7 @@ bool JitterBuffer::put(uint16_t sequence,
     pendingGrow_ = std::max(pendingGrow_, framesLate);
     pendingShrink_ = false;
     minMargin_ = INT64_MAX;
-    marginCount_ = 0;
+    marginTime_ = 0;
     return false;
   }
   Slot* free = nullptr;
@@ -139,7 +141,7 @@ bool JitterBuffer::put(uint16_t sequence,
   *free = Slot{true, flags, tag, sequence, timestamp, duration, payload.size()};
   ++buffered_;
   ++stats_.received;
-  noteMargin(margin);
+  noteMargin(margin, duration);
   return true;
 }
 

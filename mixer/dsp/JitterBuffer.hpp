@@ -110,7 +110,7 @@ class JitterBuffer {
   // The buffered packet with the earliest timestamp (dropping any whose time has passed).
   Slot* earliest();
   [[nodiscard]] std::span<uint8_t> slotBytes(const Slot& slot);
-  void noteMargin(int64_t margin);
+  void noteMargin(int64_t margin, uint32_t duration);
   void shrink();
 
   JitterBufferConfig config_;
@@ -130,7 +130,7 @@ class JitterBuffer {
   uint32_t pendingGrow_ = 0;
   bool pendingShrink_ = false;
   int64_t minMargin_ = INT64_MAX;  // smallest margin (timestamp units) since the last adaptation
-  uint32_t marginCount_ = 0;
+  uint64_t marginTime_ = 0;  // audio (timestamp units) those margins came with
 };
 
 }  // namespace confab::dsp

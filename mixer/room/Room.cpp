@@ -382,6 +382,8 @@ void Room::analyse(Participant& p) {
                                   : std::span<const int16_t>(kSilence).first(n));
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
+  p.stats.packetsLate = p.jitter.stats().late;
+  p.stats.jitterDelayMs = p.jitter.targetDelayMs();
   if (p.talking != wasTalking) {
     sink_.onTalking(p.id, p.talking);
   }

@@ -59,6 +59,8 @@ struct ParticipantStats {
   // 20 ms frames of sender silence (Opus DTX, RFC 3389 CN, a stall) filled with comfort noise
   // while they were being heard; not a loss.
   uint64_t framesComfortNoise = 0;
+  uint64_t packetsLate = 0;     // came after their audio was due (jitter buffer)
+  uint32_t jitterDelayMs = 0;   // the jitter buffer's current delay
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
   uint64_t packetsSent = 0;
   uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)

@@ -263,5 +263,123 @@ TEST(DspJitterBuffer, EmptyBeforeFirstPacketAndDuringSilence) {
   EXPECT_THROW(JitterBuffer(JitterBufferConfig{.frameDuration = 0}), std::invalid_argument);
 }
 
+TEST(DspJitterBuffer, LongPacketsStandForTheirWholeDuration) {
+  // 60 ms packets (three ticks each): each get() hands out one packet, a 60 ms piece of audio.
+  JitterBuffer buffer;
+  constexpr uint32_t k60 = 3 * kFrame;
+  uint32_t played = 0;
+  uint32_t held = 0;  // audio the caller holds, in timestamp units
+  for (uint16_t seq = 0; seq < 40; ++seq) {
+    buffer.put(seq, seq * k60, payloadFor(seq), k60);
+    for (int tick = 0; tick < 3; ++tick) {
+      while (held < kFrame) {
+        const auto frame = buffer.get();
+        EXPECT_NE(frame.outcome, Outcome::Missing);
+        if (frame.outcome == Outcome::Packet) {
+          EXPECT_EQ(frame.duration, k60);
+          EXPECT_EQ(sequenceIn(frame.payload), played);
+          EXPECT_EQ(frame.timestamp, played * k60);
+          ++played;
+        } else {
+          EXPECT_EQ(frame.duration, kFrame);
+        }
+        held += frame.duration;
+      }
+      held -= kFrame;
+    }
+  }
+  EXPECT_GE(played, 38U);
+  EXPECT_EQ(buffer.stats().missing, 0U);
+  EXPECT_EQ(buffer.stats().late, 0U);
+}
+
+TEST(DspJitterBuffer, ShortPacketsAreJoined) {
+  // 10 ms packets: two per tick, the caller asks twice.
+  JitterBuffer buffer;
+  constexpr uint32_t k10 = kFrame / 2;
+  std::vector<uint16_t> sequences;
+  uint16_t next = 0;
+  for (int tick = 0; tick < 50; ++tick) {
+    for (int i = 0; i < 2; ++i, ++next) {
+      buffer.put(next, next * k10, payloadFor(next), k10);
+    }
+    uint32_t held = 0;
+    while (held < kFrame) {
+      const auto frame = buffer.get();
+      EXPECT_NE(frame.outcome, Outcome::Missing);
+      if (frame.outcome == Outcome::Packet) {
+        EXPECT_EQ(frame.duration, k10);
+        sequences.push_back(frame.sequence);
+      }
+      held += frame.duration;
+    }
+  }
+  EXPECT_GE(sequences.size(), 90U);
+  EXPECT_TRUE(consecutive(sequences, static_cast<int>(sequences.size())))
+      << ::testing::PrintToString(sequences);
+}
+
+TEST(DspJitterBuffer, MissingCoversTheGapAndOffersTheNextPacket) {
+  JitterBuffer buffer;
+  // Packets 0..9 of 20 ms; 4 and 6, 7 lost. The gap before 5 is one frame, before 8 two.
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    if (seq != 4 && seq != 6 && seq != 7) {
+      buffer.put(seq, seq * kFrame, payloadFor(seq));
+    }
+  }
+  std::vector<JitterBuffer::Frame> missing;
+  for (int i = 0; i < 12; ++i) {
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Missing) {
+      missing.push_back(frame);
+      ASSERT_FALSE(frame.next.empty());
+      EXPECT_EQ(sequenceIn(frame.next), frame.timestamp / kFrame + frame.duration / kFrame);
+    }
+  }
+  ASSERT_EQ(missing.size(), 2U);
+  EXPECT_EQ(missing[0].timestamp, 4 * kFrame);
+  EXPECT_EQ(missing[0].duration, kFrame);
+  EXPECT_EQ(missing[1].timestamp, 6 * kFrame);
+  EXPECT_EQ(missing[1].duration, 2 * kFrame);
+  EXPECT_EQ(buffer.stats().played, 7U);
+}
+
+TEST(DspJitterBuffer, AnnouncedSilenceIsNotALoss) {
+  // A comfort noise packet (RFC 3389) says silence follows; a marked packet (RFC 3551 §4.1)
+  // says silence came before. The gaps around them are Empty even with later packets buffered.
+  JitterBufferConfig config;
+  config.initialDelayMs = 200;  // everything below is buffered before it is due
+  JitterBuffer buffer(config);
+  buffer.put(0, 0, payloadFor(0));
+  buffer.put(1, kFrame, payloadFor(1), 0, JitterBuffer::kSilenceAfter, 7);
+  buffer.put(2, 5 * kFrame, payloadFor(2), 0, JitterBuffer::kTalkspurtStart);
+  buffer.put(3, 6 * kFrame, payloadFor(3));
+  buffer.put(4, 9 * kFrame, payloadFor(4), 0, JitterBuffer::kTalkspurtStart);
+  std::vector<Outcome> outcomes;
+  std::vector<uint8_t> tags;
+  for (int i = 0; i < 30; ++i) {
+    const auto frame = buffer.get();
+    outcomes.push_back(frame.outcome);
+    if (frame.outcome == Outcome::Packet) {
+      tags.push_back(frame.tag);
+    }
+  }
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Outcome::Missing), 0);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Outcome::Packet), 5);
+  EXPECT_EQ(tags, (std::vector<uint8_t>{0, 7, 0, 0, 0}));
+  EXPECT_EQ(buffer.stats().missing, 0U);
+}
+
+TEST(DspJitterBuffer, FullPoolDropsTheNewest) {
+  JitterBufferConfig config;
+  config.capacity = 8;  // also the window: 8 frames ahead of the playout point
+  JitterBuffer buffer(config);
+  for (uint16_t seq = 0; seq < 8; ++seq) {
+    EXPECT_TRUE(buffer.put(seq, seq * kFrame / 2, payloadFor(seq), kFrame / 2));
+  }
+  EXPECT_FALSE(buffer.put(8, 8 * kFrame / 2, payloadFor(8), kFrame / 2));
+  EXPECT_EQ(buffer.stats().overflow, 1U);
+}
+
 }  // namespace
 }  // namespace confab::dsp
