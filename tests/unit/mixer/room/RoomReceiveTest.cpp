@@ -315,5 +315,133 @@ TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
   }
 }
 
+// Low background noise, about -60 dBov: what a quiet room sounds like between words.
+void backgroundNoise(std::span<int16_t> out, uint32_t& seed) {
+  for (auto& sample : out) {
+    seed = seed * 1664525U + 1013904223U;
+    sample = static_cast<int16_t>(static_cast<int>(seed >> 26) - 32);
+  }
+}
+
+TEST(MixerRoomReceive, OpusDtxSilenceIsNeitherLossNorTalk) {
+  // 1.5 s of syllabic tone, 3 s of background noise (the encoder goes DTX: a packet every
+  // 400 ms), 1 s of tone again. (A steady tone would not do: libopus's own voice activity
+  // detector soon calls it background and goes DTX in the middle of it.)
+  Listener listener;
+  Room room(RoomSettings{}, listener);
+  const ParticipantId talker = room.add(settingsFor(Codec::kOpus, 1));
+  listener.id = room.add(settingsFor(Codec::kPcmu, 2));
+  Sender sender({Codec::kOpus, 20, true, true});
+  SyllabicTone tone(48000);
+  std::vector<int16_t> pcm(960);
+  uint32_t seed = 1;
+  int sent = 0;
+  uint32_t maxDelayMs = 0;
+  std::vector<bool> talking;
+  for (int tick = 0; tick < 275; ++tick) {
+    if (tick < 75 || tick >= 225) {
+      tone.fill(pcm);
+    } else {
+      backgroundNoise(pcm, seed);
+    }
+    for (auto& packet : sender.capture(pcm)) {
+      room.receive(talker, packet);
+      ++sent;
+    }
+    room.tick();
+    talking.push_back(room.stats(talker)->talking);
+    maxDelayMs = std::max(maxDelayMs, room.stats(talker)->jitterDelayMs);
+  }
+  const ParticipantStats& stats = *room.stats(talker);
+  std::printf("DTX: %d packets sent, %d not sent; %lu frames of comfort noise, %lu concealed, "
+              "jitter delay at most %u ms\n",
+              sent, sender.skipped, static_cast<unsigned long>(stats.framesComfortNoise),
+              static_cast<unsigned long>(stats.framesConcealed), maxDelayMs);
+  EXPECT_GE(sender.skipped, 120);  // most of the 150 silent frames were never sent
+  // The gaps were silence: nothing concealed as lost, nothing late, the delay stayed put.
+  EXPECT_EQ(stats.framesConcealed, 0U);
+  EXPECT_EQ(stats.framesRecoveredFec, 0U);
+  EXPECT_EQ(stats.packetsLate, 0U);
+  EXPECT_LE(maxDelayMs, 40U);
+  // Talking through the tone, not through the silence, and talking again when the tone is back.
+  EXPECT_TRUE(talking[70]);
+  EXPECT_TRUE(std::none_of(talking.begin() + 100, talking.begin() + 225, [](bool t) { return t; }));
+  EXPECT_TRUE(talking.back());
+  EXPECT_EQ(listener.talkingEvents, (std::vector<bool>{true, false, true}));
+  // The listener heard the tone, then (past the hangover) silence, then the tone again.
+  const auto heard = std::span<const int16_t>(listener.heard);
+  EXPECT_TRUE(test::hasTone(heard.subspan(50 * 160, 20 * 160), 1000.0, 8000, -3.0));
+  EXPECT_LT(test::rmsDbov(heard.subspan(110 * 160, 110 * 160)), -55.0);
+  EXPECT_TRUE(test::hasTone(heard.last(30 * 160), 1000.0, 8000, -3.0));
+}
+
+TEST(MixerRoomReceive, G711ComfortNoiseIsPlayedNotDecoded) {
+  // 1 s of tone; then RFC 3389: a CN packet at -50 dBov, nothing for 1 s, an update, nothing for
+  // 1 s; then the tone again (its first packet marked).
+  for (const bool negotiated : {true, false}) {
+    SCOPED_TRACE(negotiated ? "CN negotiated" : "CN not negotiated");
+    Listener listener;
+    Room room(RoomSettings{}, listener);
+    ParticipantSettings talkerSettings = settingsFor(Codec::kPcmu, 1);
+    if (negotiated) {
+      talkerSettings.comfortNoisePayloadType = kCnPt;
+    }
+    const ParticipantId talker = room.add(talkerSettings);
+    listener.id = room.add(settingsFor(Codec::kPcmu, 2));
+    Sender sender({Codec::kPcmu, 20, false, false});
+    test::SineGenerator tone(1000.0, 8000.0, 8000);
+    std::vector<int16_t> pcm(160);
+    std::vector<bool> talking;
+    for (int tick = 0; tick < 200; ++tick) {
+      if (tick < 50 || tick >= 150) {
+        tone.fill(pcm);
+        for (auto& packet : sender.capture(pcm)) {
+          room.receive(talker, packet);
+        }
+      } else {
+        if (tick == 50 || tick == 100) {
+          auto cn = sender.comfortNoise(50);
+          room.receive(talker, cn);
+        }
+        sender.skip(20);
+      }
+      room.tick();
+      talking.push_back(room.stats(talker)->talking);
+    }
+    const ParticipantStats& stats = *room.stats(talker);
+    EXPECT_EQ(stats.framesConcealed, 0U);
+    EXPECT_EQ(stats.packetsLate, 0U);
+    // The tone (all but what the jitter buffer still holds), never the CN packets.
+    EXPECT_LE(stats.framesDecoded, 100U);
+    EXPECT_GE(stats.framesDecoded, 97U);
+    EXPECT_EQ(stats.packetsDropped, negotiated ? 0U : 2U);
+    EXPECT_TRUE(talking[45]);
+    EXPECT_TRUE(std::none_of(talking.begin() + 75, talking.begin() + 150, [](bool t) { return t; }));
+    EXPECT_TRUE(talking.back());
+    EXPECT_EQ(listener.talkingEvents, (std::vector<bool>{true, false, true}));
+
+    // While the talker's hangover lasts the listener hears the noise the sender described; then
+    // silence (they are no longer mixed); never a tone.
+    const auto levels = frameLevels(listener.heard);
+    int noiseFrames = 0;
+    for (std::size_t f = 52; f < 75; ++f) {
+      noiseFrames += std::abs(levels[f] + 50.0) < 2.0 ? 1 : 0;
+    }
+    const auto pause = std::span<const int16_t>(listener.heard).subspan(52 * 160, 98 * 160);
+    EXPECT_LT(test::toneDbov(pause, 1000.0, 8000), -50.0);
+    EXPECT_LT(test::rmsDbov(pause.last(60 * 160)), -70.0);
+    if (negotiated) {
+      std::printf("CN at -50 dBov: %d frames of noise heard at -50 +- 2 dBov, %lu generated\n",
+                  noiseFrames, static_cast<unsigned long>(stats.framesComfortNoise));
+      EXPECT_GE(noiseFrames, 8);
+      EXPECT_GE(stats.framesComfortNoise, 8U);
+    } else {
+      EXPECT_EQ(noiseFrames, 0);
+    }
+    EXPECT_TRUE(test::hasTone(std::span<const int16_t>(listener.heard).last(30 * 160), 1000.0,
+                              8000, -1.0));
+  }
+}
+
 }  // namespace
 }  // namespace confab::mixer
