@@ -65,6 +65,7 @@ void JitterBuffer::start(uint32_t timestamp) {
   playout_ = timestamp - delay_;
   leadInUntil_ = timestamp;
   silence_ = false;
+  playedAny_ = false;
   pendingGrow_ = 0;
   pendingShrink_ = false;
   minMargin_ = INT64_MAX;
@@ -225,15 +226,20 @@ JitterBuffer::Frame JitterBuffer::get() {
     frame = Frame{Outcome::Packet, due->timestamp, due->duration, due->sequence, due->tag,
                   slotBytes(*due).first(due->length), {}};
     silence_ = (due->flags & kSilenceAfter) != 0;
+    lastSequence_ = due->sequence;
+    playedAny_ = true;
     playout_ = due->timestamp + due->duration;
     release(*due);  // the bytes stay put until a later put() reuses the slot
     ++stats_.played;
     return frame;
   }
   const bool leadIn = timestampDiff(leadInUntil_, playout_) > 0;
-  if (leadIn || silence_ || (due->flags & kTalkspurtStart) != 0) {
-    // The initial delay, or silence the sender announced (RFC 3389 comfort noise before the
-    // gap, RFC 3551 §4.1 marker after it): nothing was lost.
+  // RFC 3550 §5.1: the sequence number counts packets sent. The next one following the last
+  // played with no number skipped means the sender sent nothing for the gap (Opus DTX).
+  const bool nothingSent = playedAny_ && due->sequence == static_cast<uint16_t>(lastSequence_ + 1);
+  if (leadIn || silence_ || nothingSent || (due->flags & kTalkspurtStart) != 0) {
+    // The initial delay, a gap the sender sent nothing for, or silence it announced (RFC 3389
+    // comfort noise before the gap, RFC 3551 §4.1 marker after it): nothing was lost.
     frame.duration = static_cast<uint32_t>(std::min<int64_t>(gap, frame_));
     ++stats_.empty;
   } else {

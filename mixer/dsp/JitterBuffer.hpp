@@ -35,7 +35,8 @@ class JitterBuffer {
  public:
   enum class Outcome : uint8_t {
     Packet,   // the packet due now: decode it
-    Missing,  // the audio due now never came but later audio did: a loss, conceal (or use FEC)
+    Missing,  // audio due now never came but later did, with packets missing: a loss, conceal
+              // (or use FEC)
     Insert,   // the buffer is deepening its delay: play a concealment frame, nothing was lost
     Empty,    // nothing due: before the first packet, or the sender is silent (DTX) or stalled
   };
@@ -125,6 +126,8 @@ class JitterBuffer {
   uint32_t playout_ = 0;      // RTP timestamp of the next audio due
   uint32_t leadInUntil_ = 0;  // audio before this timestamp is the initial delay: Empty
   bool silence_ = false;      // the last packet played said silence follows (no loss till next)
+  bool playedAny_ = false;    // since the start: lastSequence_ is set
+  uint16_t lastSequence_ = 0;  // of the last packet played
   std::size_t buffered_ = 0;
   uint32_t delay_;  // timestamp units
   uint32_t pendingGrow_ = 0;

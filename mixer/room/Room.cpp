@@ -321,6 +321,7 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
       }
       break;
     case dsp::JitterBuffer::Outcome::Missing:
+      stats.framesLost += frames(out.size());
       // Lost audio is made up only for someone being heard; a listener's loss costs nothing.
       if (!talking) {
         break;

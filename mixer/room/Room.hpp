@@ -54,6 +54,7 @@ struct ParticipantStats {
   uint64_t packetsReceived = 0;
   uint64_t packetsDropped = 0;  // unparsable, unknown payload type, foreign SSRC
   uint64_t framesDecoded = 0;
+  uint64_t framesLost = 0;  // 20 ms frames whose packets never came (heard or not)
   uint64_t framesConcealed = 0;     // 20 ms frames lost (or held by the jitter buffer), concealed
   uint64_t framesRecoveredFec = 0;  // 20 ms frames lost and decoded from Opus in-band FEC
   // 20 ms frames of sender silence (Opus DTX, RFC 3389 CN, a stall) filled with comfort noise

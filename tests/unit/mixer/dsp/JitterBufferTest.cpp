@@ -370,6 +370,36 @@ TEST(DspJitterBuffer, AnnouncedSilenceIsNotALoss) {
   EXPECT_EQ(buffer.stats().missing, 0U);
 }
 
+TEST(DspJitterBuffer, DtxGapsAreSilenceAndLeaveTheDelayAlone) {
+  // Opus DTX (RFC 7587 §3.1.3): 1 s of packets, then one every 400 ms for 3 s, then 1 s of packets
+  // again, timestamps running on throughout, sequence numbers only for what is sent (and no
+  // marker: the sequence numbers alone must tell). Each packet arrives when it is sent; one of
+  // the last second is lost, and that one is Missing.
+  JitterBuffer buffer;
+  const uint32_t initial = buffer.targetDelayMs();
+  int missing = 0;
+  uint16_t sequence = 0;
+  for (uint32_t tick = 0; tick < 250; ++tick) {
+    const bool talking = tick < 50 || tick >= 200;
+    if (talking || tick % 20 == 0) {
+      const uint16_t seq = sequence++;
+      if (tick != 220) {
+        buffer.put(seq, tick * kFrame, payloadFor(seq));
+      }
+    }
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Missing) {
+      ++missing;
+      EXPECT_EQ(frame.timestamp, 220 * kFrame);
+    }
+  }
+  EXPECT_EQ(missing, 1);
+  EXPECT_EQ(buffer.stats().late, 0U);
+  EXPECT_EQ(buffer.stats().inserted, 0U);
+  EXPECT_LE(buffer.targetDelayMs(), initial);
+  EXPECT_GE(buffer.stats().empty, 130U);
+}
+
 TEST(DspJitterBuffer, FullPoolDropsTheNewest) {
   JitterBufferConfig config;
   config.capacity = 8;  // also the window: 8 frames ahead of the playout point

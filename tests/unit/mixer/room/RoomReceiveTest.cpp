@@ -277,6 +277,7 @@ TEST(MixerRoomReceive, OpusInbandFecBeatsConcealmentUnderLoss) {
 
   // Each loss was either recovered from the next packet's LBRR or (where the encoder put none:
   // it codes LBRR only for active speech) concealed; without FEC all were concealed.
+  EXPECT_EQ(fec.talker.framesLost, static_cast<uint64_t>(fec.lost));
   EXPECT_EQ(fec.talker.framesRecoveredFec + fec.talker.framesConcealed,
             static_cast<uint64_t>(fec.lost));
   EXPECT_GT(fec.talker.framesRecoveredFec, fec.talker.framesConcealed);
@@ -305,6 +306,7 @@ TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
     const auto levels = frameLevels(tail);
     const auto [quietest, loudest] = std::minmax_element(levels.begin(), levels.end());
     EXPECT_LT(*loudest - *quietest, 1.0) << "quietest frame " << *quietest;
+    EXPECT_EQ(run.talker.framesLost, 0U);
     EXPECT_EQ(run.talker.framesConcealed, 0U);
     EXPECT_EQ(run.talker.packetsDropped, 0U);
     EXPECT_EQ(run.talker.packetsLate, 0U);
@@ -359,6 +361,7 @@ TEST(MixerRoomReceive, OpusDtxSilenceIsNeitherLossNorTalk) {
               static_cast<unsigned long>(stats.framesConcealed), maxDelayMs);
   EXPECT_GE(sender.skipped, 120);  // most of the 150 silent frames were never sent
   // The gaps were silence: nothing concealed as lost, nothing late, the delay stayed put.
+  EXPECT_EQ(stats.framesLost, 0U);
   EXPECT_EQ(stats.framesConcealed, 0U);
   EXPECT_EQ(stats.framesRecoveredFec, 0U);
   EXPECT_EQ(stats.packetsLate, 0U);
@@ -409,6 +412,7 @@ TEST(MixerRoomReceive, G711ComfortNoiseIsPlayedNotDecoded) {
       talking.push_back(room.stats(talker)->talking);
     }
     const ParticipantStats& stats = *room.stats(talker);
+    EXPECT_EQ(stats.framesLost, 0U);
     EXPECT_EQ(stats.framesConcealed, 0U);
     EXPECT_EQ(stats.packetsLate, 0U);
     // The tone (all but what the jitter buffer still holds), never the CN packets.
