@@ -58,10 +58,16 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   Fill pull(std::size_t n, uint8_t silentLevel);
   Fill fill(const dsp::JitterBuffer::Frame& frame, std::span<int16_t> out, uint8_t silentLevel);
   Fill fillSilence(std::span<int16_t> out);
-  [[nodiscard]] uint64_t frames(std::size_t samples) const {
-    const std::size_t n = frameSamples(settings.codec);
-    return (samples + n - 1) / n;
-  }
+  // Samples of each kind so far; ParticipantStats shows them in 20 ms frames (a 10 ms packet is
+  // half a frame, a 60 ms one three).
+  struct {
+    uint64_t decoded = 0;
+    uint64_t lost = 0;
+    uint64_t concealed = 0;
+    uint64_t recoveredFec = 0;
+    uint64_t comfortNoise = 0;
+    uint64_t skippedSilent = 0;
+  } samples;
 
   Room& room;
   ParticipantId id;
@@ -312,28 +318,28 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
       inComfortNoise = false;
       if (lastLevel && *lastLevel >= silentLevel) {
         // RFC 6464: the sender says this is silence; decoding it would only cost.
-        ++stats.framesSkippedSilent;
+        samples.skippedSilent += out.size();
         break;
       }
       if (decoder.decodePacket(frame.payload, out) == out.size()) {
-        stats.framesDecoded += frames(out.size());
+        samples.decoded += out.size();
         return Fill::kVoice;
       }
       break;
     case dsp::JitterBuffer::Outcome::Missing:
-      stats.framesLost += frames(out.size());
+      samples.lost += out.size();
       // Lost audio is made up only for someone being heard; a listener's loss costs nothing.
       if (!talking) {
         break;
       }
       if (!frame.next.empty() && settings.codec == Codec::kOpus &&
           decoder.recover(frame.next, out)) {
-        stats.framesRecoveredFec += frames(out.size());
+        samples.recoveredFec += out.size();
       } else {
         if (frame.next.empty() || settings.codec != Codec::kOpus) {
           decoder.conceal(out);
         }
-        stats.framesConcealed += frames(out.size());
+        samples.concealed += out.size();
       }
       return Fill::kVoice;
     case dsp::JitterBuffer::Outcome::Insert:
@@ -341,7 +347,7 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
         break;
       }
       decoder.conceal(out);
-      stats.framesConcealed += frames(out.size());
+      samples.concealed += out.size();
       return Fill::kVoice;
     case dsp::JitterBuffer::Outcome::Empty:
       return fillSilence(out);
@@ -364,7 +370,7 @@ Fill Room::Participant::fillSilence(std::span<int16_t> out) {
   } else {
     decoder.conceal(out);
   }
-  stats.framesComfortNoise += frames(out.size());
+  samples.comfortNoise += out.size();
   return Fill::kNoise;
 }
 
@@ -383,6 +389,12 @@ void Room::analyse(Participant& p) {
                                   : std::span<const int16_t>(kSilence).first(n));
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
+  p.stats.framesDecoded = p.samples.decoded / n;
+  p.stats.framesLost = p.samples.lost / n;
+  p.stats.framesConcealed = p.samples.concealed / n;
+  p.stats.framesRecoveredFec = p.samples.recoveredFec / n;
+  p.stats.framesComfortNoise = p.samples.comfortNoise / n;
+  p.stats.framesSkippedSilent = p.samples.skippedSilent / n;
   p.stats.packetsLate = p.jitter.stats().late;
   p.stats.jitterDelayMs = p.jitter.targetDelayMs();
   if (p.talking != wasTalking) {
