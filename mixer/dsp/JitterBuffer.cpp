@@ -66,6 +66,7 @@ void JitterBuffer::start(uint32_t timestamp) {
   leadInUntil_ = timestamp;
   silence_ = false;
   playedAny_ = false;
+  unexplained_ = 0;
   pendingGrow_ = 0;
   pendingShrink_ = false;
   minMargin_ = INT64_MAX;
@@ -195,7 +196,7 @@ void JitterBuffer::shrink() {
 JitterBuffer::Frame JitterBuffer::get() {
   if (!started_) {
     ++stats_.empty;
-    return Frame{Outcome::Empty, 0, frame_, 0, 0, {}, {}};
+    return Frame{Outcome::Empty, 0, frame_, 0, 0, {}, {}, 0};
   }
   if (pendingGrow_ > 0) {
     // Hold the playout point for one frame: every packet still to come gains a frame of margin.
@@ -203,7 +204,7 @@ JitterBuffer::Frame JitterBuffer::get() {
     if (delay_ + frame_ <= maxDelay_) {
       delay_ += frame_;
       ++stats_.inserted;
-      return Frame{Outcome::Insert, playout_, frame_, 0, 0, {}, {}};
+      return Frame{Outcome::Insert, playout_, frame_, 0, 0, {}, {}, 0};
     }
     pendingGrow_ = 0;
   }
@@ -211,20 +212,34 @@ JitterBuffer::Frame JitterBuffer::get() {
     shrink();
   }
 
-  Frame frame{Outcome::Empty, playout_, frame_, 0, 0, {}, {}};
+  Frame frame{Outcome::Empty, playout_, frame_, 0, 0, {}, {}, 0};
   Slot* due = earliest();
   if (due == nullptr) {
-    // Nothing buffered: the sender is silent (DTX, comfort noise) or stalled. Not a loss: a
-    // loss is only known once something after it has arrived.
+    // Nothing buffered: the sender is silent (DTX, comfort noise) or stalled. Not a loss yet: a
+    // loss is only known once something after it has arrived (see lostBefore).
     ++stats_.empty;
+    if (playedAny_ && !silence_) {
+      unexplained_ = std::min(unexplained_ + frame_, 1U << 30);
+    }
     playout_ += frame_;
     return frame;
   }
   const int64_t gap = timestampDiff(due->timestamp, playout_);
+  // RFC 3550 §5.1: the sequence number counts packets sent. Numbers skipped since the last packet
+  // played were lost (or are late), including any that were due while the buffer stood empty.
+  const auto skipped = static_cast<uint16_t>(due->sequence - lastSequence_ - 1);
+  const bool announced = silence_ || (due->flags & kTalkspurtStart) != 0;
+  uint32_t lostBefore = 0;
+  if (playedAny_ && !announced && skipped > 0 && skipped < 0x8000) {
+    lostBefore = static_cast<uint32_t>(
+        std::min<uint64_t>(unexplained_, static_cast<uint64_t>(skipped) * due->duration));
+    stats_.lostWhileEmpty += lostBefore > 0 ? 1 : 0;
+  }
+  unexplained_ = 0;
   if (2 * gap < due->duration) {
     // Due now (a sender's timestamps off our grid by less than half a packet count as due).
     frame = Frame{Outcome::Packet, due->timestamp, due->duration, due->sequence, due->tag,
-                  slotBytes(*due).first(due->length), {}};
+                  slotBytes(*due).first(due->length), {}, lostBefore};
     silence_ = (due->flags & kSilenceAfter) != 0;
     lastSequence_ = due->sequence;
     playedAny_ = true;
@@ -234,10 +249,11 @@ JitterBuffer::Frame JitterBuffer::get() {
     return frame;
   }
   const bool leadIn = timestampDiff(leadInUntil_, playout_) > 0;
-  // RFC 3550 §5.1: the sequence number counts packets sent. The next one following the last
-  // played with no number skipped means the sender sent nothing for the gap (Opus DTX).
-  const bool nothingSent = playedAny_ && due->sequence == static_cast<uint16_t>(lastSequence_ + 1);
-  if (leadIn || silence_ || nothingSent || (due->flags & kTalkspurtStart) != 0) {
+  // The next packet following the last played with no number skipped: the sender sent nothing
+  // for the gap (Opus DTX).
+  const bool nothingSent = playedAny_ && skipped == 0;
+  frame.lostBefore = lostBefore;
+  if (leadIn || nothingSent || announced) {
     // The initial delay, a gap the sender sent nothing for, or silence it announced (RFC 3389
     // comfort noise before the gap, RFC 3551 §4.1 marker after it): nothing was lost.
     frame.duration = static_cast<uint32_t>(std::min<int64_t>(gap, frame_));

@@ -57,6 +57,9 @@ class JitterBuffer {
     // (Opus in-band FEC recovers the gap from it, RFC 6716 §2.1.7). It stays buffered and is
     // the next get()'s Packet. Valid until the next put(), get() or reset().
     std::span<const uint8_t> next;
+    // Packet and Missing: audio already handed out as Empty (the buffer had run dry) that this
+    // packet's sequence number shows was lost, in timestamp units. Counting only: it is played.
+    uint32_t lostBefore = 0;
   };
 
   struct Stats {
@@ -71,6 +74,7 @@ class JitterBuffer {
     uint64_t overflow = 0;       // every slot full: dropped
     uint64_t shrinkDropped = 0;  // discarded to shorten the delay
     uint64_t resyncs = 0;        // timestamp jumps that restarted the buffer
+    uint64_t lostWhileEmpty = 0;  // losses first played as Empty, found out later (lostBefore)
   };
 
   // Throws std::invalid_argument for a zero rate, frame, payload or gap, or under two slots.
@@ -128,6 +132,7 @@ class JitterBuffer {
   bool silence_ = false;      // the last packet played said silence follows (no loss till next)
   bool playedAny_ = false;    // since the start: lastSequence_ is set
   uint16_t lastSequence_ = 0;  // of the last packet played
+  uint32_t unexplained_ = 0;   // handed out as Empty since then, with packets played before
   std::size_t buffered_ = 0;
   uint32_t delay_;  // timestamp units
   uint32_t pendingGrow_ = 0;

@@ -63,17 +63,22 @@ std::size_t AudioDecoder::decodePacket(std::span<const uint8_t> payload, std::sp
   return n;
 }
 
-bool AudioDecoder::recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out) {
+std::size_t AudioDecoder::recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out) {
   if (codec_ != Codec::kOpus || nextPacket.empty()) {
     conceal(out);
-    return false;
+    return 0;
   }
   if (!opus_->decodeFec(nextPacket, out).ok()) {
     conceal(out);
-    return false;
+    return 0;
   }
-  // Without LBRR in the packet libopus concealed instead (same call, same state).
-  return codec::opusHasLbrr(nextPacket);
+  // Without LBRR in the packet libopus concealed instead (same call, same state); with it, the
+  // LBRR covers the one frame right before the packet and the rest of the gap was concealed.
+  if (!codec::opusHasLbrr(nextPacket)) {
+    return 0;
+  }
+  const std::size_t frame = codec::parseToc(nextPacket[0]).frameSamples48k();
+  return frame <= out.size() ? frame : 0;  // shorter gap: libopus conceals it all
 }
 
 void AudioDecoder::conceal(std::span<int16_t> out) {

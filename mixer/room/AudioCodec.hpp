@@ -46,9 +46,10 @@ class AudioDecoder {
   void conceal(std::span<int16_t> out);
   // The out.size() samples right before nextPacket were lost: Opus decodes them from
   // nextPacket's in-band FEC (LBRR, RFC 6716 §2.1.7; libopus conceals whatever part of the gap
-  // LBRR does not cover), G.711 conceals. Returns whether FEC data was there to use (the next
-  // packet's LBRR flag, codec::opusHasLbrr).
-  bool recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out);
+  // LBRR does not cover), G.711 conceals. Returns how many of the samples (the last ones) came
+  // from FEC data: none without the next packet's LBRR flag (codec::opusHasLbrr), at most one
+  // of its frames' worth.
+  std::size_t recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out);
   [[nodiscard]] Codec codec() const { return codec_; }
 
  private:

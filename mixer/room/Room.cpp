@@ -68,6 +68,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
     uint64_t comfortNoise = 0;
     uint64_t skippedSilent = 0;
   } samples;
+  uint64_t silenceConcealed = 0;  // of samples.comfortNoise, by the decoder since the last packet
 
   Room& room;
   ParticipantId id;
@@ -307,6 +308,16 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
 Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
                              std::span<int16_t> out,
                              uint8_t silentLevel) {
+  if (frame.outcome == dsp::JitterBuffer::Outcome::Packet ||
+      frame.outcome == dsp::JitterBuffer::Outcome::Missing) {
+    // Audio already played as the sender's silence turned out lost (the jitter buffer had run
+    // dry): it was concealment after all.
+    const uint64_t moved = std::min<uint64_t>(frame.lostBefore, silenceConcealed);
+    samples.lost += frame.lostBefore;
+    samples.comfortNoise -= moved;
+    samples.concealed += moved;
+    silenceConcealed = 0;
+  }
   switch (frame.outcome) {
     case dsp::JitterBuffer::Outcome::Packet:
       if (frame.tag == kComfortNoiseTag) {
@@ -332,13 +343,13 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
       if (!talking) {
         break;
       }
-      if (!frame.next.empty() && settings.codec == Codec::kOpus &&
-          decoder.recover(frame.next, out)) {
-        samples.recoveredFec += out.size();
+      if (!frame.next.empty() && settings.codec == Codec::kOpus) {
+        // Opus in-band FEC (RFC 6716 §2.1.7): the next packet is here already.
+        const std::size_t recovered = decoder.recover(frame.next, out);
+        samples.recoveredFec += recovered;
+        samples.concealed += out.size() - recovered;
       } else {
-        if (frame.next.empty() || settings.codec != Codec::kOpus) {
-          decoder.conceal(out);
-        }
+        decoder.conceal(out);
         samples.concealed += out.size();
       }
       return Fill::kVoice;
@@ -369,6 +380,7 @@ Fill Room::Participant::fillSilence(std::span<int16_t> out) {
     comfortNoise.generate(out);
   } else {
     decoder.conceal(out);
+    silenceConcealed += out.size();
   }
   samples.comfortNoise += out.size();
   return Fill::kNoise;

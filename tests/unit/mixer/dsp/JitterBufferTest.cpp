@@ -400,6 +400,29 @@ TEST(DspJitterBuffer, DtxGapsAreSilenceAndLeaveTheDelayAlone) {
   EXPECT_GE(buffer.stats().empty, 130U);
 }
 
+TEST(DspJitterBuffer, LossFoundOutAfterTheBufferRanDry) {
+  // 20 ms of delay, one packet per tick, 3 and 4 lost: when 3 is due nothing newer is here, so
+  // it is Empty; 5 then shows 3 and 4 were lost: the Missing for 4 says 3 was lost too.
+  JitterBufferConfig config;
+  config.initialDelayMs = 20;
+  JitterBuffer buffer(config);
+  std::vector<JitterBuffer::Frame> frames;
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    if (seq != 3 && seq != 4) {
+      buffer.put(seq, seq * kFrame, payloadFor(seq));
+    }
+    frames.push_back(buffer.get());
+  }
+  ASSERT_EQ(frames.size(), 10U);
+  EXPECT_EQ(frames[4].outcome, Outcome::Empty);  // 3 due
+  EXPECT_EQ(frames[5].outcome, Outcome::Missing);  // 4 due, 5 here
+  EXPECT_EQ(frames[5].lostBefore, kFrame);
+  EXPECT_EQ(frames[6].outcome, Outcome::Packet);
+  EXPECT_EQ(frames[6].lostBefore, 0U);
+  EXPECT_EQ(buffer.stats().lostWhileEmpty, 1U);
+  EXPECT_EQ(buffer.stats().missing, 1U);
+}
+
 TEST(DspJitterBuffer, FullPoolDropsTheNewest) {
   JitterBufferConfig config;
   config.capacity = 8;  // also the window: 8 frames ahead of the playout point
