@@ -11,6 +11,12 @@
 // Packets may carry any duration (10, 20, 30, 40, 60 ms... up to 120 ms, RFC 6716 §3.2.5 and
 // RFC 3551 §4.2 ptime): each outcome says how much audio it stands for, and the caller keeps
 // asking until it has a tick's worth (a 60 ms packet feeds three ticks, two 10 ms packets one).
+// (Margins are measured against the point the caller has taken audio up to, so with packets
+// longer than a tick they look smaller than they are and the delay shrinks more reluctantly.)
+//
+// A gap is a loss only when sequence numbers were skipped (RFC 3550 §5.1 counts packets sent):
+// a sender in DTX (RFC 7587 §3.1.3), after comfort noise (RFC 3389) or before a marked packet
+// (RFC 3551 §4.1) sent nothing, and its gaps come out as Empty.
 #pragma once
 
 #include <cstddef>
@@ -70,7 +76,7 @@ class JitterBuffer {
     uint64_t empty = 0;
     uint64_t late = 0;  // arrived after their audio was due: dropped
     uint64_t duplicate = 0;
-    uint64_t tooLarge = 0;       // payload over maxPayload, or a duration of 0
+    uint64_t tooLarge = 0;       // payload over maxPayload
     uint64_t overflow = 0;       // every slot full: dropped
     uint64_t shrinkDropped = 0;  // discarded to shorten the delay
     uint64_t resyncs = 0;        // timestamp jumps that restarted the buffer
