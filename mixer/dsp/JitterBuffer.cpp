@@ -238,8 +238,14 @@ JitterBuffer::Frame JitterBuffer::get() {
   unexplained_ = 0;
   if (2 * gap < due->duration) {
     // Due now (a sender's timestamps off our grid by less than half a packet count as due).
-    frame = Frame{Outcome::Packet, due->timestamp, due->duration, due->sequence, due->tag,
-                  slotBytes(*due).first(due->length), {}, lostBefore};
+    frame = Frame{Outcome::Packet,
+                  due->timestamp,
+                  due->duration,
+                  due->sequence,
+                  due->tag,
+                  slotBytes(*due).first(due->length),
+                  {},
+                  lostBefore};
     silence_ = (due->flags & kSilenceAfter) != 0;
     lastSequence_ = due->sequence;
     playedAny_ = true;

@@ -76,10 +76,10 @@ class JitterBuffer {
     uint64_t empty = 0;
     uint64_t late = 0;  // arrived after their audio was due: dropped
     uint64_t duplicate = 0;
-    uint64_t tooLarge = 0;       // payload over maxPayload
-    uint64_t overflow = 0;       // every slot full: dropped
-    uint64_t shrinkDropped = 0;  // discarded to shorten the delay
-    uint64_t resyncs = 0;        // timestamp jumps that restarted the buffer
+    uint64_t tooLarge = 0;        // payload over maxPayload
+    uint64_t overflow = 0;        // every slot full: dropped
+    uint64_t shrinkDropped = 0;   // discarded to shorten the delay
+    uint64_t resyncs = 0;         // timestamp jumps that restarted the buffer
     uint64_t lostWhileEmpty = 0;  // losses first played as Empty, found out later (lostBefore)
   };
 
@@ -133,10 +133,10 @@ class JitterBuffer {
   Stats stats_;
 
   bool started_ = false;
-  uint32_t playout_ = 0;      // RTP timestamp of the next audio due
-  uint32_t leadInUntil_ = 0;  // audio before this timestamp is the initial delay: Empty
-  bool silence_ = false;      // the last packet played said silence follows (no loss till next)
-  bool playedAny_ = false;    // since the start: lastSequence_ is set
+  uint32_t playout_ = 0;       // RTP timestamp of the next audio due
+  uint32_t leadInUntil_ = 0;   // audio before this timestamp is the initial delay: Empty
+  bool silence_ = false;       // the last packet played said silence follows (no loss till next)
+  bool playedAny_ = false;     // since the start: lastSequence_ is set
   uint16_t lastSequence_ = 0;  // of the last packet played
   uint32_t unexplained_ = 0;   // handed out as Empty since then, with packets played before
   std::size_t buffered_ = 0;
@@ -144,7 +144,7 @@ class JitterBuffer {
   uint32_t pendingGrow_ = 0;
   bool pendingShrink_ = false;
   int64_t minMargin_ = INT64_MAX;  // smallest margin (timestamp units) since the last adaptation
-  uint64_t marginTime_ = 0;  // audio (timestamp units) those margins came with
+  uint64_t marginTime_ = 0;        // audio (timestamp units) those margins came with
 };
 
 }  // namespace confab::dsp

@@ -288,8 +288,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
     if (length == 0) {
       break;  // never: every outcome stands for some audio
     }
-    decodedKind = fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length),
-                       silentLevel);
+    decodedKind =
+        fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length), silentLevel);
     decodedLength += length;
     kind = std::max(kind, decodedKind);
   }

@@ -54,14 +54,18 @@ struct ParticipantStats {
   uint64_t packetsReceived = 0;
   uint64_t packetsDropped = 0;  // unparsable, unknown payload type, foreign SSRC
   uint64_t framesDecoded = 0;
-  uint64_t framesLost = 0;  // 20 ms frames whose packets never came (heard or not)
-  uint64_t framesConcealed = 0;     // 20 ms frames lost (or held by the jitter buffer), concealed
-  uint64_t framesRecoveredFec = 0;  // 20 ms frames lost and decoded from Opus in-band FEC
-  // 20 ms frames of sender silence (Opus DTX, RFC 3389 CN, a stall) filled with comfort noise
-  // while they were being heard; not a loss.
+  // Receive side, in 20 ms frames whatever the ptime. Lost: packets that never came, whether
+  // anyone heard them or not. Concealed: lost (or held by the jitter buffer) and made up while
+  // they were heard. Recovered: lost and decoded from the next packet's Opus in-band FEC.
+  // Comfort noise: the sender's silence (Opus DTX, RFC 3389 CN, a stall) filled while they were
+  // heard; not a loss.
+  uint64_t framesLost = 0;
+  uint64_t framesConcealed = 0;
+  uint64_t framesRecoveredFec = 0;
   uint64_t framesComfortNoise = 0;
-  uint64_t packetsLate = 0;     // came after their audio was due (jitter buffer)
-  uint32_t jitterDelayMs = 0;   // the jitter buffer's current delay
+  // Packets that came after their audio was due, and the jitter buffer's current delay.
+  uint64_t packetsLate = 0;
+  uint32_t jitterDelayMs = 0;
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
   uint64_t packetsSent = 0;
   uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)

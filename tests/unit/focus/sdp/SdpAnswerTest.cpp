@@ -163,8 +163,8 @@ TEST(SdpAnswer, ComfortNoiseBesideG711IsAcceptedNotBesideOpus) {
   EXPECT_EQ(n.answer.media[0].formats, (std::vector<std::string>{"0", "101", "13"}));
   EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:13 CN/8000"));
   // A dynamic number is echoed; CN at another rate is not for G.711.
-  n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 8 105 98", "a=rtpmap:105 CN/16000",
-                           "a=rtpmap:98 CN/8000"}));
+  n = answerOk(audioOffer(
+      {"m=audio 5004 RTP/AVP 8 105 98", "a=rtpmap:105 CN/16000", "a=rtpmap:98 CN/8000"}));
   EXPECT_EQ(n.codec.name, "PCMA");
   EXPECT_EQ(n.comfortNoisePayloadType, 98);
   EXPECT_EQ(n.answer.media[0].formats, (std::vector<std::string>{"8", "98"}));

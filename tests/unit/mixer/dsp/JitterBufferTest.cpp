@@ -414,7 +414,7 @@ TEST(DspJitterBuffer, LossFoundOutAfterTheBufferRanDry) {
     frames.push_back(buffer.get());
   }
   ASSERT_EQ(frames.size(), 10U);
-  EXPECT_EQ(frames[4].outcome, Outcome::Empty);  // 3 due
+  EXPECT_EQ(frames[4].outcome, Outcome::Empty);    // 3 due
   EXPECT_EQ(frames[5].outcome, Outcome::Missing);  // 4 due, 5 here
   EXPECT_EQ(frames[5].lostBefore, kFrame);
   EXPECT_EQ(frames[6].outcome, Outcome::Packet);

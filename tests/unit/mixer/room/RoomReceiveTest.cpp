@@ -65,7 +65,8 @@ class Sender {
         silent_ = false;
       }
       timestamp_ += static_cast<uint32_t>(packetSamples);
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(packetSamples));
+      pending_.erase(pending_.begin(),
+                     pending_.begin() + static_cast<std::ptrdiff_t>(packetSamples));
     }
     return out;
   }
@@ -151,7 +152,8 @@ double sineFitSnrDb(std::span<const int16_t> pcm, double frequency, int rate) {
   double signal = 0.0;
   double noise = 0.0;
   for (std::size_t i = 0; i < pcm.size(); ++i) {
-    const double fit = c * std::cos(w * static_cast<double>(i)) + s * std::sin(w * static_cast<double>(i));
+    const double fit =
+        c * std::cos(w * static_cast<double>(i)) + s * std::sin(w * static_cast<double>(i));
     signal += fit * fit;
     noise += (pcm[i] - fit) * (pcm[i] - fit);
   }
@@ -244,9 +246,9 @@ Damage damage(std::span<const int16_t> reference, std::span<const int16_t> lossy
 }
 
 TEST(MixerRoomReceive, OpusInbandFecBeatsConcealmentUnderLoss) {
-  // About 11 % of packets lost (15 % drawn, never two in a row), the same ones in both runs. The loss starts after
-  // 3 s, once the jitter buffer has settled (it shrinks once, at 2 s), so the lossy runs and the
-  // loss-free references keep the same delay throughout.
+  // About 11 % of packets lost (15 % drawn, never two in a row), the same ones in both runs. The
+  // loss starts after 3 s, once the jitter buffer has settled (it shrinks once, at 2 s), so the
+  // lossy runs and the loss-free references keep the same delay throughout.
   const auto drop = [](int i) {
     const auto lost = [](int k) {
       return k >= 150 && ((static_cast<uint32_t>(k) * 2654435761U) >> 16) % 100 < 15;
@@ -265,13 +267,13 @@ TEST(MixerRoomReceive, OpusInbandFecBeatsConcealmentUnderLoss) {
   const auto lossy = [](const ToneRun& r) { return std::span<const int16_t>(r.heard).last(80000); };
   const Damage withFec = damage(lossy(fecReference), lossy(fec));
   const Damage withPlc = damage(lossy(plcReference), lossy(plc));
-  std::printf("1 kHz syllabic Opus, %d of %d packets lost singly: against the loss-free run, "
-              "FEC %.1f dB SNR and %d damaged frames (%lu recovered from LBRR, %lu concealed), "
-              "plain PLC %.1f dB and %d damaged frames\n",
-              fec.lost, ticks, withFec.snrDb, withFec.badFrames,
-              static_cast<unsigned long>(fec.talker.framesRecoveredFec),
-              static_cast<unsigned long>(fec.talker.framesConcealed), withPlc.snrDb,
-              withPlc.badFrames);
+  std::printf(
+      "1 kHz syllabic Opus, %d of %d packets lost singly: against the loss-free run, "
+      "FEC %.1f dB SNR and %d damaged frames (%lu recovered from LBRR, %lu concealed), "
+      "plain PLC %.1f dB and %d damaged frames\n",
+      fec.lost, ticks, withFec.snrDb, withFec.badFrames,
+      static_cast<unsigned long>(fec.talker.framesRecoveredFec),
+      static_cast<unsigned long>(fec.talker.framesConcealed), withPlc.snrDb, withPlc.badFrames);
   EXPECT_GT(withFec.snrDb, withPlc.snrDb + 3.0);
   EXPECT_LT(withFec.badFrames, withPlc.badFrames / 2);
 
@@ -310,9 +312,10 @@ TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
   for (const Case c : {Case{Codec::kPcmu, 10}, Case{Codec::kPcmu, 30}, Case{Codec::kPcmu, 40},
                        Case{Codec::kPcmu, 60}, Case{Codec::kOpus, 40}, Case{Codec::kOpus, 60},
                        Case{Codec::kOpus, 10}, Case{Codec::kPcmu, 20}}) {
-    SCOPED_TRACE(testing::Message() << (c.codec == Codec::kOpus ? "opus " : "pcmu ") << c.ptimeMs
-                                    << " ms");
-    const ToneRun run = sendTone({c.codec, c.ptimeMs, false, false}, 250, [](int) { return false; });
+    SCOPED_TRACE(testing::Message()
+                 << (c.codec == Codec::kOpus ? "opus " : "pcmu ") << c.ptimeMs << " ms");
+    const ToneRun run =
+        sendTone({c.codec, c.ptimeMs, false, false}, 250, [](int) { return false; });
     // The last 3 s: one steady tone, no gap, no click, every 20 ms frame at the same level.
     const auto tail = std::span<const int16_t>(run.heard).last(24000);
     const double snr = sineFitSnrDb(tail, 1000.0, 8000);
@@ -370,10 +373,11 @@ TEST(MixerRoomReceive, OpusDtxSilenceIsNeitherLossNorTalk) {
     maxDelayMs = std::max(maxDelayMs, room.stats(talker)->jitterDelayMs);
   }
   const ParticipantStats& stats = *room.stats(talker);
-  std::printf("DTX: %d packets sent, %d not sent; %lu frames of comfort noise, %lu concealed, "
-              "jitter delay at most %u ms\n",
-              sent, sender.skipped, static_cast<unsigned long>(stats.framesComfortNoise),
-              static_cast<unsigned long>(stats.framesConcealed), maxDelayMs);
+  std::printf(
+      "DTX: %d packets sent, %d not sent; %lu frames of comfort noise, %lu concealed, "
+      "jitter delay at most %u ms\n",
+      sent, sender.skipped, static_cast<unsigned long>(stats.framesComfortNoise),
+      static_cast<unsigned long>(stats.framesConcealed), maxDelayMs);
   EXPECT_GE(sender.skipped, 120);  // most of the 150 silent frames were never sent
   // The gaps were silence: nothing concealed as lost, nothing late, the delay stayed put.
   EXPECT_EQ(stats.framesLost, 0U);
@@ -435,7 +439,8 @@ TEST(MixerRoomReceive, G711ComfortNoiseIsPlayedNotDecoded) {
     EXPECT_GE(stats.framesDecoded, 97U);
     EXPECT_EQ(stats.packetsDropped, negotiated ? 0U : 2U);
     EXPECT_TRUE(talking[45]);
-    EXPECT_TRUE(std::none_of(talking.begin() + 75, talking.begin() + 150, [](bool t) { return t; }));
+    EXPECT_TRUE(
+        std::none_of(talking.begin() + 75, talking.begin() + 150, [](bool t) { return t; }));
     EXPECT_TRUE(talking.back());
     EXPECT_EQ(listener.talkingEvents, (std::vector<bool>{true, false, true}));
 
@@ -457,8 +462,8 @@ TEST(MixerRoomReceive, G711ComfortNoiseIsPlayedNotDecoded) {
     } else {
       EXPECT_EQ(noiseFrames, 0);
     }
-    EXPECT_TRUE(test::hasTone(std::span<const int16_t>(listener.heard).last(30 * 160), 1000.0,
-                              8000, -1.0));
+    EXPECT_TRUE(
+        test::hasTone(std::span<const int16_t>(listener.heard).last(30 * 160), 1000.0, 8000, -1.0));
   }
 }
 
