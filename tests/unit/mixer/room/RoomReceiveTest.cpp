@@ -11,6 +11,7 @@
 
 #include "mixer/codec/G711.hpp"
 #include "mixer/codec/Opus.hpp"
+#include "mixer/codec/OpusPacket.hpp"
 #include "mixer/room/Room.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
@@ -302,6 +303,45 @@ TEST(MixerRoomReceive, FecRecoversOnlyTheFrameBeforeTheNextPacket) {
   EXPECT_LE(run.talker.framesRecoveredFec, 10U);
   EXPECT_GE(run.talker.framesConcealed, 10U);
   EXPECT_EQ(run.talker.framesComfortNoise, 0U);
+}
+
+TEST(MixerRoomReceive, WhatWeSendOpusListenersCarriesFec) {
+  // Our own encoders add in-band FEC by default (codec::kDefaultFecLossPercent): an Opus
+  // listener hearing a talker gets LBRR in most packets, so it can recover a lost one.
+  class LbrrCounter final : public Room::Sink {
+   public:
+    void onRtp(ParticipantId to, std::span<const uint8_t> bytes) override {
+      if (to != id) {
+        return;
+      }
+      std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+      auto packet = rtp::RtpPacket::parse(copy);
+      ASSERT_TRUE(packet);
+      ++packets;
+      withLbrr += codec::opusHasLbrr(packet->payload()) ? 1 : 0;
+    }
+    void onDtmf(ParticipantId /*from*/, char /*digit*/) override {}
+    ParticipantId id = 0;
+    int packets = 0;
+    int withLbrr = 0;
+  } sink;
+  Room room(RoomSettings{}, sink);
+  const ParticipantId talker = room.add(settingsFor(Codec::kOpus, 1));
+  sink.id = room.add(settingsFor(Codec::kOpus, 2));
+  Sender sender({Codec::kOpus, 20, false, false});
+  SyllabicTone tone(48000);
+  std::vector<int16_t> pcm(960);
+  for (int tick = 0; tick < 150; ++tick) {
+    tone.fill(pcm);
+    for (auto& packet : sender.capture(pcm)) {
+      room.receive(talker, packet);
+    }
+    room.tick();
+  }
+  EXPECT_EQ(sink.packets, 150);
+  EXPECT_GT(sink.withLbrr, 75) << sink.withLbrr << " of " << sink.packets;
+  std::printf("sent to an Opus listener: %d of %d packets carry LBRR\n", sink.withLbrr,
+              sink.packets);
 }
 
 TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
