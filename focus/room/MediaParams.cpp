@@ -65,6 +65,7 @@ std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n, uint32
   }
   p.payloadType = n.codec.payloadType;
   p.telephoneEventPayloadType = n.telephoneEventPayloadType;
+  p.comfortNoisePayloadType = n.comfortNoisePayloadType;
   p.ssrc = ssrc;
   for (const auto& ext : n.headerExtensions) {
     if (ext.uri == sdp::kSsrcAudioLevelUri) {

@@ -188,6 +188,22 @@ std::optional<Format> chooseTelephoneEvent(const std::vector<Format>& formats,
   return fallback;
 }
 
+// RFC 3389 comfort noise beside an 8 kHz codec (G.711): the mixer plays it as noise at the level
+// it announces instead of treating the sender's silence as loss. Not beside Opus, whose DTX does
+// the same in band (RFC 7587 §3.1.3).
+std::optional<Format> chooseComfortNoise(const std::vector<Format>& formats,
+                                         std::uint32_t codecRate) {
+  if (codecRate != 8000) {
+    return std::nullopt;
+  }
+  for (const auto& f : formats) {
+    if (text::iequals(f.map.encoding, "CN") && f.map.clockRate == 8000) {
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string describeOffered(const std::vector<Format>& formats) {
   std::string out;
   for (const auto& f : formats) {
@@ -408,6 +424,11 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
     am.add("fmtp", tePt + " " + std::string(kTelephoneEventFmtp));
     n.telephoneEventPayloadType = telephoneEvent->payloadType;
     n.telephoneEventClockRate = telephoneEvent->map.clockRate;
+  }
+  if (const auto cn = chooseComfortNoise(formats, chosen->map.clockRate)) {
+    am.formats.push_back(std::to_string(cn->payloadType));
+    am.add("rtpmap", cn->map.toValue());
+    n.comfortNoisePayloadType = cn->payloadType;
   }
   am.add("ptime", std::to_string(local.ptime));
   if (local.maxptime != 0) {

@@ -108,6 +108,8 @@ struct Negotiated {
   NegotiatedCodec codec;
   std::optional<std::uint8_t> telephoneEventPayloadType;  // RFC 4733
   std::uint32_t telephoneEventClockRate = 0;
+  // RFC 3389 comfort noise they may send beside an 8 kHz codec (answer() only; we never send it).
+  std::optional<std::uint8_t> comfortNoisePayloadType;
 
   unsigned ptime = 20;  // ms of audio per packet we send
   std::optional<unsigned> remotePtime;

@@ -1,5 +1,7 @@
 #include "mixer/codec/OpusPacket.hpp"
 
+#include <algorithm>
+
 namespace confab::codec {
 
 OpusToc parseToc(uint8_t toc) {
@@ -69,6 +71,113 @@ std::optional<uint32_t> opusPacketSamples48k(std::span<const uint8_t> packet) {
     return std::nullopt;
   }
   return samples;
+}
+
+namespace {
+
+// Where the first frame's bytes start (RFC 6716 §3.2), or nothing when malformed.
+std::optional<std::size_t> firstFrameOffset(std::span<const uint8_t> packet) {
+  switch (packet[0] & 0x03) {
+    case 0:
+    case 1:
+      return 1;
+    case 2:  // §3.2.3: the first frame's length in one or two bytes
+      if (packet.size() < 2) {
+        return std::nullopt;
+      }
+      return packet[1] < 252 ? 2 : 3;
+    default:
+      break;
+  }
+  // §3.2.5, code 3: frame count byte, padding length, then (VBR) M - 1 frame lengths.
+  if (packet.size() < 2) {
+    return std::nullopt;
+  }
+  const bool vbr = (packet[1] & 0x80) != 0;
+  const bool padded = (packet[1] & 0x40) != 0;
+  const std::size_t frames = packet[1] & 0x3F;
+  std::size_t at = 2;
+  while (padded) {
+    if (at >= packet.size()) {
+      return std::nullopt;
+    }
+    if (packet[at++] != 255) {
+      break;
+    }
+  }
+  if (vbr) {
+    for (std::size_t i = 0; i + 1 < frames; ++i) {
+      if (at >= packet.size()) {
+        return std::nullopt;
+      }
+      at += packet[at] < 252 ? 1U : 2U;
+    }
+  }
+  return at;
+}
+
+// The start of RFC 6716 §4.1's range decoder, enough to read the first few symbols.
+class RangeDecoder {
+ public:
+  explicit RangeDecoder(std::span<const uint8_t> data) : data_(data) {
+    // §4.1.1: rng = 128, val = 127 - (b0 >> 1), then normalise.
+    last_ = nextByte();
+    val_ = 127 - (last_ >> 1);
+    normalize();
+  }
+  // ec_dec_bit_logp(): a bit whose "1" has probability 1 / 2^logp.
+  bool bit(unsigned logp) {
+    const uint32_t s = rng_ >> logp;
+    const bool one = val_ < s;
+    if (!one) {
+      val_ -= s;
+    }
+    rng_ = one ? s : rng_ - s;
+    normalize();
+    return one;
+  }
+
+ private:
+  uint32_t nextByte() { return at_ < data_.size() ? data_[at_++] : 0; }
+  void normalize() {
+    // §4.1.2.1: while rng <= 2^23, shift in the next byte.
+    while (rng_ <= (1U << 23)) {
+      rng_ <<= 8;
+      const uint32_t b = nextByte();
+      val_ = ((val_ << 8) + (255 - (((last_ << 8) | b) >> 1 & 255))) & 0x7FFFFFFF;
+      last_ = b;
+    }
+  }
+
+  std::span<const uint8_t> data_;
+  std::size_t at_ = 0;
+  uint32_t rng_ = 128;
+  uint32_t val_ = 0;
+  uint32_t last_ = 0;
+};
+
+}  // namespace
+
+bool opusHasLbrr(std::span<const uint8_t> packet) {
+  if (packet.size() < 2) {
+    return false;
+  }
+  const OpusToc toc = parseToc(packet[0]);
+  if (toc.mode() == OpusMode::Celt) {
+    return false;
+  }
+  const auto offset = firstFrameOffset(packet);
+  if (!offset || *offset >= packet.size()) {
+    return false;
+  }
+  // §4.2.3: one VAD flag per 20 ms SILK frame in this Opus frame (one for 10 and 20 ms, two for
+  // 40, three for 60), then the LBRR flag; per channel, mid first.
+  const uint32_t silkFrames = std::max<uint32_t>(1, toc.frameSamples48k() / 960);
+  RangeDecoder decoder(packet.subspan(*offset));
+  for (uint32_t i = 0; i < silkFrames; ++i) {
+    decoder.bit(1);
+  }
+  return decoder.bit(1);
 }
 
 }  // namespace confab::codec

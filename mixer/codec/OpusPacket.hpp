@@ -31,6 +31,11 @@ struct OpusToc {
 // Packet duration in 48 kHz samples, or nothing when malformed or over 120 ms (§3.2.5).
 [[nodiscard]] std::optional<uint32_t> opusPacketSamples48k(std::span<const uint8_t> packet);
 
+// Whether the packet's first frame carries in-band FEC (LBRR) for the audio before the packet:
+// SILK or hybrid mode, and the LBRR flag of its SILK header set (RFC 6716 §4.2.3, read with the
+// §4.1 range decoder). This is what opus_decode(..., decode_fec = 1) recovers from.
+[[nodiscard]] bool opusHasLbrr(std::span<const uint8_t> packet);
+
 // RFC 7587 §3.1.3: with DTX the encoder sends packets of at most 2 bytes (a TOC and no or an
 // empty frame) for silence, at most every 400 ms; the decoder treats them as comfort noise.
 [[nodiscard]] inline bool isDtxOrComfortNoise(std::span<const uint8_t> packet) {

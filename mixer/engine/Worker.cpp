@@ -422,7 +422,7 @@ void Worker::publishStats() {
       event.media.packetsReceived = room->packetsReceived;
       event.media.packetsDropped = room->packetsDropped;
       event.media.framesDecoded = room->framesDecoded;
-      event.media.framesConcealed = room->framesConcealed;
+      event.media.framesConcealed = room->framesConcealed + room->framesRecoveredFec;
       event.media.packetsSent = room->packetsSent;
       event.media.talking = room->talking;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mixer/codec/G711.hpp"
+#include "mixer/codec/OpusPacket.hpp"
 
 namespace confab::mixer {
 
@@ -36,8 +37,51 @@ bool AudioDecoder::decode(std::span<const uint8_t> payload, std::span<int16_t> o
   return true;
 }
 
+std::size_t AudioDecoder::packetSamples(std::span<const uint8_t> payload) const {
+  if (codec_ != Codec::kOpus) {
+    return payload.size() <= kMaxPacketSamples ? payload.size() : 0;
+  }
+  return codec::opusPacketSamples48k(payload).value_or(0);
+}
+
+std::size_t AudioDecoder::decodePacket(std::span<const uint8_t> payload, std::span<int16_t> out) {
+  const std::size_t n = packetSamples(payload);
+  if (n == 0 || out.size() < n) {
+    return 0;
+  }
+  out = out.first(n);
+  if (codec_ == Codec::kOpus) {
+    auto result = opus_->decode(payload, out);
+    return result.ok() ? result.value() : 0;
+  }
+  if (codec_ == Codec::kPcmu) {
+    codec::mulaw::decode(payload, out);
+  } else {
+    codec::alaw::decode(payload, out);
+  }
+  plc_->received(out);
+  return n;
+}
+
+std::size_t AudioDecoder::recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out) {
+  if (codec_ != Codec::kOpus || nextPacket.empty()) {
+    conceal(out);
+    return 0;
+  }
+  if (!opus_->decodeFec(nextPacket, out).ok()) {
+    conceal(out);
+    return 0;
+  }
+  // Without LBRR in the packet libopus concealed instead (same call, same state); with it, the
+  // LBRR covers the one frame right before the packet and the rest of the gap was concealed.
+  if (!codec::opusHasLbrr(nextPacket)) {
+    return 0;
+  }
+  const std::size_t frame = codec::parseToc(nextPacket[0]).frameSamples48k();
+  return frame <= out.size() ? frame : 0;  // shorter gap: libopus conceals it all
+}
+
 void AudioDecoder::conceal(std::span<int16_t> out) {
-  out = out.first(std::min(out.size(), frameSamples(codec_)));
   if (codec_ == Codec::kOpus) {
     if (!opus_->conceal(out).ok()) {
       std::fill(out.begin(), out.end(), int16_t{0});

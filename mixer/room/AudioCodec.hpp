@@ -25,6 +25,8 @@ constexpr std::size_t frameSamples(Codec codec) {
 
 // The longest 20 ms frame we handle (48 kHz).
 inline constexpr std::size_t kMaxFrameSamples = 960;
+// The longest packet we take: 120 ms at 48 kHz (RFC 6716 §3.2.5; also 15 G.711 ptimes of 60 ms).
+inline constexpr std::size_t kMaxPacketSamples = 5760;
 // Room for one encoded frame (Opus at our bitrates is far below; G.711 is 160 bytes).
 inline constexpr std::size_t kMaxEncodedBytes = 1000;
 
@@ -33,8 +35,21 @@ class AudioDecoder {
   explicit AudioDecoder(Codec codec);
   // Decodes one packet into out (frameSamples(codec) samples); false when it is not decodable.
   bool decode(std::span<const uint8_t> payload, std::span<int16_t> out);
-  // A lost frame: Opus PLC, or G.711 Appendix I style concealment.
+  // Samples (at pcmRate) one payload holds: G.711 one per byte, Opus from its TOC byte
+  // (RFC 6716 §3.1); 0 when malformed, empty or over kMaxPacketSamples.
+  [[nodiscard]] std::size_t packetSamples(std::span<const uint8_t> payload) const;
+  // Decodes a packet of any duration (ptime 10, 20, 30, 40, 60 ms...) into out, which has room
+  // for packetSamples(payload); returns the samples written, 0 when it is not decodable.
+  std::size_t decodePacket(std::span<const uint8_t> payload, std::span<int16_t> out);
+  // Lost audio, out.size() samples: Opus PLC (and comfort noise after DTX, which libopus makes
+  // from the same call), or G.711 Appendix I style concealment.
   void conceal(std::span<int16_t> out);
+  // The out.size() samples right before nextPacket were lost: Opus decodes them from
+  // nextPacket's in-band FEC (LBRR, RFC 6716 §2.1.7; libopus conceals whatever part of the gap
+  // LBRR does not cover), G.711 conceals. Returns how many of the samples (the last ones) came
+  // from FEC data: none without the next packet's LBRR flag (codec::opusHasLbrr), at most one
+  // of its frames' worth.
+  std::size_t recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out);
   [[nodiscard]] Codec codec() const { return codec_; }
 
  private:

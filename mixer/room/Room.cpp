@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "mixer/dsp/ComfortNoise.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 
 namespace confab::mixer {
@@ -13,6 +14,24 @@ namespace {
 constexpr std::array<int16_t, kMaxFrameSamples> kSilence{};
 
 std::size_t mixSamples(int rate) { return static_cast<std::size_t>(rate / 50); }
+
+// What the jitter buffer holds besides audio: RFC 3389 comfort noise packets.
+constexpr uint8_t kComfortNoiseTag = 1;
+
+// One jitter-buffer slot takes a packet of up to 120 ms (RFC 6716 §3.2.5; 960 bytes of G.711);
+// a lost stretch is handed out in pieces of at most that much.
+dsp::JitterBufferConfig jitterConfig(Codec codec) {
+  dsp::JitterBufferConfig config;
+  config.clockRate = static_cast<uint32_t>(pcmRate(codec));
+  config.frameDuration = static_cast<uint32_t>(frameSamples(codec));
+  config.maxPayload = codec == Codec::kOpus ? 1275 : kMaxPacketSamples / 6;
+  config.maxGapDuration = static_cast<uint32_t>(kMaxPacketSamples / 6 * frameSamples(codec) / 160);
+  return config;
+}
+
+// What a piece of decoded audio is, in rising order of what it asks for: nothing to mix, noise
+// to mix (comfort noise: the voice activity detector sees silence), a voice to mix and detect.
+enum class Fill : uint8_t { kNothing, kNoise, kVoice };
 
 }  // namespace
 
@@ -24,8 +43,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
         settings(s),
         decoder(s.codec),
         encoder(s.codec, opusBitrate),
-        jitter(dsp::JitterBufferConfig{static_cast<uint32_t>(pcmRate(s.codec)),
-                                       static_cast<uint32_t>(frameSamples(s.codec))}),
+        jitter(jitterConfig(s.codec)),
         dtmf(*this),
         preprocessor(s.noiseSuppression || s.automaticGain
                          ? std::make_unique<dsp::Preprocessor>(frameSamples(s.codec), pcmRate(s.codec))
@@ -34,6 +52,23 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
         timestamp(s.ssrc * 40503u) {}
 
   void onDtmfPress(const rtp::DtmfPress& press) override { room.sink_.onDtmf(id, press.digit); }
+
+  // The receive side of one tick: pulls from the jitter buffer until n samples are decoded
+  // (one 60 ms packet feeds three ticks, two 10 ms packets one), moves n of them to pcm.
+  Fill pull(std::size_t n, uint8_t silentLevel);
+  Fill fill(const dsp::JitterBuffer::Frame& frame, std::span<int16_t> out, uint8_t silentLevel);
+  Fill fillSilence(std::span<int16_t> out);
+  // Samples of each kind so far; ParticipantStats shows them in 20 ms frames (a 10 ms packet is
+  // half a frame, a 60 ms one three).
+  struct {
+    uint64_t decoded = 0;
+    uint64_t lost = 0;
+    uint64_t concealed = 0;
+    uint64_t recoveredFec = 0;
+    uint64_t comfortNoise = 0;
+    uint64_t skippedSilent = 0;
+  } samples;
+  uint64_t silenceConcealed = 0;  // of samples.comfortNoise, by the decoder since the last packet
 
   Room& room;
   ParticipantId id;
@@ -51,6 +86,12 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   std::optional<uint8_t> lastLevel;  // RFC 6464, from the newest packet
 
   std::array<int16_t, kMaxFrameSamples> pcm{};       // decoded, codec rate
+  // Decoded but not yet mixed (the rest of a packet longer than a tick), codec rate.
+  std::array<int16_t, kMaxPacketSamples + kMaxFrameSamples> decoded{};
+  std::size_t decodedLength = 0;
+  Fill decodedKind = Fill::kNothing;
+  dsp::ComfortNoise comfortNoise;
+  bool inComfortNoise = false;  // an RFC 3389 CN packet played and no audio since
   std::array<int32_t, kMaxFrameSamples> contribution{};  // what they added to the sum, mix rate
   bool hasAudio = false;
   bool talking = false;
@@ -209,9 +250,24 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
     p->dtmf.onPacket(packet->payload(), packet->timestamp(), packet->marker());
     return;
   }
-  if (pt != p->settings.payloadType) {
+  // RFC 3389 CN goes through the jitter buffer (its place in time matters) but is never decoded.
+  const bool comfortNoise =
+      p->settings.comfortNoisePayloadType && pt == *p->settings.comfortNoisePayloadType;
+  if (pt != p->settings.payloadType && !comfortNoise) {
     ++p->stats.packetsDropped;
     return;
+  }
+  // RFC 3551 §4.1: the marker starts a talkspurt; the gap before it was silence, not loss.
+  uint8_t flags = packet->marker() ? dsp::JitterBuffer::kTalkspurtStart : 0;
+  uint32_t duration = 0;  // CN: one frame, then silence till the next packet
+  if (comfortNoise) {
+    flags |= dsp::JitterBuffer::kSilenceAfter;
+  } else {
+    duration = static_cast<uint32_t>(p->decoder.packetSamples(packet->payload()));
+    if (duration == 0) {
+      ++p->stats.packetsDropped;  // an empty or malformed payload, or over 120 ms
+      return;
+    }
   }
   ++p->stats.packetsReceived;
   if (p->settings.audioLevelId != 0) {
@@ -219,46 +275,140 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
       p->lastLevel = level->level;
     }
   }
-  p->jitter.put(packet->sequenceNumber(), packet->timestamp(), packet->payload());
+  p->jitter.put(packet->sequenceNumber(), packet->timestamp(), packet->payload(), duration, flags,
+                comfortNoise ? kComfortNoiseTag : 0);
 }
 
-void Room::analyse(Participant& p) {
-  const auto frame = p.jitter.get();
-  const std::size_t n = frameSamples(p.settings.codec);
-  auto pcm = std::span<int16_t>(p.pcm).first(n);
-  p.hasAudio = false;
+Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
+  Fill kind = decodedLength > 0 ? decodedKind : Fill::kNothing;
+  while (decodedLength < n) {
+    const auto frame = jitter.get();
+    const std::size_t length =
+        std::min<std::size_t>(frame.duration, decoded.size() - decodedLength);
+    if (length == 0) {
+      break;  // never: every outcome stands for some audio
+    }
+    decodedKind =
+        fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length), silentLevel);
+    decodedLength += length;
+    kind = std::max(kind, decodedKind);
+  }
+  if (decodedLength < n) {
+    std::fill(decoded.begin() + static_cast<std::ptrdiff_t>(decodedLength),
+              decoded.begin() + static_cast<std::ptrdiff_t>(n), int16_t{0});
+    decodedLength = n;
+  }
+  std::copy_n(decoded.begin(), n, pcm.begin());
+  std::copy(decoded.begin() + static_cast<std::ptrdiff_t>(n),
+            decoded.begin() + static_cast<std::ptrdiff_t>(decodedLength), decoded.begin());
+  decodedLength -= n;
+  return kind;
+}
+
+Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
+                             std::span<int16_t> out,
+                             uint8_t silentLevel) {
+  if (frame.outcome == dsp::JitterBuffer::Outcome::Packet ||
+      frame.outcome == dsp::JitterBuffer::Outcome::Missing) {
+    // Audio already played as the sender's silence turned out lost (the jitter buffer had run
+    // dry): it was concealment after all.
+    const uint64_t moved = std::min<uint64_t>(frame.lostBefore, silenceConcealed);
+    samples.lost += frame.lostBefore;
+    samples.comfortNoise -= moved;
+    samples.concealed += moved;
+    silenceConcealed = 0;
+  }
   switch (frame.outcome) {
     case dsp::JitterBuffer::Outcome::Packet:
-      if (p.lastLevel && *p.lastLevel >= settings_.silentLevel) {
+      if (frame.tag == kComfortNoiseTag) {
+        // RFC 3389 §3.1: the first byte is the noise level in -dBov; 127 (or none) is silence.
+        comfortNoise.setLevel(frame.payload.empty() ? uint8_t{127} : frame.payload[0]);
+        inComfortNoise = true;
+        return fillSilence(out);
+      }
+      inComfortNoise = false;
+      if (lastLevel && *lastLevel >= silentLevel) {
         // RFC 6464: the sender says this is silence; decoding it would only cost.
-        ++p.stats.framesSkippedSilent;
-      } else if (p.decoder.decode(frame.payload, pcm)) {
-        ++p.stats.framesDecoded;
-        p.hasAudio = true;
+        samples.skippedSilent += out.size();
+        break;
+      }
+      if (decoder.decodePacket(frame.payload, out) == out.size()) {
+        samples.decoded += out.size();
+        return Fill::kVoice;
       }
       break;
     case dsp::JitterBuffer::Outcome::Missing:
-    case dsp::JitterBuffer::Outcome::Insert:
-      if (p.talking) {
-        p.decoder.conceal(pcm);
-        ++p.stats.framesConcealed;
-        p.hasAudio = true;
+      samples.lost += out.size();
+      // Lost audio is made up only for someone being heard; a listener's loss costs nothing.
+      if (!talking) {
+        break;
       }
-      break;
+      if (!frame.next.empty() && settings.codec == Codec::kOpus) {
+        // Opus in-band FEC (RFC 6716 §2.1.7): the next packet is here already.
+        const std::size_t recovered = decoder.recover(frame.next, out);
+        samples.recoveredFec += recovered;
+        samples.concealed += out.size() - recovered;
+      } else {
+        decoder.conceal(out);
+        samples.concealed += out.size();
+      }
+      return Fill::kVoice;
+    case dsp::JitterBuffer::Outcome::Insert:
+      if (!talking) {
+        break;
+      }
+      decoder.conceal(out);
+      samples.concealed += out.size();
+      return Fill::kVoice;
     case dsp::JitterBuffer::Outcome::Empty:
-      break;
+      return fillSilence(out);
   }
-  if (p.settings.muted) {
-    p.hasAudio = false;
+  std::fill(out.begin(), out.end(), int16_t{0});
+  return Fill::kNothing;
+}
+
+Fill Room::Participant::fillSilence(std::span<int16_t> out) {
+  // The sender is silent. While they are being heard (the talker hangover) the line should not
+  // go dead: the noise their RFC 3389 CN packet described, or the decoder's own continuation
+  // (libopus turns PLC after DTX into comfort noise, RFC 7587 §3.1.3; G.711 PLC fades out).
+  // Otherwise nobody hears it, so it is not worth a decoder call.
+  if (!talking) {
+    std::fill(out.begin(), out.end(), int16_t{0});
+    return Fill::kNothing;
   }
-  if (p.hasAudio && p.preprocessor) {
+  if (inComfortNoise) {
+    comfortNoise.generate(out);
+  } else {
+    decoder.conceal(out);
+    silenceConcealed += out.size();
+  }
+  samples.comfortNoise += out.size();
+  return Fill::kNoise;
+}
+
+void Room::analyse(Participant& p) {
+  const std::size_t n = frameSamples(p.settings.codec);
+  auto pcm = std::span<int16_t>(p.pcm).first(n);
+  const Fill kind = p.pull(n, settings_.silentLevel);
+  p.hasAudio = kind != Fill::kNothing && !p.settings.muted;
+  // Comfort noise is mixed while they are heard, but it is not a voice: the VAD sees silence.
+  const bool voice = kind == Fill::kVoice && !p.settings.muted;
+  if (voice && p.preprocessor) {
     p.preprocessor->process(pcm);
   }
   const bool wasTalking = p.talking;
-  p.talking = p.vad.process(p.hasAudio ? std::span<const int16_t>(pcm)
-                                       : std::span<const int16_t>(kSilence).first(n));
+  p.talking = p.vad.process(voice ? std::span<const int16_t>(pcm)
+                                  : std::span<const int16_t>(kSilence).first(n));
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
+  p.stats.framesDecoded = p.samples.decoded / n;
+  p.stats.framesLost = p.samples.lost / n;
+  p.stats.framesConcealed = p.samples.concealed / n;
+  p.stats.framesRecoveredFec = p.samples.recoveredFec / n;
+  p.stats.framesComfortNoise = p.samples.comfortNoise / n;
+  p.stats.framesSkippedSilent = p.samples.skippedSilent / n;
+  p.stats.packetsLate = p.jitter.stats().late;
+  p.stats.jitterDelayMs = p.jitter.targetDelayMs();
   if (p.talking != wasTalking) {
     sink_.onTalking(p.id, p.talking);
   }

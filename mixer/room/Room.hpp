@@ -30,6 +30,7 @@ struct ParticipantSettings {
   Codec codec = Codec::kOpus;
   uint8_t payloadType = 111;
   std::optional<uint8_t> telephoneEventPayloadType;  // RFC 4733
+  std::optional<uint8_t> comfortNoisePayloadType;    // RFC 3389 CN (13 at 8 kHz), G.711 only
   uint8_t audioLevelId = 0;  // RFC 6464 extension id they send, 0: none
   uint8_t csrcLevelsId = 0;  // RFC 6465 extension id we send them, 0: none
   uint32_t ssrc = 0;         // the SSRC of what we send them
@@ -53,7 +54,18 @@ struct ParticipantStats {
   uint64_t packetsReceived = 0;
   uint64_t packetsDropped = 0;  // unparsable, unknown payload type, foreign SSRC
   uint64_t framesDecoded = 0;
+  // Receive side, in 20 ms frames whatever the ptime. Lost: packets that never came, whether
+  // anyone heard them or not. Concealed: lost (or held by the jitter buffer) and made up while
+  // they were heard. Recovered: lost and decoded from the next packet's Opus in-band FEC.
+  // Comfort noise: the sender's silence (Opus DTX, RFC 3389 CN, a stall) filled while they were
+  // heard; not a loss.
+  uint64_t framesLost = 0;
   uint64_t framesConcealed = 0;
+  uint64_t framesRecoveredFec = 0;
+  uint64_t framesComfortNoise = 0;
+  // Packets that came after their audio was due, and the jitter buffer's current delay.
+  uint64_t packetsLate = 0;
+  uint32_t jitterDelayMs = 0;
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
   uint64_t packetsSent = 0;
   uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)

@@ -154,6 +154,30 @@ TEST(SdpAnswer, PreferenceOrderComesFromLocalMedia) {
   EXPECT_EQ(def.codec.payloadType, 111);
 }
 
+TEST(SdpAnswer, ComfortNoiseBesideG711IsAcceptedNotBesideOpus) {
+  // RFC 3389: static 13, no rtpmap needed; listed after the codec and telephone-event.
+  auto n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 0 101 13",
+                                "a=rtpmap:101 telephone-event/8000"}));
+  EXPECT_EQ(n.codec.name, "PCMU");
+  EXPECT_EQ(n.comfortNoisePayloadType, 13);
+  EXPECT_EQ(n.answer.media[0].formats, (std::vector<std::string>{"0", "101", "13"}));
+  EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:13 CN/8000"));
+  // A dynamic number is echoed; CN at another rate is not for G.711.
+  n = answerOk(audioOffer(
+      {"m=audio 5004 RTP/AVP 8 105 98", "a=rtpmap:105 CN/16000", "a=rtpmap:98 CN/8000"}));
+  EXPECT_EQ(n.codec.name, "PCMA");
+  EXPECT_EQ(n.comfortNoisePayloadType, 98);
+  EXPECT_EQ(n.answer.media[0].formats, (std::vector<std::string>{"8", "98"}));
+  // Opus chosen (Chrome and FreeSWITCH offer CN too): no CN, Opus has DTX.
+  n = answerOk(readCorpus("freeswitch_sdes.sdp"));
+  EXPECT_EQ(n.codec.name, "opus");
+  EXPECT_FALSE(n.comfortNoisePayloadType.has_value());
+  EXPECT_FALSE(hasLine(n.answer, "a=rtpmap:13 CN/8000"));
+  // Not offered: none.
+  n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 0"}));
+  EXPECT_FALSE(n.comfortNoisePayloadType.has_value());
+}
+
 TEST(SdpAnswer, StaticPayloadTypesWithoutRtpmap) {
   const auto n = answerOk(audioOffer({"m=audio 5004 RTP/AVP 18 0 8"}));
   EXPECT_EQ(n.codec.name, "PCMU");

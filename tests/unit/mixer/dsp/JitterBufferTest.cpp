@@ -263,5 +263,176 @@ TEST(DspJitterBuffer, EmptyBeforeFirstPacketAndDuringSilence) {
   EXPECT_THROW(JitterBuffer(JitterBufferConfig{.frameDuration = 0}), std::invalid_argument);
 }
 
+TEST(DspJitterBuffer, LongPacketsStandForTheirWholeDuration) {
+  // 60 ms packets (three ticks each): each get() hands out one packet, a 60 ms piece of audio.
+  JitterBuffer buffer;
+  constexpr uint32_t k60 = 3 * kFrame;
+  uint32_t played = 0;
+  uint32_t held = 0;  // audio the caller holds, in timestamp units
+  for (uint16_t seq = 0; seq < 40; ++seq) {
+    buffer.put(seq, seq * k60, payloadFor(seq), k60);
+    for (int tick = 0; tick < 3; ++tick) {
+      while (held < kFrame) {
+        const auto frame = buffer.get();
+        EXPECT_NE(frame.outcome, Outcome::Missing);
+        if (frame.outcome == Outcome::Packet) {
+          EXPECT_EQ(frame.duration, k60);
+          EXPECT_EQ(sequenceIn(frame.payload), played);
+          EXPECT_EQ(frame.timestamp, played * k60);
+          ++played;
+        } else {
+          EXPECT_EQ(frame.duration, kFrame);
+        }
+        held += frame.duration;
+      }
+      held -= kFrame;
+    }
+  }
+  EXPECT_GE(played, 38U);
+  EXPECT_EQ(buffer.stats().missing, 0U);
+  EXPECT_EQ(buffer.stats().late, 0U);
+}
+
+TEST(DspJitterBuffer, ShortPacketsAreJoined) {
+  // 10 ms packets: two per tick, the caller asks twice.
+  JitterBuffer buffer;
+  constexpr uint32_t k10 = kFrame / 2;
+  std::vector<uint16_t> sequences;
+  uint16_t next = 0;
+  for (int tick = 0; tick < 50; ++tick) {
+    for (int i = 0; i < 2; ++i, ++next) {
+      buffer.put(next, next * k10, payloadFor(next), k10);
+    }
+    uint32_t held = 0;
+    while (held < kFrame) {
+      const auto frame = buffer.get();
+      EXPECT_NE(frame.outcome, Outcome::Missing);
+      if (frame.outcome == Outcome::Packet) {
+        EXPECT_EQ(frame.duration, k10);
+        sequences.push_back(frame.sequence);
+      }
+      held += frame.duration;
+    }
+  }
+  EXPECT_GE(sequences.size(), 90U);
+  EXPECT_TRUE(consecutive(sequences, static_cast<int>(sequences.size())))
+      << ::testing::PrintToString(sequences);
+}
+
+TEST(DspJitterBuffer, MissingCoversTheGapAndOffersTheNextPacket) {
+  JitterBuffer buffer;
+  // Packets 0..9 of 20 ms; 4 and 6, 7 lost. The gap before 5 is one frame, before 8 two.
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    if (seq != 4 && seq != 6 && seq != 7) {
+      buffer.put(seq, seq * kFrame, payloadFor(seq));
+    }
+  }
+  std::vector<JitterBuffer::Frame> missing;
+  for (int i = 0; i < 12; ++i) {
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Missing) {
+      missing.push_back(frame);
+      ASSERT_FALSE(frame.next.empty());
+      EXPECT_EQ(sequenceIn(frame.next), frame.timestamp / kFrame + frame.duration / kFrame);
+    }
+  }
+  ASSERT_EQ(missing.size(), 2U);
+  EXPECT_EQ(missing[0].timestamp, 4 * kFrame);
+  EXPECT_EQ(missing[0].duration, kFrame);
+  EXPECT_EQ(missing[1].timestamp, 6 * kFrame);
+  EXPECT_EQ(missing[1].duration, 2 * kFrame);
+  EXPECT_EQ(buffer.stats().played, 7U);
+}
+
+TEST(DspJitterBuffer, AnnouncedSilenceIsNotALoss) {
+  // A comfort noise packet (RFC 3389) says silence follows; a marked packet (RFC 3551 §4.1)
+  // says silence came before. The gaps around them are Empty even with later packets buffered.
+  JitterBufferConfig config;
+  config.initialDelayMs = 200;  // everything below is buffered before it is due
+  JitterBuffer buffer(config);
+  buffer.put(0, 0, payloadFor(0));
+  buffer.put(1, kFrame, payloadFor(1), 0, JitterBuffer::kSilenceAfter, 7);
+  buffer.put(2, 5 * kFrame, payloadFor(2), 0, JitterBuffer::kTalkspurtStart);
+  buffer.put(3, 6 * kFrame, payloadFor(3));
+  buffer.put(4, 9 * kFrame, payloadFor(4), 0, JitterBuffer::kTalkspurtStart);
+  std::vector<Outcome> outcomes;
+  std::vector<uint8_t> tags;
+  for (int i = 0; i < 30; ++i) {
+    const auto frame = buffer.get();
+    outcomes.push_back(frame.outcome);
+    if (frame.outcome == Outcome::Packet) {
+      tags.push_back(frame.tag);
+    }
+  }
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Outcome::Missing), 0);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Outcome::Packet), 5);
+  EXPECT_EQ(tags, (std::vector<uint8_t>{0, 7, 0, 0, 0}));
+  EXPECT_EQ(buffer.stats().missing, 0U);
+}
+
+TEST(DspJitterBuffer, DtxGapsAreSilenceAndLeaveTheDelayAlone) {
+  // Opus DTX (RFC 7587 §3.1.3): 1 s of packets, then one every 400 ms for 3 s, then 1 s of packets
+  // again, timestamps running on throughout, sequence numbers only for what is sent (and no
+  // marker: the sequence numbers alone must tell). Each packet arrives when it is sent; one of
+  // the last second is lost, and that one is Missing.
+  JitterBuffer buffer;
+  const uint32_t initial = buffer.targetDelayMs();
+  int missing = 0;
+  uint16_t sequence = 0;
+  for (uint32_t tick = 0; tick < 250; ++tick) {
+    const bool talking = tick < 50 || tick >= 200;
+    if (talking || tick % 20 == 0) {
+      const uint16_t seq = sequence++;
+      if (tick != 220) {
+        buffer.put(seq, tick * kFrame, payloadFor(seq));
+      }
+    }
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Missing) {
+      ++missing;
+      EXPECT_EQ(frame.timestamp, 220 * kFrame);
+    }
+  }
+  EXPECT_EQ(missing, 1);
+  EXPECT_EQ(buffer.stats().late, 0U);
+  EXPECT_EQ(buffer.stats().inserted, 0U);
+  EXPECT_LE(buffer.targetDelayMs(), initial);
+  EXPECT_GE(buffer.stats().empty, 130U);
+}
+
+TEST(DspJitterBuffer, LossFoundOutAfterTheBufferRanDry) {
+  // 20 ms of delay, one packet per tick, 3 and 4 lost: when 3 is due nothing newer is here, so
+  // it is Empty; 5 then shows 3 and 4 were lost: the Missing for 4 says 3 was lost too.
+  JitterBufferConfig config;
+  config.initialDelayMs = 20;
+  JitterBuffer buffer(config);
+  std::vector<JitterBuffer::Frame> frames;
+  for (uint16_t seq = 0; seq < 10; ++seq) {
+    if (seq != 3 && seq != 4) {
+      buffer.put(seq, seq * kFrame, payloadFor(seq));
+    }
+    frames.push_back(buffer.get());
+  }
+  ASSERT_EQ(frames.size(), 10U);
+  EXPECT_EQ(frames[4].outcome, Outcome::Empty);    // 3 due
+  EXPECT_EQ(frames[5].outcome, Outcome::Missing);  // 4 due, 5 here
+  EXPECT_EQ(frames[5].lostBefore, kFrame);
+  EXPECT_EQ(frames[6].outcome, Outcome::Packet);
+  EXPECT_EQ(frames[6].lostBefore, 0U);
+  EXPECT_EQ(buffer.stats().lostWhileEmpty, 1U);
+  EXPECT_EQ(buffer.stats().missing, 1U);
+}
+
+TEST(DspJitterBuffer, FullPoolDropsTheNewest) {
+  JitterBufferConfig config;
+  config.capacity = 8;  // also the window: 8 frames ahead of the playout point
+  JitterBuffer buffer(config);
+  for (uint16_t seq = 0; seq < 8; ++seq) {
+    EXPECT_TRUE(buffer.put(seq, seq * kFrame / 2, payloadFor(seq), kFrame / 2));
+  }
+  EXPECT_FALSE(buffer.put(8, 8 * kFrame / 2, payloadFor(8), kFrame / 2));
+  EXPECT_EQ(buffer.stats().overflow, 1U);
+}
+
 }  // namespace
 }  // namespace confab::dsp
