@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <boost/asio/steady_timer.hpp>
-#include <iostream>
-#include <type_traits>
 
 #include "mixer/remote/LineStream.hpp"
 #include "mixer/remote/Protocol.hpp"

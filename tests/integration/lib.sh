@@ -150,7 +150,9 @@ start_mixer() {
   log "confab-mixer pid $MIXER_PID on 127.0.0.1:$MIXER_PORT"
 }
 
-# stop_mixer: SIGTERM to the confab-mixer this test started, SIGKILL after 10 s.
+# stop_mixer: SIGTERM to the confab-mixer this test started, SIGKILL after 10 s; sets
+# MIXER_STATUS (0: it left cleanly by itself).
+MIXER_STATUS=""
 stop_mixer() {
   [[ -n "$MIXER_PID" ]] || return 0
   if kill -0 "$MIXER_PID" 2>/dev/null; then
@@ -161,7 +163,8 @@ stop_mixer() {
     done
     kill -KILL "$MIXER_PID" 2>/dev/null || true
   fi
-  wait "$MIXER_PID" 2>/dev/null || true
+  MIXER_STATUS=0
+  wait "$MIXER_PID" 2>/dev/null || MIXER_STATUS=$?
   MIXER_PID=""
 }
 
@@ -212,11 +215,16 @@ wait_confab_exit() {
   CONFAB_PID=""
 }
 
-# stop_confab: SIGTERM, then waits (bounded) for it to leave; sets CONFAB_STATUS.
+# stop_confab: SIGTERM, then waits (bounded) for it to leave; sets CONFAB_STATUS. In remote-mixer
+# mode confab-mixer is stopped next and must leave cleanly too (sanitizer builds report there).
 stop_confab() {
   [[ -n "$CONFAB_PID" ]] || return 0
   kill -TERM "$CONFAB_PID"
   wait_confab_exit 10
+  if [[ -n "$MIXER_PID" ]]; then
+    stop_mixer
+    assert_eq 0 "$MIXER_STATUS" "confab-mixer's exit status after SIGTERM"
+  fi
 }
 
 assert_confab_alive() {

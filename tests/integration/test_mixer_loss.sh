@@ -21,6 +21,7 @@ done
 log "$calls calls up; stopping confab-mixer"
 
 stop_mixer
+assert_eq 0 "$MIXER_STATUS" "confab-mixer's exit status after SIGTERM with a client"
 finish_sipp bye_u1 "$bye_pid"
 assert_sipp_clean bye_u1 "$calls"
 assert_confab_alive "after the mixer went away"
