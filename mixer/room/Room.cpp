@@ -10,20 +10,18 @@ namespace confab::mixer {
 
 namespace {
 
-constexpr std::array<int16_t, kMaxFrameSamples> kSilence{};
-
 std::size_t mixSamples(int rate) { return static_cast<std::size_t>(rate / 50); }
 
 }  // namespace
 
 struct Room::Participant final : rtp::DtmfDetector::Listener {
   Participant(Room& owner, ParticipantId participantId, const ParticipantSettings& s,
-              int opusBitrate)
+              int opusBitrate, int opusComplexity)
       : room(owner),
         id(participantId),
         settings(s),
         decoder(s.codec),
-        encoder(s.codec, opusBitrate),
+        encoder(s.codec, opusBitrate, opusComplexity),
         jitter(dsp::JitterBufferConfig{static_cast<uint32_t>(pcmRate(s.codec)),
                                        static_cast<uint32_t>(frameSamples(s.codec))}),
         dtmf(*this),
@@ -55,6 +53,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   bool hasAudio = false;
   bool talking = false;
   bool selected = false;
+  bool skippedLast = false;  // the last frame was not decoded (quiet listener)
   float loudness = -127.0F;
 
   uint16_t sequence;
@@ -64,7 +63,8 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
 
 // The listeners of one codec share this: one limiter, one resampler, one encode per tick.
 struct Room::Group {
-  Group(Codec c, bool isSilent, int opusBitrate) : codec(c), silent(isSilent), encoder(c, opusBitrate) {}
+  Group(Codec c, bool isSilent, int opusBitrate, int opusComplexity)
+      : codec(c), silent(isSilent), encoder(c, opusBitrate, opusComplexity) {}
   Codec codec;
   bool silent;  // for deaf participants: encodes silence
   AudioEncoder encoder;
@@ -97,7 +97,8 @@ const ParticipantStats* Room::stats(ParticipantId id) const {
 
 ParticipantId Room::add(const ParticipantSettings& settings) {
   const ParticipantId id = nextId_++;
-  participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate));
+  participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
+                                                       settings_.talkerOpusComplexity));
   byId_[id] = participants_.back().get();
   if (auto& pre = participants_.back()->preprocessor) {
     pre->setNoiseSuppression(settings.noiseSuppression);
@@ -153,7 +154,8 @@ Room::Group& Room::groupFor(Codec codec, bool silent) {
       return *g;
     }
   }
-  groups_.push_back(std::make_unique<Group>(codec, silent, settings_.opusBitrate));
+  groups_.push_back(std::make_unique<Group>(codec, silent, settings_.opusBitrate,
+                                            settings_.listenerOpusComplexity));
   configureRate();
   return *groups_.back();
 }
@@ -232,6 +234,16 @@ void Room::analyse(Participant& p) {
       if (p.lastLevel && *p.lastLevel >= settings_.silentLevel) {
         // RFC 6464: the sender says this is silence; decoding it would only cost.
         ++p.stats.framesSkippedSilent;
+      } else if (p.settings.muted) {
+        // Nothing of theirs is used: their VAD sees silence below, as it did decoded.
+        ++p.stats.framesSkippedQuiet;
+      } else if (!p.talking && !p.skippedLast && p.loudness < settings_.quietListenerDbov) {
+        // Quiet and not talking: every other frame is enough to see them start (the VAD needs
+        // more than one loud frame anyway). The decoder takes the next packet as if none was
+        // missing; its state settles within a frame, long before their voice is mixed.
+        ++p.stats.framesSkippedQuiet;
+        p.skippedLast = true;
+        return;
       } else if (p.decoder.decode(frame.payload, pcm)) {
         ++p.stats.framesDecoded;
         p.hasAudio = true;
@@ -248,6 +260,7 @@ void Room::analyse(Participant& p) {
     case dsp::JitterBuffer::Outcome::Empty:
       break;
   }
+  p.skippedLast = false;
   if (p.settings.muted) {
     p.hasAudio = false;
   }
@@ -255,8 +268,9 @@ void Room::analyse(Participant& p) {
     p.preprocessor->process(pcm);
   }
   const bool wasTalking = p.talking;
+  // No audio is silence: the VAD's level of an empty frame is the same -127 dBov, for free.
   p.talking = p.vad.process(p.hasAudio ? std::span<const int16_t>(pcm)
-                                       : std::span<const int16_t>(kSilence).first(n));
+                                       : std::span<const int16_t>());
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
   if (p.talking != wasTalking) {
@@ -308,6 +322,14 @@ void Room::tick() {
       voice = std::span<const int16_t>(resampled).first(n);
     }
     const float gain = t->settings.gain;
+    if (gain == 1.0F) {
+      // The usual case, exactly what the rounding below gives at unit gain, vectorised.
+      for (std::size_t i = 0; i < n; ++i) {
+        t->contribution[i] = voice[i];
+        sum_[i] += voice[i];
+      }
+      continue;
+    }
     for (std::size_t i = 0; i < n; ++i) {
       const auto scaled = static_cast<int32_t>(std::lround(static_cast<float>(voice[i]) * gain));
       t->contribution[i] = scaled;

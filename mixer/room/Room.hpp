@@ -47,6 +47,15 @@ struct RoomSettings {
   uint8_t silentLevel = 60;
   // A talker holds its place against a louder newcomer by this many dB (no flapping).
   float talkerStickinessDb = 6.0F;
+  // libopus complexity (0..10) of each talker's own N-1 encode, heard by that talker only, while
+  // talking over it, and of the shared mix every listener hears. The N-1 encodes are most of a
+  // room's encoding; complexity 1 costs about half of 5 for ~2 dB less SNR on a tone.
+  int talkerOpusComplexity = 1;
+  int listenerOpusComplexity = 5;
+  // A listener whose last decoded frame was below this level (well under the VAD's start level)
+  // is decoded every other frame only: their audio is not mixed, only watched for speech, and
+  // speech still starts them talking, at most one frame later. -127 decodes every frame.
+  float quietListenerDbov = -50.0F;
 };
 
 struct ParticipantStats {
@@ -55,6 +64,7 @@ struct ParticipantStats {
   uint64_t framesDecoded = 0;
   uint64_t framesConcealed = 0;
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
+  uint64_t framesSkippedQuiet = 0;   // not decoded: muted, or a quiet listener's other frame
   uint64_t packetsSent = 0;
   uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)
   uint32_t lastTimestampSent = 0;  // RTP timestamp of the newest packet we sent them
