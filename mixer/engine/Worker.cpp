@@ -476,6 +476,7 @@ bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
   leg->id = id;
   leg->mix = mix->second.get();
   leg->participant = mix->second->room->add(settings);
+  mix->second->room->setListening(leg->participant, sending);
   leg->endpoint.emplace(std::move(endpoint));
   leg->sending = sending;
   leg->receiving = receiving;

@@ -53,6 +53,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   bool hasAudio = false;
   bool talking = false;
   bool selected = false;
+  bool listening = true;     // false: on hold, nothing is encoded or sent for them
   bool skippedLast = false;  // the last frame was not decoded (quiet listener)
   float loudness = -127.0F;
 
@@ -144,6 +145,14 @@ bool Room::setGain(ParticipantId id, float gain) {
   Participant* p = find(id);
   if (p != nullptr) {
     p->settings.gain = std::clamp(gain, 0.0F, 8.0F);
+  }
+  return p != nullptr;
+}
+
+bool Room::setListening(ParticipantId id, bool listening) {
+  Participant* p = find(id);
+  if (p != nullptr) {
+    p->listening = listening;
   }
   return p != nullptr;
 }
@@ -340,6 +349,10 @@ void Room::tick() {
     g->encoded = false;
   }
   for (auto& p : participants_) {
+    if (!p->listening) {
+      p->timestamp += static_cast<uint32_t>(frameSamples(p->settings.codec));
+      continue;
+    }
     if (p->selected && !p->settings.deaf) {
       sendOwnMix(*p);
     } else {

@@ -96,6 +96,10 @@ class Room {
   bool setMuted(ParticipantId id, bool muted);
   bool setDeaf(ParticipantId id, bool deaf);
   bool setGain(ParticipantId id, float gain);
+  // False while nothing sent to them would be delivered (on hold: RFC 3264 §5.1, recvonly or
+  // inactive towards them): their mix is neither encoded nor sent, a held talker's own N-1
+  // encode included; their RTP timestamp keeps time (RFC 3550 §5.1), their sequence does not jump.
+  bool setListening(ParticipantId id, bool listening);
 
   // Data path: one RTP packet from a participant (already SRTP-unprotected).
   void receive(ParticipantId from, std::span<uint8_t> packet);

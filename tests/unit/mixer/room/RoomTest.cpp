@@ -359,6 +359,27 @@ TEST(MixerRoom, QuietListenerIsDecodedEveryOtherFrameAndStillStartsTalking) {
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
 }
 
+TEST(MixerRoom, HeldParticipantGetsNothingAndCostsNoEncode) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 1500, 2), c(Codec::kOpus, 111, 0, 3);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  Call cc{room.add(settingsFor(Codec::kOpus, 111, 13)), &c};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}};
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_EQ(room.encodesLastTick(), 3u);  // a's N-1, b's N-1, the listeners' mix
+  room.setListening(ca.id, false);
+  const std::size_t heardBefore = a.packetsHeard;
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_EQ(a.packetsHeard, heardBefore);
+  EXPECT_EQ(room.encodesLastTick(), 2u);
+  EXPECT_GT(test::toneDbov(c.recent(20), 1000, 48000), -30.0);  // still heard by the others
+  room.setListening(ca.id, true);
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_TRUE(test::hasTone(a.recent(20), 1500, 48000, -3));
+}
+
 TEST(MixerRoom, MutedParticipantIsNotDecoded) {
   RecordingSink sink;
   Room room(RoomSettings{}, sink);
