@@ -246,10 +246,12 @@ void Room::analyse(Participant& p) {
       } else if (p.settings.muted) {
         // Nothing of theirs is used: their VAD sees silence below, as it did decoded.
         ++p.stats.framesSkippedQuiet;
-      } else if (!p.talking && !p.skippedLast && p.loudness < settings_.quietListenerDbov) {
+      } else if (!p.talking && !p.skippedLast && !p.preprocessor &&
+                 p.loudness < settings_.quietListenerDbov) {
         // Quiet and not talking: every other frame is enough to see them start (the VAD needs
         // more than one loud frame anyway). The decoder takes the next packet as if none was
-        // missing; its state settles within a frame, long before their voice is mixed.
+        // missing; its state settles within a frame, long before their voice is mixed. Not with
+        // a preprocessor: its noise estimate and gain follow every frame, and AGC may lift them.
         ++p.stats.framesSkippedQuiet;
         p.skippedLast = true;
         return;
