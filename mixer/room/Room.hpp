@@ -53,7 +53,7 @@ struct RoomSettings {
   int talkerOpusComplexity = 1;
   int listenerOpusComplexity = 5;
   // A listener whose last decoded frame was below this level (well under the VAD's start level)
-  // is decoded every other frame only: their audio is not mixed, only watched for speech, and
+  // is decoded every other frame only (half of them on odd ticks, half on even): their audio is not mixed, only watched for speech, and
   // speech still starts them talking, at most one frame later. -127 decodes every frame.
   float quietListenerDbov = -50.0F;
 };
@@ -139,6 +139,7 @@ class Room {
   std::array<int32_t, kMaxFrameSamples> sum_{};
   std::array<uint8_t, 1500> packet_{};
   unsigned encodesLastTick_ = 0;
+  uint64_t ticks_ = 0;
 };
 
 }  // namespace confab::mixer
