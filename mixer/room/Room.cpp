@@ -242,8 +242,9 @@ void Room::analyse(Participant& p) {
       if (p.lastLevel && *p.lastLevel >= settings_.silentLevel) {
         // RFC 6464: the sender says this is silence; decoding it would only cost.
         ++p.stats.framesSkippedSilent;
-      } else if (p.settings.muted) {
-        // Nothing of theirs is used: their VAD sees silence below, as it did decoded.
+      } else if (p.settings.muted && !p.talking) {
+        // Nothing of theirs is used: their VAD sees silence below, as it did decoded. (While
+        // their talking hangs over, they are still decoded: an unmute then continues cleanly.)
         ++p.stats.framesSkippedQuiet;
       } else if (!p.talking && !p.preprocessor && p.loudness < settings_.quietListenerDbov &&
                  ((ticks_ + p.id) & 1U) == 0) {

@@ -53,8 +53,9 @@ struct RoomSettings {
   int talkerOpusComplexity = 1;
   int listenerOpusComplexity = 5;
   // A listener whose last decoded frame was below this level (well under the VAD's start level)
-  // is decoded every other frame only (half of them on odd ticks, half on even): their audio is not mixed, only watched for speech, and
-  // speech still starts them talking, at most one frame later. -127 decodes every frame.
+  // is decoded every other frame only (half of them on odd ticks, half on even): their audio is
+  // not mixed, only watched for speech, and speech still starts them talking, at most one frame
+  // later. -127 decodes every frame.
   float quietListenerDbov = -50.0F;
 };
 
