@@ -13,11 +13,13 @@ float dbov(std::span<const int16_t> pcm) {
   if (pcm.empty()) {
     return kSilenceDbov;
   }
-  double sum = 0.0;
+  // Integer squares summed exactly (a frame is at most a few thousand samples of < 2^30 each):
+  // the same value the double sum gave, and a loop the compiler vectorises.
+  int64_t sum = 0;
   for (const int16_t sample : pcm) {
-    sum += static_cast<double>(sample) * sample;
+    sum += static_cast<int32_t>(sample) * static_cast<int32_t>(sample);
   }
-  const double rms = std::sqrt(sum / static_cast<double>(pcm.size()));
+  const double rms = std::sqrt(static_cast<double>(sum) / static_cast<double>(pcm.size()));
   if (rms <= 0.0) {
     return kSilenceDbov;
   }

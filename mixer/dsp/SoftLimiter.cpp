@@ -43,6 +43,11 @@ bool SoftLimiter::process(std::span<const int32_t> in, std::span<int16_t> out) {
     const float magnitude = std::abs(sample);
     const float coef = magnitude > envelope_ ? attack_ : release_;
     envelope_ = coef * envelope_ + (1.0F - coef) * magnitude;
+    if (envelope_ <= threshold_ && magnitude <= threshold_) {
+      // Below the threshold the limiter is the identity: skip the float round trip.
+      out[i] = static_cast<int16_t>(in[i]);
+      continue;
+    }
     const float g = envelope_ > threshold_ ? threshold_ / envelope_ : 1.0F;
     const float limited = softKnee(sample * g);
     out[i] = static_cast<int16_t>(std::lround(std::clamp(limited, -kFullScale, kFullScale)));

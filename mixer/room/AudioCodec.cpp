@@ -91,11 +91,12 @@ void AudioDecoder::conceal(std::span<int16_t> out) {
   plc_->conceal(out);
 }
 
-AudioEncoder::AudioEncoder(Codec codec, int opusBitrate) : codec_(codec) {
+AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity) : codec_(codec) {
   if (codec == Codec::kOpus) {
     codec::OpusEncoderConfig config;
     config.sampleRate = pcmRate(codec);
     config.bitrate = opusBitrate;
+    config.complexity = opusComplexity;
     opus_.emplace(config);
   }
 }

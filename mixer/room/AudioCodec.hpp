@@ -60,7 +60,8 @@ class AudioDecoder {
 
 class AudioEncoder {
  public:
-  explicit AudioEncoder(Codec codec, int opusBitrate = 32000);
+  // opusComplexity: libopus 0..10 (5 by default); ignored for G.711.
+  explicit AudioEncoder(Codec codec, int opusBitrate = 32000, int opusComplexity = 5);
   // Encodes one frame; returns the payload size, 0 on failure.
   std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out);
   [[nodiscard]] Codec codec() const { return codec_; }

@@ -11,8 +11,6 @@ namespace confab::mixer {
 
 namespace {
 
-constexpr std::array<int16_t, kMaxFrameSamples> kSilence{};
-
 std::size_t mixSamples(int rate) { return static_cast<std::size_t>(rate / 50); }
 
 // What the jitter buffer holds besides audio: RFC 3389 comfort noise packets.
@@ -31,18 +29,20 @@ dsp::JitterBufferConfig jitterConfig(Codec codec) {
 
 // What a piece of decoded audio is, in rising order of what it asks for: nothing to mix, noise
 // to mix (comfort noise: the voice activity detector sees silence), a voice to mix and detect.
-enum class Fill : uint8_t { kNothing, kNoise, kVoice };
+// kSkipped: a packet deliberately not decoded (a quiet listener's other frame, a muted
+// participant), so the tick learns nothing new of them.
+enum class Fill : uint8_t { kSkipped, kNothing, kNoise, kVoice };
 
 }  // namespace
 
 struct Room::Participant final : rtp::DtmfDetector::Listener {
   Participant(Room& owner, ParticipantId participantId, const ParticipantSettings& s,
-              int opusBitrate)
+              int opusBitrate, int opusComplexity)
       : room(owner),
         id(participantId),
         settings(s),
         decoder(s.codec),
-        encoder(s.codec, opusBitrate),
+        encoder(s.codec, opusBitrate, opusComplexity),
         jitter(jitterConfig(s.codec)),
         dtmf(*this),
         preprocessor(s.noiseSuppression || s.automaticGain
@@ -55,8 +55,10 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
 
   // The receive side of one tick: pulls from the jitter buffer until n samples are decoded
   // (one 60 ms packet feeds three ticks, two 10 ms packets one), moves n of them to pcm.
-  Fill pull(std::size_t n, uint8_t silentLevel);
-  Fill fill(const dsp::JitterBuffer::Frame& frame, std::span<int16_t> out, uint8_t silentLevel);
+  // 'skipDecode': take packets out of the jitter buffer without decoding them.
+  Fill pull(std::size_t n, uint8_t silentLevel, bool skipDecode);
+  Fill fill(const dsp::JitterBuffer::Frame& frame, std::span<int16_t> out, uint8_t silentLevel,
+            bool skipDecode);
   Fill fillSilence(std::span<int16_t> out);
   // Samples of each kind so far; ParticipantStats shows them in 20 ms frames (a 10 ms packet is
   // half a frame, a 60 ms one three).
@@ -67,6 +69,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
     uint64_t recoveredFec = 0;
     uint64_t comfortNoise = 0;
     uint64_t skippedSilent = 0;
+    uint64_t skippedQuiet = 0;
   } samples;
   uint64_t silenceConcealed = 0;  // of samples.comfortNoise, by the decoder since the last packet
 
@@ -96,6 +99,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   bool hasAudio = false;
   bool talking = false;
   bool selected = false;
+  bool listening = true;     // false: on hold, nothing is encoded or sent for them
   float loudness = -127.0F;
 
   uint16_t sequence;
@@ -105,7 +109,8 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
 
 // The listeners of one codec share this: one limiter, one resampler, one encode per tick.
 struct Room::Group {
-  Group(Codec c, bool isSilent, int opusBitrate) : codec(c), silent(isSilent), encoder(c, opusBitrate) {}
+  Group(Codec c, bool isSilent, int opusBitrate, int opusComplexity)
+      : codec(c), silent(isSilent), encoder(c, opusBitrate, opusComplexity) {}
   Codec codec;
   bool silent;  // for deaf participants: encodes silence
   AudioEncoder encoder;
@@ -138,7 +143,8 @@ const ParticipantStats* Room::stats(ParticipantId id) const {
 
 ParticipantId Room::add(const ParticipantSettings& settings) {
   const ParticipantId id = nextId_++;
-  participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate));
+  participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
+                                                       settings_.talkerOpusComplexity));
   byId_[id] = participants_.back().get();
   if (auto& pre = participants_.back()->preprocessor) {
     pre->setNoiseSuppression(settings.noiseSuppression);
@@ -188,13 +194,22 @@ bool Room::setGain(ParticipantId id, float gain) {
   return p != nullptr;
 }
 
+bool Room::setListening(ParticipantId id, bool listening) {
+  Participant* p = find(id);
+  if (p != nullptr) {
+    p->listening = listening;
+  }
+  return p != nullptr;
+}
+
 Room::Group& Room::groupFor(Codec codec, bool silent) {
   for (auto& g : groups_) {
     if (g->codec == codec && g->silent == silent) {
       return *g;
     }
   }
-  groups_.push_back(std::make_unique<Group>(codec, silent, settings_.opusBitrate));
+  groups_.push_back(std::make_unique<Group>(codec, silent, settings_.opusBitrate,
+                                            settings_.listenerOpusComplexity));
   configureRate();
   return *groups_.back();
 }
@@ -279,8 +294,8 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
                 comfortNoise ? kComfortNoiseTag : 0);
 }
 
-Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
-  Fill kind = decodedLength > 0 ? decodedKind : Fill::kNothing;
+Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel, bool skipDecode) {
+  Fill kind = decodedLength > 0 ? decodedKind : Fill::kSkipped;
   while (decodedLength < n) {
     const auto frame = jitter.get();
     const std::size_t length =
@@ -289,7 +304,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
       break;  // never: every outcome stands for some audio
     }
     decodedKind =
-        fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length), silentLevel);
+        fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length), silentLevel,
+             skipDecode);
     decodedLength += length;
     kind = std::max(kind, decodedKind);
   }
@@ -307,7 +323,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel) {
 
 Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
                              std::span<int16_t> out,
-                             uint8_t silentLevel) {
+                             uint8_t silentLevel,
+                             bool skipDecode) {
   if (frame.outcome == dsp::JitterBuffer::Outcome::Packet ||
       frame.outcome == dsp::JitterBuffer::Outcome::Missing) {
     // Audio already played as the sender's silence turned out lost (the jitter buffer had run
@@ -331,6 +348,11 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
         // RFC 6464: the sender says this is silence; decoding it would only cost.
         samples.skippedSilent += out.size();
         break;
+      }
+      if (skipDecode) {
+        samples.skippedQuiet += out.size();
+        std::fill(out.begin(), out.end(), int16_t{0});
+        return Fill::kSkipped;
       }
       if (decoder.decodePacket(frame.payload, out) == out.size()) {
         samples.decoded += out.size();
@@ -389,26 +411,40 @@ Fill Room::Participant::fillSilence(std::span<int16_t> out) {
 void Room::analyse(Participant& p) {
   const std::size_t n = frameSamples(p.settings.codec);
   auto pcm = std::span<int16_t>(p.pcm).first(n);
-  const Fill kind = p.pull(n, settings_.silentLevel);
-  p.hasAudio = kind != Fill::kNothing && !p.settings.muted;
-  // Comfort noise is mixed while they are heard, but it is not a voice: the VAD sees silence.
-  const bool voice = kind == Fill::kVoice && !p.settings.muted;
-  if (voice && p.preprocessor) {
-    p.preprocessor->process(pcm);
-  }
-  const bool wasTalking = p.talking;
-  p.talking = p.vad.process(voice ? std::span<const int16_t>(pcm)
-                                  : std::span<const int16_t>(kSilence).first(n));
-  p.loudness = p.vad.lastDbov();
-  p.stats.talking = p.talking;
+  // Nothing of a muted participant is used (their VAD sees silence below, as it would decoded);
+  // while their talking hangs over they are still decoded, so an unmute continues cleanly.
+  const bool mutedSkip = p.settings.muted && !p.talking;
+  // Quiet and not talking: every other frame is enough to see them start (the VAD needs more
+  // than one loud frame anyway). The decoder takes the next packet as if none was missing; its
+  // state settles within a frame, long before their voice is mixed. Not with a preprocessor: its
+  // noise estimate and gain follow every frame, and AGC may lift them. Odd and even participants
+  // skip on alternate ticks, so ticks stay the same length.
+  const bool quietSkip = !p.talking && !p.preprocessor &&
+                         p.loudness < settings_.quietListenerDbov && ((ticks_ + p.id) & 1U) == 0;
+  const Fill kind = p.pull(n, settings_.silentLevel, mutedSkip || quietSkip);
   p.stats.framesDecoded = p.samples.decoded / n;
   p.stats.framesLost = p.samples.lost / n;
   p.stats.framesConcealed = p.samples.concealed / n;
   p.stats.framesRecoveredFec = p.samples.recoveredFec / n;
   p.stats.framesComfortNoise = p.samples.comfortNoise / n;
   p.stats.framesSkippedSilent = p.samples.skippedSilent / n;
+  p.stats.framesSkippedQuiet = p.samples.skippedQuiet / n;
   p.stats.packetsLate = p.jitter.stats().late;
   p.stats.jitterDelayMs = p.jitter.targetDelayMs();
+  p.hasAudio = kind > Fill::kNothing && !p.settings.muted;
+  if (kind == Fill::kSkipped && !p.settings.muted) {
+    return;  // a quiet listener's skipped frame: their VAD keeps its state for the next one
+  }
+  // Comfort noise is mixed while they are heard, but it is not a voice: the VAD sees silence.
+  const bool voice = kind == Fill::kVoice && !p.settings.muted;
+  if (voice && p.preprocessor) {
+    p.preprocessor->process(pcm);
+  }
+  const bool wasTalking = p.talking;
+  // No voice is silence: the VAD's level of an empty frame is the same -127 dBov, for free.
+  p.talking = p.vad.process(voice ? std::span<const int16_t>(pcm) : std::span<const int16_t>());
+  p.loudness = p.vad.lastDbov();
+  p.stats.talking = p.talking;
   if (p.talking != wasTalking) {
     sink_.onTalking(p.id, p.talking);
   }
@@ -442,6 +478,7 @@ void Room::selectTalkers() {
 void Room::tick() {
   const std::size_t n = mixSamples(mixRate_);
   encodesLastTick_ = 0;
+  ++ticks_;
   for (auto& p : participants_) {
     analyse(*p);
   }
@@ -458,6 +495,14 @@ void Room::tick() {
       voice = std::span<const int16_t>(resampled).first(n);
     }
     const float gain = t->settings.gain;
+    if (gain == 1.0F) {
+      // The usual case, exactly what the rounding below gives at unit gain, vectorised.
+      for (std::size_t i = 0; i < n; ++i) {
+        t->contribution[i] = voice[i];
+        sum_[i] += voice[i];
+      }
+      continue;
+    }
     for (std::size_t i = 0; i < n; ++i) {
       const auto scaled = static_cast<int32_t>(std::lround(static_cast<float>(voice[i]) * gain));
       t->contribution[i] = scaled;
@@ -470,6 +515,10 @@ void Room::tick() {
     g->encoded = false;
   }
   for (auto& p : participants_) {
+    if (!p->listening) {
+      p->timestamp += static_cast<uint32_t>(frameSamples(p->settings.codec));
+      continue;
+    }
     if (p->selected && !p->settings.deaf) {
       sendOwnMix(*p);
     } else {

@@ -48,6 +48,16 @@ struct RoomSettings {
   uint8_t silentLevel = 60;
   // A talker holds its place against a louder newcomer by this many dB (no flapping).
   float talkerStickinessDb = 6.0F;
+  // libopus complexity (0..10) of each talker's own N-1 encode, heard by that talker only, while
+  // talking over it, and of the shared mix every listener hears. The N-1 encodes are most of a
+  // room's encoding; complexity 1 costs about half of 5 for ~2 dB less SNR on a tone.
+  int talkerOpusComplexity = 1;
+  int listenerOpusComplexity = 5;
+  // A listener whose last decoded frame was below this level (well under the VAD's start level)
+  // is decoded every other frame only (half of them on odd ticks, half on even): their audio is
+  // not mixed, only watched for speech, and speech still starts them talking, at most one frame
+  // later. -127 decodes every frame.
+  float quietListenerDbov = -50.0F;
 };
 
 struct ParticipantStats {
@@ -67,6 +77,7 @@ struct ParticipantStats {
   uint64_t packetsLate = 0;
   uint32_t jitterDelayMs = 0;
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
+  uint64_t framesSkippedQuiet = 0;   // not decoded: muted, or a quiet listener's other frame
   uint64_t packetsSent = 0;
   uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)
   uint32_t lastTimestampSent = 0;  // RTP timestamp of the newest packet we sent them
@@ -121,6 +132,10 @@ class Room {
   // has detached it (or the room is gone).
   void setPlaybackSource(PlaybackSource* source) { playback_ = source; }
   void setRecordingTap(RecordingTap* tap) { recordingTap_ = tap; }
+  // False while nothing sent to them would be delivered (on hold: RFC 3264 §5.1, recvonly or
+  // inactive towards them): their mix is neither encoded nor sent, a held talker's own N-1
+  // encode included; their RTP timestamp keeps time (RFC 3550 §5.1), their sequence does not jump.
+  bool setListening(ParticipantId id, bool listening);
 
   // Data path: one RTP packet from a participant (already SRTP-unprotected).
   void receive(ParticipantId from, std::span<uint8_t> packet);
@@ -166,6 +181,7 @@ class Room {
   RecordingTap* recordingTap_ = nullptr;
   dsp::SoftLimiter recordingLimiter_;
   int recordingLimiterRate_ = 0;
+  uint64_t ticks_ = 0;
 };
 
 }  // namespace confab::mixer

@@ -5,6 +5,8 @@
 #include <array>
 #include <mutex>
 
+#include "mixer/srtp/HmacSha1.hpp"
+
 namespace confab::srtp {
 
 namespace {
@@ -25,7 +27,13 @@ bool Library::initialize(std::string* error) {
   // it and remembers the outcome for every later caller.
   static std::once_flag once;
   static srtp_err_status_t initStatus = srtp_err_status_ok;
-  std::call_once(once, [] { initStatus = srtp_init(); });
+  std::call_once(once, [] {
+    initStatus = srtp_init();
+    if (initStatus == srtp_err_status_ok) {
+      // Allocation-free HMAC-SHA1; when refused, libsrtp's own stays and works as before.
+      installHmacSha1();
+    }
+  });
   if (initStatus != srtp_err_status_ok) {
     if (error != nullptr) {
       *error = "srtp_init failed: ";

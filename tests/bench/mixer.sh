@@ -58,9 +58,9 @@ sweep() {
 }
 
 common=(--room-size 20 --talkers 3 --srtp on)
-sweep opus "100 160 240 320 400" --codec opus --levels off "${common[@]}"
-sweep pcmu "1000 1500 2000 3000 4000 5000 6000" --codec pcmu --levels off "${common[@]}"
-sweep opus6464 "200 300 400 1000 2000 3000 4000" --codec opus --levels on "${common[@]}"
+sweep opus "100 160 240 320 400 480 560" --codec opus --levels off "${common[@]}"
+sweep pcmu "1000 1250 1500 2000 3000 4000 5000" --codec pcmu --levels off "${common[@]}"
+sweep opus6464 "200 300 400 500 600 800 1000 2000 3000" --codec opus --levels on "${common[@]}"
 # One big room against many small ones, same participant count and talkers per room (PCMU: 50
 # Opus rooms would need 200 Opus encodes a tick, beyond one core whatever the room size).
 run bigroom --participants 1000 --room-size 1000 --talkers 3 --srtp on --codec pcmu --levels off || true
@@ -139,7 +139,9 @@ out.append(
     " run SCHED_FIFO priority 1 so the neighbours' load does not land in the tick lateness"
     " (measured without it, a 100-participant run on this busy machine showed p99 ~5 ms at 37 %"
     " of a core; with it, 100 µs). Rooms of 20 with 3 talkers (`maxTalkers` = 3), AES_CM_128_HMAC_SHA1_80,"
-    " rtcp-mux, Opus at 32 kbit/s. Talkers send a -20 dBov vibrato tone (~82-byte Opus frames);"
+    " rtcp-mux, Opus at 32 kbit/s; the room's defaults: each talker's own N-1 mix encoded at Opus"
+    " complexity 1, the listeners' shared mix at 5, and a listener quieter than -50 dBov decoded"
+    " every other frame. Talkers send a -20 dBov vibrato tone (~82-byte Opus frames);"
     " listeners send low noise at about -60 dBov (~63-byte frames), real audio for the decoder"
     " but below the VAD's start level; with RFC 6464 on, talkers' packets carry level 30 and"
     " listeners' 127 (silence: not decoded).")
@@ -188,7 +190,8 @@ out.append(
     "**Silent listener's cost**, by slope: 10 Opus + SRTP rooms with 3 talkers each, 5 then 20"
     " participants per room (N = 50, then 200); the talkers and the per-room encodes are the same in"
     " both runs, so (mixer CPU per tick at 200 - at 50) / 150 is what one more silent listener"
-    " costs: its receive, SRTP unprotect, jitter buffer, decode (unless RFC 6464 says silence),"
+    " costs: its receive, SRTP unprotect, jitter buffer, decode (every other frame while it is"
+    " quiet, none when RFC 6464 says silence),"
     " VAD, its share of nothing else, SRTP protect and send of the shared mix.")
 out.append("")
 out.append("| RFC 6464 | CPU-µs per tick, N = 50 | N = 200 | µs per listener per tick | x floor | target <= 1.5 x floor |")

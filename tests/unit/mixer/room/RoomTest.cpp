@@ -303,6 +303,7 @@ TEST(MixerRoom, TelephoneEventsAreReportedNotMixed) {
 TEST(MixerRoom, SenderLevelSayingSilenceIsNotDecoded) {
   RecordingSink sink;
   RoomSettings settings;
+  settings.quietListenerDbov = -127.0F;  // every frame without a level is decoded
   Room room(settings, sink);
   Phone a(Codec::kOpus, 111, 0, 1), b(Codec::kOpus, 111, 0, 2);
   ParticipantSettings withLevels = settingsFor(Codec::kOpus, 111, 11);
@@ -322,6 +323,74 @@ TEST(MixerRoom, SenderLevelSayingSilenceIsNotDecoded) {
   EXPECT_GT(room.stats(ca.id)->framesSkippedSilent, 40u);
   EXPECT_EQ(room.stats(ca.id)->framesDecoded, 0u);
   EXPECT_GT(room.stats(cb.id)->framesDecoded, 40u);
+}
+
+TEST(MixerRoom, QuietListenerIsDecodedEveryOtherFrameAndStillStartsTalking) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 0, 1), b(Codec::kOpus, 111, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  run(room, {ca, cb}, 50);
+  // Silence: about half the frames decoded, the others skipped.
+  EXPECT_GT(room.stats(ca.id)->framesSkippedQuiet, 20u);
+  EXPECT_GT(room.stats(ca.id)->framesDecoded, 20u);
+  EXPECT_FALSE(room.stats(ca.id)->talking);
+  // Then a speaks (a new phone on the same stream: same SSRC, sequence continues) and is heard.
+  Phone loud(Codec::kOpus, 111, 1000, 1);
+  sink.phones[ca.id] = &loud;
+  for (int i = 0; i < 50; ++i) {
+    auto packet = loud.nextPacket();
+    // Continue a's sequence numbers and timestamps so the jitter buffer sees one stream.
+    const auto seq = static_cast<uint16_t>(100 + 50 + i);
+    const uint32_t ts = 5000 + static_cast<uint32_t>(960 * (50 + i));
+    packet[2] = static_cast<uint8_t>(seq >> 8);
+    packet[3] = static_cast<uint8_t>(seq);
+    for (int k = 0; k < 4; ++k) {
+      packet[4 + static_cast<std::size_t>(k)] = static_cast<uint8_t>(ts >> (24 - 8 * k));
+    }
+    room.receive(ca.id, packet);
+    auto pb = b.nextPacket();
+    room.receive(cb.id, pb);
+    room.tick();
+  }
+  EXPECT_TRUE(room.stats(ca.id)->talking);
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+}
+
+TEST(MixerRoom, HeldParticipantGetsNothingAndCostsNoEncode) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 1500, 2), c(Codec::kOpus, 111, 0, 3);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  Call cc{room.add(settingsFor(Codec::kOpus, 111, 13)), &c};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}};
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_EQ(room.encodesLastTick(), 3u);  // a's N-1, b's N-1, the listeners' mix
+  room.setListening(ca.id, false);
+  const std::size_t heardBefore = a.packetsHeard;
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_EQ(a.packetsHeard, heardBefore);
+  EXPECT_EQ(room.encodesLastTick(), 2u);
+  EXPECT_GT(test::toneDbov(c.recent(20), 1000, 48000), -30.0);  // still heard by the others
+  room.setListening(ca.id, true);
+  run(room, {ca, cb, cc}, 30);
+  EXPECT_TRUE(test::hasTone(a.recent(20), 1500, 48000, -3));
+}
+
+TEST(MixerRoom, MutedParticipantIsNotDecoded) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  room.setMuted(ca.id, true);
+  run(room, {ca, cb}, 50);
+  EXPECT_EQ(room.stats(ca.id)->framesDecoded, 0u);
+  EXPECT_FALSE(room.stats(ca.id)->talking);
 }
 
 TEST(MixerRoom, SpeechContinuesUnderFivePercentLoss) {
