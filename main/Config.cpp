@@ -77,6 +77,17 @@ Check readNumber(const std::string& text,
 
 }  // namespace
 
+Check readYesNo(const std::string& value, bool& out) {
+  if (value == "yes" || value == "true" || value == "on") {
+    out = true;
+  } else if (value == "no" || value == "false" || value == "off") {
+    out = false;
+  } else {
+    return Refusal{value, "expected yes or no"};
+  }
+  return std::nullopt;
+}
+
 // Parses "ADDRESS:PORT" with IPv6 addresses in brackets ("[::]:5060"), as in RFC 3986 §3.2.2.
 // Listening points are numeric: a name would resolve to whichever address the resolver picks.
 std::variant<Endpoint, std::string> parseEndpoint(std::string_view text) {
@@ -480,18 +491,15 @@ const auto kSettings = std::to_array<Setting>({
     {"require-srtp", "yes|no",
      "Refuse calls that offer only plain RTP (SDES SRTP, RFC 4568, required in every room).",
      Group::kRooms, false,
-     [](Config& c, const Values& v) {
-       const std::string& value = single(v);
-       if (value == "yes" || value == "true" || value == "on") {
-         c.requireSrtp = true;
-       } else if (value == "no" || value == "false" || value == "off") {
-         c.requireSrtp = false;
-       } else {
-         return Check(Refusal{value, "expected yes or no"});
-       }
-       return Check();
-     },
+     [](Config& c, const Values& v) { return readYesNo(single(v), c.requireSrtp); },
      [](const Config& c) { return Values{c.requireSrtp ? "yes" : "no"}; }},
+    {"noise-suppression", "yes|no",
+     "SpeexDSP noise suppression on every caller's voice before it is mixed.", Group::kMedia,
+     false, [](Config& c, const Values& v) { return readYesNo(single(v), c.noiseSuppression); },
+     [](const Config& c) { return Values{c.noiseSuppression ? "yes" : "no"}; }},
+    {"agc", "yes|no", "SpeexDSP automatic gain control on every caller's voice.", Group::kMedia,
+     false, [](Config& c, const Values& v) { return readYesNo(single(v), c.automaticGain); },
+     [](const Config& c) { return Values{c.automaticGain ? "yes" : "no"}; }},
     {"answer-delay-ms", "MS",
      "Ring (180) this long before answering a call; 0 answers at once.", Group::kRooms, false,
      [](Config& c, const Values& v) {

@@ -93,6 +93,9 @@ struct Config {
   std::chrono::milliseconds answerDelay{0};
   // Every room refuses plain RTP.
   bool requireSrtp = false;
+  // SpeexDSP noise suppression and automatic gain on every caller's voice before it is mixed.
+  bool noiseSuppression = false;
+  bool automaticGain = false;
 
   friend bool operator==(const Config&, const Config&) = default;
 };
@@ -130,6 +133,8 @@ mixer-threads = 0
 max-participants = 0
 answer-delay-ms = 0
 require-srtp = no
+noise-suppression = no
+agc = no
 )";
 
 // --help, --version or --print-config: print text on standard output and exit successfully.

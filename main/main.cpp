@@ -81,6 +81,8 @@ FocusSettings focusSettings(const config::Config& c) {
   s.timers.t4 = c.sipT4;
   s.uas.call.sessionTimer.sessionExpires = static_cast<uint32_t>(c.sessionExpires.count());
   s.uas.call.contactHost = c.sipDomain;
+  s.uas.call.noiseSuppression = c.noiseSuppression;
+  s.uas.call.automaticGain = c.automaticGain;
   s.uas.answerDelay = c.answerDelay;
   if (c.mediaAddress) {
     s.uas.mediaAddress = c.mediaAddress->to_string();

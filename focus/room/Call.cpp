@@ -202,6 +202,8 @@ void Call::applyMedia() {
   params->participant.muted = controls_.muted;
   params->participant.deaf = controls_.deaf;
   params->participant.gain = controls_.gain;
+  params->participant.noiseSuppression = settings_.noiseSuppression;
+  params->participant.automaticGain = settings_.automaticGain;
   if (joined_) {
     mixer_.update(media_.id, *params);
   } else {

@@ -34,6 +34,9 @@ struct CallSettings {
   // Host for our Contact (the public name, with our listening port added); empty: the address
   // the call came in on.
   std::string contactHost;
+  // SpeexDSP clean-up of every caller's voice in the mixer.
+  bool noiseSuppression = false;
+  bool automaticGain = false;
 };
 
 class Call final : private txn::ClientTransaction::User {

@@ -121,7 +121,10 @@ json::object roomSettingsObject(const RoomSettings& s) {
   return {{"maxTalkers", s.maxTalkers},
           {"opusBitrate", s.opusBitrate},
           {"silentLevel", s.silentLevel},
-          {"talkerStickinessDb", finite(s.talkerStickinessDb)}};
+          {"talkerStickinessDb", finite(s.talkerStickinessDb)},
+          {"talkerOpusComplexity", s.talkerOpusComplexity},
+          {"listenerOpusComplexity", s.listenerOpusComplexity},
+          {"quietListenerDbov", finite(s.quietListenerDbov)}};
 }
 
 json::object mediaObject(const MediaParams& m) {
@@ -131,6 +134,8 @@ json::object mediaObject(const MediaParams& m) {
       {"payloadType", p.payloadType},
       {"telephoneEventPayloadType",
        p.telephoneEventPayloadType ? json::value(*p.telephoneEventPayloadType) : json::value()},
+      {"comfortNoisePayloadType",
+       p.comfortNoisePayloadType ? json::value(*p.comfortNoisePayloadType) : json::value()},
       {"audioLevelId", p.audioLevelId},
       {"csrcLevelsId", p.csrcLevelsId},
       {"ssrc", p.ssrc},
@@ -603,6 +608,9 @@ void readRoomSettings(const json::object& o,
   f.signedNumber("opusBitrate", s.opusBitrate, 6000, 510000);  // RFC 6716 §2.1.1
   f.unsignedNumber("silentLevel", s.silentLevel, false, 127);  // RFC 6464 §3: 0-127 -dBov
   f.real("talkerStickinessDb", s.talkerStickinessDb, 0.0, 100.0);
+  f.signedNumber("talkerOpusComplexity", s.talkerOpusComplexity, 0, 10);  // libopus 0..10
+  f.signedNumber("listenerOpusComplexity", s.listenerOpusComplexity, 0, 10);
+  f.real("quietListenerDbov", s.quietListenerDbov, -127.0, 0.0);
   parent.adopt(f.error());
 }
 
@@ -619,6 +627,13 @@ void readMedia(const json::object& o, const std::string& where, MediaParams& m, 
       s.telephoneEventPayloadType = pt;
     } else {
       s.telephoneEventPayloadType.reset();
+    }
+    if (pf.has("comfortNoisePayloadType")) {
+      uint8_t pt = 0;
+      pf.unsignedNumber("comfortNoisePayloadType", pt, true, 127);
+      s.comfortNoisePayloadType = pt;
+    } else {
+      s.comfortNoisePayloadType.reset();
     }
     pf.unsignedNumber("audioLevelId", s.audioLevelId, false, 255);  // RFC 8285 ids
     pf.unsignedNumber("csrcLevelsId", s.csrcLevelsId, false, 255);

@@ -97,7 +97,9 @@ constexpr const char* kEveryOption =
     "mixer-threads = 3\n"
     "max-participants = 25\n"
     "answer-delay-ms = 1500\n"
-    "require-srtp = yes\n";
+    "require-srtp = yes\n"
+    "noise-suppression = yes\n"
+    "agc = on\n";
 
 void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
@@ -125,6 +127,8 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.maxParticipants, 25U);
   EXPECT_EQ(c.answerDelay, std::chrono::milliseconds(1500));
   EXPECT_TRUE(c.requireSrtp);
+  EXPECT_TRUE(c.noiseSuppression);
+  EXPECT_TRUE(c.automaticGain);
 }
 
 TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
@@ -176,7 +180,9 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "mixer-threads",
                            "max-participants",
                            "answer-delay-ms",
-                           "require-srtp"}) {
+                           "require-srtp",
+                           "noise-suppression",
+                           "agc"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -236,6 +242,10 @@ TEST(ConfigCommandLine, EveryOption) {
       "1500",
       "--require-srtp",
       "yes",
+      "--noise-suppression",
+      "yes",
+      "--agc",
+      "on",
   }));
   expectEveryOption(c);
 }
@@ -384,6 +394,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--mixer-threads", "100000"}, "mixer-threads", "between 0 and 1024"},
         BadValue{{"--max-participants", "many"}, "max-participants", "whole number"},
         BadValue{{"--require-srtp", "maybe"}, "require-srtp", "yes or no"},
+        BadValue{{"--agc", "loud"}, "agc", "yes or no"},
         BadValue{{"--data-dir", ""}, "data-dir", "must not be empty"},
         BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
         BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"}));
@@ -490,7 +501,9 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--mixer-threads",
                              "--max-participants",
                              "--answer-delay-ms",
-                             "--require-srtp"}) {
+                             "--require-srtp",
+                             "--noise-suppression",
+                             "--agc"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",

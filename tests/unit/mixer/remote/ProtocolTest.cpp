@@ -42,6 +42,7 @@ MediaParams fullMedia() {
   m.participant.codec = Codec::kPcma;
   m.participant.payloadType = 8;
   m.participant.telephoneEventPayloadType = 101;
+  m.participant.comfortNoisePayloadType = 13;
   m.participant.audioLevelId = 1;
   m.participant.csrcLevelsId = 2;
   m.participant.ssrc = 0xDEADBEEF;
@@ -72,6 +73,9 @@ std::vector<Message> everyMessage() {
   room.opusBitrate = 24000;
   room.silentLevel = 50;
   room.talkerStickinessDb = 4.5F;
+  room.talkerOpusComplexity = 3;
+  room.listenerOpusComplexity = 7;
+  room.quietListenerDbov = -60.0F;
   MediaStats media;
   media.packetsReceived = 1;
   media.packetsDropped = 2;
@@ -139,6 +143,7 @@ TEST(MixerProtocol, JoinCarriesTheWholeNegotiation) {
   EXPECT_EQ(p.codec, Codec::kPcma);
   EXPECT_EQ(p.payloadType, 8);
   EXPECT_EQ(p.telephoneEventPayloadType, std::optional<uint8_t>(101));
+  EXPECT_EQ(p.comfortNoisePayloadType, std::optional<uint8_t>(13));
   EXPECT_EQ(p.ssrc, 0xDEADBEEFU);
   EXPECT_TRUE(p.muted && p.deaf && p.noiseSuppression && p.automaticGain);
   EXPECT_FLOAT_EQ(p.gain, 0.5F);
