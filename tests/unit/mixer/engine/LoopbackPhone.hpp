@@ -1,0 +1,219 @@
+// Test helpers for the mixer over real loopback UDP: a phone that sends a tone (or silence) as RTP,
+// presses keys, can speak SRTP, and decodes what the mixer sends back; a recorder of every mixer
+// event; and the settings and media parameters the tests give the mixer.
+#pragma once
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "mixer/engine/Control.hpp"
+#include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/room/AudioCodec.hpp"
+#include "mixer/rtp/RtpPacket.hpp"
+#include "mixer/rtp/TelephoneEvent.hpp"
+#include "mixer/srtp/Session.hpp"
+#include "tests/unit/mixer/AudioTestSupport.hpp"
+
+namespace confab::test {
+
+// A phone on 127.0.0.1 sending one 20 ms frame of its tone (toneHz 0: silence) per sendFrame() to
+// the mixer's port, and decoding what comes back into 'heard'. RTCP it receives is kept whole.
+class LoopbackPhone {
+ public:
+  LoopbackPhone(mixer::Codec codec, uint8_t payloadType, double toneHz, uint16_t mixerPort)
+      : codec_(codec),
+        pt_(payloadType),
+        encoder_(codec),
+        decoder_(codec),
+        tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, mixer::pcmRate(codec)),
+        fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
+    mixer_.sin_family = AF_INET;
+    mixer_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    mixer_.sin_port = htons(mixerPort);
+  }
+  ~LoopbackPhone() { ::close(fd_); }
+  LoopbackPhone(const LoopbackPhone&) = delete;
+  LoopbackPhone& operator=(const LoopbackPhone&) = delete;
+
+  // SDES keys: we protect with 'mine', the mixer protects what it sends us with 'theirs'.
+  void useSrtp(std::span<const uint8_t> mine, std::span<const uint8_t> theirs) {
+    out_ =
+        srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80, srtp::Direction::kOutbound, mine);
+    in_ =
+        srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80, srtp::Direction::kInbound, theirs);
+  }
+  // Sends the last packet again, byte for byte (a replay).
+  void replayLast() {
+    ::sendto(fd_, last_.data(), last_.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
+             sizeof(mixer_));
+  }
+
+  void sendFrame() {
+    std::vector<int16_t> pcm(mixer::frameSamples(codec_));
+    tone_.fill(pcm);
+    std::vector<uint8_t> payload(mixer::kMaxEncodedBytes);
+    payload.resize(encoder_.encode(pcm, payload));
+    rtp::RtpHeader h;
+    h.payloadType = pt_;
+    h.sequenceNumber = seq_++;
+    h.timestamp = ts_;
+    h.ssrc = ssrc();
+    ts_ += static_cast<uint32_t>(mixer::frameSamples(codec_));
+    sendPacket(h, payload);
+  }
+  // One packet of an RFC 4733 key press: index 0 starts it, 3 and later mark its end.
+  void sendDigit(uint8_t digit, int index) {
+    rtp::TelephoneEvent event{digit, index >= 3, 10, static_cast<uint16_t>(160 * (index + 1))};
+    std::array<uint8_t, 4> payload{};
+    rtp::writeTelephoneEvent(payload, event);
+    rtp::RtpHeader h;
+    h.payloadType = 101;
+    h.marker = index == 0;
+    h.sequenceNumber = seq_++;
+    h.timestamp = 77777;
+    h.ssrc = ssrc();
+    sendPacket(h, payload);
+  }
+  // Takes everything that has arrived, without waiting.
+  void receiveAll() {
+    std::vector<uint8_t> buffer(1500);
+    for (;;) {
+      const auto n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n <= 0) {
+        return;
+      }
+      std::size_t length = static_cast<std::size_t>(n);
+      if (rtp::classifyPacket(std::span<const uint8_t>(buffer).first(length)) ==
+          rtp::PacketKind::kRtcp) {
+        rtcp.emplace_back(buffer.begin(), buffer.begin() + static_cast<long>(length));
+        continue;
+      }
+      if (in_ && !in_->unprotectRtp(buffer, length)) {
+        ++undecryptable;
+        continue;
+      }
+      auto packet = rtp::RtpPacket::parse(std::span<uint8_t>(buffer).first(length));
+      if (!packet || packet->payloadType() != pt_) {
+        continue;
+      }
+      std::vector<int16_t> pcm(mixer::frameSamples(codec_));
+      if (decoder_.decode(packet->payload(), pcm)) {
+        heard.insert(heard.end(), pcm.begin(), pcm.end());
+      }
+    }
+  }
+  // The last 'frames' frames heard.
+  [[nodiscard]] std::span<const int16_t> recent(std::size_t frames) const {
+    const std::size_t n = std::min(heard.size(), frames * mixer::frameSamples(codec_));
+    return std::span<const int16_t>(heard).last(n);
+  }
+
+  [[nodiscard]] uint32_t ssrc() const { return 0xC0FFEE00u + pt_ + static_cast<uint32_t>(fd_); }
+  [[nodiscard]] uint8_t payloadType() const { return pt_; }
+  [[nodiscard]] int rate() const { return mixer::pcmRate(codec_); }
+  [[nodiscard]] mixer::Codec codec() const { return codec_; }
+
+  std::vector<int16_t> heard;
+  std::vector<std::vector<uint8_t>> rtcp;
+  int undecryptable = 0;
+
+ private:
+  void sendPacket(const rtp::RtpHeader& h, std::span<const uint8_t> payload) {
+    std::vector<uint8_t> packet(1500);
+    std::size_t length = rtp::writeRtpPacket(packet, h, payload);
+    if (out_) {
+      out_->protectRtp(packet, length);
+    }
+    packet.resize(length);
+    last_ = packet;
+    ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
+             sizeof(mixer_));
+  }
+
+  mixer::Codec codec_;
+  uint8_t pt_;
+  mixer::AudioEncoder encoder_;
+  mixer::AudioDecoder decoder_;
+  SineGenerator tone_;
+  int fd_;
+  sockaddr_in mixer_{};
+  uint16_t seq_ = 1;
+  uint32_t ts_ = 1000;
+  std::optional<srtp::Session> out_;
+  std::optional<srtp::Session> in_;
+  std::vector<uint8_t> last_;
+};
+
+// Every event the mixer delivers, in order of arrival.
+struct RecordingEvents final : mixer::MixerEvents {
+  using Clock = std::chrono::steady_clock;
+  struct Ended {
+    mixer::MixId mix;
+    mixer::MediaFileEnd how;
+    Clock::time_point when;
+    [[nodiscard]] std::pair<mixer::MixId, mixer::MediaFileEnd> what() const { return {mix, how}; }
+  };
+
+  void onDtmf(mixer::EndpointId endpoint, char digit) override {
+    digits.emplace_back(endpoint, digit);
+  }
+  void onRtpTimeout(mixer::EndpointId endpoint) override { timeouts.push_back(endpoint); }
+  void onEndpointFailed(mixer::EndpointId endpoint) override { failed.push_back(endpoint); }
+  void onTalking(mixer::EndpointId endpoint, bool talking) override {
+    talkingChanges.emplace_back(endpoint, talking);
+  }
+  void onPlaybackEnded(mixer::MixId mix, mixer::MediaFileEnd how) override {
+    playbacks.push_back({mix, how, Clock::now()});
+  }
+  void onRecordingEnded(mixer::MixId mix, mixer::MediaFileEnd how) override {
+    recordings.push_back({mix, how, Clock::now()});
+  }
+
+  std::vector<std::pair<mixer::EndpointId, char>> digits;
+  std::vector<mixer::EndpointId> timeouts;
+  std::vector<mixer::EndpointId> failed;
+  std::vector<std::pair<mixer::EndpointId, bool>> talkingChanges;
+  std::vector<Ended> playbacks;
+  std::vector<Ended> recordings;
+};
+
+// A mixer on 127.0.0.1 with its own port range, so tests running side by side do not meet.
+inline mixer::MixerSettings loopbackMixer(mixer::PortRange ports, unsigned threads = 1) {
+  mixer::MixerSettings settings;
+  settings.threads = threads;
+  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
+  settings.ports = ports;
+  return settings;
+}
+
+// What negotiation would give a participant sending 'codec' as 'payloadType'; 'ssrc' is the SSRC
+// the mixer sends them.
+inline mixer::MediaParams mediaParams(mixer::Codec codec,
+                                      uint8_t payloadType,
+                                      uint32_t ssrc,
+                                      std::optional<uint8_t> telephoneEvents = 101) {
+  mixer::MediaParams params;
+  params.participant.codec = codec;
+  params.participant.payloadType = payloadType;
+  params.participant.ssrc = ssrc;
+  params.participant.telephoneEventPayloadType = telephoneEvents;
+  return params;
+}
+
+}  // namespace confab::test
