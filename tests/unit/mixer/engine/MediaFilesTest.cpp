@@ -1,10 +1,8 @@
 // Recording and playback through the whole in-process mixer in real time: phones over loopback
 // UDP, real files in a temporary directory, events through eventFd(). Time bounds are generous:
 // the machine running the tests is busy.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -15,8 +13,8 @@
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/media/PcmFile.hpp"
 #include "mixer/media/WavFile.hpp"
-#include "mixer/rtp/RtpPacket.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
+#include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 #include "tests/unit/mixer/media/TempDir.hpp"
 
 namespace confab::mixer {
@@ -24,124 +22,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class UdpPhone {
- public:
-  UdpPhone(Codec codec, double toneHz, uint16_t mixerPort)
-      : codec_(codec),
-        encoder_(codec),
-        decoder_(codec),
-        tone_(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec)),
-        fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
-    mixer_.sin_family = AF_INET;
-    mixer_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    mixer_.sin_port = htons(mixerPort);
-  }
-  ~UdpPhone() { ::close(fd_); }
-  UdpPhone(const UdpPhone&) = delete;
-  UdpPhone& operator=(const UdpPhone&) = delete;
-
-  void sendFrame() {
-    std::vector<int16_t> pcm(frameSamples(codec_));
-    tone_.fill(pcm);
-    std::vector<uint8_t> payload(kMaxEncodedBytes);
-    payload.resize(encoder_.encode(pcm, payload));
-    rtp::RtpHeader h;
-    h.payloadType = payloadType();
-    h.sequenceNumber = seq_++;
-    h.timestamp = ts_;
-    h.ssrc = 0xFEED0000u + static_cast<uint32_t>(fd_);
-    ts_ += static_cast<uint32_t>(frameSamples(codec_));
-    std::vector<uint8_t> packet(1500);
-    packet.resize(rtp::writeRtpPacket(packet, h, payload));
-    ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
-             sizeof(mixer_));
-  }
-  void receiveAll() {
-    std::vector<uint8_t> buffer(1500);
-    for (;;) {
-      const auto n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
-      if (n <= 0) {
-        return;
-      }
-      auto packet =
-          rtp::RtpPacket::parse(std::span<uint8_t>(buffer).first(static_cast<std::size_t>(n)));
-      if (!packet || packet->payloadType() != payloadType()) {
-        continue;  // RTCP
-      }
-      std::vector<int16_t> pcm(frameSamples(codec_));
-      if (decoder_.decode(packet->payload(), pcm)) {
-        heard.insert(heard.end(), pcm.begin(), pcm.end());
-      }
-    }
-  }
-  [[nodiscard]] uint8_t payloadType() const { return codec_ == Codec::kOpus ? 111 : 0; }
-  [[nodiscard]] int rate() const { return pcmRate(codec_); }
-  [[nodiscard]] Codec codec() const { return codec_; }
-
-  std::vector<int16_t> heard;
-
- private:
-  Codec codec_;
-  AudioEncoder encoder_;
-  AudioDecoder decoder_;
-  test::SineGenerator tone_;
-  int fd_;
-  sockaddr_in mixer_{};
-  uint16_t seq_ = 1;
-  uint32_t ts_ = 1000;
-};
-
-struct FileEvents final : MixerEvents {
-  void onDtmf(EndpointId, char) override {}
-  void onRtpTimeout(EndpointId) override {}
-  void onPlaybackEnded(MixId mix, MediaFileEnd how) override {
-    playbacks.push_back({mix, how, Clock::now()});
-  }
-  void onRecordingEnded(MixId mix, MediaFileEnd how) override {
-    recordings.push_back({mix, how, Clock::now()});
-  }
-  struct Ended {
-    MixId mix;
-    MediaFileEnd how;
-    Clock::time_point when;
-  };
-  std::vector<Ended> playbacks;
-  std::vector<Ended> recordings;
-};
-
-MixerSettings loopback(PortRange ports) {
-  MixerSettings settings;
-  settings.threads = 1;
-  settings.bindAddress = boost::asio::ip::make_address("127.0.0.1");
-  settings.ports = ports;
-  return settings;
-}
+using test::LoopbackPhone;
+using test::RecordingEvents;
 
 // A phone joined to the mix.
 struct Joined {
   EndpointId id;
-  std::unique_ptr<UdpPhone> phone;
+  std::unique_ptr<LoopbackPhone> phone;
 };
 
 Joined joinPhone(InProcessMixer& mixer, MixId mix, Codec codec, double toneHz, uint32_t ssrc) {
   auto reservation = mixer.reserve();
   EXPECT_TRUE(reservation);
-  auto phone = std::make_unique<UdpPhone>(codec, toneHz, reservation->rtpPort);
-  MediaParams params;
-  params.participant.codec = codec;
-  params.participant.payloadType = phone->payloadType();
-  params.participant.ssrc = ssrc;
-  EXPECT_TRUE(mixer.join(reservation->id, mix, params));
+  const uint8_t payloadType = codec == Codec::kOpus ? 111 : 0;
+  auto phone = std::make_unique<LoopbackPhone>(codec, payloadType, toneHz, reservation->rtpPort);
+  EXPECT_TRUE(
+      mixer.join(reservation->id, mix, test::mediaParams(codec, payloadType, ssrc, std::nullopt)));
   return {reservation->id, std::move(phone)};
 }
 
 // Real time: each phone sends a frame every 20 ms and takes what came; events are delivered.
 void runFor(InProcessMixer& mixer,
-            FileEvents& events,
+            RecordingEvents& events,
             std::vector<Joined*> phones,
             std::chrono::milliseconds duration,
             const std::function<bool()>& until = {}) {
@@ -177,8 +79,8 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
   test::TempDir dir;
   const std::string path = dir.file("a440.wav");
   writeWav(path, 440, 16000, 2.0);
-  InProcessMixer mixer(loopback({48000, 48199}));
-  FileEvents events;
+  InProcessMixer mixer(test::loopbackMixer({48000, 48199}));
+  RecordingEvents events;
   const MixId mix = mixer.createMix(RoomSettings{});
   Joined talker = joinPhone(mixer, mix, Codec::kOpus, 1000, 1);
   Joined listener = joinPhone(mixer, mix, Codec::kOpus, 0, 2);
@@ -200,7 +102,7 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
   EXPECT_LT(took, std::chrono::milliseconds(4500));
   EXPECT_FALSE(mixer.mixStats(mix)->playing);
   // What they heard while it played (a second of it, after the prefill and jitter delay).
-  auto during = [](const UdpPhone& phone, std::size_t from) {
+  auto during = [](const LoopbackPhone& phone, std::size_t from) {
     const std::size_t start =
         std::min(phone.heard.size(), from + static_cast<std::size_t>(phone.rate() / 2));
     const std::size_t n =
@@ -216,7 +118,7 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
 
 TEST(MixerEngineFiles, PlayRefusesWhatItCannotPlay) {
   test::TempDir dir;
-  InProcessMixer mixer(loopback({48200, 48399}));
+  InProcessMixer mixer(test::loopbackMixer({48200, 48399}));
   const MixId mix = mixer.createMix(RoomSettings{});
   EXPECT_FALSE(mixer.play(mix, dir.file("missing.wav")));
   std::ofstream(dir.file("notes.txt")) << "not audio";
@@ -229,8 +131,8 @@ TEST(MixerEngineFiles, PlayRefusesWhatItCannotPlay) {
 TEST(MixerEngineFiles, StoppedAndReplacedPlaybacksEndStopped) {
   test::TempDir dir;
   writeWav(dir.file("long.wav"), 440, 8000, 30.0);
-  InProcessMixer mixer(loopback({48400, 48599}));
-  FileEvents events;
+  InProcessMixer mixer(test::loopbackMixer({48400, 48599}));
+  RecordingEvents events;
   const MixId mix = mixer.createMix(RoomSettings{});
   Joined listener = joinPhone(mixer, mix, Codec::kPcmu, 0, 1);
   ASSERT_TRUE(mixer.play(mix, dir.file("long.wav")));
@@ -277,8 +179,8 @@ std::vector<int16_t> readAll(const std::string& path, int* rate) {
 void recordsForWallTime(RecordingFormat format, const std::string& name, PortRange ports) {
   test::TempDir dir;
   const std::string path = dir.file(name);
-  InProcessMixer mixer(loopback(ports));
-  FileEvents events;
+  InProcessMixer mixer(test::loopbackMixer(ports));
+  RecordingEvents events;
   const MixId mix = mixer.createMix(RoomSettings{});
   Joined a = joinPhone(mixer, mix, Codec::kPcmu, 1000, 1);
   Joined b = joinPhone(mixer, mix, Codec::kPcmu, 1500, 2);
@@ -317,7 +219,7 @@ TEST(MixerEngineFiles, OggOpusRecordingLastsAsLongAsTheMeetingAndHasEveryone) {
 
 TEST(MixerEngineFiles, RecordingRefusesABadPathAndAnUnknownMix) {
   test::TempDir dir;
-  InProcessMixer mixer(loopback({49000, 49199}));
+  InProcessMixer mixer(test::loopbackMixer({49000, 49199}));
   const MixId mix = mixer.createMix(RoomSettings{});
   EXPECT_FALSE(mixer.startRecording(mix, dir.file("no/such/dir.wav"), RecordingFormat::kWav));
   EXPECT_FALSE(mixer.mixStats(mix)->recording);
@@ -325,8 +227,8 @@ TEST(MixerEngineFiles, RecordingRefusesABadPathAndAnUnknownMix) {
 }
 
 TEST(MixerEngineFiles, ARecordingThatCannotBeWrittenEndsInError) {
-  InProcessMixer mixer(loopback({49600, 49799}));
-  FileEvents events;
+  InProcessMixer mixer(test::loopbackMixer({49600, 49799}));
+  RecordingEvents events;
   const MixId mix = mixer.createMix(RoomSettings{});
   ASSERT_TRUE(mixer.startRecording(mix, "/dev/full", RecordingFormat::kWav));  // opens fine
   runFor(mixer, events, {}, std::chrono::seconds(5), [&] { return !events.recordings.empty(); });
@@ -338,8 +240,8 @@ TEST(MixerEngineFiles, ARecordingThatCannotBeWrittenEndsInError) {
 TEST(MixerEngineFiles, AnEmptyRoomRecordsSilenceAndDestroyingTheMixCompletesTheFile) {
   test::TempDir dir;
   const std::string path = dir.file("empty-room.wav");
-  InProcessMixer mixer(loopback({49200, 49399}));
-  FileEvents events;
+  InProcessMixer mixer(test::loopbackMixer({49200, 49399}));
+  RecordingEvents events;
   const MixId mix = mixer.createMix(RoomSettings{});
   const auto started = Clock::now();
   ASSERT_TRUE(mixer.startRecording(mix, path, RecordingFormat::kWav));
@@ -359,8 +261,8 @@ TEST(MixerEngineFiles, ShuttingTheMixerDownCompletesOpenRecordings) {
   test::TempDir dir;
   const std::string path = dir.file("shutdown.wav");
   {
-    InProcessMixer mixer(loopback({49400, 49599}));
-    FileEvents events;
+    InProcessMixer mixer(test::loopbackMixer({49400, 49599}));
+    RecordingEvents events;
     const MixId mix = mixer.createMix(RoomSettings{});
     ASSERT_TRUE(mixer.startRecording(mix, path, RecordingFormat::kWav));
     runFor(mixer, events, {}, std::chrono::milliseconds(500));
