@@ -2,11 +2,9 @@
 // server: reservations come from the stock at once, a phone's DTMF and the stats pushes come
 // back, a server that goes away fails the joined calls, a client that goes away frees its
 // ports, and the server refuses a client that skips hello or speaks another version.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,8 +22,7 @@
 #include "mixer/remote/ControlServer.hpp"
 #include "mixer/remote/Protocol.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
-#include "mixer/rtp/RtpPacket.hpp"
-#include "mixer/rtp/TelephoneEvent.hpp"
+#include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 
 namespace confab::mixer::remote {
 namespace {
@@ -33,6 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using test::LoopbackPhone;
+using test::RecordingEvents;
 
 // confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
 class MixerServer {
@@ -67,10 +66,7 @@ class MixerServer {
 
  private:
   static MixerSettings settings(PortRange ports) {
-    MixerSettings s;
-    s.threads = 1;
-    s.bindAddress = asio::ip::make_address("127.0.0.1");
-    s.ports = ports;
+    MixerSettings s = test::loopbackMixer(ports);
     s.rtpTimeout = 30s;
     return s;
   }
@@ -100,22 +96,9 @@ RemoteMixerSettings clientSettings(const tcp::endpoint& server, std::size_t stoc
   return s;
 }
 
-struct Recorder final : MixerEvents {
-  void onDtmf(EndpointId endpoint, char digit) override { digits.emplace_back(endpoint, digit); }
-  void onRtpTimeout(EndpointId endpoint) override { timeouts.push_back(endpoint); }
-  void onEndpointFailed(EndpointId endpoint) override { failed.push_back(endpoint); }
-  void onRecordingEnded(MixId mix, MediaFileEnd how) override { recordings.emplace_back(mix, how); }
-  void onPlaybackEnded(MixId mix, MediaFileEnd how) override { playbacks.emplace_back(mix, how); }
-  std::vector<std::pair<EndpointId, char>> digits;
-  std::vector<EndpointId> timeouts;
-  std::vector<EndpointId> failed;
-  std::vector<std::pair<MixId, MediaFileEnd>> recordings;
-  std::vector<std::pair<MixId, MediaFileEnd>> playbacks;
-};
-
 // Delivers events as the focus would (when the descriptor is readable) until 'done' or timeout.
 bool pumpUntil(Control& mixer,
-               Recorder& events,
+               RecordingEvents& events,
                const std::function<bool()>& done,
                std::chrono::milliseconds timeout = 5s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -131,67 +114,9 @@ bool pumpUntil(Control& mixer,
   return true;
 }
 
-// A PCMU phone that can press keys (RFC 4733).
-class Phone {
- public:
-  explicit Phone(uint16_t mixerPort) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
-    mixer_.sin_family = AF_INET;
-    mixer_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    mixer_.sin_port = htons(mixerPort);
-  }
-  ~Phone() { ::close(fd_); }
-  Phone(const Phone&) = delete;
-  Phone& operator=(const Phone&) = delete;
-
-  void sendFrame() {
-    std::array<uint8_t, 160> silence{};
-    silence.fill(0xFF);
-    rtp::RtpHeader h;
-    h.payloadType = 0;
-    h.sequenceNumber = seq_++;
-    h.timestamp = ts_;
-    h.ssrc = kSsrc;
-    ts_ += 160;
-    send(h, silence);
-  }
-  void sendDigit(uint8_t digit, int index) {
-    rtp::TelephoneEvent event{digit, index >= 3, 10, static_cast<uint16_t>(160 * (index + 1))};
-    std::array<uint8_t, 4> payload{};
-    rtp::writeTelephoneEvent(payload, event);
-    rtp::RtpHeader h;
-    h.payloadType = 101;
-    h.marker = index == 0;
-    h.sequenceNumber = seq_++;
-    h.timestamp = 77777;
-    h.ssrc = kSsrc;
-    send(h, payload);
-  }
-
- private:
-  static constexpr uint32_t kSsrc = 0x5EED0001;
-  void send(const rtp::RtpHeader& h, std::span<const uint8_t> payload) {
-    std::vector<uint8_t> packet(1500);
-    packet.resize(rtp::writeRtpPacket(packet, h, payload));
-    ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
-             sizeof(mixer_));
-  }
-  int fd_;
-  sockaddr_in mixer_{};
-  uint16_t seq_ = 1;
-  uint32_t ts_ = 1000;
-};
-
+// What a PCMU caller that can press keys (RFC 4733) negotiates.
 MediaParams pcmu() {
-  MediaParams p;
-  p.participant.codec = Codec::kPcmu;
-  p.participant.payloadType = 0;
-  p.participant.telephoneEventPayloadType = 101;
-  p.participant.ssrc = 42;
-  return p;
+  return test::mediaParams(Codec::kPcmu, 0, 42);
 }
 
 TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
@@ -211,8 +136,8 @@ TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
   EXPECT_FALSE(mixer.join(reservation->id, mix, pcmu())) << "joined twice";
   EXPECT_TRUE(mixer.endpointStats(reservation->id)) << "a joined endpoint has stats at once";
 
-  Phone phone(reservation->rtpPort);
-  Recorder events;
+  LoopbackPhone phone(Codec::kPcmu, 0, 0, reservation->rtpPort);  // sends silence
+  RecordingEvents events;
   auto next = std::chrono::steady_clock::now();
   for (int i = 0; i < 30; ++i) {
     phone.sendFrame();
@@ -254,7 +179,7 @@ TEST(MixerRemote, RefusedJoinComesBackAsEndpointFailed) {
   badKeys.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, {1, 2, 3}, {4, 5, 6}};
   ASSERT_TRUE(mixer.join(good->id, mix, pcmu()));
   ASSERT_TRUE(mixer.join(bad->id, mix, badKeys)) << "sent; the refusal comes later";
-  Recorder events;
+  RecordingEvents events;
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.failed.empty(); }));
   EXPECT_EQ(events.failed, std::vector<EndpointId>{bad->id});
   EXPECT_FALSE(mixer.update(bad->id, pcmu())) << "a failed endpoint takes no updates";
@@ -264,7 +189,7 @@ TEST(MixerRemote, RefusedJoinComesBackAsEndpointFailed) {
   ASSERT_TRUE(mixer.startRecording(mix, "/nonexistent-dir/confab/rec.wav", RecordingFormat::kWav));
   EXPECT_FALSE(mixer.startRecording(mix, "/tmp/x.wav", RecordingFormat::kWav)) << "recording";
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.recordings.empty(); }));
-  EXPECT_EQ(events.recordings.front(), std::make_pair(mix, MediaFileEnd::kError));
+  EXPECT_EQ(events.recordings.front().what(), std::make_pair(mix, MediaFileEnd::kError));
   EXPECT_FALSE(mixer.startRecording(mix + 100, "/tmp/x.wav", RecordingFormat::kWav));
   EXPECT_FALSE(mixer.join(good->id + 1000, mix, pcmu())) << "never reserved";
 }
@@ -279,7 +204,7 @@ TEST(MixerRemote, ServerGoneFailsJoinedCallsAndReconnectRestoresMixes) {
   auto waiting = mixer.reserve();  // reserved, never joined
   ASSERT_TRUE(joined && waiting);
   ASSERT_TRUE(mixer.join(joined->id, mix, pcmu()));
-  Recorder events;
+  RecordingEvents events;
   // The join is through before the server goes (its stats arrive).
   ASSERT_TRUE(pumpUntil(mixer, events, [&] {
     auto stats = mixer.mixStats(mix);
@@ -342,10 +267,10 @@ TEST(MixerRemote, NoServerMeansNoReservations) {
   const MixId mix = mixer.createMix(RoomSettings{});
   EXPECT_TRUE(mixer.mixStats(mix));
   EXPECT_FALSE(mixer.join(1, mix, pcmu()));
-  Recorder events;
+  RecordingEvents events;
   ASSERT_TRUE(mixer.play(mix, "/tmp/hold.wav")) << "sent when it can be";
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.playbacks.empty(); }));
-  EXPECT_EQ(events.playbacks.front(), std::make_pair(mix, MediaFileEnd::kError));
+  EXPECT_EQ(events.playbacks.front().what(), std::make_pair(mix, MediaFileEnd::kError));
 }
 
 // A raw client speaking the protocol by hand.
