@@ -112,30 +112,31 @@ struct Worker::Mix final : Room::Sink {
   Mix(Worker& w, MixId mixId, const RoomSettings& settings)
       : worker(w), id(mixId), room(std::make_unique<Room>(settings, *this)) {}
 
+  // The leg of a participant in this mix; null once it has left.
+  Leg* legOf(ParticipantId participant) const {
+    auto found = byParticipant.find(participant);
+    return found != byParticipant.end() ? found->second : nullptr;
+  }
+
   void onRtp(ParticipantId to, std::span<const uint8_t> packet) override {
-    auto found = byParticipant.find(to);
-    if (found == byParticipant.end()) {
-      return;
-    }
-    Leg& leg = *found->second;
-    if (!leg.sending || !leg.endpoint || packet.size() > sendBuffer.size() - 64) {
-      return;  // on hold (RFC 3264 §5.1: recvonly/inactive towards them), or too big
+    Leg* leg = legOf(to);
+    if (leg == nullptr || !leg->sending || !leg->endpoint ||
+        packet.size() > sendBuffer.size() - 64) {
+      return;  // gone, on hold (RFC 3264 §5.1: recvonly/inactive towards them), or too big
     }
     std::memcpy(sendBuffer.data(), packet.data(), packet.size());
-    leg.endpoint->sendRtp(sendBuffer, packet.size());
+    leg->endpoint->sendRtp(sendBuffer, packet.size());
   }
   void onDtmf(ParticipantId from, char digit) override {
-    auto found = byParticipant.find(from);
-    if (found != byParticipant.end()) {
-      WorkerEvent event = eventOf(WorkerEvent::Kind::kDtmf, found->second->id);
+    if (Leg* leg = legOf(from)) {
+      WorkerEvent event = eventOf(WorkerEvent::Kind::kDtmf, leg->id);
       event.digit = digit;
       worker.emit(event);
     }
   }
   void onTalking(ParticipantId who, bool talking) override {
-    auto found = byParticipant.find(who);
-    if (found != byParticipant.end()) {
-      WorkerEvent event = eventOf(WorkerEvent::Kind::kTalking, found->second->id);
+    if (Leg* leg = legOf(who)) {
+      WorkerEvent event = eventOf(WorkerEvent::Kind::kTalking, leg->id);
       event.talking = talking;
       worker.emit(event);
     }
