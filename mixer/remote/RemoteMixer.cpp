@@ -428,6 +428,7 @@ void RemoteMixer::destroyMix(MixId mix) {
   if (mixes_.erase(mix) == 0) {
     return;
   }
+  staleEnds_.erase(mix);
   // Like the in-process mixer: the mix's participants go with it.
   std::vector<std::pair<EndpointId, uint64_t>> gone;
   for (auto it = endpoints_.begin(); it != endpoints_.end();) {
@@ -554,6 +555,9 @@ void RemoteMixer::stopRecording(MixId mix) {
   // Like the in-process mixer: stopped as far as the caller can tell at once; the end event
   // follows when the file is complete.
   if (auto found = mixes_.find(mix); found != mixes_.end()) {
+    if (found->second.recording) {
+      ++staleEnds_[mix].recordings;
+    }
     found->second.recording = false;
     toLink([this, request = StopRecording{0, mix}] { link_->sendMix(request); });
   }
@@ -564,6 +568,9 @@ bool RemoteMixer::play(MixId mix, const std::string& path) {
   if (found == mixes_.end()) {
     return false;
   }
+  if (found->second.playing) {
+    ++staleEnds_[mix].playbacks;  // the one playing now ends, replaced
+  }
   found->second.playing = true;
   toLink([this, request = Play{0, mix, path}] { link_->sendFile(request, false); });
   return true;
@@ -571,6 +578,9 @@ bool RemoteMixer::play(MixId mix, const std::string& path) {
 
 void RemoteMixer::stopPlaying(MixId mix) {
   if (auto found = mixes_.find(mix); found != mixes_.end()) {
+    if (found->second.playing) {
+      ++staleEnds_[mix].playbacks;
+    }
     found->second.playing = false;
     toLink([this, request = StopPlaying{0, mix}] { link_->sendMix(request); });
   }
@@ -621,6 +631,12 @@ void RemoteMixer::deliverEvents(MixerEvents& events) {
       for (EndpointId id : ids) {
         failEndpoint(id);
       }
+      // What that mixer played or recorded is gone with it, and so are its end events.
+      for (auto& [id, stats] : mixes_) {
+        stats.playing = false;
+        stats.recording = false;
+      }
+      staleEnds_.clear();
       continue;
     }
     Message& message = std::get<Message>(item);
@@ -641,12 +657,20 @@ void RemoteMixer::deliverEvents(MixerEvents& events) {
       }
     } else if (const auto* played = std::get_if<PlaybackEndedEvent>(&message)) {
       if (auto found = mixes_.find(played->mix); found != mixes_.end()) {
-        found->second.playing = false;
+        if (unsigned& stale = staleEnds_[played->mix].playbacks; stale > 0) {
+          --stale;
+        } else {
+          found->second.playing = false;
+        }
         events.onPlaybackEnded(played->mix, played->how);
       }
     } else if (const auto* recorded = std::get_if<RecordingEndedEvent>(&message)) {
       if (auto found = mixes_.find(recorded->mix); found != mixes_.end()) {
-        found->second.recording = false;
+        if (unsigned& stale = staleEnds_[recorded->mix].recordings; stale > 0) {
+          --stale;
+        } else {
+          found->second.recording = false;
+        }
         events.onRecordingEnded(recorded->mix, recorded->how);
       }
     } else if (const auto* mixStats = std::get_if<MixStatsEvent>(&message)) {

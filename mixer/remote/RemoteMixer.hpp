@@ -118,6 +118,13 @@ class RemoteMixer final : public Control {
   MixId nextMix_ = 1;
   std::unordered_map<EndpointId, Endpoint> endpoints_;
   std::unordered_map<MixId, MixStats> mixes_;  // every live mix, with its latest stats
+  // End events still to come for playbacks and recordings the caller already replaced or
+  // stopped: they must not clear the flag of what runs now.
+  struct StaleEnds {
+    unsigned playbacks = 0;
+    unsigned recordings = 0;
+  };
+  std::unordered_map<MixId, StaleEnds> staleEnds_;
   std::unordered_map<EndpointId, MediaStats> endpointStats_;
   std::vector<EngineThreadStats> engineStats_;
 

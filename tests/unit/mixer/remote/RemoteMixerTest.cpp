@@ -22,7 +22,10 @@
 #include "mixer/remote/ControlServer.hpp"
 #include "mixer/remote/Protocol.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
+#include "mixer/media/WavFile.hpp"
+#include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
+#include "tests/unit/mixer/media/TempDir.hpp"
 
 namespace confab::mixer::remote {
 namespace {
@@ -271,6 +274,49 @@ TEST(MixerRemote, NoServerMeansNoReservations) {
   ASSERT_TRUE(mixer.play(mix, "/tmp/hold.wav")) << "sent when it can be";
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.playbacks.empty(); }));
   EXPECT_EQ(events.playbacks.front().what(), std::make_pair(mix, MediaFileEnd::kError));
+}
+
+TEST(MixerRemote, EndsOfReplacedOrStoppedFilesDoNotClearWhatRunsNow) {
+  MixerServer server({44500, 44599});
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 1));
+  const MixId mix = mixer.createMix(RoomSettings{});
+  test::TempDir dir;
+  const std::string tone = dir.file("tone.wav");
+  {
+    auto writer = WavWriter::create(tone, 16000);
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->write(test::sine(440, 8000, 16000, 16000 * 10)));  // 10 s
+    ASSERT_TRUE(writer->finish());
+  }
+  RecordingEvents events;
+  // A second file replaces the first: the first one's end (stopped) comes later, and must not
+  // make the room look silent while the second plays.
+  ASSERT_TRUE(mixer.play(mix, tone));
+  ASSERT_TRUE(mixer.play(mix, tone));
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.playbacks.empty(); }));
+  EXPECT_EQ(events.playbacks.front().what(), std::make_pair(mix, MediaFileEnd::kStopped));
+  EXPECT_TRUE(mixer.mixStats(mix)->playing);
+  mixer.stopPlaying(mix);
+  EXPECT_FALSE(mixer.mixStats(mix)->playing) << "stopped at once, as in-process";
+  ASSERT_TRUE(mixer.play(mix, tone));
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return events.playbacks.size() >= 2; }));
+  EXPECT_TRUE(mixer.mixStats(mix)->playing) << "the stopped one's end is not the new one's";
+
+  // The same for a recording stopped and started again at once.
+  ASSERT_TRUE(mixer.startRecording(mix, dir.file("a.wav"), RecordingFormat::kWav));
+  mixer.stopRecording(mix);
+  ASSERT_TRUE(mixer.startRecording(mix, dir.file("b.wav"), RecordingFormat::kWav));
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.recordings.empty(); }));
+  EXPECT_EQ(events.recordings.front().what(), std::make_pair(mix, MediaFileEnd::kStopped));
+  EXPECT_TRUE(mixer.mixStats(mix)->recording);
+  mixer.stopRecording(mix);
+  mixer.stopPlaying(mix);
+  ASSERT_TRUE(pumpUntil(mixer, events, [&] {
+    return events.recordings.size() >= 2 && events.playbacks.size() >= 3;
+  }));
+  EXPECT_FALSE(mixer.mixStats(mix)->recording);
+  EXPECT_FALSE(mixer.mixStats(mix)->playing);
 }
 
 // A raw client speaking the protocol by hand.
