@@ -47,18 +47,6 @@ struct Setting {
 
 // ---- value readers -------------------------------------------------------------------------
 
-std::optional<std::uint64_t> parseNumber(std::string_view text) {
-  if (text.empty() || text.size() > 19 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return n;
-}
 
 Check readNumber(const std::string& text,
                  std::uint64_t min,
@@ -913,6 +901,19 @@ Result parse(int argc, const char* const* argv) {
     // as a message, not an abort.
     return Error{e.what()};
   }
+}
+
+std::optional<std::uint64_t> parseNumber(std::string_view text) {
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 }  // namespace confab::config

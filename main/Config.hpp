@@ -165,6 +165,8 @@ std::string toString(const Endpoint& endpoint);
 // Shared with confab-mixer's options (main/MixerOptions.hpp).
 std::variant<Endpoint, std::string> parseEndpoint(std::string_view text);
 std::variant<PortRange, std::string> parsePortRange(std::string_view text);
+// A whole decimal number (digits only, no sign or spaces), or nothing.
+std::optional<std::uint64_t> parseNumber(std::string_view text);
 std::string_view toString(LogLevel level);
 
 }  // namespace confab::config

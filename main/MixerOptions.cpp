@@ -1,7 +1,6 @@
 #include "main/MixerOptions.hpp"
 
 #include <boost/program_options.hpp>
-#include <charconv>
 #include <sstream>
 
 #ifndef CONFAB_VERSION
@@ -13,15 +12,6 @@ namespace confab::config {
 namespace po = boost::program_options;
 
 namespace {
-
-std::optional<unsigned long> parseUnsigned(const std::string& text, unsigned long max) {
-  unsigned long n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > max) {
-    return std::nullopt;
-  }
-  return n;
-}
 
 std::optional<boost::asio::ip::address> parseAddress(const std::string& text) {
   boost::system::error_code ec;
@@ -128,15 +118,15 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
       }
     }
     if (auto v = value("mixer-threads")) {
-      auto n = parseUnsigned(*v, 1024);
-      if (!n) {
+      auto n = parseNumber(*v);
+      if (!n || *n > 1024) {
         return refuse("mixer-threads", *v, "expected a whole number between 0 and 1024");
       }
       out.mixerThreads = static_cast<unsigned>(*n);
     }
     if (auto v = value("rtp-timeout")) {
-      auto n = parseUnsigned(*v, 86400);
-      if (!n || *n == 0) {
+      auto n = parseNumber(*v);
+      if (!n || *n == 0 || *n > 86400) {
         return refuse("rtp-timeout", *v, "expected a whole number between 1 and 86400");
       }
       out.rtpTimeout = std::chrono::seconds(static_cast<long>(*n));

@@ -175,8 +175,6 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           found->second = event->media;
         }
       } else if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
-        event->mixStats.recording = found->second.recording;
-        event->mixStats.playing = found->second.playing;
         found->second = event->mixStats;
       }
     }
@@ -195,18 +193,11 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           events.onTalking(event->endpoint, event->talking);
           break;
         case WorkerEvent::Kind::kPlaybackEnded:
-          if (auto found = mixStats_.find(event->mix);
-              found != mixStats_.end() && files_[event->mix].playback == event->file) {
-            found->second.playing = false;
-            files_[event->mix].playback = 0;
+          if (auto found = files_.find(event->mix);
+              found != files_.end() && found->second.playback == event->file) {
+            found->second.playback = 0;
           }
           events.onPlaybackEnded(event->mix, event->how);
-          break;
-        case WorkerEvent::Kind::kRecordingEnded:
-          if (auto found = mixStats_.find(event->mix); found != mixStats_.end()) {
-            found->second.recording = false;
-          }
-          events.onRecordingEnded(event->mix, event->how);
           break;
         case WorkerEvent::Kind::kEndpointStats:
         case WorkerEvent::Kind::kMixStats:
@@ -215,10 +206,9 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
     }
   }
   while (auto ended = mediaFiles_->popEvent()) {
-    if (auto found = mixStats_.find(ended->mix);
-        found != mixStats_.end() && files_[ended->mix].recording == ended->id) {
-      found->second.recording = false;
-      files_[ended->mix].recording = 0;
+    if (auto found = files_.find(ended->mix);
+        found != files_.end() && found->second.recording == ended->id) {
+      found->second.recording = 0;
     }
     events.onRecordingEnded(ended->mix, ended->how);
   }
@@ -226,7 +216,7 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
 
 bool InProcessMixer::startRecording(MixId mix, const std::string& path, RecordingFormat format) {
   auto worker = mixes_.find(mix);
-  if (worker == mixes_.end() || mixStats_[mix].recording) {
+  if (worker == mixes_.end() || files_[mix].recording != 0) {
     return false;
   }
   // Created here, so a bad path is refused now rather than reported later.
@@ -242,7 +232,6 @@ bool InProcessMixer::startRecording(MixId mix, const std::string& path, Recordin
   const uint64_t id = nextFile_++;
   mediaFiles_->record(std::make_unique<Recorder>(mix, id, format, std::move(file), channel));
   files_[mix].recording = id;
-  mixStats_[mix].recording = true;
   return true;
 }
 
@@ -255,7 +244,6 @@ void InProcessMixer::stopRecording(MixId mix) {
   // onRecordingEnded(kStopped) follows.
   worker->second->post([mix](Worker& w) { w.stopRecording(mix); });
   files_[mix].recording = 0;
-  mixStats_[mix].recording = false;
 }
 
 bool InProcessMixer::play(MixId mix, const std::string& path) {
@@ -276,7 +264,6 @@ bool InProcessMixer::play(MixId mix, const std::string& path) {
   }
   mediaFiles_->play(std::make_unique<PlaybackReader>(std::move(file), channel));
   files_[mix].playback = id;
-  mixStats_[mix].playing = true;
   return true;
 }
 
@@ -288,12 +275,20 @@ void InProcessMixer::stopPlaying(MixId mix) {
   // The mixer thread reports onPlaybackEnded(kStopped), unless it finished first.
   worker->second->post([mix](Worker& w) { w.stopPlaying(mix); });
   files_[mix].playback = 0;
-  mixStats_[mix].playing = false;
 }
 
 std::optional<MixStats> InProcessMixer::mixStats(MixId mix) const {
   auto found = mixStats_.find(mix);
-  return found == mixStats_.end() ? std::nullopt : std::optional<MixStats>(found->second);
+  if (found == mixStats_.end()) {
+    return std::nullopt;
+  }
+  // The worker's snapshot, with what runs now (the snapshot may predate a start or stop).
+  MixStats stats = found->second;
+  if (auto files = files_.find(mix); files != files_.end()) {
+    stats.recording = files->second.recording != 0;
+    stats.playing = files->second.playback != 0;
+  }
+  return stats;
 }
 
 std::optional<MediaStats> InProcessMixer::endpointStats(EndpointId endpoint) const {

@@ -29,8 +29,7 @@ struct WorkerEvent {
     kDtmf,
     kRtpTimeout,
     kTalking,
-    kPlaybackEnded,
-    kRecordingEnded,
+    kPlaybackEnded,  // recordings end on the media file thread (MediaFileThread)
     kEndpointStats,
     kMixStats,
   };
