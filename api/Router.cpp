@@ -232,8 +232,26 @@ Problem noLiveBridge() {
   return problemWith(http::status::service_unavailable, "this server has no live rooms");
 }
 
-// A request body that must be a JSON object (RFC 8259), or nothing at all when 'emptyIsOk'.
-std::variant<boost::json::object, Problem> jsonBody(const Request& request, bool emptyIsOk) {
+// Members the resource does not know are refused, so that a misspelt "mutd" is not silently
+// ignored.
+std::optional<Problem> onlyMembers(const boost::json::object& body,
+                                   std::initializer_list<std::string_view> known) {
+  std::vector<FieldError> errors;
+  for (const auto& member : body) {
+    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+      errors.push_back({printable(member.key()), "unknown member"});
+    }
+  }
+  if (errors.empty()) {
+    return std::nullopt;
+  }
+  return badRequest("the body has members this resource does not take", std::move(errors));
+}
+
+// A request body that must be a JSON object (RFC 8259) of the 'known' members only, or nothing
+// at all when 'emptyIsOk'.
+std::variant<boost::json::object, Problem> jsonBody(const Request& request, bool emptyIsOk,
+                                                    std::initializer_list<std::string_view> known) {
   if (request.body().empty() && emptyIsOk) {
     return boost::json::object{};
   }
@@ -255,23 +273,10 @@ std::variant<boost::json::object, Problem> jsonBody(const Request& request, bool
   if (!value.is_object()) {
     return badRequest("the body must be a JSON object");
   }
+  if (auto problem = onlyMembers(value.as_object(), known)) {
+    return std::move(*problem);
+  }
   return std::move(value.as_object());
-}
-
-// Members the resource does not know are refused, so that a misspelt "mutd" is not silently
-// ignored.
-std::optional<Problem> onlyMembers(const boost::json::object& body,
-                                   std::initializer_list<std::string_view> known) {
-  std::vector<FieldError> errors;
-  for (const auto& member : body) {
-    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
-      errors.push_back({printable(member.key()), "unknown member"});
-    }
-  }
-  if (errors.empty()) {
-    return std::nullopt;
-  }
-  return badRequest("the body has members this resource does not take", std::move(errors));
 }
 
 Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
@@ -349,14 +354,11 @@ Reply startRecording(const Context& context, const Request& request, const Param
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto body = jsonBody(request, true);
+  auto body = jsonBody(request, true, {"format"});
   if (auto* problem = std::get_if<Problem>(&body)) {
     return std::move(*problem);
   }
   const auto& object = std::get<boost::json::object>(body);
-  if (auto problem = onlyMembers(object, {"format"})) {
-    return std::move(*problem);
-  }
   mixer::RecordingFormat format = mixer::RecordingFormat::kWav;
   std::string_view extension = ".wav";
   if (const auto* value = object.if_contains("format")) {
@@ -422,14 +424,11 @@ Reply startPlayback(const Context& context, const Request& request, const Params
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto body = jsonBody(request, false);
+  auto body = jsonBody(request, false, {"file"});
   if (auto* problem = std::get_if<Problem>(&body)) {
     return std::move(*problem);
   }
   const auto& object = std::get<boost::json::object>(body);
-  if (auto problem = onlyMembers(object, {"file"})) {
-    return std::move(*problem);
-  }
   const auto* value = object.if_contains("file");
   const auto* name = value != nullptr ? value->if_string() : nullptr;
   if (name == nullptr) {
@@ -480,14 +479,11 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
     return notFound("no participant " + printable(param(params, "callId")) + " in room " +
                     target.room.id);
   }
-  auto body = jsonBody(request, false);
+  auto body = jsonBody(request, false, {"muted", "deaf", "gain"});
   if (auto* problem = std::get_if<Problem>(&body)) {
     return std::move(*problem);
   }
   const auto& object = std::get<boost::json::object>(body);
-  if (auto problem = onlyMembers(object, {"muted", "deaf", "gain"})) {
-    return std::move(*problem);
-  }
   room::Call::Controls controls = call->controls();
   std::vector<FieldError> errors;
   for (auto [field, flag] : {std::pair{"muted", &controls.muted}, std::pair{"deaf", &controls.deaf}}) {
