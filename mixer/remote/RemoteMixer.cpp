@@ -252,8 +252,10 @@ class RemoteMixer::Link final : public LineStream::Listener {
       forEndpoint(talking->endpoint, message);
     } else if (auto* stats = std::get_if<EndpointStatsEvent>(&message)) {
       forEndpoint(stats->endpoint, message);
+    } else if (std::holds_alternative<EngineStatsEvent>(message)) {
+      refill();  // the server's heartbeat: a stock short after running out of ports refills
+      owner_.push(std::move(message));
     } else if (std::holds_alternative<MixStatsEvent>(message) ||
-               std::holds_alternative<EngineStatsEvent>(message) ||
                std::holds_alternative<PlaybackEndedEvent>(message) ||
                std::holds_alternative<RecordingEndedEvent>(message)) {
       owner_.push(std::move(message));  // mix ids are ours already
@@ -278,7 +280,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
     pending_.erase(found);
     switch (pending.kind) {
       case Pending::kReserve:
-        // Out of ports: the next reserve() asks again.
+        // Out of ports: asked again with the next reserve() or the next engine stats (each
+        // second), since ports come free as calls end.
         --reservesInFlight_;
         break;
       case Pending::kEndpoint:

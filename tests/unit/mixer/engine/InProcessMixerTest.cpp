@@ -78,7 +78,7 @@ TEST(MixerEngine, PhonesOverLoopbackHearEachOtherInRealTime) {
 }
 
 TEST(MixerEngine, SilentEndpointTimesOut) {
-  MixerSettings settings = test::loopbackMixer({44000, 44999});
+  MixerSettings settings = test::loopbackMixer({50000, 50099});
   settings.rtpTimeout = std::chrono::milliseconds(500);
   InProcessMixer mixer(settings);
   const MixId mix = mixer.createMix(RoomSettings{});
@@ -187,7 +187,7 @@ TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
 }
 
 TEST(MixerEngine, StatsAndTalkingReachTheSignallingSide) {
-  MixerSettings settings = test::loopbackMixer({48000, 48999});  // one thread: both mixes on it
+  MixerSettings settings = test::loopbackMixer({50100, 50199});  // one thread: both mixes on it
   InProcessMixer mixer(settings);
   const MixId talkingRoom = mixer.createMix(RoomSettings{});
   const MixId otherRoom = mixer.createMix(RoomSettings{});
