@@ -120,6 +120,7 @@ class Worker {
   void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);
+  void drain(Leg& leg);
   void freeEndedPlaybacks();
 
   int wake_;
@@ -137,6 +138,11 @@ class Worker {
   std::unordered_map<EndpointId, std::unique_ptr<Leg>> legs_;
   // Legs removed while an epoll batch that may still name them is being handled; freed after it.
   std::vector<std::unique_ptr<Leg>> graveyard_;
+  // Legs whose sockets held more than one read takes. Edge-triggered epoll reports a socket only
+  // when a packet arrives, so these are read again after the batch (a flood waits its turn
+  // without starving the others). Reserved to the number of legs: no allocation on the way.
+  std::vector<Leg*> backlog_;
+  std::vector<Leg*> draining_;
   // A playback ended in a tick: its feed is freed after the batch, not in the tick.
   bool endedPlaybacks_ = false;
   std::atomic<std::size_t> mixCount_{0};

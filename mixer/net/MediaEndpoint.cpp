@@ -71,6 +71,7 @@ MediaEndpoint::MediaEndpoint(MediaEndpoint&& other) noexcept
       rtcpPeer_(other.rtcpPeer_),
       rtpLatched_(other.rtpLatched_),
       rtcpLatched_(other.rtcpLatched_),
+      backlog_(other.backlog_),
       stats_(other.stats_) {}
 
 MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
@@ -85,6 +86,7 @@ MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
     rtcpPeer_ = other.rtcpPeer_;
     rtpLatched_ = other.rtpLatched_;
     rtcpLatched_ = other.rtcpLatched_;
+    backlog_ = other.backlog_;
     stats_ = other.stats_;
   }
   return *this;
@@ -137,7 +139,7 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
     const int got = ::recvmmsg(fd, batch.headers.data(), ReceiveBatch::kPackets, MSG_DONTWAIT,
                                nullptr);
     if (got <= 0) {
-      break;
+      return delivered;
     }
     for (int i = 0; i < got; ++i) {
       const auto index = static_cast<std::size_t>(i);
@@ -159,9 +161,10 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
       }
     }
     if (static_cast<std::size_t>(got) < ReceiveBatch::kPackets) {
-      break;
+      return delivered;
     }
   }
+  backlog_ = maxBatches > 0;
   return delivered;
 }
 

@@ -76,7 +76,8 @@ class MediaEndpoint {
   ~MediaEndpoint();
 
   // Reads what is waiting on a socket (at most 'maxBatches' recvmmsg calls) and hands each valid
-  // packet to the receiver. Returns the packets delivered.
+  // packet to the receiver. Returns the packets delivered. When the cap cut a read short, more
+  // may be waiting: takeBacklog() says so (once), for readers woken only on new arrivals.
   std::size_t drainRtp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
   std::size_t drainRtcp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
 
@@ -96,6 +97,7 @@ class MediaEndpoint {
   [[nodiscard]] uint16_t rtpPort() const;
   [[nodiscard]] bool latched() const { return rtpLatched_; }
   [[nodiscard]] const EndpointStats& stats() const { return stats_; }
+  bool takeBacklog() { return std::exchange(backlog_, false); }
 
  private:
   MediaEndpoint(int rtpFd, int rtcpFd, EndpointSettings settings);
@@ -115,6 +117,7 @@ class MediaEndpoint {
   std::optional<sockaddr_storage> rtcpPeer_;
   bool rtpLatched_ = false;
   bool rtcpLatched_ = false;
+  bool backlog_ = false;
   EndpointStats stats_;
 };
 

@@ -58,6 +58,7 @@ constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr std::size_t kTemplateFrames = 50;  // 1 s of audio per template set
 constexpr Suite kSuite = Suite::kAesCm128HmacSha1_80;
 constexpr uint8_t kAudioLevelId = 1;
+constexpr std::size_t kSlices = 10;       // send slots per tick (see Generator::run)
 constexpr std::size_t kDrainEvery = 5;  // each generator socket is drained every 100 ms
 constexpr std::size_t kSlot = 1500;
 
@@ -439,28 +440,40 @@ class Generator {
         }
         seenPhase = phase;
       }
-      for (std::size_t i = 0; i < legs_.size(); ++i) {
-        SimulatedParticipant& p = legs_[i];
-        const auto& packet = p.templates->packets[(tick + i) % kTemplateFrames];
-        std::memcpy(buffer.data(), packet.data(), packet.size());
-        patchHeader(buffer.data(), p.seq++, p.timestamp, p.ssrc);
-        p.timestamp += frame;
-        std::size_t length = packet.size();
-        if (p.protect && !p.protect->protectRtp(buffer, length)) {
-          ++report_.sendFailures;
-          continue;
+      // Real phones start their 20 ms clocks at unrelated moments, so their packets reach the
+      // mixer spread over the tick, not in one burst: the legs are sent in kSlices slices,
+      // kTick / kSlices apart. Lateness is how long after its own slot a slice was done.
+      double lateMs = 0;
+      for (std::size_t slice = 0; slice < kSlices; ++slice) {
+        const auto slot = due + kTick * slice / kSlices;
+        std::this_thread::sleep_until(slot);
+        const std::size_t begin = legs_.size() * slice / kSlices;
+        const std::size_t end = legs_.size() * (slice + 1) / kSlices;
+        for (std::size_t i = begin; i < end; ++i) {
+          SimulatedParticipant& p = legs_[i];
+          const auto& packet = p.templates->packets[(tick + i) % kTemplateFrames];
+          std::memcpy(buffer.data(), packet.data(), packet.size());
+          patchHeader(buffer.data(), p.seq++, p.timestamp, p.ssrc);
+          p.timestamp += frame;
+          std::size_t length = packet.size();
+          if (p.protect && !p.protect->protectRtp(buffer, length)) {
+            ++report_.sendFailures;
+            continue;
+          }
+          const auto sent = ::sendto(p.fd, buffer.data(), length, MSG_DONTWAIT,
+                                     reinterpret_cast<const sockaddr*>(&p.mixer),
+                                     sizeof(p.mixer));
+          if (sent != static_cast<ssize_t>(length)) {
+            ++report_.sendFailures;
+          } else if (phase == kMeasuring) {
+            ++report_.sent;
+          }
         }
-        const auto sent = ::sendto(p.fd, buffer.data(), length, MSG_DONTWAIT,
-                                   reinterpret_cast<const sockaddr*>(&p.mixer), sizeof(p.mixer));
-        if (sent != static_cast<ssize_t>(length)) {
-          ++report_.sendFailures;
-        } else if (phase == kMeasuring) {
-          ++report_.sent;
-        }
+        lateMs = std::max(lateMs,
+                          std::chrono::duration<double, std::milli>(Clock::now() - slot).count());
       }
       if (phase == kMeasuring) {
-        report_.doneLateMs.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+        report_.doneLateMs.push_back(lateMs);
       }
       for (std::size_t i = tick % kDrainEvery; i < legs_.size(); i += kDrainEvery) {
         drain(legs_[i], phase == kMeasuring);

@@ -249,5 +249,34 @@ TEST(MixerEngine, StatsAndTalkingReachTheSignallingSide) {
   EXPECT_FALSE(mixer.endpointStats(ra->id));
 }
 
+TEST(MixerEngine, ABurstLargerThanOneReadIsReadWithoutWaitingForMorePackets) {
+  // The mixer is woken only when packets arrive (edge-triggered) and reads at most 64 at a
+  // time from one socket: what is left of a burst must still be read, though nothing follows.
+  MixerSettings settings = test::loopbackMixer({50200, 50299});
+  InProcessMixer mixer(settings);
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto r = mixer.reserve();
+  ASSERT_TRUE(r);
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, r->rtpPort);
+  ASSERT_TRUE(mixer.join(r->id, mix, mediaParams(Codec::kPcmu, 0, 1)));
+  constexpr uint64_t kBurst = 150;
+  for (uint64_t i = 0; i < kBurst; ++i) {
+    a.sendFrame();
+  }
+  // Stats come once a second; wait for a snapshot that has them all (or give up after 3 s).
+  RecordingEvents events;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  uint64_t received = 0;
+  while (received < kBurst && std::chrono::steady_clock::now() < deadline) {
+    waitForEvents(mixer, events, 100);
+    if (auto stats = mixer.endpointStats(r->id)) {
+      received = stats->packetsReceived;
+    }
+  }
+  EXPECT_EQ(received, kBurst);
+  mixer.release(r->id);
+  mixer.destroyMix(mix);
+}
+
 }  // namespace
 }  // namespace confab::mixer
