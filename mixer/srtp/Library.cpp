@@ -5,6 +5,7 @@
 #include <array>
 #include <mutex>
 
+#include "mixer/srtp/AesIcm.hpp"
 #include "mixer/srtp/HmacSha1.hpp"
 
 namespace confab::srtp {
@@ -30,8 +31,10 @@ bool Library::initialize(std::string* error) {
   std::call_once(once, [] {
     initStatus = srtp_init();
     if (initStatus == srtp_err_status_ok) {
-      // Allocation-free HMAC-SHA1; when refused, libsrtp's own stays and works as before.
+      // Allocation-free HMAC-SHA1 and AES-NI counter mode; when refused (no AES-NI, a failed
+      // self-test), libsrtp's own stay and work as before.
       installHmacSha1();
+      installAesIcm();
     }
   });
   if (initStatus != srtp_err_status_ok) {
