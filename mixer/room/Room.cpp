@@ -132,13 +132,24 @@ Room::Participant* Room::find(ParticipantId id) {
   return found == byId_.end() ? nullptr : found->second;
 }
 
-const ParticipantStats* Room::stats(ParticipantId id) const {
-  for (const auto& p : participants_) {
-    if (p->id == id) {
-      return &p->stats;
-    }
+const ParticipantStats* Room::stats(ParticipantId id) {
+  Participant* p = find(id);
+  if (p == nullptr) {
+    return nullptr;
   }
-  return nullptr;
+  // Frame counts from sample counts, worked out here rather than on every tick: they are read
+  // about once a second.
+  const std::size_t n = frameSamples(p->settings.codec);
+  p->stats.framesDecoded = p->samples.decoded / n;
+  p->stats.framesLost = p->samples.lost / n;
+  p->stats.framesConcealed = p->samples.concealed / n;
+  p->stats.framesRecoveredFec = p->samples.recoveredFec / n;
+  p->stats.framesComfortNoise = p->samples.comfortNoise / n;
+  p->stats.framesSkippedSilent = p->samples.skippedSilent / n;
+  p->stats.framesSkippedQuiet = p->samples.skippedQuiet / n;
+  p->stats.packetsLate = p->jitter.stats().late;
+  p->stats.jitterDelayMs = p->jitter.targetDelayMs();
+  return &p->stats;
 }
 
 ParticipantId Room::add(const ParticipantSettings& settings) {
@@ -422,15 +433,6 @@ void Room::analyse(Participant& p) {
   const bool quietSkip = !p.talking && !p.preprocessor &&
                          p.loudness < settings_.quietListenerDbov && ((ticks_ + p.id) & 1U) == 0;
   const Fill kind = p.pull(n, settings_.silentLevel, mutedSkip || quietSkip);
-  p.stats.framesDecoded = p.samples.decoded / n;
-  p.stats.framesLost = p.samples.lost / n;
-  p.stats.framesConcealed = p.samples.concealed / n;
-  p.stats.framesRecoveredFec = p.samples.recoveredFec / n;
-  p.stats.framesComfortNoise = p.samples.comfortNoise / n;
-  p.stats.framesSkippedSilent = p.samples.skippedSilent / n;
-  p.stats.framesSkippedQuiet = p.samples.skippedQuiet / n;
-  p.stats.packetsLate = p.jitter.stats().late;
-  p.stats.jitterDelayMs = p.jitter.targetDelayMs();
   p.hasAudio = kind > Fill::kNothing && !p.settings.muted;
   if (kind == Fill::kSkipped && !p.settings.muted) {
     return;  // a quiet listener's skipped frame: their VAD keeps its state for the next one

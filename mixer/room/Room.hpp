@@ -146,7 +146,8 @@ class Room {
   // room never pays for wideband).
   [[nodiscard]] int mixRate() const { return mixRate_; }
   [[nodiscard]] std::size_t size() const { return participants_.size(); }
-  [[nodiscard]] const ParticipantStats* stats(ParticipantId id) const;
+  // Counters as of now (frame counts are worked out when asked, not every tick).
+  [[nodiscard]] const ParticipantStats* stats(ParticipantId id);
   // Encodes done in the last tick: one per talker plus one per listener codec group.
   [[nodiscard]] unsigned encodesLastTick() const { return encodesLastTick_; }
 
