@@ -24,6 +24,20 @@ bool onlyLineBreaks(std::string_view bytes) {
   return bytes.find_first_not_of("\r\n") == std::string_view::npos;
 }
 
+// RFC 3261 §18.1.2 compares sent-by values: IP literals as addresses (so "[::1]" matches "::1"),
+// names without case (§19.1.4), ports with the protocol's default for an absent one.
+bool sameSentBy(const sip::Via& via, Protocol protocol, const SentBy& ours) {
+  if (via.port.value_or(defaultPort(protocol)) != ours.port) {
+    return false;
+  }
+  const auto theirAddress = parseIpLiteral(via.host);
+  const auto ourAddress = parseIpLiteral(ours.host);
+  if (theirAddress || ourAddress) {
+    return theirAddress && ourAddress && *theirAddress == *ourAddress;
+  }
+  return sip::iequals(via.host, ours.host);
+}
+
 }  // namespace
 
 TransportLayer::TransportLayer(asio::io_context& io, TransportConfig config, Listener& listener)
@@ -118,6 +132,15 @@ void TransportLayer::onStreamFramingError(StreamConnection& connection, const si
 
 void TransportLayer::deliver(sip::ParseResult&& result, const Source& source) {
   if (auto* message = std::get_if<sip::Message>(&result)) {
+    if (message->isResponse()) {
+      // RFC 3261 §18.1.2: a response whose top Via is not ours is silently discarded, before
+      // any transaction can match its branch.
+      const auto via = message->topVia();
+      if (!via || !isOwnSentBy(*via, source.protocol)) {
+        ++counters_.foreignResponses;
+        return;
+      }
+    }
     ++counters_.messagesReceived;
     if (message->isRequest()) {
       stampReceived(*message, source.remote);
@@ -435,6 +458,21 @@ std::optional<SentBy> TransportLayer::sentBy(Protocol protocol, bool ipv6) const
         bound->address.is_unspecified() ? std::string("confab.local") : hostText(bound->address);
   }
   return sentBy;
+}
+
+SentBy TransportLayer::requestSentBy(Protocol protocol) const {
+  if (auto listening = sentBy(protocol)) {
+    return *listening;
+  }
+  return SentBy{std::string(viaTransport(protocol)), "127.0.0.1", defaultPort(protocol)};
+}
+
+bool TransportLayer::isOwnSentBy(const sip::Via& via, Protocol protocol) const {
+  if (sameSentBy(via, protocol, requestSentBy(protocol))) {
+    return true;
+  }
+  const auto ipv6 = sentBy(protocol, true);
+  return ipv6 && sameSentBy(via, protocol, *ipv6);
 }
 
 }  // namespace confab::transport

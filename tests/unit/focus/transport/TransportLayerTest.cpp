@@ -201,6 +201,52 @@ TEST_F(TransportLayerTest, SendRequestOverUdpAndReportSentBy) {
   EXPECT_EQ(parsed(std::string_view(buffer.data(), got)).method, "BYE");
 }
 
+// RFC 3261 §18.1.2: a response whose top Via is not a sent-by we insert was not meant for us
+// (or is forged); it is discarded before any transaction sees it.
+TEST_F(TransportLayerTest, UdpResponseToSomeoneElsesSentByIsDiscarded) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  const auto sentBy = layer_->sentBy(Protocol::kUdp);
+  ASSERT_TRUE(sentBy);
+  udp::socket peer(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const udp::endpoint to(server.address, server.port);
+  auto responseVia = [](const std::string& via) {
+    return okFor(parsed(requestText(via, "BYE"))).serialize();
+  };
+  // Another host; our address on another port; our address with no port (5060, not ours).
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 192.0.2.1:" + std::to_string(server.port) +
+                                        ";branch=z9hG4bKf1")),
+               to);
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 127.0.0.1:" +
+                                        std::to_string(server.port ^ 1U) + ";branch=z9hG4bKf2")),
+               to);
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKf3")), to);
+  // Ours, as the transaction layer writes it: delivered, and after the three foreign ones.
+  peer.send_to(
+      asio::buffer(responseVia("SIP/2.0/UDP " + sentBy->hostPort() + ";branch=z9hG4bKours;rport")),
+      to);
+  ASSERT_TRUE(messagesArrived(1));
+  runFor(io_, 20ms);
+  ASSERT_EQ(listener_.messages.size(), 1U);
+  EXPECT_EQ(listener_.messages[0].message.topVia()->branch(), "z9hG4bKours");
+  EXPECT_EQ(layer_->counters().foreignResponses, 3U);
+  EXPECT_TRUE(listener_.bad.empty());
+}
+
+TEST_F(TransportLayerTest, ResponseSentByMatchesTheConfiguredHostNameInAnyCase) {
+  TransportConfig config = loopbackConfig({Protocol::kUdp});
+  config.hostName = "Focus.Example.COM";
+  startLayer(config);
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket peer(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string via =
+      "SIP/2.0/UDP focus.example.com:" + std::to_string(server.port) + ";branch=z9hG4bKh";
+  peer.send_to(asio::buffer(okFor(parsed(requestText(via, "NOTIFY"))).serialize()),
+               udp::endpoint(server.address, server.port));
+  ASSERT_TRUE(messagesArrived(1));
+  EXPECT_EQ(layer_->counters().foreignResponses, 0U);
+}
+
 TEST_F(TransportLayerTest, SendByNameResolves) {
   startLayer(loopbackConfig({Protocol::kUdp}));
   udp::socket peer(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -424,8 +470,9 @@ TEST_F(TransportLayerTest, SendOpensAConnectionAndReusesIt) {
   int accepts = 0;
   peer.async_accept(accepted, [&](const boost::system::error_code& ec) { accepts += ec ? 0 : 1; });
   const Destination destination{Protocol::kTcp, "127.0.0.1", peer.local_endpoint().port()};
-  const auto first = parsed(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1", "NOTIFY"));
-  const auto second = parsed(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK2", "NOTIFY"));
+  const std::string via = "SIP/2.0/TCP " + layer_->sentBy(Protocol::kTcp)->hostPort();
+  const auto first = parsed(requestText(via + ";branch=z9hG4bK1", "NOTIFY"));
+  const auto second = parsed(requestText(via + ";branch=z9hG4bK2", "NOTIFY"));
   // Both queued before the connection is up: the second must wait for, then reuse, the first.
   ASSERT_TRUE(layer_->send(first, destination).ok());
   ASSERT_TRUE(layer_->send(second, destination).ok());
@@ -441,6 +488,28 @@ TEST_F(TransportLayerTest, SendOpensAConnectionAndReusesIt) {
   ASSERT_TRUE(messagesArrived(1));
   EXPECT_EQ(listener_.messages[0].message.status, 200);
   EXPECT_EQ(listener_.messages[0].source.remote.port, peer.local_endpoint().port());
+}
+
+TEST_F(TransportLayerTest, ResponseToThePlaceholderSentByOfAnUnheardProtocolIsOurs) {
+  // No TCP listener, yet a Contact may ask for TCP: the Via then carries requestSentBy()'s
+  // placeholder, and the answer on the connection we opened must still reach the transactions.
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  ASSERT_FALSE(layer_->sentBy(Protocol::kTcp));
+  tcp::acceptor peer(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket accepted(io_);
+  bool acceptedDone = false;
+  peer.async_accept(accepted, [&](const boost::system::error_code& ec) { acceptedDone = !ec; });
+  const auto bye = parsed(requestText(
+      "SIP/2.0/TCP " + layer_->requestSentBy(Protocol::kTcp).hostPort() + ";branch=z9hG4bKp",
+      "BYE"));
+  ASSERT_TRUE(
+      layer_->send(bye, Destination{Protocol::kTcp, "127.0.0.1", peer.local_endpoint().port()})
+          .ok());
+  ASSERT_TRUE(runUntil(io_, [&] { return acceptedDone; }));
+  asio::write(accepted, asio::buffer(okFor(bye).serialize()));
+  ASSERT_TRUE(messagesArrived(1));
+  EXPECT_EQ(listener_.messages[0].message.status, 200);
+  EXPECT_EQ(layer_->counters().foreignResponses, 0U);
 }
 
 TEST_F(TransportLayerTest, ConnectFailureIsReported) {
