@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <memory>
 
+#include "focus/sip/Response.hpp"
 #include "focus/transport/TransportLayer.hpp"
 #include "tests/unit/focus/transport/TransportTestSupport.hpp"
 
@@ -146,6 +147,37 @@ TEST_F(TransportLayerTest, UdpGarbageIsReportedAsBadMessage) {
   runFor(io_, 20ms);
   EXPECT_EQ(listener_.bad.size(), 1U);
   EXPECT_TRUE(listener_.messages.empty());
+}
+
+TEST_F(TransportLayerTest, RequestMissingCallIdFromAndToIsAnsweredByItsVia) {
+  // RFC 4475 §3.3.1 (insuf), with rport: the failure comes up stamped like a request, and the
+  // 400 built from it (as Focus::onBadMessage does) reaches the sender (RFC 3261 §18.2.2).
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string insuf =
+      "INVITE sip:user@example.com SIP/2.0\r\n"
+      "CSeq: 193942 INVITE\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf;rport\r\n"
+      "Content-Length: 0\r\n\r\n";
+  client.send_to(asio::buffer(insuf), udp::endpoint(server.address, server.port));
+  ASSERT_TRUE(runUntil(io_, [&] { return !listener_.bad.empty(); }));
+  const auto& [failure, source] = listener_.bad[0];
+  ASSERT_TRUE(failure.partial.has_value()) << failure.error.reason;
+  EXPECT_EQ(failure.partial->topVia()->param("received")->value, "127.0.0.1");
+
+  std::array<char, 4096> buffer{};
+  std::size_t got = 0;
+  client.async_receive(asio::buffer(buffer), [&](const boost::system::error_code& ec,
+                                                 std::size_t n) { got = ec ? 0 : n; });
+  ASSERT_TRUE(
+      layer_->sendResponse(sip::errorResponse(*failure.partial, failure.error), source).ok());
+  ASSERT_TRUE(runUntil(io_, [&] { return got > 0; }));
+  const std::string_view wire(buffer.data(), got);
+  EXPECT_EQ(wire.substr(0, wire.find("\r\n")),
+            "SIP/2.0 400 Bad Request (missing Call-ID, From, To)");
+  EXPECT_NE(wire.find("branch=z9hG4bKkdj.insuf"), std::string_view::npos);
+  EXPECT_NE(wire.find("CSeq: 193942 INVITE"), std::string_view::npos);
 }
 
 TEST_F(TransportLayerTest, UdpOverIpv6) {
