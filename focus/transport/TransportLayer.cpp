@@ -1,11 +1,13 @@
 #include "focus/transport/TransportLayer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <utility>
 
+#include "focus/transport/Stun.hpp"
 #include "focus/transport/TlsIdentity.hpp"
 #include "focus/transport/ViaRouting.hpp"
 
@@ -101,12 +103,36 @@ void TransportLayer::stop() {
 
 void TransportLayer::onDatagram(UdpSocket& socket, std::string_view bytes, const Endpoint& from) {
   // RFC 3261 §7.5 lets CRLFs precede a message; a datagram of nothing else is a keep-alive.
-  // STUN keep-alives (RFC 5626 §4.4.2) start with a zero byte and are not SIP either.
-  if (onlyLineBreaks(bytes) || static_cast<unsigned char>(bytes.front()) < 0x20) {
+  if (onlyLineBreaks(bytes)) {
+    return;
+  }
+  // No SIP message starts with a control octet; STUN (RFC 5626 §4.4.2) starts with 0x00 or 0x01.
+  if (static_cast<unsigned char>(bytes.front()) < 0x20) {
+    answerStun(socket, bytes, from);
     return;
   }
   const Source source{Protocol::kUdp, from, socket.local(), 0};
   deliver(sip::parseMessage(bytes, true, config_.limits), source);
+}
+
+void TransportLayer::answerStun(UdpSocket& socket, std::string_view bytes, const Endpoint& from) {
+  const auto request = StunMessage::parse(
+      std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  // Only Binding requests are answered (RFC 8489 §6.3.1); indications, responses, other methods
+  // and RFC 3489 messages without the magic cookie are not ours to answer.
+  if (!request || request->type() != kStunBindingRequest) {
+    ++counters_.nonSipDatagrams;
+    return;
+  }
+  // The flow's source address and port as we see them: the client compares them with the last
+  // answer to notice a NAT rebinding (RFC 5626 §4.4.2).
+  std::array<std::uint8_t, kStunBindingSuccessMaxSize> response{};
+  const std::size_t size = writeBindingSuccess(response, request->transactionId(), from);
+  if (!socket.sendTo(std::string(reinterpret_cast<const char*>(response.data()), size), from, 0)) {
+    ++counters_.sendFailures;
+    return;
+  }
+  ++counters_.stunBindingRequests;
 }
 
 void TransportLayer::onDatagramDropped(UdpSocket&, std::size_t, const Endpoint&) {

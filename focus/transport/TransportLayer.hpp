@@ -35,6 +35,8 @@ struct TransportCounters {
   std::uint64_t refusedConnections = 0;  // over maxConnections or maxConnectionsPerSource
   std::uint64_t sendFailures = 0;
   std::uint64_t foreignResponses = 0;  // top Via not our sent-by (RFC 3261 §18.1.2), dropped
+  std::uint64_t stunBindingRequests = 0;  // answered on a UDP port (RFC 5626 §4.4.2)
+  std::uint64_t nonSipDatagrams = 0;      // starting with a control octet, not a Binding request
 };
 
 class TransportLayer final : private UdpSocket::Listener,
@@ -112,6 +114,8 @@ class TransportLayer final : private UdpSocket::Listener,
                       const std::string& reason,
                       std::vector<SendId>&& unsent) override;
 
+  // RFC 5626 §4.4.2: answers a STUN Binding request; drops any other non-SIP datagram.
+  void answerStun(UdpSocket& socket, std::string_view bytes, const Endpoint& from);
   void deliver(sip::ParseResult&& result, const Source& source);
   // Resolves 'host' (IP literal at once, a name asynchronously) and sends 'bytes' there.
   void route(Protocol protocol,

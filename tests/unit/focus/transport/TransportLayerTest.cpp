@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "focus/sip/Response.hpp"
+#include "focus/transport/Stun.hpp"
 #include "focus/transport/TransportLayer.hpp"
 #include "tests/unit/focus/transport/TransportTestSupport.hpp"
 
@@ -178,6 +179,87 @@ TEST_F(TransportLayerTest, RequestMissingCallIdFromAndToIsAnsweredByItsVia) {
             "SIP/2.0 400 Bad Request (missing Call-ID, From, To)");
   EXPECT_NE(wire.find("branch=z9hG4bKkdj.insuf"), std::string_view::npos);
   EXPECT_NE(wire.find("CSeq: 193942 INVITE"), std::string_view::npos);
+}
+
+// RFC 5626 §4.4.2: a STUN Binding request on the SIP port (RFC 8489 §5: 20 octets of header).
+std::vector<std::uint8_t> bindingRequest(std::uint8_t idSeed) {
+  std::vector<std::uint8_t> bytes{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
+  for (std::uint8_t i = 0; i < 12; ++i) {
+    bytes.push_back(static_cast<std::uint8_t>(idSeed + i));
+  }
+  return bytes;
+}
+
+// Sends 'request' from 'client' and returns what came back within 'wait' (nothing: empty).
+std::vector<std::uint8_t> stunExchange(asio::io_context& io,
+                                       udp::socket& client,
+                                       const Endpoint& server,
+                                       const std::vector<std::uint8_t>& request,
+                                       std::chrono::milliseconds wait = 1s) {
+  std::array<std::uint8_t, 512> buffer{};
+  std::size_t got = 0;
+  client.async_receive(asio::buffer(buffer), [&](const boost::system::error_code& ec,
+                                                 std::size_t n) { got = ec ? 0 : n; });
+  client.send_to(asio::buffer(request), udp::endpoint(server.address, server.port));
+  runUntil(
+      io, [&] { return got > 0; }, wait);
+  client.cancel();
+  runFor(io, 1ms);
+  return {buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got)};
+}
+
+TEST_F(TransportLayerTest, StunBindingRequestGetsTheSourceAddressBack) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto request = bindingRequest(0x40);
+  const auto response = stunExchange(io_, client, bound(Protocol::kUdp), request);
+  auto message = StunMessage::parse(response);
+  ASSERT_TRUE(message) << "no STUN answer (" << response.size() << " octets)";
+  EXPECT_EQ(message->type(), kStunBindingSuccess);
+  EXPECT_TRUE(std::equal(request.begin() + 8, request.end(), message->transactionId().begin()));
+  const Endpoint local{client.local_endpoint().address(), client.local_endpoint().port()};
+  EXPECT_EQ(xorMappedAddress(*message), local);
+  EXPECT_EQ(layer_->counters().stunBindingRequests, 1U);
+  EXPECT_TRUE(listener_.messages.empty());
+  EXPECT_TRUE(listener_.bad.empty());
+}
+
+TEST_F(TransportLayerTest, StunBindingRequestOverIpv6) {
+  try {
+    startLayer(loopbackConfig({Protocol::kUdp}, "::1"));
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot bind [::1]: " << e.what();
+  }
+  udp::socket client(io_, udp::v6());
+  client.bind(udp::endpoint(asio::ip::make_address("::1"), 0));
+  const auto response = stunExchange(io_, client, bound(Protocol::kUdp, true), bindingRequest(7));
+  auto message = StunMessage::parse(response);
+  ASSERT_TRUE(message) << "no STUN answer (" << response.size() << " octets)";
+  const Endpoint local{client.local_endpoint().address(), client.local_endpoint().port()};
+  EXPECT_EQ(xorMappedAddress(*message), local);
+}
+
+TEST_F(TransportLayerTest, OtherZeroByteDatagramsAreDroppedSilently) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto indication = bindingRequest(1);
+  indication[1] = 0x11;  // Binding indication: no response (RFC 8489 §6.3.2)
+  auto classic = bindingRequest(2);
+  classic[4] = 0x00;  // RFC 3489 request: no magic cookie
+  auto trailing = bindingRequest(3);
+  trailing.push_back(0);  // length does not match the datagram
+  for (const auto& datagram :
+       {indication, classic, trailing, std::vector<std::uint8_t>{0x00},
+        std::vector<std::uint8_t>{0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42}}) {
+    EXPECT_TRUE(stunExchange(io_, client, server, datagram, 100ms).empty());
+  }
+  EXPECT_EQ(layer_->counters().stunBindingRequests, 0U);
+  EXPECT_EQ(layer_->counters().nonSipDatagrams, 5U);
+  EXPECT_TRUE(listener_.messages.empty());
+  EXPECT_TRUE(listener_.bad.empty());
+  // The port still serves SIP and STUN afterwards.
+  EXPECT_FALSE(stunExchange(io_, client, server, bindingRequest(4)).empty());
 }
 
 TEST_F(TransportLayerTest, UdpOverIpv6) {
