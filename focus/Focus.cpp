@@ -86,11 +86,9 @@ void Focus::sendRequest(const sip::Message& request, const transport::Destinatio
 }
 
 transport::SentBy Focus::sentBy(transport::Protocol protocol) const {
-  if (auto sentBy = transports_->sentBy(protocol)) {
-    return *sentBy;
-  }
-  return transport::SentBy{std::string(transport::viaTransport(protocol)), "127.0.0.1",
-                           transport::defaultPort(protocol)};
+  // The transports decide, so that the responses they let through (RFC 3261 §18.1.2) are the
+  // ones to the Vias we write.
+  return transports_->requestSentBy(protocol);
 }
 
 }  // namespace confab

@@ -76,13 +76,24 @@ std::string describe(std::string_view what, const Error& e) {
   return std::string(what) + ": " + e.reason;
 }
 
-Result<std::monostate> checkSingle(const Message& m, std::string_view name) {
-  const auto values = m.headers(name);
-  if (values.empty()) {
-    return badRequest("missing " + std::string(name));
+// RFC 3261 §8.1.1: the headers every request carries once. All missing ones are named together
+// (RFC 4475 §3.3.1 insuf lacks three), so the 400 says everything that is wrong at once.
+Result<std::monostate> checkMandatory(const Message& m) {
+  constexpr std::string_view kMandatory[] = {"Call-ID", "From", "To", "CSeq"};
+  std::string missing;
+  for (std::string_view name : kMandatory) {
+    if (m.headers(name).empty()) {
+      missing += missing.empty() ? "missing " : ", ";
+      missing += name;
+    }
   }
-  if (values.size() > 1) {
-    return badRequest("more than one " + std::string(name));
+  if (!missing.empty()) {
+    return badRequest(std::move(missing));
+  }
+  for (std::string_view name : kMandatory) {
+    if (m.headers(name).size() > 1) {
+      return badRequest("more than one " + std::string(name));
+    }
   }
   return std::monostate{};
 }
@@ -99,11 +110,8 @@ Result<std::monostate> validate(const Message& m) {
       return via.error();
     }
   }
-  for (std::string_view name : {"From", "To", "Call-ID", "CSeq"}) {
-    auto single = checkSingle(m, name);
-    if (!single) {
-      return single.error();
-    }
+  if (auto mandatory = checkMandatory(m); !mandatory) {
+    return mandatory.error();
   }
   if (auto from = m.from(); !from) {
     return badRequest(describe("malformed From", from.error()));
@@ -158,13 +166,14 @@ Result<std::monostate> validate(const Message& m) {
 }
 
 // Enough to answer a request that failed validation (RFC 3261 §8.2: the response copies Via,
-// From, To, Call-ID and CSeq); the values are copied as received.
+// From, To, Call-ID and CSeq); the values are copied as received. The Via routes the response
+// (§18.2.2) and the CSeq lets the sender match it to its transaction; a missing From, To or
+// Call-ID is the very thing the 400 reports (RFC 4475 §3.3.1), so the response goes without.
 std::optional<Message> partialForResponse(const Message& m) {
   if (!m.isRequest() || m.method.empty() || m.method == "ACK") {
     return std::nullopt;
   }
-  if (!m.topVia() || m.header("From") == nullptr || m.header("To") == nullptr ||
-      m.callId().empty() || m.header("CSeq") == nullptr) {
+  if (!m.topVia() || m.header("CSeq") == nullptr) {
     return std::nullopt;
   }
   return m;

@@ -13,12 +13,13 @@
 
 namespace confab::sip {
 
-// What a failed parse still knows: enough of the request, when it was a request and its
-// mandatory headers could be read, to send the error response (RFC 3261 §8.2, §21.4.1).
+// What a failed parse still knows: enough of the request, when it was a request whose Via and
+// CSeq could be read, to send the error response (RFC 3261 §8.2, §21.4.1).
 struct ParseFailure {
   Error error;
-  std::optional<Message> partial;  // set when the message was a request with a usable Via,
-                                   // From, To, Call-ID and CSeq
+  std::optional<Message> partial;  // set when the message was a request (not ACK) with a usable
+                                   // top Via and a CSeq; From, To and Call-ID are copied when
+                                   // present (RFC 4475 §3.3.1)
 };
 
 using ParseResult = std::variant<Message, ParseFailure>;

@@ -1,11 +1,13 @@
 #include "focus/transport/TransportLayer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <utility>
 
+#include "focus/transport/Stun.hpp"
 #include "focus/transport/TlsIdentity.hpp"
 #include "focus/transport/ViaRouting.hpp"
 
@@ -22,6 +24,20 @@ constexpr std::size_t kMaxUdpPayload = 65507;
 
 bool onlyLineBreaks(std::string_view bytes) {
   return bytes.find_first_not_of("\r\n") == std::string_view::npos;
+}
+
+// RFC 3261 §18.1.2 compares sent-by values: IP literals as addresses (so "[::1]" matches "::1"),
+// names without case (§19.1.4), ports with the protocol's default for an absent one.
+bool sameSentBy(const sip::Via& via, Protocol protocol, const SentBy& ours) {
+  if (via.port.value_or(defaultPort(protocol)) != ours.port) {
+    return false;
+  }
+  const auto theirAddress = parseIpLiteral(via.host);
+  const auto ourAddress = parseIpLiteral(ours.host);
+  if (theirAddress || ourAddress) {
+    return theirAddress && ourAddress && *theirAddress == *ourAddress;
+  }
+  return sip::iequals(via.host, ours.host);
 }
 
 }  // namespace
@@ -87,12 +103,36 @@ void TransportLayer::stop() {
 
 void TransportLayer::onDatagram(UdpSocket& socket, std::string_view bytes, const Endpoint& from) {
   // RFC 3261 §7.5 lets CRLFs precede a message; a datagram of nothing else is a keep-alive.
-  // STUN keep-alives (RFC 5626 §4.4.2) start with a zero byte and are not SIP either.
-  if (onlyLineBreaks(bytes) || static_cast<unsigned char>(bytes.front()) < 0x20) {
+  if (onlyLineBreaks(bytes)) {
+    return;
+  }
+  // No SIP message starts with a control octet; STUN (RFC 5626 §4.4.2) starts with 0x00 or 0x01.
+  if (static_cast<unsigned char>(bytes.front()) < 0x20) {
+    answerStun(socket, bytes, from);
     return;
   }
   const Source source{Protocol::kUdp, from, socket.local(), 0};
   deliver(sip::parseMessage(bytes, true, config_.limits), source);
+}
+
+void TransportLayer::answerStun(UdpSocket& socket, std::string_view bytes, const Endpoint& from) {
+  const auto request = StunMessage::parse(
+      std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  // Only Binding requests are answered (RFC 8489 §6.3.1); indications, responses, other methods
+  // and RFC 3489 messages without the magic cookie are not ours to answer.
+  if (!request || request->type() != kStunBindingRequest) {
+    ++counters_.nonSipDatagrams;
+    return;
+  }
+  // The flow's source address and port as we see them: the client compares them with the last
+  // answer to notice a NAT rebinding (RFC 5626 §4.4.2).
+  std::array<std::uint8_t, kStunBindingSuccessMaxSize> response{};
+  const std::size_t size = writeBindingSuccess(response, request->transactionId(), from);
+  if (!socket.sendTo(std::string(reinterpret_cast<const char*>(response.data()), size), from, 0)) {
+    ++counters_.sendFailures;
+    return;
+  }
+  ++counters_.stunBindingRequests;
 }
 
 void TransportLayer::onDatagramDropped(UdpSocket&, std::size_t, const Endpoint&) {
@@ -118,6 +158,15 @@ void TransportLayer::onStreamFramingError(StreamConnection& connection, const si
 
 void TransportLayer::deliver(sip::ParseResult&& result, const Source& source) {
   if (auto* message = std::get_if<sip::Message>(&result)) {
+    if (message->isResponse()) {
+      // RFC 3261 §18.1.2: a response whose top Via is not ours is silently discarded, before
+      // any transaction can match its branch.
+      const auto via = message->topVia();
+      if (!via || !isOwnSentBy(*via, source.protocol)) {
+        ++counters_.foreignResponses;
+        return;
+      }
+    }
     ++counters_.messagesReceived;
     if (message->isRequest()) {
       stampReceived(*message, source.remote);
@@ -435,6 +484,21 @@ std::optional<SentBy> TransportLayer::sentBy(Protocol protocol, bool ipv6) const
         bound->address.is_unspecified() ? std::string("confab.local") : hostText(bound->address);
   }
   return sentBy;
+}
+
+SentBy TransportLayer::requestSentBy(Protocol protocol) const {
+  if (auto listening = sentBy(protocol)) {
+    return *listening;
+  }
+  return SentBy{std::string(viaTransport(protocol)), "127.0.0.1", defaultPort(protocol)};
+}
+
+bool TransportLayer::isOwnSentBy(const sip::Via& via, Protocol protocol) const {
+  if (sameSentBy(via, protocol, requestSentBy(protocol))) {
+    return true;
+  }
+  const auto ipv6 = sentBy(protocol, true);
+  return ipv6 && sameSentBy(via, protocol, *ipv6);
 }
 
 }  // namespace confab::transport

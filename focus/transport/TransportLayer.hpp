@@ -34,6 +34,9 @@ struct TransportCounters {
   std::uint64_t framingErrors = 0;       // stream connections closed for it
   std::uint64_t refusedConnections = 0;  // over maxConnections or maxConnectionsPerSource
   std::uint64_t sendFailures = 0;
+  std::uint64_t foreignResponses = 0;  // top Via not our sent-by (RFC 3261 §18.1.2), dropped
+  std::uint64_t stunBindingRequests = 0;  // answered on a UDP port (RFC 5626 §4.4.2)
+  std::uint64_t nonSipDatagrams = 0;      // starting with a control octet, not a Binding request
 };
 
 class TransportLayer final : private UdpSocket::Listener,
@@ -80,6 +83,13 @@ class TransportLayer final : private UdpSocket::Listener,
   // The sent-by for our Via on 'protocol' (RFC 3261 §18.1.1): hostName when configured, else
   // the bound address; the bound port. Nothing when we do not listen on that protocol.
   [[nodiscard]] std::optional<SentBy> sentBy(Protocol protocol, bool ipv6 = false) const;
+  // The sent-by for the Via of a request we originate on 'protocol': sentBy(protocol) when we
+  // listen on it, else a placeholder (127.0.0.1 and the default port); the response still finds
+  // us on the connection we opened, or by rport (RFC 3581).
+  [[nodiscard]] SentBy requestSentBy(Protocol protocol) const;
+  // RFC 3261 §18.1.2: whether a response's top Via, received on 'protocol', names a sent-by we
+  // insert (either address family; a name compares without case, an absent port is the default).
+  [[nodiscard]] bool isOwnSentBy(const sip::Via& via, Protocol protocol) const;
   // The bound addresses after start(), ephemeral ports resolved.
   [[nodiscard]] std::vector<ListenAddress> boundAddresses() const;
   [[nodiscard]] std::optional<Endpoint> boundEndpoint(Protocol protocol, bool ipv6 = false) const;
@@ -104,6 +114,8 @@ class TransportLayer final : private UdpSocket::Listener,
                       const std::string& reason,
                       std::vector<SendId>&& unsent) override;
 
+  // RFC 5626 §4.4.2: answers a STUN Binding request; drops any other non-SIP datagram.
+  void answerStun(UdpSocket& socket, std::string_view bytes, const Endpoint& from);
   void deliver(sip::ParseResult&& result, const Source& source);
   // Resolves 'host' (IP literal at once, a name asynchronously) and sends 'bytes' there.
   void route(Protocol protocol,

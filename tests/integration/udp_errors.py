@@ -7,6 +7,7 @@ import os
 import random
 import re
 import socket
+import struct
 import sys
 import time
 
@@ -176,9 +177,9 @@ def main():
         return f"{r}"
 
     def unanswerable(headers, what):
-        """A request too broken to answer (RFC 3261 §8.2.6 copies Via, From, To, Call-ID, CSeq
-        into a response): RFC 4475 §3.3.1 only asks that it not break the element. confab drops
-        it; if it ever answers, the answer must be a 400 naming the problem."""
+        """A request too broken to answer (no usable Via to send a response by): RFC 4475 only
+        asks that it not break the element. confab drops it; if it ever answers, the answer must
+        be a 400 naming the problem."""
         data, _, _ = request(peer, "OPTIONS", headers=headers)
         peer.send(data)
         got = peer.quiet(1.0)
@@ -191,14 +192,24 @@ def main():
         return f"{r}"
 
     def missing_call_id():
+        """RFC 4475 §3.3.1: the Via and CSeq are there, so the 400 can go back by the Via."""
         host = "%s:%d" % peer.server
-        return unanswerable([
+        data, _, _ = request(peer, "OPTIONS", headers=[
             f"Via: SIP/2.0/UDP {peer.local};branch={branch()}",
             "Max-Forwards: 70",
             f"From: <sip:tester@{peer.local}>;tag={token(6)}",
             f"To: <sip:1000@{host}>",
             "CSeq: 1 OPTIONS",
-        ], "Call-ID")
+        ])
+        peer.send(data)
+        got = peer.quiet(1.0)
+        if not got:
+            raise TestFailure("no answer")
+        r = Response(got[0])
+        expect_status(r, 400)
+        if "call-id" not in r.reason.lower():
+            raise TestFailure(f"the reason phrase {r.reason!r} does not name Call-ID")
+        return f"{r}"
 
     def unparsable_via():
         host = "%s:%d" % peer.server
@@ -289,6 +300,28 @@ def main():
             raise TestFailure("no Supported header")
         return f"{r}, Supported: {r.header('supported')}"
 
+    def stun_keepalive():
+        """RFC 5626 §4.4.2: a STUN Binding request on the SIP port gets a Binding success with
+        our transaction id and, in XOR-MAPPED-ADDRESS (RFC 8489 §14.2), our own address."""
+        cookie = 0x2112A442
+        tid = os.urandom(12)
+        peer.send(struct.pack("!HHI", 0x0001, 0, cookie) + tid)
+        got = peer.quiet(1.0)
+        if not got:
+            raise TestFailure("no answer")
+        d = got[0]
+        kind, length, got_cookie = struct.unpack("!HHI", d[:8])
+        if kind != 0x0101 or got_cookie != cookie or d[8:20] != tid or length != len(d) - 20:
+            raise TestFailure(f"not a Binding success to our request: {d.hex()}")
+        attribute, size, _, family, xport = struct.unpack("!HHBBH", d[20:28])
+        if attribute != 0x0020 or size != 8 or family != 1:
+            raise TestFailure(f"no IPv4 XOR-MAPPED-ADDRESS first: {d.hex()}")
+        address = socket.inet_ntoa(bytes(a ^ b for a, b in zip(d[28:32], struct.pack("!I", cookie))))
+        mapped = f"{address}:{xport ^ (cookie >> 16)}"
+        if mapped != peer.local:
+            raise TestFailure(f"XOR-MAPPED-ADDRESS {mapped}, we are {peer.local}")
+        return f"Binding success, XOR-MAPPED-ADDRESS {mapped}"
+
     def garbage():
         rng = random.Random(4475)
         datagrams = [
@@ -316,12 +349,13 @@ def main():
     check("retransmitted INVITE to an unknown room -> the same 404", invite_retransmitted_to_unknown_room)
     check("From with an unterminated quote -> 400 naming From", bad_from)
     check("Via branch without a transaction id -> 400 naming Via", bad_via_branch)
-    check("no Call-ID -> no crash (dropped, or 400 naming Call-ID)", missing_call_id)
+    check("no Call-ID -> 400 naming Call-ID", missing_call_id)
     check("Via port 99999 -> no crash (dropped, or 400 naming Via)", unparsable_via)
     check("method FOO -> 501 with Allow", unknown_method)
     check("REGISTER -> 405 with Allow", register)
     check("Require: frobnicate -> 420 with Unsupported", require_unknown)
     check("OPTIONS -> 200 with Allow, Accept, Supported", options)
+    check("STUN Binding request -> Binding success with our address", stun_keepalive)
     check("garbage -> no crash", garbage)
     if failures:
         print(f"{len(failures)} check(s) failed: {'; '.join(failures)}", file=sys.stderr)

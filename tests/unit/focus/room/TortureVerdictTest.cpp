@@ -62,8 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
         Verdict{"bigcode", 0},
         // 3.2 transaction layer
         Verdict{"badbranch", 400},
-        // 3.3 application layer
-        Verdict{"insuf", 0}, Verdict{"unkscm", 416}, Verdict{"novelsc", 416},
+        // 3.3 application layer; insuf has a usable Via and CSeq, so its 400 can be routed
+        Verdict{"insuf", 400}, Verdict{"unkscm", 416}, Verdict{"novelsc", 416},
         Verdict{"unksm2", 405}, Verdict{"bext01", 420}, Verdict{"invut", 415},
         Verdict{"regaut01", 405}, Verdict{"multi01", 400}, Verdict{"mcl01", 400},
         Verdict{"bcast", 0}, Verdict{"zeromf", 200}, Verdict{"cparam01", 405},

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "focus/sip/Parser.hpp"
+#include "focus/sip/Response.hpp"
 
 namespace confab::sip {
 namespace {
@@ -197,9 +198,49 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"baddn", 400, true}, Refusal{"badvers", 505, true},
                       Refusal{"mismatch01", 400, true}, Refusal{"mismatch02", 501, true},
                       Refusal{"bigcode", 400, false}, Refusal{"badbranch", 400, true},
-                      Refusal{"insuf", 400, false}, Refusal{"multi01", 400, true},
+                      Refusal{"insuf", 400, true}, Refusal{"multi01", 400, true},
                       Refusal{"mcl01", 400, true}),
     [](const auto& p) { return std::string(p.param.name); });
+
+TEST(SipTortureParse, MissingHeadersAreAllNamedAndTheRequestStaysAnswerable) {
+  // RFC 4475 §3.3.1: no Call-ID, From or To, but the Via and CSeq say where and to what the 400
+  // goes (RFC 3261 §18.2.2); the reason phrase names everything that is missing.
+  ParseFailure f = parseFails("insuf");
+  EXPECT_EQ(f.error.status, 400);
+  EXPECT_EQ(f.error.reason, "missing Call-ID, From, To");
+  ASSERT_TRUE(f.partial.has_value());
+  Message response = errorResponse(*f.partial, f.error, "t");
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.reason, "Bad Request (missing Call-ID, From, To)");
+  ASSERT_TRUE(response.topVia().ok());
+  EXPECT_EQ(response.topVia()->branch(), "z9hG4bKkdj.insuf");
+  EXPECT_EQ(response.cseq()->number, 193942U);
+  EXPECT_EQ(response.method, "INVITE");
+  EXPECT_EQ(response.header("From"), nullptr);
+  EXPECT_EQ(response.header("To"), nullptr);
+  EXPECT_EQ(response.header("Call-ID"), nullptr);
+}
+
+TEST(SipTortureParse, RequestWithoutViaOrCSeqStaysUnanswerable) {
+  // Nothing to route a response by, or nothing to match it to a transaction with.
+  std::string noCSeq =
+      "OPTIONS sip:room@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKnc\r\n"
+      "Content-Length: 0\r\n\r\n";
+  auto result = parseMessage(noCSeq, true);
+  auto* f = std::get_if<ParseFailure>(&result);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->error.reason, "missing Call-ID, From, To, CSeq");
+  EXPECT_FALSE(f->partial.has_value());
+  std::string noVia =
+      "OPTIONS sip:room@example.com SIP/2.0\r\n"
+      "CSeq: 1 OPTIONS\r\n"
+      "Content-Length: 0\r\n\r\n";
+  result = parseMessage(noVia, true);
+  f = std::get_if<ParseFailure>(&result);
+  ASSERT_NE(f, nullptr);
+  EXPECT_FALSE(f->partial.has_value());
+}
 
 TEST(SipTortureParse, EveryMessageEitherParsesOrIsRefusedOnEveryPrefix) {
   // Truncations of every message must never crash or hang the parser.

@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <memory>
 
+#include "focus/sip/Response.hpp"
+#include "focus/transport/Stun.hpp"
 #include "focus/transport/TransportLayer.hpp"
 #include "tests/unit/focus/transport/TransportTestSupport.hpp"
 
@@ -148,6 +150,118 @@ TEST_F(TransportLayerTest, UdpGarbageIsReportedAsBadMessage) {
   EXPECT_TRUE(listener_.messages.empty());
 }
 
+TEST_F(TransportLayerTest, RequestMissingCallIdFromAndToIsAnsweredByItsVia) {
+  // RFC 4475 §3.3.1 (insuf), with rport: the failure comes up stamped like a request, and the
+  // 400 built from it (as Focus::onBadMessage does) reaches the sender (RFC 3261 §18.2.2).
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string insuf =
+      "INVITE sip:user@example.com SIP/2.0\r\n"
+      "CSeq: 193942 INVITE\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf;rport\r\n"
+      "Content-Length: 0\r\n\r\n";
+  client.send_to(asio::buffer(insuf), udp::endpoint(server.address, server.port));
+  ASSERT_TRUE(runUntil(io_, [&] { return !listener_.bad.empty(); }));
+  const auto& [failure, source] = listener_.bad[0];
+  ASSERT_TRUE(failure.partial.has_value()) << failure.error.reason;
+  EXPECT_EQ(failure.partial->topVia()->param("received")->value, "127.0.0.1");
+
+  std::array<char, 4096> buffer{};
+  std::size_t got = 0;
+  client.async_receive(asio::buffer(buffer), [&](const boost::system::error_code& ec,
+                                                 std::size_t n) { got = ec ? 0 : n; });
+  ASSERT_TRUE(
+      layer_->sendResponse(sip::errorResponse(*failure.partial, failure.error), source).ok());
+  ASSERT_TRUE(runUntil(io_, [&] { return got > 0; }));
+  const std::string_view wire(buffer.data(), got);
+  EXPECT_EQ(wire.substr(0, wire.find("\r\n")),
+            "SIP/2.0 400 Bad Request (missing Call-ID, From, To)");
+  EXPECT_NE(wire.find("branch=z9hG4bKkdj.insuf"), std::string_view::npos);
+  EXPECT_NE(wire.find("CSeq: 193942 INVITE"), std::string_view::npos);
+}
+
+// RFC 5626 §4.4.2: a STUN Binding request on the SIP port (RFC 8489 §5: 20 octets of header).
+std::vector<std::uint8_t> bindingRequest(std::uint8_t idSeed) {
+  std::vector<std::uint8_t> bytes{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
+  for (std::uint8_t i = 0; i < 12; ++i) {
+    bytes.push_back(static_cast<std::uint8_t>(idSeed + i));
+  }
+  return bytes;
+}
+
+// Sends 'request' from 'client' and returns what came back within 'wait' (nothing: empty).
+std::vector<std::uint8_t> stunExchange(asio::io_context& io,
+                                       udp::socket& client,
+                                       const Endpoint& server,
+                                       const std::vector<std::uint8_t>& request,
+                                       std::chrono::milliseconds wait = 1s) {
+  std::array<std::uint8_t, 512> buffer{};
+  std::size_t got = 0;
+  client.async_receive(asio::buffer(buffer), [&](const boost::system::error_code& ec,
+                                                 std::size_t n) { got = ec ? 0 : n; });
+  client.send_to(asio::buffer(request), udp::endpoint(server.address, server.port));
+  runUntil(
+      io, [&] { return got > 0; }, wait);
+  client.cancel();
+  runFor(io, 1ms);
+  return {buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got)};
+}
+
+TEST_F(TransportLayerTest, StunBindingRequestGetsTheSourceAddressBack) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto request = bindingRequest(0x40);
+  const auto response = stunExchange(io_, client, bound(Protocol::kUdp), request);
+  auto message = StunMessage::parse(response);
+  ASSERT_TRUE(message) << "no STUN answer (" << response.size() << " octets)";
+  EXPECT_EQ(message->type(), kStunBindingSuccess);
+  EXPECT_TRUE(std::equal(request.begin() + 8, request.end(), message->transactionId().begin()));
+  const Endpoint local{client.local_endpoint().address(), client.local_endpoint().port()};
+  EXPECT_EQ(xorMappedAddress(*message), local);
+  EXPECT_EQ(layer_->counters().stunBindingRequests, 1U);
+  EXPECT_TRUE(listener_.messages.empty());
+  EXPECT_TRUE(listener_.bad.empty());
+}
+
+TEST_F(TransportLayerTest, StunBindingRequestOverIpv6) {
+  try {
+    startLayer(loopbackConfig({Protocol::kUdp}, "::1"));
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot bind [::1]: " << e.what();
+  }
+  udp::socket client(io_, udp::v6());
+  client.bind(udp::endpoint(asio::ip::make_address("::1"), 0));
+  const auto response = stunExchange(io_, client, bound(Protocol::kUdp, true), bindingRequest(7));
+  auto message = StunMessage::parse(response);
+  ASSERT_TRUE(message) << "no STUN answer (" << response.size() << " octets)";
+  const Endpoint local{client.local_endpoint().address(), client.local_endpoint().port()};
+  EXPECT_EQ(xorMappedAddress(*message), local);
+}
+
+TEST_F(TransportLayerTest, OtherZeroByteDatagramsAreDroppedSilently) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket client(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto indication = bindingRequest(1);
+  indication[1] = 0x11;  // Binding indication: no response (RFC 8489 §6.3.2)
+  auto classic = bindingRequest(2);
+  classic[4] = 0x00;  // RFC 3489 request: no magic cookie
+  auto trailing = bindingRequest(3);
+  trailing.push_back(0);  // length does not match the datagram
+  for (const auto& datagram :
+       {indication, classic, trailing, std::vector<std::uint8_t>{0x00},
+        std::vector<std::uint8_t>{0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42}}) {
+    EXPECT_TRUE(stunExchange(io_, client, server, datagram, 100ms).empty());
+  }
+  EXPECT_EQ(layer_->counters().stunBindingRequests, 0U);
+  EXPECT_EQ(layer_->counters().nonSipDatagrams, 5U);
+  EXPECT_TRUE(listener_.messages.empty());
+  EXPECT_TRUE(listener_.bad.empty());
+  // The port still serves SIP and STUN afterwards.
+  EXPECT_FALSE(stunExchange(io_, client, server, bindingRequest(4)).empty());
+}
+
 TEST_F(TransportLayerTest, UdpOverIpv6) {
   TransportConfig config = loopbackConfig({Protocol::kUdp}, "::1");
   try {
@@ -199,6 +313,52 @@ TEST_F(TransportLayerTest, SendRequestOverUdpAndReportSentBy) {
   ASSERT_TRUE(runUntil(io_, [&] { return got > 0; }));
   EXPECT_EQ(from.port(), bound(Protocol::kUdp).port);
   EXPECT_EQ(parsed(std::string_view(buffer.data(), got)).method, "BYE");
+}
+
+// RFC 3261 §18.1.2: a response whose top Via is not a sent-by we insert was not meant for us
+// (or is forged); it is discarded before any transaction sees it.
+TEST_F(TransportLayerTest, UdpResponseToSomeoneElsesSentByIsDiscarded) {
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  const Endpoint server = bound(Protocol::kUdp);
+  const auto sentBy = layer_->sentBy(Protocol::kUdp);
+  ASSERT_TRUE(sentBy);
+  udp::socket peer(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const udp::endpoint to(server.address, server.port);
+  auto responseVia = [](const std::string& via) {
+    return okFor(parsed(requestText(via, "BYE"))).serialize();
+  };
+  // Another host; our address on another port; our address with no port (5060, not ours).
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 192.0.2.1:" + std::to_string(server.port) +
+                                        ";branch=z9hG4bKf1")),
+               to);
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 127.0.0.1:" +
+                                        std::to_string(server.port ^ 1U) + ";branch=z9hG4bKf2")),
+               to);
+  peer.send_to(asio::buffer(responseVia("SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKf3")), to);
+  // Ours, as the transaction layer writes it: delivered, and after the three foreign ones.
+  peer.send_to(
+      asio::buffer(responseVia("SIP/2.0/UDP " + sentBy->hostPort() + ";branch=z9hG4bKours;rport")),
+      to);
+  ASSERT_TRUE(messagesArrived(1));
+  runFor(io_, 20ms);
+  ASSERT_EQ(listener_.messages.size(), 1U);
+  EXPECT_EQ(listener_.messages[0].message.topVia()->branch(), "z9hG4bKours");
+  EXPECT_EQ(layer_->counters().foreignResponses, 3U);
+  EXPECT_TRUE(listener_.bad.empty());
+}
+
+TEST_F(TransportLayerTest, ResponseSentByMatchesTheConfiguredHostNameInAnyCase) {
+  TransportConfig config = loopbackConfig({Protocol::kUdp});
+  config.hostName = "Focus.Example.COM";
+  startLayer(config);
+  const Endpoint server = bound(Protocol::kUdp);
+  udp::socket peer(io_, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string via =
+      "SIP/2.0/UDP focus.example.com:" + std::to_string(server.port) + ";branch=z9hG4bKh";
+  peer.send_to(asio::buffer(okFor(parsed(requestText(via, "NOTIFY"))).serialize()),
+               udp::endpoint(server.address, server.port));
+  ASSERT_TRUE(messagesArrived(1));
+  EXPECT_EQ(layer_->counters().foreignResponses, 0U);
 }
 
 TEST_F(TransportLayerTest, SendByNameResolves) {
@@ -424,8 +584,9 @@ TEST_F(TransportLayerTest, SendOpensAConnectionAndReusesIt) {
   int accepts = 0;
   peer.async_accept(accepted, [&](const boost::system::error_code& ec) { accepts += ec ? 0 : 1; });
   const Destination destination{Protocol::kTcp, "127.0.0.1", peer.local_endpoint().port()};
-  const auto first = parsed(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1", "NOTIFY"));
-  const auto second = parsed(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK2", "NOTIFY"));
+  const std::string via = "SIP/2.0/TCP " + layer_->sentBy(Protocol::kTcp)->hostPort();
+  const auto first = parsed(requestText(via + ";branch=z9hG4bK1", "NOTIFY"));
+  const auto second = parsed(requestText(via + ";branch=z9hG4bK2", "NOTIFY"));
   // Both queued before the connection is up: the second must wait for, then reuse, the first.
   ASSERT_TRUE(layer_->send(first, destination).ok());
   ASSERT_TRUE(layer_->send(second, destination).ok());
@@ -441,6 +602,28 @@ TEST_F(TransportLayerTest, SendOpensAConnectionAndReusesIt) {
   ASSERT_TRUE(messagesArrived(1));
   EXPECT_EQ(listener_.messages[0].message.status, 200);
   EXPECT_EQ(listener_.messages[0].source.remote.port, peer.local_endpoint().port());
+}
+
+TEST_F(TransportLayerTest, ResponseToThePlaceholderSentByOfAnUnheardProtocolIsOurs) {
+  // No TCP listener, yet a Contact may ask for TCP: the Via then carries requestSentBy()'s
+  // placeholder, and the answer on the connection we opened must still reach the transactions.
+  startLayer(loopbackConfig({Protocol::kUdp}));
+  ASSERT_FALSE(layer_->sentBy(Protocol::kTcp));
+  tcp::acceptor peer(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket accepted(io_);
+  bool acceptedDone = false;
+  peer.async_accept(accepted, [&](const boost::system::error_code& ec) { acceptedDone = !ec; });
+  const auto bye = parsed(requestText(
+      "SIP/2.0/TCP " + layer_->requestSentBy(Protocol::kTcp).hostPort() + ";branch=z9hG4bKp",
+      "BYE"));
+  ASSERT_TRUE(
+      layer_->send(bye, Destination{Protocol::kTcp, "127.0.0.1", peer.local_endpoint().port()})
+          .ok());
+  ASSERT_TRUE(runUntil(io_, [&] { return acceptedDone; }));
+  asio::write(accepted, asio::buffer(okFor(bye).serialize()));
+  ASSERT_TRUE(messagesArrived(1));
+  EXPECT_EQ(listener_.messages[0].message.status, 200);
+  EXPECT_EQ(layer_->counters().foreignResponses, 0U);
 }
 
 TEST_F(TransportLayerTest, ConnectFailureIsReported) {
