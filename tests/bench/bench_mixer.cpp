@@ -6,7 +6,7 @@
 // the mixer sends back, counting it by RTP sequence number. Run by tests/bench/mixer.sh.
 //   bench_mixer [--codec opus|pcmu] [--participants N] [--room-size S] [--talkers K]
 //               [--srtp on|off] [--levels on|off] [--listener-audio noise|silence]
-//               [--seconds T] [--warmup W] [--generator-threads G] [--no-pin]
+//               [--seconds T] [--warmup W] [--generator-threads G] [--slices S] [--no-pin]
 //   bench_mixer --floor [--participants P] [--rounds R]
 // Prints a human line and a "result key=value ..." line for the script.
 #include <arpa/inet.h>
@@ -58,7 +58,6 @@ constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr std::size_t kTemplateFrames = 50;  // 1 s of audio per template set
 constexpr Suite kSuite = Suite::kAesCm128HmacSha1_80;
 constexpr uint8_t kAudioLevelId = 1;
-constexpr std::size_t kSlices = 10;       // send slots per tick (see Generator::run)
 constexpr std::size_t kDrainEvery = 5;  // each generator socket is drained every 100 ms
 constexpr std::size_t kSlot = 1500;
 
@@ -84,6 +83,9 @@ struct Options {
   bool realtime = true;
   bool floor = false;
   std::size_t rounds = 2000;
+  // Send slots per tick: phones' clocks are unrelated, so packets arrive spread over the tick.
+  // 1 sends each tick's packets in one burst.
+  std::size_t slices = 10;
 };
 
 bool onOff(std::string_view value, std::string_view name) {
@@ -148,6 +150,8 @@ Options parse(int argc, char** argv) {
         fail("--sched takes fifo or normal");
       }
       o.realtime = v == "fifo";
+    } else if (arg == "--slices") {
+      o.slices = std::max<std::size_t>(1, number());
     } else if (arg == "--no-pin") {
       o.pin = false;
     } else if (arg == "--floor") {
@@ -420,9 +424,9 @@ struct GeneratorReport {
 
 class Generator {
  public:
-  Generator(std::span<SimulatedParticipant> legs, Codec codec, Clock::time_point start,
-            const std::atomic<int>& phase, const std::atomic<bool>& stop)
-      : legs_(legs), codec_(codec), start_(start), phase_(phase), stop_(stop) {}
+  Generator(std::span<SimulatedParticipant> legs, Codec codec, std::size_t slices,
+            Clock::time_point start, const std::atomic<int>& phase, const std::atomic<bool>& stop)
+      : legs_(legs), codec_(codec), slices_(slices), start_(start), phase_(phase), stop_(stop) {}
 
   void run() {
     std::array<uint8_t, kSlot> buffer{};
@@ -441,14 +445,14 @@ class Generator {
         seenPhase = phase;
       }
       // Real phones start their 20 ms clocks at unrelated moments, so their packets reach the
-      // mixer spread over the tick, not in one burst: the legs are sent in kSlices slices,
-      // kTick / kSlices apart. Lateness is how long after its own slot a slice was done.
+      // mixer spread over the tick, not in one burst: the legs are sent in slices_ slices,
+      // kTick / slices_ apart. Lateness is how long after its own slot a slice was done.
       double lateMs = 0;
-      for (std::size_t slice = 0; slice < kSlices; ++slice) {
-        const auto slot = due + kTick * slice / kSlices;
+      for (std::size_t slice = 0; slice < slices_; ++slice) {
+        const auto slot = due + kTick * slice / slices_;
         std::this_thread::sleep_until(slot);
-        const std::size_t begin = legs_.size() * slice / kSlices;
-        const std::size_t end = legs_.size() * (slice + 1) / kSlices;
+        const std::size_t begin = legs_.size() * slice / slices_;
+        const std::size_t end = legs_.size() * (slice + 1) / slices_;
         for (std::size_t i = begin; i < end; ++i) {
           SimulatedParticipant& p = legs_[i];
           const auto& packet = p.templates->packets[(tick + i) % kTemplateFrames];
@@ -528,6 +532,7 @@ class Generator {
 
   std::span<SimulatedParticipant> legs_;
   Codec codec_;
+  std::size_t slices_;
   Clock::time_point start_;
   const std::atomic<int>& phase_;
   const std::atomic<bool>& stop_;
@@ -681,8 +686,8 @@ int runLoad(const Options& o) {
     const std::size_t first = n * g / generatorThreads;
     const std::size_t last = n * (g + 1) / generatorThreads;
     generators.push_back(std::make_unique<Generator>(
-        std::span<SimulatedParticipant>(legs).subspan(first, last - first), o.codec, start, phase,
-        stop));
+        std::span<SimulatedParticipant>(legs).subspan(first, last - first), o.codec, o.slices,
+        start, phase, stop));
   }
   for (auto& g : generators) {
     threads.emplace_back([&g] { g->run(); });
