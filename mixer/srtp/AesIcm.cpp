@@ -1,6 +1,7 @@
 #include "mixer/srtp/AesIcm.hpp"
 
 #include <immintrin.h>
+#include <openssl/crypto.h>
 #include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 
@@ -134,16 +135,9 @@ srtp_err_status_t allocate(srtp_cipher_pointer_t* out, int keyLength, int /*tagL
   return srtp_err_status_ok;
 }
 
-void wipe(void* data, std::size_t size) {
-  volatile auto* bytes = static_cast<volatile uint8_t*>(data);
-  for (std::size_t i = 0; i < size; ++i) {
-    bytes[i] = 0;
-  }
-}
-
 srtp_err_status_t deallocate(srtp_cipher_pointer_t cipher) {
   auto* a = reinterpret_cast<Allocation*>(cipher);
-  wipe(&a->state, sizeof(a->state));
+  OPENSSL_cleanse(&a->state, sizeof(a->state));
   delete a;
   return srtp_err_status_ok;
 }
