@@ -1,20 +1,77 @@
 #!/usr/bin/env bash
-# Installs every build, run and test dependency from Debian 12's apt repositories.
+# Installs what confab needs from Debian 12's apt repositories, then libsrtp2 with OpenSSL.
+#
+#   bash scripts/install-deps.sh          what scripts/run.sh needs: build and run a release confab
+#   bash scripts/install-deps.sh --test   also what scripts/test.sh and tests/bench/*.sh need:
+#                                         clang and its sanitizer runtimes, GoogleTest, the real SIP
+#                                         peers, and the benchmarks' comparison libraries
+#   bash scripts/install-deps.sh --list [--test]   print the package names, install nothing
+#
+# The lists name the exact -dev packages the build uses (not libboost1.81-all-dev, which is ten
+# times the download and, in Debian 12, still leaves out Boost.JSON and Boost.URL).
+# scripts/check-deps.sh checks after each configure and build that every header, library, CMake
+# package and command the build and the tests really used belongs to a package named here or
+# pulled in by one; keep both in step.
 set -euo pipefail
-packages=(
-  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git ca-certificates
-  libboost1.81-all-dev libssl-dev openssl libsqlite3-dev sqlite3
-  libsrtp2-dev libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
-  googletest libgtest-dev libgmock-dev
-  sip-tester sipsak baresip-core python3 procps iproute2
+
+# Build and run: compiler, build tools, and the libraries of every target that scripts/run.sh
+# builds (confab and confab-mixer).
+run_packages=(
+  g++ cmake ninja-build pkg-config
+  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsqlite3-dev
+  libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
 )
+# Tests and benchmarks, on top of the above.
+test_packages=(
+  # The sanitizer and fuzzer builds (clang with its ASan/UBSan/TSan/libFuzzer runtimes).
+  clang libclang-rt-14-dev
+  # Unit tests.
+  libgtest-dev libgmock-dev
+  # Integration tests: real SIP peers, Python for the RTP phones and SIP clients, openssl for
+  # the TLS test.
+  sip-tester sipsak baresip-core python3 openssl
+  # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
+  # libsrtp2 as the comparison in tests/bench/srtp.sh.
+  git liburing-dev libsrtp2-1
+)
+
+want_test=0
+list_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --list) list_only=1 ;;
+    *)
+      echo "install-deps: unknown argument '$arg' (use --test and/or --list)" >&2
+      exit 2
+      ;;
+  esac
+done
+packages=("${run_packages[@]}")
+((want_test)) && packages+=("${test_packages[@]}")
+
+if ((list_only)); then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
+if ((EUID != 0)); then
+  echo "install-deps: run as root (apt-get install and writing libsrtp2 to /usr/local)" >&2
+  exit 1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
+  started=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
+  echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: apt-get install took $((SECONDS - started)) s"
 fi
-bash "$(dirname "${BASH_SOURCE[0]}")/build-libsrtp2.sh"  # libsrtp2 with OpenSSL, not NSS, in /usr/local
+# libsrtp2 with OpenSSL, not NSS, in /usr/local (Debian's is built with NSS: 5x slower).
+bash "$(dirname "${BASH_SOURCE[0]}")/build-libsrtp2.sh"
