@@ -7,15 +7,22 @@
 # comes from apt (deb-src) so the build uses exactly Debian's 2.5.0 plus Debian's patches, and the
 # network only has to reach the Debian mirrors the machine already uses.
 #
-# Idempotent: does nothing when /usr/local already holds an OpenSSL build (CONFAB_SRTP_REBUILD=1
-# forces a rebuild). Non-interactive; run as root. Quiet unless something fails, then the log of
+# Pinned: the source must be Debian's libsrtp2 $pinned_version with the .dsc whose SHA-256 is
+# $pinned_dsc_sha256 (dpkg-source then checks every tarball against the .dsc). When Debian replaces
+# that version (a security or point-release update), the build stops and says what to do.
+#
+# Idempotent: does nothing when /usr/local already holds an OpenSSL build of the pinned version
+# (CONFAB_SRTP_REBUILD=1 forces a rebuild). Non-interactive; run as root. Quiet unless something fails, then the log of
 # the failing step is shown and the script exits non-zero.
 set -euo pipefail
 
 readonly prefix=/usr/local
 readonly pc_file="$prefix/lib/pkgconfig/libsrtp2.pc"
 readonly so_file="$prefix/lib/libsrtp2.so.1"
+readonly stamp_file="$prefix/lib/confab-libsrtp2.version"
 readonly deb_src_file=/etc/apt/sources.list.d/confab-deb-src.sources
+readonly pinned_version=2.5.0-3
+readonly pinned_dsc_sha256=3b77c17dc1cf3135fbdaaf4cb0c5f4ae69793dd4cea63b9e466286e7687c861e
 export DEBIAN_FRONTEND=noninteractive
 
 say() { echo "build-libsrtp2: $*"; }
@@ -24,16 +31,19 @@ die() {
   exit 1
 }
 
-# An OpenSSL build names libcrypto in Libs.private and its shared object needs libcrypto.so.
+# An OpenSSL build's shared object needs libcrypto.so and not NSS. The loader's list is read into a
+# variable first: `ldd | grep -q` under pipefail fails whenever grep quits before ldd has written
+# everything (SIGPIPE), which made this check refuse a good build.
 is_openssl_build() {
-  [[ -f "$pc_file" && -f "$so_file" ]] &&
-    grep -q '^Libs.private:.*-lcrypto' "$pc_file" &&
-    ldd "$so_file" | grep -q 'libcrypto\.so' &&
-    ! ldd "$so_file" | grep -q 'libnss3\.so'
+  [[ -f "$pc_file" && -f "$so_file" ]] || return 1
+  local needed
+  needed="$(ldd "$so_file" 2>&1)" || return 1
+  [[ "$needed" == *libcrypto.so* && "$needed" != *libnss3.so* ]]
 }
 
-if [[ "${CONFAB_SRTP_REBUILD:-0}" != 1 ]] && is_openssl_build; then
-  say "OpenSSL build already in $prefix ($(pkg-config --modversion libsrtp2 2>/dev/null || echo '?'))"
+if [[ "${CONFAB_SRTP_REBUILD:-0}" != 1 ]] && is_openssl_build &&
+  [[ "$(cat "$stamp_file" 2>/dev/null)" == "$pinned_version" ]]; then
+  say "OpenSSL build of Debian's libsrtp2 $pinned_version already in $prefix"
   exit 0
 fi
 ((EUID == 0)) || die "run as root (installs packages and writes to $prefix)"
@@ -64,7 +74,8 @@ step() {
 
 # --- 1. Source records: a deb-src entry mirroring the deb entries for bookworm main. -----------
 has_source_record() {
-  apt-cache showsrc libsrtp2 2>/dev/null | grep -q '^Package: libsrtp2$'
+  local record
+  record="$(apt-cache showsrc libsrtp2 2>/dev/null)" && [[ "$record" == *"Package: libsrtp2"* ]]
 }
 if ! has_source_record; then
   # Ask apt which repositories the machine's own configuration uses for Debian 12's main
@@ -112,7 +123,23 @@ cd "$work"
 if id _apt >/dev/null 2>&1; then
   chown _apt "$work"
 fi
-step "apt-get source" apt-get source -qq libsrtp2
+offered="$(apt-cache showsrc libsrtp2 2>/dev/null | awk '/^Version:/ {print $2}' | sort -u | xargs)"
+if [[ " $offered " != *" $pinned_version "* ]]; then
+  die "Debian's mirror no longer offers libsrtp2 source $pinned_version (it offers: ${offered:-nothing}).
+  Read what changed (apt-get changelog libsrtp2-1), then set pinned_version and pinned_dsc_sha256
+  at the top of scripts/build-libsrtp2.sh to the new version and the SHA-256 of its .dsc
+  (apt-cache showsrc libsrtp2, Checksums-Sha256)."
+fi
+step "apt-get source" apt-get source -qq --download-only "libsrtp2=$pinned_version"
+dsc="$work/libsrtp2_$pinned_version.dsc"
+[[ -f "$dsc" ]] || die "apt-get source gave no $dsc"
+got="$(sha256sum "$dsc" | awk '{print $1}')"
+[[ "$got" == "$pinned_dsc_sha256" ]] ||
+  die "libsrtp2_$pinned_version.dsc has SHA-256 $got, not the pinned $pinned_dsc_sha256: the source
+  is not the one this script was checked with. Do not build it; find out why the mirror's copy
+  differs."
+# dpkg-source checks each tarball against the checksums in the .dsc just verified.
+step "dpkg-source" dpkg-source -x "$dsc"
 src="$(find "$work" -maxdepth 1 -type d -name 'libsrtp2-*' | head -n 1)"
 [[ -n "$src" && -x "$src/configure" ]] || die "apt-get source gave no libsrtp2 tree with configure"
 cd "$src"
@@ -130,15 +157,16 @@ step "make" make -j"$jobs" libsrtp2.a shared_library test/srtp_driver
 step "srtp_driver self-test" env LD_LIBRARY_PATH="$src" test/srtp_driver -v
 
 # --- 4. Install: replace any earlier /usr/local libsrtp2, then refresh the loader cache. --------
-rm -f "$prefix"/lib/libsrtp2.* "$pc_file"
+rm -f "$prefix"/lib/libsrtp2.* "$pc_file" "$stamp_file"
 rm -rf "$prefix/include/srtp2"
 step "make install" make install
+echo "$pinned_version" >"$stamp_file"
 # /usr/local/lib comes before /usr/lib/x86_64-linux-gnu in /etc/ld.so.conf.d (libc.conf), so
 # after ldconfig this libsrtp2.so.1 is the one found for programs without an rpath.
 step "ldconfig" ldconfig
 
 # --- 5. Verify: OpenSSL underneath, and a program built through pkg-config links ours. ----------
-is_openssl_build || die "installed library is not an OpenSSL build: $(ldd "$so_file" | xargs)"
+is_openssl_build || die "installed library is not an OpenSSL build: $(ldd "$so_file" 2>&1 | xargs)"
 cat >"$work/check.c" <<'EOF'
 #include <srtp2/srtp.h>
 #include <stdio.h>
@@ -168,6 +196,6 @@ step "test program run" "$work/check"
 linked="$(ldd "$work/check" | awk '/libsrtp2/ {print $3}')"
 [[ "$(readlink -f "$linked")" == "$(readlink -f "$so_file")" ]] ||
   die "a program linked through pkg-config loads '$linked', not $so_file"
-ldd "$work/check" | grep -q 'libnss3\.so' && die "test program still pulls in NSS"
+[[ "$(ldd "$work/check")" != *libnss3.so* ]] || die "test program still pulls in NSS"
 
-say "installed $(pkg-config --modversion libsrtp2) with OpenSSL into $prefix in $((SECONDS - started)) s"
+say "installed Debian's libsrtp2 $pinned_version with OpenSSL into $prefix in $((SECONDS - started)) s"
