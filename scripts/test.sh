@@ -1,35 +1,74 @@
 #!/usr/bin/env bash
 # Installs everything, builds each configuration once and runs every test:
-#   build/test:     optimised gcc build (Release, as scripts/run.sh builds), unit + integration +
-#                   corpus replay;
-#   build/sanitize: clang with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests
-#                   plus the libFuzzer targets for a bounded time (CONFAB_FUZZ_SECONDS);
-#   build/tsan:     clang with ThreadSanitizer, only the tests where threads meet (mixer engine,
-#                   focus <-> mixer hand-offs).
+#   build/test:           optimised gcc build (Release, as scripts/run.sh builds), unit +
+#                         integration + corpus replay;
+#   build/relwithdebinfo: gcc RelWithDebInfo (-O2 -g, what Debian packaging and IDEs build),
+#                         compiled only, so that a warning -O2 raises and -O3 does not fails here
+#                         and not in a packager's build;
+#   build/sanitize:       clang with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests
+#                         plus the libFuzzer targets for a bounded time (CONFAB_FUZZ_SECONDS);
+#   build/tsan:           clang with ThreadSanitizer, only the tests where threads meet (mixer
+#                         engine, focus <-> mixer hand-offs).
+# All four with warnings as errors (CONFAB_WERROR). Then scripts/check-deps.py checks that every
+# header, library, command and module they used comes from a package scripts/install-deps.sh
+# installs, and tests/fresh/fresh_machine.sh runs scripts/run.sh in a minimal Debian 12 root
+# (CONFAB_FRESH=0 skips it: it downloads about 150 MB from the Debian mirror and binds the
+# default ports 5060, 5061 and 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+started=$SECONDS
+bash scripts/install-deps.sh --test
 jobs=$(nproc)
 fuzz_seconds=${CONFAB_FUZZ_SECONDS:-30}
+timings=()
+mark() {
+  timings+=("$(printf '%-28s %5d s' "$1" $((SECONDS - started)))")
+  started=$SECONDS
+}
+mark "install"
 
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONFAB_WERROR=ON
 cmake --build build/test -j "$jobs"
+mark "build/test"
+
+cmake -S . -B build/relwithdebinfo -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFAB_WERROR=ON
+cmake --build build/relwithdebinfo -j "$jobs"
+mark "build/relwithdebinfo"
 
 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONFAB_WERROR=ON \
   -DCONFAB_SANITIZE=ON -DCONFAB_FUZZ=ON -DCONFAB_FUZZ_SECONDS="$fuzz_seconds"
 cmake --build build/sanitize -j "$jobs"
+mark "build/sanitize"
 
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONFAB_WERROR=ON \
   -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
 cmake --build build/tsan -j "$jobs" --target unit_mixer unit_focus
+mark "build/tsan"
 
 status=0
+python3 scripts/check-deps.py build/test build/relwithdebinfo build/sanitize build/tsan || status=1
+mark "check-deps"
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_mixer --gtest_filter='MixerEngine*:MixerEndpoint*:MixerRemote*' || status=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_focus --gtest_filter='Uas*' || status=1
-(cd build/test && ctest --output-on-failure -j "$jobs") || status=1
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build/sanitize && ctest --output-on-failure -j "$jobs") || status=1
+mark "tsan tests"
+(cd build/test && ctest --output-on-failure -j "$jobs" | tee ctest.log) || status=1
+mark "ctest build/test"
+(
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  cd build/sanitize && ctest --output-on-failure -j "$jobs" | tee ctest.log
+) || status=1
+mark "ctest build/sanitize"
+if [[ "${CONFAB_FRESH:-1}" != 0 ]]; then
+  bash tests/fresh/fresh_machine.sh || status=1
+  mark "fresh machine"
+fi
+echo "test.sh: times"
+printf '  %s\n' "${timings[@]}"
+# One closing line for both ctest runs: "N% tests passed, F tests failed out of T" each.
+awk '/tests passed, [0-9]+ tests? failed out of/ { failed += $4; total += $NF }
+     END { printf "tests: %d passed, %d failed\n", total - failed, failed }' \
+  build/test/ctest.log build/sanitize/ctest.log || true
 exit "$status"
