@@ -101,7 +101,7 @@ if ! has_source_record; then
       [[ -f "$keyring" ]] && echo "Signed-By: $keyring"
     done
   } >"$deb_src_file"
-  step "apt-get update" apt-get update -qq
+  step "apt-get update" apt-get -o Acquire::Retries=3 update -qq
   has_source_record || die "no source record for libsrtp2 after adding $deb_src_file"
 fi
 
@@ -114,8 +114,8 @@ for p in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-  step "apt-get update" apt-get update -qq
-  step "apt-get install" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  step "apt-get update" apt-get -o Acquire::Retries=3 update -qq
+  step "apt-get install" apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # --- 3. Fetch, unpack and build. -----------------------------------------------------------------
@@ -131,7 +131,7 @@ if [[ " $offered " != *" $pinned_version "* ]]; then
   at the top of scripts/build-libsrtp2.sh to the new version and the SHA-256 of its .dsc
   (apt-cache showsrc libsrtp2, Checksums-Sha256)."
 fi
-step "apt-get source" apt-get source -qq --download-only "libsrtp2=$pinned_version"
+step "apt-get source" apt-get -o Acquire::Retries=3 source -qq --download-only "libsrtp2=$pinned_version"
 dsc="$work/libsrtp2_$pinned_version.dsc"
 [[ -f "$dsc" ]] || die "apt-get source gave no $dsc"
 got="$(sha256sum "$dsc" | awk '{print $1}')"

@@ -69,8 +69,9 @@ if ((${#missing[@]})); then
   started=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
   echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # A mirror's brief hiccup should not fail a first install: apt retries each download.
+  apt-get -o Acquire::Retries=3 update -qq
+  apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "install-deps: apt-get install took $((SECONDS - started)) s"
 fi
 # libsrtp2 with OpenSSL, not NSS, in /usr/local (Debian's is built with NSS: 5x slower).

@@ -126,7 +126,7 @@ step_done "set-up"
 
 # --- 1. A minimal Debian 12. ----------------------------------------------------------------------
 say "mmdebstrap --variant=minbase bookworm ($(printf '%s; ' "${sources[@]}"))"
-timeout "$(time_left)" mmdebstrap --quiet --variant=minbase --mode=root bookworm "$root" "${sources[@]}" \
+timeout "$(time_left)" mmdebstrap --quiet --variant=minbase --mode=root --aptopt='Acquire::Retries "3"' bookworm "$root" "${sources[@]}" \
   >"${root}.mmdebstrap.log" 2>&1 || {
   tail -n 30 "${root}.mmdebstrap.log" >&2
   rm -f "${root}.mmdebstrap.log"
