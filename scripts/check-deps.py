@@ -272,6 +272,12 @@ def base_system_status(tmp: Path) -> tuple[Path, set[str]]:
 
 
 def installed_by_script(named: list[str], tmp: Path) -> set[str]:
+    # The simulation needs apt's package lists; a machine where everything was installed long ago
+    # may have had them cleaned.
+    if not list(Path("/var/lib/apt/lists").glob("*_Packages*")):
+        if os.geteuid() != 0:
+            fail_usage("apt has no package lists: run `apt-get update` as root first")
+        run(["apt-get", "-o", "Acquire::Retries=3", "update", "-qq"])
     status, base = base_system_status(tmp)
     (tmp / "extended_states").write_text("")
     out = run(["apt-get", "-s", "-q", "-o", f"Dir::State::status={status}",
