@@ -244,6 +244,19 @@ assert_eq() {
   [[ "$expected" == "$actual" ]] || fail "$what: expected '$expected', got '$actual'"
 }
 
+# count_when FILE PATTERN N [SECONDS]: prints how many lines of FILE match the extended regex
+# PATTERN, once there are at least N or after SECONDS (default 10). For lines another process
+# writes (confab's log): a single read right after the event can come before the line does.
+count_when() {
+  local file=$1 pattern=$2 want=$3 deadline=$((SECONDS + ${4:-10})) count
+  while :; do
+    count="$(grep -Ec -- "$pattern" "$file" 2>/dev/null || true)"
+    ((count >= want || SECONDS >= deadline)) && break
+    sleep 0.1
+  done
+  echo "${count:-0}"
+}
+
 assert_file_contains() {
   local file=$1 pattern=$2 what=$3
   grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"

@@ -180,7 +180,7 @@ for name in A B C; do
     sleep 0.1
   done
 done
-pressed_a="$(grep -cF "call ${CALL[A]} pressed 7" "$CONFAB_LOG" || true)"
+pressed_a="$(count_when "$CONFAB_LOG" "call ${CALL[A]//./\\.} pressed 7" 1)"
 pressed_all="$(grep -c " pressed " "$CONFAB_LOG" || true)"
 if [[ "$pressed_a" != 1 || "$pressed_all" != 1 ]]; then
   show_results

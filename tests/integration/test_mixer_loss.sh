@@ -25,7 +25,7 @@ assert_eq 0 "$MIXER_STATUS" "confab-mixer's exit status after SIGTERM with a cli
 finish_sipp bye_u1 "$bye_pid"
 assert_sipp_clean bye_u1 "$calls"
 assert_confab_alive "after the mixer went away"
-ended="$(grep -c 'left room 1000: the mixer lost the media' "$CONFAB_LOG" || true)"
+ended="$(count_when "$CONFAB_LOG" 'left room 1000: the mixer lost the media' "$calls")"
 assert_eq "$calls" "$ended" "calls ended because the mixer went away"
 
 # Back on the same port: confab's backoff is at most 5 s between attempts.
