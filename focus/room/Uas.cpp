@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "focus/room/Capabilities.hpp"

@@ -1,5 +1,10 @@
 #include "focus/txn/TransactionLayer.hpp"
 
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
 #include "focus/sip/Response.hpp"
 
 namespace confab::txn {
@@ -51,15 +56,32 @@ std::string serverKey(const sip::Message& request) {
 
 TransactionLayer::TransactionLayer(Wire& wire, timer::Timers& timers, Settings settings,
                                    TransactionUser& user)
-    : wire_(wire), timers_(timers), settings_(settings), user_(user), random_(std::random_device{}()) {}
+    : wire_(wire), timers_(timers), settings_(settings), user_(user) {}
 
 TransactionLayer::~TransactionLayer() = default;
 
+// Tags, branches and Call-IDs from OpenSSL's CSPRNG. RFC 3261 §19.3 asks for cryptographically
+// random tags: whoever can predict a dialog's tags (and the Call-ID) can forge its BYE or
+// re-INVITE off-path. A general-purpose engine (the Mersenne Twister) gives its state away after a
+// few hundred outputs. Bytes of 252 and above are skipped so that each of the 36 characters is
+// equally likely (252 = 7 * 36).
 std::string TransactionLayer::randomToken(std::size_t length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out(length, '0');
-  for (auto& c : out) {
-    c = kAlphabet[random_() % (sizeof(kAlphabet) - 1)];
+  static constexpr unsigned kSize = sizeof(kAlphabet) - 1;
+  static constexpr unsigned kLimit = 256 / kSize * kSize;
+  std::string out;
+  out.reserve(length);
+  std::array<unsigned char, 32> bytes{};
+  while (out.size() < length) {
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+      // No entropy is no reason to fall back to a guessable tag.
+      throw std::runtime_error("RAND_bytes failed: no cryptographically random tag");
+    }
+    for (unsigned char b : bytes) {
+      if (b < kLimit && out.size() < length) {
+        out.push_back(kAlphabet[b % kSize]);
+      }
+    }
   }
   return out;
 }

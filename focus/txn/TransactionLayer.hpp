@@ -4,7 +4,6 @@
 #pragma once
 
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 
@@ -93,7 +92,6 @@ class TransactionLayer final : private ServerTransaction::Listener,
   std::unordered_map<std::string, std::unique_ptr<ClientTransaction>> clients_;
   // RFC 3261 §8.2.2.2: From tag + Call-ID + CSeq of requests without a To tag -> server key.
   std::unordered_map<std::string, std::string> mergeKeys_;
-  std::mt19937_64 random_;
 };
 
 // The key a request matches its server transaction by (RFC 3261 §17.2.3): branch, sent-by and
