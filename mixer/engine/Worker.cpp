@@ -536,7 +536,8 @@ void Worker::watch(Leg& leg) {
 }
 
 bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
-                    const ParticipantSettings& settings, bool sending, bool receiving) {
+                    const ParticipantSettings& settings, bool sending, bool receiving,
+                    std::optional<Room::SendState> continueFrom) {
   auto mix = mixes_.find(mixId);
   if (mix == mixes_.end() || legs_.count(id) != 0) {
     return false;
@@ -545,7 +546,7 @@ bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
   leg->worker = this;
   leg->id = id;
   leg->mix = mix->second.get();
-  leg->participant = mix->second->room->add(settings);
+  leg->participant = mix->second->room->add(settings, continueFrom);
   mix->second->room->setListening(leg->participant, sending);
   leg->endpoint.emplace(std::move(endpoint));
   leg->sending = sending;
@@ -593,9 +594,18 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
     ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
   }
   auto [rtpFd, rtcpFd] = leg.endpoint->releaseSockets();
+  // One continuous stream towards them across the re-INVITE: the SRTP contexts go over to the new
+  // endpoint while the key is the same (MediaEndpoint::create), and under the same SSRC the
+  // sequence number and timestamp go on from where they are. Restarting either under the same
+  // master key would encrypt new audio with keystream already sent (RFC 3711 §9.1), and a
+  // restarted sequence makes receivers drop the audio as old (RFC 3550 §5.1).
+  auto endpoint = MediaEndpoint::create(rtpFd, rtcpFd, endpointSettings, &*leg.endpoint);
   leg.endpoint.reset();
-  auto endpoint = MediaEndpoint::create(rtpFd, rtcpFd, endpointSettings);
   Mix* mix = leg.mix;
+  std::optional<Room::SendState> continueFrom;
+  if (settings.ssrc == leg.settings.ssrc) {
+    continueFrom = mix->room->sendState(leg.participant);
+  }
   mix->room->remove(leg.participant);
   mix->byParticipant.erase(leg.participant);
   leg.removed = true;
@@ -604,7 +614,7 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   if (!endpoint) {
     return false;
   }
-  return addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving);
+  return addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving, continueFrom);
 }
 
 void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action) {

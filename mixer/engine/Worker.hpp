@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -93,7 +94,8 @@ class Worker {
   void addMix(MixId id, const RoomSettings& settings);
   void removeMix(MixId id);
   bool addLeg(EndpointId id, MixId mix, MediaEndpoint endpoint, const ParticipantSettings& settings,
-              bool sending, bool receiving);
+              bool sending, bool receiving,
+              std::optional<Room::SendState> continueFrom = std::nullopt);
   void removeLeg(EndpointId id);
   // New media parameters on the same sockets (re-INVITE). False when the keys are unusable.
   bool updateLeg(EndpointId id, const EndpointSettings& endpoint,

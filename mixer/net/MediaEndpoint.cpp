@@ -38,18 +38,39 @@ socklen_t addressLength(const sockaddr_storage& a) {
 
 }  // namespace
 
-std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd, int rtcpFd,
-                                                   EndpointSettings settings) {
+std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd, int rtcpFd, EndpointSettings settings,
+                                                   MediaEndpoint* previous) {
   MediaEndpoint endpoint(rtpFd, rtcpFd, std::move(settings));
-  if (endpoint.settings_.srtp) {
-    const SrtpKeys& keys = *endpoint.settings_.srtp;
-    endpoint.inbound_ =
-        srtp::Session::create(keys.suite, srtp::Direction::kInbound, keys.remoteKeySalt);
-    endpoint.outbound_ =
-        srtp::Session::create(keys.suite, srtp::Direction::kOutbound, keys.localKeySalt);
+  const std::optional<SrtpKeys>& wanted = endpoint.settings_.srtp;
+  // The rule of RFC 3711 §9.1, enforced here: one master key, one context per direction, for the
+  // whole call. A context is replaced only together with its key.
+  if (previous != nullptr && previous->sessionKeys_) {
+    const SrtpKeys& held = *previous->sessionKeys_;
+    const bool sameSuite = !wanted || wanted->suite == held.suite;
+    if (previous->outbound_ && sameSuite && (!wanted || wanted->localKeySalt == held.localKeySalt)) {
+      endpoint.outbound_ = std::move(previous->outbound_);
+    }
+    if (previous->inbound_ && sameSuite &&
+        (!wanted || wanted->remoteKeySalt == held.remoteKeySalt)) {
+      endpoint.inbound_ = std::move(previous->inbound_);
+    }
+    if (!wanted && (endpoint.outbound_ || endpoint.inbound_)) {
+      endpoint.sessionKeys_ = held;  // held through a plain stretch of the call
+    }
+  }
+  if (wanted) {
+    if (!endpoint.inbound_) {
+      endpoint.inbound_ =
+          srtp::Session::create(wanted->suite, srtp::Direction::kInbound, wanted->remoteKeySalt);
+    }
+    if (!endpoint.outbound_) {
+      endpoint.outbound_ =
+          srtp::Session::create(wanted->suite, srtp::Direction::kOutbound, wanted->localKeySalt);
+    }
     if (!endpoint.inbound_ || !endpoint.outbound_) {
       return std::nullopt;  // the destructor closes the sockets
     }
+    endpoint.sessionKeys_ = wanted;
   }
   return endpoint;
 }
@@ -67,6 +88,7 @@ MediaEndpoint::MediaEndpoint(MediaEndpoint&& other) noexcept
       settings_(std::move(other.settings_)),
       inbound_(std::move(other.inbound_)),
       outbound_(std::move(other.outbound_)),
+      sessionKeys_(std::move(other.sessionKeys_)),
       rtpPeer_(other.rtpPeer_),
       rtcpPeer_(other.rtcpPeer_),
       rtpLatched_(other.rtpLatched_),
@@ -82,6 +104,7 @@ MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
     settings_ = std::move(other.settings_);
     inbound_ = std::move(other.inbound_);
     outbound_ = std::move(other.outbound_);
+    sessionKeys_ = std::move(other.sessionKeys_);
     rtpPeer_ = other.rtpPeer_;
     rtcpPeer_ = other.rtcpPeer_;
     rtpLatched_ = other.rtpLatched_;
@@ -184,7 +207,7 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
     ++stats_.droppedForeignSource;
     return false;
   }
-  if (inbound_) {
+  if (settings_.srtp && inbound_) {
     const bool ok = isRtcp ? inbound_->unprotectRtcp(data, length)
                            : inbound_->unprotectRtp(data, length);
     if (!ok) {
@@ -231,7 +254,7 @@ bool MediaEndpoint::sendTo(int fd, const std::optional<sockaddr_storage>& to,
 }
 
 bool MediaEndpoint::sendRtp(std::span<uint8_t> buffer, std::size_t length) {
-  if (outbound_ && !outbound_->protectRtp(buffer, length)) {
+  if (settings_.srtp && outbound_ && !outbound_->protectRtp(buffer, length)) {
     ++stats_.sendFailures;
     return false;
   }
@@ -243,7 +266,7 @@ bool MediaEndpoint::sendRtp(std::span<uint8_t> buffer, std::size_t length) {
 }
 
 bool MediaEndpoint::sendRtcp(std::span<uint8_t> buffer, std::size_t length) {
-  if (outbound_ && !outbound_->protectRtcp(buffer, length)) {
+  if (settings_.srtp && outbound_ && !outbound_->protectRtcp(buffer, length)) {
     ++stats_.sendFailures;
     return false;
   }

@@ -68,7 +68,16 @@ class MediaEndpoint {
 
   // Takes ownership of two bound UDP sockets (rtcpFd may be -1 with rtcp-mux). Fails when the
   // SRTP keys are unusable.
-  static std::optional<MediaEndpoint> create(int rtpFd, int rtcpFd, EndpointSettings settings);
+  //
+  // 'previous' is the endpoint this one replaces on the same ports after a re-INVITE: its SRTP
+  // contexts carry over whenever the key does (the focus keeps its key across re-INVITEs). A new
+  // outbound context under the same master key would start again at packet index 0 (rollover
+  // counter 0, SRTCP index 0) and encrypt new packets with keystream already used: RFC 3711 §9.1
+  // forbids exactly that. A kept inbound context keeps its replay window, so packets captured
+  // before the re-INVITE cannot be replayed after it. Contexts are kept even while a re-INVITE
+  // turns SRTP off, for when it comes back with the same key; a new key gets new contexts.
+  static std::optional<MediaEndpoint> create(int rtpFd, int rtcpFd, EndpointSettings settings,
+                                             MediaEndpoint* previous = nullptr);
   MediaEndpoint(MediaEndpoint&& other) noexcept;
   MediaEndpoint& operator=(MediaEndpoint&& other) noexcept;
   MediaEndpoint(const MediaEndpoint&) = delete;
@@ -111,8 +120,10 @@ class MediaEndpoint {
   int rtpFd_ = -1;
   int rtcpFd_ = -1;
   EndpointSettings settings_;
+  // Used only while settings_.srtp is set; held (under sessionKeys_) otherwise, see create().
   std::optional<srtp::Session> inbound_;
   std::optional<srtp::Session> outbound_;
+  std::optional<SrtpKeys> sessionKeys_;  // the keys inbound_ and outbound_ were made with
   std::optional<sockaddr_storage> rtpPeer_;   // latched, else from SDP
   std::optional<sockaddr_storage> rtcpPeer_;
   bool rtpLatched_ = false;

@@ -152,11 +152,15 @@ const ParticipantStats* Room::stats(ParticipantId id) {
   return &p->stats;
 }
 
-ParticipantId Room::add(const ParticipantSettings& settings) {
+ParticipantId Room::add(const ParticipantSettings& settings, std::optional<SendState> continueFrom) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
                                                        settings_.talkerOpusComplexity));
   byId_[id] = participants_.back().get();
+  if (continueFrom) {
+    participants_.back()->sequence = continueFrom->sequence;
+    participants_.back()->timestamp = continueFrom->timestamp;
+  }
   if (auto& pre = participants_.back()->preprocessor) {
     pre->setNoiseSuppression(settings.noiseSuppression);
     pre->setAgc(settings.automaticGain);
@@ -166,6 +170,14 @@ ParticipantId Room::add(const ParticipantSettings& settings) {
   groupFor(settings.codec, true);
   configureRate();
   return id;
+}
+
+std::optional<Room::SendState> Room::sendState(ParticipantId id) const {
+  auto found = byId_.find(id);
+  if (found == byId_.end()) {
+    return std::nullopt;
+  }
+  return SendState{found->second->sequence, found->second->timestamp};
 }
 
 bool Room::remove(ParticipantId id) {

@@ -122,8 +122,19 @@ class Room {
   Room(const Room&) = delete;
   Room& operator=(const Room&) = delete;
 
+  // Where a participant's outgoing RTP stream stands: the next sequence number and timestamp.
+  struct SendState {
+    uint16_t sequence = 0;
+    uint32_t timestamp = 0;
+  };
+
   // Control path (may allocate).
-  ParticipantId add(const ParticipantSettings& settings);
+  // 'continueFrom': a re-INVITE replaced this participant and the stream towards them goes on
+  // under the same SSRC (RFC 3550 §5.1: sequence numbers and timestamps continue, never restart;
+  // with SRTP a restart would reuse keystream, RFC 3711 §9.1).
+  ParticipantId add(const ParticipantSettings& settings,
+                    std::optional<SendState> continueFrom = std::nullopt);
+  [[nodiscard]] std::optional<SendState> sendState(ParticipantId id) const;
   bool remove(ParticipantId id);
   bool setMuted(ParticipantId id, bool muted);
   bool setDeaf(ParticipantId id, bool deaf);

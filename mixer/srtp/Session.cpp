@@ -80,7 +80,11 @@ std::optional<Session> Session::create(Suite suite,
   if (status != srtp_err_status_ok) {
     return fail("srtp_create failed: " + std::string(Library::statusName(status)));
   }
-  return Session(context, suite, direction);
+  Session session(context, suite, direction);
+  if (keystream_guard::enabled() && direction == Direction::kOutbound) {
+    session.keyId_ = keystream_guard::keyId(keySalt);
+  }
+  return session;
 }
 
 Session::Session(srtp_ctx_t_* context, Suite suite, Direction direction)
@@ -91,7 +95,8 @@ Session::Session(Session&& other) noexcept
       suite_(other.suite_),
       direction_(other.direction_),
       rtpCounters_(other.rtpCounters_),
-      rtcpCounters_(other.rtcpCounters_) {}
+      rtcpCounters_(other.rtcpCounters_),
+      keyId_(other.keyId_) {}
 
 Session& Session::operator=(Session&& other) noexcept {
   if (this != &other) {
@@ -103,6 +108,7 @@ Session& Session::operator=(Session&& other) noexcept {
     direction_ = other.direction_;
     rtpCounters_ = other.rtpCounters_;
     rtcpCounters_ = other.rtcpCounters_;
+    keyId_ = other.keyId_;
   }
   return *this;
 }
@@ -128,6 +134,29 @@ bool Session::protectRtcp(std::span<std::uint8_t> buffer, std::size_t& length) {
 
 bool Session::unprotectRtcp(std::span<std::uint8_t> buffer, std::size_t& length) {
   return transform(Operation::kUnprotectRtcp, buffer, length);
+}
+
+// The index a protected packet was encrypted under, for the keystream guard: the rollover counter
+// and sequence number for SRTP (RFC 3711 §3.3.1), the 31-bit SRTCP index from the trailer for
+// SRTCP (§3.4; with AEAD the index is the last word, RFC 7714 §9, otherwise it precedes the tag).
+void Session::guardKeystream(bool rtcp, std::span<const std::uint8_t> packet) const {
+  auto word = [&packet](std::size_t at) {
+    return static_cast<std::uint32_t>(packet[at]) << 24 |
+           static_cast<std::uint32_t>(packet[at + 1]) << 16 |
+           static_cast<std::uint32_t>(packet[at + 2]) << 8 | packet[at + 3];
+  };
+  if (rtcp) {
+    const std::size_t tag = rtcpTrailer() - 4;
+    const std::size_t at = suite_ == Suite::kAeadAes128Gcm ? packet.size() - 4
+                                                           : packet.size() - tag - 4;
+    keystream_guard::protectedPacket(keyId_, true, word(4), word(at) & 0x7fffffffu);
+    return;
+  }
+  const std::uint32_t ssrc = word(8);
+  std::uint32_t roc = 0;
+  srtp_get_stream_roc(context_, ssrc, &roc);
+  const auto sequence = static_cast<std::uint64_t>(packet[2]) << 8 | packet[3];
+  keystream_guard::protectedPacket(keyId_, false, ssrc, static_cast<std::uint64_t>(roc) << 16 | sequence);
 }
 
 bool Session::transform(Operation operation, std::span<std::uint8_t> buffer, std::size_t& length) {
@@ -169,6 +198,9 @@ bool Session::transform(Operation operation, std::span<std::uint8_t> buffer, std
     case srtp_err_status_ok:
       ++counters.packets;
       length = static_cast<std::size_t>(len);
+      if (keystream_guard::enabled() && protect) {
+        guardKeystream(rtcp, buffer.first(length));
+      }
       return true;
     case srtp_err_status_auth_fail:
       ++counters.authFailures;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "mixer/srtp/KeystreamGuard.hpp"
 #include "mixer/srtp/Suite.hpp"
 
 // libsrtp's context type (srtp_t is a pointer to it), declared here so srtp2/srtp.h stays out of
@@ -78,12 +79,14 @@ class Session {
 
   Session(srtp_ctx_t_* context, Suite suite, Direction direction);
   bool transform(Operation operation, std::span<std::uint8_t> buffer, std::size_t& length);
+  void guardKeystream(bool rtcp, std::span<const std::uint8_t> packet) const;
 
   srtp_ctx_t_* context_ = nullptr;
   Suite suite_;
   Direction direction_;
   Counters rtpCounters_;
   Counters rtcpCounters_;
+  keystream_guard::KeyId keyId_{};  // set only where keystream_guard::enabled()
 };
 
 }  // namespace confab::srtp

@@ -109,7 +109,11 @@ class LoopbackPhone {
         continue;
       }
       auto packet = rtp::RtpPacket::parse(std::span<uint8_t>(buffer).first(length));
-      if (!packet || packet->payloadType() != pt_) {
+      if (!packet) {
+        continue;
+      }
+      arrived.push_back({packet->ssrc(), packet->sequenceNumber(), packet->timestamp()});
+      if (packet->payloadType() != pt_) {
         continue;
       }
       std::vector<int16_t> pcm(mixer::frameSamples(codec_));
@@ -130,6 +134,13 @@ class LoopbackPhone {
   [[nodiscard]] mixer::Codec codec() const { return codec_; }
 
   std::vector<int16_t> heard;
+  // Every RTP packet that arrived (and, with SRTP, authenticated), in order.
+  struct Arrival {
+    uint32_t ssrc;
+    uint16_t sequence;
+    uint32_t timestamp;
+  };
+  std::vector<Arrival> arrived;
   std::vector<std::vector<uint8_t>> rtcp;
   int undecryptable = 0;
 
