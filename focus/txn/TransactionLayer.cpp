@@ -54,7 +54,9 @@ std::string serverKey(const sip::Message& request) {
          std::to_string(cseq ? cseq->number : 0) + '|' + sentBy + '|' + method;
 }
 
-TransactionLayer::TransactionLayer(Wire& wire, timer::Timers& timers, Settings settings,
+TransactionLayer::TransactionLayer(Wire& wire,
+                                   timer::Timers& timers,
+                                   Settings settings,
                                    TransactionUser& user)
     : wire_(wire), timers_(timers), settings_(settings), user_(user) {}
 

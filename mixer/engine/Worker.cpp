@@ -535,8 +535,12 @@ void Worker::watch(Leg& leg) {
   }
 }
 
-bool Worker::addLeg(EndpointId id, MixId mixId, MediaEndpoint endpoint,
-                    const ParticipantSettings& settings, bool sending, bool receiving,
+bool Worker::addLeg(EndpointId id,
+                    MixId mixId,
+                    MediaEndpoint endpoint,
+                    const ParticipantSettings& settings,
+                    bool sending,
+                    bool receiving,
                     std::optional<Room::SendState> continueFrom) {
   auto mix = mixes_.find(mixId);
   if (mix == mixes_.end() || legs_.count(id) != 0) {

@@ -93,8 +93,12 @@ class Worker {
   // Mixer thread only (from commands).
   void addMix(MixId id, const RoomSettings& settings);
   void removeMix(MixId id);
-  bool addLeg(EndpointId id, MixId mix, MediaEndpoint endpoint, const ParticipantSettings& settings,
-              bool sending, bool receiving,
+  bool addLeg(EndpointId id,
+              MixId mix,
+              MediaEndpoint endpoint,
+              const ParticipantSettings& settings,
+              bool sending,
+              bool receiving,
               std::optional<Room::SendState> continueFrom = std::nullopt);
   void removeLeg(EndpointId id);
   // New media parameters on the same sockets (re-INVITE). False when the keys are unusable.

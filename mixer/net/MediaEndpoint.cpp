@@ -38,7 +38,9 @@ socklen_t addressLength(const sockaddr_storage& a) {
 
 }  // namespace
 
-std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd, int rtcpFd, EndpointSettings settings,
+std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd,
+                                                   int rtcpFd,
+                                                   EndpointSettings settings,
                                                    MediaEndpoint* previous) {
   MediaEndpoint endpoint(rtpFd, rtcpFd, std::move(settings));
   const std::optional<SrtpKeys>& wanted = endpoint.settings_.srtp;
@@ -47,7 +49,8 @@ std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd, int rtcpFd, Endpoi
   if (previous != nullptr && previous->sessionKeys_) {
     const SrtpKeys& held = *previous->sessionKeys_;
     const bool sameSuite = !wanted || wanted->suite == held.suite;
-    if (previous->outbound_ && sameSuite && (!wanted || wanted->localKeySalt == held.localKeySalt)) {
+    if (previous->outbound_ && sameSuite &&
+        (!wanted || wanted->localKeySalt == held.localKeySalt)) {
       endpoint.outbound_ = std::move(previous->outbound_);
     }
     if (previous->inbound_ && sameSuite &&

@@ -76,7 +76,9 @@ class MediaEndpoint {
   // forbids exactly that. A kept inbound context keeps its replay window, so packets captured
   // before the re-INVITE cannot be replayed after it. Contexts are kept even while a re-INVITE
   // turns SRTP off, for when it comes back with the same key; a new key gets new contexts.
-  static std::optional<MediaEndpoint> create(int rtpFd, int rtcpFd, EndpointSettings settings,
+  static std::optional<MediaEndpoint> create(int rtpFd,
+                                             int rtcpFd,
+                                             EndpointSettings settings,
                                              MediaEndpoint* previous = nullptr);
   MediaEndpoint(MediaEndpoint&& other) noexcept;
   MediaEndpoint& operator=(MediaEndpoint&& other) noexcept;
@@ -123,7 +125,7 @@ class MediaEndpoint {
   // Used only while settings_.srtp is set; held (under sessionKeys_) otherwise, see create().
   std::optional<srtp::Session> inbound_;
   std::optional<srtp::Session> outbound_;
-  std::optional<SrtpKeys> sessionKeys_;  // the keys inbound_ and outbound_ were made with
+  std::optional<SrtpKeys> sessionKeys_;       // the keys inbound_ and outbound_ were made with
   std::optional<sockaddr_storage> rtpPeer_;   // latched, else from SDP
   std::optional<sockaddr_storage> rtcpPeer_;
   bool rtpLatched_ = false;

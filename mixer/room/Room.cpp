@@ -152,7 +152,8 @@ const ParticipantStats* Room::stats(ParticipantId id) {
   return &p->stats;
 }
 
-ParticipantId Room::add(const ParticipantSettings& settings, std::optional<SendState> continueFrom) {
+ParticipantId Room::add(const ParticipantSettings& settings,
+                        std::optional<SendState> continueFrom) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
                                                        settings_.talkerOpusComplexity));

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <mutex>
-#include <iterator>
 #include <tuple>
 
 namespace confab::srtp::keystream_guard {

@@ -147,8 +147,8 @@ void Session::guardKeystream(bool rtcp, std::span<const std::uint8_t> packet) co
   };
   if (rtcp) {
     const std::size_t tag = rtcpTrailer() - 4;
-    const std::size_t at = suite_ == Suite::kAeadAes128Gcm ? packet.size() - 4
-                                                           : packet.size() - tag - 4;
+    const std::size_t at =
+        suite_ == Suite::kAeadAes128Gcm ? packet.size() - 4 : packet.size() - tag - 4;
     keystream_guard::protectedPacket(keyId_, true, word(4), word(at) & 0x7fffffffu);
     return;
   }
@@ -156,7 +156,8 @@ void Session::guardKeystream(bool rtcp, std::span<const std::uint8_t> packet) co
   std::uint32_t roc = 0;
   srtp_get_stream_roc(context_, ssrc, &roc);
   const auto sequence = static_cast<std::uint64_t>(packet[2]) << 8 | packet[3];
-  keystream_guard::protectedPacket(keyId_, false, ssrc, static_cast<std::uint64_t>(roc) << 16 | sequence);
+  keystream_guard::protectedPacket(keyId_, false, ssrc,
+                                   static_cast<std::uint64_t>(roc) << 16 | sequence);
 }
 
 bool Session::transform(Operation operation, std::span<std::uint8_t> buffer, std::size_t& length) {

@@ -31,8 +31,10 @@ void waitForEvents(InProcessMixer& mixer, RecordingEvents& events, int ms) {
 // what the test just did (a loaded sanitizer build shifts it further). Waits, at most 3 s, for a
 // snapshot in which `ok` holds and returns the last one seen either way.
 template <class Ok>
-std::optional<MediaStats> statsWhen(InProcessMixer& mixer, RecordingEvents& events,
-                                    EndpointId endpoint, Ok ok) {
+std::optional<MediaStats> statsWhen(InProcessMixer& mixer,
+                                    RecordingEvents& events,
+                                    EndpointId endpoint,
+                                    Ok ok) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   for (;;) {
     auto stats = mixer.endpointStats(endpoint);

@@ -122,8 +122,9 @@ TEST_P(MidCall, HoldResumeCodecChangeAndRefreshKeepOneStream) {
   mixer.release(rb->id);
 }
 
-INSTANTIATE_TEST_SUITE_P(PlainAndSrtp, MidCall, ::testing::Values(false, true),
-                         [](const auto& p) { return p.param ? "Srtp" : "Rtp"; });
+INSTANTIATE_TEST_SUITE_P(PlainAndSrtp, MidCall, ::testing::Values(false, true), [](const auto& p) {
+  return p.param ? "Srtp" : "Rtp";
+});
 
 }  // namespace
 }  // namespace confab::mixer

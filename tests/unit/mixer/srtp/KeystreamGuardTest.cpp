@@ -11,7 +11,9 @@
 namespace confab::srtp {
 namespace {
 
-std::vector<uint8_t> keySalt(uint8_t seed) { return std::vector<uint8_t>(30, seed); }
+std::vector<uint8_t> keySalt(uint8_t seed) {
+  return std::vector<uint8_t>(30, seed);
+}
 
 // A 12-byte RTP header with room for the trailer.
 std::vector<uint8_t> rtp(uint32_t ssrc, uint16_t sequence) {
@@ -39,8 +41,8 @@ TEST(KeystreamGuard, NewIndicesPassInAnyOrder) {
   for (uint64_t i = 299; i >= 200; --i) {  // fills the gap backwards, joining the two ranges
     keystream_guard::protectedPacket(key, false, 0x1234, i);
   }
-  keystream_guard::protectedPacket(key, true, 0x1234, 150);          // SRTCP counts apart
-  keystream_guard::protectedPacket(key, false, 0x5678, 150);         // another SSRC
+  keystream_guard::protectedPacket(key, true, 0x1234, 150);   // SRTCP counts apart
+  keystream_guard::protectedPacket(key, false, 0x5678, 150);  // another SSRC
   keystream_guard::protectedPacket(keystream_guard::keyId(keySalt(8)), false, 0x1234, 150);
   EXPECT_EQ(keystream_guard::checked() - before, 100u + 1u + 100u + 3u);
 }
@@ -55,7 +57,8 @@ TEST(KeystreamGuardDeathTest, AnIndexProtectedTwiceUnderOneKeyAborts) {
   EXPECT_DEATH(
       {
         auto first = Session::create(Suite::kAesCm128HmacSha1_80, Direction::kOutbound, keySalt(9));
-        auto second = Session::create(Suite::kAesCm128HmacSha1_80, Direction::kOutbound, keySalt(9));
+        auto second =
+            Session::create(Suite::kAesCm128HmacSha1_80, Direction::kOutbound, keySalt(9));
         for (uint16_t seq = 1; seq <= 3; ++seq) {
           auto p = rtp(0xB0B, seq);
           std::size_t length = 32;
