@@ -127,6 +127,12 @@ def files_from_cache(build: Path) -> set[str]:
         if not m:
             continue
         name, value = m.group(1), m.group(3)
+        # Binary tools CMake looks for with fallbacks: with clang it takes llvm-ar, ld.lld,
+        # llvm-addr2line... where they are installed and binutils' otherwise (which g++ brings),
+        # so the one it found says what this machine has, not what the build needs.
+        if re.fullmatch(r"CMAKE_(AR|RANLIB|LINKER|NM|OBJCOPY|OBJDUMP|READELF|STRIP|ADDR2LINE|"
+                        r"DLLTOOL|MT|[A-Z]+_COMPILER_(AR|RANLIB|CLANG_SCAN_DEPS))", name):
+            continue
         if name.startswith(("CMAKE_INSTALL", "CMAKE_HOME", "CMAKE_CACHEFILE", "CMAKE_ROOT",
                             "CMAKE_COMMAND", "CMAKE_CTEST", "CMAKE_CPACK", "CONFAB_SHARED",
                             "_", "FIND_PACKAGE_MESSAGE")):
