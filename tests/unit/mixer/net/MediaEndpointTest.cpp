@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <vector>
 
 #include "mixer/PortPool.hpp"
@@ -92,8 +93,19 @@ class MixerEndpoint : public ::testing::Test {
     EXPECT_TRUE(endpoint);
     return std::move(*endpoint);
   }
-  // Lets loopback datagrams land before draining.
-  static void settle() { ::usleep(20000); }
+  // Drains RTP until `done` holds, for at most 2 s; returns how many packets came through in
+  // all. Loopback datagrams land in the kernel's time, not ours: one drain after a fixed pause
+  // can come before them.
+  template <class Done>
+  std::size_t drainUntil(MediaEndpoint& endpoint, Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    std::size_t delivered = endpoint.drainRtp(got_, batch_);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      ::usleep(1000);
+      delivered += endpoint.drainRtp(got_, batch_);
+    }
+    return delivered;
+  }
 
   boost::asio::io_context io_;
   PortPool pool_{io_, boost::asio::ip::make_address("127.0.0.1"), PortRange{42000, 42999}};
@@ -106,14 +118,15 @@ TEST_F(MixerEndpoint, LatchesToTheFirstSourceAndDropsStrangers) {
   Peer phone;
   Peer stranger;
   phone.sendTo(endpoint.rtpPort(), rtpPacket(1));
-  settle();
-  EXPECT_EQ(endpoint.drainRtp(got_, batch_), 1u);
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1; }), 1u);
   EXPECT_TRUE(endpoint.latched());
   stranger.sendTo(endpoint.rtpPort(), rtpPacket(2, 0x1234));
   stranger.sendTo(endpoint.rtpPort(), rtpPacket(3, 0x9999));
   phone.sendTo(endpoint.rtpPort(), rtpPacket(4));
-  settle();
-  EXPECT_EQ(endpoint.drainRtp(got_, batch_), 1u);
+  const auto allThree = [&] {
+    return got_.rtp.size() >= 2 && endpoint.stats().droppedForeignSource >= 2;
+  };
+  EXPECT_EQ(drainUntil(endpoint, allThree), 1u);
   ASSERT_EQ(got_.rtp.size(), 2u);
   EXPECT_EQ(endpoint.stats().droppedForeignSource, 2u);
   // What we send goes to the latched phone, not the stranger.
@@ -143,8 +156,7 @@ TEST_F(MixerEndpoint, NoiseStunAndTruncatedPacketsAreDropped) {
   phone.sendTo(endpoint.rtpPort(), stun);
   phone.sendTo(endpoint.rtpPort(), std::vector<uint8_t>{0x80, 0x00, 0x01});
   phone.sendTo(endpoint.rtpPort(), std::vector<uint8_t>(40, 0x42));
-  settle();
-  EXPECT_EQ(endpoint.drainRtp(got_, batch_), 0u);
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().droppedNotRtp >= 3; }), 0u);
   EXPECT_EQ(endpoint.stats().droppedNotRtp, 3u);
   EXPECT_FALSE(endpoint.latched()) << "noise must not latch";
 }
@@ -173,8 +185,9 @@ TEST_F(MixerEndpoint, SrtpRoundTripReplayAndTamper) {
   auto tampered = wire;
   tampered[20] ^= 0x01;
   phone.sendTo(endpoint.rtpPort(), tampered);
-  settle();
-  EXPECT_EQ(endpoint.drainRtp(got_, batch_), 1u);
+  EXPECT_EQ(drainUntil(endpoint,
+                       [&] { return got_.rtp.size() >= 1 && endpoint.stats().droppedSrtp >= 2; }),
+            1u);
   EXPECT_EQ(endpoint.stats().droppedSrtp, 2u);
   ASSERT_EQ(got_.rtp.size(), 1u);
   EXPECT_EQ(got_.rtp[0], rtpPacket(1)) << "decrypted back to the clear packet";
@@ -197,8 +210,8 @@ TEST_F(MixerEndpoint, RtcpMuxIsSeparatedFromRtp) {
   ASSERT_GT(rtcp.size(), 0u);
   phone.sendTo(endpoint.rtpPort(), rtpPacket(1));
   phone.sendTo(endpoint.rtpPort(), rtcp);
-  settle();
-  EXPECT_EQ(endpoint.drainRtp(got_, batch_), 2u);
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1 && got_.rtcp.size() >= 1; }),
+            2u);
   EXPECT_EQ(got_.rtp.size(), 1u);
   EXPECT_EQ(got_.rtcp.size(), 1u);
 }
