@@ -203,6 +203,12 @@ boost::json::object toJson(const room::Call& call, const mixer::Control& mixer) 
     out["media"] = boost::json::object{
         {"packetsReceived", stats->packetsReceived},
         {"packetsDropped", stats->packetsDropped},
+        {"packetsLate", stats->packetsLate},
+        {"packetsDuplicate", stats->packetsDuplicate},
+        {"packetsMalformed", stats->packetsMalformed},
+        {"packetsUnauthenticated", stats->packetsUnauthenticated},
+        {"packetsRefused", stats->packetsRefused},
+        {"packetsNotMedia", stats->packetsNotMedia},
         {"framesDecoded", stats->framesDecoded},
         {"framesConcealed", stats->framesConcealed},
         {"packetsSent", stats->packetsSent},

@@ -50,6 +50,19 @@ class Log final : public FocusObserver {
       std::cerr << "confab: call " << call.dialog().callId() << " pressed " << digit << std::endl;
     }
   }
+  void onMediaSource(const room::Call& call, const mixer::MediaSourceEvent& event) override {
+    if (event.latched && level_ <= config::LogLevel::kDebug) {
+      std::cerr << "confab: call " << call.dialog().callId() << " media latched to "
+                << event.address << " (" << event.refused << " packets refused before)"
+                << std::endl;
+    } else if (!event.latched && level_ <= config::LogLevel::kInfo) {
+      // One line per call and second at most (the mixer limits them), in key=value form for
+      // log watchers such as fail2ban: the count covers every source refused since the last.
+      std::cerr << "confab: security event=rtp-source-refused source=" << event.address
+                << " call=" << call.dialog().callId() << " room=" << call.roomId()
+                << " refused=" << event.refused << std::endl;
+    }
+  }
   void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) override {
     std::cerr << (inbound ? "<<< from " : ">>> to ") << peer << "\n" << wire << std::endl;
   }

@@ -26,14 +26,13 @@ struct MediaPorts {
 class PortPool {
  public:
   PortPool(boost::asio::io_context& io, boost::asio::ip::address bindAddress, PortRange range);
-  // Binds the next free even/odd pair, or nothing when the range is exhausted.
+  // Binds a free even/odd pair picked at random, or nothing when the range is exhausted.
   std::optional<MediaPorts> allocate();
 
  private:
   boost::asio::io_context& io_;
   boost::asio::ip::address bindAddress_;
   PortRange range_;
-  uint32_t next_;
 };
 
 }  // namespace confab::mixer

@@ -72,6 +72,7 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
       return true;  // a session refresh without an offer (RFC 4028 §7.4)
     }
     // RFC 3261 §13.2.1: no offer in the INVITE, so the offer goes in our 2xx.
+    signallingHosts_ = signallingHosts(request, transaction.source());
     pendingOffer_ = sdp::offer(local_);
     body = pendingOffer_->serialize();
     lastSdp_ = body;
@@ -88,6 +89,7 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   if (!negotiated) {
     return fail(negotiated.error());
   }
+  signallingHosts_ = signallingHosts(request, transaction.source());
   body = negotiated->answer.serialize();
   lastSdp_ = body;
   negotiated_ = std::move(*negotiated);
@@ -195,7 +197,7 @@ void Call::applyMedia() {
   if (!negotiated_) {
     return;
   }
-  auto params = toMediaParams(*negotiated_, ssrc_);
+  auto params = toMediaParams(*negotiated_, ssrc_, signallingHosts_);
   if (!params) {
     return;
   }

@@ -128,6 +128,7 @@ class Call final : private txn::ClientTransaction::User {
   Listener& listener_;
 
   std::optional<sdp::Negotiated> negotiated_;
+  std::vector<std::string> signallingHosts_;  // of the last offer's request (MediaParams.hpp)
   std::optional<sdp::SessionDescription> pendingOffer_;  // our offer awaiting the ACK
   std::string lastSdp_;                                   // what we last sent, for refreshes
   std::optional<dialog::SessionTimer> sessionTimer_;

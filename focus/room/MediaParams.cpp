@@ -37,6 +37,61 @@ std::optional<sockaddr_storage> socketAddress(const std::string& host, uint16_t 
   return out;
 }
 
+std::optional<boost::asio::ip::address> ipAddress(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec || address.is_unspecified()) {
+    return std::nullopt;
+  }
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+
+// Not globally routable: RFC 1918, RFC 6598 shared (carrier NAT), link-local, loopback, IPv6
+// unique-local (RFC 4193) and link-local. Such an address in SDP is usually a phone behind a NAT,
+// whose packets come from the NAT's public address instead.
+bool isPrivate(const boost::asio::ip::address& address) {
+  if (address.is_v4()) {
+    const uint32_t a = address.to_v4().to_uint();
+    return (a >> 24) == 10 || (a >> 20) == 0xAC1 || (a >> 16) == 0xC0A8 ||
+           (a >> 22) == (0x64400000U >> 22) || (a >> 16) == 0xA9FE || (a >> 24) == 127;
+  }
+  const auto v6 = address.to_v6();
+  const auto bytes = v6.to_bytes();
+  return v6.is_loopback() || v6.is_link_local() || (bytes[0] & 0xFE) == 0xFC;
+}
+
+sockaddr_storage hostOnly(const boost::asio::ip::address& address) {
+  sockaddr_storage out{};
+  if (address.is_v4()) {
+    auto& in = reinterpret_cast<sockaddr_in&>(out);
+    in.sin_family = AF_INET;
+    const auto bytes = address.to_v4().to_bytes();
+    std::memcpy(&in.sin_addr, bytes.data(), bytes.size());
+  } else {
+    auto& in6 = reinterpret_cast<sockaddr_in6&>(out);
+    in6.sin6_family = AF_INET6;
+    const auto bytes = address.to_v6().to_bytes();
+    std::memcpy(&in6.sin6_addr, bytes.data(), bytes.size());
+  }
+  return out;
+}
+
+void addSource(std::vector<sockaddr_storage>& sources, const boost::asio::ip::address& address) {
+  const sockaddr_storage s = hostOnly(address);
+  for (const auto& known : sources) {
+    if (std::memcmp(&known, &s, sizeof(s)) == 0) {
+      return;
+    }
+  }
+  sources.push_back(s);
+}
+
 srtp::Suite toSuite(sdp::SrtpSuite suite) {
   switch (suite) {
     case sdp::SrtpSuite::kAesCm128HmacSha1_32:
@@ -51,7 +106,24 @@ srtp::Suite toSuite(sdp::SrtpSuite suite) {
 
 }  // namespace
 
-std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n, uint32_t ssrc) {
+std::vector<std::string> signallingHosts(const sip::Message& request,
+                                         const transport::Source& source) {
+  std::vector<std::string> hosts{source.remote.address.to_string()};
+  const auto vias = request.headers("Via");
+  if (!vias.empty()) {
+    if (auto via = sip::Via::parse(vias.back())) {
+      const sip::Param* received = via->param("received");
+      std::string host = received != nullptr && received->value ? *received->value : via->host;
+      if (auto address = ipAddress(host)) {
+        hosts.push_back(address->to_string());
+      }
+    }
+  }
+  return hosts;
+}
+
+std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n, uint32_t ssrc,
+                                                const std::vector<std::string>& signalling) {
   mixer::MediaParams params;
   auto& p = params.participant;
   if (sip::iequals(n.codec.name, "opus")) {
@@ -82,6 +154,21 @@ std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n, uint32
   e.remoteRtp = socketAddress(n.remoteAddress, n.remoteRtpPort);
   e.remoteRtcp = socketAddress(n.remoteRtcpAddress.empty() ? n.remoteAddress : n.remoteRtcpAddress,
                                n.remoteRtcpPort);
+  // Who may latch the stream (issue 10 item 16: a stranger must not): the SDP's address, which
+  // the signalling vouches for, and the signalling's own addresses where the SDP's says nothing
+  // reliable. A public SDP address that differs from the SIP source (a media server, an SBC) is
+  // the only one: the SIP source then is a proxy, not where media comes from.
+  const auto sdpAddress = ipAddress(n.remoteAddress);
+  if (sdpAddress) {
+    addSource(e.latchSources, *sdpAddress);
+  }
+  if (!sdpAddress || isPrivate(*sdpAddress)) {
+    for (const auto& host : signalling) {
+      if (auto address = ipAddress(host)) {
+        addSource(e.latchSources, *address);
+      }
+    }
+  }
   // RFC 3264 §5.1: we send only when our side is sendrecv or sendonly and they are not on hold.
   params.sending = !n.onHold && (n.localDirection == sdp::Direction::kSendRecv ||
                                  n.localDirection == sdp::Direction::kSendOnly);

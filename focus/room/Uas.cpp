@@ -383,6 +383,12 @@ void Uas::onDtmf(mixer::EndpointId endpoint, char digit) {
   }
 }
 
+void Uas::onMediaSource(mixer::EndpointId endpoint, const mixer::MediaSourceEvent& event) {
+  if (Call* call = findByEndpoint(endpoint); call != nullptr && observer_ != nullptr) {
+    observer_->onMediaSource(*call, event);
+  }
+}
+
 void Uas::onRtpTimeout(mixer::EndpointId endpoint) {
   if (Call* call = findByEndpoint(endpoint)) {
     call->hangUp("no media from the caller");

@@ -24,6 +24,8 @@ class CallObserver {
   virtual void onCallEnded(const Call& call) = 0;
   // An RFC 4733 key press from a caller.
   virtual void onDtmf(const Call& /*call*/, char /*digit*/) {}
+  // Where the call's media latched, or packets refused at its port (mixer::MediaSourceEvent).
+  virtual void onMediaSource(const Call& /*call*/, const mixer::MediaSourceEvent& /*event*/) {}
 
  protected:
   ~CallObserver() = default;
@@ -57,6 +59,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
 
   // mixer::MixerEvents
   void onDtmf(mixer::EndpointId endpoint, char digit) override;
+  void onMediaSource(mixer::EndpointId endpoint, const mixer::MediaSourceEvent& event) override;
   void onRtpTimeout(mixer::EndpointId endpoint) override;
   void onEndpointFailed(mixer::EndpointId endpoint) override;
 

@@ -47,9 +47,17 @@ struct MediaQuality {
 // A snapshot of one participant's media, refreshed by the mixer about once a second.
 struct MediaStats {
   uint64_t packetsReceived = 0;
-  // Dropped before decoding: strangers after latching (RTP bleed), SRTP authentication or replay
-  // failures, unnegotiated payload types, foreign SSRCs, unparsable packets.
+  // The caller's own packets we could not play: the sum of the four counts after it. A clean call
+  // on a clean network shows 0 here.
   uint64_t packetsDropped = 0;
+  uint64_t packetsLate = 0;             // came after their audio was played (jitter buffer)
+  uint64_t packetsDuplicate = 0;        // the same audio twice
+  uint64_t packetsMalformed = 0;        // unparsable RTP, an unnegotiated payload type, a bad payload
+  uint64_t packetsUnauthenticated = 0;  // SRTP authentication or replay check failed (RFC 3711)
+  // Not the caller's: other source addresses (before latching and after), another SSRC, sequence
+  // numbers or timestamps outside the stream (RFC 3550 A.1). Each is refused, none is played.
+  uint64_t packetsRefused = 0;
+  uint64_t packetsNotMedia = 0;  // STUN, DTLS, keep-alives, noise on the media port: ignored
   uint64_t framesDecoded = 0;
   uint64_t framesConcealed = 0;  // PLC or FEC filled a gap
   uint64_t packetsSent = 0;
@@ -79,6 +87,14 @@ enum class RecordingFormat : uint8_t { kWav, kOggOpus };
 // Why a recording or a playback ended.
 enum class MediaFileEnd : uint8_t { kFinished, kStopped, kError };
 
+// Where a call's RTP latched, or that packets from a source were refused: for the log (an
+// operator's fail2ban can act on refused sources), rate-limited by the mixer.
+struct MediaSourceEvent {
+  bool latched = false;
+  std::string address;   // IP:PORT, an IPv6 address in brackets
+  uint64_t refused = 0;  // packets refused (from any source) since the last event
+};
+
 // Events from the mixer, delivered on the thread that calls Control::deliverEvents().
 class MixerEvents {
  public:
@@ -92,6 +108,7 @@ class MixerEvents {
   virtual void onTalking(EndpointId /*endpoint*/, bool /*talking*/) {}
   virtual void onPlaybackEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
   virtual void onRecordingEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
+  virtual void onMediaSource(EndpointId /*endpoint*/, const MediaSourceEvent& /*event*/) {}
 
  protected:
   ~MixerEvents() = default;

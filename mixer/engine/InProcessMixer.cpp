@@ -199,6 +199,13 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           }
           events.onPlaybackEnded(event->mix, event->how);
           break;
+        case WorkerEvent::Kind::kSource:
+          if (endpointStats_.count(event->endpoint) != 0) {
+            events.onMediaSource(event->endpoint, MediaSourceEvent{
+                event->source.kind == SourceNote::Kind::kLatched,
+                addressText(event->source.address), event->source.refused});
+          }
+          break;
         case WorkerEvent::Kind::kEndpointStats:
         case WorkerEvent::Kind::kMixStats:
           break;  // only on the stats queue

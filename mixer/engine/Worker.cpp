@@ -23,6 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kTick = std::chrono::milliseconds(20);
+constexpr uint64_t kTicksPerSecond = 50;
 constexpr uint64_t kTimerTag = 1;
 constexpr uint64_t kCommandTag = 2;
 // Late by more than this many ticks: skip ahead instead of bursting (a stalled machine).
@@ -104,7 +105,14 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   bool timedOut = false;
   // RFC 3550 §6.4: what we learn of their stream, and what they report of ours.
   std::optional<rtp::ReceiveStats> received;
+  uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
+  uint64_t refusedBySsrc = 0;      // not the SSRC the stream started with
   uint32_t clockRate = 8000;
+  uint64_t lastRefusedNoteTick = 0;
+  uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
+  // What the participant's room counters showed when a re-INVITE rebuilt it: the published
+  // counters go on from there.
+  ParticipantStats carried;
   MediaQuality quality;
   uint64_t nextReportTick = 0;
   bool removed = false;  // in the graveyard: events still queued for it are ignored
@@ -182,20 +190,35 @@ struct Worker::Mix final : Room::Sink {
 };
 
 void Worker::Leg::onRtp(std::span<uint8_t> packet) {
-  lastRtpTick = worker->tickCount_;
-  if (auto header = rtp::RtpPacket::parse(packet)) {
-    if (!received) {
-      received.emplace(header->ssrc());
-    }
-    if (received->ssrc() == header->ssrc()) {
-      // Arrival in the stream's clock units (RFC 3550 A.8): scale the monotonic clock.
-      const auto now = Clock::now().time_since_epoch();
-      const auto units = static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now).count() * clockRate /
-          1'000'000);
-      received->onPacket(header->sequenceNumber(), header->timestamp(), units);
-    }
+  auto header = rtp::RtpPacket::parse(packet);
+  if (!header) {
+    return;  // the endpoint let only valid RTP through
   }
+  if (!received) {
+    received.emplace(header->ssrc(), clockRate, false);  // the endpoint latched strictly
+  }
+  if (received->ssrc() != header->ssrc()) {
+    ++refusedBySsrc;
+    return;
+  }
+  // RFC 3550 A.1 and the timeline check decide what is played: a stray packet with this SSRC
+  // (UDP source addresses can be forged) is refused here, before it can disturb the jitter
+  // buffer. Arrival in the stream's clock units (A.8): the monotonic clock, scaled.
+  const auto now = Clock::now().time_since_epoch();
+  const auto units = static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now).count() * clockRate / 1'000'000);
+  switch (received->onPacket(header->sequenceNumber(), header->timestamp(), units)) {
+    case rtp::ReceiveStats::Verdict::kAccept:
+      break;
+    case rtp::ReceiveStats::Verdict::kProbation:
+      lastRtpTick = worker->tickCount_;
+      return;
+    case rtp::ReceiveStats::Verdict::kSequenceJump:
+    case rtp::ReceiveStats::Verdict::kTimestampJump:
+      ++refusedBySequence;
+      return;
+  }
+  lastRtpTick = worker->tickCount_;
   mix->room->receive(participant, packet);
 }
 
@@ -389,6 +412,22 @@ void Worker::drain(Leg& leg) {
   if (!leg.endpoint->rtcpMux()) {
     leg.endpoint->drainRtcp(leg, batch_);
   }
+  if (auto note = leg.endpoint->takeSourceNote()) {
+    // Latches always reach the log; refused sources at most once a second per call (an attacker
+    // spraying the port must not flood the log, the counters keep the rest).
+    const bool latch = note->kind == SourceNote::Kind::kLatched;
+    if (latch || tickCount_ >= leg.lastRefusedNoteTick + kTicksPerSecond ||
+        leg.lastRefusedNoteTick == 0) {
+      if (!latch) {
+        leg.lastRefusedNoteTick = std::max<uint64_t>(tickCount_, 1);
+      }
+      WorkerEvent event = eventOf(WorkerEvent::Kind::kSource, leg.id, leg.mix->id);
+      event.source = *note;
+      event.source.refused = note->refused - leg.refusedReported;  // since the last note sent
+      leg.refusedReported = note->refused;
+      emit(event);
+    }
+  }
   if (leg.endpoint->takeBacklog() && !leg.inBacklog) {
     leg.inBacklog = true;
     backlog_.push_back(&leg);
@@ -459,18 +498,31 @@ void Worker::publishStats() {
   bool pushed = false;
   for (auto& [id, leg] : legs_) {
     WorkerEvent event = eventOf(WorkerEvent::Kind::kEndpointStats, id, leg->mix->id);
+    MediaStats& m = event.media;
+    const ParticipantStats& was = leg->carried;
     if (const ParticipantStats* room = leg->mix->room->stats(leg->participant)) {
-      event.media.packetsReceived = room->packetsReceived;
-      event.media.packetsDropped = room->packetsDropped;
-      event.media.framesDecoded = room->framesDecoded;
-      event.media.framesConcealed = room->framesConcealed + room->framesRecoveredFec;
-      event.media.packetsSent = room->packetsSent;
-      event.media.talking = room->talking;
+      m.packetsReceived = was.packetsReceived + room->packetsReceived;
+      m.packetsLate = was.packetsLate + room->packetsLate;
+      m.packetsDuplicate = was.packetsDuplicate + room->packetsDuplicate;
+      m.packetsMalformed = was.packetsMalformed + room->packetsMalformed;
+      m.packetsRefused = was.packetsForeignSsrc + room->packetsForeignSsrc;
+      m.framesDecoded = was.framesDecoded + room->framesDecoded;
+      m.framesConcealed = was.framesConcealed + was.framesRecoveredFec + room->framesConcealed +
+                          room->framesRecoveredFec;
+      m.packetsSent = was.packetsSent + room->packetsSent;
+      m.talking = room->talking;
     }
+    m.packetsRefused += leg->refusedBySequence + leg->refusedBySsrc;
     if (leg->endpoint) {
+      // The endpoint's counters carry over a re-INVITE themselves (MediaEndpoint::create).
       const EndpointStats& net = leg->endpoint->stats();
-      event.media.packetsDropped += net.droppedForeignSource + net.droppedNotRtp + net.droppedSrtp;
+      m.packetsMalformed += net.droppedMalformed;
+      m.packetsUnauthenticated = net.droppedSrtp;
+      m.packetsRefused += net.droppedForeignSource + net.refusedSource;
+      m.packetsNotMedia = net.droppedNotRtp;
     }
+    m.packetsDropped =
+        m.packetsLate + m.packetsDuplicate + m.packetsMalformed + m.packetsUnauthenticated;
     event.media.quality = leg->quality;
     pushed = stats_.push(event) || pushed;
   }
@@ -610,6 +662,29 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   if (settings.ssrc == leg.settings.ssrc) {
     continueFrom = mix->room->sendState(leg.participant);
   }
+  // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
+  // the clock rate is the same, and the counters the API shows.
+  const uint32_t newRate = static_cast<uint32_t>(pcmRate(settings.codec));
+  std::optional<rtp::ReceiveStats> received;
+  if (newRate == leg.clockRate) {
+    received = leg.received;
+  }
+  ParticipantStats carried = leg.carried;
+  if (const ParticipantStats* room = mix->room->stats(leg.participant)) {
+    carried.packetsReceived += room->packetsReceived;
+    carried.packetsLate += room->packetsLate;
+    carried.packetsDuplicate += room->packetsDuplicate;
+    carried.packetsMalformed += room->packetsMalformed;
+    carried.packetsForeignSsrc += room->packetsForeignSsrc;
+    carried.framesDecoded += room->framesDecoded;
+    carried.framesConcealed += room->framesConcealed;
+    carried.framesRecoveredFec += room->framesRecoveredFec;
+    carried.packetsSent += room->packetsSent;
+  }
+  const uint64_t refusedBySequence = leg.refusedBySequence;
+  const uint64_t refusedBySsrc = leg.refusedBySsrc;
+  const uint64_t refusedReported = leg.refusedReported;
+  const uint64_t lastRefusedNoteTick = leg.lastRefusedNoteTick;
   mix->room->remove(leg.participant);
   mix->byParticipant.erase(leg.participant);
   leg.removed = true;
@@ -618,7 +693,17 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   if (!endpoint) {
     return false;
   }
-  return addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving, continueFrom);
+  if (!addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving, continueFrom)) {
+    return false;
+  }
+  Leg& rebuilt = *legs_.at(id);
+  rebuilt.received = received;
+  rebuilt.carried = carried;
+  rebuilt.refusedBySequence = refusedBySequence;
+  rebuilt.refusedBySsrc = refusedBySsrc;
+  rebuilt.refusedReported = refusedReported;
+  rebuilt.lastRefusedNoteTick = lastRefusedNoteTick;
+  return true;
 }
 
 void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action) {

@@ -33,6 +33,7 @@ struct WorkerEvent {
     kPlaybackEnded,  // recordings end on the media file thread (MediaFileThread)
     kEndpointStats,
     kMixStats,
+    kSource,  // a latch or a refused source, for the log
   };
   Kind kind = Kind::kDtmf;
   EndpointId endpoint = 0;
@@ -43,6 +44,7 @@ struct WorkerEvent {
   uint64_t file = 0;  // kPlaybackEnded: the playback it ends, as numbered by the control side
   MediaStats media;   // kEndpointStats
   MixStats mixStats;  // kMixStats
+  SourceNote source;  // kSource
 };
 
 // How late ticks fire, in 50 µs buckets up to 50 ms; read from any thread.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -32,11 +33,53 @@ bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
   return false;
 }
 
+// The same IP address, whatever the ports (an IPv4-mapped IPv6 source counts as its IPv4 address).
+bool sameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  auto v4 = [](const sockaddr_storage& s, in_addr& out) {
+    if (s.ss_family == AF_INET) {
+      out = reinterpret_cast<const sockaddr_in&>(s).sin_addr;
+      return true;
+    }
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(s);
+    if (s.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+      std::memcpy(&out, &in6.sin6_addr.s6_addr[12], sizeof(out));
+      return true;
+    }
+    return false;
+  };
+  in_addr x{};
+  in_addr y{};
+  if (v4(a, x) && v4(b, y)) {
+    return x.s_addr == y.s_addr;
+  }
+  if (a.ss_family == AF_INET6 && b.ss_family == AF_INET6) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr,
+                       sizeof(in6_addr)) == 0;
+  }
+  return false;
+}
+
 socklen_t addressLength(const sockaddr_storage& a) {
   return a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
 }  // namespace
+
+std::string addressText(const sockaddr_storage& address) {
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  if (address.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+    ::inet_ntop(AF_INET, &in.sin_addr, text.data(), text.size());
+    return std::string(text.data()) + ":" + std::to_string(ntohs(in.sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &in6.sin6_addr, text.data(), text.size());
+    return "[" + std::string(text.data()) + "]:" + std::to_string(ntohs(in6.sin6_port));
+  }
+  return {};
+}
 
 std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd,
                                                    int rtcpFd,
@@ -75,6 +118,29 @@ std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd,
     }
     endpoint.sessionKeys_ = wanted;
   }
+  // The latch stays while it is still one the new settings would allow, and the SDP's address did
+  // not move (if it did, they are somewhere else: latch again, strictly).
+  if (previous != nullptr && previous->rtpLatched_ && previous->rtpPeer_ &&
+      endpoint.mayLatch(*previous->rtpPeer_)) {
+    const auto& before = previous->settings_.remoteRtp;
+    const auto& now = endpoint.settings_.remoteRtp;
+    const bool sdpSame = before.has_value() == now.has_value() &&
+                         (!now || sameAddress(*before, *now));
+    if (sdpSame || (now && sameAddress(*now, *previous->rtpPeer_))) {
+      endpoint.rtpPeer_ = previous->rtpPeer_;
+      endpoint.rtpLatched_ = true;
+      if (endpoint.settings_.rtcpMux) {
+        endpoint.rtcpPeer_ = previous->rtpPeer_;
+      } else if (previous->rtcpLatched_ && previous->rtcpPeer_) {
+        endpoint.rtcpPeer_ = previous->rtcpPeer_;
+        endpoint.rtcpLatched_ = true;
+      }
+    }
+  }
+  if (previous != nullptr) {
+    endpoint.stats_ = previous->stats_;  // one call, one set of counters
+    endpoint.refused_ = previous->refused_;
+  }
   return endpoint;
 }
 
@@ -97,7 +163,11 @@ MediaEndpoint::MediaEndpoint(MediaEndpoint&& other) noexcept
       rtpLatched_(other.rtpLatched_),
       rtcpLatched_(other.rtcpLatched_),
       backlog_(other.backlog_),
-      stats_(other.stats_) {}
+      stats_(other.stats_),
+      candidates_(other.candidates_),
+      nextCandidate_(other.nextCandidate_),
+      note_(other.note_),
+      refused_(other.refused_) {}
 
 MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
   if (this != &other) {
@@ -114,6 +184,10 @@ MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
     rtcpLatched_ = other.rtcpLatched_;
     backlog_ = other.backlog_;
     stats_ = other.stats_;
+    candidates_ = other.candidates_;
+    nextCandidate_ = other.nextCandidate_;
+    note_ = other.note_;
+    refused_ = other.refused_;
   }
   return *this;
 }
@@ -171,7 +245,7 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
       const auto index = static_cast<std::size_t>(i);
       std::size_t length = batch.headers[index].msg_len;
       if ((batch.headers[index].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        ++stats_.droppedNotRtp;
+        ++stats_.droppedMalformed;  // over 1500 bytes: no RTP audio is
         continue;
       }
       bool isRtcp = false;
@@ -194,6 +268,72 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
   return delivered;
 }
 
+bool MediaEndpoint::mayLatch(const sockaddr_storage& from) const {
+  if (settings_.latchSources.empty()) {
+    return true;
+  }
+  for (const auto& allowed : settings_.latchSources) {
+    if (sameHost(allowed, from)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void MediaEndpoint::refuse(const sockaddr_storage& from) {
+  ++refused_;
+  if (!note_) {
+    note_ = SourceNote{SourceNote::Kind::kRefused, from, refused_};
+  } else {
+    note_->refused = refused_;
+  }
+}
+
+void MediaEndpoint::latchRtp(const sockaddr_storage& from) {
+  rtpPeer_ = from;
+  rtpLatched_ = true;
+  if (settings_.rtcpMux) {
+    rtcpPeer_ = from;
+  }
+  candidates_ = {};
+  note_ = SourceNote{SourceNote::Kind::kLatched, from, refused_};
+}
+
+bool MediaEndpoint::latchesNow(const sockaddr_storage& from, std::span<uint8_t> packet) {
+  // An authenticated SRTP packet is theirs, and the SDP's own address is what the signalling
+  // named: either latches at once.
+  if ((settings_.srtp && inbound_) ||
+      (settings_.remoteRtp && sameAddress(*settings_.remoteRtp, from))) {
+    return true;
+  }
+  const auto header = rtp::RtpPacket::parse(packet);
+  const uint32_t ssrc = header->ssrc();
+  const uint16_t sequence = header->sequenceNumber();
+  for (auto& c : candidates_) {
+    if (c.inSequence > 0 && sameAddress(c.from, from)) {
+      // A.1-style probation per source: in sequence counts, anything else starts it over.
+      c.inSequence = c.ssrc == ssrc && c.nextSequence == sequence ? c.inSequence + 1 : 1;
+      c.ssrc = ssrc;
+      c.nextSequence = static_cast<uint16_t>(sequence + 1);
+      return c.inSequence >= kLatchProbation;
+    }
+  }
+  // A new candidate takes a free slot, else the oldest one's.
+  Candidate* slot = nullptr;
+  for (auto& c : candidates_) {
+    if (c.inSequence == 0) {
+      slot = &c;
+      break;
+    }
+  }
+  if (slot == nullptr) {
+    slot = &candidates_[nextCandidate_];
+    nextCandidate_ = (nextCandidate_ + 1) % candidates_.size();
+  }
+  *slot = Candidate{from, ssrc, static_cast<uint16_t>(sequence + 1), 1};
+  return kLatchProbation <= 1;
+}
+
 bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
                            const sockaddr_storage& from, bool rtcpSocket, bool& isRtcp) {
   const rtp::PacketKind kind = rtp::classifyPacket(std::span<const uint8_t>(data).first(length));
@@ -202,12 +342,29 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
     ++stats_.droppedNotRtp;  // STUN, DTLS, ZRTP or noise
     return false;
   }
-  // Latched: only the latched address may speak (RTCP latches on its own socket).
   const bool separateRtcp = isRtcp && !settings_.rtcpMux;
   const bool latchedHere = separateRtcp ? rtcpLatched_ : rtpLatched_;
   const auto& peer = separateRtcp ? rtcpPeer_ : rtpPeer_;
+  // Latched: only the latched address may speak (RTCP latches on its own socket), and the SDP's
+  // exact address, which may take the RTP latch back.
+  bool relatch = false;
   if (latchedHere && !sameAddress(*peer, from)) {
-    ++stats_.droppedForeignSource;
+    relatch = !isRtcp && settings_.remoteRtp && sameAddress(*settings_.remoteRtp, from);
+    if (!relatch) {
+      ++stats_.droppedForeignSource;
+      refuse(from);
+      return false;
+    }
+  }
+  if (!latchedHere && !mayLatch(from)) {
+    ++stats_.refusedSource;
+    refuse(from);
+    return false;
+  }
+  // RTCP on a separate port latches only to the RTP peer's host once RTP has latched.
+  if (separateRtcp && !latchedHere && rtpLatched_ && !sameHost(*rtpPeer_, from)) {
+    ++stats_.refusedSource;
+    refuse(from);
     return false;
   }
   if (settings_.srtp && inbound_) {
@@ -222,21 +379,25 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
   const bool valid = isRtcp ? rtp::RtcpCompound::parse(data.first(length)).has_value()
                             : rtp::RtpPacket::parse(data.first(length)).has_value();
   if (!valid) {
-    ++stats_.droppedNotRtp;
+    ++stats_.droppedMalformed;
     return false;
   }
-  if (!latchedHere) {
-    // Symmetric RTP (RFC 4961): the first valid, authentic packet decides where they are.
-    if (separateRtcp) {
+  if (separateRtcp) {
+    if (!latchedHere) {
       rtcpPeer_ = from;
       rtcpLatched_ = true;
-    } else {
-      rtpPeer_ = from;
-      rtpLatched_ = true;
-      if (settings_.rtcpMux) {
-        rtcpPeer_ = from;
-      }
     }
+  } else if (isRtcp) {
+    if (!rtpLatched_) {
+      ++stats_.awaitingLatch;  // muxed RTCP waits for the RTP latch
+      return false;
+    }
+  } else if (!latchedHere || relatch) {
+    if (!latchesNow(from, data.first(length))) {
+      ++stats_.awaitingLatch;
+      return false;
+    }
+    latchRtp(from);
   }
   ++(isRtcp ? stats_.rtcpReceived : stats_.rtpReceived);
   return true;

@@ -1,8 +1,19 @@
 // One participant's media sockets (RFC 3550 §11: RTP on an even port, RTCP on the next, or both
-// on one with RFC 5761 rtcp-mux). Symmetric RTP: we latch to the first source that sends a valid
-// (and, with SRTP, authentic) packet and from then on drop anything from elsewhere, so a stranger
-// guessing the port cannot inject or steal audio (the "RTP bleed" class). SRTP (RFC 3711) is
-// applied here, in place. Belongs to one mixer thread; nothing on the packet path allocates.
+// on one with RFC 5761 rtcp-mux). SRTP (RFC 3711) is applied here, in place. Belongs to one mixer
+// thread; nothing on the packet path allocates.
+//
+// Symmetric RTP (RFC 4961) with strict latching, so that a stranger who guesses or sprays the
+// port can neither inject audio nor take the room's audio (the "RTP bleed" class):
+//  - before latching, packets count only from the IP addresses the signalling named (the SDP's
+//    c= address, and the SIP source where the SDP address is private: a NAT); others are refused
+//    and counted;
+//  - a packet from exactly the SDP's address and port latches at once; from another port of an
+//    allowed address (a NAT that changed the port), only after kLatchProbation packets of one
+//    SSRC in sequence from that same address and port, none of which is played;
+//  - with SRTP only an authenticated packet can latch (it is theirs whatever its address);
+//  - once latched, only the latched address may speak, except the SDP's exact address, which the
+//    signalling vouches for and which takes the latch back from a learned one;
+//  - until latching we send to the SDP's address, never to a source we have not latched.
 #pragma once
 
 #include <netinet/in.h>
@@ -12,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,18 +43,35 @@ struct EndpointSettings {
   // Where the SDP says to send until their first packet shows where they really are.
   std::optional<sockaddr_storage> remoteRtp;
   std::optional<sockaddr_storage> remoteRtcp;
+  // The IP addresses (ports ignored) a stream may latch from; empty: any address (only when the
+  // signalling gave none).
+  std::vector<sockaddr_storage> latchSources;
+};
+
+// A latch, or a refused source, for the log (the mixer thread does not write logs itself).
+struct SourceNote {
+  enum class Kind : uint8_t { kLatched, kRefused };
+  Kind kind = Kind::kLatched;
+  sockaddr_storage address{};
+  uint64_t refused = 0;  // packets refused (from any source) during the call so far
 };
 
 struct EndpointStats {
   uint64_t rtpReceived = 0;
   uint64_t rtcpReceived = 0;
   uint64_t droppedForeignSource = 0;  // after latching, from another address
-  uint64_t droppedNotRtp = 0;         // STUN, DTLS, garbage, truncated
+  uint64_t refusedSource = 0;         // before latching, from an address not allowed to latch
+  uint64_t awaitingLatch = 0;         // from an allowed address, on probation, not played
+  uint64_t droppedNotRtp = 0;         // STUN, DTLS, noise
+  uint64_t droppedMalformed = 0;      // looked like RTP/RTCP but is not valid, or truncated
   uint64_t droppedSrtp = 0;           // authentication or replay failure
   uint64_t rtpSent = 0;
   uint64_t rtcpSent = 0;
   uint64_t sendFailures = 0;
 };
+
+// "IP:PORT", an IPv6 address in brackets; empty for another family.
+std::string addressText(const sockaddr_storage& address);
 
 // Buffers for one batched read (recvmmsg), owned by the mixer thread and shared by its endpoints.
 struct ReceiveBatch {
@@ -76,6 +105,9 @@ class MediaEndpoint {
   // forbids exactly that. A kept inbound context keeps its replay window, so packets captured
   // before the re-INVITE cannot be replayed after it. Contexts are kept even while a re-INVITE
   // turns SRTP off, for when it comes back with the same key; a new key gets new contexts.
+  //
+  // A latch carries over too while the latched address stays allowed and the SDP's address is
+  // unchanged (a hold or a codec change must not open the port to strangers again).
   static std::optional<MediaEndpoint> create(int rtpFd,
                                              int rtcpFd,
                                              EndpointSettings settings,
@@ -109,6 +141,12 @@ class MediaEndpoint {
   [[nodiscard]] bool latched() const { return rtpLatched_; }
   [[nodiscard]] const EndpointStats& stats() const { return stats_; }
   bool takeBacklog() { return std::exchange(backlog_, false); }
+  // The latest latch or refused source since the last call, for the log; a latch outranks a
+  // refusal. Counts on in stats() either way.
+  std::optional<SourceNote> takeSourceNote() { return std::exchange(note_, std::nullopt); }
+
+  // Packets in sequence from one allowed address and port, other than the SDP's, before latching.
+  static constexpr uint8_t kLatchProbation = 3;
 
  private:
   MediaEndpoint(int rtpFd, int rtcpFd, EndpointSettings settings);
@@ -116,6 +154,12 @@ class MediaEndpoint {
                     std::size_t maxBatches);
   bool accept(std::span<uint8_t> data, std::size_t& length, const sockaddr_storage& from,
               bool rtcpSocket, bool& isRtcp);
+  [[nodiscard]] bool mayLatch(const sockaddr_storage& from) const;
+  // RTP, before latching (or from the SDP's address after a learned latch): whether this valid
+  // packet latches the stream now.
+  bool latchesNow(const sockaddr_storage& from, std::span<uint8_t> packet);
+  void latchRtp(const sockaddr_storage& from);
+  void refuse(const sockaddr_storage& from);
   bool sendTo(int fd, const std::optional<sockaddr_storage>& to, std::span<const uint8_t> data);
   void close();
 
@@ -132,6 +176,17 @@ class MediaEndpoint {
   bool rtcpLatched_ = false;
   bool backlog_ = false;
   EndpointStats stats_;
+  // Latch candidates on probation (a few, so one noisy source cannot keep out the real one).
+  struct Candidate {
+    sockaddr_storage from{};
+    uint32_t ssrc = 0;
+    uint16_t nextSequence = 0;
+    uint8_t inSequence = 0;  // 0: the slot is free
+  };
+  std::array<Candidate, 4> candidates_{};
+  std::size_t nextCandidate_ = 0;
+  std::optional<SourceNote> note_;
+  uint64_t refused_ = 0;
 };
 
 }  // namespace confab::mixer

@@ -324,6 +324,9 @@ class ControlServer::EventRouter final : public MixerEvents {
   void onTalking(EndpointId endpoint, bool talking) override {
     toOwner(endpoint, TalkingEvent{endpoint, talking});
   }
+  void onMediaSource(EndpointId endpoint, const MediaSourceEvent& event) override {
+    toOwner(endpoint, SourceEvent{endpoint, event});
+  }
   void onPlaybackEnded(MixId mix, MediaFileEnd how) override {
     if (auto [owner, clientMix] = ownerOfMix(mix); owner != nullptr) {
       owner->send(PlaybackEndedEvent{clientMix, how});

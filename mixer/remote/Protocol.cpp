@@ -73,6 +73,7 @@ constexpr std::size_t kMaxKeySaltBytes = 64;
 // Paths name files on the mixer's machine; PATH_MAX is 4096.
 constexpr std::size_t kMaxPathBytes = 4096;
 constexpr std::size_t kMaxAddressBytes = 128;
+constexpr std::size_t kMaxLatchSources = 8;
 constexpr std::size_t kMaxMessageBytes = 1024;
 // Engine stats for more threads than this would not fit a line (about 240 bytes each); a
 // machine with more mixer threads reports the first ones.
@@ -100,21 +101,11 @@ json::value addressValue(const std::optional<sockaddr_storage>& address) {
   if (!address) {
     return nullptr;
   }
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  if (address->ss_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, &*address, sizeof(in));
-    ::inet_ntop(AF_INET, &in.sin_addr, text.data(), text.size());
-    return json::string(std::string(text.data()) + ":" + std::to_string(ntohs(in.sin_port)));
+  std::string text = addressText(*address);
+  if (text.empty()) {
+    return nullptr;
   }
-  if (address->ss_family == AF_INET6) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, &*address, sizeof(in6));
-    ::inet_ntop(AF_INET6, &in6.sin6_addr, text.data(), text.size());
-    return json::string("[" + std::string(text.data()) +
-                        "]:" + std::to_string(ntohs(in6.sin6_port)));
-  }
-  return nullptr;
+  return json::string(text);
 }
 
 json::object roomSettingsObject(const RoomSettings& s) {
@@ -155,6 +146,11 @@ json::object mediaObject(const MediaParams& m) {
                         {"srtp", std::move(srtpValue)},
                         {"remoteRtp", addressValue(e.remoteRtp)},
                         {"remoteRtcp", addressValue(e.remoteRtcp)}};
+  json::array latchSources;
+  for (std::size_t i = 0; i < e.latchSources.size() && i < kMaxLatchSources; ++i) {
+    latchSources.push_back(addressValue(e.latchSources[i]));
+  }
+  endpoint["latchSources"] = std::move(latchSources);
   return {{"participant", std::move(participant)},
           {"endpoint", std::move(endpoint)},
           {"sending", m.sending},
@@ -172,6 +168,12 @@ json::object mediaStatsObject(const MediaStats& s) {
   const MediaQuality& q = s.quality;
   return {{"packetsReceived", s.packetsReceived},
           {"packetsDropped", s.packetsDropped},
+          {"packetsLate", s.packetsLate},
+          {"packetsDuplicate", s.packetsDuplicate},
+          {"packetsMalformed", s.packetsMalformed},
+          {"packetsUnauthenticated", s.packetsUnauthenticated},
+          {"packetsRefused", s.packetsRefused},
+          {"packetsNotMedia", s.packetsNotMedia},
           {"framesDecoded", s.framesDecoded},
           {"framesConcealed", s.framesConcealed},
           {"packetsSent", s.packetsSent},
@@ -269,6 +271,13 @@ struct Writer {
   }
   json::object operator()(const TalkingEvent& m) const {
     return {{"type", "talking"}, {"endpoint", m.endpoint}, {"talking", m.talking}};
+  }
+  json::object operator()(const SourceEvent& m) const {
+    return {{"type", "source"},
+            {"endpoint", m.endpoint},
+            {"latched", m.source.latched},
+            {"address", std::string_view(m.source.address).substr(0, kMaxAddressBytes)},
+            {"refused", m.source.refused}};
   }
   json::object operator()(const PlaybackEndedEvent& m) const {
     return {{"type", "playbackEnded"}, {"mix", m.mix}, {"how", nameOf(kEnds, m.how)}};
@@ -662,6 +671,24 @@ void readMedia(const json::object& o, const std::string& where, MediaParams& m, 
     }
     readAddress(ef, "remoteRtp", s.remoteRtp);
     readAddress(ef, "remoteRtcp", s.remoteRtcp);
+    s.latchSources.clear();
+    if (const json::array* sources = ef.array("latchSources")) {
+      if (sources->size() > kMaxLatchSources) {
+        ef.fail("latchSources", "more than " + std::to_string(kMaxLatchSources));
+      }
+      for (std::size_t i = 0; i < sources->size() && !ef.error(); ++i) {
+        const json::value& v = (*sources)[i];
+        std::optional<sockaddr_storage> address;
+        if (v.is_string()) {
+          address = parseAddress(std::string_view(v.get_string().data(), v.get_string().size()));
+        }
+        if (!address) {
+          ef.fail("latchSources", "expected ADDRESS:PORT strings");
+          break;
+        }
+        s.latchSources.push_back(*address);
+      }
+    }
     f.adopt(ef.error());
   }
   f.boolean("sending", m.sending);
@@ -685,6 +712,12 @@ void readMediaStats(const json::object& o,
   Fields f(o, where);
   f.unsignedNumber("packetsReceived", s.packetsReceived);
   f.unsignedNumber("packetsDropped", s.packetsDropped);
+  f.unsignedNumber("packetsLate", s.packetsLate);
+  f.unsignedNumber("packetsDuplicate", s.packetsDuplicate);
+  f.unsignedNumber("packetsMalformed", s.packetsMalformed);
+  f.unsignedNumber("packetsUnauthenticated", s.packetsUnauthenticated);
+  f.unsignedNumber("packetsRefused", s.packetsRefused);
+  f.unsignedNumber("packetsNotMedia", s.packetsNotMedia);
   f.unsignedNumber("framesDecoded", s.framesDecoded);
   f.unsignedNumber("framesConcealed", s.framesConcealed);
   f.unsignedNumber("packetsSent", s.packetsSent);
@@ -881,6 +914,14 @@ std::optional<Message> readMessage(std::string_view type, Fields& f, const json:
     TalkingEvent m;
     f.unsignedNumber("endpoint", m.endpoint, true);
     f.boolean("talking", m.talking, true);
+    return m;
+  }
+  if (type == "source") {
+    SourceEvent m;
+    f.unsignedNumber("endpoint", m.endpoint, true);
+    f.boolean("latched", m.source.latched, true);
+    f.text("address", m.source.address, kMaxAddressBytes, true);
+    f.unsignedNumber("refused", m.source.refused);
     return m;
   }
   if (type == "playbackEnded" || type == "recordingEnded") {

@@ -125,6 +125,10 @@ struct TalkingEvent {
   EndpointId endpoint = 0;
   bool talking = false;
 };
+struct SourceEvent {
+  EndpointId endpoint = 0;
+  MediaSourceEvent source;
+};
 struct PlaybackEndedEvent {
   MixId mix = 0;
   MediaFileEnd how = MediaFileEnd::kFinished;
@@ -166,6 +170,7 @@ using Message = std::variant<Hello,
                              RtpTimeoutEvent,
                              EndpointFailedEvent,
                              TalkingEvent,
+                             SourceEvent,
                              PlaybackEndedEvent,
                              RecordingEndedEvent,
                              MixStatsEvent,

@@ -250,6 +250,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
       forEndpoint(endpointFailed->endpoint, message);
     } else if (auto* talking = std::get_if<TalkingEvent>(&message)) {
       forEndpoint(talking->endpoint, message);
+    } else if (auto* source = std::get_if<SourceEvent>(&message)) {
+      forEndpoint(source->endpoint, message);
     } else if (auto* stats = std::get_if<EndpointStatsEvent>(&message)) {
       forEndpoint(stats->endpoint, message);
     } else if (std::holds_alternative<EngineStatsEvent>(message)) {
@@ -657,6 +659,10 @@ void RemoteMixer::deliverEvents(MixerEvents& events) {
       if (live(talking->endpoint) != nullptr) {
         endpointStats_[talking->endpoint].talking = talking->talking;
         events.onTalking(talking->endpoint, talking->talking);
+      }
+    } else if (const auto* source = std::get_if<SourceEvent>(&message)) {
+      if (live(source->endpoint) != nullptr) {
+        events.onMediaSource(source->endpoint, source->source);
       }
     } else if (const auto* played = std::get_if<PlaybackEndedEvent>(&message)) {
       if (auto found = mixes_.find(played->mix); found != mixes_.end()) {

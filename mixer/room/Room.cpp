@@ -148,6 +148,7 @@ const ParticipantStats* Room::stats(ParticipantId id) {
   p->stats.framesSkippedSilent = p->samples.skippedSilent / n;
   p->stats.framesSkippedQuiet = p->samples.skippedQuiet / n;
   p->stats.packetsLate = p->jitter.stats().late;
+  p->stats.packetsDuplicate = p->jitter.stats().duplicate;
   p->stats.jitterDelayMs = p->jitter.targetDelayMs();
   return &p->stats;
 }
@@ -272,14 +273,14 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
   }
   auto packet = rtp::RtpPacket::parse(bytes);
   if (!packet) {
-    ++p->stats.packetsDropped;
+    ++p->stats.packetsMalformed;
     return;
   }
   // Latch to the first source, then be strict: another SSRC on this stream is dropped.
   if (!p->remoteSsrc) {
     p->remoteSsrc = packet->ssrc();
   } else if (*p->remoteSsrc != packet->ssrc()) {
-    ++p->stats.packetsDropped;
+    ++p->stats.packetsForeignSsrc;
     return;
   }
   const uint8_t pt = packet->payloadType();
@@ -293,7 +294,7 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
   const bool comfortNoise =
       p->settings.comfortNoisePayloadType && pt == *p->settings.comfortNoisePayloadType;
   if (pt != p->settings.payloadType && !comfortNoise) {
-    ++p->stats.packetsDropped;
+    ++p->stats.packetsMalformed;
     return;
   }
   // RFC 3551 §4.1: the marker starts a talkspurt; the gap before it was silence, not loss.
@@ -304,7 +305,7 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
   } else {
     duration = static_cast<uint32_t>(p->decoder.packetSamples(packet->payload()));
     if (duration == 0) {
-      ++p->stats.packetsDropped;  // an empty or malformed payload, or over 120 ms
+      ++p->stats.packetsMalformed;  // an empty or malformed payload, or over 120 ms
       return;
     }
   }

@@ -62,7 +62,9 @@ struct RoomSettings {
 
 struct ParticipantStats {
   uint64_t packetsReceived = 0;
-  uint64_t packetsDropped = 0;  // unparsable, unknown payload type, foreign SSRC
+  uint64_t packetsMalformed = 0;    // unparsable, unnegotiated payload type, bad payload
+  uint64_t packetsForeignSsrc = 0;  // another SSRC than the one latched to
+  uint64_t packetsDuplicate = 0;    // the jitter buffer held that audio already
   uint64_t framesDecoded = 0;
   // Receive side, in 20 ms frames whatever the ptime. Lost: packets that never came, whether
   // anyone heard them or not. Concealed: lost (or held by the jitter buffer) and made up while

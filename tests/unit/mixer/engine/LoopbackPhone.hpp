@@ -77,8 +77,12 @@ class LoopbackPhone {
     ts_ += static_cast<uint32_t>(mixer::frameSamples(codec_));
     sendPacket(h, payload);
   }
-  // One packet of an RFC 4733 key press: index 0 starts it, 3 and later mark its end.
+  // One packet of an RFC 4733 key press: index 0 starts it, 3 and later mark its end. Stamped
+  // with the event's start, on the audio's clock (RFC 4733 §2.3.4).
   void sendDigit(uint8_t digit, int index) {
+    if (index == 0) {
+      eventTs_ = ts_;
+    }
     rtp::TelephoneEvent event{digit, index >= 3, 10, static_cast<uint16_t>(160 * (index + 1))};
     std::array<uint8_t, 4> payload{};
     rtp::writeTelephoneEvent(payload, event);
@@ -86,7 +90,7 @@ class LoopbackPhone {
     h.payloadType = 101;
     h.marker = index == 0;
     h.sequenceNumber = seq_++;
-    h.timestamp = 77777;
+    h.timestamp = eventTs_;
     h.ssrc = ssrc();
     sendPacket(h, payload);
   }
@@ -129,6 +133,16 @@ class LoopbackPhone {
   }
 
   [[nodiscard]] uint32_t ssrc() const { return 0xC0FFEE00u + pt_ + static_cast<uint32_t>(fd_); }
+  // What the phone's SDP would tell the mixer: where it sends from, the only address allowed to
+  // latch (so the mixer latches at its first packet).
+  void describe(mixer::MediaParams& params) const {
+    sockaddr_storage self{};
+    socklen_t length = sizeof(self);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&self), &length);
+    params.endpoint.remoteRtp = self;
+    reinterpret_cast<sockaddr_in&>(self).sin_port = 0;
+    params.endpoint.latchSources = {self};
+  }
   [[nodiscard]] uint8_t payloadType() const { return pt_; }
   [[nodiscard]] int rate() const { return mixer::pcmRate(codec_); }
   [[nodiscard]] mixer::Codec codec() const { return codec_; }
@@ -166,6 +180,7 @@ class LoopbackPhone {
   sockaddr_in mixer_{};
   uint16_t seq_ = 1;
   uint32_t ts_ = 1000;
+  uint32_t eventTs_ = 0;
   std::optional<srtp::Session> out_;
   std::optional<srtp::Session> in_;
   std::vector<uint8_t> last_;

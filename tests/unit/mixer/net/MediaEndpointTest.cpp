@@ -1,5 +1,7 @@
-// Media endpoints on real loopback sockets: latching, strangers dropped (RTP bleed), SRTP with
-// replay and tamper refused, rtcp-mux demultiplexing.
+// Media endpoints on real loopback sockets: strict latching (the SDP's address at once, another
+// port of an allowed address after three packets in sequence, SRTP on an authenticated packet,
+// nobody else), strangers dropped (RTP bleed), SRTP with replay and tamper refused, rtcp-mux
+// demultiplexing. 127.0.0.2 stands for another host: all of 127/8 is loopback on Linux.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -17,13 +19,13 @@
 namespace confab::mixer {
 namespace {
 
-// A test peer: one UDP socket on 127.0.0.1.
+// A test peer: one UDP socket on 127.0.0.1, or another loopback address.
 class Peer {
  public:
-  Peer() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+  explicit Peer(const char* ip = "127.0.0.1") : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::inet_pton(AF_INET, ip, &a.sin_addr);
     ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
   }
   ~Peer() { ::close(fd_); }
@@ -52,6 +54,12 @@ class Peer {
     sockaddr_storage a{};
     socklen_t length = sizeof(a);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &length);
+    return a;
+  }
+  // The address without its port: what latchSources holds.
+  sockaddr_storage host() const {
+    sockaddr_storage a = address();
+    reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
     return a;
   }
 
@@ -113,13 +121,25 @@ class MixerEndpoint : public ::testing::Test {
   Collector got_;
 };
 
-TEST_F(MixerEndpoint, LatchesToTheFirstSourceAndDropsStrangers) {
-  MediaEndpoint endpoint = open({});
+// The phone's SDP named its address; signalling allowed 127.0.0.1.
+EndpointSettings fromSdp(const Peer& phone) {
+  EndpointSettings settings;
+  settings.remoteRtp = phone.address();
+  settings.latchSources = {phone.host()};
+  return settings;
+}
+
+TEST_F(MixerEndpoint, TheSdpAddressLatchesAtOnceAndStrangersAreDropped) {
   Peer phone;
-  Peer stranger;
+  MediaEndpoint endpoint = open(fromSdp(phone));
+  Peer stranger;  // same host, another port
   phone.sendTo(endpoint.rtpPort(), rtpPacket(1));
   EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1; }), 1u);
   EXPECT_TRUE(endpoint.latched());
+  auto note = endpoint.takeSourceNote();
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->kind, SourceNote::Kind::kLatched);
+  EXPECT_EQ(addressText(note->address), addressText(phone.address()));
   stranger.sendTo(endpoint.rtpPort(), rtpPacket(2, 0x1234));
   stranger.sendTo(endpoint.rtpPort(), rtpPacket(3, 0x9999));
   phone.sendTo(endpoint.rtpPort(), rtpPacket(4));
@@ -129,10 +149,114 @@ TEST_F(MixerEndpoint, LatchesToTheFirstSourceAndDropsStrangers) {
   EXPECT_EQ(drainUntil(endpoint, allThree), 1u);
   ASSERT_EQ(got_.rtp.size(), 2u);
   EXPECT_EQ(endpoint.stats().droppedForeignSource, 2u);
+  note = endpoint.takeSourceNote();
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->kind, SourceNote::Kind::kRefused);
+  EXPECT_EQ(addressText(note->address), addressText(stranger.address()));
+  EXPECT_EQ(note->refused, 2u);
   // What we send goes to the latched phone, not the stranger.
   auto out = rtpPacket(7);
   ASSERT_TRUE(endpoint.sendRtp(out, out.size()));
   EXPECT_EQ(phone.receive().size(), out.size());
+}
+
+TEST_F(MixerEndpoint, AnotherPortLatchesOnlyAfterThreePacketsInSequence) {
+  // Behind a NAT the packets come from another port than the SDP's: three in sequence, of one
+  // SSRC, from one address and port, and only the third is played.
+  Peer phone;
+  Peer sdp;  // what the SDP said (never sends)
+  Peer noise;
+  MediaEndpoint endpoint = open(fromSdp(sdp));
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(10));
+  noise.sendTo(endpoint.rtpPort(), rtpPacket(500, 0x7777));
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(11));
+  noise.sendTo(endpoint.rtpPort(), rtpPacket(900, 0x7777));  // not in sequence: starts over
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().awaitingLatch >= 4; }), 0u);
+  EXPECT_FALSE(endpoint.latched());
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(13));  // a gap: starts over as well
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(14));
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().awaitingLatch >= 6; }), 0u);
+  EXPECT_FALSE(endpoint.latched());
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(15));
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1; }), 1u);
+  EXPECT_TRUE(endpoint.latched());
+  EXPECT_EQ(got_.rtp[0], rtpPacket(15));
+  auto out = rtpPacket(7);
+  ASSERT_TRUE(endpoint.sendRtp(out, out.size()));
+  EXPECT_EQ(phone.receive().size(), out.size()) << "we send where it latched";
+}
+
+TEST_F(MixerEndpoint, AddressesTheSignallingDidNotNameAreRefused) {
+  // The attack of issue 10 item 16: a stranger on another host sends in sequence before the
+  // caller's first packet. It is refused, whatever it sends, and never hears the room.
+  Peer phone;
+  Peer stranger("127.0.0.2");
+  EndpointSettings settings;
+  settings.latchSources = {phone.host()};  // the SDP had a name, not an address
+  MediaEndpoint endpoint = open(settings);
+  for (uint16_t seq = 1; seq <= 6; ++seq) {
+    stranger.sendTo(endpoint.rtpPort(), rtpPacket(seq));
+  }
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().refusedSource >= 6; }), 0u);
+  EXPECT_FALSE(endpoint.latched());
+  auto note = endpoint.takeSourceNote();
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->kind, SourceNote::Kind::kRefused);
+  EXPECT_EQ(addressText(note->address), addressText(stranger.address()));
+  EXPECT_EQ(note->refused, 6u);
+  for (uint16_t seq = 100; seq < 103; ++seq) {
+    phone.sendTo(endpoint.rtpPort(), rtpPacket(seq));
+  }
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1; }), 1u);
+  EXPECT_TRUE(endpoint.latched());
+  note = endpoint.takeSourceNote();
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->kind, SourceNote::Kind::kLatched);
+  EXPECT_EQ(addressText(note->address), addressText(phone.address()));
+}
+
+TEST_F(MixerEndpoint, TheSdpAddressTakesTheLatchBackFromALearnedOne) {
+  // Someone on the caller's own host got in first with three packets in sequence; the caller's
+  // first packet from the SDP's address takes the stream back, and we send to the caller.
+  Peer phone;
+  Peer squatter;
+  MediaEndpoint endpoint = open(fromSdp(phone));
+  for (uint16_t seq = 1; seq <= 3; ++seq) {
+    squatter.sendTo(endpoint.rtpPort(), rtpPacket(seq, 0x5151));
+  }
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 1; }), 1u);
+  EXPECT_TRUE(endpoint.latched());
+  phone.sendTo(endpoint.rtpPort(), rtpPacket(40));
+  EXPECT_EQ(drainUntil(endpoint, [&] { return got_.rtp.size() >= 2; }), 1u);
+  squatter.sendTo(endpoint.rtpPort(), rtpPacket(4, 0x5151));
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().droppedForeignSource >= 1; }), 0u);
+  auto out = rtpPacket(7);
+  ASSERT_TRUE(endpoint.sendRtp(out, out.size()));
+  EXPECT_EQ(phone.receive().size(), out.size());
+}
+
+TEST_F(MixerEndpoint, ALatchOutlivesAReinviteThatKeepsTheSdpAddress) {
+  Peer phone;
+  Peer stranger;
+  MediaEndpoint first = open(fromSdp(phone));
+  phone.sendTo(first.rtpPort(), rtpPacket(1));
+  ASSERT_EQ(drainUntil(first, [&] { return got_.rtp.size() >= 1; }), 1u);
+  auto [rtpFd, rtcpFd] = first.releaseSockets();
+  auto second = MediaEndpoint::create(rtpFd, rtcpFd, fromSdp(phone), &first);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->latched()) << "a hold or a codec change does not reopen the port";
+  stranger.sendTo(second->rtpPort(), rtpPacket(2));
+  EXPECT_EQ(drainUntil(*second, [&] { return second->stats().droppedForeignSource >= 1; }), 0u);
+  EXPECT_EQ(second->stats().rtpReceived, 1u) << "the counters go on";
+  // The SDP's address moved (the caller is somewhere else now): latch again, strictly.
+  Peer moved;
+  auto [rtpFd2, rtcpFd2] = second->releaseSockets();
+  auto third = MediaEndpoint::create(rtpFd2, rtcpFd2, fromSdp(moved), &*second);
+  ASSERT_TRUE(third);
+  EXPECT_FALSE(third->latched());
+  moved.sendTo(third->rtpPort(), rtpPacket(3));
+  EXPECT_EQ(drainUntil(*third, [&] { return got_.rtp.size() >= 2; }), 1u);
+  EXPECT_TRUE(third->latched());
 }
 
 TEST_F(MixerEndpoint, NothingIsSentBeforeWeKnowWhere) {
@@ -156,8 +280,12 @@ TEST_F(MixerEndpoint, NoiseStunAndTruncatedPacketsAreDropped) {
   phone.sendTo(endpoint.rtpPort(), stun);
   phone.sendTo(endpoint.rtpPort(), std::vector<uint8_t>{0x80, 0x00, 0x01});
   phone.sendTo(endpoint.rtpPort(), std::vector<uint8_t>(40, 0x42));
-  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().droppedNotRtp >= 3; }), 0u);
-  EXPECT_EQ(endpoint.stats().droppedNotRtp, 3u);
+  const auto all = [&] {
+    return endpoint.stats().droppedNotRtp + endpoint.stats().droppedMalformed >= 3;
+  };
+  EXPECT_EQ(drainUntil(endpoint, all), 0u);
+  EXPECT_EQ(endpoint.stats().droppedNotRtp, 2u) << "STUN and noise are not media";
+  EXPECT_EQ(endpoint.stats().droppedMalformed, 1u) << "a truncated RTP header is";
   EXPECT_FALSE(endpoint.latched()) << "noise must not latch";
 }
 
@@ -167,15 +295,25 @@ TEST_F(MixerEndpoint, SrtpRoundTripReplayAndTamper) {
     ours[i] = static_cast<uint8_t>(i);
     theirs[i] = static_cast<uint8_t>(100 + i);
   }
+  // No SDP address to go by: with SRTP the first authenticated packet latches at once.
+  Peer phone;
+  Peer forger;
   EndpointSettings settings;
   settings.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, ours, theirs};
+  settings.latchSources = {phone.host()};
   MediaEndpoint endpoint = open(settings);
+  for (uint16_t seq = 1; seq <= 4; ++seq) {
+    auto forged = rtpPacket(seq, 0x1234, 16);
+    forged.resize(forged.size() - 6);  // plain RTP with a made-up 10-byte tag
+    forger.sendTo(endpoint.rtpPort(), forged);
+  }
+  EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().droppedSrtp >= 4; }), 0u);
+  EXPECT_FALSE(endpoint.latched()) << "only an authenticated packet latches";
   auto phoneOut = srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80,
                                         srtp::Direction::kOutbound, theirs);
   auto phoneIn = srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80,
                                        srtp::Direction::kInbound, ours);
   ASSERT_TRUE(phoneOut && phoneIn);
-  Peer phone;
   auto packet = rtpPacket(1, 0x1234, 16);
   std::size_t length = packet.size() - 16;
   ASSERT_TRUE(phoneOut->protectRtp(packet, length));
@@ -186,9 +324,10 @@ TEST_F(MixerEndpoint, SrtpRoundTripReplayAndTamper) {
   tampered[20] ^= 0x01;
   phone.sendTo(endpoint.rtpPort(), tampered);
   EXPECT_EQ(drainUntil(endpoint,
-                       [&] { return got_.rtp.size() >= 1 && endpoint.stats().droppedSrtp >= 2; }),
+                       [&] { return got_.rtp.size() >= 1 && endpoint.stats().droppedSrtp >= 6; }),
             1u);
-  EXPECT_EQ(endpoint.stats().droppedSrtp, 2u);
+  EXPECT_EQ(endpoint.stats().droppedSrtp, 6u);
+  EXPECT_TRUE(endpoint.latched());
   ASSERT_EQ(got_.rtp.size(), 1u);
   EXPECT_EQ(got_.rtp[0], rtpPacket(1)) << "decrypted back to the clear packet";
   // Our direction: the phone can decrypt what we send.
@@ -201,10 +340,10 @@ TEST_F(MixerEndpoint, SrtpRoundTripReplayAndTamper) {
 }
 
 TEST_F(MixerEndpoint, RtcpMuxIsSeparatedFromRtp) {
-  EndpointSettings settings;
+  Peer phone;
+  EndpointSettings settings = fromSdp(phone);
   settings.rtcpMux = true;
   MediaEndpoint endpoint = open(settings);
-  Peer phone;
   std::vector<uint8_t> rtcp(200);
   rtcp.resize(rtp::writeReceiverReportCompound(rtcp, 0x1234, {}, "phone@example"));
   ASSERT_GT(rtcp.size(), 0u);

@@ -61,6 +61,7 @@ MediaParams fullMedia() {
   m.endpoint.srtp = keys;
   m.endpoint.remoteRtp = v4("192.0.2.7", 4000);
   m.endpoint.remoteRtcp = v6("2001:db8::9", 4001);
+  m.endpoint.latchSources = {v4("192.0.2.7", 0), v6("2001:db8::9", 0)};
   m.sending = false;
   m.receiving = false;
   return m;
@@ -82,6 +83,12 @@ std::vector<Message> everyMessage() {
   media.framesDecoded = 3;
   media.framesConcealed = 4;
   media.packetsSent = 5;
+  media.packetsLate = 21;
+  media.packetsDuplicate = 22;
+  media.packetsMalformed = 23;
+  media.packetsUnauthenticated = 24;
+  media.packetsRefused = 25;
+  media.packetsNotMedia = 26;
   media.talking = true;
   media.quality = {6, 7, 8, -9, 10, 11};
   MixStats mix{12, 13, true, true};
@@ -108,6 +115,7 @@ std::vector<Message> everyMessage() {
       RtpTimeoutEvent{11},
       EndpointFailedEvent{11},
       TalkingEvent{11, true},
+      SourceEvent{11, MediaSourceEvent{false, "[2001:db8::9]:4001", 27}},
       PlaybackEndedEvent{7, MediaFileEnd::kStopped},
       RecordingEndedEvent{7, MediaFileEnd::kError},
       MixStatsEvent{7, mix},
@@ -157,6 +165,10 @@ TEST(MixerProtocol, JoinCarriesTheWholeNegotiation) {
   const MediaParams sent = fullMedia();
   EXPECT_EQ(std::memcmp(&*e.remoteRtp, &*sent.endpoint.remoteRtp, sizeof(sockaddr_in)), 0);
   EXPECT_EQ(std::memcmp(&*e.remoteRtcp, &*sent.endpoint.remoteRtcp, sizeof(sockaddr_in6)), 0);
+  ASSERT_EQ(e.latchSources.size(), 2U);
+  EXPECT_EQ(std::memcmp(&e.latchSources[0], &sent.endpoint.latchSources[0], sizeof(sockaddr_in)), 0);
+  EXPECT_EQ(std::memcmp(&e.latchSources[1], &sent.endpoint.latchSources[1], sizeof(sockaddr_in6)),
+            0);
   EXPECT_FALSE(join.media.sending);
   EXPECT_FALSE(join.media.receiving);
 }

@@ -266,7 +266,8 @@ TEST(MixerRoom, ForeignSsrcAndUnknownPayloadTypeChangeNothing) {
   }
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
   EXPECT_LT(test::toneDbov(b.recent(30), 1500, 48000), kAbsentDbov);
-  EXPECT_EQ(room.stats(ca.id)->packetsDropped, 120u);
+  EXPECT_EQ(room.stats(ca.id)->packetsForeignSsrc, 60u);
+  EXPECT_EQ(room.stats(ca.id)->packetsMalformed, 60u) << "an unnegotiated payload type";
 }
 
 TEST(MixerRoom, TelephoneEventsAreReportedNotMixed) {

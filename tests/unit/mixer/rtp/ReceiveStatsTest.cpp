@@ -14,10 +14,12 @@ using namespace std::chrono_literals;
 
 constexpr uint32_t kSamplesPerPacket = 160;  // 20 ms at 8 kHz
 
-// Feeds packet `seq` with a constant 1000-unit transit time.
+using Verdict = ReceiveStats::Verdict;
+
+// Feeds packet `seq` with a constant 1000-unit transit time; true when it is to be played.
 bool feed(ReceiveStats& s, uint16_t seq, uint32_t extraDelay = 0) {
   const uint32_t ts = uint32_t{seq} * kSamplesPerPacket;
-  return s.onPacket(seq, ts, ts + 1000 + extraDelay);
+  return s.onPacket(seq, ts, ts + 1000 + extraDelay) == Verdict::kAccept;
 }
 
 TEST(ReceiveStats, ProbationThenInOrder) {
@@ -41,6 +43,19 @@ TEST(ReceiveStats, ProbationThenInOrder) {
   EXPECT_EQ(r.jitter, 0U);
   EXPECT_EQ(r.lastSenderReport, 0U);
   EXPECT_EQ(r.delaySinceLastSenderReport, 0U);
+}
+
+TEST(ReceiveStats, AVettedSourceCountsFromItsFirstPacket) {
+  // The media endpoint latched strictly: no A.1 probation, the first packet is played and counted.
+  ReceiveStats s(0x1234, 8000, false);
+  EXPECT_TRUE(feed(s, 1000));
+  EXPECT_TRUE(s.valid());
+  EXPECT_TRUE(feed(s, 1001));
+  EXPECT_EQ(s.expected(), 2U);
+  EXPECT_EQ(s.received(), 2U);
+  EXPECT_EQ(s.cumulativeLost(), 0);
+  s.reset(0x5678);  // a new SSRC is vetted the same way
+  EXPECT_TRUE(feed(s, 7));
 }
 
 TEST(ReceiveStats, ProbationRestartsOnAGap) {
@@ -113,9 +128,11 @@ TEST(ReceiveStats, DuplicatesMakeLossNegative) {
 TEST(ReceiveStats, SequenceWrap) {
   ReceiveStats s;
   uint16_t seq = 65530;
+  uint32_t ts = 5000;  // the timestamp goes on while the sequence number wraps
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(feed(s, seq), i > 0) << i;
+    EXPECT_EQ(s.onPacket(seq, ts, ts + 1000) == Verdict::kAccept, i > 0) << i;
     ++seq;  // wraps 65535 -> 0
+    ts += kSamplesPerPacket;
   }
   // Valid from 65531; the last packet is 65530 + 19 = 65549 = 1 cycle + 13.
   EXPECT_EQ(s.extendedHighestSequence(), 65536U + 13U);
@@ -216,6 +233,115 @@ TEST(ReceiveStats, LastSenderReportAndDelay) {
   const ReportBlock r = s.makeReportBlock(t0 + 1500ms);
   EXPECT_EQ(r.lastSenderReport, 0x1a2c4cccU);
   EXPECT_EQ(r.delaySinceLastSenderReport, 0x18000U);
+}
+
+// A talker at 8 kHz, 20 ms packets, arriving in real time; packets from elsewhere can be fed with
+// any sequence number and timestamp at the current arrival time.
+struct Talker {
+  ReceiveStats stats{0x1234, 8000};
+  uint16_t seq = 7000;
+  uint32_t ts = 123456;
+  uint32_t now = 999000;  // arrival clock, in the same units
+
+  Verdict next() {
+    const Verdict v = stats.onPacket(seq++, ts, now);
+    ts += kSamplesPerPacket;
+    now += kSamplesPerPacket;
+    return v;
+  }
+  Verdict stray(uint16_t s, uint32_t t) { return stats.onPacket(s, t, now); }
+};
+
+TEST(ReceiveStats, RandomStrayPacketsNeverReachTheMixNorDisturbTheTalker) {
+  // The attack from issue 10 item 17: the talker's SSRC, from the talker's (forged) address,
+  // random sequence numbers and timestamps, between every packet of the talker.
+  Talker t;
+  ASSERT_EQ(t.next(), Verdict::kProbation);
+  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto random32 = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<uint32_t>(state >> 11);
+  };
+  int talkerPlayed = 0;
+  int strayPlayed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    talkerPlayed += t.next() == Verdict::kAccept ? 1 : 0;
+    for (int k = 0; k < 3; ++k) {
+      strayPlayed += t.stray(static_cast<uint16_t>(random32()), random32()) == Verdict::kAccept;
+    }
+  }
+  EXPECT_EQ(talkerPlayed, 20000) << "every packet of the talker is played";
+  EXPECT_EQ(strayPlayed, 0) << "of 60000 stray packets";
+  EXPECT_EQ(t.stats.cumulativeLost(), 0);
+}
+
+TEST(ReceiveStats, AStrayInSequenceButOutOfTimeIsRefused) {
+  Talker t;
+  for (int i = 0; i < 10; ++i) {
+    t.next();
+  }
+  // The next sequence number with a timestamp an hour ahead, and one an hour behind.
+  EXPECT_EQ(t.stray(t.seq, t.ts + 8000 * 3600), Verdict::kTimestampJump);
+  EXPECT_EQ(t.stray(t.seq, t.ts - 8000 * 3600), Verdict::kTimestampJump);
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  EXPECT_EQ(t.stats.extendedHighestSequence(), t.seq - 1U);
+}
+
+TEST(ReceiveStats, SilenceDtmfAndReorderingPassTheTimeline) {
+  Talker t;
+  for (int i = 0; i < 10; ++i) {
+    t.next();
+  }
+  // A minute of silence (RFC 3389, DTX): the timestamp advances with real time.
+  t.ts += 8000 * 60;
+  t.now += 8000 * 60;
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  // An RFC 4733 event: 3 s of packets, all stamped with the event's start...
+  const uint32_t start = t.ts;
+  for (int i = 0; i < 150; ++i) {
+    EXPECT_EQ(t.stats.onPacket(t.seq++, start, t.now), Verdict::kAccept);
+    t.now += kSamplesPerPacket;
+    t.ts += kSamplesPerPacket;
+  }
+  // ...then audio again, 3 s later in timestamp than the last event packet.
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  // A sender that stopped without advancing its clock (a hold it did not stamp) goes on.
+  t.now += 8000 * 30;
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  // Reordered by 5 packets: 100 ms behind in timestamp.
+  const uint16_t late = t.seq;
+  const uint32_t lateTs = t.ts;
+  t.seq += 5;
+  t.ts += 5 * kSamplesPerPacket;
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  EXPECT_EQ(t.stats.onPacket(late, lateTs, t.now), Verdict::kAccept);
+  // A sender clock 0.1 % fast for an hour (3.6 s ahead by the end) stays believed.
+  int played = 0;
+  for (int i = 0; i < 180000; ++i) {
+    played += t.next() == Verdict::kAccept ? 1 : 0;
+    t.ts += (i % 1000 == 0) ? 160 : 0;  // 160 units per 1000 packets: 0.1 %
+  }
+  EXPECT_EQ(played, 180000);
+}
+
+TEST(ReceiveStats, ARestartedTimelineIsBelievedOnTheNextPacket) {
+  Talker t;
+  for (int i = 0; i < 10; ++i) {
+    t.next();
+  }
+  // The sender's timestamps start again elsewhere, the sequence goes on (a phone whose media
+  // engine restarted): refused once, believed on the packet that follows it.
+  t.ts += 0x40000000;
+  EXPECT_EQ(t.next(), Verdict::kTimestampJump);
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  EXPECT_EQ(t.next(), Verdict::kAccept);
+  // A sequence jump must also follow in time to be believed.
+  t.seq += 30000;
+  EXPECT_EQ(t.next(), Verdict::kSequenceJump);
+  EXPECT_EQ(t.stray(t.seq, t.ts + 8000 * 100), Verdict::kSequenceJump);
+  EXPECT_EQ(t.stats.extendedHighestSequence() & 0xFFFF, uint32_t{uint16_t(t.seq - 30002)});
 }
 
 }  // namespace
