@@ -11,6 +11,10 @@ BYE and waits for its 200. Prints one JSON line: packet counts and the analysis 
 in the last --analyze seconds of its call (RMS in dBov, and the level of each --detect frequency,
 Goertzel on a Hann window, in dBov as the RMS of a sine of that amplitude).
 
+With --stray-rate N the phone also forges N packets a second in its own stream: its SSRC, from its
+own address, random sequence numbers and timestamps, noise as payload (the attack a receiver must
+refuse by RFC 3550 A.1 and the stream's timeline).
+
 Stranger mode (--stranger-to HOST:PORT): sends RTP of a tone from its own socket to that address
 (somebody else's mixer port) over the same kind of schedule, and counts what comes back.
 
@@ -329,6 +333,7 @@ class Phone:
         self.mixer = None
         self.final_ok = None
         self.in_dialog_requests = []
+        self.strays_sent = 0
 
     # SIP plumbing
 
@@ -468,15 +473,22 @@ class Phone:
                          a.dtmf, int(round(a.dtmf_at / PTIME)) if a.dtmf else 0)
         slots = int(round(a.duration / PTIME))
         slot, max_late = 0, 0.0
+        stray_every = 1.0 / a.stray_rate if a.stray_rate > 0 else None
+        next_stray = t0 + (stray_every or 0) / 2
         while slot < slots:
             now = time.monotonic()
             due = t0 + slot * PTIME
+            if stray_every is not None and now >= next_stray:
+                self.send_stray(sender)
+                next_stray += stray_every
+                continue
             if now >= due:
                 max_late = max(max_late, now - due)
                 plan.send_slot(sender, slot)
                 slot += 1
                 continue
-            self.reack_200s(self.poll(due - now), invite_cseq)
+            wake = min(due, next_stray) if stray_every is not None else due
+            self.reack_200s(self.poll(wake - now), invite_cseq)
         t_end = t0 + slots * PTIME
         # The last packets the mixer sent before our BYE are still in flight: a moment for them.
         while (left := t_end + 0.05 - time.monotonic()) > 0:
@@ -488,6 +500,17 @@ class Phone:
         if not self.final_ok:
             raise TestFailure(f"BYE answered {r}")
         return self.report(t0, t_end, sender, max_late, late_start, answered - t_begin)
+
+    def send_stray(self, sender):
+        """A forged packet in our own stream (issue 10 item 17): our SSRC, from our address, with
+        a random sequence number and timestamp and loud noise as payload."""
+        header = struct.pack("!BBHII", 0x80, PT_PCMU, random.randint(0, 0xFFFF),
+                             random.randint(0, 0xFFFFFFFF), sender.ssrc)
+        try:
+            self.rtp.sendto(header + os.urandom(SAMPLES), self.mixer)
+            self.strays_sent += 1
+        except OSError:
+            pass
 
     def report(self, t0, t_end, sender, max_late, late_start, setup_s):
         a = self.args
@@ -517,6 +540,7 @@ class Phone:
             "send_max_late_ms": round(max_late * 1000, 1),
             "sent": sender.sent,
             "sent_events": sender.sent_events,
+            "strays_sent": self.strays_sent,
             "duration_s": round(duration, 3),
             "expected": int(round(duration / PTIME)),
             "received_total": len(self.received),
@@ -585,6 +609,9 @@ def main():
     ap.add_argument("--info-file", help="written (atomically) once the call is up")
     ap.add_argument("--sip-timeout", type=float, default=10.0)
     ap.add_argument("--stranger-to", help="HOST:PORT: stranger mode")
+    ap.add_argument("--stray-rate", type=float, default=0.0,
+                    help="also send this many forged packets a second in our own stream "
+                         "(our SSRC, random sequence numbers and timestamps)")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     if args.self_test:
