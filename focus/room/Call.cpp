@@ -59,14 +59,9 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
     if (error.status == 415) {
       response.add("Accept", std::string(kAccept));  // RFC 3261 §21.4.13
     }
-    if (error.status == 488) {
-      // RFC 3261 §21.4.26: a Warning says what was not acceptable.
-      response.add("Warning", "399 confab \"" + sip::safeReason(error.reason) + "\"");
-    }
     transaction.respond(std::move(response));
     return false;
   };
-  ++local_.sessionVersion;  // RFC 3264 §8: every new SDP we send has a higher version
   if (request.body.empty()) {
     if (request.method == "UPDATE") {
       return true;  // a session refresh without an offer (RFC 4028 §7.4)
@@ -74,6 +69,7 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
     // RFC 3261 §13.2.1: no offer in the INVITE, so the offer goes in our 2xx.
     signallingHosts_ = signallingHosts(request, transaction.source());
     pendingOffer_ = sdp::offer(local_);
+    stampVersion(*pendingOffer_);
     body = pendingOffer_->serialize();
     lastSdp_ = body;
     return true;
@@ -87,14 +83,36 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   }
   auto negotiated = sdp::answer(*offer, local_);
   if (!negotiated) {
-    return fail(negotiated.error());
+    return fail(negotiated.error());  // the session goes on unchanged, our version too
   }
-  signallingHosts_ = signallingHosts(request, transaction.source());
-  body = negotiated->answer.serialize();
+  // The mixer takes the new media before we answer: if it refuses (keys it cannot use, a mix
+  // that is gone), the offer is refused and the session stays as it was (RFC 3261 §14.2), not
+  // answered 200 with no media behind it.
+  const uint64_t versionBefore = local_.sessionVersion;
+  stampVersion(negotiated->answer);
+  auto previous = std::exchange(negotiated_, std::move(*negotiated));
+  auto previousHosts =
+      std::exchange(signallingHosts_, signallingHosts(request, transaction.source()));
+  if (!applyMedia()) {
+    negotiated_ = std::move(previous);
+    signallingHosts_ = std::move(previousHosts);
+    local_.sessionVersion = versionBefore;
+    return fail(sip::Error{488, "the media mixer could not take this session"});
+  }
+  body = negotiated_->answer.serialize();
   lastSdp_ = body;
-  negotiated_ = std::move(*negotiated);
-  applyMedia();
   return true;
+}
+
+void Call::stampVersion(sdp::SessionDescription& sd) {
+  // RFC 3264 §8: an SDP that differs from the last one we sent carries a higher o= version; the
+  // same one keeps the version. Counted here, when an SDP is about to be sent, so an offer we
+  // refuse changes nothing.
+  sd.origin.sessionVersion = std::to_string(local_.sessionVersion);
+  if (lastSdp_.empty() || sd.serialize() != lastSdp_) {
+    ++local_.sessionVersion;
+    sd.origin.sessionVersion = std::to_string(local_.sessionVersion);
+  }
 }
 
 std::optional<std::optional<dialog::SessionTimer>> Call::negotiateSessionTimer(
@@ -189,17 +207,19 @@ void Call::onAck(const sip::Message& ack) {
       return;
     }
     negotiated_ = std::move(negotiated);
-    applyMedia();
+    if (!applyMedia()) {
+      hangUp("the media mixer could not take the session answered in the ACK");
+    }
   }
 }
 
-void Call::applyMedia() {
+bool Call::applyMedia() {
   if (!negotiated_) {
-    return;
+    return false;
   }
   auto params = toMediaParams(*negotiated_, ssrc_, signallingHosts_);
   if (!params) {
-    return;
+    return false;
   }
   params->participant.muted = controls_.muted;
   params->participant.deaf = controls_.deaf;
@@ -207,10 +227,10 @@ void Call::applyMedia() {
   params->participant.noiseSuppression = settings_.noiseSuppression;
   params->participant.automaticGain = settings_.automaticGain;
   if (joined_) {
-    mixer_.update(media_.id, *params);
-  } else {
-    joined_ = mixer_.join(media_.id, mix_->id(), *params);
+    return mixer_.update(media_.id, *params);
   }
+  joined_ = mixer_.join(media_.id, mix_->id(), *params);
+  return joined_;
 }
 
 void Call::setControls(const Controls& controls) {

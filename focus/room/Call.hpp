@@ -110,7 +110,10 @@ class Call final : private txn::ClientTransaction::User {
   void refreshSession();
   void finish(std::string reason);
   // Hands the negotiated media to the mixer: join the room's mix, or update it (re-INVITE).
-  void applyMedia();
+  // False when the mixer refused it.
+  bool applyMedia();
+  // Sets an SDP's o= version for sending (RFC 3264 §8: higher only when it changed).
+  void stampVersion(sdp::SessionDescription& sd);
 
   std::string roomId_;
   std::string contact_;

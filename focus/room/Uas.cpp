@@ -195,7 +195,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   // RFC 3261 §21.4.7, RFC 4475 §3.3.15: we can only answer in SDP.
   if (!acceptsSdp(request)) {
     sip::Message response = sip::makeResponse(request, 406, {}, tag);
-    response.add("Warning", "399 confab \"only application/sdp can be sent\"");
+    response.add("Warning", sip::warning(399, "only application/sdp can be sent"));
     transaction.respond(std::move(response));
     return;
   }

@@ -15,8 +15,16 @@ constexpr std::string_view kTelephoneEventFmtp = "0-15";
 // RFC 7587 §6.1: we decode in-band FEC, so ask senders to add it.
 constexpr std::string_view kOpusFmtp = "useinbandfec=1";
 
-Error notAcceptable(std::string_view why) {
-  return Error{488, "Not Acceptable Here: " + std::string(why)};
+// 488 with the detail for the Warning header; the warn-codes are RFC 3261 §20.43's.
+constexpr int kIncompatibleTransport = 302;
+constexpr int kMediaTypeNotAvailable = 304;
+constexpr int kIncompatibleMediaFormat = 305;
+constexpr int kAttributeNotUnderstood = 306;
+constexpr int kMulticastNotAvailable = 330;
+constexpr int kMiscellaneous = 399;
+
+Error notAcceptable(std::string_view why, int warnCode = kMiscellaneous) {
+  return Error{488, std::string(why), warnCode};
 }
 
 bool isTelephoneEvent(std::string_view name) {
@@ -314,14 +322,14 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
   // implemented.
   const bool sdesProfile = isSdesProfile(om.proto);
   if (!sdesProfile && !isPlainRtpProfile(om.proto)) {
-    return notAcceptable("transport " + om.proto + " not supported");
+    return notAcceptable("transport " + om.proto + " not supported", kIncompatibleTransport);
   }
   const Connection* connection = offer.connectionFor(om);
   if (connection == nullptr) {
     return notAcceptable("audio stream without a connection address");
   }
   if (connection->isMulticast()) {
-    return notAcceptable("multicast audio not supported");
+    return notAcceptable("multicast audio not supported", kMulticastNotAvailable);
   }
 
   // Codec: our preference order decides among what they offer.
@@ -344,7 +352,8 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
     }
   }
   if (!chosen) {
-    return notAcceptable("no common audio codec in " + describeOffered(formats));
+    return notAcceptable("no common audio codec in " + describeOffered(formats),
+                         kIncompatibleMediaFormat);
   }
   const auto telephoneEvent = chooseTelephoneEvent(formats, local.codecs, chosen->map.clockRate);
 
@@ -387,7 +396,8 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
       }
       // RFC 8643 §3.2: opportunistic SRTP falls back to plain RTP when the keys don't work out.
       if (!plainAllowed) {
-        return notAcceptable("SRTP required but no supported crypto suite offered");
+        return notAcceptable("SRTP required but no supported crypto suite offered",
+                             kAttributeNotUnderstood);
       }
     }
   } else if (!plainAllowed) {
@@ -536,7 +546,7 @@ std::size_t masterKeyLength(SrtpSuite suite) {
 
 Result<Negotiated> answer(const SessionDescription& offer, const LocalMedia& local) {
   if (local.address.empty() || local.rtpPort == 0) {
-    return Error{500, "Server Internal Error: no local media address"};
+    return Error{500, "no local media address"};
   }
   SessionDescription sd = skeleton(local);
   // RFC 3264 §6: the answer's t= equals the offer's.
@@ -564,7 +574,8 @@ Result<Negotiated> answer(const SessionDescription& offer, const LocalMedia& loc
     sd.media.push_back(std::move(audio->media));
   }
   if (!negotiated) {
-    return firstFailure ? *firstFailure : notAcceptable("no audio stream offered");
+    return firstFailure ? *firstFailure
+                      : notAcceptable("no audio stream offered", kMediaTypeNotAvailable);
   }
   negotiated->answer = std::move(sd);
   return std::move(*negotiated);

@@ -104,10 +104,32 @@ Message makeResponse(const Message& request, int status, std::string_view reason
 
 Message errorResponse(const Message& request, const Error& error, std::string_view toTag) {
   std::string reason(defaultReason(error.status));
-  if (!error.reason.empty() && error.reason != reason) {
+  const bool detailed = !error.reason.empty() && error.reason != reason;
+  // RFC 3261 §21.4.1: a 400's reason phrase SHOULD name the syntax problem. Every other status
+  // keeps its plain phrase, and the detail goes in a Warning header (§20.43), where user agents
+  // show or log it.
+  if (detailed && error.status == 400) {
     reason += " (" + error.reason + ")";
   }
-  return makeResponse(request, error.status, reason, toTag);
+  Message response = makeResponse(request, error.status, reason, toTag);
+  if (detailed && error.status != 400) {
+    response.add("Warning", warning(error.warnCode, error.reason));
+  }
+  return response;
+}
+
+std::string warning(int code, std::string_view text) {
+  // warning-value = warn-code SP warn-agent SP warn-text; warn-text is a quoted-string, so
+  // quotes and backslashes are escaped and control characters replaced.
+  std::string quoted;
+  for (char c : safeReason(text)) {
+    if (c == '"' || c == '\\') {
+      quoted.push_back('\\');
+    }
+    quoted.push_back(c);
+  }
+  const int safeCode = code >= 300 && code <= 399 ? code : 399;
+  return std::to_string(safeCode) + " confab \"" + quoted + "\"";
 }
 
 }  // namespace confab::sip

@@ -18,10 +18,16 @@ std::string_view defaultReason(int status);
 Message makeResponse(const Message& request, int status, std::string_view reason = {},
                      std::string_view toTag = {});
 
-// The response for a refused request: the status from the error, a reason phrase naming the
-// problem ("Bad Request (malformed Via sent-by)"), and the headers RFC 3261 asks for with some
-// codes (405 Allow, 415 Accept, 420 Unsupported are added by the caller that knows them).
+// The response for a refused request: the status from the error, and its detail where RFC 3261
+// puts it: in a 400's reason phrase ("Bad Request (malformed Via sent-by)", §21.4.1), in a
+// Warning header otherwise ("488 Not Acceptable Here" with Warning: 305 confab "no common audio
+// codec ...", §20.43). The headers RFC 3261 asks for with some codes (405 Allow, 415 Accept,
+// 420 Unsupported) are added by the caller that knows them.
 Message errorResponse(const Message& request, const Error& error, std::string_view toTag = {});
+
+// A Warning header value: warn-code (300-399; anything else becomes 399), our warn-agent, and the
+// text as a quoted-string.
+std::string warning(int code, std::string_view text);
 
 // A reason phrase safe to put on the wire: printable, no CR or LF, bounded.
 std::string safeReason(std::string_view text);

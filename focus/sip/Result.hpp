@@ -13,7 +13,10 @@ namespace confab::sip {
 // SHOULD identify the syntax problem in more detail").
 struct Error {
   int status = 400;
-  std::string reason;
+  std::string reason;  // the detail: what was wrong, for people (not the bare reason phrase)
+  // RFC 3261 §20.43 warn-code for the Warning header the detail travels in (errorResponse):
+  // 3xx codes say what in a session description was unacceptable, 399 is anything else.
+  int warnCode = 399;
 };
 
 template <class T>

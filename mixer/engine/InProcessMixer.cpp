@@ -102,7 +102,9 @@ bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& par
   const bool sending = params.sending;
   const bool receiving = params.receiving;
   if (!worker->second->post([endpoint, mix, shared, participant, sending, receiving](Worker& w) {
-        w.addLeg(endpoint, mix, std::move(*shared), participant, sending, receiving);
+        if (!w.addLeg(endpoint, mix, std::move(*shared), participant, sending, receiving)) {
+          w.failEndpoint(endpoint);  // the mix went away meanwhile
+        }
       })) {
     return false;
   }
@@ -116,8 +118,18 @@ bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
   if (worker == nullptr) {
     return false;
   }
+  // Keys the SRTP library refuses would leave the leg without media on the mixer thread: they are
+  // tried here first, so the re-INVITE is refused and the call goes on as it was.
+  if (const auto& keys = params.endpoint.srtp;
+      keys && (!srtp::Session::create(keys->suite, srtp::Direction::kInbound, keys->remoteKeySalt) ||
+               !srtp::Session::create(keys->suite, srtp::Direction::kOutbound, keys->localKeySalt))) {
+    return false;
+  }
   return worker->post([endpoint, params](Worker& w) {
-    w.updateLeg(endpoint, params.endpoint, params.participant, params.sending, params.receiving);
+    if (!w.updateLeg(endpoint, params.endpoint, params.participant, params.sending,
+                     params.receiving)) {
+      w.failEndpoint(endpoint);
+    }
   });
 }
 
@@ -198,6 +210,12 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
             found->second.playback = 0;
           }
           events.onPlaybackEnded(event->mix, event->how);
+          break;
+        case WorkerEvent::Kind::kEndpointFailed:
+          if (joined_.erase(event->endpoint) != 0) {
+            endpointStats_.erase(event->endpoint);
+            events.onEndpointFailed(event->endpoint);
+          }
           break;
         case WorkerEvent::Kind::kSource:
           if (endpointStats_.count(event->endpoint) != 0) {

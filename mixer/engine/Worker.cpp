@@ -706,6 +706,11 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   return true;
 }
 
+void Worker::failEndpoint(EndpointId id) {
+  removeLeg(id);
+  emit(eventOf(WorkerEvent::Kind::kEndpointFailed, id));
+}
+
 void Worker::withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action) {
   auto found = legs_.find(id);
   if (found != legs_.end()) {

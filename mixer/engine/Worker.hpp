@@ -34,6 +34,7 @@ struct WorkerEvent {
     kEndpointStats,
     kMixStats,
     kSource,  // a latch or a refused source, for the log
+    kEndpointFailed,
   };
   Kind kind = Kind::kDtmf;
   EndpointId endpoint = 0;
@@ -107,6 +108,9 @@ class Worker {
   bool updateLeg(EndpointId id, const EndpointSettings& endpoint,
                  const ParticipantSettings& settings, bool sending, bool receiving);
   void withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action);
+  // The endpoint cannot carry media any more (a failed addLeg or updateLeg): tells the control
+  // side, which ends the call rather than leave it answered with no media.
+  void failEndpoint(EndpointId id);
   // Files: the feeds come built from the control side (rings allocated there); here they are
   // only attached and detached. A replaced or stopped playback ends with kPlaybackEnded
   // (kStopped); a finished one reports itself from the tick. Dropping a recording feed tells the

@@ -157,6 +157,39 @@ TEST(UasCall, HoldAndResumeByReInvite) {
   EXPECT_FALSE(h.uas().findCall("c8")->media()->onHold);
 }
 
+TEST(UasCall, TheSdpVersionGoesUpOnlyWhenTheAnsweredSessionChanges) {
+  // RFC 3264 §8 (issue 10 item 11): a refused offer changes nothing, the same session keeps its
+  // version, a changed one is one higher.
+  UasHarness h;
+  h.receive(request("INVITE", "c13", 1, "i13", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag = toTagOf(h.lastResponse());
+  const std::string first = h.lastResponse().body;
+  const auto version = [&] {
+    auto sd = sdp::SessionDescription::parse(h.lastResponse().body);
+    EXPECT_TRUE(sd);
+    return sd ? std::stoull(sd->origin.sessionVersion) : 0;
+  };
+  const auto v1 = version();
+  h.receive(request("ACK", "c13", 1, "a13", tag));
+  const std::string g729 =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 6000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+  h.receive(request("INVITE", "c13", 2, "i13b", tag, {}, g729));
+  ASSERT_EQ(h.lastStatus(), 488);
+  h.receive(request("ACK", "c13", 2, "i13b", tag));
+  h.receive(request("INVITE", "c13", 3, "i13c", tag, {}, kOfferPcmu));  // a refresh
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(version(), v1) << "same session, same version";
+  EXPECT_EQ(h.lastResponse().body, first);
+  h.receive(request("ACK", "c13", 3, "a13c", tag));
+  std::string hold = kOfferPcmu;
+  hold.replace(hold.find("a=sendrecv"), 10, "a=sendonly");
+  h.receive(request("INVITE", "c13", 4, "i13d", tag, {}, hold));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(version(), v1 + 1) << "one higher, not two: the refused offer counted nothing";
+}
+
 TEST(UasCall, OfferlessInviteGetsOfferAndTakesAnswerFromAck) {
   UasHarness h;
   h.receive(request("INVITE", "c9", 1, "i9"));
@@ -181,8 +214,27 @@ TEST(UasCall, UnacceptableOfferIs488WithWarning) {
       "m=video 6000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n";
   h.receive(request("INVITE", "c10", 1, "i10", {}, {}, video));
   EXPECT_EQ(h.lastStatus(), 488);
-  EXPECT_NE(h.lastResponse().header("Warning"), nullptr);
+  // The phrase stays plain; the detail is in a Warning with RFC 3261 §20.43's code for it
+  // (304 Media type not available), said once.
+  EXPECT_EQ(h.lastResponse().reason, "Not Acceptable Here");
+  ASSERT_NE(h.lastResponse().header("Warning"), nullptr);
+  EXPECT_EQ(*h.lastResponse().header("Warning"), "304 confab \"no audio stream offered\"");
   EXPECT_EQ(h.uas().callCount(), 0u);
+}
+
+TEST(UasCall, NoCommonCodecIs488WithAWarningNamingWhatWasOffered) {
+  UasHarness h;
+  const std::string g729 =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 6000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+  h.receive(request("INVITE", "c12", 1, "i12", {}, {}, g729));
+  EXPECT_EQ(h.lastStatus(), 488);
+  EXPECT_EQ(h.lastResponse().reason, "Not Acceptable Here");
+  ASSERT_NE(h.lastResponse().header("Warning"), nullptr);
+  const std::string& warning = *h.lastResponse().header("Warning");
+  EXPECT_EQ(warning.rfind("305 confab \"no common audio codec", 0), 0u) << warning;
+  EXPECT_NE(warning.find("G729/8000"), std::string::npos) << warning;
+  EXPECT_EQ(warning.find("Not Acceptable Here"), std::string::npos) << "said once: " << warning;
 }
 
 TEST(UasCall, MalformedSdpIs400NamingIt) {

@@ -59,8 +59,12 @@ Error answerFails(std::string_view offerText, const LocalMedia& l = local()) {
     return Error{};
   }
   EXPECT_EQ(negotiated.error().status, 488);
-  EXPECT_EQ(negotiated.error().reason.rfind("Not Acceptable Here: ", 0), 0U)
+  // The detail only: the reason phrase stays "Not Acceptable Here" and the detail goes in a
+  // Warning header with an RFC 3261 §20.43 code (issue 10 item 10).
+  EXPECT_EQ(negotiated.error().reason.find("Not Acceptable Here"), std::string::npos)
       << negotiated.error().reason;
+  EXPECT_GE(negotiated.error().warnCode, 300);
+  EXPECT_LE(negotiated.error().warnCode, 399);
   return negotiated.error();
 }
 
@@ -588,9 +592,11 @@ TEST(SdpAnswer, NotAcceptable) {
   auto e = answerFails(audioOffer({"m=audio 5004 RTP/AVP 18 9", "a=rtpmap:18 G729/8000"}));
   EXPECT_NE(e.reason.find("no common audio codec"), std::string::npos) << e.reason;
   EXPECT_NE(e.reason.find("G729/8000"), std::string::npos) << e.reason;
+  EXPECT_EQ(e.warnCode, 305) << "Incompatible media format";
 
   e = answerFails(audioOffer({"m=video 5004 RTP/AVP 96", "a=rtpmap:96 VP8/90000"}));
   EXPECT_NE(e.reason.find("no audio"), std::string::npos) << e.reason;
+  EXPECT_EQ(e.warnCode, 304) << "Media type not available";
 
   e = answerFails(audioOffer({"m=audio 0 RTP/AVP 0"}));
   EXPECT_NE(e.reason.find("no audio"), std::string::npos) << e.reason;
@@ -598,9 +604,11 @@ TEST(SdpAnswer, NotAcceptable) {
   // DTLS-SRTP offers are refused: we key SRTP by SDES only.
   e = answerFails(readCorpus("chrome_dtls_bundle.sdp"));
   EXPECT_NE(e.reason.find("UDP/TLS/RTP/SAVPF"), std::string::npos) << e.reason;
+  EXPECT_EQ(e.warnCode, 302) << "Incompatible transport protocol";
 
   e = answerFails(audioOffer({"m=audio 5004 RTP/AVP 0"}, "c=IN IP4 233.252.0.1/16"));
   EXPECT_NE(e.reason.find("multicast"), std::string::npos) << e.reason;
+  EXPECT_EQ(e.warnCode, 330) << "Multicast not available";
 
   answerFails(audioOffer({"m=audio 5004 TCP/RTP/AVP 0"}));
 }

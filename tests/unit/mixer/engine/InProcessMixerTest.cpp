@@ -127,6 +127,36 @@ TEST(MixerEngine, SilentEndpointTimesOut) {
   EXPECT_EQ(events.timeouts[0], r->id);
 }
 
+TEST(MixerEngine, AnUpdateWithKeysTheMixerCannotUseIsRefusedAndTheCallGoesOn) {
+  // Issue 10 item 5: the refusal comes back to the caller of update() (the focus then refuses the
+  // re-INVITE) instead of the leg vanishing on the mixer thread with the call still answered.
+  MixerSettings settings = test::loopbackMixer({50400, 50499});
+  InProcessMixer mixer(settings);
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto r = mixer.reserve();
+  ASSERT_TRUE(r);
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, r->rtpPort);
+  MediaParams params = mediaParams(Codec::kPcmu, 0, 1);
+  a.describe(params);
+  ASSERT_TRUE(mixer.join(r->id, mix, params));
+  MediaParams broken = params;
+  broken.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80,
+                                  std::vector<uint8_t>(7, 1), std::vector<uint8_t>(7, 2)};
+  EXPECT_FALSE(mixer.update(r->id, broken));
+  RecordingEvents events;
+  for (int i = 0; i < 60; ++i) {
+    a.sendFrame();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waitForEvents(mixer, events, 0);
+  }
+  EXPECT_TRUE(events.failed.empty());
+  const auto stats = statsWhen(mixer, events, r->id,
+                               [](const MediaStats& m) { return m.packetsReceived >= 40; });
+  ASSERT_TRUE(stats) << "the leg is still there";
+  EXPECT_GE(stats->packetsReceived, 40u) << "and still receives";
+  mixer.release(r->id);
+}
+
 TEST(MixerEngine, ReservedPortsAreFreedOnRelease) {
   MixerSettings settings = test::loopbackMixer({45000, 45003});  // two pairs
   InProcessMixer mixer(settings);
