@@ -1,5 +1,7 @@
 #include "api/Problem.hpp"
 
+#include "api/JsonText.hpp"
+
 #include <boost/beast/http/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -68,7 +70,7 @@ Response toResponse(const Problem& problem, unsigned version, bool keepAlive) {
     response.set(http::field::allow, problem.allow);
   }
   response.keep_alive(keepAlive);
-  response.body() = boost::json::serialize(body);
+  response.body() = jsonText(body);
   response.prepare_payload();
   return response;
 }

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/JsonText.hpp"
 #include "api/Problem.hpp"
 
 namespace confab::api {
@@ -502,10 +503,11 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
     }
   }
   if (const auto* value = object.if_contains("gain")) {
-    // Up to +12 dB: louder than that is distortion, not help.
+    // mixer::kMaxGain is the one range (+12 dB).
     if (!value->is_number() || value->to_number<double>() < 0.0 ||
-        value->to_number<double>() > 4.0) {
-      errors.push_back({"gain", "a number from 0 to 4 (linear, 1 is unchanged)"});
+        value->to_number<double>() > mixer::kMaxGain) {
+      errors.push_back({"gain", "a number from 0 to " + decimal(mixer::kMaxGain) +
+                                    " (linear, 1 is unchanged)"});
     } else {
       controls.gain = static_cast<float>(value->to_number<double>());
     }
@@ -612,7 +614,7 @@ Response Router::route(const Request& request) const {
       response.set(http::field::content_type, "application/json");
       response.set(http::field::cache_control, "no-store");
       response.keep_alive(request.keep_alive());
-      response.body() = boost::json::serialize(json.body);
+      response.body() = jsonText(json.body);
       response.prepare_payload();
     }
   } catch (const std::exception&) {

@@ -649,7 +649,7 @@ void readMedia(const json::object& o, const std::string& where, MediaParams& m, 
     pf.unsignedNumber("ssrc", s.ssrc);
     pf.boolean("muted", s.muted);
     pf.boolean("deaf", s.deaf);
-    pf.real("gain", s.gain, 0.0, 100.0);
+    pf.real("gain", s.gain, 0.0, kMaxGain);
     pf.boolean("noiseSuppression", s.noiseSuppression);
     pf.boolean("automaticGain", s.automaticGain);
     f.adopt(pf.error());
@@ -840,7 +840,7 @@ std::optional<Message> readMessage(std::string_view type, Fields& f, const json:
     if (!f.has("gain")) {
       f.fail("gain", "missing");
     }
-    f.real("gain", m.gain, 0.0, 100.0);
+    f.real("gain", m.gain, 0.0, kMaxGain);
     return m;
   }
   if (type == "startRecording") {

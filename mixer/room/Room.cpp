@@ -214,7 +214,7 @@ bool Room::setDeaf(ParticipantId id, bool deaf) {
 bool Room::setGain(ParticipantId id, float gain) {
   Participant* p = find(id);
   if (p != nullptr) {
-    p->settings.gain = std::clamp(gain, 0.0F, 8.0F);
+    p->settings.gain = std::clamp(gain, 0.0F, kMaxGain);
   }
   return p != nullptr;
 }

@@ -26,6 +26,10 @@ namespace confab::mixer {
 using ParticipantId = uint32_t;
 
 // What the signalling side negotiated for one participant (SDP answer), in mixer terms.
+// The one gain range (linear; 1 leaves a voice as it is): up to +12 dB, louder than that is
+// distortion, not help. The API, the mixer protocol and the room all take it from here.
+inline constexpr float kMaxGain = 4.0F;
+
 struct ParticipantSettings {
   Codec codec = Codec::kOpus;
   uint8_t payloadType = 111;
@@ -36,7 +40,7 @@ struct ParticipantSettings {
   uint32_t ssrc = 0;         // the SSRC of what we send them
   bool muted = false;        // their voice is not mixed
   bool deaf = false;         // they hear silence
-  float gain = 1.0F;         // applied to their voice
+  float gain = 1.0F;         // applied to their voice, 0 to kMaxGain
   bool noiseSuppression = false;  // SpeexDSP noise suppression on their voice
   bool automaticGain = false;     // SpeexDSP AGC on their voice
 };
