@@ -1,10 +1,9 @@
 #include "api/JsonText.hpp"
 
 #include <array>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cmath>
-
-#include <boost/json/serialize.hpp>
 
 namespace confab::api {
 

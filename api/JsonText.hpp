@@ -4,9 +4,8 @@
 // (std::to_chars, fixed), integers as integers, NaN and infinity as null (JSON has neither).
 #pragma once
 
-#include <string>
-
 #include <boost/json/value.hpp>
+#include <string>
 
 namespace confab::api {
 

@@ -1,10 +1,10 @@
 #include "api/Problem.hpp"
 
-#include "api/JsonText.hpp"
-
 #include <boost/beast/http/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include "api/JsonText.hpp"
 
 namespace confab::api {
 

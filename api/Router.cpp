@@ -201,24 +201,23 @@ boost::json::object toJson(const room::Call& call, const mixer::Control& mixer) 
     out["talking"] = stats->talking;
     const auto& q = stats->quality;
     // RFC 3550 §6.4: fraction lost is in 1/256 units, jitter in RTP timestamp units.
-    out["media"] = boost::json::object{
-        {"packetsReceived", stats->packetsReceived},
-        {"packetsDropped", stats->packetsDropped},
-        {"packetsLate", stats->packetsLate},
-        {"packetsDuplicate", stats->packetsDuplicate},
-        {"packetsMalformed", stats->packetsMalformed},
-        {"packetsUnauthenticated", stats->packetsUnauthenticated},
-        {"packetsRefused", stats->packetsRefused},
-        {"packetsNotMedia", stats->packetsNotMedia},
-        {"framesDecoded", stats->framesDecoded},
-        {"framesConcealed", stats->framesConcealed},
-        {"packetsSent", stats->packetsSent},
-        {"fractionLost", q.ourFractionLost / 256.0},
-        {"jitterMs", millis(q.ourJitter, clockRate)},
-        {"remoteFractionLost", q.theirFractionLost / 256.0},
-        {"remoteCumulativeLost", q.theirCumulativeLost},
-        {"remoteJitterMs", millis(q.theirJitter, clockRate)},
-        {"roundTripMs", q.roundTripMicros / 1000.0}};
+    out["media"] = boost::json::object{{"packetsReceived", stats->packetsReceived},
+                                       {"packetsDropped", stats->packetsDropped},
+                                       {"packetsLate", stats->packetsLate},
+                                       {"packetsDuplicate", stats->packetsDuplicate},
+                                       {"packetsMalformed", stats->packetsMalformed},
+                                       {"packetsUnauthenticated", stats->packetsUnauthenticated},
+                                       {"packetsRefused", stats->packetsRefused},
+                                       {"packetsNotMedia", stats->packetsNotMedia},
+                                       {"framesDecoded", stats->framesDecoded},
+                                       {"framesConcealed", stats->framesConcealed},
+                                       {"packetsSent", stats->packetsSent},
+                                       {"fractionLost", q.ourFractionLost / 256.0},
+                                       {"jitterMs", millis(q.ourJitter, clockRate)},
+                                       {"remoteFractionLost", q.theirFractionLost / 256.0},
+                                       {"remoteCumulativeLost", q.theirCumulativeLost},
+                                       {"remoteJitterMs", millis(q.theirJitter, clockRate)},
+                                       {"roundTripMs", q.roundTripMicros / 1000.0}};
   }
   return out;
 }
@@ -506,8 +505,8 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
     // mixer::kMaxGain is the one range (+12 dB).
     if (!value->is_number() || value->to_number<double>() < 0.0 ||
         value->to_number<double>() > mixer::kMaxGain) {
-      errors.push_back({"gain", "a number from 0 to " + decimal(mixer::kMaxGain) +
-                                    " (linear, 1 is unchanged)"});
+      errors.push_back(
+          {"gain", "a number from 0 to " + decimal(mixer::kMaxGain) + " (linear, 1 is unchanged)"});
     } else {
       controls.gain = static_cast<float>(value->to_number<double>());
     }

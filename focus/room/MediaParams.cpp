@@ -122,7 +122,8 @@ std::vector<std::string> signallingHosts(const sip::Message& request,
   return hosts;
 }
 
-std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n, uint32_t ssrc,
+std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n,
+                                                uint32_t ssrc,
                                                 const std::vector<std::string>& signalling) {
   mixer::MediaParams params;
   auto& p = params.participant;

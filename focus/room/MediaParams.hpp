@@ -23,7 +23,8 @@ std::vector<std::string> signallingHosts(const sip::Message& request,
 // signallingHosts() gave for the offer: the media may latch from the SDP's address, and from
 // those when the SDP's address says nothing about where the packets will come from (absent, a
 // name, the hold address, or a private one, as behind a NAT).
-std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& negotiated, uint32_t ssrc,
+std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& negotiated,
+                                                uint32_t ssrc,
                                                 const std::vector<std::string>& signalling = {});
 
 }  // namespace confab::room

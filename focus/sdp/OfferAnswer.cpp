@@ -575,7 +575,7 @@ Result<Negotiated> answer(const SessionDescription& offer, const LocalMedia& loc
   }
   if (!negotiated) {
     return firstFailure ? *firstFailure
-                      : notAcceptable("no audio stream offered", kMediaTypeNotAvailable);
+                        : notAcceptable("no audio stream offered", kMediaTypeNotAvailable);
   }
   negotiated->answer = std::move(sd);
   return std::move(*negotiated);

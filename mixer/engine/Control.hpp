@@ -50,9 +50,9 @@ struct MediaStats {
   // The caller's own packets we could not play: the sum of the four counts after it. A clean call
   // on a clean network shows 0 here.
   uint64_t packetsDropped = 0;
-  uint64_t packetsLate = 0;             // came after their audio was played (jitter buffer)
-  uint64_t packetsDuplicate = 0;        // the same audio twice
-  uint64_t packetsMalformed = 0;        // unparsable RTP, an unnegotiated payload type, a bad payload
+  uint64_t packetsLate = 0;       // came after their audio was played (jitter buffer)
+  uint64_t packetsDuplicate = 0;  // the same audio twice
+  uint64_t packetsMalformed = 0;  // unparsable RTP, an unnegotiated payload type, a bad payload
   uint64_t packetsUnauthenticated = 0;  // SRTP authentication or replay check failed (RFC 3711)
   // Not the caller's: other source addresses (before latching and after), another SSRC, sequence
   // numbers or timestamps outside the stream (RFC 3550 A.1). Each is refused, none is played.

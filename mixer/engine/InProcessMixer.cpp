@@ -121,8 +121,9 @@ bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
   // Keys the SRTP library refuses would leave the leg without media on the mixer thread: they are
   // tried here first, so the re-INVITE is refused and the call goes on as it was.
   if (const auto& keys = params.endpoint.srtp;
-      keys && (!srtp::Session::create(keys->suite, srtp::Direction::kInbound, keys->remoteKeySalt) ||
-               !srtp::Session::create(keys->suite, srtp::Direction::kOutbound, keys->localKeySalt))) {
+      keys &&
+      (!srtp::Session::create(keys->suite, srtp::Direction::kInbound, keys->remoteKeySalt) ||
+       !srtp::Session::create(keys->suite, srtp::Direction::kOutbound, keys->localKeySalt))) {
     return false;
   }
   return worker->post([endpoint, params](Worker& w) {
@@ -219,9 +220,10 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           break;
         case WorkerEvent::Kind::kSource:
           if (endpointStats_.count(event->endpoint) != 0) {
-            events.onMediaSource(event->endpoint, MediaSourceEvent{
-                event->source.kind == SourceNote::Kind::kLatched,
-                addressText(event->source.address), event->source.refused});
+            events.onMediaSource(
+                event->endpoint,
+                MediaSourceEvent{event->source.kind == SourceNote::Kind::kLatched,
+                                 addressText(event->source.address), event->source.refused});
           }
           break;
         case WorkerEvent::Kind::kEndpointStats:

@@ -54,8 +54,7 @@ bool sameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
   }
   if (a.ss_family == AF_INET6 && b.ss_family == AF_INET6) {
     return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
-                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr,
-                       sizeof(in6_addr)) == 0;
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, sizeof(in6_addr)) == 0;
   }
   return false;
 }
@@ -124,8 +123,8 @@ std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd,
       endpoint.mayLatch(*previous->rtpPeer_)) {
     const auto& before = previous->settings_.remoteRtp;
     const auto& now = endpoint.settings_.remoteRtp;
-    const bool sdpSame = before.has_value() == now.has_value() &&
-                         (!now || sameAddress(*before, *now));
+    const bool sdpSame =
+        before.has_value() == now.has_value() && (!now || sameAddress(*before, *now));
     if (sdpSame || (now && sameAddress(*now, *previous->rtpPeer_))) {
       endpoint.rtpPeer_ = previous->rtpPeer_;
       endpoint.rtpLatched_ = true;

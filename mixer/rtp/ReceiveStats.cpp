@@ -49,7 +49,8 @@ bool ReceiveStats::plausible(uint32_t rtpTimestamp, uint32_t transit) const {
   return notAhead && notBehind;
 }
 
-ReceiveStats::Verdict ReceiveStats::onPacket(uint16_t seq, uint32_t rtpTimestamp,
+ReceiveStats::Verdict ReceiveStats::onPacket(uint16_t seq,
+                                             uint32_t rtpTimestamp,
                                              uint32_t arrival) {
   const uint32_t transit = arrival - rtpTimestamp;
   if (!started_) {

@@ -34,10 +34,10 @@ class ReceiveStats {
   using TimePoint = std::chrono::steady_clock::time_point;
 
   enum class Verdict : uint8_t {
-    kAccept,          // play it
-    kProbation,       // a new source not yet confirmed (A.1): not played, not an error
-    kSequenceJump,    // refused by A.1: a jump not (yet) followed by the next packet
-    kTimestampJump,   // refused: a timestamp the stream's timeline cannot have
+    kAccept,         // play it
+    kProbation,      // a new source not yet confirmed (A.1): not played, not an error
+    kSequenceJump,   // refused by A.1: a jump not (yet) followed by the next packet
+    kTimestampJump,  // refused: a timestamp the stream's timeline cannot have
   };
 
   // 'probation' false: the source was already vetted (the media endpoint latched to it strictly),

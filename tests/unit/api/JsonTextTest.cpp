@@ -1,10 +1,9 @@
 // API bodies write numbers as plain decimals (issue 10 item 13): Boost.JSON alone writes 1E0.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <cmath>
 #include <limits>
-
-#include <boost/json/parse.hpp>
 
 #include "api/JsonText.hpp"
 

@@ -1,7 +1,6 @@
 // The focus as UAS: room calls, transactions and dialogs through the real layers, with time
 // moved by hand.
 #include <gtest/gtest.h>
-
 #include <poll.h>
 
 #include <chrono>

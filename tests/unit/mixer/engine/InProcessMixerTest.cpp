@@ -140,8 +140,8 @@ TEST(MixerEngine, AnUpdateWithKeysTheMixerCannotUseIsRefusedAndTheCallGoesOn) {
   a.describe(params);
   ASSERT_TRUE(mixer.join(r->id, mix, params));
   MediaParams broken = params;
-  broken.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80,
-                                  std::vector<uint8_t>(7, 1), std::vector<uint8_t>(7, 2)};
+  broken.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, std::vector<uint8_t>(7, 1),
+                                  std::vector<uint8_t>(7, 2)};
   EXPECT_FALSE(mixer.update(r->id, broken));
   RecordingEvents events;
   for (int i = 0; i < 60; ++i) {
@@ -150,8 +150,8 @@ TEST(MixerEngine, AnUpdateWithKeysTheMixerCannotUseIsRefusedAndTheCallGoesOn) {
     waitForEvents(mixer, events, 0);
   }
   EXPECT_TRUE(events.failed.empty());
-  const auto stats = statsWhen(mixer, events, r->id,
-                               [](const MediaStats& m) { return m.packetsReceived >= 40; });
+  const auto stats =
+      statsWhen(mixer, events, r->id, [](const MediaStats& m) { return m.packetsReceived >= 40; });
   ASSERT_TRUE(stats) << "the leg is still there";
   EXPECT_GE(stats->packetsReceived, 40u) << "and still receives";
   mixer.release(r->id);

@@ -2,9 +2,8 @@
 // port of an allowed address after three packets in sequence, SRTP on an authenticated packet,
 // nobody else), strangers dropped (RTP bleed), SRTP with replay and tamper refused, rtcp-mux
 // demultiplexing. 127.0.0.2 stands for another host: all of 127/8 is loopback on Linux.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 

@@ -166,7 +166,8 @@ TEST(MixerProtocol, JoinCarriesTheWholeNegotiation) {
   EXPECT_EQ(std::memcmp(&*e.remoteRtp, &*sent.endpoint.remoteRtp, sizeof(sockaddr_in)), 0);
   EXPECT_EQ(std::memcmp(&*e.remoteRtcp, &*sent.endpoint.remoteRtcp, sizeof(sockaddr_in6)), 0);
   ASSERT_EQ(e.latchSources.size(), 2U);
-  EXPECT_EQ(std::memcmp(&e.latchSources[0], &sent.endpoint.latchSources[0], sizeof(sockaddr_in)), 0);
+  EXPECT_EQ(std::memcmp(&e.latchSources[0], &sent.endpoint.latchSources[0], sizeof(sockaddr_in)),
+            0);
   EXPECT_EQ(std::memcmp(&e.latchSources[1], &sent.endpoint.latchSources[1], sizeof(sockaddr_in6)),
             0);
   EXPECT_FALSE(join.media.sending);
