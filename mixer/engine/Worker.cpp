@@ -317,6 +317,13 @@ bool Worker::post(Command command) {
   return true;
 }
 
+void Worker::fault(EndpointId endpoint, MixId mix, const char* what) noexcept {
+  faults_.fetch_add(1, std::memory_order_relaxed);
+  WorkerEvent event = eventOf(WorkerEvent::Kind::kFault, endpoint, mix);
+  std::strncpy(event.what.data(), what, event.what.size() - 1);
+  emit(event);
+}
+
 void Worker::emit(const WorkerEvent& event) {
   WorkerEvent copy = event;
   if (events_.push(copy)) {
@@ -371,7 +378,15 @@ void Worker::run() {
       } else if (tag == kCommandTag) {
         drainCounter(commandsReady_);
         while (auto command = commands_.pop()) {
-          (**command)(*this);
+          // A command that throws (an allocation, a codec refusing its settings) is reported and
+          // the thread goes on: every other room on it keeps running (issue 10 item 9).
+          try {
+            (**command)(*this);
+          } catch (const std::exception& e) {
+            fault(0, 0, e.what());
+          } catch (...) {
+            fault(0, 0, "unknown exception");
+          }
         }
       } else {
         drain(*reinterpret_cast<Leg*>(tag));
@@ -408,6 +423,19 @@ void Worker::drain(Leg& leg) {
   if (leg.removed || !leg.endpoint) {
     return;
   }
+  // What throws while taking one leg's packets ends that leg, not the thread.
+  try {
+    drainLeg(leg);
+  } catch (const std::exception& e) {
+    fault(leg.id, leg.mix->id, e.what());
+    failEndpoint(leg.id);
+  } catch (...) {
+    fault(leg.id, leg.mix->id, "unknown exception");
+    failEndpoint(leg.id);
+  }
+}
+
+void Worker::drainLeg(Leg& leg) {
   leg.endpoint->drainRtp(leg, batch_);
   if (!leg.endpoint->rtcpMux()) {
     leg.endpoint->drainRtcp(leg, batch_);
@@ -437,8 +465,14 @@ void Worker::drain(Leg& leg) {
 void Worker::tick() {
   ++tickCount_;
   for (auto& [id, mix] : mixes_) {
-    mix->room->tick();
-    mix->checkPlayback();
+    try {
+      mix->room->tick();
+      mix->checkPlayback();
+    } catch (const std::exception& e) {
+      fault(0, id, e.what());  // this mix loses a tick; the others do not
+    } catch (...) {
+      fault(0, id, "unknown exception");
+    }
   }
   if (tickCount_ % 50 == 0) {
     checkTimeouts(Clock::now());
@@ -658,10 +692,21 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   auto endpoint = MediaEndpoint::create(rtpFd, rtcpFd, endpointSettings, &*leg.endpoint);
   leg.endpoint.reset();
   Mix* mix = leg.mix;
-  std::optional<Room::SendState> continueFrom;
-  if (settings.ssrc == leg.settings.ssrc) {
-    continueFrom = mix->room->sendState(leg.participant);
+  // The same codec: the participant is updated in place, and the receive side goes on as it was
+  // (jitter buffer, decoder, RFC 3550 A.1 state, counters) along with the send side.
+  if (endpoint && mix->room->update(leg.participant, settings)) {
+    leg.endpoint.emplace(std::move(*endpoint));
+    leg.settings = settings;
+    leg.sending = sending;
+    leg.receiving = receiving;
+    mix->room->setListening(leg.participant, sending);
+    leg.lastRtpTick = tickCount_;
+    leg.timedOut = false;
+    watch(leg);
+    return true;
   }
+  // Under a new SSRC too (see Room::update): an SSRC that comes back must not repeat indices.
+  const std::optional<Room::SendState> continueFrom = mix->room->sendState(leg.participant);
   // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
   // the clock rate is the same, and the counters the API shows.
   const uint32_t newRate = static_cast<uint32_t>(pcmRate(settings.codec));

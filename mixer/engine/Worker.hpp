@@ -35,6 +35,7 @@ struct WorkerEvent {
     kMixStats,
     kSource,  // a latch or a refused source, for the log
     kEndpointFailed,
+    kFault,  // an exception on the mixer thread, caught: what it was and where
   };
   Kind kind = Kind::kDtmf;
   EndpointId endpoint = 0;
@@ -46,6 +47,7 @@ struct WorkerEvent {
   MediaStats media;   // kEndpointStats
   MixStats mixStats;  // kMixStats
   SourceNote source;  // kSource
+  std::array<char, 128> what{};  // kFault: the exception's text, cut short, NUL-terminated
 };
 
 // How late ticks fire, in 50 µs buckets up to 50 ms; read from any thread.
@@ -92,6 +94,8 @@ class Worker {
     return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
   }
   [[nodiscard]] uint64_t tickCount() const { return ticksDone_.load(std::memory_order_relaxed); }
+  // Exceptions caught on this thread since it started (each one also a kFault event).
+  [[nodiscard]] uint64_t faults() const { return faults_.load(std::memory_order_relaxed); }
 
   // Mixer thread only (from commands).
   void addMix(MixId id, const RoomSettings& settings);
@@ -111,6 +115,22 @@ class Worker {
   // The endpoint cannot carry media any more (a failed addLeg or updateLeg): tells the control
   // side, which ends the call rather than leave it answered with no media.
   void failEndpoint(EndpointId id);
+  // Runs a command about one leg ('step' returns false when it failed): a failure or an exception
+  // ends that leg (failEndpoint), the exception also reported as a fault.
+  template <class Step>
+  void forLeg(EndpointId id, MixId mix, Step&& step) noexcept {
+    try {
+      if (!step()) {
+        failEndpoint(id);
+      }
+    } catch (const std::exception& e) {
+      fault(id, mix, e.what());
+      failEndpoint(id);
+    } catch (...) {
+      fault(id, mix, "unknown exception");
+      failEndpoint(id);
+    }
+  }
   // Files: the feeds come built from the control side (rings allocated there); here they are
   // only attached and detached. A replaced or stopped playback ends with kPlaybackEnded
   // (kStopped); a finished one reports itself from the tick. Dropping a recording feed tells the
@@ -120,15 +140,22 @@ class Worker {
   void record(MixId id, std::shared_ptr<RecordingFeed> feed);
   void stopRecording(MixId id);
   [[nodiscard]] std::optional<MixStats> mixStats(MixId id) const;
+  // One 20 ms tick: mix, encode and send in every room. Run by the mixer thread on its clock; a
+  // Worker never start()ed can be ticked directly (tests/fuzz/fuzz_leg_updates.cpp drives
+  // re-INVITEs and ticks without waiting for real time).
+  void tick();
 
  private:
   struct Mix;
   struct Leg;
 
   void run();
-  void tick();
   void checkTimeouts(std::chrono::steady_clock::time_point now);
   void emit(const WorkerEvent& event);
+  // An exception caught on this thread: counted and reported. 'endpoint' and 'mix' say where
+  // (0: not one leg, or not one mix).
+  void fault(EndpointId endpoint, MixId mix, const char* what) noexcept;
+  void drainLeg(Leg& leg);
   void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);
@@ -163,6 +190,7 @@ class Worker {
   uint64_t tickCount_ = 0;
   std::atomic<uint64_t> cpuNanos_{0};
   std::atomic<uint64_t> ticksDone_{0};
+  std::atomic<uint64_t> faults_{0};
 };
 
 }  // namespace confab::mixer

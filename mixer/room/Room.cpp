@@ -195,6 +195,22 @@ bool Room::remove(ParticipantId id) {
   return true;
 }
 
+bool Room::update(ParticipantId id, const ParticipantSettings& settings) {
+  Participant* p = find(id);
+  if (p == nullptr || settings.codec != p->settings.codec ||
+      settings.noiseSuppression != p->settings.noiseSuppression ||
+      settings.automaticGain != p->settings.automaticGain) {
+    return false;
+  }
+  // Another SSRC towards them keeps the sequence number and timestamp running too: one counter per
+  // participant, whatever the SSRC, so that an SSRC that comes back (an update to another and
+  // back) finds its packet indices beyond those it used, and none repeats under the SRTP key the
+  // endpoint keeps (RFC 3711 §9.1). RFC 3550 §5.1 only asks a random start of a new source.
+  p->settings = settings;
+  p->settings.gain = std::clamp(settings.gain, 0.0F, kMaxGain);
+  return true;
+}
+
 bool Room::setMuted(ParticipantId id, bool muted) {
   Participant* p = find(id);
   if (p != nullptr) {

@@ -141,6 +141,12 @@ class Room {
   ParticipantId add(const ParticipantSettings& settings,
                     std::optional<SendState> continueFrom = std::nullopt);
   [[nodiscard]] std::optional<SendState> sendState(ParticipantId id) const;
+  // New settings for a participant in place (a re-INVITE that keeps the codec): their jitter
+  // buffer, decoder, voice activity and outgoing stream all go on, so nobody hears a gap. False
+  // (nothing changed) when the codec or the preprocessing changes: then the caller replaces the
+  // participant (remove, then add with continueFrom). The stream towards them goes on, under a
+  // new SSRC too.
+  bool update(ParticipantId id, const ParticipantSettings& settings);
   bool remove(ParticipantId id);
   bool setMuted(ParticipantId id, bool muted);
   bool setDeaf(ParticipantId id, bool deaf);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -121,6 +122,45 @@ TEST_P(MidCall, HoldResumeCodecChangeAndRefreshKeepOneStream) {
     constexpr uint64_t kPhoneProtects = 2 * (50 + 25 + 25 + 25 + 25 + 40);
     EXPECT_GT(checked, kPhoneProtects + 300u);
   }
+  mixer.release(ra->id);
+  mixer.release(rb->id);
+}
+
+TEST(MidCallReceive, TheCallersOwnReinviteLeavesNoGapInWhatOthersHear) {
+  // A talker's re-INVITE that keeps the codec (a refresh, a hold of their own side, new
+  // extension ids) updates their participant in place: their jitter buffer and decoder go on, so
+  // the others hear no gap (issue 10 item 1: the receive side keeps its state). Every 20 ms B
+  // hears after A's refresh carries A's tone.
+  MixerSettings settings = test::loopbackMixer({50600, 50699});
+  InProcessMixer mixer(settings);
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto ra = mixer.reserve(), rb = mixer.reserve();
+  ASSERT_TRUE(ra && rb);
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 0, rb->rtpPort);
+  MediaParams pa = mediaParams(Codec::kPcmu, 0, 0xA11CE);
+  MediaParams pb = mediaParams(Codec::kPcmu, 0, 0xB0B);
+  a.describe(pa);
+  b.describe(pb);
+  ASSERT_TRUE(mixer.join(ra->id, mix, pa));
+  ASSERT_TRUE(mixer.join(rb->id, mix, pb));
+  talk(a, b, 50);
+  ASSERT_TRUE(test::hasTone(b.recent(20), 1000, 8000, -3));
+  const std::size_t before = b.heard.size();
+  for (int refresh = 0; refresh < 3; ++refresh) {
+    ASSERT_TRUE(mixer.update(ra->id, pa));
+    talk(a, b, 15);
+  }
+  talk(a, b, 10);
+  const std::size_t frame = 160;
+  ASSERT_GE(b.heard.size() - before, 45 * frame);
+  for (std::size_t at = before; at + frame <= b.heard.size(); at += frame) {
+    const auto piece = std::span<const int16_t>(b.heard).subspan(at, frame);
+    EXPECT_GT(test::toneDbov(piece, 1000, 8000), -26.0)
+        << "B heard no A in frame " << (at - before) / frame << " after A's first refresh";
+  }
+  const auto stats = mixer.endpointStats(ra->id);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->framesConcealed, 0u) << "nothing of A's was lost or made up";
   mixer.release(ra->id);
   mixer.release(rb->id);
 }
