@@ -526,6 +526,7 @@ Reply getMixer(const Context& context, const Request& /*request*/, const Params&
   for (const auto& t : context.live->mixer.engineStats()) {
     threads.push_back(boost::json::object{{"ticks", t.ticks},
                                           {"mixes", t.mixes},
+                                          {"faults", t.faults},
                                           {"cpuSeconds", t.cpuSeconds},
                                           {"latenessP50Micros", t.latenessP50Micros},
                                           {"latenessP99Micros", t.latenessP99Micros},

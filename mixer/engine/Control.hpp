@@ -80,6 +80,7 @@ struct EngineThreadStats {
   double latenessP999Micros = 0;
   double cpuSeconds = 0;  // since the thread started
   std::size_t mixes = 0;
+  uint64_t faults = 0;  // exceptions caught on the thread since it started (onMixerFault)
 };
 
 enum class RecordingFormat : uint8_t { kWav, kOggOpus };
@@ -109,6 +110,9 @@ class MixerEvents {
   virtual void onPlaybackEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
   virtual void onRecordingEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}
   virtual void onMediaSource(EndpointId /*endpoint*/, const MediaSourceEvent& /*event*/) {}
+  // An exception was caught on a mixer thread: 'endpoint' (its call is ended with
+  // onEndpointFailed) or 'mix' says where, 0 when neither. The thread and its other rooms go on.
+  virtual void onMixerFault(EndpointId /*endpoint*/, MixId /*mix*/, const std::string& /*what*/) {}
 
  protected:
   ~MixerEvents() = default;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -102,9 +103,10 @@ bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& par
   const bool sending = params.sending;
   const bool receiving = params.receiving;
   if (!worker->second->post([endpoint, mix, shared, participant, sending, receiving](Worker& w) {
-        if (!w.addLeg(endpoint, mix, std::move(*shared), participant, sending, receiving)) {
-          w.failEndpoint(endpoint);  // the mix went away meanwhile
-        }
+        // Fails when the mix went away meanwhile, throws when the room refuses the settings.
+        w.forLeg(endpoint, mix, [&] {
+          return w.addLeg(endpoint, mix, std::move(*shared), participant, sending, receiving);
+        });
       })) {
     return false;
   }
@@ -127,10 +129,10 @@ bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
     return false;
   }
   return worker->post([endpoint, params](Worker& w) {
-    if (!w.updateLeg(endpoint, params.endpoint, params.participant, params.sending,
-                     params.receiving)) {
-      w.failEndpoint(endpoint);
-    }
+    w.forLeg(endpoint, 0, [&] {
+      return w.updateLeg(endpoint, params.endpoint, params.participant, params.sending,
+                         params.receiving);
+    });
   });
 }
 
@@ -211,6 +213,11 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
             found->second.playback = 0;
           }
           events.onPlaybackEnded(event->mix, event->how);
+          break;
+        case WorkerEvent::Kind::kFault:
+          events.onMixerFault(event->endpoint, event->mix,
+                              std::string(event->what.data(),
+                                          ::strnlen(event->what.data(), event->what.size())));
           break;
         case WorkerEvent::Kind::kEndpointFailed:
           if (joined_.erase(event->endpoint) != 0) {
@@ -333,6 +340,7 @@ std::vector<EngineThreadStats> InProcessMixer::engineStats() const {
     s.latenessP999Micros = w->lateness().percentileMicros(0.999);
     s.cpuSeconds = std::chrono::duration<double>(w->cpuTime()).count();
     s.mixes = w->mixCount();
+    s.faults = w->faults();
     out.push_back(s);
   }
   return out;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <iostream>
+
 #include <boost/asio/steady_timer.hpp>
 
 #include "mixer/remote/LineStream.hpp"
@@ -326,6 +328,12 @@ class ControlServer::EventRouter final : public MixerEvents {
   }
   void onMediaSource(EndpointId endpoint, const MediaSourceEvent& event) override {
     toOwner(endpoint, SourceEvent{endpoint, event});
+  }
+  void onMixerFault(EndpointId endpoint, MixId mix, const std::string& what) override {
+    // Logged here, on the machine whose mixer thread it was; a leg's fault also ends its call
+    // (an endpointFailed event follows), and engine stats count every fault.
+    std::cerr << "confab-mixer: error: exception on a mixer thread (endpoint " << endpoint
+              << ", mix " << mix << "): " << what << std::endl;
   }
   void onPlaybackEnded(MixId mix, MediaFileEnd how) override {
     if (auto [owner, clientMix] = ownerOfMix(mix); owner != nullptr) {

@@ -193,7 +193,8 @@ json::object threadObject(const EngineThreadStats& t) {
           {"latenessP99Micros", finite(t.latenessP99Micros)},
           {"latenessP999Micros", finite(t.latenessP999Micros)},
           {"cpuSeconds", finite(t.cpuSeconds)},
-          {"mixes", t.mixes}};
+          {"mixes", t.mixes},
+          {"faults", t.faults}};
 }
 
 struct Writer {
@@ -750,6 +751,7 @@ void readThread(const json::object& o,
   f.real("latenessP999Micros", t.latenessP999Micros, 0.0, kMaxMeasure);
   f.real("cpuSeconds", t.cpuSeconds, 0.0, kMaxMeasure);
   f.unsignedNumber("mixes", t.mixes);
+  f.unsignedNumber("faults", t.faults);
   parent.adopt(f.error());
 }
 

@@ -157,6 +157,43 @@ TEST(MixerEngine, AnUpdateWithKeysTheMixerCannotUseIsRefusedAndTheCallGoesOn) {
   mixer.release(r->id);
 }
 
+TEST(MixerEngine, AnExceptionOnTheMixerThreadEndsOneCallNotTheProcess) {
+  // Issue 10 item 9: a room whose settings the Opus encoder refuses throws when a participant is
+  // added, on the mixer thread. The call is ended (onEndpointFailed), the fault is reported with
+  // its text and counted, and a room beside it on the same thread goes on.
+  MixerSettings settings = test::loopbackMixer({50500, 50599});  // one thread for both rooms
+  InProcessMixer mixer(settings);
+  RoomSettings refused;
+  refused.talkerOpusComplexity = 42;  // libopus takes 0 to 10
+  const MixId broken = mixer.createMix(refused);
+  const MixId fine = mixer.createMix(RoomSettings{});
+  auto rb = mixer.reserve(), rf = mixer.reserve();
+  ASSERT_TRUE(rb && rf);
+  ASSERT_TRUE(mixer.join(rb->id, broken, mediaParams(Codec::kOpus, 111, 1)));
+  LoopbackPhone phone(Codec::kPcmu, 0, 1000, rf->rtpPort);
+  MediaParams params = mediaParams(Codec::kPcmu, 0, 2);
+  phone.describe(params);
+  ASSERT_TRUE(mixer.join(rf->id, fine, params));
+  RecordingEvents events;
+  ASSERT_TRUE(eventsUntil(mixer, events, [&] { return !events.failed.empty(); }));
+  EXPECT_EQ(events.failed, std::vector<EndpointId>{rb->id});
+  ASSERT_EQ(events.faults.size(), 1u);
+  EXPECT_EQ(events.faults[0].first, rb->id);
+  EXPECT_NE(events.faults[0].second.find("Opus"), std::string::npos) << events.faults[0].second;
+  EXPECT_FALSE(mixer.endpointStats(rb->id));
+  for (int i = 0; i < 40; ++i) {
+    phone.sendFrame();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waitForEvents(mixer, events, 0);
+  }
+  const auto stats = statsWhen(mixer, events, rf->id,
+                               [](const MediaStats& m) { return m.packetsReceived >= 30; });
+  ASSERT_TRUE(stats) << "the other room on the thread goes on";
+  EXPECT_GE(stats->packetsReceived, 30u);
+  EXPECT_EQ(mixer.engineStats().at(0).faults, 1u);
+  mixer.release(rf->id);
+}
+
 TEST(MixerEngine, ReservedPortsAreFreedOnRelease) {
   MixerSettings settings = test::loopbackMixer({45000, 45003});  // two pairs
   InProcessMixer mixer(settings);

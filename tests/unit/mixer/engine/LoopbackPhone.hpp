@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -210,6 +211,10 @@ struct RecordingEvents final : mixer::MixerEvents {
   void onRecordingEnded(mixer::MixId mix, mixer::MediaFileEnd how) override {
     recordings.push_back({mix, how, Clock::now()});
   }
+  void onMixerFault(mixer::EndpointId endpoint, mixer::MixId /*mix*/,
+                    const std::string& what) override {
+    faults.emplace_back(endpoint, what);
+  }
 
   std::vector<std::pair<mixer::EndpointId, char>> digits;
   std::vector<mixer::EndpointId> timeouts;
@@ -217,6 +222,7 @@ struct RecordingEvents final : mixer::MixerEvents {
   std::vector<std::pair<mixer::EndpointId, bool>> talkingChanges;
   std::vector<Ended> playbacks;
   std::vector<Ended> recordings;
+  std::vector<std::pair<mixer::EndpointId, std::string>> faults;
 };
 
 // A mixer on 127.0.0.1 with its own port range, so tests running side by side do not meet.
