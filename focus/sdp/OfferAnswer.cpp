@@ -112,9 +112,12 @@ bool sessionParamsAcceptable(const Crypto& crypto) {
                      [](const std::string& p) { return p.starts_with("WSH="); });
 }
 
-// The remote key of a crypto line, when its first key has the suite's length.
+// The remote key of a crypto line, when it has one key of the suite's length and no MKI. An MKI
+// (RFC 4568 §6.1, RFC 3711 §3.1) puts an identifier in every SRTP packet, which our SRTP
+// contexts neither write nor expect: taking the key without it would drop every packet. Such a
+// line is passed over, so the offer falls back to another a=crypto (or is refused: 488).
 std::optional<std::vector<std::uint8_t>> remoteKey(const Crypto& crypto, SrtpSuite suite) {
-  if (crypto.keys.empty()) {
+  if (crypto.keys.size() != 1 || crypto.keys.front().mki) {
     return std::nullopt;
   }
   auto key = base64Decode(crypto.keys.front().keySalt);
@@ -382,8 +385,6 @@ Result<AudioAnswer> answerAudio(const SessionDescription& offer,
       p.tag = crypto.tag;
       p.localKey = std::move(*ours);
       p.remoteKey = std::move(*theirs);
-      p.remoteMki = crypto.keys.front().mki;
-      p.remoteMkiLength = crypto.keys.front().mkiLength;
       p.remoteLifetime = crypto.keys.front().lifetime;
       srtp = std::move(p);
       chosenCrypto = crypto;
@@ -722,8 +723,6 @@ Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
       p.tag = theirCrypto.tag;
       p.localKey = std::move(*local);
       p.remoteKey = std::move(*remote);
-      p.remoteMki = theirCrypto.keys.front().mki;
-      p.remoteMkiLength = theirCrypto.keys.front().mkiLength;
       p.remoteLifetime = theirCrypto.keys.front().lifetime;
       srtp = std::move(p);
     } else if (om.isSecureProto()) {

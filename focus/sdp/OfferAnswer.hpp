@@ -94,8 +94,7 @@ struct SrtpParameters {
   std::uint32_t tag = 0;
   std::vector<std::uint8_t> localKey;   // master key || salt we protect with
   std::vector<std::uint8_t> remoteKey;  // theirs, to unprotect
-  std::optional<std::uint32_t> remoteMki;
-  std::optional<unsigned> remoteMkiLength;
+  // No MKI: a crypto line with one is never chosen (remoteKey() in OfferAnswer.cpp).
   std::optional<std::string> remoteLifetime;
 };
 
