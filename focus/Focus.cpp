@@ -52,13 +52,22 @@ void Focus::stop() {
 }
 
 void Focus::onMessage(sip::Message&& message, const transport::Source& source) {
-  if (observer_ != nullptr && observer_->tracesSip()) {
-    observer_->onSipMessage(true, message.serialize(), source.remote.str());
+  if (observer_ != nullptr) {
+    observer_->onSipSummary(true, message, source.remote.str());
+    if (observer_->tracesSip()) {
+      observer_->onSipMessage(true, message.serialize(), source.remote.str());
+    }
   }
   if (message.isRequest()) {
     layer_->receiveRequest(std::move(message), source);
   } else {
     layer_->receiveResponse(std::move(message), source);
+  }
+}
+
+void Focus::onLimit(std::string_view event, const transport::Source& source) {
+  if (observer_ != nullptr) {
+    observer_->onLimit(event, source.remote.str());
   }
 }
 
@@ -72,15 +81,22 @@ void Focus::onBadMessage(const sip::ParseFailure& failure, const transport::Sour
 }
 
 void Focus::sendResponse(const sip::Message& response, const transport::Source& to) {
-  if (observer_ != nullptr && observer_->tracesSip()) {
-    observer_->onSipMessage(false, response.serialize(), to.remote.str());
+  if (observer_ != nullptr) {
+    observer_->onSipSummary(false, response, to.remote.str());
+    if (observer_->tracesSip()) {
+      observer_->onSipMessage(false, response.serialize(), to.remote.str());
+    }
   }
   (void)transports_->sendResponse(response, to);
 }
 
 void Focus::sendRequest(const sip::Message& request, const transport::Destination& to) {
-  if (observer_ != nullptr && observer_->tracesSip()) {
-    observer_->onSipMessage(false, request.serialize(), to.host + ":" + std::to_string(to.port));
+  if (observer_ != nullptr) {
+    const std::string peer = to.host + ":" + std::to_string(to.port);
+    observer_->onSipSummary(false, request, peer);
+    if (observer_->tracesSip()) {
+      observer_->onSipMessage(false, request.serialize(), peer);
+    }
   }
   (void)transports_->send(request, to);
 }

@@ -28,6 +28,9 @@ struct FocusSettings {
 class FocusObserver : public room::CallObserver {
  public:
   virtual void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) = 0;
+  // Every SIP message in or out, for a one-line debug log (no serializing).
+  virtual void onSipSummary(bool /*inbound*/, const sip::Message& /*message*/,
+                            const std::string& /*peer*/) {}
   // Whether onSipMessage is wanted at all (serializing for a trace costs).
   [[nodiscard]] virtual bool tracesSip() const = 0;
 
@@ -58,6 +61,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   // TransportLayer::Listener
   void onMessage(sip::Message&& message, const transport::Source& source) override;
   void onBadMessage(const sip::ParseFailure& failure, const transport::Source& source) override;
+  void onLimit(std::string_view event, const transport::Source& source) override;
   // txn::Wire
   void sendResponse(const sip::Message& response, const transport::Source& to) override;
   void sendRequest(const sip::Message& request, const transport::Destination& to) override;

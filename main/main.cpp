@@ -3,10 +3,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -63,6 +65,51 @@ class Log final : public FocusObserver {
                 << " refused=" << event.refused << std::endl;
     }
   }
+  void onMixerFault(const room::Call* call, const std::string& what) override {
+    // Always logged: the mixer caught an exception (the call, if it was one call's, is ended).
+    std::cerr << "confab: error: exception on a mixer thread";
+    if (call != nullptr) {
+      std::cerr << " in call " << call->dialog().callId() << " (room " << call->roomId() << ")";
+    }
+    std::cerr << ": " << what << std::endl;
+  }
+  void onLimit(std::string_view event, const std::string& source) override {
+    // One line per kind of event and second at most, in key=value form for log watchers such as
+    // fail2ban; 'count' covers the ones not printed since the last line.
+    auto& seen = limits_[std::string(event)];
+    ++seen.count;
+    const auto now = std::chrono::steady_clock::now();
+    if (seen.printed && now - *seen.printed < std::chrono::seconds(1)) {
+      return;
+    }
+    std::cerr << "confab: security event=" << event << " source=" << source
+              << " count=" << seen.count << std::endl;
+    seen.printed = now;
+    seen.count = 0;
+  }
+  void onSipSummary(bool inbound, const sip::Message& m, const std::string& peer) override {
+    if (level_ != config::LogLevel::kDebug) {
+      return;  // trace prints whole messages instead
+    }
+    // One line per message: requests by method, responses by status, with Call-ID and CSeq.
+    std::cerr << "confab: debug: " << (inbound ? "<<< " : ">>> ");
+    if (m.isRequest()) {
+      std::cerr << m.method;
+    } else {
+      std::cerr << m.status << " " << m.reason;
+    }
+    std::cerr << (inbound ? " from " : " to ") << peer << " call-id=" << m.callId();
+    if (const std::string* cseq = m.header("CSeq")) {
+      std::cerr << " cseq=\"" << *cseq << "\"";
+    }
+    std::cerr << std::endl;
+  }
+  void onMediaChange(const room::Call& call, const std::string& change) override {
+    if (level_ <= config::LogLevel::kDebug) {
+      std::cerr << "confab: debug: call " << call.dialog().callId() << " media " << change
+                << std::endl;
+    }
+  }
   void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) override {
     std::cerr << (inbound ? "<<< from " : ">>> to ") << peer << "\n" << wire << std::endl;
   }
@@ -70,6 +117,11 @@ class Log final : public FocusObserver {
 
  private:
   config::LogLevel level_;
+  struct Seen {
+    std::optional<std::chrono::steady_clock::time_point> printed;
+    uint64_t count = 0;
+  };
+  std::map<std::string, Seen, std::less<>> limits_;
 };
 
 FocusSettings focusSettings(const config::Config& c) {

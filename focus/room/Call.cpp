@@ -226,10 +226,19 @@ bool Call::applyMedia() {
   params->participant.gain = controls_.gain;
   params->participant.noiseSuppression = settings_.noiseSuppression;
   params->participant.automaticGain = settings_.automaticGain;
+  // What the debug log says of the leg: codec, direction, SRTP.
+  const sdp::Negotiated& n = *negotiated_;
+  const std::string what = n.codec.name + "/" + std::to_string(n.codec.clockRate) +
+                           (n.srtp ? " SRTP" : "") + (params->sending ? "" : " on hold") +
+                           (params->receiving ? "" : " not receiving");
   if (joined_) {
-    return mixer_.update(media_.id, *params);
+    const bool ok = mixer_.update(media_.id, *params);
+    listener_.onMediaChange(*this, (ok ? "updated: " : "update refused by the mixer: ") + what);
+    return ok;
   }
   joined_ = mixer_.join(media_.id, mix_->id(), *params);
+  listener_.onMediaChange(*this, (joined_ ? "joined room " + roomId_ + ": "
+                                          : "join refused by the mixer: ") + what);
   return joined_;
 }
 

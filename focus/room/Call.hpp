@@ -46,6 +46,8 @@ class Call final : private txn::ClientTransaction::User {
     // The call is over (BYE either way, ACK or session timeout); the owner deletes it. Always
     // called from a timer, never from inside one of the call's own methods.
     virtual void onCallEnded(Call& call) = 0;
+    // The media leg joined the mix, changed, or left it (for the debug log).
+    virtual void onMediaChange(Call& /*call*/, const std::string& /*change*/) {}
 
    protected:
     ~Listener() = default;

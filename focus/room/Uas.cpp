@@ -200,6 +200,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     return;
   }
   if (room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
+    if (observer_ != nullptr) {
+      observer_->onLimit("room-full", transaction.source().remote.str());
+    }
     refuse(486, "Room Full");
     return;
   }
@@ -210,6 +213,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   }
   auto media = mixer_.reserve();
   if (!media) {
+    if (observer_ != nullptr) {
+      observer_->onLimit("rtp-ports-exhausted", transaction.source().remote.str());
+    }
     sip::Message response = sip::makeResponse(request, 503, "No Media Ports Free", tag);
     response.add("Retry-After", "30");
     transaction.respond(std::move(response));
@@ -313,9 +319,15 @@ void Uas::hangUpAll() {
 }
 
 std::size_t Uas::callsInRoom(const std::string& roomId) const {
-  return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(), [&](const auto& c) {
-    return c.second->roomId() == roomId && !c.second->ended();
-  }));
+  // Calls still ringing count too: they hold a place, so a burst of INVITEs cannot all pass the
+  // limit before any of them is answered.
+  const auto inRoom = [&](const Call& call) { return call.roomId() == roomId && !call.ended(); };
+  const auto answered = std::count_if(calls_.begin(), calls_.end(),
+                                      [&](const auto& c) { return inRoom(*c.second); });
+  const auto ringing = std::count_if(ringing_.begin(), ringing_.end(), [&](const auto& r) {
+    return r.second.call != nullptr && inRoom(*r.second.call);
+  });
+  return static_cast<std::size_t>(answered + ringing);
 }
 
 Call* Uas::findCall(const std::string& callId) {
@@ -389,6 +401,12 @@ void Uas::onMediaSource(mixer::EndpointId endpoint, const mixer::MediaSourceEven
   }
 }
 
+void Uas::onMixerFault(mixer::EndpointId endpoint, mixer::MixId /*mix*/, const std::string& what) {
+  if (observer_ != nullptr) {
+    observer_->onMixerFault(endpoint != 0 ? findByEndpoint(endpoint) : nullptr, what);
+  }
+}
+
 void Uas::onRtpTimeout(mixer::EndpointId endpoint) {
   if (Call* call = findByEndpoint(endpoint)) {
     call->hangUp("no media from the caller");
@@ -402,8 +420,17 @@ void Uas::onEndpointFailed(mixer::EndpointId endpoint) {
   }
 }
 
+void Uas::onMediaChange(Call& call, const std::string& change) {
+  if (observer_ != nullptr) {
+    observer_->onMediaChange(call, change);
+  }
+}
+
 void Uas::onCallEnded(Call& call) {
   if (observer_ != nullptr) {
+    if (call.inMix()) {
+      observer_->onMediaChange(call, "left room " + call.roomId() + ": " + call.endReason());
+    }
     observer_->onCallEnded(call);
   }
   calls_.erase(call.dialog().key());

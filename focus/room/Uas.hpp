@@ -26,6 +26,13 @@ class CallObserver {
   virtual void onDtmf(const Call& /*call*/, char /*digit*/) {}
   // Where the call's media latched, or packets refused at its port (mixer::MediaSourceEvent).
   virtual void onMediaSource(const Call& /*call*/, const mixer::MediaSourceEvent& /*event*/) {}
+  // A limit refused something from 'source' (IP:PORT): "rtp-ports-exhausted", "room-full",
+  // and the transport's "sip-message-too-large", "sip-connection-refused".
+  virtual void onLimit(std::string_view /*event*/, const std::string& /*source*/) {}
+  // The call's media leg changed in the mixer: "joined ...", "updated ...", "left: <why>".
+  virtual void onMediaChange(const Call& /*call*/, const std::string& /*change*/) {}
+  // An exception on a mixer thread, caught there: in this call's media (null: not one call's).
+  virtual void onMixerFault(const Call* /*call*/, const std::string& /*what*/) {}
 
  protected:
   ~CallObserver() = default;
@@ -60,6 +67,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
   // mixer::MixerEvents
   void onDtmf(mixer::EndpointId endpoint, char digit) override;
   void onMediaSource(mixer::EndpointId endpoint, const mixer::MediaSourceEvent& event) override;
+  void onMixerFault(mixer::EndpointId endpoint, mixer::MixId mix, const std::string& what) override;
   void onRtpTimeout(mixer::EndpointId endpoint) override;
   void onEndpointFailed(mixer::EndpointId endpoint) override;
 
@@ -76,6 +84,7 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
 
  private:
   void onCallEnded(Call& call) override;
+  void onMediaChange(Call& call, const std::string& change) override;
   void handleNewInvite(txn::ServerTransaction& transaction);
   void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);

@@ -135,9 +135,29 @@ void TransportLayer::answerStun(UdpSocket& socket, std::string_view bytes, const
   ++counters_.stunBindingRequests;
 }
 
-void TransportLayer::onDatagramDropped(UdpSocket&, std::size_t, const Endpoint&) {
-  // RFC 3261 §18.3 has no way to answer a datagram we did not read whole: drop it.
+void TransportLayer::onDatagramDropped(UdpSocket& socket, std::string_view head,
+                                       const Endpoint& from) {
   ++counters_.oversizeDatagrams;
+  const Source source{Protocol::kUdp, from, socket.local(), 0};
+  listener_.onLimit("sip-message-too-large", source);
+  // RFC 3261 §21.5.11 (and §18.1.1's size rules): a request too large gets 513 when what we read
+  // of it shows who to answer, i.e. its start line, Via, CSeq and the dialog headers parse. The
+  // rest (its body, cut here) is not needed for that.
+  sip::Limits whole = config_.limits;
+  whole.maxMessageBytes = head.size();
+  auto result = sip::parseMessage(head, true, whole);
+  std::optional<sip::Message> request;
+  if (auto* message = std::get_if<sip::Message>(&result)) {
+    request = std::move(*message);
+  } else if (auto& failure = std::get<sip::ParseFailure>(result); failure.partial) {
+    request = std::move(failure.partial);
+  }
+  if (!request || !request->isRequest() || request->method == "ACK" || !request->topVia()) {
+    return;  // a response, an ACK or unreadable: nothing to answer (§17.2.1, §18.1.2)
+  }
+  stampReceived(*request, from);
+  listener_.onBadMessage(sip::ParseFailure{sip::Error{513, "Message Too Large"}, std::move(request)},
+                         source);
 }
 
 void TransportLayer::onDatagramSendFailed(SendId id, const std::string& reason) {
@@ -212,6 +232,10 @@ void TransportLayer::onAccepted(StreamAcceptor& acceptor, tcp::socket&& socket) 
   if (ec || !admitConnection(remote.address())) {
     // Over a limit: close at once, before any TLS work is spent on the peer.
     ++counters_.refusedConnections;
+    if (!ec) {
+      listener_.onLimit("sip-connection-refused",
+                        Source{acceptor.protocol(), Endpoint{remote.address(), remote.port()}, {}});
+    }
     socket.close(ec);
     return;
   }

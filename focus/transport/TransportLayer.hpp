@@ -54,6 +54,9 @@ class TransportLayer final : private UdpSocket::Listener,
     // connection lost before the bytes left). RFC 3261 §8.1.3.1: treat like a 503.
     virtual void onSendFailed(SendId /*id*/, const std::string& /*reason*/) {}
     virtual void onConnectionClosed(const Source& /*connection*/, const std::string& /*reason*/) {}
+    // A limit refused something from 'source' ("sip-message-too-large",
+    // "sip-connection-refused"): for a security log an operator's tools can act on.
+    virtual void onLimit(std::string_view /*event*/, const Source& /*source*/) {}
 
    protected:
     ~Listener() = default;
@@ -103,7 +106,7 @@ class TransportLayer final : private UdpSocket::Listener,
 
   // UdpSocket::Listener
   void onDatagram(UdpSocket& socket, std::string_view bytes, const Endpoint& from) override;
-  void onDatagramDropped(UdpSocket& socket, std::size_t bytes, const Endpoint& from) override;
+  void onDatagramDropped(UdpSocket& socket, std::string_view head, const Endpoint& from) override;
   void onDatagramSendFailed(SendId id, const std::string& reason) override;
   // StreamAcceptor::Listener
   void onAccepted(StreamAcceptor& acceptor, boost::asio::ip::tcp::socket&& socket) override;

@@ -44,7 +44,8 @@ void UdpSocket::receive() {
         if (!ec && self->listener_ != nullptr) {
           const Endpoint from{self->from_.address(), self->from_.port()};
           if (n > self->maxMessageBytes_) {
-            self->listener_->onDatagramDropped(*self, n, from);
+            self->listener_->onDatagramDropped(*self, std::string_view(self->buffer_.data(), n),
+                                               from);
           } else {
             self->listener_->onDatagram(*self, std::string_view(self->buffer_.data(), n), from);
           }

@@ -10,6 +10,7 @@
 #  - confab logs each refused source as a rate-limited security line naming 127.0.0.2, and each
 #    latch (to the phones' own ports) at debug; the API counts the refused packets apart from the
 #    caller's own (packetsDropped stays 0 on these clean loopback calls).
+#  - At --log-level debug every SIP message has its line, and the media leg's join and leave.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
@@ -169,6 +170,18 @@ for call, n in calls.items():
     check(re.search(rf"^confab: call {re.escape(call)} media latched to 127\.0\.0\.1:{port} ", log,
                     re.M),
           f"no latch of {n}'s call to its own port {port} in the log")
+
+# --log-level debug (issue 10 item 15): a line per SIP message and per change of the media leg.
+for call, n in calls.items():
+    c = re.escape(call)
+    check(re.search(rf"^confab: debug: <<< INVITE from 127\.0\.0\.1:\d+ call-id={c} ", log, re.M),
+          f"no debug line for {n}'s INVITE")
+    check(re.search(rf"^confab: debug: >>> 200 OK to 127\.0\.0\.1:\d+ call-id={c} "
+                    rf"cseq=\"1 INVITE\"$", log, re.M), f"no debug line for the 200 to {n}'s INVITE")
+    check(re.search(rf"^confab: debug: call {c} media joined room 1000: PCMU/8000$", log, re.M),
+          f"no debug line for {n}'s media joining")
+    check(re.search(rf"^confab: debug: call {c} media left room 1000: caller hung up$", log, re.M),
+          f"no debug line for {n}'s media leaving")
 
 # The API: forged and sprayed packets are refused, apart from the callers' own.
 print("API media: " + json.dumps(api))

@@ -345,7 +345,22 @@ def main():
         expect_status(r, 200)
         return f"{len(datagrams)} garbage datagrams, then OPTIONS -> {r}"
 
+    def too_large():
+        # confab runs with --max-message-bytes 8192 here: a 12 kB INVITE is over it. RFC 3261
+        # §21.5.11: 513, since its start line and headers were read; the phrase plain.
+        body = "v=0\r\n" + "".join(f"a=x-filler:{'x' * 90}\r\n" for _ in range(120))
+        data, cid, _ = request(peer, "INVITE", body=body)
+        assert len(data) > 8192
+        peer.send(data)
+        r = peer.final_response(cid)
+        expect_status(r, 513)
+        if r.reason != "Message Too Large":
+            raise TestFailure(f"reason phrase {r.reason!r}")
+        expect_to_tag(r)
+        return f"{len(data)} bytes -> {r}"
+
     check("INVITE to an unknown room -> 404", unknown_room)
+    check("INVITE over --max-message-bytes -> 513", too_large)
     check("retransmitted INVITE to an unknown room -> the same 404", invite_retransmitted_to_unknown_room)
     check("From with an unterminated quote -> 400 naming From", bad_from)
     check("Via branch without a transaction id -> 400 naming Via", bad_via_branch)

@@ -355,6 +355,24 @@ TEST(UasRequests, RoomLimitIsEnforced) {
   EXPECT_EQ(h.lastStatus(), 486);
 }
 
+TEST(UasRequests, RoomLimitHoldsUnderABurstOfCallsStillBeingSetUp) {
+  // Issue 10 item 6: 50 INVITEs at once to a room of 10, answered after a ring (the calls are
+  // still being set up when the next ones arrive): exactly 10 get in, 40 get 486.
+  room::UasSettings settings;
+  settings.answerDelay = std::chrono::milliseconds(500);
+  UasHarness h(settings);
+  h.rooms.put(policy::Room{"ten", "Ten", 10});
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "burst" + std::to_string(i);
+    h.receive(request("INVITE", id, 1, "b" + id, {}, {}, kOfferPcmu, "sip:ten@127.0.0.1"));
+  }
+  EXPECT_EQ(h.countStatus(180), 10u);
+  EXPECT_EQ(h.countStatus(486), 40u);
+  h.timers.advance(std::chrono::milliseconds(600));
+  EXPECT_EQ(h.countStatus(200), 10u);
+  EXPECT_EQ(h.uas().callsIn("ten").size(), 10u);
+}
+
 }  // namespace
 }  // namespace confab::test
 
