@@ -19,6 +19,7 @@ Exit status 0 when everything expected happened; otherwise 1 with the reason on 
 import argparse
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -138,6 +139,16 @@ class Ctrl:
             return None
 
 
+def seq_put(ctrl):
+    """The sequence number of the last RTP packet baresip's jitter buffer took in (its
+    audio_debug): it stops moving when baresip drops what arrives as late or duplicate."""
+    debug = ctrl.command("audio_debug")
+    m = re.search(r"seq_put=(\d+)", debug if isinstance(debug, str) else json.dumps(debug))
+    if not m:
+        raise Failure("audio_debug shows no seq_put")
+    return m.group(1)
+
+
 def dial_and_establish(ctrl, uri, seconds, result):
     ctrl.command("dial", uri)
     ev = ctrl.wait_event({"CALL_ESTABLISHED", "CALL_CLOSED"}, seconds, "dial " + uri)
@@ -159,6 +170,9 @@ def main():
     c = sub.add_parser("call")
     c.add_argument("uri")
     c.add_argument("--hold", type=float, default=3)
+    c.add_argument("--hold-at", type=float, help="put the call on hold this long after it is up")
+    c.add_argument("--resume-at", type=float, help="and resume it this long after it is up")
+    c.add_argument("--ready", help="a file that gets the Call-ID once the call is up")
     u = sub.add_parser("call-until-closed")
     u.add_argument("uri")
     u.add_argument("--ready", required=True)
@@ -172,9 +186,32 @@ def main():
         ctrl = Ctrl(args.port, args.connect_seconds)
         dial_and_establish(ctrl, args.uri, args.establish_seconds, result)
         if args.mode == "call":
-            early = ctrl.closed_before(args.hold)
+            if args.ready:
+                with open(args.ready + ".tmp", "w") as f:
+                    f.write(result["call_id"] + "\n")
+                os.rename(args.ready + ".tmp", args.ready)
+            # Hold and resume (re-INVITEs with a=sendonly, then a=sendrecv) at their times, the
+            # call staying up throughout.
+            steps = []
+            if args.hold_at is not None:
+                steps.append((args.hold_at, "hold"))
+            if args.resume_at is not None:
+                steps.append((args.resume_at, "resume"))
+            elapsed = 0.0
+            for at, command in sorted(steps):
+                early = ctrl.closed_before(max(0.0, at - elapsed))
+                if early is not None:
+                    raise Failure(f"call closed before '{command}': {early.get('param')!r}")
+                if command == "hold":
+                    result["seq_put_before_hold"] = seq_put(ctrl)
+                ctrl.command(command)
+                result[command + "_done"] = "yes"
+                elapsed = at
+            early = ctrl.closed_before(max(0.0, args.hold - elapsed))
             if early is not None:
                 raise Failure(f"call closed after less than {args.hold}s: {early.get('param')!r}")
+            if steps:
+                result["seq_put_end"] = seq_put(ctrl)
             result["held_seconds"] = str(args.hold)
             ctrl.command("hangup")
             ev = ctrl.wait_event({"CALL_CLOSED"}, 10, "hangup")

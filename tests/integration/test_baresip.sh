@@ -7,7 +7,8 @@
 #      confab logs the join with opus/48000 and "caller hung up" for that Call-ID;
 #   2. the same offering only PCMU: confab answers PCMU/8000;
 #   3. SDES SRTP (mediaenc=srtp-mand, RTP/SAVP with a=crypto): confab's join line says SRTP;
-#   4. confab's BYE: while a call is up confab gets SIGTERM; baresip reports the session closed
+#   4. hold and resume: baresip's jitter buffer takes in confab's stream again after resuming;
+#   5. confab's BYE: while a call is up confab gets SIGTERM; baresip reports the session closed
 #      by the peer, confab logs why the call ended and exits 0.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
@@ -169,7 +170,32 @@ assert_confab_alive "after the PCMU call"
 call_and_hang_up srtp ";mediaenc=srtp-mand" "opus/48000 SRTP"
 assert_confab_alive "after the SRTP call"
 
-# 4. confab hangs up: SIGTERM while the call is up; confab sends BYE, baresip closes the call.
+# 4. Hold and resume (issue 10 item 4): baresip (PCMU) calls, talks 5 s, puts the call on hold
+#    (re-INVITE, a=sendonly), resumes 1 s later (a=sendrecv) and hangs up 2 s after that. Judged
+#    by baresip's own jitter buffer (audio_debug's seq_put, the last sequence number it took in):
+#    after the resume it must have taken in about the 100 packets confab sent, i.e. moved forward
+#    by 50 to 300. Before the fix confab's stream restarted at the sequence number the call began
+#    with, 250 packets back, and baresip threw those away as late: seq_put went backwards or
+#    stood still.
+start_baresip holdresume ";audio_codecs=PCMU/8000/1"
+result="$BARESIP_DIR/result"
+hold_status=0
+timeout -k 5 60 python3 "$INTEG_DIR/baresip_ctrl.py" --port "$BARESIP_CTRL" --result "$result" \
+  call "sip:1000@127.0.0.1:$SIP_PORT" --hold 8 --hold-at 5 --resume-at 6 \
+  >"$BARESIP_DIR/ctrl.log" 2>&1 || hold_status=$?
+[[ $hold_status -eq 0 ]] || baresip_fail "holdresume: the call failed (driver status $hold_status): $(result_value "$result" error)"
+[[ "$(result_value "$result" resume_done)" == yes ]] || baresip_fail "holdresume: baresip did not resume"
+stop_baresip
+before="$(result_value "$result" seq_put_before_hold)"
+after="$(result_value "$result" seq_put_end)"
+[[ -n "$before" && -n "$after" ]] || baresip_fail "holdresume: no jitter buffer numbers from baresip"
+taken=$(( (after - before + 65536) % 65536 ))
+log "holdresume: baresip's jitter buffer took in sequence numbers $before before the hold, $after at the end: $taken packets after the resume"
+((taken >= 50 && taken <= 300)) ||
+  baresip_fail "holdresume: baresip took in $taken packets after resuming (from $before to $after), not the ~100 confab sent"
+assert_confab_alive "after the hold and resume"
+
+# 5. confab hangs up: SIGTERM while the call is up; confab sends BYE, baresip closes the call.
 start_baresip byefromconfab ""
 result="$BARESIP_DIR/result"
 ready="$BARESIP_DIR/established"
