@@ -1,5 +1,7 @@
 #include "focus/room/Call.hpp"
 
+#include <openssl/rand.h>
+
 #include "focus/room/Capabilities.hpp"
 #include "focus/room/MediaParams.hpp"
 
@@ -84,6 +86,20 @@ bool Call::handleSdp(txn::ServerTransaction& transaction, std::string& body) {
   auto negotiated = sdp::answer(*offer, local_);
   if (!negotiated) {
     return fail(negotiated.error());  // the session goes on unchanged, our version too
+  }
+  if (negotiated_ && negotiated_->srtp && negotiated->srtp &&
+      negotiated_->srtp->suite != negotiated->srtp->suite) {
+    // A new suite gets a new key of ours (RFC 4568 §7.1.4): the same master key under another
+    // AES-CM suite derives the same keystream, and the new context would start its indices over
+    // (RFC 3711 §9.1). The mixer refuses our old key with a new suite.
+    if (RAND_bytes(local_.srtpKeyMaterial.data(),
+                   static_cast<int>(local_.srtpKeyMaterial.size())) != 1) {
+      return fail(sip::Error{500, "no random bytes for a new SRTP key"});
+    }
+    negotiated = sdp::answer(*offer, local_);
+    if (!negotiated) {
+      return fail(negotiated.error());
+    }
   }
   // The mixer takes the new media before we answer: if it refuses (keys it cannot use, a mix
   // that is gone), the offer is refused and the session stays as it was (RFC 3261 §14.2), not

@@ -85,37 +85,23 @@ std::optional<MediaEndpoint> MediaEndpoint::create(int rtpFd,
                                                    EndpointSettings settings,
                                                    MediaEndpoint* previous) {
   MediaEndpoint endpoint(rtpFd, rtcpFd, std::move(settings));
-  const std::optional<SrtpKeys>& wanted = endpoint.settings_.srtp;
   // The rule of RFC 3711 §9.1, enforced here: one master key, one context per direction, for the
-  // whole call. A context is replaced only together with its key.
-  if (previous != nullptr && previous->sessionKeys_) {
-    const SrtpKeys& held = *previous->sessionKeys_;
-    const bool sameSuite = !wanted || wanted->suite == held.suite;
-    if (previous->outbound_ && sameSuite &&
-        (!wanted || wanted->localKeySalt == held.localKeySalt)) {
-      endpoint.outbound_ = std::move(previous->outbound_);
-    }
-    if (previous->inbound_ && sameSuite &&
-        (!wanted || wanted->remoteKeySalt == held.remoteKeySalt)) {
-      endpoint.inbound_ = std::move(previous->inbound_);
-    }
-    if (!wanted && (endpoint.outbound_ || endpoint.inbound_)) {
-      endpoint.sessionKeys_ = held;  // held through a plain stretch of the call
-    }
+  // whole call (context() finds the call's own before making one).
+  if (previous != nullptr) {
+    endpoint.contexts_ = std::move(previous->contexts_);
+    previous->inbound_ = previous->outbound_ = nullptr;
   }
-  if (wanted) {
-    if (!endpoint.inbound_) {
-      endpoint.inbound_ =
-          srtp::Session::create(wanted->suite, srtp::Direction::kInbound, wanted->remoteKeySalt);
-    }
-    if (!endpoint.outbound_) {
-      endpoint.outbound_ =
-          srtp::Session::create(wanted->suite, srtp::Direction::kOutbound, wanted->localKeySalt);
-    }
-    if (!endpoint.inbound_ || !endpoint.outbound_) {
+  if (const std::optional<SrtpKeys>& wanted = endpoint.settings_.srtp) {
+    endpoint.inbound_ =
+        endpoint.context(srtp::Direction::kInbound, wanted->suite, wanted->remoteKeySalt);
+    endpoint.outbound_ =
+        endpoint.context(srtp::Direction::kOutbound, wanted->suite, wanted->localKeySalt);
+    if (endpoint.inbound_ == nullptr || endpoint.outbound_ == nullptr) {
+      if (previous != nullptr) {
+        previous->contexts_ = std::move(endpoint.contexts_);  // nothing changed for the caller
+      }
       return std::nullopt;  // the destructor closes the sockets
     }
-    endpoint.sessionKeys_ = wanted;
   }
   // The latch stays while it is still one the new settings would allow, and the SDP's address did
   // not move (if it did, they are somewhere else: latch again, strictly).
@@ -150,13 +136,41 @@ MediaEndpoint::MediaEndpoint(int rtpFd, int rtcpFd, EndpointSettings settings)
       rtpPeer_(settings_.remoteRtp),
       rtcpPeer_(settings_.rtcpMux ? settings_.remoteRtp : settings_.remoteRtcp) {}
 
+srtp::Session* MediaEndpoint::context(srtp::Direction direction, srtp::Suite suite,
+                                      const std::vector<uint8_t>& keySalt) {
+  for (const auto& c : contexts_) {
+    if (c->direction != direction || c->keySalt != keySalt) {
+      continue;
+    }
+    if (c->suite == suite) {
+      return &c->session;
+    }
+    // Our key under another suite would derive the keystream already used (the focus gives a new
+    // key with a new suite, RFC 4568 §7.1.4). Their key under another suite is theirs to answer
+    // for: it gets a context of its own.
+    if (direction == srtp::Direction::kOutbound) {
+      return nullptr;
+    }
+  }
+  if (contexts_.size() >= kMaxContexts) {
+    return nullptr;
+  }
+  auto session = srtp::Session::create(suite, direction, keySalt);
+  if (!session) {
+    return nullptr;
+  }
+  contexts_.push_back(
+      std::make_unique<Context>(Context{direction, suite, keySalt, std::move(*session)}));
+  return &contexts_.back()->session;
+}
+
 MediaEndpoint::MediaEndpoint(MediaEndpoint&& other) noexcept
     : rtpFd_(std::exchange(other.rtpFd_, -1)),
       rtcpFd_(std::exchange(other.rtcpFd_, -1)),
       settings_(std::move(other.settings_)),
-      inbound_(std::move(other.inbound_)),
-      outbound_(std::move(other.outbound_)),
-      sessionKeys_(std::move(other.sessionKeys_)),
+      contexts_(std::move(other.contexts_)),
+      inbound_(std::exchange(other.inbound_, nullptr)),
+      outbound_(std::exchange(other.outbound_, nullptr)),
       rtpPeer_(other.rtpPeer_),
       rtcpPeer_(other.rtcpPeer_),
       rtpLatched_(other.rtpLatched_),
@@ -174,9 +188,9 @@ MediaEndpoint& MediaEndpoint::operator=(MediaEndpoint&& other) noexcept {
     rtpFd_ = std::exchange(other.rtpFd_, -1);
     rtcpFd_ = std::exchange(other.rtcpFd_, -1);
     settings_ = std::move(other.settings_);
-    inbound_ = std::move(other.inbound_);
-    outbound_ = std::move(other.outbound_);
-    sessionKeys_ = std::move(other.sessionKeys_);
+    contexts_ = std::move(other.contexts_);
+    inbound_ = std::exchange(other.inbound_, nullptr);
+    outbound_ = std::exchange(other.outbound_, nullptr);
     rtpPeer_ = other.rtpPeer_;
     rtcpPeer_ = other.rtcpPeer_;
     rtpLatched_ = other.rtpLatched_;

@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,12 +100,14 @@ class MediaEndpoint {
   // SRTP keys are unusable.
   //
   // 'previous' is the endpoint this one replaces on the same ports after a re-INVITE: its SRTP
-  // contexts carry over whenever the key does (the focus keeps its key across re-INVITEs). A new
-  // outbound context under the same master key would start again at packet index 0 (rollover
-  // counter 0, SRTCP index 0) and encrypt new packets with keystream already used: RFC 3711 §9.1
-  // forbids exactly that. A kept inbound context keeps its replay window, so packets captured
-  // before the re-INVITE cannot be replayed after it. Contexts are kept even while a re-INVITE
-  // turns SRTP off, for when it comes back with the same key; a new key gets new contexts.
+  // contexts carry over, all of them, for the whole call. A key gets one context per direction
+  // for as long as the call lasts: when a re-INVITE brings back a key used before (the same one,
+  // or one used before another), its own context goes on. A new outbound context under a master
+  // key already used would start again at packet index 0 (rollover counter 0, SRTCP index 1) and
+  // encrypt new packets with keystream already used: RFC 3711 §9.1 forbids exactly that. A kept
+  // inbound context keeps its replay window, so packets captured under a key cannot be replayed
+  // when that key comes back. Our key used with one suite is refused with another (both would
+  // derive the same keystream): the focus answers a new suite with a new key.
   //
   // A latch carries over too while the latched address stays allowed and the SDP's address is
   // unchanged (a hold or a codec change must not open the port to strangers again).
@@ -166,10 +169,25 @@ class MediaEndpoint {
   int rtpFd_ = -1;
   int rtcpFd_ = -1;
   EndpointSettings settings_;
-  // Used only while settings_.srtp is set; held (under sessionKeys_) otherwise, see create().
-  std::optional<srtp::Session> inbound_;
-  std::optional<srtp::Session> outbound_;
-  std::optional<SrtpKeys> sessionKeys_;       // the keys inbound_ and outbound_ were made with
+  // Every SRTP context the call has had, one per (direction, key), kept for the whole call (see
+  // create()); inbound_ and outbound_ point at the ones in use while settings_.srtp is set.
+  struct Context {
+    srtp::Direction direction;
+    srtp::Suite suite;
+    std::vector<uint8_t> keySalt;
+    srtp::Session session;
+  };
+  // At most this many keys in one call: a peer (or a control client) cycling through keys gets
+  // its update refused rather than the mixer keeping contexts without bound.
+  static constexpr std::size_t kMaxContexts = 16;
+  // The context for this key, suite and direction: the call's own if it had one, else a new one;
+  // null when our key was used before with another suite (the same keystream under two
+  // contexts), when there are kMaxContexts already, or when the SRTP library refuses the key.
+  srtp::Session* context(srtp::Direction direction, srtp::Suite suite,
+                         const std::vector<uint8_t>& keySalt);
+  std::vector<std::unique_ptr<Context>> contexts_;
+  srtp::Session* inbound_ = nullptr;
+  srtp::Session* outbound_ = nullptr;
   std::optional<sockaddr_storage> rtpPeer_;   // latched, else from SDP
   std::optional<sockaddr_storage> rtcpPeer_;
   bool rtpLatched_ = false;

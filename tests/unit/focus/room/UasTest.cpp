@@ -460,5 +460,38 @@ TEST(UasMedia, RoomRequiringSrtpRefusesPlainRtpAndTakesSdes) {
   EXPECT_TRUE(h.uas().findCall("s2")->inMix());
 }
 
+TEST(UasMedia, ANewSuiteInAReinviteGetsANewKeyOfOurs) {
+  // RFC 4568 §7.1.4: the same key under the same suite is kept across re-INVITEs (one SRTP
+  // context for the call); under another suite it would derive the keystream already used
+  // (RFC 3711 §9.1), so the answer carries a new key, and the call stays in the mix.
+  UasHarness h;
+  std::string sdes = kOfferPcmu;
+  sdes.replace(sdes.find("RTP/AVP"), 7, "RTP/SAVP");
+  const std::string key = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+  const auto offer = [&](const char* suite) {
+    return sdes + "a=crypto:1 " + suite + " inline:" + key + "\r\n";
+  };
+  const auto ourKey = [&] {
+    const std::string& body = h.lastResponse().body;
+    const auto at = body.find("inline:");
+    return at == std::string::npos ? std::string() : body.substr(at + 7, 40);
+  };
+  h.receive(request("INVITE", "k1", 1, "k1a", {}, {}, offer("AES_CM_128_HMAC_SHA1_80")));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag = toTagOf(h.lastResponse());
+  const std::string first = ourKey();
+  ASSERT_FALSE(first.empty());
+  h.receive(request("ACK", "k1", 1, "k1b", tag));
+  h.receive(request("INVITE", "k1", 2, "k1c", tag, {}, offer("AES_CM_128_HMAC_SHA1_80")));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(ourKey(), first) << "the same suite keeps our key";
+  h.receive(request("ACK", "k1", 2, "k1d", tag));
+  h.receive(request("INVITE", "k1", 3, "k1e", tag, {}, offer("AES_CM_128_HMAC_SHA1_32")));
+  ASSERT_EQ(h.lastStatus(), 200);
+  EXPECT_NE(h.lastResponse().body.find("AES_CM_128_HMAC_SHA1_32"), std::string::npos);
+  EXPECT_NE(ourKey(), first) << "another suite gets a new key";
+  EXPECT_TRUE(h.uas().findCall("k1")->inMix());
+}
+
 }  // namespace
 }  // namespace confab::test

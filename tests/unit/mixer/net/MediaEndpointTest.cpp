@@ -338,6 +338,53 @@ TEST_F(MixerEndpoint, SrtpRoundTripReplayAndTamper) {
   EXPECT_EQ(receivedLength, out.size() - 16);
 }
 
+TEST_F(MixerEndpoint, AKeyThatComesBackGoesOnWithItsOwnContext) {
+  // Re-INVITEs take our key from K1 to K2 and back to K1: K1's own context goes on, so its SRTCP
+  // index goes on from where it was. A new context would send index 1 again under K1: keystream
+  // used twice (RFC 3711 §9.1), which the phone's K1 context refuses as a replay.
+  std::vector<uint8_t> k1(30, 0x11), k2(30, 0x22), theirs(30, 0x33);
+  Peer phone;
+  auto settingsWith = [&](const std::vector<uint8_t>& ours) {
+    EndpointSettings s = fromSdp(phone);
+    s.rtcpMux = true;
+    s.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, ours, theirs};
+    return s;
+  };
+  auto phoneInK1 =
+      srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80, srtp::Direction::kInbound, k1);
+  ASSERT_TRUE(phoneInK1);
+  std::vector<uint8_t> report(200);
+  report.resize(rtp::writeReceiverReportCompound(report, 0x5555, {}, "mixer@example"));
+  const auto sendReport = [&](MediaEndpoint& endpoint) {
+    std::vector<uint8_t> buffer(report);
+    buffer.resize(report.size() + 64);
+    return endpoint.sendRtcp(buffer, report.size());
+  };
+  const auto phoneTakesReport = [&] {
+    auto wire = phone.receive();
+    std::size_t length = wire.size();
+    return !wire.empty() && phoneInK1->unprotectRtcp(wire, length);
+  };
+  MediaEndpoint first = open(settingsWith(k1));
+  ASSERT_TRUE(sendReport(first));
+  EXPECT_TRUE(phoneTakesReport());
+  auto [rtpFd, rtcpFd] = first.releaseSockets();
+  auto second = MediaEndpoint::create(rtpFd, rtcpFd, settingsWith(k2), &first);
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(sendReport(*second));
+  (void)phone.receive();  // under K2: not for K1's context
+  auto [rtpFd2, rtcpFd2] = second->releaseSockets();
+  auto third = MediaEndpoint::create(rtpFd2, rtcpFd2, settingsWith(k1), &*second);
+  ASSERT_TRUE(third);
+  ASSERT_TRUE(sendReport(*third));
+  EXPECT_TRUE(phoneTakesReport()) << "K1's SRTCP index went on (not index 1 again)";
+  // Our key under another suite is refused: it would derive the keystream K1 already used.
+  auto [rtpFd3, rtcpFd3] = third->releaseSockets();
+  EndpointSettings otherSuite = settingsWith(k1);
+  otherSuite.srtp->suite = srtp::Suite::kAesCm128HmacSha1_32;
+  EXPECT_FALSE(MediaEndpoint::create(rtpFd3, rtcpFd3, otherSuite, &*third));
+}
+
 TEST_F(MixerEndpoint, RtcpMuxIsSeparatedFromRtp) {
   Peer phone;
   EndpointSettings settings = fromSdp(phone);
