@@ -59,6 +59,20 @@ bool sameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
   return false;
 }
 
+// RTCP packets back to back, each with version 2 and a length that ends exactly where the next
+// begins (RFC 3550 §6.4.1), in the clear: what a reduced-size RTCP packet (RFC 5506) or an RTCP
+// keep-alive sent outside SRTP looks like. Such a packet is not media, and no error.
+bool isClearRtcpChain(std::span<const uint8_t> b) {
+  std::size_t at = 0;
+  while (at + 4 <= b.size()) {
+    if ((b[at] >> 6) != 2) {
+      return false;
+    }
+    at += 4 * (std::size_t{static_cast<uint16_t>((b[at + 2] << 8) | b[at + 3])} + 1);
+  }
+  return at == b.size() && !b.empty();
+}
+
 socklen_t addressLength(const sockaddr_storage& a) {
   return a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
@@ -355,6 +369,14 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
     ++stats_.droppedNotRtp;  // STUN, DTLS, ZRTP or noise
     return false;
   }
+  // An RTP header with nothing after it (no CSRC beyond its count, no extension, no payload) is
+  // a NAT keep-alive (RFC 6263 §4.6; baresip sends one, in the clear even with SRTP): not media,
+  // and never a latch. A real SRTP packet always carries its tag after the header.
+  if (!isRtcp && length == 12 + 4 * std::size_t{static_cast<uint8_t>(data[0] & 0x0F)} &&
+      (data[0] & 0x30) == 0) {
+    ++stats_.droppedNotRtp;
+    return false;
+  }
   const bool separateRtcp = isRtcp && !settings_.rtcpMux;
   const bool latchedHere = separateRtcp ? rtcpLatched_ : rtpLatched_;
   const auto& peer = separateRtcp ? rtcpPeer_ : rtpPeer_;
@@ -384,6 +406,11 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
     const bool ok = isRtcp ? inbound_->unprotectRtcp(data, length)
                            : inbound_->unprotectRtp(data, length);
     if (!ok) {
+      // RTCP in the clear on an SRTP session (baresip sends an APP keep-alive so): not media.
+      if (isRtcp && isClearRtcpChain(std::span<const uint8_t>(data).first(length))) {
+        ++stats_.droppedNotRtp;
+        return false;
+      }
       ++stats_.droppedSrtp;
       return false;
     }
@@ -392,6 +419,12 @@ bool MediaEndpoint::accept(std::span<uint8_t> data, std::size_t& length,
   const bool valid = isRtcp ? rtp::RtcpCompound::parse(data.first(length)).has_value()
                             : rtp::RtpPacket::parse(data.first(length)).has_value();
   if (!valid) {
+    // A lone APP or other RTCP packet that does not start with SR or RR (RFC 5506 reduced size):
+    // well formed, just not a compound we use.
+    if (isRtcp && isClearRtcpChain(std::span<const uint8_t>(data).first(length))) {
+      ++stats_.droppedNotRtp;
+      return false;
+    }
     ++stats_.droppedMalformed;
     return false;
   }

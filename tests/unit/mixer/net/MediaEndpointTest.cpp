@@ -385,6 +385,34 @@ TEST_F(MixerEndpoint, AKeyThatComesBackGoesOnWithItsOwnContext) {
   EXPECT_FALSE(MediaEndpoint::create(rtpFd3, rtcpFd3, otherSuite, &*third));
 }
 
+TEST_F(MixerEndpoint, KeepAlivesAreNotMediaNorErrors) {
+  // Issue 10 item 14: what baresip sends besides its media (a lone RTCP APP packet, in the clear
+  // even with SRTP) and an empty RTP packet (RFC 6263 §4.6) are neither malformed nor failed
+  // authentication: counted apart, never played, never a latch.
+  const std::vector<uint8_t> app = {0x80, 0xCC, 0x00, 0x03, 0x12, 0x34, 0x56, 0x78,
+                                    'P',  'I',  'N',  'G',  0x00, 0x00, 0x00, 0x01};
+  const std::vector<uint8_t> empty = {0x80, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0xA0,
+                                      0x12, 0x34, 0x56, 0x78};
+  for (const bool srtp : {false, true}) {
+    Peer phone;
+    EndpointSettings settings = fromSdp(phone);
+    settings.rtcpMux = true;
+    if (srtp) {
+      settings.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, std::vector<uint8_t>(30, 1),
+                               std::vector<uint8_t>(30, 2)};
+    }
+    MediaEndpoint endpoint = open(settings);
+    phone.sendTo(endpoint.rtpPort(), app);
+    phone.sendTo(endpoint.rtpPort(), empty);
+    EXPECT_EQ(drainUntil(endpoint, [&] { return endpoint.stats().droppedNotRtp >= 2; }), 0u);
+    EXPECT_EQ(endpoint.stats().droppedNotRtp, 2u) << (srtp ? "SRTP" : "RTP");
+    EXPECT_EQ(endpoint.stats().droppedMalformed, 0u);
+    EXPECT_EQ(endpoint.stats().droppedSrtp, 0u);
+    EXPECT_FALSE(endpoint.latched());
+    got_ = {};
+  }
+}
+
 TEST_F(MixerEndpoint, RtcpMuxIsSeparatedFromRtp) {
   Peer phone;
   EndpointSettings settings = fromSdp(phone);
