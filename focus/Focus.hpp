@@ -29,7 +29,8 @@ class FocusObserver : public room::CallObserver {
  public:
   virtual void onSipMessage(bool inbound, const std::string& wire, const std::string& peer) = 0;
   // Every SIP message in or out, for a one-line debug log (no serializing).
-  virtual void onSipSummary(bool /*inbound*/, const sip::Message& /*message*/,
+  virtual void onSipSummary(bool /*inbound*/,
+                            const sip::Message& /*message*/,
                             const std::string& /*peer*/) {}
   // Whether onSipMessage is wanted at all (serializing for a trace costs).
   [[nodiscard]] virtual bool tracesSip() const = 0;

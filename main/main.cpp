@@ -5,8 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -14,9 +14,9 @@
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
+#include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
-#include "main/Config.hpp"
 #include "policy/Directory.hpp"
 
 namespace {

@@ -2,10 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <random>
+
 #include "focus/room/Capabilities.hpp"
 #include "focus/room/MediaParams.hpp"
-
-#include <random>
 #include "focus/sip/Response.hpp"
 
 namespace confab::room {
@@ -253,8 +253,8 @@ bool Call::applyMedia() {
     return ok;
   }
   joined_ = mixer_.join(media_.id, mix_->id(), *params);
-  listener_.onMediaChange(*this, (joined_ ? "joined room " + roomId_ + ": "
-                                          : "join refused by the mixer: ") + what);
+  listener_.onMediaChange(
+      *this, (joined_ ? "joined room " + roomId_ + ": " : "join refused by the mixer: ") + what);
   return joined_;
 }
 

@@ -322,8 +322,8 @@ std::size_t Uas::callsInRoom(const std::string& roomId) const {
   // Calls still ringing count too: they hold a place, so a burst of INVITEs cannot all pass the
   // limit before any of them is answered.
   const auto inRoom = [&](const Call& call) { return call.roomId() == roomId && !call.ended(); };
-  const auto answered = std::count_if(calls_.begin(), calls_.end(),
-                                      [&](const auto& c) { return inRoom(*c.second); });
+  const auto answered =
+      std::count_if(calls_.begin(), calls_.end(), [&](const auto& c) { return inRoom(*c.second); });
   const auto ringing = std::count_if(ringing_.begin(), ringing_.end(), [&](const auto& r) {
     return r.second.call != nullptr && inRoom(*r.second.call);
   });

@@ -135,7 +135,8 @@ void TransportLayer::answerStun(UdpSocket& socket, std::string_view bytes, const
   ++counters_.stunBindingRequests;
 }
 
-void TransportLayer::onDatagramDropped(UdpSocket& socket, std::string_view head,
+void TransportLayer::onDatagramDropped(UdpSocket& socket,
+                                       std::string_view head,
                                        const Endpoint& from) {
   ++counters_.oversizeDatagrams;
   const Source source{Protocol::kUdp, from, socket.local(), 0};
@@ -156,8 +157,8 @@ void TransportLayer::onDatagramDropped(UdpSocket& socket, std::string_view head,
     return;  // a response, an ACK or unreadable: nothing to answer (§17.2.1, §18.1.2)
   }
   stampReceived(*request, from);
-  listener_.onBadMessage(sip::ParseFailure{sip::Error{513, "Message Too Large"}, std::move(request)},
-                         source);
+  listener_.onBadMessage(
+      sip::ParseFailure{sip::Error{513, "Message Too Large"}, std::move(request)}, source);
 }
 
 void TransportLayer::onDatagramSendFailed(SendId id, const std::string& reason) {

@@ -22,7 +22,8 @@ class UdpSocket : public std::enable_shared_from_this<UdpSocket> {
     virtual void onDatagram(UdpSocket& socket, std::string_view bytes, const Endpoint& from) = 0;
     // Over the size limit: 'head' is what was read of it (the limit plus one byte), valid during
     // the call only.
-    virtual void onDatagramDropped(UdpSocket& socket, std::string_view head,
+    virtual void onDatagramDropped(UdpSocket& socket,
+                                   std::string_view head,
                                    const Endpoint& from) = 0;
     virtual void onDatagramSendFailed(SendId id, const std::string& reason) = 0;
 

@@ -215,9 +215,9 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
           events.onPlaybackEnded(event->mix, event->how);
           break;
         case WorkerEvent::Kind::kFault:
-          events.onMixerFault(event->endpoint, event->mix,
-                              std::string(event->what.data(),
-                                          ::strnlen(event->what.data(), event->what.size())));
+          events.onMixerFault(
+              event->endpoint, event->mix,
+              std::string(event->what.data(), ::strnlen(event->what.data(), event->what.size())));
           break;
         case WorkerEvent::Kind::kEndpointFailed:
           if (joined_.erase(event->endpoint) != 0) {

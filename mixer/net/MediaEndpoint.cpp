@@ -150,7 +150,8 @@ MediaEndpoint::MediaEndpoint(int rtpFd, int rtcpFd, EndpointSettings settings)
       rtpPeer_(settings_.remoteRtp),
       rtcpPeer_(settings_.rtcpMux ? settings_.remoteRtp : settings_.remoteRtcp) {}
 
-srtp::Session* MediaEndpoint::context(srtp::Direction direction, srtp::Suite suite,
+srtp::Session* MediaEndpoint::context(srtp::Direction direction,
+                                      srtp::Suite suite,
                                       const std::vector<uint8_t>& keySalt) {
   for (const auto& c : contexts_) {
     if (c->direction != direction || c->keySalt != keySalt) {

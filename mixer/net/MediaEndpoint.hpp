@@ -183,7 +183,8 @@ class MediaEndpoint {
   // The context for this key, suite and direction: the call's own if it had one, else a new one;
   // null when our key was used before with another suite (the same keystream under two
   // contexts), when there are kMaxContexts already, or when the SRTP library refuses the key.
-  srtp::Session* context(srtp::Direction direction, srtp::Suite suite,
+  srtp::Session* context(srtp::Direction direction,
+                         srtp::Suite suite,
                          const std::vector<uint8_t>& keySalt);
   std::vector<std::unique_ptr<Context>> contexts_;
   srtp::Session* inbound_ = nullptr;

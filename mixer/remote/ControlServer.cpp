@@ -2,9 +2,8 @@
 
 #include <unistd.h>
 
-#include <iostream>
-
 #include <boost/asio/steady_timer.hpp>
+#include <iostream>
 
 #include "mixer/remote/LineStream.hpp"
 #include "mixer/remote/Protocol.hpp"

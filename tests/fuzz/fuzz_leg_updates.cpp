@@ -68,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (std::size_t k = 0; k < keys.size(); ++k) {
     keys[k].resize(30);
     for (std::size_t i = 0; i < 30; ++i) {
-      keys[k][i] = static_cast<uint8_t>((call * 0x9E3779B97F4A7C15ULL >> (8 * (i % 8))) + k * 31 + i);
+      keys[k][i] =
+          static_cast<uint8_t>((call * 0x9E3779B97F4A7C15ULL >> (8 * (i % 8))) + k * 31 + i);
     }
     keys[k][0] = static_cast<uint8_t>(call);
     keys[k][1] = static_cast<uint8_t>(call >> 8);
@@ -88,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if ((choice & 2) != 0) {
         reinterpret_cast<sockaddr_in&>(*e.remoteRtp).sin_port ^= htons(1);  // they moved
       }
-      const uint8_t local = (choice >> 2) % 4;   // 3: plain RTP
+      const uint8_t local = (choice >> 2) % 4;  // 3: plain RTP
       const uint8_t remote = (choice >> 4) % 3;
       if (local < 3) {
         e.srtp = SrtpKeys{(choice & 0x40) != 0 ? confab::srtp::Suite::kAesCm128HmacSha1_32
@@ -108,8 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (EndpointId id : {EndpointId{1}, EndpointId{2}}) {
       auto endpoint = MediaEndpoint::create(boundUdp(), boundUdp(), settingsFor(0));
       check(endpoint.has_value());
-      check(worker.addLeg(id, 1, std::move(*endpoint), participantFor(0, 0x1000 + id), true,
-                          true));
+      check(worker.addLeg(id, 1, std::move(*endpoint), participantFor(0, 0x1000 + id), true, true));
     }
     Input in{data, size};
     uint32_t ssrc = 0x1002;

@@ -426,8 +426,8 @@ TEST(SdpAnswer, SdesPicksFirstOfferedSuiteWeSupport) {
   EXPECT_EQ(n.srtp->tag, 3U);
   EXPECT_EQ(n.srtp->remoteKey, decoded("9CgyH00X7fTXRkWaJ8oIW6E1w/9iaEsTIQj94bxk"));
   EXPECT_EQ(n.answer.media[0].cryptos().size(), 1U);
-  EXPECT_TRUE(hasLine(n.answer, "a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:" +
-                                    base64Encode(n.srtp->localKey)));
+  EXPECT_TRUE(hasLine(
+      n.answer, "a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:" + base64Encode(n.srtp->localKey)));
 
   // Only the MKI line is left: no usable key, refused (488, the SAVP profile demands SRTP).
   l.srtpSuites = {SrtpSuite::kAesCm128HmacSha1_80};

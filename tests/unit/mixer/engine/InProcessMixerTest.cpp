@@ -186,8 +186,8 @@ TEST(MixerEngine, AnExceptionOnTheMixerThreadEndsOneCallNotTheProcess) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     waitForEvents(mixer, events, 0);
   }
-  const auto stats = statsWhen(mixer, events, rf->id,
-                               [](const MediaStats& m) { return m.packetsReceived >= 30; });
+  const auto stats =
+      statsWhen(mixer, events, rf->id, [](const MediaStats& m) { return m.packetsReceived >= 30; });
   ASSERT_TRUE(stats) << "the other room on the thread goes on";
   EXPECT_GE(stats->packetsReceived, 30u);
   EXPECT_EQ(mixer.engineStats().at(0).faults, 1u);

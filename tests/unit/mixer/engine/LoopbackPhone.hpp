@@ -211,7 +211,8 @@ struct RecordingEvents final : mixer::MixerEvents {
   void onRecordingEnded(mixer::MixId mix, mixer::MediaFileEnd how) override {
     recordings.push_back({mix, how, Clock::now()});
   }
-  void onMixerFault(mixer::EndpointId endpoint, mixer::MixId /*mix*/,
+  void onMixerFault(mixer::EndpointId endpoint,
+                    mixer::MixId /*mix*/,
                     const std::string& what) override {
     faults.emplace_back(endpoint, what);
   }

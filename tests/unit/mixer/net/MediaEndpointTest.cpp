@@ -391,8 +391,8 @@ TEST_F(MixerEndpoint, KeepAlivesAreNotMediaNorErrors) {
   // authentication: counted apart, never played, never a latch.
   const std::vector<uint8_t> app = {0x80, 0xCC, 0x00, 0x03, 0x12, 0x34, 0x56, 0x78,
                                     'P',  'I',  'N',  'G',  0x00, 0x00, 0x00, 0x01};
-  const std::vector<uint8_t> empty = {0x80, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0xA0,
-                                      0x12, 0x34, 0x56, 0x78};
+  const std::vector<uint8_t> empty = {0x80, 0x00, 0x00, 0x07, 0x00, 0x00,
+                                      0x00, 0xA0, 0x12, 0x34, 0x56, 0x78};
   for (const bool srtp : {false, true}) {
     Peer phone;
     EndpointSettings settings = fromSdp(phone);
