@@ -239,6 +239,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{R"({"type":"setMuted","id":5,"endpoint":1,"muted":"yes"})", 5, "true or false"},
         Bad{R"({"type":"setGain","id":5,"endpoint":1})", 5, "'gain': missing"},
         Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":1000})", 5, "'gain'"},
+        // The one gain range, mixer::kMaxGain (issue 10 item 12): above 4 is refused here too.
+        Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":4.5})", 5, "'gain'"},
         Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":-1})", 5, "'gain'"},
         Bad{R"({"type":"join","id":6,"endpoint":1,"mix":2})", 6, "'media': missing"},
         Bad{R"({"type":"join","id":6,"endpoint":1,"mix":2,"media":{"endpoint":{}}})", 6,
