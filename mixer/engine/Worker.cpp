@@ -53,8 +53,8 @@ WorkerEvent eventOf(WorkerEvent::Kind kind, EndpointId endpoint, MixId mix = 0) 
 
 void TickLateness::record(std::chrono::nanoseconds late) {
   const auto bucket = std::min<int64_t>(
-      std::max<int64_t>(0, late.count() /
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(kBucket).count()),
+      std::max<int64_t>(
+          0, late.count() / std::chrono::duration_cast<std::chrono::nanoseconds>(kBucket).count()),
       static_cast<int64_t>(kBuckets));
   counts_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -103,16 +103,19 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   bool receiving = true;
   uint64_t lastRtpTick = 0;
   bool timedOut = false;
-  // RFC 3550 §6.4: what we learn of their stream, and what they report of ours.
-  std::optional<rtp::ReceiveStats> received;
-  uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
-  uint64_t refusedBySsrc = 0;      // not the SSRC the stream started with
+  // What the receive side has learnt of the call, carried whole over a re-INVITE that rebuilds
+  // the leg (updateLeg), so statistics, refusals and their log notes go on.
+  struct History {
+    // RFC 3550 §6.4: what we learn of their stream (reset when the clock rate changes).
+    std::optional<rtp::ReceiveStats> received;
+    uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
+    uint64_t refusedBySsrc = 0;      // not the SSRC the stream started with
+    uint64_t lastRefusedNoteTick = 0;
+    uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
+    // The room's counters of the participants a re-INVITE replaced: published ones go on.
+    ParticipantStats carried;
+  } history;
   uint32_t clockRate = 8000;
-  uint64_t lastRefusedNoteTick = 0;
-  uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
-  // What the participant's room counters showed when a re-INVITE rebuilt it: the published
-  // counters go on from there.
-  ParticipantStats carried;
   MediaQuality quality;
   uint64_t nextReportTick = 0;
   bool removed = false;  // in the graveyard: events still queued for it are ignored
@@ -194,11 +197,12 @@ void Worker::Leg::onRtp(std::span<uint8_t> packet) {
   if (!header) {
     return;  // the endpoint let only valid RTP through
   }
+  auto& received = history.received;
   if (!received) {
     received.emplace(header->ssrc(), clockRate, false);  // the endpoint latched strictly
   }
   if (received->ssrc() != header->ssrc()) {
-    ++refusedBySsrc;
+    ++history.refusedBySsrc;
     return;
   }
   // RFC 3550 A.1 and the timeline check decide what is played: a stray packet with this SSRC
@@ -215,7 +219,7 @@ void Worker::Leg::onRtp(std::span<uint8_t> packet) {
       return;
     case rtp::ReceiveStats::Verdict::kSequenceJump:
     case rtp::ReceiveStats::Verdict::kTimestampJump:
-      ++refusedBySequence;
+      ++history.refusedBySequence;
       return;
   }
   lastRtpTick = worker->tickCount_;
@@ -239,17 +243,19 @@ void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
       quality.theirFractionLost = block.fractionLost;
       quality.theirCumulativeLost = block.cumulativeLost;
       quality.theirJitter = block.jitter;
-      const uint32_t now = rtp::compactNtp(rtp::ntpFromSystemTime(std::chrono::system_clock::now()));
-      if (auto rtt = rtp::roundTripTime(now, block.lastSenderReport,
-                                        block.delaySinceLastSenderReport)) {
-        quality.roundTripMicros = static_cast<uint32_t>(static_cast<uint64_t>(*rtt) * 1'000'000 / 65536);
+      const uint32_t now =
+          rtp::compactNtp(rtp::ntpFromSystemTime(std::chrono::system_clock::now()));
+      if (auto rtt =
+              rtp::roundTripTime(now, block.lastSenderReport, block.delaySinceLastSenderReport)) {
+        quality.roundTripMicros =
+            static_cast<uint32_t>(static_cast<uint64_t>(*rtt) * 1'000'000 / 65536);
       }
     }
   };
   for (const auto& view : *compound) {
     if (view.type == static_cast<uint8_t>(rtp::RtcpType::kSenderReport)) {
       if (auto sr = rtp::SenderReport::parse(view)) {
-        if (received && sr->ssrc() == received->ssrc()) {
+        if (auto& received = history.received; received && sr->ssrc() == received->ssrc()) {
           received->onSenderReport(sr->senderInfo().ntpTimestamp, Clock::now());
         }
         takeBlocks(*sr);
@@ -262,7 +268,8 @@ void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
   }
 }
 
-Worker::Worker(int wake, std::chrono::milliseconds rtpTimeout,
+Worker::Worker(int wake,
+               std::chrono::milliseconds rtpTimeout,
                std::chrono::milliseconds rtcpInterval)
     : wake_(wake), rtpTimeout_(rtpTimeout), rtcpInterval_(rtcpInterval) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -444,15 +451,16 @@ void Worker::drainLeg(Leg& leg) {
     // Latches always reach the log; refused sources at most once a second per call (an attacker
     // spraying the port must not flood the log, the counters keep the rest).
     const bool latch = note->kind == SourceNote::Kind::kLatched;
-    if (latch || tickCount_ >= leg.lastRefusedNoteTick + kTicksPerSecond ||
-        leg.lastRefusedNoteTick == 0) {
+    if (latch || tickCount_ >= leg.history.lastRefusedNoteTick + kTicksPerSecond ||
+        leg.history.lastRefusedNoteTick == 0) {
       if (!latch) {
-        leg.lastRefusedNoteTick = std::max<uint64_t>(tickCount_, 1);
+        leg.history.lastRefusedNoteTick = std::max<uint64_t>(tickCount_, 1);
       }
       WorkerEvent event = eventOf(WorkerEvent::Kind::kSource, leg.id, leg.mix->id);
       event.source = *note;
-      event.source.refused = note->refused - leg.refusedReported;  // since the last note sent
-      leg.refusedReported = note->refused;
+      event.source.refused =
+          note->refused - leg.history.refusedReported;  // since the last note sent
+      leg.history.refusedReported = note->refused;
       emit(event);
     }
   }
@@ -485,9 +493,9 @@ void Worker::tick() {
   }
   timespec cpu{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-  cpuNanos_.store(static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000u +
-                      static_cast<uint64_t>(cpu.tv_nsec),
-                  std::memory_order_relaxed);
+  cpuNanos_.store(
+      static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(cpu.tv_nsec),
+      std::memory_order_relaxed);
   ticksDone_.store(tickCount_, std::memory_order_relaxed);
 }
 
@@ -501,8 +509,8 @@ void Worker::sendReport(Leg& leg) {
   }
   std::array<rtp::ReportBlock, 1> blocks{};
   std::size_t count = 0;
-  if (leg.received && leg.received->valid()) {
-    blocks[0] = leg.received->makeReportBlock(Clock::now());
+  if (leg.history.received && leg.history.received->valid()) {
+    blocks[0] = leg.history.received->makeReportBlock(Clock::now());
     leg.quality.ourFractionLost = blocks[0].fractionLost;
     leg.quality.ourJitter = blocks[0].jitter;
     count = 1;
@@ -533,7 +541,7 @@ void Worker::publishStats() {
   for (auto& [id, leg] : legs_) {
     WorkerEvent event = eventOf(WorkerEvent::Kind::kEndpointStats, id, leg->mix->id);
     MediaStats& m = event.media;
-    const ParticipantStats& was = leg->carried;
+    const ParticipantStats& was = leg->history.carried;
     if (const ParticipantStats* room = leg->mix->room->stats(leg->participant)) {
       m.packetsReceived = was.packetsReceived + room->packetsReceived;
       m.packetsLate = was.packetsLate + room->packetsLate;
@@ -546,7 +554,7 @@ void Worker::publishStats() {
       m.packetsSent = was.packetsSent + room->packetsSent;
       m.talking = room->talking;
     }
-    m.packetsRefused += leg->refusedBySequence + leg->refusedBySsrc;
+    m.packetsRefused += leg->history.refusedBySequence + leg->history.refusedBySsrc;
     if (leg->endpoint) {
       // The endpoint's counters carry over a re-INVITE themselves (MediaEndpoint::create).
       const EndpointStats& net = leg->endpoint->stats();
@@ -672,8 +680,11 @@ void Worker::removeLeg(EndpointId id) {
   legs_.erase(found);
 }
 
-bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
-                       const ParticipantSettings& settings, bool sending, bool receiving) {
+bool Worker::updateLeg(EndpointId id,
+                       const EndpointSettings& endpointSettings,
+                       const ParticipantSettings& settings,
+                       bool sending,
+                       bool receiving) {
   auto found = legs_.find(id);
   if (found == legs_.end() || !found->second->endpoint) {
     return false;
@@ -709,27 +720,22 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   const std::optional<Room::SendState> continueFrom = mix->room->sendState(leg.participant);
   // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
   // the clock rate is the same, and the counters the API shows.
-  const uint32_t newRate = static_cast<uint32_t>(pcmRate(settings.codec));
-  std::optional<rtp::ReceiveStats> received;
-  if (newRate == leg.clockRate) {
-    received = leg.received;
+  Leg::History history = leg.history;
+  if (static_cast<uint32_t>(pcmRate(settings.codec)) != leg.clockRate) {
+    history.received.reset();
   }
-  ParticipantStats carried = leg.carried;
   if (const ParticipantStats* room = mix->room->stats(leg.participant)) {
-    carried.packetsReceived += room->packetsReceived;
-    carried.packetsLate += room->packetsLate;
-    carried.packetsDuplicate += room->packetsDuplicate;
-    carried.packetsMalformed += room->packetsMalformed;
-    carried.packetsForeignSsrc += room->packetsForeignSsrc;
-    carried.framesDecoded += room->framesDecoded;
-    carried.framesConcealed += room->framesConcealed;
-    carried.framesRecoveredFec += room->framesRecoveredFec;
-    carried.packetsSent += room->packetsSent;
+    ParticipantStats& c = history.carried;
+    c.packetsReceived += room->packetsReceived;
+    c.packetsLate += room->packetsLate;
+    c.packetsDuplicate += room->packetsDuplicate;
+    c.packetsMalformed += room->packetsMalformed;
+    c.packetsForeignSsrc += room->packetsForeignSsrc;
+    c.framesDecoded += room->framesDecoded;
+    c.framesConcealed += room->framesConcealed;
+    c.framesRecoveredFec += room->framesRecoveredFec;
+    c.packetsSent += room->packetsSent;
   }
-  const uint64_t refusedBySequence = leg.refusedBySequence;
-  const uint64_t refusedBySsrc = leg.refusedBySsrc;
-  const uint64_t refusedReported = leg.refusedReported;
-  const uint64_t lastRefusedNoteTick = leg.lastRefusedNoteTick;
   mix->room->remove(leg.participant);
   mix->byParticipant.erase(leg.participant);
   leg.removed = true;
@@ -741,13 +747,7 @@ bool Worker::updateLeg(EndpointId id, const EndpointSettings& endpointSettings,
   if (!addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving, continueFrom)) {
     return false;
   }
-  Leg& rebuilt = *legs_.at(id);
-  rebuilt.received = received;
-  rebuilt.carried = carried;
-  rebuilt.refusedBySequence = refusedBySequence;
-  rebuilt.refusedBySsrc = refusedBySsrc;
-  rebuilt.refusedReported = refusedReported;
-  rebuilt.lastRefusedNoteTick = lastRefusedNoteTick;
+  legs_.at(id)->history = std::move(history);
   return true;
 }
 
