@@ -257,6 +257,46 @@ count_when() {
   echo "${count:-0}"
 }
 
+# free_rtp_range COUNT: prints FIRST-LAST, COUNT free UDP ports (from an even one) for a confab's
+# RTP, under the kernel's ephemeral ports (which the phones use) and away from the default range
+# other tests' confab takes. Export it as CONFAB_RTP_PORTS before start_confab.
+free_rtp_range() {
+  python3 - "$1" <<'PYEOF'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(200):
+    first = random.randrange(23000, 32000, 2)
+    socks = []
+    try:
+        for p in range(first, first + count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("0.0.0.0", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(f"{first}-{first + count - 1}")
+    break
+else:
+    raise SystemExit(f"no free range of {count} UDP ports")
+PYEOF
+}
+
+# wait_api_address: sets API to the http://ADDR:PORT confab logged for its API (with
+# CONFAB_API=127.0.0.1:0 it picks a port), waiting at most 10 s: confab prints it just after the
+# SIP listening points start_confab waits for.
+API=""
+wait_api_address() {
+  local deadline=$((SECONDS + 10))
+  until API="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" &&
+    [[ -n "$API" ]]; do
+    ((SECONDS < deadline)) || fail "confab did not log its API address"
+    sleep 0.1
+  done
+}
+
 assert_file_contains() {
   local file=$1 pattern=$2 what=$3
   grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"

@@ -25,14 +25,8 @@ LEAD_S=3
 CONFAB_API="127.0.0.1:0"
 export CONFAB_API
 start_confab --log-level debug
-# confab prints its API address just after the SIP listening points start_confab waits for.
-deadline=$((SECONDS + 10))
-while :; do
-  api="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)"
-  [[ -z "$api" ]] || break
-  ((SECONDS < deadline)) || fail "confab did not log its API address"
-  sleep 0.1
-done
+wait_api_address
+api="$API"
 log "API at $api"
 
 # A 4 s, 440 Hz, 16 kHz mono file in the media folder (the mixer resamples it to the room's rate).

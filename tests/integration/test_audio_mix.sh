@@ -21,27 +21,7 @@ python3 "$PHONE" --self-test >/dev/null || fail "audio_phone.py's G.711/Goertzel
 
 # A free RTP range for this confab (start_confab passes it on), under the kernel's ephemeral ports
 # (which the phones use) and away from lib.sh's default range (other tests' confab).
-CONFAB_RTP_PORTS="$(python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    first = random.randrange(23000, 32000, 2)
-    socks = []
-    try:
-        for p in range(first, first + 40):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("0.0.0.0", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(f"{first}-{first + 39}")
-    break
-else:
-    raise SystemExit("no free range of 40 UDP ports")
-EOF
-)"
+CONFAB_RTP_PORTS="$(free_rtp_range 40)"
 export CONFAB_RTP_PORTS
 start_confab --log-level debug
 

@@ -23,36 +23,13 @@ python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM);
   fail "cannot bind 127.0.0.2 (all of 127/8 is loopback on Linux)"
 
 # A free range of 100 ports (50 pairs), as in test_audio_mix.sh.
-CONFAB_RTP_PORTS="$(python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    first = random.randrange(23000, 32000, 2)
-    socks = []
-    try:
-        for p in range(first, first + 100):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("0.0.0.0", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(f"{first}-{first + 99}")
-    break
-else:
-    raise SystemExit("no free range of 100 UDP ports")
-EOF
-)"
+CONFAB_RTP_PORTS="$(free_rtp_range 100)"
 export CONFAB_RTP_PORTS
 CONFAB_API="127.0.0.1:0"
 export CONFAB_API
 start_confab --log-level debug
-deadline=$((SECONDS + 10))
-until api="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" && [[ -n "$api" ]]; do
-  ((SECONDS < deadline)) || fail "confab did not log its API address"
-  sleep 0.1
-done
+wait_api_address
+api="$API"
 
 budget=$((LEAD_S + MEDIA_S + 40))
 timeout -k 5 "$budget" python3 "$SPRAYER" --bind 127.0.0.2 --ports "$CONFAB_RTP_PORTS" \

@@ -23,11 +23,8 @@ python3 "$INTEG_DIR/srtp.py" >/dev/null || fail "srtp.py's RFC 3711 test vectors
 CONFAB_API="127.0.0.1:0"
 export CONFAB_API
 start_confab --log-level debug
-deadline=$((SECONDS + 10))
-until api="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" && [[ -n "$api" ]]; do
-  ((SECONDS < deadline)) || fail "confab did not log its API address"
-  sleep 0.1
-done
+wait_api_address
+api="$API"
 
 timeout -k 5 60 python3 "$INTEG_DIR/audio_phone.py" --port "$SIP_PORT" --room 1000 --name talker \
   --freq 1000 --duration 9 --analyze 1 --detect 1000 >"$WORK/talker.json" 2>"$WORK/talker.err" &
