@@ -90,24 +90,39 @@ require_tool() {
   command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed (scripts/install-deps.sh installs it)"
 }
 
-# A loopback port free for both TCP and UDP right now, chosen by the kernel.
+# free_port [COUNT]: the first of COUNT consecutive loopback ports (default 1) each free for
+# both TCP and UDP right now, the first chosen by the kernel. baresip, for one, binds TCP and
+# TLS on its SIP port + 1.
 free_port() {
-  python3 - <<'EOF'
-import socket
-for _ in range(100):
+  python3 - "${1:-1}" <<'EOF'
+import socket, sys
+count = int(sys.argv[1])
+for _ in range(200):
+    held = []
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.bind(("127.0.0.1", 0))
     port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", port))
-    except OSError:
-        t.close()
-        continue
-    u.close()
-    t.close()
-    print(port)
-    break
+    held.append(t)
+    ok = port + count <= 65536
+    for p in range(port, port + count) if ok else []:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            if p == port and kind == socket.SOCK_STREAM:
+                continue
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                s.close()
+                ok = False
+                break
+            held.append(s)
+        if not ok:
+            break
+    for s in held:
+        s.close()
+    if ok:
+        print(port)
+        break
 else:
     raise SystemExit("no free port")
 EOF

@@ -39,16 +39,17 @@ baresip_fail() {
 }
 
 # start_baresip NAME [ACCOUNT-PARAMS]: baresip with its config in $WORK/NAME, SIP on a free
-# 127.0.0.1 UDP port, ctrl_tcp on another; the account <sip:tester@127.0.0.1> never registers.
+# 127.0.0.1 port pair, ctrl_tcp on another; the account <sip:tester@127.0.0.1> never registers.
 start_baresip() {
   local name=$1 params=${2:-}
   BARESIP_DIR="$WORK/$name"
   BARESIP_LOG="$BARESIP_DIR/baresip.log"
   mkdir -p "$BARESIP_DIR"
   local sip_port ctrl_port rtp_base
-  sip_port="$(free_port)"
+  # baresip binds UDP on the SIP port and TCP/TLS on it and on the port after it.
+  sip_port="$(free_port 2)"
   ctrl_port="$(free_port)"
-  while [[ "$ctrl_port" == "$sip_port" ]]; do ctrl_port="$(free_port)"; done
+  while ((ctrl_port == sip_port || ctrl_port == sip_port + 1)); do ctrl_port="$(free_port)"; done
   BARESIP_CTRL=$ctrl_port
   # RTP ports outside confab's range (21000-22999 by default).
   rtp_base=$((24000 + (RANDOM % 400) * 10))
