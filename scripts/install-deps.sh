@@ -14,13 +14,15 @@
 # pulled in by one; keep both in step.
 set -euo pipefail
 
-# Build and run: compiler, build tools, and the libraries of every target that scripts/run.sh
-# builds (confab and confab-mixer).
+# Build and run: compiler, build tools, the libraries of every target that scripts/run.sh
+# builds (confab and confab-mixer), and what scripts/make-prompts.sh needs to generate the voice
+# prompts (espeak-ng) and the entry and exit tones (python3).
 run_packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev
   libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
+  espeak-ng python3
 )
 # Tests and benchmarks, on top of the above.
 test_packages=(
@@ -28,9 +30,9 @@ test_packages=(
   clang libclang-rt-14-dev
   # Unit tests.
   libgtest-dev libgmock-dev
-  # Integration tests: real SIP peers, Python for the RTP phones and SIP clients, openssl for
-  # the TLS test.
-  sip-tester sipsak baresip-core python3 openssl
+  # Integration tests: real SIP peers, openssl for the TLS test (python3, which runs the RTP
+  # phones and SIP clients, is in the run set).
+  sip-tester sipsak baresip-core openssl
   # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
   # libsrtp2 as the comparison in tests/bench/srtp.sh.
   git liburing-dev libsrtp2-1
