@@ -1,5 +1,7 @@
 #include "policy/Store.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -8,7 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <map>
+#include <tuple>
 #include <utility>
+
+#include "policy/Directory.hpp"
 
 namespace confab::policy {
 
@@ -150,6 +156,279 @@ StoreError failure(sqlite3* db, int code) {
   return e;
 }
 
+// Runs SQL that returns no rows; the error, if there was one.
+std::optional<StoreError> execSql(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) {
+    return std::nullopt;
+  }
+  StoreError e = failure(db, rc);
+  if (message != nullptr) {
+    e.message = message;
+    sqlite3_free(message);
+  }
+  return e;
+}
+
+// One change, one transaction: BEGIN IMMEDIATE takes the write lock up front (so the busy timeout
+// applies there, never to an upgrade half-way), then the body, then COMMIT. An error from the
+// body or from COMMIT rolls back everything the body did.
+template <class T, class Body>
+StoreResult<T> inTransaction(sqlite3* db, Body&& body) {
+  if (auto error = execSql(db, "BEGIN IMMEDIATE")) {
+    return *error;
+  }
+  StoreResult<T> result = std::forward<Body>(body)();
+  if (std::holds_alternative<StoreError>(result)) {
+    (void)execSql(db, "ROLLBACK");
+    return result;
+  }
+  if (auto error = execSql(db, "COMMIT")) {
+    (void)execSql(db, "ROLLBACK");
+    return *error;
+  }
+  return result;
+}
+
+bool isUniqueViolation(sqlite3* db) {
+  return sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE ||
+         sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+StoreError invalid(std::string message) {
+  return StoreError{StoreError::Kind::kInvalid, std::move(message)};
+}
+
+constexpr std::size_t kMaxNameBytes = 128;
+constexpr int kBusyTimeoutMs = 5000;
+
+// Names are shown to people and printed one per line by the operator's tool.
+std::optional<StoreError> checkName(std::string_view field,
+                                    std::string_view name,
+                                    bool mayBeEmpty) {
+  if ((name.empty() && !mayBeEmpty) || name.size() > kMaxNameBytes) {
+    return invalid(std::string(field) + ": " + (mayBeEmpty ? "0" : "1") + " to " +
+                   std::to_string(kMaxNameBytes) + " bytes");
+  }
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return invalid(std::string(field) + ": \"" + std::string(name) +
+                   "\" holds a control character");
+  }
+  return std::nullopt;
+}
+
+// The shape of a BCP 47 tag ("en", "pt-BR", "zh-Hant-TW"), not its registry.
+bool validLanguage(std::string_view tag) {
+  return !tag.empty() && tag.size() <= 35 && tag.front() != '-' && tag.back() != '-' &&
+         std::all_of(tag.begin(), tag.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-';
+         });
+}
+
+// Each domain as stored, or the first one refused; a domain listed twice is refused too.
+StoreResult<std::vector<std::string>> normalizeDomains(const std::vector<std::string>& domains) {
+  std::vector<std::string> out;
+  for (const auto& domain : domains) {
+    auto normalized = Store::normalizeDomain(domain);
+    if (auto* error = std::get_if<StoreError>(&normalized)) {
+      return *error;
+    }
+    auto& text = std::get<std::string>(normalized);
+    if (std::find(out.begin(), out.end(), text) != out.end()) {
+      return invalid("domain \"" + text + "\": listed twice");
+    }
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+// Inside a transaction: gives the tenant these (normalized) domains; a domain another tenant
+// owns is a kConflict naming both.
+std::optional<StoreError> putDomains(sqlite3* db,
+                                     int64_t tenantId,
+                                     const std::vector<std::string>& domains) {
+  for (const auto& domain : domains) {
+    Statement add(db, "INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)");
+    add.bind(1, domain).bind(2, tenantId);
+    if (const int rc = add.step(); rc != SQLITE_DONE) {
+      StoreError e = failure(db, rc);
+      if (isUniqueViolation(db)) {
+        Statement owner(db,
+                        "SELECT t.name FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id "
+                        "WHERE d.domain = ?");
+        owner.bind(1, domain);
+        e.message = "domain " + domain + ": tenant \"" +
+                    (owner.step() == SQLITE_ROW ? owner.text(0) : std::string("?")) +
+                    "\" owns it already";
+      } else {
+        e.message = "domain " + domain + ": " + e.message;
+      }
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+// Inside a transaction: the new tenant's id.
+StoreResult<int64_t> insertTenant(sqlite3* db,
+                                  const Tenant& tenant,
+                                  const std::vector<std::string>& domains) {
+  Statement insert(db,
+                   "INSERT INTO tenants (name, max_rooms, max_participants, recording_allowed) "
+                   "VALUES (?, ?, ?, ?)");
+  insert.bind(1, tenant.name)
+      .bind(2, int64_t{tenant.maxRooms})
+      .bind(3, int64_t{tenant.maxParticipants})
+      .bind(4, int64_t{tenant.recordingAllowed ? 1 : 0});
+  if (const int rc = insert.step(); rc != SQLITE_DONE) {
+    StoreError e = failure(db, rc);
+    if (isUniqueViolation(db)) {
+      e.message = "name: a tenant \"" + tenant.name + "\" exists already";
+    }
+    return e;
+  }
+  const int64_t id = sqlite3_last_insert_rowid(db);
+  if (auto error = putDomains(db, id, domains)) {
+    return *error;
+  }
+  return id;
+}
+
+Tenant tenantFrom(const Statement& s) {
+  Tenant t;
+  t.id = s.integer(0);
+  t.name = s.text(1);
+  t.maxRooms = static_cast<unsigned>(s.integer(2));
+  t.maxParticipants = static_cast<unsigned>(s.integer(3));
+  t.recordingAllowed = s.integer(4) != 0;
+  return t;
+}
+
+constexpr const char* kTenantColumns = "id, name, max_rooms, max_participants, recording_allowed";
+
+// A room change checked, with its PINs hashed (nullopt: leave as is; empty: remove): the slow
+// part (PBKDF2) done before the write lock is taken.
+struct RoomWrite {
+  StoredRoom room;
+  std::optional<std::string> participantHash;
+  std::optional<std::string> moderatorHash;
+};
+
+StoreResult<RoomWrite> prepareRoom(const RoomChange& change) {
+  const StoredRoom& r = change.room;
+  if (!Directory::validId(r.user)) {
+    return invalid("user: \"" + r.user + "\" is not a room number or name (1 to 64 of A-Z a-z " +
+                   "0-9 . _ -)");
+  }
+  if (auto bad = checkName("name", r.name, true)) {
+    return *bad;
+  }
+  if (!validLanguage(r.language)) {
+    return invalid("language: \"" + r.language + "\" is not a language tag such as en or pt-BR");
+  }
+  RoomWrite out{r, std::nullopt, std::nullopt};
+  const std::tuple<const std::optional<std::string>&, std::optional<std::string>&, const char*>
+      pins[] = {{change.participantPin, out.participantHash, "participantPin"},
+                {change.moderatorPin, out.moderatorHash, "moderatorPin"}};
+  for (const auto& [pin, hash, field] : pins) {
+    if (!pin) {
+      continue;
+    }
+    if (pin->empty()) {
+      hash = std::string();
+      continue;
+    }
+    if (!Store::validPin(*pin)) {
+      return invalid(std::string(field) + ": 4 to 16 digits");
+    }
+    hash = Store::hashPin(*pin);
+    if (hash->empty()) {
+      return StoreError{StoreError::Kind::kIo, "cannot hash the PIN"};
+    }
+  }
+  return out;
+}
+
+// Inside a transaction: creates or updates the room; its id.
+StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
+  const StoredRoom& r = w.room;
+  int64_t id = r.id;
+  if (create) {
+    // The tenant's room limit holds inside the transaction that adds the room.
+    Statement owner(db,
+                    "SELECT max_rooms, (SELECT count(*) FROM rooms WHERE tenant_id = ?1) "
+                    "FROM tenants WHERE id = ?1");
+    owner.bind(1, r.tenantId);
+    if (owner.step() != SQLITE_ROW) {
+      return StoreError{StoreError::Kind::kNotFound,
+                        "tenantId: no tenant " + std::to_string(r.tenantId)};
+    }
+    const int64_t maxRooms = owner.integer(0);
+    if (maxRooms != 0 && owner.integer(1) >= maxRooms) {
+      return StoreError{StoreError::Kind::kConflict,
+                        "the tenant has its " + std::to_string(maxRooms) + " rooms already"};
+    }
+    Statement insert(db, "INSERT INTO rooms (tenant_id, user, name) VALUES (?, ?, ?)");
+    insert.bind(1, r.tenantId).bind(2, r.user).bind(3, r.name);
+    if (const int rc = insert.step(); rc != SQLITE_DONE) {
+      StoreError e = failure(db, rc);
+      if (e.kind == StoreError::Kind::kConflict) {
+        e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
+      }
+      return e;
+    }
+    id = sqlite3_last_insert_rowid(db);
+  }
+  Statement update(db,
+                   "UPDATE rooms SET user = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
+                   "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
+                   "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ? "
+                   "WHERE id = ?");
+  update.bind(1, r.user)
+      .bind(2, r.name)
+      .bind(3, int64_t{r.maxParticipants})
+      .bind(4, int64_t{r.muteOnEntry})
+      .bind(5, int64_t{r.waitForModerator})
+      .bind(6, int64_t{r.endWhenLastModeratorLeaves})
+      .bind(7, int64_t{r.entryExitTones})
+      .bind(8, int64_t{r.announceCount})
+      .bind(9, int64_t{r.locked})
+      .bind(10, r.language)
+      .bind(11, id);
+  if (const int rc = update.step(); rc != SQLITE_DONE) {
+    StoreError e = failure(db, rc);
+    if (e.kind == StoreError::Kind::kConflict) {
+      e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
+    }
+    return e;
+  }
+  if (sqlite3_changes(db) == 0) {
+    return StoreError{StoreError::Kind::kNotFound, "id: no room " + std::to_string(id)};
+  }
+  const std::pair<const std::optional<std::string>*, const char*> pins[] = {
+      {&w.participantHash, "UPDATE rooms SET participant_pin = ? WHERE id = ?"},
+      {&w.moderatorHash, "UPDATE rooms SET moderator_pin = ? WHERE id = ?"}};
+  for (const auto& [hash, sql] : pins) {
+    if (!*hash) {
+      continue;
+    }
+    Statement set(db, sql);
+    if ((*hash)->empty()) {
+      set.bindNull(1);
+    } else {
+      set.bind(1, **hash);
+    }
+    set.bind(2, id);
+    if (const int rc = set.step(); rc != SQLITE_DONE) {
+      return failure(db, rc);
+    }
+  }
+  return id;
+}
+
 constexpr const char* kRoomColumns =
     "id, tenant_id, user, name, participant_pin IS NOT NULL, moderator_pin IS NOT NULL, "
     "max_participants, mute_on_entry, wait_for_moderator, end_when_last_moderator_leaves, "
@@ -193,8 +472,9 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::string& path) {
     return e;
   }
   std::unique_ptr<Store> store(new Store(db));
-  // Another connection writing (an operator's tool) makes us wait a little, not fail.
-  sqlite3_busy_timeout(db, 2000);
+  // Another connection writing (the server, or the operator's tool while the server writes)
+  // makes us wait, not fail: WAL has one writer at a time, and a write is milliseconds.
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"}) {
     if (auto done = store->exec(pragma); std::holds_alternative<StoreError>(done)) {
@@ -208,15 +488,8 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::string& path) {
 }
 
 StoreResult<bool> Store::exec(const char* sql) {
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
-  if (rc != SQLITE_OK) {
-    StoreError e = failure(db_, rc);
-    if (message != nullptr) {
-      e.message = message;
-      sqlite3_free(message);
-    }
-    return e;
+  if (auto error = execSql(db_, sql)) {
+    return *error;
   }
   return true;
 }
@@ -250,56 +523,75 @@ StoreResult<bool> Store::migrate() {
 }
 
 StoreResult<Tenant> Store::createTenant(const Tenant& tenant) {
-  if (auto begun = exec("BEGIN IMMEDIATE"); std::holds_alternative<StoreError>(begun)) {
-    return std::get<StoreError>(begun);
+  if (auto bad = checkName("name", tenant.name, false)) {
+    return *bad;
   }
-  const auto rollback = [&](StoreError e) {
-    (void)exec("ROLLBACK");
-    return e;
-  };
-  Statement insert(db_,
-                   "INSERT INTO tenants (name, max_rooms, max_participants, recording_allowed) "
-                   "VALUES (?, ?, ?, ?)");
-  insert.bind(1, tenant.name)
-      .bind(2, int64_t{tenant.maxRooms})
-      .bind(3, int64_t{tenant.maxParticipants})
-      .bind(4, int64_t{tenant.recordingAllowed ? 1 : 0});
-  if (const int rc = insert.step(); rc != SQLITE_DONE) {
-    return rollback(failure(db_, rc));
+  auto domains = normalizeDomains(tenant.domains);
+  if (auto* error = std::get_if<StoreError>(&domains)) {
+    return *error;
   }
-  Tenant out = tenant;
-  out.id = sqlite3_last_insert_rowid(db_);
-  out.domains.clear();
-  for (const auto& domain : tenant.domains) {
-    Statement add(db_, "INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)");
-    add.bind(1, lower(domain)).bind(2, out.id);
-    if (const int rc = add.step(); rc != SQLITE_DONE) {
-      StoreError e = failure(db_, rc);
-      e.message = "domain " + lower(domain) + ": " + e.message;
-      return rollback(e);
+  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
+    auto id = insertTenant(db_, tenant, std::get<std::vector<std::string>>(domains));
+    if (auto* error = std::get_if<StoreError>(&id)) {
+      return *error;
     }
-    out.domains.push_back(lower(domain));
+    if (auto created = this->tenant(std::get<int64_t>(id))) {
+      return *created;
+    }
+    return StoreError{StoreError::Kind::kIo, "the tenant vanished after writing it"};
+  });
+}
+
+StoreResult<Tenant> Store::updateTenant(const Tenant& changed) {
+  if (auto bad = checkName("name", changed.name, false)) {
+    return *bad;
   }
-  if (auto done = exec("COMMIT"); std::holds_alternative<StoreError>(done)) {
-    return rollback(std::get<StoreError>(done));
+  auto domains = normalizeDomains(changed.domains);
+  if (auto* error = std::get_if<StoreError>(&domains)) {
+    return *error;
   }
-  return out;
+  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
+    Statement update(db_,
+                     "UPDATE tenants SET name = ?, max_rooms = ?, max_participants = ?, "
+                     "recording_allowed = ? WHERE id = ?");
+    update.bind(1, changed.name)
+        .bind(2, int64_t{changed.maxRooms})
+        .bind(3, int64_t{changed.maxParticipants})
+        .bind(4, int64_t{changed.recordingAllowed ? 1 : 0})
+        .bind(5, changed.id);
+    if (const int rc = update.step(); rc != SQLITE_DONE) {
+      StoreError e = failure(db_, rc);
+      if (isUniqueViolation(db_)) {
+        e.message = "name: a tenant \"" + changed.name + "\" exists already";
+      }
+      return e;
+    }
+    if (sqlite3_changes(db_) == 0) {
+      return StoreError{StoreError::Kind::kNotFound, "id: no tenant " + std::to_string(changed.id)};
+    }
+    Statement clear(db_, "DELETE FROM tenant_domains WHERE tenant_id = ?");
+    clear.bind(1, changed.id);
+    if (const int rc = clear.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    if (auto error = putDomains(db_, changed.id, std::get<std::vector<std::string>>(domains))) {
+      return *error;
+    }
+    if (auto updated = tenant(changed.id)) {
+      return *updated;
+    }
+    return StoreError{StoreError::Kind::kIo, "the tenant vanished after writing it"};
+  });
 }
 
 std::optional<Tenant> Store::tenant(int64_t id) const {
   Statement s(db_,
-              "SELECT id, name, max_rooms, max_participants, recording_allowed FROM tenants "
-              "WHERE id = ?");
+              (std::string("SELECT ") + kTenantColumns + " FROM tenants WHERE id = ?").c_str());
   s.bind(1, id);
   if (s.step() != SQLITE_ROW) {
     return std::nullopt;
   }
-  Tenant t;
-  t.id = s.integer(0);
-  t.name = s.text(1);
-  t.maxRooms = static_cast<unsigned>(s.integer(2));
-  t.maxParticipants = static_cast<unsigned>(s.integer(3));
-  t.recordingAllowed = s.integer(4) != 0;
+  Tenant t = tenantFrom(s);
   Statement d(db_, "SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain");
   d.bind(1, id);
   while (d.step() == SQLITE_ROW) {
@@ -308,13 +600,101 @@ std::optional<Tenant> Store::tenant(int64_t id) const {
   return t;
 }
 
-std::optional<Tenant> Store::tenantForDomain(std::string_view domain) const {
-  Statement s(db_, "SELECT tenant_id FROM tenant_domains WHERE domain = ?");
-  s.bind(1, lower(domain));
+std::optional<Tenant> Store::tenantByName(std::string_view name) const {
+  Statement s(db_, "SELECT id FROM tenants WHERE name = ?");
+  s.bind(1, name);
   if (s.step() != SQLITE_ROW) {
     return std::nullopt;
   }
   return tenant(s.integer(0));
+}
+
+std::vector<Tenant> Store::tenants() const {
+  Statement s(db_,
+              (std::string("SELECT ") + kTenantColumns + " FROM tenants ORDER BY name").c_str());
+  std::vector<Tenant> out;
+  std::map<int64_t, std::size_t> index;
+  while (s.step() == SQLITE_ROW) {
+    index[s.integer(0)] = out.size();
+    out.push_back(tenantFrom(s));
+  }
+  // Every domain in one query rather than one query per tenant.
+  Statement d(db_, "SELECT tenant_id, domain FROM tenant_domains ORDER BY domain");
+  while (d.step() == SQLITE_ROW) {
+    if (auto at = index.find(d.integer(0)); at != index.end()) {
+      out[at->second].domains.push_back(d.text(1));
+    }
+  }
+  return out;
+}
+
+std::optional<Tenant> Store::tenantForDomain(std::string_view domain) const {
+  // The same spelling the domains were stored in; what does not parse can match only '*'.
+  auto normalized = normalizeDomain(domain);
+  const std::string key = std::holds_alternative<std::string>(normalized)
+                              ? std::get<std::string>(normalized)
+                              : lower(domain);
+  // One indexed query: the exact owner sorts before the wildcard's.
+  Statement s(db_,
+              "SELECT tenant_id FROM tenant_domains WHERE domain IN (?1, ?2) "
+              "ORDER BY domain = ?2 LIMIT 1");
+  s.bind(1, key).bind(2, kAnyDomain);
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return tenant(s.integer(0));
+}
+
+StoreResult<Tenant> Store::seedDefault(const std::vector<std::pair<std::string, std::string>>& seed,
+                                       unsigned maxParticipants) {
+  // Checked and hashed before the write lock, as any room change is.
+  std::vector<RoomWrite> writes;
+  for (const auto& [user, name] : seed) {
+    RoomChange change;
+    change.room.user = user;
+    change.room.name = name;
+    change.room.maxParticipants = maxParticipants;
+    auto prepared = prepareRoom(change);
+    if (auto* error = std::get_if<StoreError>(&prepared)) {
+      error->message = "room " + user + ": " + error->message;
+      return *error;
+    }
+    writes.push_back(std::get<RoomWrite>(std::move(prepared)));
+  }
+  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
+    // Inside the transaction, so two servers starting at once seed once.
+    Statement any(db_, "SELECT EXISTS (SELECT 1 FROM tenants)");
+    if (const int rc = any.step(); rc != SQLITE_ROW) {
+      return failure(db_, rc);
+    }
+    if (any.integer(0) != 0) {
+      if (auto existing = tenantByName(kDefaultTenant)) {
+        return *existing;
+      }
+      return StoreError{StoreError::Kind::kNotFound,
+                        "no tenant \"" + std::string(kDefaultTenant) +
+                            "\" (other tenants exist, so none is created)"};
+    }
+    Tenant t;
+    t.name = kDefaultTenant;
+    const std::vector<std::string> domains{std::string(kAnyDomain)};
+    auto id = insertTenant(db_, t, domains);
+    if (auto* error = std::get_if<StoreError>(&id)) {
+      return *error;
+    }
+    for (auto& w : writes) {
+      w.room.tenantId = std::get<int64_t>(id);
+      if (auto written = writeRoomIn(db_, w, true); std::holds_alternative<StoreError>(written)) {
+        StoreError e = std::get<StoreError>(written);
+        e.message = "room " + w.room.user + ": " + e.message;
+        return e;
+      }
+    }
+    if (auto created = tenant(std::get<int64_t>(id))) {
+      return *created;
+    }
+    return StoreError{StoreError::Kind::kIo, "the tenant vanished after writing it"};
+  });
 }
 
 StoreResult<bool> Store::deleteTenant(int64_t id) {
@@ -324,6 +704,73 @@ StoreResult<bool> Store::deleteTenant(int64_t id) {
     return failure(db_, rc);
   }
   return sqlite3_changes(db_) > 0;
+}
+
+StoreResult<std::string> Store::normalizeDomain(std::string_view domain) {
+  const auto refuse = [&](std::string_view why) {
+    return invalid("domain \"" + std::string(domain) + "\": " + std::string(why));
+  };
+  if (domain == kAnyDomain) {
+    return std::string(kAnyDomain);
+  }
+  std::string_view host = domain;
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) {
+    host.remove_prefix(1);
+    host.remove_suffix(1);
+  }
+  if (bracketed || host.find(':') != std::string_view::npos) {
+    // RFC 5952 §4: one text form per address, so any spelling finds the owner.
+    in6_addr address{};
+    std::array<char, INET6_ADDRSTRLEN> text{};
+    if (host.size() >= text.size() ||
+        inet_pton(AF_INET6, std::string(host).c_str(), &address) != 1 ||
+        inet_ntop(AF_INET6, &address, text.data(), static_cast<socklen_t>(text.size())) ==
+            nullptr) {
+      return refuse("not an IPv6 address");
+    }
+    return std::string(text.data());
+  }
+  if (host.empty() || host.size() > 253) {
+    return refuse("a host name is 1 to 253 characters");
+  }
+  std::string out = lower(host);
+  if (std::all_of(out.begin(), out.end(),
+                  [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    in_addr address{};
+    if (inet_pton(AF_INET, out.c_str(), &address) != 1) {
+      return refuse("not an IPv4 address");
+    }
+    return out;
+  }
+  // RFC 1123 §2.1 host names: labels of letters, digits and '-', not at either end.
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = std::min(out.find('.', start), out.size());
+    const std::string_view label = std::string_view(out).substr(start, dot - start);
+    if (label.empty()) {
+      return refuse("an empty label");
+    }
+    if (label.size() > 63) {
+      return refuse("a label is at most 63 characters");
+    }
+    for (char c : label) {
+      if (c == '*') {
+        return refuse("the wildcard is \"*\" alone, not part of a name");
+      }
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return refuse("a host name is letters, digits, '-' and '.'");
+      }
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return refuse("a label starts or ends with '-'");
+    }
+    if (dot == out.size()) {
+      break;
+    }
+    start = dot + 1;
+  }
+  return out;
 }
 
 bool Store::validPin(std::string_view pin) {
@@ -372,97 +819,20 @@ bool Store::pinMatches(std::string_view stored, std::string_view pin) {
 }
 
 StoreResult<StoredRoom> Store::writeRoom(const RoomChange& change, bool create) {
-  const StoredRoom& r = change.room;
-  for (const auto* pin : {&change.participantPin, &change.moderatorPin}) {
-    if (*pin && !pin->value().empty() && !validPin(**pin)) {
-      return StoreError{
-          StoreError::Kind::kInvalid,
-          std::string(pin == &change.participantPin ? "participantPin" : "moderatorPin") +
-              ": 4 to 16 digits"};
+  auto prepared = prepareRoom(change);
+  if (auto* error = std::get_if<StoreError>(&prepared)) {
+    return *error;
+  }
+  return inTransaction<StoredRoom>(db_, [&]() -> StoreResult<StoredRoom> {
+    auto id = writeRoomIn(db_, std::get<RoomWrite>(prepared), create);
+    if (auto* error = std::get_if<StoreError>(&id)) {
+      return *error;
     }
-  }
-  if (auto begun = exec("BEGIN IMMEDIATE"); std::holds_alternative<StoreError>(begun)) {
-    return std::get<StoreError>(begun);
-  }
-  const auto rollback = [&](StoreError e) {
-    (void)exec("ROLLBACK");
-    return e;
-  };
-  int64_t id = r.id;
-  if (create) {
-    // The tenant's room limit holds inside the transaction that adds the room.
-    if (auto owner = tenant(r.tenantId); !owner) {
-      return rollback(StoreError{StoreError::Kind::kNotFound,
-                                 "tenantId: no tenant " + std::to_string(r.tenantId)});
-    } else if (owner->maxRooms != 0 && rooms(r.tenantId).size() >= owner->maxRooms) {
-      return rollback(
-          StoreError{StoreError::Kind::kConflict,
-                     "the tenant has its " + std::to_string(owner->maxRooms) + " rooms already"});
+    if (auto written = room(std::get<int64_t>(id))) {
+      return *written;
     }
-    Statement insert(db_, "INSERT INTO rooms (tenant_id, user, name) VALUES (?, ?, ?)");
-    insert.bind(1, r.tenantId).bind(2, r.user).bind(3, r.name);
-    if (const int rc = insert.step(); rc != SQLITE_DONE) {
-      StoreError e = failure(db_, rc);
-      if (e.kind == StoreError::Kind::kConflict) {
-        e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
-      }
-      return rollback(e);
-    }
-    id = sqlite3_last_insert_rowid(db_);
-  }
-  Statement update(db_,
-                   "UPDATE rooms SET user = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
-                   "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
-                   "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ? "
-                   "WHERE id = ?");
-  update.bind(1, r.user)
-      .bind(2, r.name)
-      .bind(3, int64_t{r.maxParticipants})
-      .bind(4, int64_t{r.muteOnEntry})
-      .bind(5, int64_t{r.waitForModerator})
-      .bind(6, int64_t{r.endWhenLastModeratorLeaves})
-      .bind(7, int64_t{r.entryExitTones})
-      .bind(8, int64_t{r.announceCount})
-      .bind(9, int64_t{r.locked})
-      .bind(10, r.language)
-      .bind(11, id);
-  if (const int rc = update.step(); rc != SQLITE_DONE) {
-    return rollback(failure(db_, rc));
-  }
-  if (sqlite3_changes(db_) == 0) {
-    return rollback(StoreError{StoreError::Kind::kNotFound, "id: no room " + std::to_string(id)});
-  }
-  const std::pair<const std::optional<std::string>*, const char*> pins[] = {
-      {&change.participantPin, "UPDATE rooms SET participant_pin = ? WHERE id = ?"},
-      {&change.moderatorPin, "UPDATE rooms SET moderator_pin = ? WHERE id = ?"}};
-  for (const auto& [pin, sql] : pins) {
-    if (!*pin) {
-      continue;
-    }
-    Statement set(db_, sql);
-    if ((*pin)->empty()) {
-      set.bindNull(1);
-    } else {
-      const std::string hashed = hashPin(**pin);
-      if (hashed.empty()) {
-        return rollback(StoreError{StoreError::Kind::kIo, "cannot hash the PIN"});
-      }
-      set.bind(1, hashed);
-    }
-    set.bind(2, id);
-    if (const int rc = set.step(); rc != SQLITE_DONE) {
-      return rollback(failure(db_, rc));
-    }
-  }
-  if (auto done = exec("COMMIT"); std::holds_alternative<StoreError>(done)) {
-    return rollback(std::get<StoreError>(done));
-  }
-  Statement read(db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id = ?").c_str());
-  read.bind(1, id);
-  if (read.step() != SQLITE_ROW) {
     return StoreError{StoreError::Kind::kIo, "the room vanished after writing it"};
-  }
-  return roomFrom(read);
+  });
 }
 
 StoreResult<StoredRoom> Store::createRoom(const RoomChange& change) {
@@ -471,6 +841,15 @@ StoreResult<StoredRoom> Store::createRoom(const RoomChange& change) {
 
 StoreResult<StoredRoom> Store::updateRoom(const RoomChange& change) {
   return writeRoom(change, false);
+}
+
+std::optional<StoredRoom> Store::room(int64_t id) const {
+  Statement s(db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id = ?").c_str());
+  s.bind(1, id);
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return roomFrom(s);
 }
 
 std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view user) const {

@@ -5,8 +5,9 @@
 // checked, never read back.
 //
 // Errors are values (StoreError), never exceptions; a constraint a caller broke (a duplicate
-// room number, an unknown tenant) says which. A lookup by domain or by room is one indexed query
-// (the SIP thread can afford it). One Store per thread: SQLite connections are not shared.
+// room number, an unknown tenant, a malformed domain) says which. A lookup by domain or by room is
+// one indexed query (the SIP thread can afford it). One Store per thread: SQLite connections are
+// not shared.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -36,7 +38,9 @@ struct Tenant {
   unsigned maxRooms = 0;         // 0: no limit
   unsigned maxParticipants = 0;  // concurrent, across the tenant's rooms; 0: no limit
   bool recordingAllowed = true;
-  std::vector<std::string> domains;  // the SIP domains (Request-URI hosts) it owns, lower case
+  // The SIP domains (Request-URI hosts) it owns: host names in lower case, IP literals in their
+  // canonical form without brackets, or kAnyDomain.
+  std::vector<std::string> domains;
 };
 
 enum class Role : uint8_t { kParticipant, kModerator };
@@ -71,6 +75,10 @@ class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
   static constexpr int kSchemaVersion = 1;
+  // The wildcard domain: its tenant owns every domain no other tenant owns.
+  static constexpr std::string_view kAnyDomain = "*";
+  // The tenant seedDefault() creates.
+  static constexpr std::string_view kDefaultTenant = "default";
 
   // Opens (creating if need be) the store at 'path'.
   static StoreResult<std::unique_ptr<Store>> open(const std::string& path);
@@ -81,13 +89,27 @@ class Store {
   [[nodiscard]] int schemaVersion() const;
 
   StoreResult<Tenant> createTenant(const Tenant& tenant);
-  // The tenant that owns a SIP domain (case-insensitive), if any.
+  // Replaces the name, the limits and the whole list of domains of the tenant with tenant.id, in
+  // one transaction: on any error nothing of it changed.
+  StoreResult<Tenant> updateTenant(const Tenant& tenant);
+  // The tenant that owns a SIP domain (case-insensitive; an IP literal in any spelling) exactly,
+  // else the one that owns kAnyDomain, if any.
   [[nodiscard]] std::optional<Tenant> tenantForDomain(std::string_view domain) const;
   [[nodiscard]] std::optional<Tenant> tenant(int64_t id) const;
-  StoreResult<bool> deleteTenant(int64_t id);  // its domains and rooms go with it
+  [[nodiscard]] std::optional<Tenant> tenantByName(std::string_view name) const;
+  [[nodiscard]] std::vector<Tenant> tenants() const;  // by name
+  StoreResult<bool> deleteTenant(int64_t id);         // its domains and rooms go with it
+
+  // First start: when the store holds no tenant at all, creates kDefaultTenant owning kAnyDomain
+  // with these rooms (user part, name), each limited to maxParticipants, in one transaction.
+  // Once any tenant exists it changes nothing: it returns kDefaultTenant, or kNotFound when the
+  // operator has removed it.
+  StoreResult<Tenant> seedDefault(const std::vector<std::pair<std::string, std::string>>& rooms,
+                                  unsigned maxParticipants);
 
   StoreResult<StoredRoom> createRoom(const RoomChange& change);
   StoreResult<StoredRoom> updateRoom(const RoomChange& change);
+  [[nodiscard]] std::optional<StoredRoom> room(int64_t id) const;
   [[nodiscard]] std::optional<StoredRoom> findRoom(int64_t tenantId, std::string_view user) const;
   [[nodiscard]] std::vector<StoredRoom> rooms(int64_t tenantId) const;
   StoreResult<bool> deleteRoom(int64_t id);
@@ -101,6 +123,10 @@ class Store {
   static std::string hashPin(std::string_view pin);
   static bool pinMatches(std::string_view stored, std::string_view pin);
   static bool validPin(std::string_view pin);
+  // A domain as stored: kAnyDomain; a host name (letters, digits, '-' and '.', RFC 1123 labels)
+  // in lower case; an IPv4 literal; an IPv6 literal, bracketed or not, in its canonical form
+  // (RFC 5952). A kInvalid error naming the domain otherwise.
+  static StoreResult<std::string> normalizeDomain(std::string_view domain);
 
  private:
   explicit Store(sqlite3* db);

@@ -5,9 +5,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "policy/Store.hpp"
 
@@ -41,6 +43,22 @@ class StoreTest : public ::testing::Test {
       return T{};
     }
     return std::get<T>(std::move(r));
+  }
+
+  template <class T>
+  static StoreError error(const StoreResult<T>& r) {
+    if (const auto* e = std::get_if<StoreError>(&r)) {
+      return *e;
+    }
+    ADD_FAILURE() << "expected an error";
+    return StoreError{};
+  }
+  static RoomChange roomChange(int64_t tenantId, std::string user) {
+    RoomChange c;
+    c.room.tenantId = tenantId;
+    c.room.user = std::move(user);
+    c.room.name = c.room.user;
+    return c;
   }
 
   std::filesystem::path dir_;
@@ -223,6 +241,259 @@ TEST_F(StoreTest, UpdatesChangeRulesAndPinsAndDeletingATenantTakesItsRooms) {
   EXPECT_TRUE(ok(store->deleteTenant(t.id)));
   EXPECT_FALSE(store->findRoom(t.id, "7")) << "ON DELETE CASCADE";
   EXPECT_FALSE(ok(store->deleteRoom(stored.id)));
+}
+
+TEST_F(StoreTest, TenantsAreListedByNameAndFoundByName) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->tenants().empty());
+  const Tenant zeta = ok(store->createTenant(Tenant{0, "zeta", 3, 40, false, {"z.example"}}));
+  const Tenant acme =
+      ok(store->createTenant(Tenant{0, "acme", 0, 0, true, {"b.acme.example", "a.acme.example"}}));
+  ok(store->createTenant(Tenant{0, "bare", 0, 0, true, {}}));
+  const auto all = store->tenants();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].name, "acme");
+  EXPECT_EQ(all[0].id, acme.id);
+  EXPECT_EQ(all[0].domains, (std::vector<std::string>{"a.acme.example", "b.acme.example"}));
+  EXPECT_EQ(all[1].name, "bare");
+  EXPECT_TRUE(all[1].domains.empty());
+  EXPECT_EQ(all[2].name, "zeta");
+  EXPECT_EQ(all[2].maxRooms, 3u);
+  EXPECT_EQ(all[2].maxParticipants, 40u);
+  EXPECT_FALSE(all[2].recordingAllowed);
+  const auto byName = store->tenantByName("zeta");
+  ASSERT_TRUE(byName);
+  EXPECT_EQ(byName->id, zeta.id);
+  EXPECT_EQ(byName->domains, (std::vector<std::string>{"z.example"}));
+  EXPECT_FALSE(store->tenantByName("Zeta")) << "names are exact";
+  EXPECT_FALSE(store->tenantByName("nobody"));
+  // A second tenant of the same name, or a name no one could type, is refused.
+  EXPECT_EQ(error(store->createTenant(Tenant{0, "acme", 0, 0, true, {}})).kind,
+            StoreError::Kind::kConflict);
+  EXPECT_EQ(error(store->createTenant(Tenant{0, "", 0, 0, true, {}})).kind,
+            StoreError::Kind::kInvalid);
+  EXPECT_EQ(error(store->createTenant(Tenant{0, "a\nb", 0, 0, true, {}})).kind,
+            StoreError::Kind::kInvalid);
+}
+
+TEST_F(StoreTest, UpdateTenantReplacesNameLimitsAndDomainsAsAWhole) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  Tenant acme = ok(store->createTenant(Tenant{0, "acme", 0, 0, true, {"a.example", "b.example"}}));
+  ok(store->createTenant(Tenant{0, "other", 0, 0, true, {"o.example"}}));
+  ok(store->createRoom(roomChange(acme.id, "100")));
+  Tenant changed = acme;
+  changed.name = "acme-corp";
+  changed.maxRooms = 5;
+  changed.maxParticipants = 50;
+  changed.recordingAllowed = false;
+  changed.domains = {"C.example", "a.example"};
+  const Tenant updated = ok(store->updateTenant(changed));
+  EXPECT_EQ(updated.id, acme.id);
+  EXPECT_EQ(updated.name, "acme-corp");
+  EXPECT_EQ(updated.maxRooms, 5u);
+  EXPECT_EQ(updated.maxParticipants, 50u);
+  EXPECT_FALSE(updated.recordingAllowed);
+  EXPECT_EQ(updated.domains, (std::vector<std::string>{"a.example", "c.example"}));
+  EXPECT_FALSE(store->tenantForDomain("b.example")) << "the old list is gone";
+  EXPECT_EQ(store->tenantForDomain("c.example")->id, acme.id);
+  EXPECT_TRUE(store->findRoom(acme.id, "100")) << "the rooms stay";
+
+  // A domain another tenant owns: an error naming both, and nothing of the change is kept.
+  Tenant clash = updated;
+  clash.name = "renamed";
+  clash.domains = {"d.example", "o.example"};
+  const StoreError e = error(store->updateTenant(clash));
+  EXPECT_EQ(e.kind, StoreError::Kind::kConflict);
+  EXPECT_NE(e.message.find("o.example"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("other"), std::string::npos) << e.message;
+  const auto after = store->tenant(acme.id);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->name, "acme-corp");
+  EXPECT_EQ(after->domains, (std::vector<std::string>{"a.example", "c.example"}));
+  EXPECT_FALSE(store->tenantForDomain("d.example"));
+
+  // Another tenant's name; an unknown id; an empty list of domains is allowed.
+  Tenant sameName = updated;
+  sameName.name = "other";
+  EXPECT_EQ(error(store->updateTenant(sameName)).kind, StoreError::Kind::kConflict);
+  Tenant unknown = updated;
+  unknown.id = acme.id + 100;
+  unknown.domains.clear();
+  EXPECT_EQ(error(store->updateTenant(unknown)).kind, StoreError::Kind::kNotFound);
+  Tenant noDomains = updated;
+  noDomains.domains.clear();
+  EXPECT_TRUE(ok(store->updateTenant(noDomains)).domains.empty());
+  EXPECT_FALSE(store->tenantForDomain("a.example"));
+}
+
+TEST_F(StoreTest, TheWildcardTenantOwnsEveryDomainNoOtherTenantOwns) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->tenantForDomain("anything.example")) << "no wildcard: no tenant";
+  const Tenant fallback = ok(store->createTenant(Tenant{0, "fallback", 0, 0, true, {"*"}}));
+  const Tenant acme = ok(store->createTenant(Tenant{0, "acme", 0, 0, true, {"acme.example"}}));
+  EXPECT_EQ(store->tenantForDomain("ACME.example")->id, acme.id) << "the exact owner first";
+  EXPECT_EQ(store->tenantForDomain("other.example")->id, fallback.id);
+  EXPECT_EQ(store->tenantForDomain("192.0.2.7")->id, fallback.id);
+  EXPECT_EQ(store->tenantForDomain("not a domain")->id, fallback.id);
+  EXPECT_EQ(store->tenantForDomain("")->id, fallback.id);
+  // One wildcard owner at a time.
+  const StoreError e = error(store->createTenant(Tenant{0, "second", 0, 0, true, {"*"}}));
+  EXPECT_EQ(e.kind, StoreError::Kind::kConflict);
+  EXPECT_NE(e.message.find("fallback"), std::string::npos) << e.message;
+  // Taking the wildcard away leaves only exact owners.
+  Tenant without = fallback;
+  without.domains = {"fallback.example"};
+  ok(store->updateTenant(without));
+  EXPECT_FALSE(store->tenantForDomain("other.example"));
+  EXPECT_EQ(store->tenantForDomain("acme.example")->id, acme.id);
+}
+
+TEST_F(StoreTest, DomainsAreValidatedAndStoredInOneSpelling) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant t = ok(store->createTenant(Tenant{
+      0, "T", 0, 0, true, {"Conf.Example.COM", "[2001:DB8:0:0::1]", "192.0.2.1", "localhost"}}));
+  EXPECT_EQ(t.domains, (std::vector<std::string>{"192.0.2.1", "2001:db8::1", "conf.example.com",
+                                                 "localhost"}));
+  // Any spelling of an IPv6 address finds its owner.
+  for (const char* spelling : {"2001:db8::1", "[2001:db8::1]", "2001:0DB8::0:1"}) {
+    const auto found = store->tenantForDomain(spelling);
+    ASSERT_TRUE(found) << spelling;
+    EXPECT_EQ(found->id, t.id) << spelling;
+  }
+  for (const char* bad :
+       {"bad_domain.example", "*.example.com", "a..example", "-a.example", "a-.example", "example.",
+        ".example", "300.1.2.3", "1.2.3", "", "[::g]", "[192.0.2.1]", "foo:bar", "a b.example"}) {
+    const StoreError e =
+        error(store->createTenant(Tenant{0, "U", 0, 0, true, {"ok.example", bad}}));
+    EXPECT_EQ(e.kind, StoreError::Kind::kInvalid) << bad;
+    EXPECT_NE(e.message.find("\"" + std::string(bad) + "\""), std::string::npos) << e.message;
+    EXPECT_FALSE(store->tenantForDomain("ok.example")) << "nothing kept after " << bad;
+  }
+  const std::string longLabel(64, 'a');
+  EXPECT_EQ(error(store->createTenant(Tenant{0, "U", 0, 0, true, {longLabel + ".example"}})).kind,
+            StoreError::Kind::kInvalid);
+  const StoreError twice =
+      error(store->createTenant(Tenant{0, "U", 0, 0, true, {"x.example", "X.EXAMPLE"}}));
+  EXPECT_EQ(twice.kind, StoreError::Kind::kInvalid);
+  EXPECT_NE(twice.message.find("twice"), std::string::npos) << twice.message;
+  Tenant bad = t;
+  bad.domains = {"good.example", "bad_one"};
+  EXPECT_NE(error(store->updateTenant(bad)).message.find("bad_one"), std::string::npos);
+  EXPECT_EQ(store->tenant(t.id)->domains.size(), 4u) << "an invalid update changes nothing";
+}
+
+TEST_F(StoreTest, SeedDefaultCreatesTheDefaultTenantOnFirstStartOnly) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    const Tenant seeded = ok(store->seedDefault({{"1000", "1000"}, {"lobby", "Lobby"}}, 8));
+    EXPECT_EQ(seeded.name, "default");
+    EXPECT_EQ(seeded.domains, (std::vector<std::string>{"*"}));
+    const auto rooms = store->rooms(seeded.id);
+    ASSERT_EQ(rooms.size(), 2u);
+    EXPECT_EQ(rooms[0].user, "1000");
+    EXPECT_EQ(rooms[1].user, "lobby");
+    EXPECT_EQ(rooms[1].name, "Lobby");
+    EXPECT_EQ(rooms[1].maxParticipants, 8u);
+    EXPECT_FALSE(rooms[1].hasParticipantPin);
+    EXPECT_EQ(store->tenantForDomain("any.example")->id, seeded.id);
+    // The operator changes things; a restart must not undo them.
+    ok(store->deleteRoom(rooms[0].id));
+    RoomChange extra = roomChange(seeded.id, "2000");
+    ok(store->createRoom(extra));
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant again =
+      ok(store->seedDefault({{"1000", "1000"}, {"lobby", "Lobby"}, {"9", "9"}}, 3));
+  EXPECT_EQ(again.name, "default");
+  std::vector<std::string> users;
+  for (const auto& r : store->rooms(again.id)) {
+    users.push_back(r.user);
+    if (r.user == "lobby") {
+      EXPECT_EQ(r.maxParticipants, 8u) << "untouched";
+    }
+  }
+  EXPECT_EQ(users, (std::vector<std::string>{"2000", "lobby"}));
+  EXPECT_EQ(store->tenants().size(), 1u);
+}
+
+TEST_F(StoreTest, SeedDefaultLeavesAStoreWithOtherTenantsAlone) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ok(store->createTenant(Tenant{0, "acme", 0, 0, true, {"acme.example"}}));
+  const StoreError e = error(store->seedDefault({{"1000", "1000"}}, 0));
+  EXPECT_EQ(e.kind, StoreError::Kind::kNotFound);
+  EXPECT_NE(e.message.find("default"), std::string::npos) << e.message;
+  EXPECT_EQ(store->tenants().size(), 1u);
+  EXPECT_FALSE(store->tenantForDomain("other.example")) << "no wildcard was added";
+}
+
+TEST_F(StoreTest, SeedDefaultIsOneTransaction) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  // A room no caller could dial: nothing at all is created.
+  const StoreError e = error(store->seedDefault({{"1000", "1000"}, {"bad room", "x"}}, 0));
+  EXPECT_EQ(e.kind, StoreError::Kind::kInvalid);
+  EXPECT_NE(e.message.find("bad room"), std::string::npos) << e.message;
+  EXPECT_TRUE(store->tenants().empty());
+  // Two rooms with one user part: the second fails inside the transaction, which rolls back.
+  const StoreError twice = error(store->seedDefault({{"1000", "a"}, {"1000", "b"}}, 0));
+  EXPECT_EQ(twice.kind, StoreError::Kind::kConflict);
+  EXPECT_TRUE(store->tenants().empty());
+  EXPECT_EQ(ok(store->seedDefault({}, 0)).name, "default") << "no rooms is fine";
+}
+
+TEST_F(StoreTest, ARoomIsFoundByIdAndItsFieldsAreChecked) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant t = ok(store->createTenant(Tenant{0, "T", 0, 0, true, {}}));
+  RoomChange change = roomChange(t.id, "board");
+  change.room.language = "pt-BR";
+  change.room.announceCount = true;
+  const StoredRoom created = ok(store->createRoom(change));
+  const auto byId = store->room(created.id);
+  ASSERT_TRUE(byId);
+  EXPECT_EQ(byId->user, "board");
+  EXPECT_EQ(byId->language, "pt-BR");
+  EXPECT_TRUE(byId->announceCount);
+  EXPECT_FALSE(store->room(created.id + 1));
+  RoomChange bad = roomChange(t.id, "a b");
+  EXPECT_NE(error(store->createRoom(bad)).message.find("user"), std::string::npos);
+  bad = roomChange(t.id, "ok");
+  bad.room.language = "en us";
+  EXPECT_NE(error(store->createRoom(bad)).message.find("language"), std::string::npos);
+  bad.room.language = "en";
+  bad.room.name = "tab\there";
+  EXPECT_EQ(error(store->createRoom(bad)).kind, StoreError::Kind::kInvalid);
+  EXPECT_EQ(store->rooms(t.id).size(), 1u);
+}
+
+TEST_F(StoreTest, AWriterWaitsForAnotherConnectionsWriteInsteadOfFailing) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  // Another process (the server, or the operator's tool) holds the write lock for a moment.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO tenants (name) VALUES ('first');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::thread release([other] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const Tenant second = ok(store->createTenant(Tenant{0, "second", 0, 0, true, {}}));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  release.join();
+  sqlite3_close(other);
+  EXPECT_GT(second.id, 0);
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+  EXPECT_EQ(store->tenants().size(), 2u);
 }
 
 }  // namespace
