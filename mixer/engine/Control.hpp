@@ -130,6 +130,13 @@ class Control {
   virtual bool join(EndpointId endpoint, MixId mix, const MediaParams& params) = 0;
   // A re-INVITE changed the media (codec, keys, hold).
   virtual bool update(EndpointId endpoint, const MediaParams& params) = 0;
+  // Moves a joined endpoint to another mix (from a lobby or a waiting room into the conference,
+  // and back): its media goes on unbroken, the same SSRC, sequence numbers and SRTP contexts;
+  // only whom it hears and who hears it change. Mute, deaf and gain are the new mix's defaults
+  // again: the caller sets them after. False when the endpoint or the mix is unknown; a move
+  // that fails later ends with onEndpointFailed. Requests about the endpoint made after it apply
+  // in the new mix.
+  virtual bool move(EndpointId endpoint, MixId mix) = 0;
   // Leaves the mix (if joined) and frees the ports.
   virtual void release(EndpointId endpoint) = 0;
   virtual void setMuted(EndpointId endpoint, bool muted) = 0;

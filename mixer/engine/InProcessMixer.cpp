@@ -20,8 +20,9 @@ InProcessMixer::InProcessMixer(MixerSettings settings)
     throw std::runtime_error("mixer: cannot create its event descriptor");
   }
   mediaFiles_ = std::make_unique<MediaFileThread>(eventFd_);
-  const unsigned threads =
-      settings_.threads != 0 ? settings_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = settings_.threads != 0
+                               ? settings_.threads
+                               : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(
         std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval));
@@ -45,9 +46,10 @@ InProcessMixer::~InProcessMixer() {
 
 MixId InProcessMixer::createMix(const RoomSettings& settings) {
   // Whole rooms to the least loaded thread.
-  Worker* worker = std::min_element(workers_.begin(), workers_.end(), [](const auto& a, const auto& b) {
-                     return a->mixCount() < b->mixCount();
-                   })->get();
+  Worker* worker =
+      std::min_element(workers_.begin(), workers_.end(), [](const auto& a, const auto& b) {
+        return a->mixCount() < b->mixCount();
+      })->get();
   const MixId id = nextMix_++;
   mixes_[id] = worker;
   mixStats_[id] = MixStats{};
@@ -92,8 +94,8 @@ bool InProcessMixer::join(EndpointId endpoint, MixId mix, const MediaParams& par
   if (pending == reserved_.end() || worker == mixes_.end()) {
     return false;
   }
-  auto created = MediaEndpoint::create(pending->second.rtpFd, pending->second.rtcpFd,
-                                       params.endpoint);
+  auto created =
+      MediaEndpoint::create(pending->second.rtpFd, pending->second.rtcpFd, params.endpoint);
   reserved_.erase(pending);  // the endpoint (or its failed creation) owns the sockets now
   if (!created) {
     return false;
@@ -128,12 +130,76 @@ bool InProcessMixer::update(EndpointId endpoint, const MediaParams& params) {
        !srtp::Session::create(keys->suite, srtp::Direction::kOutbound, keys->localKeySalt))) {
     return false;
   }
-  return worker->post([endpoint, params](Worker& w) {
+  return postFor(endpoint, [endpoint, params](Worker& w) {
     w.forLeg(endpoint, 0, [&] {
       return w.updateLeg(endpoint, params.endpoint, params.participant, params.sending,
                          params.receiving);
     });
   });
+}
+
+bool InProcessMixer::move(EndpointId endpoint, MixId mix) {
+  auto joined = joined_.find(endpoint);
+  auto target = mixes_.find(mix);
+  if (joined == joined_.end() || target == mixes_.end()) {
+    return false;
+  }
+  if (joined->second.mix == mix) {
+    return true;
+  }
+  Worker* from = joined->second.worker;
+  Worker* to = target->second;
+  if (auto moving = moving_.find(endpoint); moving != moving_.end()) {
+    // Still on its way: the parcel goes straight to the new destination, and the commands held
+    // for it (all about the endpoint, none about a mix) apply there.
+    moving->second.to = to;
+    moving->second.mix = mix;
+    joined->second = Joined{to, mix};
+    return true;
+  }
+  if (from == to) {
+    if (!from->post([endpoint, mix](Worker& w) {
+          w.forLeg(endpoint, mix, [&] { return w.moveLeg(endpoint, mix); });
+        })) {
+      return false;
+    }
+    joined->second.mix = mix;
+    return true;
+  }
+  auto parcel = std::make_shared<LegParcel>();
+  if (!from->post([endpoint, parcel](Worker& w) { w.detachLeg(endpoint, *parcel); })) {
+    return false;
+  }
+  moving_[endpoint] = Moving{to, mix, std::move(parcel), {}};
+  joined->second = Joined{to, mix};
+  return true;
+}
+
+bool InProcessMixer::postFor(EndpointId endpoint, Worker::Command command) {
+  if (auto moving = moving_.find(endpoint); moving != moving_.end()) {
+    moving->second.held.push_back(std::move(command));
+    return true;
+  }
+  Worker* worker = workerOf(endpoint);
+  return worker != nullptr && worker->post(std::move(command));
+}
+
+void InProcessMixer::finishMove(EndpointId endpoint) {
+  auto found = moving_.find(endpoint);
+  if (found == moving_.end()) {
+    return;
+  }
+  Moving moving = std::move(found->second);
+  moving_.erase(found);
+  // An empty parcel: the leg had gone already (a failure the old thread reported).
+  if (moving.parcel->endpoint) {
+    moving.to->post([endpoint, mix = moving.mix, parcel = moving.parcel](Worker& w) {
+      w.forLeg(endpoint, mix, [&] { return w.attachLeg(endpoint, mix, std::move(*parcel)); });
+    });
+  }
+  for (auto& command : moving.held) {
+    moving.to->post(std::move(command));
+  }
 }
 
 void InProcessMixer::release(EndpointId endpoint) {
@@ -143,8 +209,8 @@ void InProcessMixer::release(EndpointId endpoint) {
     reserved_.erase(pending);
     return;
   }
-  if (Worker* worker = workerOf(endpoint)) {
-    worker->post([endpoint](Worker& w) { w.removeLeg(endpoint); });
+  if (workerOf(endpoint) != nullptr) {
+    postFor(endpoint, [endpoint](Worker& w) { w.removeLeg(endpoint); });
     joined_.erase(endpoint);
     endpointStats_.erase(endpoint);
   }
@@ -156,27 +222,21 @@ Worker* InProcessMixer::workerOf(EndpointId endpoint) {
 }
 
 void InProcessMixer::setMuted(EndpointId endpoint, bool muted) {
-  if (Worker* worker = workerOf(endpoint)) {
-    worker->post([endpoint, muted](Worker& w) {
-      w.withLeg(endpoint, [muted](Room& room, ParticipantId p) { room.setMuted(p, muted); });
-    });
-  }
+  postFor(endpoint, [endpoint, muted](Worker& w) {
+    w.withLeg(endpoint, [muted](Room& room, ParticipantId p) { room.setMuted(p, muted); });
+  });
 }
 
 void InProcessMixer::setDeaf(EndpointId endpoint, bool deaf) {
-  if (Worker* worker = workerOf(endpoint)) {
-    worker->post([endpoint, deaf](Worker& w) {
-      w.withLeg(endpoint, [deaf](Room& room, ParticipantId p) { room.setDeaf(p, deaf); });
-    });
-  }
+  postFor(endpoint, [endpoint, deaf](Worker& w) {
+    w.withLeg(endpoint, [deaf](Room& room, ParticipantId p) { room.setDeaf(p, deaf); });
+  });
 }
 
 void InProcessMixer::setGain(EndpointId endpoint, float gain) {
-  if (Worker* worker = workerOf(endpoint)) {
-    worker->post([endpoint, gain](Worker& w) {
-      w.withLeg(endpoint, [gain](Room& room, ParticipantId p) { room.setGain(p, gain); });
-    });
-  }
+  postFor(endpoint, [endpoint, gain](Worker& w) {
+    w.withLeg(endpoint, [gain](Room& room, ParticipantId p) { room.setGain(p, gain); });
+  });
 }
 
 void InProcessMixer::deliverEvents(MixerEvents& events) {
@@ -232,6 +292,9 @@ void InProcessMixer::deliverEvents(MixerEvents& events) {
                 MediaSourceEvent{event->source.kind == SourceNote::Kind::kLatched,
                                  addressText(event->source.address), event->source.refused});
           }
+          break;
+        case WorkerEvent::Kind::kLegDetached:
+          finishMove(event->endpoint);
           break;
         case WorkerEvent::Kind::kEndpointStats:
         case WorkerEvent::Kind::kMixStats:

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +33,7 @@ class InProcessMixer final : public Control {
   std::optional<Reservation> reserve() override;
   bool join(EndpointId endpoint, MixId mix, const MediaParams& params) override;
   bool update(EndpointId endpoint, const MediaParams& params) override;
+  bool move(EndpointId endpoint, MixId mix) override;
   void release(EndpointId endpoint) override;
   void setMuted(EndpointId endpoint, bool muted) override;
   void setDeaf(EndpointId endpoint, bool deaf) override;
@@ -56,6 +56,10 @@ class InProcessMixer final : public Control {
     int rtcpFd = -1;
   };
   Worker* workerOf(EndpointId endpoint);
+  // Posts a command about a joined endpoint to its thread; while the endpoint moves between
+  // threads, holds it until the move is done, so commands keep their order.
+  bool postFor(EndpointId endpoint, Worker::Command command);
+  void finishMove(EndpointId endpoint);
 
   MixerSettings settings_;
   boost::asio::io_context portIo_;  // only to create sockets; never run
@@ -69,6 +73,16 @@ class InProcessMixer final : public Control {
     MixId mix = 0;
   };
   std::unordered_map<EndpointId, Joined> joined_;
+  // Endpoints leaving one thread for another: the thread they leave detaches them into 'parcel'
+  // and says so (kLegDetached); only then does their new thread get the parcel and, after it,
+  // the commands that came meanwhile.
+  struct Moving {
+    Worker* to = nullptr;
+    MixId mix = 0;
+    std::shared_ptr<LegParcel> parcel;
+    std::vector<Worker::Command> held;
+  };
+  std::unordered_map<EndpointId, Moving> moving_;
   // The latest snapshots from the workers, for the stats calls.
   std::unordered_map<MixId, MixStats> mixStats_;
   std::unordered_map<EndpointId, MediaStats> endpointStats_;

@@ -103,18 +103,7 @@ struct Worker::Leg final : MediaEndpoint::Receiver {
   bool receiving = true;
   uint64_t lastRtpTick = 0;
   bool timedOut = false;
-  // What the receive side has learnt of the call, carried whole over a re-INVITE that rebuilds
-  // the leg (updateLeg), so statistics, refusals and their log notes go on.
-  struct History {
-    // RFC 3550 §6.4: what we learn of their stream (reset when the clock rate changes).
-    std::optional<rtp::ReceiveStats> received;
-    uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
-    uint64_t refusedBySsrc = 0;      // not the SSRC the stream started with
-    uint64_t lastRefusedNoteTick = 0;
-    uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
-    // The room's counters of the participants a re-INVITE replaced: published ones go on.
-    ParticipantStats carried;
-  } history;
+  LegHistory history;
   uint32_t clockRate = 8000;
   MediaQuality quality;
   uint64_t nextReportTick = 0;
@@ -717,38 +706,94 @@ bool Worker::updateLeg(EndpointId id,
     return true;
   }
   // Under a new SSRC too (see Room::update): an SSRC that comes back must not repeat indices.
-  const std::optional<Room::SendState> continueFrom = mix->room->sendState(leg.participant);
-  // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
-  // the clock rate is the same, and the counters the API shows.
-  Leg::History history = leg.history;
-  if (static_cast<uint32_t>(pcmRate(settings.codec)) != leg.clockRate) {
-    history.received.reset();
-  }
-  if (const ParticipantStats* room = mix->room->stats(leg.participant)) {
-    ParticipantStats& c = history.carried;
-    c.packetsReceived += room->packetsReceived;
-    c.packetsLate += room->packetsLate;
-    c.packetsDuplicate += room->packetsDuplicate;
-    c.packetsMalformed += room->packetsMalformed;
-    c.packetsForeignSsrc += room->packetsForeignSsrc;
-    c.framesDecoded += room->framesDecoded;
-    c.framesConcealed += room->framesConcealed;
-    c.framesRecoveredFec += room->framesRecoveredFec;
-    c.packetsSent += room->packetsSent;
-  }
-  mix->room->remove(leg.participant);
-  mix->byParticipant.erase(leg.participant);
-  leg.removed = true;
-  graveyard_.push_back(std::move(found->second));
-  legs_.erase(found);
+  LegParcel parcel = takeLeg(leg);
   if (!endpoint) {
     return false;
   }
-  if (!addLeg(id, mix->id, std::move(*endpoint), settings, sending, receiving, continueFrom)) {
+  parcel.endpoint.emplace(std::move(*endpoint));
+  parcel.settings = settings;
+  parcel.sending = sending;
+  parcel.receiving = receiving;
+  return attachLeg(id, mix->id, std::move(parcel));
+}
+
+LegParcel Worker::takeLeg(Leg& leg) {
+  LegParcel parcel;
+  Room& room = *leg.mix->room;
+  parcel.continueFrom = room.sendState(leg.participant);
+  // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
+  // the clock rate is the same, and the counters the API shows.
+  parcel.history = std::move(leg.history);
+  if (const ParticipantStats* stats = room.stats(leg.participant)) {
+    ParticipantStats& c = parcel.history.carried;
+    c.packetsReceived += stats->packetsReceived;
+    c.packetsLate += stats->packetsLate;
+    c.packetsDuplicate += stats->packetsDuplicate;
+    c.packetsMalformed += stats->packetsMalformed;
+    c.packetsForeignSsrc += stats->packetsForeignSsrc;
+    c.framesDecoded += stats->framesDecoded;
+    c.framesConcealed += stats->framesConcealed;
+    c.framesRecoveredFec += stats->framesRecoveredFec;
+    c.packetsSent += stats->packetsSent;
+  }
+  if (leg.endpoint) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
+    if (leg.endpoint->rtcpFd() >= 0) {
+      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
+    }
+    parcel.endpoint.emplace(std::move(*leg.endpoint));
+    leg.endpoint.reset();
+  }
+  parcel.settings = leg.settings;
+  parcel.clockRate = leg.clockRate;
+  parcel.sending = leg.sending;
+  parcel.receiving = leg.receiving;
+  room.remove(leg.participant);
+  leg.mix->byParticipant.erase(leg.participant);
+  leg.removed = true;
+  const EndpointId id = leg.id;
+  auto found = legs_.find(id);
+  graveyard_.push_back(std::move(found->second));  // an event of this batch may still name it
+  legs_.erase(found);
+  return parcel;
+}
+
+bool Worker::attachLeg(EndpointId id, MixId mix, LegParcel&& parcel) {
+  if (!parcel.endpoint) {
     return false;
   }
-  legs_.at(id)->history = std::move(history);
+  if (!addLeg(id, mix, std::move(*parcel.endpoint), parcel.settings, parcel.sending,
+              parcel.receiving, parcel.continueFrom)) {
+    return false;
+  }
+  Leg& leg = *legs_.at(id);
+  leg.history = std::move(parcel.history);
+  if (parcel.clockRate != leg.clockRate) {
+    leg.history.received.reset();  // another codec's clock: a new timeline
+  }
   return true;
+}
+
+bool Worker::moveLeg(EndpointId id, MixId to) {
+  auto found = legs_.find(id);
+  if (found == legs_.end() || mixes_.count(to) == 0) {
+    return false;
+  }
+  if (found->second->mix->id == to) {
+    return true;
+  }
+  return attachLeg(id, to, takeLeg(*found->second));
+}
+
+bool Worker::detachLeg(EndpointId id, LegParcel& parcel) {
+  auto found = legs_.find(id);
+  const bool there = found != legs_.end();
+  if (there) {
+    parcel = takeLeg(*found->second);
+  }
+  // Said either way: the control side holds the leg's commands until it hears.
+  emit(eventOf(WorkerEvent::Kind::kLegDetached, id));
+  return there;
 }
 
 void Worker::failEndpoint(EndpointId id) {

@@ -35,7 +35,8 @@ struct WorkerEvent {
     kMixStats,
     kSource,  // a latch or a refused source, for the log
     kEndpointFailed,
-    kFault,  // an exception on the mixer thread, caught: what it was and where
+    kFault,        // an exception on the mixer thread, caught: what it was and where
+    kLegDetached,  // a leg moving to another thread's mix left this one (Control::move)
   };
   Kind kind = Kind::kDtmf;
   EndpointId endpoint = 0;
@@ -65,12 +66,41 @@ class TickLateness {
   std::array<std::atomic<uint64_t>, kBuckets + 1> counts_{};
 };
 
+// What the receive side has learnt of a call, carried whole when its leg is rebuilt (a
+// re-INVITE, Worker::updateLeg) or moves to another mix, so statistics, refusals and their log
+// notes go on.
+struct LegHistory {
+  // RFC 3550 §6.4: what we learn of their stream (reset when the clock rate changes).
+  std::optional<rtp::ReceiveStats> received;
+  uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
+  uint64_t refusedBySsrc = 0;      // not the SSRC the stream started with
+  uint64_t lastRefusedNoteTick = 0;
+  uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
+  // The room's counters of the participants a rebuild or a move replaced: published ones go on.
+  ParticipantStats carried;
+};
+
+// A leg on its way from one mix to another (Control::move): its sockets with their SRTP contexts,
+// where its outgoing stream is, and its history, so the caller's stream goes on unbroken (same
+// SSRC, sequence numbers and SRTP indices: restarting them under the same key would reuse
+// keystream, RFC 3711 §9.1). Filled by the thread the leg leaves, emptied by the one it joins.
+struct LegParcel {
+  std::optional<MediaEndpoint> endpoint;
+  ParticipantSettings settings;
+  bool sending = true;
+  bool receiving = true;
+  std::optional<Room::SendState> continueFrom;
+  LegHistory history;
+  uint32_t clockRate = 8000;  // the rate the history's RTP timeline was learnt at
+};
+
 class Worker {
  public:
   using Command = std::function<void(Worker&)>;
 
   // 'wake' is written (eventfd) when an event is queued for the signalling side.
-  Worker(int wake, std::chrono::milliseconds rtpTimeout,
+  Worker(int wake,
+         std::chrono::milliseconds rtpTimeout,
          std::chrono::milliseconds rtcpInterval = std::chrono::seconds(5));
   ~Worker();
   Worker(const Worker&) = delete;
@@ -109,9 +139,20 @@ class Worker {
               std::optional<Room::SendState> continueFrom = std::nullopt);
   void removeLeg(EndpointId id);
   // New media parameters on the same sockets (re-INVITE). False when the keys are unusable.
-  bool updateLeg(EndpointId id, const EndpointSettings& endpoint,
-                 const ParticipantSettings& settings, bool sending, bool receiving);
+  bool updateLeg(EndpointId id,
+                 const EndpointSettings& endpoint,
+                 const ParticipantSettings& settings,
+                 bool sending,
+                 bool receiving);
   void withLeg(EndpointId id, const std::function<void(Room&, ParticipantId)>& action);
+  // Moves a leg to another mix on this thread. False (the leg is gone) when either is unknown.
+  bool moveLeg(EndpointId id, MixId to);
+  // Takes a leg out of its mix into 'parcel' for attachLeg on another thread, and tells the
+  // control side (kLegDetached) whether or not the leg was there; false when it was not (the
+  // parcel stays empty).
+  bool detachLeg(EndpointId id, LegParcel& parcel);
+  // A detached leg joins 'mix' on this thread, its stream and history going on.
+  bool attachLeg(EndpointId id, MixId mix, LegParcel&& parcel);
   // The endpoint cannot carry media any more (a failed addLeg or updateLeg): tells the control
   // side, which ends the call rather than leave it answered with no media.
   void failEndpoint(EndpointId id);
@@ -156,6 +197,8 @@ class Worker {
   // (0: not one leg, or not one mix).
   void fault(EndpointId endpoint, MixId mix, const char* what) noexcept;
   void drainLeg(Leg& leg);
+  // Takes the leg out of its room (into the graveyard) with everything that must go on.
+  LegParcel takeLeg(Leg& leg);
   void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);

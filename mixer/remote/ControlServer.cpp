@@ -189,6 +189,24 @@ class ControlServer::Connection final : public LineStream::Listener,
     send(Ok{m.id});
   }
 
+  void handle(const Move& m) {
+    if (!joined(m.endpoint)) {
+      send(Failed{m.id, "no joined endpoint " + std::to_string(m.endpoint)});
+      return;
+    }
+    auto mix = mixes_.find(m.mix);
+    if (mix == mixes_.end()) {
+      send(Failed{m.id, "no mix " + std::to_string(m.mix)});
+      return;
+    }
+    if (!mixer().move(m.endpoint, mix->second)) {
+      send(Failed{m.id, "the mixer refused the move"});
+      return;
+    }
+    endpoints_[m.endpoint] = mix->second;
+    send(Ok{m.id});
+  }
+
   void handle(const Release& m) {
     auto found = endpoints_.find(m.endpoint);
     if (found == endpoints_.end()) {

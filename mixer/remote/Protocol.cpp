@@ -224,6 +224,9 @@ struct Writer {
             {"endpoint", m.endpoint},
             {"media", mediaObject(m.media)}};
   }
+  json::object operator()(const Move& m) const {
+    return {{"type", "move"}, {"id", m.id}, {"endpoint", m.endpoint}, {"mix", m.mix}};
+  }
   json::object operator()(const Release& m) const {
     return {{"type", "release"}, {"id", m.id}, {"endpoint", m.endpoint}};
   }
@@ -814,6 +817,13 @@ std::optional<Message> readMessage(std::string_view type, Fields& f, const json:
       return Join{id, endpoint, mix, std::move(media)};
     }
     return Update{id, endpoint, std::move(media)};
+  }
+  if (type == "move") {
+    Move m;
+    requestId(m.id);
+    f.unsignedNumber("endpoint", m.endpoint, true);
+    f.unsignedNumber("mix", m.mix, true);
+    return m;
   }
   if (type == "release") {
     Release m;

@@ -56,6 +56,11 @@ struct Update {
   EndpointId endpoint = 0;
   MediaParams media;
 };
+struct Move {
+  RequestId id = 0;
+  EndpointId endpoint = 0;
+  MixId mix = 0;  // as the client numbered it in CreateMix
+};
 struct Release {
   RequestId id = 0;
   EndpointId endpoint = 0;
@@ -155,6 +160,7 @@ using Message = std::variant<Hello,
                              Reserve,
                              Join,
                              Update,
+                             Move,
                              Release,
                              SetMuted,
                              SetDeaf,

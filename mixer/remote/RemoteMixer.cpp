@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "mixer/remote/LineStream.hpp"
@@ -123,6 +123,16 @@ class RemoteMixer::Link final : public LineStream::Listener {
     const RequestId id = nextId();
     pending_[id] = Pending{Pending::kEndpoint, client, 0};
     send(Update{id, serverId, params});
+  }
+
+  void move(EndpointId client, EndpointId serverId, uint64_t generation, MixId mix) {
+    if (generation != generation_ || generation_ == 0) {
+      owner_.push(Message(EndpointFailedEvent{client}));
+      return;
+    }
+    const RequestId id = nextId();
+    pending_[id] = Pending{Pending::kEndpoint, client, 0};
+    send(Move{id, serverId, mix});
   }
 
   void release(EndpointId serverId, uint64_t generation) {
@@ -505,6 +515,18 @@ bool RemoteMixer::update(EndpointId endpoint, const MediaParams& params) {
   }
   toLink([this, endpoint, serverId = e->serverId, generation = e->generation, params] {
     link_->update(endpoint, serverId, generation, params);
+  });
+  return true;
+}
+
+bool RemoteMixer::move(EndpointId endpoint, MixId mix) {
+  Endpoint* e = live(endpoint);
+  if (e == nullptr || mixes_.count(mix) == 0) {
+    return false;
+  }
+  e->mix = mix;
+  toLink([this, endpoint, serverId = e->serverId, generation = e->generation, mix] {
+    link_->move(endpoint, serverId, generation, mix);
   });
   return true;
 }

@@ -47,6 +47,7 @@ class RemoteMixer final : public Control {
   std::optional<Reservation> reserve() override;
   bool join(EndpointId endpoint, MixId mix, const MediaParams& params) override;
   bool update(EndpointId endpoint, const MediaParams& params) override;
+  bool move(EndpointId endpoint, MixId mix) override;
   void release(EndpointId endpoint) override;
   void setMuted(EndpointId endpoint, bool muted) override;
   void setDeaf(EndpointId endpoint, bool deaf) override;

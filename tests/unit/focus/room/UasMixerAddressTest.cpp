@@ -27,6 +27,7 @@ class AddressedMixer final : public mixer::Control {
   bool update(mixer::EndpointId e, const mixer::MediaParams& p) override {
     return inner_.update(e, p);
   }
+  bool move(mixer::EndpointId e, mixer::MixId m) override { return inner_.move(e, m); }
   void release(mixer::EndpointId e) override { inner_.release(e); }
   void setMuted(mixer::EndpointId e, bool on) override { inner_.setMuted(e, on); }
   void setDeaf(mixer::EndpointId e, bool on) override { inner_.setDeaf(e, on); }

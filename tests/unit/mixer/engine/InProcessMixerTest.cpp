@@ -247,6 +247,95 @@ TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
   EXPECT_LT(test::toneDbov(b.recent(30), 1000, 8000), -9.0);
 }
 
+// A caller waits alone in a mix of their own (a lobby: they hear only what is played to them),
+// then moves into the conference on another mixer thread, and back: the room hears them and they
+// hear the room only while they are in it, their SRTP stream goes on under one SSRC with no
+// restarted sequence (a restart under the same key would reuse keystream), and a mute sent right
+// after the move applies in the new mix.
+TEST(MixerEngine, AMoveBetweenMixesOnTwoThreadsKeepsTheStreamAndChangesWhoHearsWhom) {
+  InProcessMixer mixer(test::loopbackMixer({50700, 50799}, 2));
+  const MixId lobby = mixer.createMix(RoomSettings{});
+  const MixId room = mixer.createMix(RoomSettings{});
+  const MixId otherLobby = mixer.createMix(RoomSettings{});  // on the lobby's thread
+  auto ra = mixer.reserve(), rb = mixer.reserve(), rc = mixer.reserve();
+  ASSERT_TRUE(ra && rb && rc);
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 1500, rb->rtpPort),
+      c(Codec::kPcmu, 0, 700, rc->rtpPort);
+  std::vector<uint8_t> mine(30), theirs(30);
+  for (std::size_t i = 0; i < 30; ++i) {
+    mine[i] = static_cast<uint8_t>(i + 1);
+    theirs[i] = static_cast<uint8_t>(200 - i);
+  }
+  c.useSrtp(mine, theirs);
+  MediaParams pc = mediaParams(Codec::kPcmu, 0, 3);
+  pc.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, theirs, mine};
+  ASSERT_TRUE(mixer.join(ra->id, room, mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(mixer.join(rb->id, room, mediaParams(Codec::kPcmu, 0, 2)));
+  ASSERT_TRUE(mixer.join(rc->id, lobby, pc));
+  EXPECT_FALSE(mixer.move(rc->id, 999)) << "an unknown mix";
+  EXPECT_FALSE(mixer.move(999, room)) << "an unknown endpoint";
+  RecordingEvents events;
+  std::size_t cHeardBefore = 0;
+  std::size_t aHeardMuted = 0;
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    a.sendFrame();
+    b.sendFrame();
+    c.sendFrame();
+    next += std::chrono::milliseconds(20);
+    std::this_thread::sleep_until(next);
+    a.receiveAll();
+    b.receiveAll();
+    c.receiveAll();
+    waitForEvents(mixer, events, 0);
+    if (i == 50) {
+      // In the lobby, alone: C hears silence, the room does not hear C.
+      EXPECT_LT(test::toneDbov(c.recent(30), 1000, 8000), -45.0);
+      EXPECT_LT(test::toneDbov(c.recent(30), 1500, 8000), -45.0);
+      EXPECT_LT(test::toneDbov(a.recent(30), 700, 8000), -45.0);
+      // Through the other lobby on the same thread, then on to the room's thread.
+      ASSERT_TRUE(mixer.move(rc->id, otherLobby));
+      ASSERT_TRUE(mixer.move(rc->id, room));
+      cHeardBefore = c.arrived.size();
+    }
+    if (i == 110) {
+      EXPECT_TRUE(test::hasTone(c.recent(30), 1000, 8000, -6)) << "C hears the room";
+      EXPECT_TRUE(test::hasTone(c.recent(30), 1500, 8000, -6));
+      EXPECT_TRUE(test::hasTone(a.recent(30), 700, 8000, -6)) << "the room hears C";
+      // Out to a lobby on the other thread and, while that move is under way, back into the
+      // room muted: the second move and the mutes must not be lost or misapplied.
+      ASSERT_TRUE(mixer.move(rc->id, otherLobby));
+      mixer.setMuted(rc->id, false);
+      ASSERT_TRUE(mixer.move(rc->id, room));
+      mixer.setMuted(rc->id, true);
+      aHeardMuted = a.heard.size();
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  a.receiveAll();
+  c.receiveAll();
+  EXPECT_GT(a.heard.size(), aHeardMuted + 30 * 160);
+  EXPECT_LT(test::toneDbov(a.recent(30), 700, 8000), -45.0) << "the room hears C, muted";
+  EXPECT_TRUE(test::hasTone(c.recent(30), 1000, 8000, -6)) << "C, muted, still hears the room";
+  // One stream throughout: the same SSRC, sequence numbers one after the other (a gap of a few
+  // at most where a tick had nothing to send), every packet authenticated.
+  EXPECT_EQ(c.undecryptable, 0);
+  ASSERT_GT(c.arrived.size(), cHeardBefore + 50);
+  for (std::size_t k = 1; k < c.arrived.size(); ++k) {
+    EXPECT_EQ(c.arrived[k].ssrc, c.arrived[0].ssrc) << "at packet " << k;
+    const auto step = static_cast<uint16_t>(c.arrived[k].sequence - c.arrived[k - 1].sequence);
+    EXPECT_TRUE(step >= 1 && step < 10) << "sequence " << c.arrived[k - 1].sequence << " then "
+                                        << c.arrived[k].sequence << " at packet " << k;
+  }
+  EXPECT_TRUE(events.failed.empty());
+  mixer.release(ra->id);
+  mixer.release(rb->id);
+  mixer.release(rc->id);
+  mixer.destroyMix(lobby);
+  mixer.destroyMix(room);
+  mixer.destroyMix(otherLobby);
+}
+
 TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
   MixerSettings settings = test::loopbackMixer({47000, 47999});
   settings.rtcpInterval = std::chrono::milliseconds(200);

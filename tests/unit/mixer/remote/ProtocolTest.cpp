@@ -100,6 +100,7 @@ std::vector<Message> everyMessage() {
       Reserve{3},
       Join{4, 11, 7, fullMedia()},
       Update{5, 11, fullMedia()},
+      Move{20, 11, 4},
       Release{6, 11},
       SetMuted{7, 11, true},
       SetDeaf{8, 11, true},
