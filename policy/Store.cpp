@@ -357,20 +357,13 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
   const StoredRoom& r = w.room;
   int64_t id = r.id;
   if (create) {
-    // The tenant's room limit holds inside the transaction that adds the room.
-    Statement owner(db,
-                    "SELECT max_rooms, (SELECT count(*) FROM rooms WHERE tenant_id = ?1) "
-                    "FROM tenants WHERE id = ?1");
+    Statement owner(db, "SELECT max_rooms FROM tenants WHERE id = ?");
     owner.bind(1, r.tenantId);
     if (owner.step() != SQLITE_ROW) {
       return StoreError{StoreError::Kind::kNotFound,
                         "tenantId: no tenant " + std::to_string(r.tenantId)};
     }
     const int64_t maxRooms = owner.integer(0);
-    if (maxRooms != 0 && owner.integer(1) >= maxRooms) {
-      return StoreError{StoreError::Kind::kConflict,
-                        "the tenant has its " + std::to_string(maxRooms) + " rooms already"};
-    }
     Statement insert(db, "INSERT INTO rooms (tenant_id, user, name) VALUES (?, ?, ?)");
     insert.bind(1, r.tenantId).bind(2, r.user).bind(3, r.name);
     if (const int rc = insert.step(); rc != SQLITE_DONE) {
@@ -379,6 +372,15 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
         e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
       }
       return e;
+    }
+    // The tenant's room limit holds inside the transaction that adds the room; counted after the
+    // insert, so that a duplicate is reported as one even at the limit.
+    Statement count(db, "SELECT count(*) FROM rooms WHERE tenant_id = ?");
+    count.bind(1, r.tenantId);
+    if (maxRooms != 0 && count.step() == SQLITE_ROW && count.integer(0) > maxRooms) {
+      return StoreError{StoreError::Kind::kConflict,
+                        "max-rooms: the tenant has its " + std::to_string(maxRooms) +
+                            (maxRooms == 1 ? " room" : " rooms") + " already"};
     }
     id = sqlite3_last_insert_rowid(db);
   }

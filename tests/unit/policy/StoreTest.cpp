@@ -201,6 +201,12 @@ TEST_F(StoreTest, ConstraintsComeBackAsErrorsNamingWhatBroke) {
   auto over = store->createRoom(room);
   ASSERT_TRUE(std::holds_alternative<StoreError>(over));
   EXPECT_EQ(std::get<StoreError>(over).kind, StoreError::Kind::kConflict);
+  EXPECT_NE(std::get<StoreError>(over).message.find("max-rooms"), std::string::npos);
+  // At the limit, a duplicate is still reported as the duplicate it is.
+  room.room.user = "100";
+  const StoreError duplicate = error(store->createRoom(room));
+  EXPECT_NE(duplicate.message.find("room 100 already"), std::string::npos) << duplicate.message;
+  room.room.user = "101";
   // A bad PIN, an unknown tenant.
   room.participantPin = "12a4";
   auto badPin = store->createRoom(room);
