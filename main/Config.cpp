@@ -695,6 +695,8 @@ Descriptions describe() {
   }
   std::ostringstream help;
   help << "Usage: confab [OPTION...]\n"
+          "       confab tenant|room COMMAND... [--data-dir DIR]  manage tenants and rooms in\n"
+          "           DATA-DIR/policy.db (confab tenant --help, confab room --help)\n"
           "Multipoint audio conferencing server (SIP). Options come from the built-in defaults,\n"
           "then the --config file, then the command line; a later source replaces an earlier\n"
           "one, also for repeatable options. In the file, write `name = value`, one per line.\n"

@@ -14,6 +14,7 @@
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
+#include "main/Admin.hpp"
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
@@ -179,6 +180,10 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
 }
 
 int run(int argc, char** argv) {
+  // `confab tenant …`, `confab room …`: the operator's commands on the policy store.
+  if (admin::isAdminCommand(argc, argv)) {
+    return admin::runAdmin(argc, argv, std::cout, std::cerr);
+  }
   auto parsed = config::parse(argc, argv);
   if (auto* exit = std::get_if<config::Exit>(&parsed)) {
     std::cout << exit->text;
