@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include "policy/Room.hpp"
+
 struct sqlite3;
 
 namespace confab::policy {
@@ -42,8 +44,6 @@ struct Tenant {
   // canonical form without brackets, or kAnyDomain.
   std::vector<std::string> domains;
 };
-
-enum class Role : uint8_t { kParticipant, kModerator };
 
 struct StoredRoom {
   int64_t id = 0;
@@ -88,6 +88,8 @@ class Store {
 
   [[nodiscard]] int schemaVersion() const;
 
+  // A name of 1 to 128 bytes no other tenant has (no control characters); each domain valid
+  // (normalizeDomain), listed once, and owned by no other tenant. kInvalid or kConflict otherwise.
   StoreResult<Tenant> createTenant(const Tenant& tenant);
   // Replaces the name, the limits and the whole list of domains of the tenant with tenant.id, in
   // one transaction: on any error nothing of it changed.
@@ -107,6 +109,8 @@ class Store {
   StoreResult<Tenant> seedDefault(const std::vector<std::pair<std::string, std::string>>& rooms,
                                   unsigned maxParticipants);
 
+  // The user part is what Directory::validId accepts, the name at most 128 bytes, the language a
+  // tag such as "pt-BR"; creating one within the tenant's maxRooms. kInvalid names the field.
   StoreResult<StoredRoom> createRoom(const RoomChange& change);
   StoreResult<StoredRoom> updateRoom(const RoomChange& change);
   [[nodiscard]] std::optional<StoredRoom> room(int64_t id) const;

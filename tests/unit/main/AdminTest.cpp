@@ -48,6 +48,7 @@ class AdminTest : public ::testing::Test {
   }
   static Ran runWords(std::vector<std::string> words) {
     std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
     for (auto& w : words) {
       argv.push_back(w.data());
     }
@@ -85,7 +86,7 @@ TEST_F(AdminTest, OnlyTenantAndRoomAreAdminCommands) {
 
 TEST_F(AdminTest, HelpDescribesEveryCommandAndTouchesNothing) {
   for (const char* noun : {"tenant", "room"}) {
-    for (std::vector<std::string> words :
+    for (const std::vector<std::string>& words :
          {std::vector<std::string>{"confab", noun, "--help"},
           std::vector<std::string>{"confab", noun, "add", "-h"},
           std::vector<std::string>{"confab", noun, "--data-dir", dataDir_, "--help"}}) {
