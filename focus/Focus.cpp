@@ -6,7 +6,7 @@
 
 namespace confab {
 
-Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
+Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::RoomSource& rooms,
              mixer::Control& mixer, FocusObserver* observer)
     : settings_(std::move(settings)),
       observer_(observer),

@@ -13,7 +13,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "mixer/engine/Control.hpp"
-#include "policy/Directory.hpp"
+#include "policy/Room.hpp"
 
 namespace confab {
 
@@ -42,7 +42,7 @@ class FocusObserver : public room::CallObserver {
 class Focus final : private transport::TransportLayer::Listener, private txn::Wire {
  public:
   // 'mixer' runs the rooms' media; its events are read on 'io'.
-  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::Directory& rooms,
+  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::RoomSource& rooms,
         mixer::Control& mixer, FocusObserver* observer = nullptr);
   ~Focus();
   Focus(const Focus&) = delete;

@@ -1,5 +1,7 @@
 #include "main/Config.hpp"
 
+#include "policy/Directory.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/program_options.hpp>
@@ -471,6 +473,23 @@ const auto kSettings = std::to_array<Setting>({
        }
        return out;
      }},
+    {"lobby", "USER",
+     "The lobby callers reach at sip:USER@host: it asks for the meeting number, then the PIN. "
+     "'off' for none.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       const std::string& user = single(v);
+       if (user == "off") {
+         c.lobby.clear();
+         return Check();
+       }
+       if (!policy::Directory::validId(user)) {
+         return Check(Refusal{user, "must be 1 to 64 of A-Z a-z 0-9 . _ - (or 'off')"});
+       }
+       c.lobby = user;
+       return Check();
+     },
+     [](const Config& c) { return Values{c.lobby.empty() ? "off" : c.lobby}; }},
     {"max-participants", "N", "Most participants in one room; 0: no limit.", Group::kRooms, false,
      [](Config& c, const Values& v) {
        return readInteger(single(v), 0, 100000, c.maxParticipants);

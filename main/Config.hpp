@@ -74,7 +74,10 @@ struct Config {
 
   LogLevel logLevel = LogLevel::kInfo;
 
-  std::vector<Room> rooms{{"1000", "1000"}, {"1001", "1001"}, {"lobby", "Lobby"}};
+  std::vector<Room> rooms{{"1000", "1000"}, {"1001", "1001"}};
+  // The user part of the lobby (sip:LOBBY@host): a voice menu asks for the meeting number.
+  // Empty: no lobby.
+  std::string lobby = "lobby";
 
   // RFC 3261 §17.1.1.1 timer values.
   std::chrono::milliseconds sipT1{500};
@@ -121,7 +124,7 @@ mixer =
 log-level = info
 room = 1000
 room = 1001
-room = lobby:Lobby
+lobby = lobby
 sip-t1-ms = 500
 sip-t2-ms = 4000
 sip-t4-ms = 5000

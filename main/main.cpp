@@ -19,6 +19,8 @@
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
 #include "policy/Directory.hpp"
+#include "policy/Store.hpp"
+#include "policy/StoreRooms.hpp"
 
 namespace {
 
@@ -153,6 +155,8 @@ FocusSettings focusSettings(const config::Config& c) {
   if (c.mediaAddress) {
     s.uas.mediaAddress = c.mediaAddress->to_string();
   }
+  s.uas.lobbyUser = c.lobby;
+  s.uas.soundsDir = (std::filesystem::path(c.dataDir) / "sounds").string();
   return s;
 }
 
@@ -195,9 +199,34 @@ int run(int argc, char** argv) {
   }
   const config::Config& cfg = std::get<config::Config>(parsed);
 
-  policy::Directory rooms;
+  // The policy store in the data directory; on first start it takes the command line's rooms
+  // as the default tenant's (which owns every domain no other tenant owns).
+  std::error_code madeDir;
+  std::filesystem::create_directories(cfg.dataDir, madeDir);
+  const std::string storePath = (std::filesystem::path(cfg.dataDir) / "policy.db").string();
+  auto opened = policy::Store::open(storePath);
+  if (auto* error = std::get_if<policy::StoreError>(&opened)) {
+    std::cerr << "confab: cannot open the policy store " << storePath << ": " << error->message
+              << "\n";
+    return 1;
+  }
+  std::unique_ptr<policy::Store> store = std::move(std::get<0>(opened));
+  std::vector<std::pair<std::string, std::string>> seed;
   for (const auto& r : cfg.rooms) {
-    rooms.put(policy::Room{r.id, r.name, cfg.maxParticipants, cfg.requireSrtp});
+    seed.emplace_back(r.id, r.name);
+  }
+  int64_t defaultTenant = 0;
+  auto seeded = store->seedDefault(seed, cfg.maxParticipants);
+  if (auto* tenant = std::get_if<policy::Tenant>(&seeded)) {
+    defaultTenant = tenant->id;
+  }
+  policy::StoreRooms storeRooms(*store, defaultTenant, cfg.requireSrtp);
+  // What the API lists (until it serves tenants, issue 13): the default tenant's rooms.
+  policy::Directory rooms;
+  for (const auto& stored : store->rooms(defaultTenant)) {
+    policy::Room room = policy::StoreRooms::toRoom(stored, *store->tenant(defaultTenant), true);
+    room.requireSrtp = cfg.requireSrtp;
+    rooms.put(room);
   }
 
   // Declared before the focus: calls hand their media back to the mixer as they end.
@@ -205,7 +234,7 @@ int run(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
-  Focus focus(io, focusSettings(cfg), rooms, *mixer, &log);
+  Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
   try {
     focus.start();
   } catch (const std::exception& e) {
@@ -231,9 +260,12 @@ int run(int argc, char** argv) {
   if (apiServer) {
     std::cerr << "confab: API on http://" << apiServer->localEndpoint() << "\n";
   }
-  std::cerr << "confab: rooms";
+  std::cerr << "confab: policy store " << storePath << ", default tenant rooms";
   for (const auto& r : rooms.list()) {
     std::cerr << " " << r.id;
+  }
+  if (!cfg.lobby.empty()) {
+    std::cerr << ", lobby " << cfg.lobby;
   }
   std::cerr << std::endl;
 

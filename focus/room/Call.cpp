@@ -1,5 +1,7 @@
 #include "focus/room/Call.hpp"
 
+#include "focus/room/DtmfInfo.hpp"
+
 #include <openssl/rand.h>
 
 #include <random>
@@ -12,7 +14,7 @@ namespace confab::room {
 
 Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
            mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
-           const CallSettings& settings, Listener& listener)
+           const CallSettings& settings, Listener& listener, Stage stage)
     : roomId_(std::move(roomId)),
       contact_("<" + std::move(contact) + ">;isfocus"),
       dialog_(std::move(dialog)),
@@ -24,7 +26,9 @@ Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer
       layer_(layer),
       timers_(timers),
       settings_(settings),
-      listener_(listener) {}
+      listener_(listener) {
+  stage_ = stage;
+}
 
 Call::~Call() {
   mixer_.release(media_.id);
@@ -225,7 +229,11 @@ void Call::onAck(const sip::Message& ack) {
     negotiated_ = std::move(negotiated);
     if (!applyMedia()) {
       hangUp("the media mixer could not take the session answered in the ACK");
+      return;
     }
+  }
+  if (joined_ && !ending_) {
+    listener_.onConfirmed(*this);
   }
 }
 
@@ -256,6 +264,27 @@ bool Call::applyMedia() {
   listener_.onMediaChange(
       *this, (joined_ ? "joined room " + roomId_ + ": " : "join refused by the mixer: ") + what);
   return joined_;
+}
+
+void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage) {
+  roomId_ = std::move(roomId);
+  stage_ = stage;
+  if (mix == mix_) {
+    return;
+  }
+  // Not joined yet (an offerless INVITE waiting for the ACK's answer): it joins the new mix.
+  if (joined_) {
+    if (!mixer_.move(media_.id, mix->id())) {
+      hangUp("the media mixer could not move the call");
+      return;
+    }
+    // The mixer's move keeps the leg's settings from its join; what was set since goes again.
+    mixer_.setMuted(media_.id, controls_.muted);
+    mixer_.setDeaf(media_.id, controls_.deaf);
+    mixer_.setGain(media_.id, controls_.gain);
+    listener_.onMediaChange(*this, "moved to room " + roomId_);
+  }
+  mix_ = std::move(mix);  // the old mix goes when nobody else is in it
 }
 
 void Call::setControls(const Controls& controls) {
@@ -313,6 +342,20 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
     sessionTimer_ = *timer;
     transaction.respond(okResponse(request, std::move(body)));
     armSessionTimer();
+    return;
+  }
+  if (const auto type = request.contentType();
+      method == "INFO" && !request.body.empty() && type && isDtmfInfoType(*type)) {
+    // A key press as SIP INFO (the legacy usage RFC 6086 §9 leaves alone: phones that cannot
+    // send RFC 4733 events send application/dtmf-relay or application/dtmf).
+    auto key = parseDtmfInfo(*type, request.body);
+    if (const auto* error = std::get_if<DtmfInfoError>(&key)) {
+      transaction.respond(sip::errorResponse(request, sip::Error{400, error->reason},
+                                             dialog_.localTag()));
+      return;
+    }
+    transaction.respond(sip::makeResponse(request, 200, "OK", dialog_.localTag()));
+    listener_.onKey(*this, std::get<char>(key));
     return;
   }
   if (method == "INFO" || method == "OPTIONS") {

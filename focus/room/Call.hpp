@@ -48,17 +48,25 @@ class Call final : private txn::ClientTransaction::User {
     virtual void onCallEnded(Call& call) = 0;
     // The media leg joined the mix, changed, or left it (for the debug log).
     virtual void onMediaChange(Call& /*call*/, const std::string& /*change*/) {}
+    // An ACK came for a 2xx and the media is in the mixer: the caller can hear us now.
+    virtual void onConfirmed(Call& /*call*/) {}
+    // A key the caller pressed, sent as SIP INFO (RFC 4733 keys come from the mixer).
+    virtual void onKey(Call& /*call*/, char /*key*/) {}
 
    protected:
     ~Listener() = default;
   };
+
+  // Where the caller is: on the way in (alone in a mix of their own, hearing prompts), waiting
+  // for a moderator, or in the conference.
+  enum class Stage : uint8_t { kEntering, kWaiting, kIn };
 
   // 'contact' is our Contact URI for this call (RFC 3261 §8.1.1.8, RFC 4579 §5 isfocus is added).
   // 'media' is the endpoint reserved in 'mixer' for this call; the call releases it.
   Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
        mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local,
        txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
-       Listener& listener);
+       Listener& listener, Stage stage = Stage::kIn);
   ~Call();
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
@@ -92,6 +100,13 @@ class Call final : private txn::ClientTransaction::User {
   };
   [[nodiscard]] const Controls& controls() const { return controls_; }
   void setControls(const Controls& controls);
+  [[nodiscard]] Stage stage() const { return stage_; }
+  [[nodiscard]] bool moderator() const { return moderator_; }
+  void setModerator(bool moderator) { moderator_ = moderator; }
+  // Takes the call's media to another mix (out of its own into the conference), keeping the
+  // controls set on it; the call now belongs to 'roomId'.
+  void moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage);
+  [[nodiscard]] const std::shared_ptr<RoomMix>& mix() const { return mix_; }
   // Why the call ended, for people reading logs ("caller hung up", "no ACK", ...).
   [[nodiscard]] const std::string& endReason() const { return endReason_; }
 
@@ -126,6 +141,8 @@ class Call final : private txn::ClientTransaction::User {
   uint32_t ssrc_;
   bool joined_ = false;
   Controls controls_;
+  Stage stage_ = Stage::kIn;
+  bool moderator_ = false;
   sdp::LocalMedia local_;
   txn::TransactionLayer& layer_;
   timer::Timers& timers_;

@@ -32,11 +32,17 @@ bool acceptsSdp(const sip::Message& request) {
 
 }  // namespace
 
-Uas::Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
+Uas::Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::RoomSource& rooms,
          mixer::Control& mixer, UasSettings settings)
-    : layer_(layer), timers_(timers), rooms_(rooms), mixer_(mixer), settings_(std::move(settings)) {}
+    : layer_(layer),
+      timers_(timers),
+      rooms_(rooms),
+      mixer_(mixer),
+      settings_(std::move(settings)),
+      prompts_(settings_.soundsDir) {}
 
 Uas::~Uas() {
+  entries_.clear();  // before the calls they point at
   for (auto& [txn, ringing] : ringing_) {
     timers_.cancel(ringing.timer);
   }
@@ -153,7 +159,8 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
   if (method == "OPTIONS") {
     // RFC 3261 §11.2: capabilities; a room that does not exist is 404 like an INVITE to it.
     const std::string user = request.requestUri.unescapedUser();
-    const bool known = user.empty() || rooms_.find(user).has_value();
+    const bool known = user.empty() || user == settings_.lobbyUser ||
+                       rooms_.find(user, request.requestUri.host).has_value();
     sip::Message response =
         sip::makeResponse(request, known ? 200 : 404, {}, layer_->randomToken(10));
     addCapabilities(response);
@@ -179,12 +186,18 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   auto refuse = [&](int status, std::string_view reason = {}) {
     transaction.respond(sip::makeResponse(request, status, reason, tag));
   };
-  const std::string roomId = request.requestUri.unescapedUser();
-  auto room = rooms_.find(roomId);
-  if (!room) {
+  const std::string user = request.requestUri.unescapedUser();
+  const bool lobby = !settings_.lobbyUser.empty() && user == settings_.lobbyUser;
+  auto room = lobby ? std::nullopt : rooms_.find(user, request.requestUri.host);
+  if (!room && !lobby) {
     refuse(404, "Room Not Found");  // RFC 3261 §8.2.2.1
     return;
   }
+  // Callers with something to say or hear first (a PIN, a count, a lock, a wait) go into a mix
+  // of their own; the others straight into the conference.
+  const bool entering = lobby || room->asksPin() || room->locked || room->announceCount ||
+                        room->waitForModerator || locked(room->key);
+  const std::string roomId = room ? room->key : std::string();
   // RFC 3261 §8.2.3: a body we cannot read gets 415 with Accept.
   if (!request.body.empty() && request.contentType() != "application/sdp") {
     sip::Message response = sip::makeResponse(request, 415, {}, tag);
@@ -199,7 +212,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     transaction.respond(std::move(response));
     return;
   }
-  if (room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
+  if (room && room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
     if (observer_ != nullptr) {
       observer_->onLimit("room-full", transaction.source().remote.str());
     }
@@ -227,8 +240,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
                                           : mediaAddressFor(request, transaction.source());
   local.rtpPort = media->rtpPort;
   // The room's policy decides whether plain RTP is acceptable (RFC 4568 SDES otherwise).
-  local.requireSrtp = room->requireSrtp;
-  local.allowPlainRtp = !room->requireSrtp;
+  const bool requireSrtp = room && room->requireSrtp;
+  local.requireSrtp = requireSrtp;
+  local.allowPlainRtp = !requireSrtp;
   local.sessionId = std::random_device{}();
   local.sessionVersion = 0;
   // One SRTP master key per call, kept across re-INVITEs (RFC 4568 §7.1.4 allows either).
@@ -236,10 +250,25 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) != 1) {
     local.srtpKeyMaterial.clear();
   }
-  auto call = std::make_unique<Call>(roomId, contactFor(roomId, request, transaction.source()),
-                                     std::move(*dialog), mixer_, *media, mixFor(roomId),
-                                     std::move(local),
-                                     *layer_, timers_, settings_.call, *this);
+  auto ownMix = entering ? std::make_shared<RoomMix>(mixer_, mixer_.createMix({})) : nullptr;
+  auto call = std::make_unique<Call>(
+      entering ? std::string() : roomId, contactFor(user, request, transaction.source()),
+      std::move(*dialog), mixer_, *media, entering ? ownMix : mixFor(roomId), std::move(local),
+      *layer_, timers_, settings_.call, *this,
+      entering ? Call::Stage::kEntering : Call::Stage::kIn);
+  if (!entering) {
+    // Straight in: the room's rules for someone without a PIN (a participant).
+    conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
+    if (room->muteOnEntry || conferences_[roomId].allMuted) {
+      Call::Controls controls = call->controls();
+      controls.muted = true;
+      call->setControls(controls);
+    }
+  } else {
+    entries_[call.get()] =
+        std::make_unique<Entry>(*call, room, request.requestUri.host, mixer_, timers_, prompts_,
+                                settings_.entry, *this);
+  }
   if (settings_.answerDelay.count() > 0) {
     // Ring first; a CANCEL in the meantime gets the INVITE a 487 (RFC 3261 §9.2).
     transaction.respond(sip::makeResponse(request, 180, "Ringing", tag));
@@ -254,12 +283,16 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       ringing_.erase(found);
       if (pending->answerInvite(transaction)) {
         admit(std::move(pending), transaction.source());
+      } else {
+        entries_.erase(pending.get());
       }
     });
     return;
   }
   if (call->answerInvite(transaction)) {
     admit(std::move(call), transaction.source());
+  } else {
+    entries_.erase(call.get());
   }
 }
 
@@ -282,6 +315,7 @@ void Uas::onCancel(txn::ServerTransaction& invite) {
   }
   timers_.cancel(found->second.timer);
   const std::string tag = found->second.call->dialog().localTag();
+  entries_.erase(found->second.call.get());
   ringing_.erase(found);
   invite.respond(sip::makeResponse(invite.request(), 487, {}, tag));
 }
@@ -290,6 +324,7 @@ void Uas::onServerTransactionEnded(txn::ServerTransaction& transaction) {
   // An INVITE transaction cannot end while ringing (no final sent), but be safe on shutdown.
   if (auto found = ringing_.find(&transaction); found != ringing_.end()) {
     timers_.cancel(found->second.timer);
+    entries_.erase(found->second.call.get());
     ringing_.erase(found);
   }
 }
@@ -337,11 +372,209 @@ Call* Uas::findCall(const std::string& callId) {
 std::vector<const Call*> Uas::callsIn(const std::string& roomId) const {
   std::vector<const Call*> out;
   for (const auto& [key, call] : calls_) {
-    if (call->roomId() == roomId && !call->ended()) {
+    if (call->roomId() == roomId && !call->ended() && call->stage() == Call::Stage::kIn) {
       out.push_back(call.get());
     }
   }
   return out;
+}
+
+bool Uas::locked(const std::string& roomId) const {
+  auto found = conferences_.find(roomId);
+  return found != conferences_.end() && found->second.locked;
+}
+
+std::size_t Uas::moderatorsIn(const std::string& roomId) const {
+  const auto in = callsIn(roomId);
+  return static_cast<std::size_t>(
+      std::count_if(in.begin(), in.end(), [](const Call* c) { return c->moderator(); }));
+}
+
+std::optional<policy::Room> Uas::findRoom(std::string_view user, std::string_view domain) {
+  return rooms_.find(user, domain);
+}
+
+std::optional<policy::Role> Uas::checkPin(const policy::Room& room, std::string_view pin) {
+  return rooms_.checkPin(room, pin);
+}
+
+void Uas::onConfirmed(Call& call) {
+  auto entry = entries_.find(&call);
+  if (entry == entries_.end()) {
+    // Came straight in: the others hear the entry tone once.
+    if (call.stage() == Call::Stage::kIn && greeted_.insert(&call).second) {
+      auto conference = conferences_.find(call.roomId());
+      if (conference != conferences_.end() && conference->second.rules.tones &&
+          callsIn(call.roomId()).size() > 1) {
+        announce(call.roomId(), "entry-tone");
+      }
+    }
+    return;
+  }
+  if (entry->second->started()) {
+    return;
+  }
+  // The first prompt a moment after the ACK: the phone has only just opened its audio path.
+  timers_.schedule(settings_.promptDelay, [this, which = &call] {
+    if (auto found = entries_.find(which); found != entries_.end()) {
+      found->second->start();
+    }
+  });
+}
+
+void Uas::dropEntry(Call& call) {
+  // Not now: the entry may be the one calling us.
+  auto found = entries_.find(&call);
+  if (found == entries_.end()) {
+    return;
+  }
+  std::shared_ptr<Entry> dropped(std::move(found->second));
+  entries_.erase(found);
+  timers_.schedule(std::chrono::milliseconds(0), [dropped] {});
+}
+
+void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
+  Call& call = entry.call();
+  const bool moderator = role == policy::Role::kModerator;
+  call.setModerator(moderator);
+  auto conference = conferences_.find(room.key);
+  const bool isLocked = conference != conferences_.end() ? conference->second.locked : room.locked;
+  // A moderator may always enter: they are who unlocks it.
+  if (isLocked && !moderator) {
+    entry.sendAway({"locked"}, "the conference is locked");
+    return;
+  }
+  if (room.maxParticipants != 0 && callsIn(room.key).size() >= room.maxParticipants) {
+    if (observer_ != nullptr) {
+      const auto to = call.dialog().destination();
+      observer_->onLimit("room-full", to.host + ":" + std::to_string(to.port));
+    }
+    entry.sendAway({"full"}, "the conference is full");
+    return;
+  }
+  const std::size_t already = callsIn(room.key).size();
+  std::vector<std::string> told;
+  if (room.announceCount) {
+    if (already == 0) {
+      told.emplace_back("only-participant");
+    } else {
+      told.emplace_back("there-are");
+      told.push_back(already < 10 ? "digit-" + std::to_string(already)
+                                  : "number-" + std::to_string(std::min<std::size_t>(already, 20)));
+      told.emplace_back("participants");
+    }
+  }
+  const bool wait = room.waitForModerator && !moderator && moderatorsIn(room.key) == 0;
+  if (wait) {
+    // In their own mix still, hearing the wait prompt; they join when a moderator does.
+    call.moveTo(room.key, call.mix(), Call::Stage::kWaiting);
+    if (conference == conferences_.end()) {
+      conferences_.emplace(room.key, Conference{room, room.locked, false});
+    }
+    told.emplace_back("waiting-for-moderator");
+    entry.say(std::move(told));
+    return;
+  }
+  if (told.empty()) {
+    dropEntry(call);
+    join(call, room);
+    return;
+  }
+  entry.say(std::move(told), [this, &call, room] {
+    dropEntry(call);
+    join(call, room);
+  });
+}
+
+void Uas::join(Call& call, const policy::Room& room) {
+  auto [conference, created] =
+      conferences_.try_emplace(room.key, Conference{room, room.locked, false});
+  Call::Controls controls = call.controls();
+  if (!call.moderator() && (room.muteOnEntry || conference->second.allMuted)) {
+    controls.muted = true;
+  }
+  call.setControls(controls);
+  const bool others = !callsIn(room.key).empty();
+  greeted_.insert(&call);
+  call.moveTo(room.key, mixFor(room.key), Call::Stage::kIn);
+  if (room.tones && others) {
+    announce(room.key, "entry-tone");
+  }
+  if (call.moderator()) {
+    releaseWaiting(room.key);
+  }
+}
+
+void Uas::releaseWaiting(const std::string& roomId) {
+  auto conference = conferences_.find(roomId);
+  if (conference == conferences_.end()) {
+    return;
+  }
+  const policy::Room rules = conference->second.rules;
+  std::vector<Call*> waiting;
+  for (auto& [key, call] : calls_) {
+    if (call->stage() == Call::Stage::kWaiting && call->roomId() == roomId && !call->ended()) {
+      waiting.push_back(call.get());
+    }
+  }
+  for (Call* call : waiting) {
+    dropEntry(*call);
+    join(*call, rules);
+  }
+}
+
+void Uas::announce(const std::string& roomId, const std::string& prompt) {
+  auto mix = mixOf(roomId);
+  auto conference = conferences_.find(roomId);
+  if (!mix || conference == conferences_.end()) {
+    return;
+  }
+  if (auto file = prompts_.find(prompt, conference->second.rules.language)) {
+    mixer_.play(*mix, file->path);
+  }
+}
+
+void Uas::keypad(Call& call, char key) {
+  // Two-key commands: '*' then a digit (README, "Keypad").
+  bool& star = starPressed_[&call];
+  if (key == '*') {
+    star = true;
+    return;
+  }
+  if (!star) {
+    return;
+  }
+  star = false;
+  const std::string roomId = call.roomId();
+  auto conference = conferences_.find(roomId);
+  if (conference == conferences_.end()) {
+    return;
+  }
+  Conference& c = conference->second;
+  if (key == '6') {
+    // Mute or unmute oneself; everyone muted by a moderator (*9) stays so until they unmute.
+    Call::Controls controls = call.controls();
+    controls.muted = !controls.muted;
+    call.setControls(controls);
+    return;
+  }
+  if (!call.moderator()) {
+    return;
+  }
+  if (key == '1') {
+    c.locked = !c.locked;
+    announce(roomId, c.locked ? "conference-locked" : "conference-unlocked");
+  } else if (key == '9') {
+    c.allMuted = !c.allMuted;
+    for (auto& [k, other] : calls_) {
+      if (other->roomId() == roomId && other->stage() == Call::Stage::kIn && !other->moderator()) {
+        Call::Controls controls = other->controls();
+        controls.muted = c.allMuted;
+        other->setControls(controls);
+      }
+    }
+    announce(roomId, c.allMuted ? "all-muted" : "all-unmuted");
+  }
 }
 
 std::optional<mixer::MixId> Uas::mixOf(const std::string& roomId) const {
@@ -390,8 +623,21 @@ Call* Uas::findByEndpoint(mixer::EndpointId endpoint) {
 }
 
 void Uas::onDtmf(mixer::EndpointId endpoint, char digit) {
-  if (Call* call = findByEndpoint(endpoint); call != nullptr && observer_ != nullptr) {
-    observer_->onDtmf(*call, digit);
+  if (Call* call = findByEndpoint(endpoint)) {
+    onKey(*call, digit);
+  }
+}
+
+void Uas::onKey(Call& call, char key) {
+  if (observer_ != nullptr) {
+    observer_->onDtmf(call, key);
+  }
+  if (auto entry = entries_.find(&call); entry != entries_.end()) {
+    entry->second->onKey(key);
+    return;
+  }
+  if (call.stage() == Call::Stage::kIn) {
+    keypad(call, key);
   }
 }
 
@@ -427,6 +673,12 @@ void Uas::onMediaChange(Call& call, const std::string& change) {
 }
 
 void Uas::onCallEnded(Call& call) {
+  entries_.erase(&call);
+  starPressed_.erase(&call);
+  greeted_.erase(&call);
+  const std::string roomId = call.roomId();
+  const bool wasIn = call.stage() == Call::Stage::kIn && !roomId.empty();
+  const bool wasModerator = call.moderator();
   if (observer_ != nullptr) {
     if (call.inMix()) {
       observer_->onMediaChange(call, "left room " + call.roomId() + ": " + call.endReason());
@@ -434,6 +686,41 @@ void Uas::onCallEnded(Call& call) {
     observer_->onCallEnded(call);
   }
   calls_.erase(call.dialog().key());
+  auto conference = conferences_.find(roomId);
+  if (!wasIn || conference == conferences_.end()) {
+    return;
+  }
+  if (callsIn(roomId).empty()) {
+    conferences_.erase(conference);
+    return;
+  }
+  const policy::Room& rules = conference->second.rules;
+  if (wasModerator && rules.endWithLastModerator && moderatorsIn(roomId) == 0) {
+    // The last moderator left: the conference ends for everyone, the waiting ones too, after the
+    // prompt that says so.
+    announce(roomId, "ended");
+    const auto length = prompts_.find("ended", rules.language);
+    timers_.schedule(length ? length->length + std::chrono::milliseconds(300)
+                            : std::chrono::milliseconds(0),
+                     [this, roomId] {
+                       for (auto& [key, other] : calls_) {
+                         if (other->roomId() == roomId && !other->ended()) {
+                           other->hangUp("the last moderator left");
+                         }
+                       }
+                     });
+    for (auto& [key, other] : calls_) {
+      if (other->stage() == Call::Stage::kWaiting && other->roomId() == roomId) {
+        if (auto entry = entries_.find(other.get()); entry != entries_.end()) {
+          entry->second->sendAway({"ended"}, "the last moderator left");
+        }
+      }
+    }
+    return;
+  }
+  if (rules.tones) {
+    announce(roomId, "exit-tone");
+  }
 }
 
 }  // namespace confab::room

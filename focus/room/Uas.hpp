@@ -7,13 +7,17 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "focus/room/Call.hpp"
+#include "focus/room/Entry.hpp"
+#include "focus/room/Prompts.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
 #include "mixer/engine/Control.hpp"
 #include "policy/Directory.hpp"
+#include "policy/Room.hpp"
 
 namespace confab::room {
 
@@ -44,11 +48,21 @@ struct UasSettings {
   std::string mediaAddress;
   // Ring this long (180 Ringing) before answering; 0 answers at once.
   std::chrono::milliseconds answerDelay{0};
+  // The user part of the lobby: callers key in the meeting number there. Empty: no lobby.
+  std::string lobbyUser;
+  // Where the voice prompts are (Prompts.hpp); empty: none, callers hear silence and tones.
+  std::string soundsDir;
+  EntrySettings entry;
+  // After the ACK, before the first prompt: the phone's audio path opens.
+  std::chrono::milliseconds promptDelay{500};
 };
 
-class Uas final : public txn::TransactionUser, public Call::Listener, public mixer::MixerEvents {
+class Uas final : public txn::TransactionUser,
+                  public Call::Listener,
+                  public Entry::Listener,
+                  public mixer::MixerEvents {
  public:
-  Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::Directory& rooms,
+  Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::RoomSource& rooms,
       mixer::Control& mixer, UasSettings settings);
   ~Uas();
   Uas(const Uas&) = delete;
@@ -81,10 +95,29 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
   [[nodiscard]] std::vector<const Call*> callsIn(const std::string& roomId) const;
   // The room's mix, while anyone is in the room.
   [[nodiscard]] std::optional<mixer::MixId> mixOf(const std::string& roomId) const;
+  // Whether only moderators may enter now (the room's rule, or a moderator's *1).
+  [[nodiscard]] bool locked(const std::string& roomId) const;
+
+  // Entry::Listener
+  std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
+  std::optional<policy::Role> checkPin(const policy::Room& room, std::string_view pin) override;
+  void admit(Entry& entry, const policy::Room& room, policy::Role role) override;
 
  private:
   void onCallEnded(Call& call) override;
   void onMediaChange(Call& call, const std::string& change) override;
+  void onConfirmed(Call& call) override;
+  void onKey(Call& call, char key) override;
+  // Keys from a caller in the conference: the keypad controls (README).
+  void keypad(Call& call, char key);
+  // Into the room's mix, with the room's rules for someone of that role.
+  void join(Call& call, const policy::Room& room);
+  // A moderator is in: everyone waiting for one joins.
+  void releaseWaiting(const std::string& roomId);
+  // Plays a prompt or tone to everyone in the room (entry/exit tones, lock changes).
+  void announce(const std::string& roomId, const std::string& prompt);
+  [[nodiscard]] std::size_t moderatorsIn(const std::string& roomId) const;
+  void dropEntry(Call& call);
   void handleNewInvite(txn::ServerTransaction& transaction);
   void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
@@ -102,12 +135,25 @@ class Uas final : public txn::TransactionUser, public Call::Listener, public mix
   txn::TransactionLayer* layer_;
   CallObserver* observer_ = nullptr;
   timer::Timers& timers_;
-  const policy::Directory& rooms_;
+  const policy::RoomSource& rooms_;
   mixer::Control& mixer_;
   std::unordered_map<std::string, std::weak_ptr<RoomMix>> mixes_;  // by room id
   UasSettings settings_;
   std::unordered_map<std::string, std::unique_ptr<Call>> calls_;  // by dialog key
   std::unordered_map<txn::ServerTransaction*, Ringing> ringing_;  // INVITEs not answered yet
+  Prompts prompts_;
+  // Callers on their way in, by call; an entry never outlives its call.
+  std::unordered_map<const Call*, std::unique_ptr<Entry>> entries_;
+  // What is live about each conference beyond its calls, by room id: its rules as they were when
+  // it started, and the moderators' changes to them.
+  struct Conference {
+    policy::Room rules;
+    bool locked = false;
+    bool allMuted = false;
+  };
+  std::unordered_map<std::string, Conference> conferences_;
+  std::unordered_map<const Call*, bool> starPressed_;
+  std::unordered_set<const Call*> greeted_;  // the room heard their entry tone (or need not)  // keypad: '*' came, its digit not yet
 };
 
 }  // namespace confab::room

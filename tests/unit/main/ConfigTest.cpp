@@ -146,10 +146,10 @@ TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
   EXPECT_FALSE(c.mixer.has_value());  // the mixer runs in-process
   EXPECT_TRUE(c.sipDomain.empty());
   EXPECT_EQ(c.sessionExpires, std::chrono::seconds(1800));
-  ASSERT_EQ(c.rooms.size(), 3U);
+  ASSERT_EQ(c.rooms.size(), 2U);
   EXPECT_EQ(c.rooms[0].id, "1000");
   EXPECT_EQ(c.rooms[1].id, "1001");
-  EXPECT_EQ(c.rooms[2].id, "lobby");
+  EXPECT_EQ(c.lobby, "lobby");
   EXPECT_TRUE(c.configFile.empty());
 }
 
@@ -280,7 +280,7 @@ TEST(ConfigPrecedence, FileListReplacesBuiltInList) {
   TempFile file("sip-udp = [::]:5060\n");
   Config c = expectConfig(parseArgs({"--config", file.path()}));
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("::", 5060)}));
-  EXPECT_EQ(c.rooms.size(), 3U);
+  EXPECT_EQ(c.rooms.size(), 2U);
 }
 
 TEST(ConfigEndpoints, IPv6AndScopes) {
@@ -507,7 +507,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
-                            "20000-29999", "lobby:Lobby", "Default: info"}) {
+                            "20000-29999", "--lobby USER", "Default: info"}) {
     EXPECT_THAT(help, HasSubstr(value)) << value;
   }
   EXPECT_EQ(std::get<Exit>(parseArgs({"-h"})).text, help);

@@ -1,0 +1,44 @@
+#include "policy/StoreRooms.hpp"
+
+namespace confab::policy {
+
+Room StoreRooms::toRoom(const StoredRoom& stored, const Tenant& tenant, bool defaultTenant) {
+  Room room;
+  room.id = stored.user;
+  room.name = stored.name.empty() ? stored.user : stored.name;
+  room.maxParticipants = stored.maxParticipants;
+  room.key = defaultTenant ? stored.user : stored.user + "@" + tenant.name;
+  room.storeId = stored.id;
+  room.tenantId = tenant.id;
+  room.tenantMaxParticipants = tenant.maxParticipants;
+  room.participantPin = stored.hasParticipantPin;
+  room.moderatorPin = stored.hasModeratorPin;
+  room.muteOnEntry = stored.muteOnEntry;
+  room.waitForModerator = stored.waitForModerator;
+  room.endWithLastModerator = stored.endWhenLastModeratorLeaves;
+  room.tones = stored.entryExitTones;
+  room.announceCount = stored.announceCount;
+  room.locked = stored.locked;
+  room.language = stored.language;
+  return room;
+}
+
+std::optional<Room> StoreRooms::find(std::string_view user, std::string_view domain) const {
+  auto tenant = store_.tenantForDomain(domain);
+  if (!tenant) {
+    return std::nullopt;
+  }
+  auto stored = store_.findRoom(tenant->id, user);
+  if (!stored) {
+    return std::nullopt;
+  }
+  Room room = toRoom(*stored, *tenant, tenant->id == default_);
+  room.requireSrtp = requireSrtp_;
+  return room;
+}
+
+std::optional<Role> StoreRooms::checkPin(const Room& room, std::string_view pin) const {
+  return store_.checkPin(room.storeId, pin);
+}
+
+}  // namespace confab::policy
