@@ -132,8 +132,8 @@ class Control {
   virtual bool update(EndpointId endpoint, const MediaParams& params) = 0;
   // Moves a joined endpoint to another mix (from a lobby or a waiting room into the conference,
   // and back): its media goes on unbroken, the same SSRC, sequence numbers and SRTP contexts;
-  // only whom it hears and who hears it change. Mute, deaf and gain are the new mix's defaults
-  // again: the caller sets them after. False when the endpoint or the mix is unknown; a move
+  // only whom it hears and who hears it change. Mute, deaf and gain go back to what the last
+  // join or update said: the caller sets them again after. False when the endpoint or the mix is unknown; a move
   // that fails later ends with onEndpointFailed. Requests about the endpoint made after it apply
   // in the new mix.
   virtual bool move(EndpointId endpoint, MixId mix) = 0;
