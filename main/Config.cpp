@@ -1,7 +1,5 @@
 #include "main/Config.hpp"
 
-#include "policy/Directory.hpp"
-
 #include <algorithm>
 #include <array>
 #include <boost/program_options.hpp>
@@ -13,6 +11,8 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include "policy/Directory.hpp"
 
 #ifndef CONFAB_VERSION
 #define CONFAB_VERSION "0.1.0"
@@ -48,7 +48,6 @@ struct Setting {
 };
 
 // ---- value readers -------------------------------------------------------------------------
-
 
 Check readNumber(const std::string& text,
                  std::uint64_t min,
@@ -490,6 +489,71 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.lobby.empty() ? "off" : c.lobby}; }},
+    {"invites-per-second", "N",
+     "New INVITEs a second from one IP address (a burst of invite-burst allowed); more get 503 "
+     "with Retry-After. 0: no limit.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 0, 100000, c.invitesPerSecond);
+     },
+     [](const Config& c) { return Values{std::to_string(c.invitesPerSecond)}; }},
+    {"invite-burst", "N",
+     "INVITEs one IP address may send at once before invites-per-second applies.", Group::kRooms,
+     false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 0, 100000, c.inviteBurst); },
+     [](const Config& c) { return Values{std::to_string(c.inviteBurst)}; }},
+    {"calls-per-source", "N",
+     "Calls held at once from one IP address (ringing ones too); more get 503. 0: no limit.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 0, 100000, c.callsPerSource); },
+     [](const Config& c) { return Values{std::to_string(c.callsPerSource)}; }},
+    {"wrong-pins-per-source", "N",
+     "Wrong PINs from one IP address within 10 minutes that lock it out (403) for "
+     "pin-lockout-minutes. 0: never.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 0, 100000, c.wrongPinsPerSource);
+     },
+     [](const Config& c) { return Values{std::to_string(c.wrongPinsPerSource)}; }},
+    {"wrong-pins-per-room", "N",
+     "Wrong PINs for one room within 10 minutes, from any addresses, that close its PIN entry for "
+     "5 minutes. 0: never.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 0, 1000000, c.wrongPinsPerRoom);
+     },
+     [](const Config& c) { return Values{std::to_string(c.wrongPinsPerRoom)}; }},
+    {"pin-lockout-minutes", "N", "How long an address that guessed wrong PINs stays locked out.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 1, 10080, c.pinLockoutMinutes);
+     },
+     [](const Config& c) { return Values{std::to_string(c.pinLockoutMinutes)}; }},
+    {"trusted-source", "ADDR",
+     "An address exempt from the per-source limits above (a SIP proxy in front sends every "
+     "caller's INVITE from its own); repeat for several, or 'off' for none.",
+     Group::kRooms, true,
+     [](Config& c, const Values& v) {
+       c.trustedSources.clear();
+       for (const auto& value : v) {
+         if (value == "off") {
+           continue;
+         }
+         boost::asio::ip::address address;
+         if (auto check = readAddress(value, address); !check) {
+           return check;
+         }
+         c.trustedSources.push_back(address);
+       }
+       return Check();
+     },
+     [](const Config& c) {
+       Values out;
+       for (const auto& a : c.trustedSources) {
+         out.push_back(a.to_string());
+       }
+       return out.empty() ? Values{"off"} : out;
+     }},
     {"max-participants", "N", "Most participants in one room; 0: no limit.", Group::kRooms, false,
      [](Config& c, const Values& v) {
        return readInteger(single(v), 0, 100000, c.maxParticipants);
@@ -501,14 +565,14 @@ const auto kSettings = std::to_array<Setting>({
      [](Config& c, const Values& v) { return readYesNo(single(v), c.requireSrtp); },
      [](const Config& c) { return Values{c.requireSrtp ? "yes" : "no"}; }},
     {"noise-suppression", "yes|no",
-     "SpeexDSP noise suppression on every caller's voice before it is mixed.", Group::kMedia,
-     false, [](Config& c, const Values& v) { return readYesNo(single(v), c.noiseSuppression); },
+     "SpeexDSP noise suppression on every caller's voice before it is mixed.", Group::kMedia, false,
+     [](Config& c, const Values& v) { return readYesNo(single(v), c.noiseSuppression); },
      [](const Config& c) { return Values{c.noiseSuppression ? "yes" : "no"}; }},
     {"agc", "yes|no", "SpeexDSP automatic gain control on every caller's voice.", Group::kMedia,
      false, [](Config& c, const Values& v) { return readYesNo(single(v), c.automaticGain); },
      [](const Config& c) { return Values{c.automaticGain ? "yes" : "no"}; }},
-    {"answer-delay-ms", "MS",
-     "Ring (180) this long before answering a call; 0 answers at once.", Group::kRooms, false,
+    {"answer-delay-ms", "MS", "Ring (180) this long before answering a call; 0 answers at once.",
+     Group::kRooms, false,
      [](Config& c, const Values& v) {
        unsigned ms = 0;
        auto refusal = readInteger(single(v), 0, 60000, ms);

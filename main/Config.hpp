@@ -88,6 +88,16 @@ struct Config {
   // A SIP TCP/TLS connection that carries nothing for this long is closed.
   std::chrono::seconds tcpIdleTimeout{120};
   unsigned maxConnectionsPerSource = 64;
+  // Abuse controls (focus/room/Abuse.hpp), per source IP address; 0 turns one off.
+  unsigned invitesPerSecond = 10;
+  unsigned inviteBurst = 20;
+  unsigned callsPerSource = 20;
+  unsigned wrongPinsPerSource = 10;  // within 10 minutes: that address is locked out
+  unsigned wrongPinsPerRoom = 50;    // within 10 minutes, from anywhere: PIN entry closes
+  unsigned pinLockoutMinutes = 15;
+  // Addresses exempt from the per-source limits: a SIP proxy in front (Kamailio) sends every
+  // caller's INVITE from its own address.
+  std::vector<boost::asio::ip::address> trustedSources;
   std::size_t maxMessageBytes = 65535;
 
   unsigned mixerThreads = 0;     // 0: one per core
@@ -131,6 +141,13 @@ sip-t4-ms = 5000
 session-expires = 1800
 tcp-idle-timeout = 120
 max-connections-per-source = 64
+invites-per-second = 10
+invite-burst = 20
+calls-per-source = 20
+wrong-pins-per-source = 10
+wrong-pins-per-room = 50
+pin-lockout-minutes = 15
+trusted-source = off
 max-message-bytes = 65535
 mixer-threads = 0
 max-participants = 0

@@ -35,9 +35,8 @@ class Log final : public FocusObserver {
     if (level_ > config::LogLevel::kInfo) {
       return;
     }
-    std::cerr << "confab: call " << call.dialog().callId() << " from " << from.remote.str()
-              << " (" << transport::protocolName(from.protocol) << ") joined room "
-              << call.roomId();
+    std::cerr << "confab: call " << call.dialog().callId() << " from " << from.remote.str() << " ("
+              << transport::protocolName(from.protocol) << ") joined room " << call.roomId();
     if (const auto& media = call.media()) {
       std::cerr << " with " << media->codec.name << "/" << media->codec.clockRate
                 << (media->srtp ? " SRTP" : "");
@@ -156,6 +155,15 @@ FocusSettings focusSettings(const config::Config& c) {
     s.uas.mediaAddress = c.mediaAddress->to_string();
   }
   s.uas.lobbyUser = c.lobby;
+  s.uas.abuse.invitesPerSecond = c.invitesPerSecond;
+  s.uas.abuse.inviteBurst = c.inviteBurst;
+  s.uas.abuse.maxCallsPerSource = c.callsPerSource;
+  s.uas.abuse.wrongPinsPerSource = c.wrongPinsPerSource;
+  s.uas.abuse.wrongPinsPerRoom = c.wrongPinsPerRoom;
+  s.uas.abuse.pinLockout = std::chrono::minutes(c.pinLockoutMinutes);
+  for (const auto& address : c.trustedSources) {
+    s.uas.trustedSources.push_back(address.to_string());
+  }
   s.uas.soundsDir = (std::filesystem::path(c.dataDir) / "sounds").string();
   return s;
 }

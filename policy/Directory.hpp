@@ -20,8 +20,7 @@ class Directory final : public RoomSource {
   // RoomSource: every domain reaches every room; the rooms have no PINs.
   [[nodiscard]] std::optional<Room> find(std::string_view user,
                                          std::string_view domain) const override;
-  [[nodiscard]] std::optional<Role> checkPin(const Room& room,
-                                             std::string_view pin) const override;
+  [[nodiscard]] std::optional<Role> checkPin(const Room& room, std::string_view pin) const override;
   // Room ids are what a SIP URI user part can carry without escapes and a URL path segment can
   // carry too: letters, digits, '-', '_', '.', 1 to 64 of them.
   static bool validId(std::string_view id);

@@ -17,8 +17,8 @@ struct Room {
   Room(std::string roomId, std::string roomName, unsigned max = 0, bool srtp = false)
       : id(std::move(roomId)), name(std::move(roomName)), maxParticipants(max), requireSrtp(srtp) {}
 
-  std::string id;    // the user part callers dial: sip:ID@host
-  std::string name;  // shown to people
+  std::string id;                // the user part callers dial: sip:ID@host
+  std::string name;              // shown to people
   unsigned maxParticipants = 0;  // 0: no limit of its own
   // Media must be encrypted (SRTP); a caller offering only plain RTP is refused.
   bool requireSrtp = false;
@@ -31,10 +31,10 @@ struct Room {
   // Callers prove themselves with a PIN (RFC 4733 or SIP INFO digits) before they join.
   bool participantPin = false;
   bool moderatorPin = false;
-  bool muteOnEntry = false;        // participants (not moderators) join muted
-  bool waitForModerator = false;   // participants wait, hearing music, until a moderator is in
+  bool muteOnEntry = false;       // participants (not moderators) join muted
+  bool waitForModerator = false;  // participants wait, hearing music, until a moderator is in
   bool endWithLastModerator = false;
-  bool tones = false;         // entry and exit tones for everyone in the room
+  bool tones = false;          // entry and exit tones for everyone in the room
   bool announceCount = false;  // a caller hears how many are already there
   bool locked = false;         // only moderators may enter
   std::string language = "en";

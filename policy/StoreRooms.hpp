@@ -18,11 +18,11 @@ class StoreRooms final : public RoomSource {
 
   [[nodiscard]] std::optional<Room> find(std::string_view user,
                                          std::string_view domain) const override;
-  [[nodiscard]] std::optional<Role> checkPin(const Room& room,
-                                             std::string_view pin) const override;
+  [[nodiscard]] std::optional<Role> checkPin(const Room& room, std::string_view pin) const override;
 
   // The call-time view of a stored room.
-  [[nodiscard]] static Room toRoom(const StoredRoom& stored, const Tenant& tenant,
+  [[nodiscard]] static Room toRoom(const StoredRoom& stored,
+                                   const Tenant& tenant,
                                    bool defaultTenant);
 
  private:

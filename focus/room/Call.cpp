@@ -1,20 +1,28 @@
 #include "focus/room/Call.hpp"
 
-#include "focus/room/DtmfInfo.hpp"
-
 #include <openssl/rand.h>
 
 #include <random>
 
 #include "focus/room/Capabilities.hpp"
+#include "focus/room/DtmfInfo.hpp"
 #include "focus/room/MediaParams.hpp"
 #include "focus/sip/Response.hpp"
 
 namespace confab::room {
 
-Call::Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
-           mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local, txn::TransactionLayer& layer, timer::Timers& timers,
-           const CallSettings& settings, Listener& listener, Stage stage)
+Call::Call(std::string roomId,
+           std::string contact,
+           dialog::Dialog dialog,
+           mixer::Control& mixer,
+           mixer::Reservation media,
+           std::shared_ptr<RoomMix> mix,
+           sdp::LocalMedia local,
+           txn::TransactionLayer& layer,
+           timer::Timers& timers,
+           const CallSettings& settings,
+           Listener& listener,
+           Stage stage)
     : roomId_(std::move(roomId)),
       contact_("<" + std::move(contact) + ">;isfocus"),
       dialog_(std::move(dialog)),
@@ -350,8 +358,8 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
     // send RFC 4733 events send application/dtmf-relay or application/dtmf).
     auto key = parseDtmfInfo(*type, request.body);
     if (const auto* error = std::get_if<DtmfInfoError>(&key)) {
-      transaction.respond(sip::errorResponse(request, sip::Error{400, error->reason},
-                                             dialog_.localTag()));
+      transaction.respond(
+          sip::errorResponse(request, sip::Error{400, error->reason}, dialog_.localTag()));
       return;
     }
     transaction.respond(sip::makeResponse(request, 200, "OK", dialog_.localTag()));

@@ -63,10 +63,18 @@ class Call final : private txn::ClientTransaction::User {
 
   // 'contact' is our Contact URI for this call (RFC 3261 §8.1.1.8, RFC 4579 §5 isfocus is added).
   // 'media' is the endpoint reserved in 'mixer' for this call; the call releases it.
-  Call(std::string roomId, std::string contact, dialog::Dialog dialog, mixer::Control& mixer,
-       mixer::Reservation media, std::shared_ptr<RoomMix> mix, sdp::LocalMedia local,
-       txn::TransactionLayer& layer, timer::Timers& timers, const CallSettings& settings,
-       Listener& listener, Stage stage = Stage::kIn);
+  Call(std::string roomId,
+       std::string contact,
+       dialog::Dialog dialog,
+       mixer::Control& mixer,
+       mixer::Reservation media,
+       std::shared_ptr<RoomMix> mix,
+       sdp::LocalMedia local,
+       txn::TransactionLayer& layer,
+       timer::Timers& timers,
+       const CallSettings& settings,
+       Listener& listener,
+       Stage stage = Stage::kIn);
   ~Call();
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
@@ -152,7 +160,7 @@ class Call final : private txn::ClientTransaction::User {
   std::optional<sdp::Negotiated> negotiated_;
   std::vector<std::string> signallingHosts_;  // of the last offer's request (MediaParams.hpp)
   std::optional<sdp::SessionDescription> pendingOffer_;  // our offer awaiting the ACK
-  std::string lastSdp_;                                   // what we last sent, for refreshes
+  std::string lastSdp_;                                  // what we last sent, for refreshes
   std::optional<dialog::SessionTimer> sessionTimer_;
   bool peerAllowsUpdate_ = false;
   bool confirmed_ = false;

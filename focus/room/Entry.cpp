@@ -10,9 +10,14 @@ namespace {
 constexpr std::size_t kMaxDigits = 20;
 }  // namespace
 
-Entry::Entry(Call& call, std::optional<policy::Room> room, std::string domain,
-             mixer::Control& mixer, timer::Timers& timers, Prompts& prompts,
-             const EntrySettings& settings, Listener& listener)
+Entry::Entry(Call& call,
+             std::optional<policy::Room> room,
+             std::string domain,
+             mixer::Control& mixer,
+             timer::Timers& timers,
+             Prompts& prompts,
+             const EntrySettings& settings,
+             Listener& listener)
     : call_(call),
       room_(std::move(room)),
       domain_(std::move(domain)),
@@ -50,6 +55,10 @@ void Entry::start() {
 }
 
 void Entry::ask(Asking what) {
+  if (what == Asking::kPin && room_ && !listener_.pinEntryOpen(*room_)) {
+    sendAway({"too-many-attempts"}, "PIN entry closed: too many wrong PINs for this room");
+    return;
+  }
   asking_ = what;
   digits_.clear();
   say({what == Asking::kMeetingNumber ? "enter-meeting-number" : "enter-pin"},

@@ -23,7 +23,7 @@ struct EntrySettings {
   // A question not answered (no key for this long after the prompt, or between keys) counts as a
   // wrong answer.
   std::chrono::milliseconds keyTimeout{std::chrono::seconds(10)};
-  unsigned attempts = 3;  // wrong answers before the goodbye
+  unsigned attempts = 3;                 // wrong answers before the goodbye
   std::chrono::milliseconds pause{300};  // between two prompts
 };
 
@@ -37,6 +37,8 @@ class Entry {
                                                                std::string_view pin) = 0;
     // A wrong PIN for 'room' from this caller (for the lockout of guessers).
     virtual void onWrongPin(Entry& /*entry*/, const policy::Room& /*room*/) {}
+    // False while the room's PIN entry is closed (too many wrong PINs for it from anywhere).
+    virtual bool pinEntryOpen(const policy::Room& /*room*/) { return true; }
     // The caller is who they said they are: the listener takes them into the room (or refuses
     // them there with its own prompt, see sendAway). The entry is deleted after.
     virtual void admit(Entry& entry, const policy::Room& room, policy::Role role) = 0;
@@ -47,8 +49,13 @@ class Entry {
 
   // 'room': the room dialled directly; none at the lobby (the caller keys in its number, looked
   // up within 'domain').
-  Entry(Call& call, std::optional<policy::Room> room, std::string domain, mixer::Control& mixer,
-        timer::Timers& timers, Prompts& prompts, const EntrySettings& settings,
+  Entry(Call& call,
+        std::optional<policy::Room> room,
+        std::string domain,
+        mixer::Control& mixer,
+        timer::Timers& timers,
+        Prompts& prompts,
+        const EntrySettings& settings,
         Listener& listener);
   ~Entry();
   Entry(const Entry&) = delete;

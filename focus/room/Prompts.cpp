@@ -27,8 +27,8 @@ std::optional<Prompts::File> measure(const std::string& path) {
     }
     samples += *n;
   }
-  return Prompts::File{path, std::chrono::milliseconds(samples * 1000 /
-                                                       static_cast<std::size_t>(reader->rate()))};
+  return Prompts::File{
+      path, std::chrono::milliseconds(samples * 1000 / static_cast<std::size_t>(reader->rate()))};
 }
 
 }  // namespace
@@ -39,9 +39,10 @@ std::optional<Prompts::File> Prompts::find(const std::string& name, const std::s
     return cached->second;
   }
   // A language is a folder name: letters and '-' only, so no value can reach outside the folder.
-  const bool plain = !language.empty() && language.size() <= 16 &&
-                     language.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") ==
-                         std::string::npos;
+  const bool plain =
+      !language.empty() && language.size() <= 16 &&
+      language.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") ==
+          std::string::npos;
   std::optional<File> file;
   if (!dir_.empty()) {
     for (const std::string& lang : {plain ? language : std::string("en"), std::string("en")}) {

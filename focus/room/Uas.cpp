@@ -32,14 +32,18 @@ bool acceptsSdp(const sip::Message& request) {
 
 }  // namespace
 
-Uas::Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::RoomSource& rooms,
-         mixer::Control& mixer, UasSettings settings)
+Uas::Uas(txn::TransactionLayer* layer,
+         timer::Timers& timers,
+         const policy::RoomSource& rooms,
+         mixer::Control& mixer,
+         UasSettings settings)
     : layer_(layer),
       timers_(timers),
       rooms_(rooms),
       mixer_(mixer),
       settings_(std::move(settings)),
-      prompts_(settings_.soundsDir) {}
+      prompts_(settings_.soundsDir),
+      abuse_(settings_.abuse) {}
 
 Uas::~Uas() {
   entries_.clear();  // before the calls they point at
@@ -82,7 +86,8 @@ std::string Uas::mediaAddressFor(const sip::Message& request,
   return source.local.address.is_v6() ? "::1" : "127.0.0.1";
 }
 
-std::string Uas::contactFor(const std::string& roomId, const sip::Message& request,
+std::string Uas::contactFor(const std::string& roomId,
+                            const sip::Message& request,
                             const transport::Source& source) const {
   std::string uri = "sip:" + roomId + "@";
   if (!settings_.call.contactHost.empty()) {
@@ -180,12 +185,55 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
   transaction.respond(std::move(response));
 }
 
+namespace {
+
+// One spelling per address for the per-source limits: an IPv4 client on a dual-stack socket
+// (::ffff:a.b.c.d) is the same client as a.b.c.d.
+std::string sourceIp(const transport::Source& source) {
+  const auto& address = source.remote.address;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6())
+        .to_string();
+  }
+  return address.to_string();
+}
+
+}  // namespace
+
+void Uas::limit(std::string_view event, const transport::Source& from) {
+  if (observer_ != nullptr) {
+    observer_->onLimit(event, from.remote.str());
+  }
+}
+
 void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   const sip::Message& request = transaction.request();
   const std::string tag = layer_->randomToken(12);
   auto refuse = [&](int status, std::string_view reason = {}) {
     transaction.respond(sip::makeResponse(request, status, reason, tag));
   };
+  // Abuse controls first (issue 11 item 5), before any lookup or port is spent on the request.
+  const std::string ip = sourceIp(transaction.source());
+  const auto now = timers_.now();
+  // A trusted proxy speaks for many callers: its address is not one caller's (the rooms' own
+  // PIN-entry lock still holds behind it).
+  const bool trusted = std::find(settings_.trustedSources.begin(), settings_.trustedSources.end(),
+                                 ip) != settings_.trustedSources.end();
+  if (!trusted && abuse_.lockedOut(ip, now)) {
+    limit("pin-guessing-lockout", transaction.source());
+    sip::Message response = sip::makeResponse(request, 403, {}, tag);
+    response.add("Warning", sip::warning(399, "too many wrong PINs from this address"));
+    transaction.respond(std::move(response));
+    return;
+  }
+  if (!trusted && !abuse_.allowInvite(ip, now)) {
+    limit("invite-rate", transaction.source());
+    sip::Message response = sip::makeResponse(request, 503, "Too Many Calls", tag);
+    response.add("Retry-After", std::to_string(abuse_.retryAfter(ip, now).count()));
+    response.add("Warning", sip::warning(399, "too many INVITEs from this address"));
+    transaction.respond(std::move(response));
+    return;
+  }
   const std::string user = request.requestUri.unescapedUser();
   const bool lobby = !settings_.lobbyUser.empty() && user == settings_.lobbyUser;
   auto room = lobby ? std::nullopt : rooms_.find(user, request.requestUri.host);
@@ -224,6 +272,14 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     transaction.respond(sip::errorResponse(request, dialog.error(), tag));
     return;
   }
+  if (!trusted && !abuse_.allowCall(ip)) {
+    limit("calls-per-source", transaction.source());
+    sip::Message response = sip::makeResponse(request, 503, "Too Many Calls", tag);
+    response.add("Retry-After", "30");
+    response.add("Warning", sip::warning(399, "too many calls from this address"));
+    transaction.respond(std::move(response));
+    return;
+  }
   auto media = mixer_.reserve();
   if (!media) {
     if (observer_ != nullptr) {
@@ -236,8 +292,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   }
   sdp::LocalMedia local;
   // A remote mixer on another machine knows where its ports are reachable; ours are ours.
-  local.address = !media->address.empty() ? media->address
-                                          : mediaAddressFor(request, transaction.source());
+  local.address =
+      !media->address.empty() ? media->address : mediaAddressFor(request, transaction.source());
   local.rtpPort = media->rtpPort;
   // The room's policy decides whether plain RTP is acceptable (RFC 4568 SDES otherwise).
   const bool requireSrtp = room && room->requireSrtp;
@@ -247,7 +303,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   local.sessionVersion = 0;
   // One SRTP master key per call, kept across re-INVITEs (RFC 4568 §7.1.4 allows either).
   local.srtpKeyMaterial.resize(30);
-  if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) != 1) {
+  if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) !=
+      1) {
     local.srtpKeyMaterial.clear();
   }
   auto ownMix = entering ? std::make_shared<RoomMix>(mixer_, mixer_.createMix({})) : nullptr;
@@ -256,6 +313,10 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       std::move(*dialog), mixer_, *media, entering ? ownMix : mixFor(roomId), std::move(local),
       *layer_, timers_, settings_.call, *this,
       entering ? Call::Stage::kEntering : Call::Stage::kIn);
+  if (!trusted) {
+    abuse_.callStarted(ip);
+  }
+  sourceOf_[call.get()] = Source{ip, !trusted};
   if (!entering) {
     // Straight in: the room's rules for someone without a PIN (a participant).
     conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
@@ -265,9 +326,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       call->setControls(controls);
     }
   } else {
-    entries_[call.get()] =
-        std::make_unique<Entry>(*call, room, request.requestUri.host, mixer_, timers_, prompts_,
-                                settings_.entry, *this);
+    entries_[call.get()] = std::make_unique<Entry>(*call, room, request.requestUri.host, mixer_,
+                                                   timers_, prompts_, settings_.entry, *this);
   }
   if (settings_.answerDelay.count() > 0) {
     // Ring first; a CANCEL in the meantime gets the INVITE a 487 (RFC 3261 §9.2).
@@ -284,7 +344,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       if (pending->answerInvite(transaction)) {
         admit(std::move(pending), transaction.source());
       } else {
-        entries_.erase(pending.get());
+        forget(pending.get());
       }
     });
     return;
@@ -292,7 +352,17 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (call->answerInvite(transaction)) {
     admit(std::move(call), transaction.source());
   } else {
-    entries_.erase(call.get());
+    forget(call.get());
+  }
+}
+
+void Uas::forget(const Call* call) {
+  entries_.erase(call);
+  if (auto source = sourceOf_.find(call); source != sourceOf_.end()) {
+    if (source->second.counted) {
+      abuse_.callEnded(source->second.ip);
+    }
+    sourceOf_.erase(source);
   }
 }
 
@@ -315,7 +385,7 @@ void Uas::onCancel(txn::ServerTransaction& invite) {
   }
   timers_.cancel(found->second.timer);
   const std::string tag = found->second.call->dialog().localTag();
-  entries_.erase(found->second.call.get());
+  forget(found->second.call.get());
   ringing_.erase(found);
   invite.respond(sip::makeResponse(invite.request(), 487, {}, tag));
 }
@@ -324,7 +394,7 @@ void Uas::onServerTransactionEnded(txn::ServerTransaction& transaction) {
   // An INVITE transaction cannot end while ringing (no final sent), but be safe on shutdown.
   if (auto found = ringing_.find(&transaction); found != ringing_.end()) {
     timers_.cancel(found->second.timer);
-    entries_.erase(found->second.call.get());
+    forget(found->second.call.get());
     ringing_.erase(found);
   }
 }
@@ -396,6 +466,16 @@ std::optional<policy::Room> Uas::findRoom(std::string_view user, std::string_vie
 
 std::optional<policy::Role> Uas::checkPin(const policy::Room& room, std::string_view pin) {
   return rooms_.checkPin(room, pin);
+}
+
+void Uas::onWrongPin(Entry& entry, const policy::Room& room) {
+  if (auto source = sourceOf_.find(&entry.call()); source != sourceOf_.end()) {
+    abuse_.wrongPin(source->second.ip, room.key, timers_.now());
+  }
+}
+
+bool Uas::pinEntryOpen(const policy::Room& room) {
+  return !abuse_.roomLocked(room.key, timers_.now());
 }
 
 void Uas::onConfirmed(Call& call) {
@@ -673,7 +753,7 @@ void Uas::onMediaChange(Call& call, const std::string& change) {
 }
 
 void Uas::onCallEnded(Call& call) {
-  entries_.erase(&call);
+  forget(&call);
   starPressed_.erase(&call);
   greeted_.erase(&call);
   const std::string roomId = call.roomId();
@@ -700,15 +780,15 @@ void Uas::onCallEnded(Call& call) {
     // prompt that says so.
     announce(roomId, "ended");
     const auto length = prompts_.find("ended", rules.language);
-    timers_.schedule(length ? length->length + std::chrono::milliseconds(300)
-                            : std::chrono::milliseconds(0),
-                     [this, roomId] {
-                       for (auto& [key, other] : calls_) {
-                         if (other->roomId() == roomId && !other->ended()) {
-                           other->hangUp("the last moderator left");
-                         }
-                       }
-                     });
+    timers_.schedule(
+        length ? length->length + std::chrono::milliseconds(300) : std::chrono::milliseconds(0),
+        [this, roomId] {
+          for (auto& [key, other] : calls_) {
+            if (other->roomId() == roomId && !other->ended()) {
+              other->hangUp("the last moderator left");
+            }
+          }
+        });
     for (auto& [key, other] : calls_) {
       if (other->stage() == Call::Stage::kWaiting && other->roomId() == roomId) {
         if (auto entry = entries_.find(other.get()); entry != entries_.end()) {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
 #include "focus/room/Entry.hpp"
 #include "focus/room/Prompts.hpp"
@@ -53,6 +54,9 @@ struct UasSettings {
   // Where the voice prompts are (Prompts.hpp); empty: none, callers hear silence and tones.
   std::string soundsDir;
   EntrySettings entry;
+  AbuseSettings abuse;
+  // Source addresses the per-source limits do not apply to (a SIP proxy in front of us).
+  std::vector<std::string> trustedSources;
   // After the ACK, before the first prompt: the phone's audio path opens.
   std::chrono::milliseconds promptDelay{500};
 };
@@ -62,8 +66,11 @@ class Uas final : public txn::TransactionUser,
                   public Entry::Listener,
                   public mixer::MixerEvents {
  public:
-  Uas(txn::TransactionLayer* layer, timer::Timers& timers, const policy::RoomSource& rooms,
-      mixer::Control& mixer, UasSettings settings);
+  Uas(txn::TransactionLayer* layer,
+      timer::Timers& timers,
+      const policy::RoomSource& rooms,
+      mixer::Control& mixer,
+      UasSettings settings);
   ~Uas();
   Uas(const Uas&) = delete;
   Uas& operator=(const Uas&) = delete;
@@ -101,6 +108,9 @@ class Uas final : public txn::TransactionUser,
   // Entry::Listener
   std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
   std::optional<policy::Role> checkPin(const policy::Room& room, std::string_view pin) override;
+  void onWrongPin(Entry& entry, const policy::Room& room) override;
+  bool pinEntryOpen(const policy::Room& room) override;
+  [[nodiscard]] const AbuseCounters& abuseCounters() const { return abuse_.counters(); }
   void admit(Entry& entry, const policy::Room& room, policy::Role role) override;
 
  private:
@@ -118,13 +128,17 @@ class Uas final : public txn::TransactionUser,
   void announce(const std::string& roomId, const std::string& prompt);
   [[nodiscard]] std::size_t moderatorsIn(const std::string& roomId) const;
   void dropEntry(Call& call);
+  // A call that began (counted against its source) is gone or never started.
+  void forget(const Call* call);
+  void limit(std::string_view event, const transport::Source& from);
   void handleNewInvite(txn::ServerTransaction& transaction);
   void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
   std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
-  std::string contactFor(const std::string& roomId, const sip::Message& request,
+  std::string contactFor(const std::string& roomId,
+                         const sip::Message& request,
                          const transport::Source& source) const;
 
   struct Ringing {
@@ -153,7 +167,15 @@ class Uas final : public txn::TransactionUser,
   };
   std::unordered_map<std::string, Conference> conferences_;
   std::unordered_map<const Call*, bool> starPressed_;
-  std::unordered_set<const Call*> greeted_;  // the room heard their entry tone (or need not)  // keypad: '*' came, its digit not yet
+  std::unordered_set<const Call*> greeted_;
+  Abuse abuse_;
+  struct Source {
+    std::string ip;        // the address each call came from
+    bool counted = false;  // against the per-source call limit (not for trusted sources)
+  };
+  std::unordered_map<const Call*, Source>
+      sourceOf_;  // the room heard their entry tone (or need not)  // keypad: '*' came, its digit
+                  // not yet
 };
 
 }  // namespace confab::room

@@ -31,7 +31,7 @@ rates=("$@")
 export CONFAB_RTP_PORTS=20000-29999
 source "$repo/tests/integration/lib.sh"
 integ_init "$confab"
-start_confab --log-level warning
+start_confab --log-level warning --trusted-source 127.0.0.1  # SIPp stands for a proxy
 
 rows=()
 best=""

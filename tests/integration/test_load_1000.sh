@@ -5,7 +5,7 @@
 # the same load at higher rates and records the numbers.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
-start_confab
+start_confab --trusted-source 127.0.0.1  # SIPp stands for a proxy: one address, every caller
 
 calls=1000
 rate=50

@@ -182,7 +182,15 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "answer-delay-ms",
                            "require-srtp",
                            "noise-suppression",
-                           "agc"}) {
+                           "agc",
+                           "lobby",
+                           "invites-per-second",
+                           "invite-burst",
+                           "calls-per-source",
+                           "wrong-pins-per-source",
+                           "wrong-pins-per-room",
+                           "pin-lockout-minutes",
+                           "trusted-source"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }

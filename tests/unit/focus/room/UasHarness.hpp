@@ -46,10 +46,11 @@ class UasHarness {
  public:
   explicit UasHarness(room::UasSettings settings = {},
                       transport::Protocol protocol = transport::Protocol::kUdp,
-                      std::chrono::milliseconds rtpTimeout = std::chrono::seconds(60))
+                      std::chrono::milliseconds rtpTimeout = std::chrono::seconds(60),
+                      const policy::RoomSource* roomSource = nullptr)
       : mixer_(mixerSettings(rtpTimeout)),
         layer_(wire, timers, txn::Settings{}, uas_),
-        uas_(&layer_, timers, rooms, mixer_, settings) {
+        uas_(&layer_, timers, roomSource != nullptr ? *roomSource : rooms, mixer_, settings) {
     uas_.attach(layer_);
     rooms.put(policy::Room{"1000", "Room 1000", 0});
     source.protocol = protocol;
@@ -127,9 +128,13 @@ inline const char* kOfferPcmu =
     "a=sendrecv\r\n";
 
 // A request from the test peer at 127.0.0.1:5070. 'extra' is more header lines, each ending CRLF.
-inline std::string request(const std::string& method, const std::string& callId, unsigned cseq,
-                           const std::string& branch, const std::string& toTag = {},
-                           const std::string& extra = {}, const std::string& body = {},
+inline std::string request(const std::string& method,
+                           const std::string& callId,
+                           unsigned cseq,
+                           const std::string& branch,
+                           const std::string& toTag = {},
+                           const std::string& extra = {},
+                           const std::string& body = {},
                            const std::string& ruri = "sip:1000@127.0.0.1:5060") {
   std::string m = method + " " + ruri + " SIP/2.0\r\n";
   m += "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK" + branch + ";rport\r\n";

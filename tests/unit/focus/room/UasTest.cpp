@@ -14,7 +14,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string toTagOf(const sip::Message& response) { return response.to()->tag(); }
+std::string toTagOf(const sip::Message& response) {
+  return response.to()->tag();
+}
 
 TEST(UasCall, InviteToRoomIsAnsweredWithSdpAndHeldUntilBye) {
   UasHarness h;
@@ -68,8 +70,8 @@ TEST(UasCall, TwoHundredIsRetransmittedUntilAckThenByeAfterTimeout) {
   EXPECT_EQ(bye.to()->tag(), "peer-c2");
   EXPECT_EQ(h.wire.requests[0].second.port, 5070);
   // The peer answers the BYE; the call goes.
-  std::string okToBye = "SIP/2.0 200 OK\r\nVia: " + *bye.header("Via") + "\r\nFrom: " +
-                        *bye.header("From") + "\r\nTo: " + *bye.header("To") +
+  std::string okToBye = "SIP/2.0 200 OK\r\nVia: " + *bye.header("Via") +
+                        "\r\nFrom: " + *bye.header("From") + "\r\nTo: " + *bye.header("To") +
                         "\r\nCall-ID: c2\r\nCSeq: " + *bye.header("CSeq") +
                         "\r\nContent-Length: 0\r\n\r\n";
   h.receive(okToBye);
@@ -95,8 +97,8 @@ TEST(UasCall, UnknownRoomIs404) {
   // The 404 is retransmitted (Timer G) until the ACK comes.
   h.timers.advance(milliseconds(500));
   EXPECT_EQ(h.countStatus(404), 2u);
-  h.receive(request("ACK", "c4", 1, "i4", toTagOf(h.lastResponse()), {}, {},
-                    "sip:nosuchroom@127.0.0.1"));
+  h.receive(
+      request("ACK", "c4", 1, "i4", toTagOf(h.lastResponse()), {}, {}, "sip:nosuchroom@127.0.0.1"));
   h.timers.advance(seconds(10));
   EXPECT_EQ(h.countStatus(404), 2u);
   EXPECT_EQ(h.layer().serverTransactions(), 0u);
@@ -360,6 +362,8 @@ TEST(UasRequests, RoomLimitHoldsUnderABurstOfCallsStillBeingSetUp) {
   // still being set up when the next ones arrive): exactly 10 get in, 40 get 486.
   room::UasSettings settings;
   settings.answerDelay = std::chrono::milliseconds(500);
+  settings.abuse.invitesPerSecond = 0;  // one source here: only the room's limit is tested
+  settings.abuse.maxCallsPerSource = 0;
   UasHarness h(settings);
   h.rooms.put(policy::Room{"ten", "Ten", 10});
   for (int i = 0; i < 50; ++i) {
@@ -384,8 +388,7 @@ TEST(UasAddresses, WildcardSocketUsesTheAddressThePeerDialled) {
   h.source.local = {boost::asio::ip::make_address("0.0.0.0"), 5060};
   h.receive(request("INVITE", "w1", 1, "w1", {}, {}, kOfferPcmu, "sip:1000@192.0.2.10"));
   ASSERT_EQ(h.lastStatus(), 200);
-  EXPECT_NE(h.lastResponse().header("Contact")->find("sip:1000@192.0.2.10:5060"),
-            std::string::npos)
+  EXPECT_NE(h.lastResponse().header("Contact")->find("sip:1000@192.0.2.10:5060"), std::string::npos)
       << *h.lastResponse().header("Contact");
   EXPECT_NE(h.lastResponse().body.find("c=IN IP4 192.0.2.10"), std::string::npos);
 }
@@ -494,4 +497,105 @@ TEST(UasMedia, ANewSuiteInAReinviteGetsANewKeyOfOurs) {
 }
 
 }  // namespace
+TEST(UasAbuse, AnInviteFloodFromOneAddressGets503WhileAnotherAddressGetsIn) {
+  // Issue 11 item 5: one source sending INVITEs as fast as it can (and never ACKing) gets its
+  // burst, then 503 with Retry-After; its calls are capped; a caller elsewhere is not affected.
+  UasHarness h;
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "flood" + std::to_string(i);
+    h.receive(request("INVITE", id, 1, "f" + id, {}, {}, kOfferPcmu));
+  }
+  EXPECT_EQ(h.countStatus(200), 20u) << "the burst, and no more calls than one source may hold";
+  EXPECT_EQ(h.countStatus(503), 180u);
+  const sip::Message& refused = h.lastResponse();
+  ASSERT_NE(refused.header("Retry-After"), nullptr);
+  EXPECT_GE(std::stoi(*refused.header("Retry-After")), 1);
+  ASSERT_NE(refused.header("Warning"), nullptr);
+  EXPECT_EQ(h.uas().callCount(), 20u);
+  // Two seconds later its rate allows more INVITEs, but it holds 20 calls already: 503 again.
+  h.timers.advance(std::chrono::seconds(2));
+  h.receive(request("INVITE", "flood-later", 1, "fl", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 503);
+  EXPECT_NE(h.lastResponse().header("Warning")->find("calls"), std::string::npos);
+  // Someone else calls meanwhile: answered.
+  h.source.remote = {boost::asio::ip::make_address("127.0.0.2"), 5070};
+  h.receive(request("INVITE", "other", 1, "o1", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 200);
+  EXPECT_EQ(h.uas().abuseCounters().invitesRateLimited, 180u);
+  EXPECT_EQ(h.uas().abuseCounters().callsOverSourceLimit, 1u);
+}
+
+TEST(UasAbuse, ATrustedProxyIsNotLimitedAsOneCaller) {
+  room::UasSettings settings;
+  settings.trustedSources = {"127.0.0.1"};
+  UasHarness h(settings);
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = "proxy" + std::to_string(i);
+    h.receive(request("INVITE", id, 1, "p" + id, {}, {}, kOfferPcmu));
+  }
+  EXPECT_EQ(h.countStatus(200), 60u);
+  EXPECT_EQ(h.countStatus(503), 0u);
+}
+
+// Every room has the participant PIN 1234 (as the policy store would say).
+class PinRooms final : public policy::RoomSource {
+ public:
+  std::optional<policy::Room> find(std::string_view user, std::string_view) const override {
+    policy::Room room{std::string(user), std::string(user)};
+    room.key = room.id;
+    room.participantPin = true;
+    return room;
+  }
+  std::optional<policy::Role> checkPin(const policy::Room&, std::string_view pin) const override {
+    return pin == "1234" ? std::optional(policy::Role::kParticipant) : std::nullopt;
+  }
+};
+
+TEST(UasAbuse, WrongPinsFromOneAddressLockItOutWith403) {
+  room::UasSettings settings;
+  settings.abuse.wrongPinsPerSource = 3;
+  PinRooms rooms;
+  UasHarness h(settings, transport::Protocol::kUdp, std::chrono::seconds(60), &rooms);
+  h.receive(request("INVITE", "g1", 1, "i1", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag = h.lastResponse().to()->tag();
+  h.receive(request("ACK", "g1", 1, "a1", tag));
+  h.timers.advance(std::chrono::milliseconds(600));
+  unsigned cseq = 2;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    for (char key : std::string("9999#")) {
+      h.receive(request("INFO", "g1", cseq, "k" + std::to_string(cseq), tag,
+                        "Content-Type: application/dtmf\r\n", std::string(1, key)));
+      ++cseq;
+    }
+    h.timers.advance(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(h.wire.requests.empty());
+  EXPECT_EQ(h.wire.requests[0].first.method, "BYE");
+  // The guesser's next call: 403 before anything is spent on it.
+  h.receive(request("INVITE", "g2", 1, "i2", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 403);
+  ASSERT_NE(h.lastResponse().header("Warning"), nullptr);
+  EXPECT_NE(h.lastResponse().header("Warning")->find("PIN"), std::string::npos);
+  // Another address keys the right PIN and gets in.
+  h.source.remote = {boost::asio::ip::make_address("127.0.0.3"), 5070};
+  h.receive(request("INVITE", "g3", 1, "i3", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag3 = h.lastResponse().to()->tag();
+  h.receive(request("ACK", "g3", 1, "a3", tag3));
+  h.timers.advance(std::chrono::milliseconds(600));
+  for (char key : std::string("1234#")) {
+    h.receive(request("INFO", "g3", cseq, "k" + std::to_string(cseq), tag3,
+                      "Content-Type: application/dtmf\r\n", std::string(1, key)));
+    ++cseq;
+  }
+  h.timers.advance(std::chrono::milliseconds(10));
+  EXPECT_EQ(h.uas().callsIn("1000").size(), 1u);
+  // After the lockout (15 minutes) the first address may call again.
+  h.source.remote = {boost::asio::ip::make_address("127.0.0.1"), 5070};
+  h.timers.advance(std::chrono::minutes(15));
+  h.receive(request("INVITE", "g4", 1, "i4", {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 200);
+}
+
 }  // namespace confab::test
