@@ -148,6 +148,19 @@ void Entry::wrong(const std::string& prompt) {
   say({prompt}, [this, again] { ask(again); });
 }
 
+void Entry::holdMusic() {
+  if (prompts_.has("waiting-music", language_)) {
+    say({"waiting-music"}, [this] { holdMusic(); });
+    return;
+  }
+  // No music: the prompt again after a quiet while (a tone loop would be tiring).
+  stopSaying();
+  promptTimer_ = timers_.schedule(std::chrono::seconds(20), [this] {
+    promptTimer_ = 0;
+    say({"waiting-for-moderator"}, [this] { holdMusic(); });
+  });
+}
+
 void Entry::sendAway(std::vector<std::string> prompts, std::string reason) {
   leaving_ = true;
   asking_ = Asking::kNothing;

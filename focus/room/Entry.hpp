@@ -67,6 +67,9 @@ class Entry {
   // Plays prompts one after the other in the caller's own mix, then runs 'then' (if the entry is
   // still there). A key pressed meanwhile cuts the prompts short (they know what to do).
   void say(std::vector<std::string> prompts, std::function<void()> then = {});
+  // While the caller waits for a moderator: the waiting music (LANG/waiting-music.wav) over and
+  // over when there is one, else the waiting prompt again every so often.
+  void holdMusic();
   // A goodbye prompt, then BYE.
   void sendAway(std::vector<std::string> prompts, std::string reason);
 

@@ -260,6 +260,14 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     transaction.respond(std::move(response));
     return;
   }
+  if (room && room->tenantMaxParticipants != 0 &&
+      callsOfTenant(room->tenantId) >= room->tenantMaxParticipants) {
+    limit("tenant-full", transaction.source());
+    sip::Message response = sip::makeResponse(request, 486, "Busy Here", tag);
+    response.add("Warning", sip::warning(399, "the organization's participant limit is reached"));
+    transaction.respond(std::move(response));
+    return;
+  }
   if (room && room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
     if (observer_ != nullptr) {
       observer_->onLimit("room-full", transaction.source().remote.str());
@@ -449,6 +457,25 @@ std::vector<const Call*> Uas::callsIn(const std::string& roomId) const {
   return out;
 }
 
+std::size_t Uas::callsOfTenant(int64_t tenant) const {
+  // The tenant's conferences' calls, in them or waiting or ringing (they hold a place).
+  const auto ofTenant = [&](const Call& call) {
+    if (call.ended() || call.roomId().empty()) {
+      return false;
+    }
+    auto conference = conferences_.find(call.roomId());
+    return conference != conferences_.end() && conference->second.rules.tenantId == tenant;
+  };
+  std::size_t n = 0;
+  for (const auto& [key, call] : calls_) {
+    n += ofTenant(*call) ? 1U : 0U;
+  }
+  for (const auto& [txn, ringing] : ringing_) {
+    n += ringing.call != nullptr && ofTenant(*ringing.call) ? 1U : 0U;
+  }
+  return n;
+}
+
 bool Uas::locked(const std::string& roomId) const {
   auto found = conferences_.find(roomId);
   return found != conferences_.end() && found->second.locked;
@@ -524,7 +551,9 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
     entry.sendAway({"locked"}, "the conference is locked");
     return;
   }
-  if (room.maxParticipants != 0 && callsIn(room.key).size() >= room.maxParticipants) {
+  if ((room.maxParticipants != 0 && callsIn(room.key).size() >= room.maxParticipants) ||
+      (room.tenantMaxParticipants != 0 &&
+       callsOfTenant(room.tenantId) >= room.tenantMaxParticipants)) {
     if (observer_ != nullptr) {
       const auto to = call.dialog().destination();
       observer_->onLimit("room-full", to.host + ":" + std::to_string(to.port));
@@ -552,7 +581,7 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
       conferences_.emplace(room.key, Conference{room, room.locked, false});
     }
     told.emplace_back("waiting-for-moderator");
-    entry.say(std::move(told));
+    entry.say(std::move(told), [&entry] { entry.holdMusic(); });
     return;
   }
   if (told.empty()) {

@@ -127,6 +127,7 @@ class Uas final : public txn::TransactionUser,
   // Plays a prompt or tone to everyone in the room (entry/exit tones, lock changes).
   void announce(const std::string& roomId, const std::string& prompt);
   [[nodiscard]] std::size_t moderatorsIn(const std::string& roomId) const;
+  [[nodiscard]] std::size_t callsOfTenant(int64_t tenant) const;
   void dropEntry(Call& call);
   // A call that began (counted against its source) is gone or never started.
   void forget(const Call* call);

@@ -598,4 +598,38 @@ TEST(UasAbuse, WrongPinsFromOneAddressLockItOutWith403) {
   EXPECT_EQ(h.lastStatus(), 200);
 }
 
+// Rooms "a" and "b" of one tenant that may have 2 participants at once across its rooms.
+class TenantRooms final : public policy::RoomSource {
+ public:
+  std::optional<policy::Room> find(std::string_view user, std::string_view) const override {
+    policy::Room room{std::string(user), std::string(user)};
+    room.key = room.id + "@t";
+    room.tenantId = 7;
+    room.tenantMaxParticipants = 2;
+    return room;
+  }
+  std::optional<policy::Role> checkPin(const policy::Room&, std::string_view) const override {
+    return policy::Role::kParticipant;
+  }
+};
+
+TEST(UasAbuse, ATenantsParticipantLimitCountsAcrossItsRooms) {
+  TenantRooms rooms;
+  UasHarness h({}, transport::Protocol::kUdp, std::chrono::seconds(60), &rooms);
+  h.receive(request("INVITE", "t1", 1, "i1", {}, {}, kOfferPcmu, "sip:a@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 200);
+  h.receive(request("INVITE", "t2", 1, "i2", {}, {}, kOfferPcmu, "sip:b@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 200);
+  h.receive(request("INVITE", "t3", 1, "i3", {}, {}, kOfferPcmu, "sip:b@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 486);
+  ASSERT_NE(h.lastResponse().header("Warning"), nullptr);
+  EXPECT_NE(h.lastResponse().header("Warning")->find("limit"), std::string::npos);
+  // One leaves: there is room again.
+  h.receive(request("BYE", "t1", 2, "b1", h.wire.responses[0].first.to()->tag(), {}, {},
+                    "sip:a@127.0.0.1"));
+  h.timers.advance(std::chrono::milliseconds(1));
+  h.receive(request("INVITE", "t4", 1, "i4", {}, {}, kOfferPcmu, "sip:b@127.0.0.1"));
+  EXPECT_EQ(h.lastStatus(), 200);
+}
+
 }  // namespace confab::test
