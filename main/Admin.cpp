@@ -48,6 +48,23 @@ Failure fromStore(const StoreError& e) {
   return Failure{e.kind == StoreError::Kind::kInvalid ? kBadInput : kFailed, e.message};
 }
 
+// The same, for a room: the store names a PIN by its field, the operator typed an option.
+Failure fromRoomStore(const StoreError& e) {
+  Failure failure = fromStore(e);
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kPinOptions{{
+      {"participantPin", "--pin"},
+      {"moderatorPin", "--moderator-pin"},
+      {"listenerPin", "--listener-pin"},
+  }};
+  for (const auto& [field, option] : kPinOptions) {
+    for (auto at = failure.message.find(field); at != std::string::npos;
+         at = failure.message.find(field, at + option.size())) {
+      failure.message.replace(at, field.size(), option);
+    }
+  }
+  return failure;
+}
+
 // ---- the command line ----------------------------------------------------------------------
 
 struct OptionSpec {
@@ -78,6 +95,8 @@ constexpr auto kRoomOptions = std::to_array<OptionSpec>({
     {"no-pin", false},
     {"moderator-pin", true},
     {"no-moderator-pin", false},
+    {"listener-pin", true},
+    {"no-listener-pin", false},
     {"max-participants", true},
     {"mute-on-entry", false},
     {"no-mute-on-entry", false},
@@ -215,6 +234,8 @@ std::string usage(std::string_view noun) {
          "  --name TEXT             shown to people (default: USER)\n"
          "  --pin DIGITS            callers must enter it (4 to 16 digits); --no-pin removes it\n"
          "  --moderator-pin DIGITS  enters as moderator; --no-moderator-pin removes it\n"
+         "  --listener-pin DIGITS   enters only to listen: muted, cannot unmute;\n"
+         "                          --no-listener-pin removes it\n"
          "  --max-participants N    most callers at once; 0: no limit of its own\n"
          "  --mute-on-entry         callers join muted\n"
          "  --wait-for-moderator    callers wait until a moderator joins\n"
@@ -226,7 +247,8 @@ std::string usage(std::string_view noun) {
          "  --no-mute-on-entry --no-wait-for-moderator --no-end-with-moderator --tones\n"
          "  --no-announce-count --unlocked\n"
          "                          turn those off again\n"
-         "PINs are stored as salted hashes: they are never shown, only whether one is set.\n" +
+         "A room's PINs must differ from one another. PINs are stored as salted hashes: they are\n"
+         "never shown, only whether one is set.\n" +
          common;
 }
 
@@ -356,16 +378,20 @@ std::optional<Failure> applyRoomOptions(const CommandLine& line, RoomChange& cha
   for (const auto& [name, value] : line.options) {
     if (name == "name") {
       r.name = value;
-    } else if (name == "pin" || name == "moderator-pin") {
+    } else if (name == "pin" || name == "moderator-pin" || name == "listener-pin") {
       // The value is not repeated: a mistyped PIN is still close to the real one.
       if (!Store::validPin(value)) {
         return badInput("--" + name + ": a PIN is 4 to 16 digits (0-9)");
       }
-      (name == "pin" ? change.participantPin : change.moderatorPin) = value;
+      (name == "pin"             ? change.participantPin
+       : name == "moderator-pin" ? change.moderatorPin
+                                 : change.listenerPin) = value;
     } else if (name == "no-pin") {
       change.participantPin = std::string();
     } else if (name == "no-moderator-pin") {
       change.moderatorPin = std::string();
+    } else if (name == "no-listener-pin") {
+      change.listenerPin = std::string();
     } else if (name == "max-participants") {
       auto n = readCount(name, value);
       if (auto* failure = std::get_if<Failure>(&n)) {
@@ -467,6 +493,7 @@ void printRoomLine(std::ostream& out, const StoredRoom& r) {
   }
   out << r.user << " name=" << word(r.name) << " pin=" << setOrNone(r.hasParticipantPin)
       << " moderator-pin=" << setOrNone(r.hasModeratorPin)
+      << " listener-pin=" << setOrNone(r.hasListenerPin)
       << " max-participants=" << limit(r.maxParticipants) << " language=" << r.language
       << " flags=" << joined(flags, ',') << "\n";
 }
@@ -477,6 +504,7 @@ void printRoom(std::ostream& out, const Tenant& t, const StoredRoom& r) {
       << "name: " << r.name << "\n"
       << "pin: " << setOrNone(r.hasParticipantPin) << "\n"
       << "moderator-pin: " << setOrNone(r.hasModeratorPin) << "\n"
+      << "listener-pin: " << setOrNone(r.hasListenerPin) << "\n"
       << "max-participants: " << limit(r.maxParticipants) << "\n"
       << "mute-on-entry: " << yesNo(r.muteOnEntry) << "\n"
       << "wait-for-moderator: " << yesNo(r.waitForModerator) << "\n"
@@ -624,7 +652,7 @@ std::optional<Failure> runRoom(const CommandLine& line,
     }
     auto created = store.createRoom(change);
     if (auto* error = std::get_if<StoreError>(&created)) {
-      return fromStore(*error);
+      return fromRoomStore(*error);
     }
     printRoom(out, t, std::get<StoredRoom>(created));
     return std::nullopt;
@@ -644,7 +672,7 @@ std::optional<Failure> runRoom(const CommandLine& line,
     }
     auto updated = store.updateRoom(change);
     if (auto* error = std::get_if<StoreError>(&updated)) {
-      return fromStore(*error);
+      return fromRoomStore(*error);
     }
     printRoom(out, t, std::get<StoredRoom>(updated));
   } else if (verb == "remove") {

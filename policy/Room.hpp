@@ -10,7 +10,7 @@
 
 namespace confab::policy {
 
-enum class Role : uint8_t { kParticipant, kModerator };
+enum class Role : uint8_t { kParticipant, kModerator, kListener };
 
 struct Room {
   Room() = default;
@@ -31,6 +31,8 @@ struct Room {
   // Callers prove themselves with a PIN (RFC 4733 or SIP INFO digits) before they join.
   bool participantPin = false;
   bool moderatorPin = false;
+  // A listener PIN is set: who enters it joins muted and cannot unmute (Role::kListener).
+  bool listenerPin = false;
   bool muteOnEntry = false;       // participants (not moderators) join muted
   bool waitForModerator = false;  // participants wait, hearing music, until a moderator is in
   bool endWithLastModerator = false;

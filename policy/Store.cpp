@@ -49,6 +49,8 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          locked INTEGER NOT NULL DEFAULT 0,
          language TEXT NOT NULL DEFAULT 'en',
          UNIQUE (tenant_id, user));)",
+    // 2: the listener PIN (issue 11); rooms of version 1 have none.
+    R"(ALTER TABLE rooms ADD COLUMN listener_pin TEXT;)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up
@@ -315,7 +317,59 @@ struct RoomWrite {
   StoredRoom room;
   std::optional<std::string> participantHash;
   std::optional<std::string> moderatorHash;
+  std::optional<std::string> listenerHash;
 };
+
+// A room's PINs in one order: RoomChange's members, the columns, the names in messages.
+constexpr std::size_t kPinKinds = 3;
+constexpr std::array<const char*, kPinKinds> kPinFields = {"participantPin", "moderatorPin",
+                                                           "listenerPin"};
+constexpr const char* kPinColumns = "participant_pin, moderator_pin, listener_pin";
+
+std::array<const std::optional<std::string>*, kPinKinds> pinsOf(const RoomChange& change) {
+  return {&change.participantPin, &change.moderatorPin, &change.listenerPin};
+}
+
+// A room's stored PIN hashes, in kPinFields order; nullopt where none is set.
+using StoredPins = std::array<std::optional<std::string>, kPinKinds>;
+
+// All none for a room not (yet) in the store.
+StoredPins storedPins(sqlite3* db, int64_t roomId) {
+  StoredPins out;
+  Statement s(db, (std::string("SELECT ") + kPinColumns + " FROM rooms WHERE id = ?").c_str());
+  s.bind(1, roomId);
+  if (s.step() == SQLITE_ROW) {
+    for (std::size_t i = 0; i < kPinKinds; ++i) {
+      if (!s.isNull(static_cast<int>(i))) {
+        out[i] = s.text(static_cast<int>(i));
+      }
+    }
+  }
+  return out;
+}
+
+// No two PINs of a room are the same (a caller's role would depend on which one is checked
+// first): a PIN the change sets may equal neither another the change sets nor one the room keeps
+// (stored, and neither changed nor removed by the change), checked against its hash. The PINs
+// themselves are not in the message.
+std::optional<StoreError> samePins(const RoomChange& change, const StoredPins& stored) {
+  const auto pins = pinsOf(change);
+  for (std::size_t i = 0; i < kPinKinds; ++i) {
+    if (!*pins[i] || (*pins[i])->empty()) {
+      continue;
+    }
+    const std::string& pin = **pins[i];
+    for (std::size_t j = 0; j < kPinKinds; ++j) {
+      const bool same =
+          j != i && (*pins[j] ? **pins[j] == pin : stored[j] && Store::pinMatches(*stored[j], pin));
+      if (same) {
+        return invalid(std::string(kPinFields[i]) + " and " + kPinFields[j] +
+                       ": the same PIN (a room's PINs must differ)");
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 StoreResult<RoomWrite> prepareRoom(const RoomChange& change) {
   const StoredRoom& r = change.room;
@@ -329,10 +383,11 @@ StoreResult<RoomWrite> prepareRoom(const RoomChange& change) {
   if (!validLanguage(r.language)) {
     return invalid("language: \"" + r.language + "\" is not a language tag such as en or pt-BR");
   }
-  RoomWrite out{r, std::nullopt, std::nullopt};
+  RoomWrite out{r, std::nullopt, std::nullopt, std::nullopt};
   const std::tuple<const std::optional<std::string>&, std::optional<std::string>&, const char*>
-      pins[] = {{change.participantPin, out.participantHash, "participantPin"},
-                {change.moderatorPin, out.moderatorHash, "moderatorPin"}};
+      pins[] = {{change.participantPin, out.participantHash, kPinFields[0]},
+                {change.moderatorPin, out.moderatorHash, kPinFields[1]},
+                {change.listenerPin, out.listenerHash, kPinFields[2]}};
   for (const auto& [pin, hash, field] : pins) {
     if (!pin) {
       continue;
@@ -348,6 +403,10 @@ StoreResult<RoomWrite> prepareRoom(const RoomChange& change) {
     if (hash->empty()) {
       return StoreError{StoreError::Kind::kIo, "cannot hash the PIN"};
     }
+  }
+  // Two PINs set by this change (the stored ones are checked by writeRoom).
+  if (auto same = samePins(change, StoredPins{})) {
+    return *same;
   }
   return out;
 }
@@ -412,7 +471,8 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
   }
   const std::pair<const std::optional<std::string>*, const char*> pins[] = {
       {&w.participantHash, "UPDATE rooms SET participant_pin = ? WHERE id = ?"},
-      {&w.moderatorHash, "UPDATE rooms SET moderator_pin = ? WHERE id = ?"}};
+      {&w.moderatorHash, "UPDATE rooms SET moderator_pin = ? WHERE id = ?"},
+      {&w.listenerHash, "UPDATE rooms SET listener_pin = ? WHERE id = ?"}};
   for (const auto& [hash, sql] : pins) {
     if (!*hash) {
       continue;
@@ -434,7 +494,7 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
 constexpr const char* kRoomColumns =
     "id, tenant_id, user, name, participant_pin IS NOT NULL, moderator_pin IS NOT NULL, "
     "max_participants, mute_on_entry, wait_for_moderator, end_when_last_moderator_leaves, "
-    "entry_exit_tones, announce_count, locked, language";
+    "entry_exit_tones, announce_count, locked, language, listener_pin IS NOT NULL";
 
 StoredRoom roomFrom(const Statement& s) {
   StoredRoom r;
@@ -452,6 +512,7 @@ StoredRoom roomFrom(const Statement& s) {
   r.announceCount = s.integer(11) != 0;
   r.locked = s.integer(12) != 0;
   r.language = s.text(13);
+  r.hasListenerPin = s.integer(14) != 0;
   return r;
 }
 
@@ -827,7 +888,23 @@ StoreResult<StoredRoom> Store::writeRoom(const RoomChange& change, bool create) 
   if (auto* error = std::get_if<StoreError>(&prepared)) {
     return *error;
   }
+  // A PIN equal to one the room keeps: checked (PBKDF2, milliseconds each) before the write lock,
+  // and again under it only if another writer changed the room's PINs meanwhile.
+  StoredPins before;
+  if (!create) {
+    before = storedPins(db_, change.room.id);
+    if (auto same = samePins(change, before)) {
+      return *same;
+    }
+  }
   return inTransaction<StoredRoom>(db_, [&]() -> StoreResult<StoredRoom> {
+    if (!create) {
+      if (const StoredPins now = storedPins(db_, change.room.id); now != before) {
+        if (auto same = samePins(change, now)) {
+          return *same;
+        }
+      }
+    }
     auto id = writeRoomIn(db_, std::get<RoomWrite>(prepared), create);
     if (auto* error = std::get_if<StoreError>(&id)) {
       return *error;
@@ -889,17 +966,19 @@ StoreResult<bool> Store::deleteRoom(int64_t id) {
 }
 
 std::optional<Role> Store::checkPin(int64_t roomId, std::string_view pin) const {
-  Statement s(db_, "SELECT participant_pin, moderator_pin FROM rooms WHERE id = ?");
+  Statement s(db_, (std::string("SELECT ") + kPinColumns + " FROM rooms WHERE id = ?").c_str());
   s.bind(1, roomId);
   if (s.step() != SQLITE_ROW) {
     return std::nullopt;
   }
-  const bool hasParticipant = !s.isNull(0);
-  const bool hasModerator = !s.isNull(1);
-  if (hasModerator && pinMatches(s.text(1), pin)) {
+  // No two PINs of a room are the same, so the order of the checks gives no PIN another's role.
+  if (!s.isNull(1) && pinMatches(s.text(1), pin)) {
     return Role::kModerator;
   }
-  if (!hasParticipant || pinMatches(s.text(0), pin)) {
+  if (!s.isNull(2) && pinMatches(s.text(2), pin)) {
+    return Role::kListener;
+  }
+  if (s.isNull(0) || pinMatches(s.text(0), pin)) {
     return Role::kParticipant;  // no participant PIN: anyone is a participant
   }
   return std::nullopt;

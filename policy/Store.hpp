@@ -61,20 +61,23 @@ struct StoredRoom {
   // Whether a PIN is set (the PINs themselves are write-only).
   bool hasParticipantPin = false;
   bool hasModeratorPin = false;
+  bool hasListenerPin = false;
 };
 
 // What createRoom/updateRoom take: the room, and PINs to set (nullopt: leave as is; empty
-// string: remove). A PIN is 4 to 16 digits.
+// string: remove). A PIN is 4 to 16 digits, and no two of a room's PINs are the same: a PIN set
+// equal to another set in the same change, or to one the room keeps, is a kInvalid naming both.
 struct RoomChange {
   StoredRoom room;
   std::optional<std::string> participantPin;
   std::optional<std::string> moderatorPin;
+  std::optional<std::string> listenerPin;  // enters muted, unable to unmute (Role::kListener)
 };
 
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -118,9 +121,9 @@ class Store {
   [[nodiscard]] std::vector<StoredRoom> rooms(int64_t tenantId) const;
   StoreResult<bool> deleteRoom(int64_t id);
 
-  // The role a PIN gives in a room: the moderator PIN gives kModerator, the participant PIN
-  // kParticipant; without a participant PIN anyone is a kParticipant. Nothing for a wrong PIN
-  // (or an unknown room).
+  // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
+  // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a
+  // kParticipant. Nothing for a wrong PIN (or an unknown room).
   [[nodiscard]] std::optional<Role> checkPin(int64_t roomId, std::string_view pin) const;
 
   // A PIN's stored form: "pbkdf2-sha256$ITERATIONS$SALT-HEX$HASH-HEX", with a random salt.

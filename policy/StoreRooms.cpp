@@ -13,6 +13,7 @@ Room StoreRooms::toRoom(const StoredRoom& stored, const Tenant& tenant, bool def
   room.tenantMaxParticipants = tenant.maxParticipants;
   room.participantPin = stored.hasParticipantPin;
   room.moderatorPin = stored.hasModeratorPin;
+  room.listenerPin = stored.hasListenerPin;
   room.muteOnEntry = stored.muteOnEntry;
   room.waitForModerator = stored.waitForModerator;
   room.endWithLastModerator = stored.endWhenLastModeratorLeaves;

@@ -93,6 +93,14 @@ assert_file_contains "$OUT" '^locked: yes$' "room set"
 ok room show acme 4000
 assert_file_contains "$OUT" '^language: pt-BR$' "room show after set"
 assert_file_contains "$OUT" '^name: Board room$' "room show after set (untouched)"
+# The listener PIN (muted, cannot unmute): set, shown only as set, never equal to another PIN.
+ok room set acme 4000 --listener-pin 55555
+assert_file_contains "$OUT" '^listener-pin: set$' "room set --listener-pin"
+refused 2 '^confab: --listener-pin and --moderator-pin: the same PIN' room set acme 4000 --listener-pin 98765
+! grep -q '98765' "$ERR" || fail "a PIN was echoed in a refusal"
+ok room list acme
+assert_file_contains "$OUT" '^4000 .* moderator-pin=set listener-pin=set ' "room list"
+! grep -aq '55555' "$DATA/policy.db" || fail "the listener PIN is in the file in clear"
 
 ok tenant set acme --domain new.acme.example --max-participants 40
 ok tenant show acme

@@ -99,6 +99,7 @@ TEST_F(AdminTest, HelpDescribesEveryCommandAndTouchesNothing) {
     }
   }
   EXPECT_THAT(runWords({"confab", "room", "--help"}).out, HasSubstr("--moderator-pin"));
+  EXPECT_THAT(runWords({"confab", "room", "--help"}).out, HasSubstr("--listener-pin"));
   EXPECT_THAT(runWords({"confab", "tenant", "--help"}).out, HasSubstr("--max-rooms"));
   EXPECT_FALSE(std::filesystem::exists(dataDir_));
 }
@@ -150,10 +151,10 @@ TEST_F(AdminTest, RoomsAreAddedWithPinsThatAreNeverShown) {
   ok({"room", "add", "acme", "lobby", "--no-tones", "--announce-count"});
   ran = ok({"room", "list", "acme"});
   EXPECT_EQ(ran.out,
-            "4000 name=\"Board room\" pin=set moderator-pin=set max-participants=12 "
-            "language=pt-BR flags=mute-on-entry,locked\n"
-            "lobby name=lobby pin=none moderator-pin=none max-participants=unlimited "
-            "language=en flags=no-tones,announce-count\n");
+            "4000 name=\"Board room\" pin=set moderator-pin=set listener-pin=none "
+            "max-participants=12 language=pt-BR flags=mute-on-entry,locked\n"
+            "lobby name=lobby pin=none moderator-pin=none listener-pin=none "
+            "max-participants=unlimited language=en flags=no-tones,announce-count\n");
   ran = ok({"room", "show", "acme", "4000"});
   EXPECT_THAT(ran.out, Not(HasSubstr("24681357")));
   EXPECT_THAT(ran.out, Not(HasSubstr("97531")));
@@ -185,6 +186,8 @@ TEST_F(AdminTest, BadInputExitsTwoNamingTheOptionOrValue) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"room", "add", "acme", "1", "--pin", "12a4"}, "--pin: a PIN is 4 to 16 digits"},
       {{"room", "add", "acme", "1", "--moderator-pin", "123"}, "--moderator-pin"},
+      {{"room", "add", "acme", "1", "--listener-pin", "12a4"}, "--listener-pin: a PIN is 4"},
+      {{"room", "add", "acme", "1", "--no-listener-pin=1"}, "--no-listener-pin takes no value"},
       {{"room", "add", "acme", "1", "--max-participants", "-1"}, "--max-participants: \"-1\""},
       {{"room", "add", "acme", "1", "--language", "en us"}, "language: \"en us\""},
       {{"room", "add", "acme", "a b"}, "user: \"a b\""},
@@ -263,6 +266,39 @@ TEST_F(AdminTest, TheDataDirectoryMayComeFromAConfigFile) {
   const Ran ran = runWords({"confab", "tenant", "list", "--config", file.string()});
   EXPECT_EQ(ran.status, 2);
   EXPECT_THAT(ran.err, HasSubstr("bogus"));
+}
+
+TEST_F(AdminTest, AListenerPinIsSetShownAsSetOrNoneAndRemoved) {
+  ok({"tenant", "add", "acme"});
+  Ran ran = ok({"room", "add", "acme", "4000", "--pin", "1111", "--listener-pin", "3333"});
+  EXPECT_THAT(ran.out, HasSubstr("pin: set\n"));
+  EXPECT_THAT(ran.out, HasSubstr("moderator-pin: none\n"));
+  EXPECT_THAT(ran.out, HasSubstr("listener-pin: set\n"));
+  EXPECT_THAT(ran.out, Not(HasSubstr("3333")));
+  ran = ok({"room", "list", "acme"});
+  EXPECT_THAT(ran.out, HasSubstr(" pin=set moderator-pin=none listener-pin=set "));
+  {
+    auto opened = policy::Store::open(policyStorePath(dataDir_).string());
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<policy::Store>>(opened));
+    auto& store = *std::get<std::unique_ptr<policy::Store>>(opened);
+    const auto room = store.findRoom(store.tenantByName("acme")->id, "4000");
+    ASSERT_TRUE(room);
+    EXPECT_EQ(store.checkPin(room->id, "3333"), policy::Role::kListener);
+    EXPECT_EQ(store.checkPin(room->id, "1111"), policy::Role::kParticipant);
+  }
+  // A PIN equal to another of the room's: bad input naming both options, the PIN not echoed.
+  ran = admin({"room", "set", "acme", "4000", "--moderator-pin", "3333"});
+  EXPECT_EQ(ran.status, 2);
+  EXPECT_THAT(ran.err, HasSubstr("--moderator-pin and --listener-pin: the same PIN"));
+  EXPECT_THAT(ran.err, Not(HasSubstr("3333")));
+  EXPECT_EQ(ran.out, "");
+  ran = admin({"room", "add", "acme", "4001", "--pin", "5555", "--listener-pin", "5555"});
+  EXPECT_EQ(ran.status, 2);
+  EXPECT_THAT(ran.err, HasSubstr("--pin and --listener-pin: the same PIN"));
+  ran = ok({"room", "set", "acme", "4000", "--no-listener-pin", "--moderator-pin", "3333"});
+  EXPECT_THAT(ran.out, HasSubstr("listener-pin: none\n"));
+  EXPECT_THAT(ran.out, HasSubstr("moderator-pin: set\n"));
+  EXPECT_THAT(ok({"room", "show", "acme", "4000"}).out, HasSubstr("listener-pin: none\n"));
 }
 
 }  // namespace

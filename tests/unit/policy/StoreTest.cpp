@@ -502,5 +502,215 @@ TEST_F(StoreTest, AWriterWaitsForAnotherConnectionsWriteInsteadOfFailing) {
   EXPECT_EQ(store->tenants().size(), 2u);
 }
 
+// The schema of version 1, as that confab wrote it: rooms had no listener PIN.
+constexpr const char* kSchemaV1 = R"(CREATE TABLE tenants (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 128),
+    max_rooms INTEGER NOT NULL DEFAULT 0 CHECK (max_rooms >= 0),
+    max_participants INTEGER NOT NULL DEFAULT 0 CHECK (max_participants >= 0),
+    recording_allowed INTEGER NOT NULL DEFAULT 1);
+  CREATE TABLE tenant_domains (
+    domain TEXT PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) >= 1),
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE);
+  CREATE INDEX tenant_domains_by_tenant ON tenant_domains(tenant_id);
+  CREATE TABLE rooms (
+    id INTEGER PRIMARY KEY,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    user TEXT NOT NULL CHECK (length(user) BETWEEN 1 AND 64),
+    name TEXT NOT NULL,
+    participant_pin TEXT,
+    moderator_pin TEXT,
+    max_participants INTEGER NOT NULL DEFAULT 0 CHECK (max_participants >= 0),
+    mute_on_entry INTEGER NOT NULL DEFAULT 0,
+    wait_for_moderator INTEGER NOT NULL DEFAULT 0,
+    end_when_last_moderator_leaves INTEGER NOT NULL DEFAULT 0,
+    entry_exit_tones INTEGER NOT NULL DEFAULT 1,
+    announce_count INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    language TEXT NOT NULL DEFAULT 'en',
+    UNIQUE (tenant_id, user));
+  PRAGMA user_version=1;)";
+
+int userVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  int version = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+      version = sqlite3_column_int(s, 0);
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return version;
+}
+
+TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, kSchemaV1, nullptr, nullptr, nullptr), SQLITE_OK);
+    const std::string rows =
+        "INSERT INTO tenants (id, name) VALUES (1, 'acme');"
+        "INSERT INTO tenant_domains (domain, tenant_id) VALUES ('acme.example', 1);"
+        "INSERT INTO rooms (id, tenant_id, user, name, participant_pin, moderator_pin, "
+        "mute_on_entry) VALUES (10, 1, '4000', 'Board', '" +
+        Store::hashPin("1234") + "', '" + Store::hashPin("98765") +
+        "', 1);"
+        "INSERT INTO rooms (id, tenant_id, user, name) VALUES (11, 1, 'lobby', 'Lobby');";
+    ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(userVersion(path_), 1);
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schemaVersion(), 2);
+    const auto board = store->findRoom(1, "4000");
+    ASSERT_TRUE(board);
+    EXPECT_EQ(board->id, 10);
+    EXPECT_EQ(board->name, "Board");
+    EXPECT_TRUE(board->muteOnEntry);
+    EXPECT_TRUE(board->hasParticipantPin && board->hasModeratorPin);
+    EXPECT_FALSE(board->hasListenerPin) << "no room had one";
+    EXPECT_EQ(store->checkPin(10, "98765"), Role::kModerator);
+    EXPECT_EQ(store->checkPin(10, "1234"), Role::kParticipant);
+    EXPECT_FALSE(store->checkPin(10, "5555"));
+    EXPECT_EQ(store->checkPin(11, "5555"), Role::kParticipant) << "no PINs: everyone";
+    EXPECT_EQ(store->tenantForDomain("acme.example")->id, 1);
+    // The new column takes a PIN.
+    RoomChange change;
+    change.room = *board;
+    change.listenerPin = "5555";
+    EXPECT_TRUE(ok(store->updateRoom(change)).hasListenerPin);
+    EXPECT_EQ(store->checkPin(10, "5555"), Role::kListener);
+  }
+  EXPECT_EQ(userVersion(path_), 2);
+  auto again = open();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->checkPin(10, "5555"), Role::kListener) << "opening a version 2 file again";
+  EXPECT_EQ(again->rooms(1).size(), 2u);
+}
+
+TEST_F(StoreTest, AMigrationThatFailsLeavesTheFileAtItsVersion) {
+  {
+    // Version 1 by its number, but without the rooms table the next migration alters.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE other (x); PRAGMA user_version=1;", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const StoreError e = error(Store::open(path_));
+  EXPECT_NE(e.message.find("rooms"), std::string::npos) << e.message;
+  EXPECT_EQ(userVersion(path_), 1) << "the version bump went with the failed migration";
+}
+
+TEST_F(StoreTest, EachPinGivesItsRole) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant t = ok(store->createTenant(Tenant{0, "T", 0, 0, true, {}}));
+  RoomChange change = roomChange(t.id, "100");
+  change.participantPin = "1111";
+  change.moderatorPin = "2222";
+  change.listenerPin = "3333";
+  StoredRoom room = ok(store->createRoom(change));
+  EXPECT_TRUE(room.hasParticipantPin && room.hasModeratorPin && room.hasListenerPin);
+  EXPECT_EQ(store->checkPin(room.id, "1111"), Role::kParticipant);
+  EXPECT_EQ(store->checkPin(room.id, "2222"), Role::kModerator);
+  EXPECT_EQ(store->checkPin(room.id, "3333"), Role::kListener);
+  EXPECT_FALSE(store->checkPin(room.id, "4444"));
+  EXPECT_FALSE(store->checkPin(room.id, ""));
+  // Without a participant PIN anyone else is a participant; the listener PIN still gives its role.
+  change = RoomChange{};
+  change.room = room;
+  change.participantPin = "";
+  room = ok(store->updateRoom(change));
+  EXPECT_FALSE(room.hasParticipantPin);
+  EXPECT_TRUE(room.hasListenerPin) << "untouched";
+  EXPECT_EQ(store->checkPin(room.id, "4444"), Role::kParticipant);
+  EXPECT_EQ(store->checkPin(room.id, "3333"), Role::kListener);
+  EXPECT_EQ(store->checkPin(room.id, "2222"), Role::kModerator);
+  // Removed, the listener PIN is just another caller's digits.
+  change = RoomChange{};
+  change.room = room;
+  change.listenerPin = "";
+  room = ok(store->updateRoom(change));
+  EXPECT_FALSE(room.hasListenerPin);
+  EXPECT_EQ(store->checkPin(room.id, "3333"), Role::kParticipant);
+  // A listener PIN alone.
+  RoomChange only = roomChange(t.id, "200");
+  only.listenerPin = "12345678";
+  const StoredRoom listenOnly = ok(store->createRoom(only));
+  EXPECT_EQ(store->checkPin(listenOnly.id, "12345678"), Role::kListener);
+  EXPECT_EQ(store->checkPin(listenOnly.id, "1"), Role::kParticipant);
+  // Checked like the others.
+  only = roomChange(t.id, "300");
+  only.listenerPin = "12x4";
+  EXPECT_NE(error(store->createRoom(only)).message.find("listenerPin"), std::string::npos);
+}
+
+TEST_F(StoreTest, TwoPinsOfARoomAreNeverTheSame) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant t = ok(store->createTenant(Tenant{0, "T", 0, 0, true, {}}));
+  const auto refusedNaming = [&](const StoreResult<StoredRoom>& r, const char* a, const char* b) {
+    const StoreError e = error(r);
+    EXPECT_EQ(e.kind, StoreError::Kind::kInvalid);
+    EXPECT_NE(e.message.find(a), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find(b), std::string::npos) << e.message;
+    for (const char* pin : {"1111", "2222", "3333"}) {
+      EXPECT_EQ(e.message.find(pin), std::string::npos) << "no PIN in " << e.message;
+    }
+  };
+  // Within one change.
+  RoomChange change = roomChange(t.id, "100");
+  change.moderatorPin = "2222";
+  change.listenerPin = "2222";
+  refusedNaming(store->createRoom(change), "moderatorPin", "listenerPin");
+  EXPECT_FALSE(store->findRoom(t.id, "100")) << "nothing created";
+  change.listenerPin.reset();
+  change.participantPin = "2222";
+  refusedNaming(store->createRoom(change), "participantPin", "moderatorPin");
+  change.participantPin = "1111";
+  StoredRoom room = ok(store->createRoom(change));
+
+  // Against a PIN the room keeps.
+  change = RoomChange{};
+  change.room = room;
+  change.listenerPin = "1111";
+  refusedNaming(store->updateRoom(change), "listenerPin", "participantPin");
+  change.listenerPin = "2222";
+  refusedNaming(store->updateRoom(change), "listenerPin", "moderatorPin");
+  EXPECT_FALSE(store->room(room.id)->hasListenerPin) << "nothing changed";
+  change.listenerPin = "3333";
+  room = ok(store->updateRoom(change));
+  change = RoomChange{};
+  change.room = room;
+  change.moderatorPin = "3333";
+  refusedNaming(store->updateRoom(change), "moderatorPin", "listenerPin");
+  EXPECT_EQ(store->checkPin(room.id, "2222"), Role::kModerator) << "the old PIN stays";
+
+  // A PIN the same change replaces or removes is free; a PIN may be set to its own value again.
+  change.listenerPin = "";
+  room = ok(store->updateRoom(change));
+  EXPECT_EQ(store->checkPin(room.id, "3333"), Role::kModerator);
+  EXPECT_FALSE(room.hasListenerPin);
+  change = RoomChange{};
+  change.room = room;
+  change.moderatorPin = "1111";
+  change.participantPin = "3333";
+  room = ok(store->updateRoom(change));
+  EXPECT_EQ(store->checkPin(room.id, "1111"), Role::kModerator);
+  EXPECT_EQ(store->checkPin(room.id, "3333"), Role::kParticipant);
+  change = RoomChange{};
+  change.room = room;
+  change.moderatorPin = "1111";
+  ok(store->updateRoom(change));
+  EXPECT_EQ(store->checkPin(room.id, "1111"), Role::kModerator);
+}
+
 }  // namespace
 }  // namespace confab::policy
