@@ -42,7 +42,7 @@ struct Room {
   std::string language = "en";
 
   // Whether a caller is asked anything (or told anything) before joining.
-  [[nodiscard]] bool asksPin() const { return participantPin || moderatorPin; }
+  [[nodiscard]] bool asksPin() const { return participantPin || moderatorPin || listenerPin; }
 };
 
 class RoomSource {
@@ -51,8 +51,9 @@ class RoomSource {
   // that owns the domain. A lookup, never a wait: the SIP thread calls it.
   [[nodiscard]] virtual std::optional<Room> find(std::string_view user,
                                                  std::string_view domain) const = 0;
-  // The role a PIN gives in a room: the moderator PIN gives kModerator, the participant PIN
-  // kParticipant, and with no participant PIN anything does. Nothing for a wrong PIN.
+  // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
+  // kListener, the participant PIN kParticipant, and with no participant PIN anything else
+  // gives kParticipant. Nothing for a wrong PIN.
   [[nodiscard]] virtual std::optional<Role> checkPin(const Room& room,
                                                      std::string_view pin) const = 0;
 

@@ -12,6 +12,7 @@
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
 #include "mixer/engine/Control.hpp"
+#include "policy/Room.hpp"
 
 namespace confab::room {
 
@@ -109,8 +110,11 @@ class Call final : private txn::ClientTransaction::User {
   [[nodiscard]] const Controls& controls() const { return controls_; }
   void setControls(const Controls& controls);
   [[nodiscard]] Stage stage() const { return stage_; }
-  [[nodiscard]] bool moderator() const { return moderator_; }
-  void setModerator(bool moderator) { moderator_ = moderator; }
+  // What the PIN made them: moderator, participant, or listener (muted, cannot unmute).
+  [[nodiscard]] policy::Role role() const { return role_; }
+  [[nodiscard]] bool moderator() const { return role_ == policy::Role::kModerator; }
+  [[nodiscard]] bool listener() const { return role_ == policy::Role::kListener; }
+  void setRole(policy::Role role) { role_ = role; }
   // Takes the call's media to another mix (out of its own into the conference), keeping the
   // controls set on it; the call now belongs to 'roomId'.
   void moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage);
@@ -150,7 +154,7 @@ class Call final : private txn::ClientTransaction::User {
   bool joined_ = false;
   Controls controls_;
   Stage stage_ = Stage::kIn;
-  bool moderator_ = false;
+  policy::Role role_ = policy::Role::kParticipant;
   sdp::LocalMedia local_;
   txn::TransactionLayer& layer_;
   timer::Timers& timers_;

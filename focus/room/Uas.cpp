@@ -543,7 +543,7 @@ void Uas::dropEntry(Call& call) {
 void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
   Call& call = entry.call();
   const bool moderator = role == policy::Role::kModerator;
-  call.setModerator(moderator);
+  call.setRole(role);
   auto conference = conferences_.find(room.key);
   const bool isLocked = conference != conferences_.end() ? conference->second.locked : room.locked;
   // A moderator may always enter: they are who unlocks it.
@@ -599,7 +599,7 @@ void Uas::join(Call& call, const policy::Room& room) {
   auto [conference, created] =
       conferences_.try_emplace(room.key, Conference{room, room.locked, false});
   Call::Controls controls = call.controls();
-  if (!call.moderator() && (room.muteOnEntry || conference->second.allMuted)) {
+  if (call.listener() || (!call.moderator() && (room.muteOnEntry || conference->second.allMuted))) {
     controls.muted = true;
   }
   call.setControls(controls);
@@ -662,6 +662,10 @@ void Uas::keypad(Call& call, char key) {
   Conference& c = conference->second;
   if (key == '6') {
     // Mute or unmute oneself; everyone muted by a moderator (*9) stays so until they unmute.
+    // Listeners stay muted: that is what their PIN gave them.
+    if (call.listener()) {
+      return;
+    }
     Call::Controls controls = call.controls();
     controls.muted = !controls.muted;
     call.setControls(controls);
@@ -678,7 +682,7 @@ void Uas::keypad(Call& call, char key) {
     for (auto& [k, other] : calls_) {
       if (other->roomId() == roomId && other->stage() == Call::Stage::kIn && !other->moderator()) {
         Call::Controls controls = other->controls();
-        controls.muted = c.allMuted;
+        controls.muted = c.allMuted || other->listener();
         other->setControls(controls);
       }
     }

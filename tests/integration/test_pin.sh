@@ -12,6 +12,7 @@
 #   - the lobby: meeting number then PIN, then into the room;
 #   - a locked room sends a caller with the right PIN away (prompt, BYE);
 #   - mute on entry: the others hear nothing of the newcomer until they press *6;
+#   - a listen-only PIN: the caller hears the room and is never heard, *6 or not;
 #   - wait for moderator: a participant waits (hears the prompt, not the room) until the
 #     moderator comes, then they hear each other; when the last moderator leaves, confab ends
 #     the conference for the others (BYE);
@@ -37,6 +38,7 @@ admin room add acme 4001 --pin 1234 --locked --no-tones >/dev/null || fail "room
 admin room add acme 4002 --mute-on-entry --no-tones >/dev/null || fail "room 4002"
 admin room add acme 4003 --pin 1111 --moderator-pin 2222 --wait-for-moderator \
   --end-with-moderator --no-tones >/dev/null || fail "room 4003"
+admin room add acme 4004 --pin 1111 --listener-pin 3333 --no-tones >/dev/null || fail "room 4004"
 
 # phone NAME [pin_phone options...]: runs a phone in the background, its JSON line in
 # $WORK/NAME.json.
@@ -140,6 +142,13 @@ phone waiter --room 4003 --domain acme.test --keys "1111#@1.5" --freq 440 --dete
   --duration 30
 sleep 5
 phone chair --room 4003 --domain acme.test --keys "2222#@1.5" --detect 440 --duration 10
+# In 4004 a participant listens for 550 Hz while a listener (listen-only PIN) sends it and tries
+# to unmute with *6; a second participant sends 330 Hz, which the listener must hear.
+phone hearer --room 4004 --domain acme.test --keys "1111#@1.5" --detect 550 --detect 330 \
+  --duration 12
+phone talker --room 4004 --domain acme.test --keys "1111#@1.5" --freq 330 --duration 12
+phone listener --room 4004 --domain acme.test --keys "3333#@1.5,*6@5" --freq 550 --detect 330 \
+  --duration 11
 wait_phones
 judge \
   'check(tone("listen", 880, 1, 6) < -45, "a caller muted on entry is not heard")' \
@@ -147,7 +156,10 @@ judge \
   'check(tone("chair", 440, 0, 2.5) < -45, "the moderator hears nobody before their PIN")' \
   'check(tone("chair", 440, 5, 9.5, min) > -30, "the waiting participant joins with the moderator")' \
   'check(rms("waiter", 3.5, 5) > -45, "the waiting participant hears the wait prompt")' \
-  'check(phones["waiter"]["bye_from_far_end_at"] is not None and phones["waiter"]["bye_from_far_end_at"] < 25, "the conference ends with its last moderator")'
+  'check(phones["waiter"]["bye_from_far_end_at"] is not None and phones["waiter"]["bye_from_far_end_at"] < 25, "the conference ends with its last moderator")' \
+  'check(tone("hearer", 550, 0, 12) < -35, "a listener is never heard, not even after *6")' \
+  'check(tone("hearer", 330, 5, 10, min) > -30, "the participants hear each other")' \
+  'check(tone("listener", 330, 5, 10, min) > -30, "a listener hears the room")'
 
 log "restart: the store keeps tenants and rooms"
 stop_confab
