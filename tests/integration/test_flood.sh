@@ -15,7 +15,10 @@ FLOOD_PID=$SIPP_PID
 sleep 1
 # Meanwhile from 127.0.0.2: five calls, one after the other, each held half a second.
 run_sipp legit 30 -sn uac -s 1000 -m 5 -r 2 -l 1 -d 500 -t u1 -i 127.0.0.2
-assert_sipp_clean legit 5
+# Every call succeeds; retransmissions are allowed (a sanitizer build reading a 1000/s flood on
+# the same socket can answer later than T1).
+[[ "$(sipp_stat legit 'SuccessfulCall(C)')" == 5 && "$(sipp_stat legit 'FailedCall(C)')" == 0 ]] ||
+  { show_sipp legit; fail "the other address's calls did not all succeed during the flood"; }
 assert_confab_alive "during the flood"
 kill -INT "$FLOOD_PID" 2>/dev/null || true
 finish_sipp flood "$FLOOD_PID"
