@@ -2,7 +2,8 @@
 # PIN entry from SIPp, as phones send it: digits as RFC 4733 events replayed from SIPp's own
 # captures (dtmf_2833_N.pcap), the closing '#' as SIP INFO (application/dtmf-relay). A right PIN
 # takes the call into the room (confab says so in its debug log); a wrong one three times ends
-# the call with confab's BYE, which the scenario waits for.
+# the call with confab's BYE, which the scenario waits for; with --wrong-pins-per-source 3 that
+# address is then locked out: its next INVITE gets 403 before anything is spent on it.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 require_tool sipp
@@ -10,7 +11,7 @@ PCAPS=/usr/share/sip-tester
 [[ -f "$PCAPS/dtmf_2833_1.pcap" ]] || fail "SIPp's DTMF captures are not in $PCAPS"
 
 CONFAB_RTP_PORTS="$(free_rtp_range 200)"
-start_confab --log-level debug
+start_confab --log-level debug --wrong-pins-per-source 3
 "$CONFAB_BIN" room add default 5000 --pin 1234 --no-tones --data-dir "$WORK/data" >/dev/null ||
   fail "room add"
 
@@ -97,5 +98,12 @@ grep -Eq "pressed 1$" "$CONFAB_LOG" || fail "RFC 4733 digit 1 from the capture w
 run_sipp wrong 60 -sf "$WORK/wrong.xml" -s 5000 -m 1 -l 1 -mp "$(free_port 2)"
 assert_sipp_clean wrong 1
 grep -q "too many wrong answers at entry" "$CONFAB_LOG" || fail "no BYE for three wrong PINs"
+# Three wrong PINs from 127.0.0.1: locked out. SIPp's UAC is refused (its call fails) with 403.
+run_sipp locked 20 -sn uac -s 5000 -m 1 -l 1 -d 500 -t u1
+[[ "$(sipp_stat locked 'FailedCall(C)')" == 1 ]] || { show_sipp locked; fail "a locked-out address got in"; }
+grep -q ">>> 403 Forbidden to 127.0.0.1" "$CONFAB_LOG" ||
+  fail "the locked-out address's INVITE was not answered 403"
+grep -q "security event=pin-guessing-lockout source=127.0.0.1:" "$CONFAB_LOG" ||
+  fail "no security line for the lockout"
 stop_confab
 log "PASS"
