@@ -1,6 +1,7 @@
 // confab: reads the configuration, assembles the focus and the API on one io_context, and runs
 // until SIGINT or SIGTERM, when it says BYE to every call before leaving.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -14,6 +15,7 @@
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
+#include "focus/room/PinChecker.hpp"
 #include "main/Admin.hpp"
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
@@ -242,7 +244,23 @@ int run(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
+  // PINs are checked on a thread of their own with its own connection to the store (SQLite
+  // connections are not shared between threads): a check is a deliberately slow hash.
+  auto pinStoreOpened = policy::Store::open(storePath);
+  if (auto* error = std::get_if<policy::StoreError>(&pinStoreOpened)) {
+    std::cerr << "confab: cannot open the policy store " << storePath << ": " << error->message
+              << "\n";
+    return 1;
+  }
+  std::unique_ptr<policy::Store> pinStore = std::move(std::get<0>(pinStoreOpened));
+  policy::StoreRooms pinRooms(*pinStore, defaultTenant, cfg.requireSrtp);
+  room::PinChecker pinChecker(
+      [&pinRooms](const policy::Room& room, const std::string& pin) {
+        return pinRooms.checkPin(room, pin);
+      },
+      [&io](std::function<void()> result) { boost::asio::post(io, std::move(result)); });
   Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
+  focus.uas().usePinChecker(&pinChecker);
   try {
     focus.start();
   } catch (const std::exception& e) {

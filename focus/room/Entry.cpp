@@ -8,6 +8,7 @@ namespace {
 // Longer than any meeting number or PIN (policy::Store::validPin allows 16 digits): more keys
 // than this are a wrong answer, not a growing buffer.
 constexpr std::size_t kMaxDigits = 20;
+uint64_t lastSerial = 0;  // the SIP thread's only
 }  // namespace
 
 Entry::Entry(Call& call,
@@ -25,7 +26,8 @@ Entry::Entry(Call& call,
       timers_(timers),
       prompts_(prompts),
       settings_(settings),
-      listener_(listener) {
+      listener_(listener),
+      serial_(++lastSerial) {
   if (room_) {
     language_ = room_->language;
   }
@@ -79,7 +81,7 @@ void Entry::armKeyTimer() {
 }
 
 void Entry::onKey(char key) {
-  if (asking_ == Asking::kNothing || leaving_) {
+  if (asking_ == Asking::kNothing || asking_ == Asking::kChecking || leaving_) {
     return;
   }
   // A key cuts the prompt short: the caller knows what to do.
@@ -126,9 +128,21 @@ void Entry::submit() {
   if (asking_ != Asking::kPin || !room_) {
     return;
   }
-  auto role = answer.empty() ? std::nullopt : listener_.checkPin(*room_, answer);
+  if (answer.empty()) {
+    wrong("wrong-pin");
+    return;
+  }
+  asking_ = Asking::kChecking;
+  listener_.checkPin(*this, *room_, answer);  // the answer may come at once: nothing after this
+}
+
+void Entry::onPinChecked(std::optional<policy::Role> role) {
+  if (asking_ != Asking::kChecking || !room_ || leaving_) {
+    return;
+  }
   if (!role) {
     listener_.onWrongPin(*this, *room_);
+    asking_ = Asking::kPin;
     wrong("wrong-pin");
     return;
   }

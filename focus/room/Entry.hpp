@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,8 +34,9 @@ class Entry {
    public:
     [[nodiscard]] virtual std::optional<policy::Room> findRoom(std::string_view user,
                                                                std::string_view domain) = 0;
-    [[nodiscard]] virtual std::optional<policy::Role> checkPin(const policy::Room& room,
-                                                               std::string_view pin) = 0;
+    // Checks a PIN, now or later (off the SIP thread: it is a slow hash on purpose); the answer
+    // comes to entry.onPinChecked() unless the entry is gone by then.
+    virtual void checkPin(Entry& entry, const policy::Room& room, std::string pin) = 0;
     // A wrong PIN for 'room' from this caller (for the lockout of guessers).
     virtual void onWrongPin(Entry& /*entry*/, const policy::Room& /*room*/) {}
     // False while the room's PIN entry is closed (too many wrong PINs for it from anywhere).
@@ -64,6 +66,10 @@ class Entry {
   // The caller's media is in their own mix: the first question.
   void start();
   void onKey(char key);
+  // The answer to Listener::checkPin: the role the PIN gives, or nothing for a wrong PIN.
+  void onPinChecked(std::optional<policy::Role> role);
+  // Tells this entry from an earlier one of the same call's address (a late PIN answer).
+  [[nodiscard]] uint64_t serial() const { return serial_; }
   // Plays prompts one after the other in the caller's own mix, then runs 'then' (if the entry is
   // still there). A key pressed meanwhile cuts the prompts short (they know what to do).
   void say(std::vector<std::string> prompts, std::function<void()> then = {});
@@ -78,7 +84,8 @@ class Entry {
   [[nodiscard]] bool started() const { return started_; }
 
  private:
-  enum class Asking : uint8_t { kNothing, kMeetingNumber, kPin };
+  // kChecking: a PIN is being checked; keys wait for the answer.
+  enum class Asking : uint8_t { kNothing, kMeetingNumber, kPin, kChecking };
 
   void ask(Asking what);
   void submit();
@@ -96,6 +103,7 @@ class Entry {
   Prompts& prompts_;
   const EntrySettings& settings_;
   Listener& listener_;
+  uint64_t serial_;
   Asking asking_ = Asking::kNothing;
   std::string digits_;
   unsigned wrongAnswers_ = 0;

@@ -491,8 +491,29 @@ std::optional<policy::Room> Uas::findRoom(std::string_view user, std::string_vie
   return rooms_.find(user, domain);
 }
 
-std::optional<policy::Role> Uas::checkPin(const policy::Room& room, std::string_view pin) {
-  return rooms_.checkPin(room, pin);
+void Uas::checkPin(Entry& entry, const policy::Room& room, std::string pin) {
+  if (pinChecker_ == nullptr) {
+    entry.onPinChecked(rooms_.checkPin(room, pin));
+    return;
+  }
+  const Call* call = &entry.call();
+  const uint64_t serial = entry.serial();
+  const bool queued = pinChecker_->check(
+      room, std::move(pin), [this, call, serial](std::optional<policy::Role> role) {
+        // The caller may have hung up meanwhile: only the entry that asked gets the answer.
+        auto found = entries_.find(call);
+        if (found != entries_.end() && found->second->serial() == serial) {
+          found->second->onPinChecked(role);
+        }
+      });
+  if (!queued) {
+    // More PINs waiting to be checked than the checker takes: a flood of guesses. This one
+    // counts as wrong rather than waiting without bound.
+    if (auto source = sourceOf_.find(call); source != sourceOf_.end() && observer_ != nullptr) {
+      observer_->onLimit("pin-checks-queue-full", source->second.ip);
+    }
+    entry.onPinChecked(std::nullopt);
+  }
 }
 
 void Uas::onWrongPin(Entry& entry, const policy::Room& room) {

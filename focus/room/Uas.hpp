@@ -13,6 +13,7 @@
 #include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
 #include "focus/room/Entry.hpp"
+#include "focus/room/PinChecker.hpp"
 #include "focus/room/Prompts.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
@@ -107,7 +108,9 @@ class Uas final : public txn::TransactionUser,
 
   // Entry::Listener
   std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
-  std::optional<policy::Role> checkPin(const policy::Room& room, std::string_view pin) override;
+  void checkPin(Entry& entry, const policy::Room& room, std::string pin) override;
+  // PIN checks off this thread (main wires one); without, they run here (tests).
+  void usePinChecker(PinChecker* checker) { pinChecker_ = checker; }
   void onWrongPin(Entry& entry, const policy::Room& room) override;
   bool pinEntryOpen(const policy::Room& room) override;
   [[nodiscard]] const AbuseCounters& abuseCounters() const { return abuse_.counters(); }
@@ -170,6 +173,7 @@ class Uas final : public txn::TransactionUser,
   std::unordered_map<const Call*, bool> starPressed_;
   std::unordered_set<const Call*> greeted_;
   Abuse abuse_;
+  PinChecker* pinChecker_ = nullptr;
   struct Source {
     std::string ip;        // the address each call came from
     bool counted = false;  // against the per-source call limit (not for trusted sources)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PIN entry from SIPp, as phones send it: digits as RFC 4733 events replayed from SIPp's own
-# captures (dtmf_2833_N.pcap), the closing '#' as SIP INFO (application/dtmf-relay). A right PIN
+# captures (dtmf_2833_N.pcap) or as SIP INFO, the closing '#' as SIP INFO (application/dtmf-relay). A right PIN
 # takes the call into the room (confab says so in its debug log); a wrong one three times ends
 # the call with confab's BYE, which the scenario waits for; with --wrong-pins-per-source 3 that
 # address is then locked out: its next INVITE gets 403 before anything is spent on it.
@@ -22,12 +22,7 @@ scenario() {
 import sys
 template, out, pcaps, d4, attempts, end = sys.argv[1:]
 entry = open(template).read().split("@ENTRY@")
-attempt = """
-  <pause milliseconds="WAIT"/>
-""" + "".join(
-    f"""  <nop><action><exec play_pcap_audio="{pcaps}/dtmf_2833_{d}.pcap"/></action></nop>
-  <pause milliseconds="400"/>
-""" for d in ("1", "2", "3", d4)) + """  <send retrans="500">
+info = """  <send retrans="500">
     <![CDATA[
 
       INFO [next_url] SIP/2.0
@@ -40,16 +35,26 @@ attempt = """
       Content-Type: application/dtmf-relay
       Content-Length: [len]
 
-      Signal=#
+      Signal=KEY
       Duration=160
 
     ]]>
   </send>
   <recv response="200"/>
 """
-# The first attempt a moment after the ACK; later ones after confab's "wrong PIN" prompt.
-attempts_xml = attempt.replace("WAIT", "1500") + "".join(
-    attempt.replace("WAIT", "3000") for _ in range(int(attempts) - 1))
+digits = ("1", "2", "3", d4)
+# The first attempt sends its digits as RFC 4733 events from SIPp's captures. A capture replayed
+# twice repeats its sequence numbers and timestamps, which confab rightly refuses as replayed
+# (RFC 3550 A.1), so later attempts key their digits by INFO. '#' always comes by INFO.
+by_rtp = "".join(
+    f"""  <nop><action><exec play_pcap_audio="{pcaps}/dtmf_2833_{d}.pcap"/></action></nop>
+  <pause milliseconds="400"/>
+""" for d in digits)
+by_info = "".join(info.replace("KEY", d) for d in digits)
+first = '\n  <pause milliseconds="1500"/>\n' + by_rtp + info.replace("KEY", "#")
+# Later ones after confab's "wrong PIN" prompt and its question again.
+later = '\n  <pause milliseconds="3000"/>\n' + by_info + info.replace("KEY", "#")
+attempts_xml = first + later * (int(attempts) - 1)
 if end == "bye":
     end_xml = """  <pause milliseconds="2000"/>
   <send retrans="500">

@@ -4,6 +4,8 @@
 #include <poll.h>
 
 #include <chrono>
+#include <mutex>
+#include <thread>
 
 #include "focus/sdp/SessionDescription.hpp"
 #include "tests/unit/focus/room/UasHarness.hpp"
@@ -596,6 +598,69 @@ TEST(UasAbuse, WrongPinsFromOneAddressLockItOutWith403) {
   h.timers.advance(std::chrono::minutes(15));
   h.receive(request("INVITE", "g4", 1, "i4", {}, {}, kOfferPcmu));
   EXPECT_EQ(h.lastStatus(), 200);
+}
+
+TEST(UasAbuse, PinsAreCheckedOffTheSipThreadAndALateAnswerForAGoneCallerIsDropped) {
+  PinRooms rooms;
+  UasHarness h({}, transport::Protocol::kUdp, std::chrono::seconds(60), &rooms);
+  std::mutex mutex;
+  std::vector<std::function<void()>> inbox;  // the SIP thread's queue: run when drained below
+  room::PinChecker checker(
+      [&rooms](const policy::Room& r, const std::string& pin) { return rooms.checkPin(r, pin); },
+      [&](std::function<void()> result) {
+        std::lock_guard lock(mutex);
+        inbox.push_back(std::move(result));
+      });
+  h.uas().usePinChecker(&checker);
+  const auto drain = [&](std::size_t expected) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mutex);
+        if (inbox.size() >= expected) {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::vector<std::function<void()>> now;
+    {
+      std::lock_guard lock(mutex);
+      now.swap(inbox);
+    }
+    for (auto& f : now) {
+      f();
+    }
+  };
+  unsigned cseq = 2;
+  const auto keys = [&](const std::string& callId, const std::string& tag, const std::string& ks) {
+    for (char key : ks) {
+      h.receive(request("INFO", callId, cseq, "k" + std::to_string(cseq), tag,
+                        "Content-Type: application/dtmf\r\n", std::string(1, key)));
+      ++cseq;
+    }
+  };
+  // A right PIN: nothing happens until the answer is delivered on "our" thread.
+  h.receive(request("INVITE", "q1", 1, "i1", {}, {}, kOfferPcmu));
+  const std::string tag1 = h.lastResponse().to()->tag();
+  h.receive(request("ACK", "q1", 1, "a1", tag1));
+  h.timers.advance(std::chrono::milliseconds(600));
+  keys("q1", tag1, "1234#");
+  EXPECT_TRUE(h.uas().callsIn("1000").empty()) << "in the room before the PIN was checked";
+  drain(1);
+  h.timers.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(h.uas().callsIn("1000").size(), 1u);
+  // A caller who hangs up while their PIN is being checked: the late answer finds no entry.
+  h.receive(request("INVITE", "q2", 1, "i2", {}, {}, kOfferPcmu));
+  const std::string tag2 = h.lastResponse().to()->tag();
+  h.receive(request("ACK", "q2", 1, "a2", tag2));
+  h.timers.advance(std::chrono::milliseconds(600));
+  keys("q2", tag2, "1234#");
+  h.receive(request("BYE", "q2", cseq++, "b2", tag2));
+  h.timers.advance(std::chrono::milliseconds(1));
+  drain(1);
+  h.timers.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(h.uas().callsIn("1000").size(), 1u) << "only the first caller";
+  EXPECT_EQ(h.uas().callCount(), 1u);
 }
 
 // Rooms "a" and "b" of one tenant that may have 2 participants at once across its rooms.
