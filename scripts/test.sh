@@ -51,7 +51,7 @@ status=0
 python3 scripts/check-deps.py build/test build/relwithdebinfo build/sanitize build/tsan || status=1
 mark "check-deps"
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_mixer --gtest_filter='MixerEngine*:MixerEndpoint*:MixerRemote*' || status=1
-TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_focus --gtest_filter='Uas*' || status=1
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit_focus --gtest_filter='Uas*:PinChecker*' || status=1
 mark "tsan tests"
 (cd build/test && ctest --output-on-failure -j "$jobs" | tee ctest.log) || status=1
 mark "ctest build/test"
