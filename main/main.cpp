@@ -230,6 +230,21 @@ int run(int argc, char** argv) {
   if (auto* tenant = std::get_if<policy::Tenant>(&seeded)) {
     defaultTenant = tenant->id;
   }
+  if (defaultTenant != 0) {
+    // The command line's rooms are only seeded on the first start: say so when they differ from
+    // what the store has, rather than leave an operator wondering why a new --room is not there.
+    for (const auto& r : cfg.rooms) {
+      if (!store->findRoom(defaultTenant, r.id)) {
+        std::cerr << "confab: warning: room " << r.id
+                  << " is on the command line but not in the store (the command line's rooms "
+                     "are seeded on the first start only); add it with: confab room add default "
+                  << r.id << "\n";
+      }
+    }
+  } else if (auto* error = std::get_if<policy::StoreError>(&seeded)) {
+    std::cerr << "confab: no tenant 'default' in the store (" << error->message
+              << "): only other tenants' domains reach rooms\n";
+  }
   policy::StoreRooms storeRooms(*store, defaultTenant, cfg.requireSrtp);
   // What the API lists (until it serves tenants, issue 13): the default tenant's rooms.
   policy::Directory rooms;
