@@ -1,13 +1,16 @@
 #include "focus/Focus.hpp"
 
-#include "focus/sip/Response.hpp"
-
 #include <unistd.h>
+
+#include "focus/sip/Response.hpp"
 
 namespace confab {
 
-Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::RoomSource& rooms,
-             mixer::Control& mixer, FocusObserver* observer)
+Focus::Focus(boost::asio::io_context& io,
+             FocusSettings settings,
+             const policy::RoomSource& rooms,
+             mixer::Control& mixer,
+             FocusObserver* observer)
     : settings_(std::move(settings)),
       observer_(observer),
       timers_(io),
@@ -24,7 +27,9 @@ Focus::Focus(boost::asio::io_context& io, FocusSettings settings, const policy::
   uas_->observe(observer_);
 }
 
-Focus::~Focus() { stop(); }
+Focus::~Focus() {
+  stop();
+}
 
 void Focus::start() {
   transports_->start();
@@ -99,6 +104,10 @@ void Focus::sendRequest(const sip::Message& request, const transport::Destinatio
     }
   }
   (void)transports_->send(request, to);
+}
+
+void Focus::holdConnection(transport::ConnectionId connection, bool held) {
+  transports_->holdConnection(connection, held);
 }
 
 transport::SentBy Focus::sentBy(transport::Protocol protocol) const {

@@ -2,16 +2,14 @@
 // io_context (one signalling shard). This is the focus library's face to main and the API.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <memory>
 
 #include "focus/room/Uas.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/transport/TransportLayer.hpp"
 #include "focus/txn/TransactionLayer.hpp"
-#include <boost/asio/posix/stream_descriptor.hpp>
-
 #include "mixer/engine/Control.hpp"
 #include "policy/Room.hpp"
 
@@ -42,8 +40,11 @@ class FocusObserver : public room::CallObserver {
 class Focus final : private transport::TransportLayer::Listener, private txn::Wire {
  public:
   // 'mixer' runs the rooms' media; its events are read on 'io'.
-  Focus(boost::asio::io_context& io, FocusSettings settings, const policy::RoomSource& rooms,
-        mixer::Control& mixer, FocusObserver* observer = nullptr);
+  Focus(boost::asio::io_context& io,
+        FocusSettings settings,
+        const policy::RoomSource& rooms,
+        mixer::Control& mixer,
+        FocusObserver* observer = nullptr);
   ~Focus();
   Focus(const Focus&) = delete;
   Focus& operator=(const Focus&) = delete;
@@ -67,6 +68,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   void sendResponse(const sip::Message& response, const transport::Source& to) override;
   void sendRequest(const sip::Message& request, const transport::Destination& to) override;
   [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const override;
+  void holdConnection(transport::ConnectionId connection, bool held) override;
   void waitForMixerEvents();
 
   FocusSettings settings_;

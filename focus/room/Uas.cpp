@@ -324,7 +324,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (!trusted) {
     abuse_.callStarted(ip);
   }
-  sourceOf_[call.get()] = Source{ip, !trusted};
+  sourceOf_[call.get()] = Source{ip, !trusted, 0};
   if (!entering) {
     // Straight in: the room's rules for someone without a PIN (a participant).
     conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
@@ -369,6 +369,9 @@ void Uas::forget(const Call* call) {
   if (auto source = sourceOf_.find(call); source != sourceOf_.end()) {
     if (source->second.counted) {
       abuse_.callEnded(source->second.ip);
+    }
+    if (source->second.connection != 0) {
+      layer_->holdConnection(source->second.connection, false);
     }
     sourceOf_.erase(source);
   }
@@ -730,6 +733,13 @@ const Call* Uas::findCall(const std::string& callId) const {
 }
 
 void Uas::admit(std::unique_ptr<Call> call, const transport::Source& from) {
+  if (from.connection != 0) {
+    // A call over TCP or TLS keeps its connection open, keep-alives or not (RFC 5626 §4.4).
+    if (auto source = sourceOf_.find(call.get()); source != sourceOf_.end()) {
+      source->second.connection = from.connection;
+      layer_->holdConnection(from.connection, true);
+    }
+  }
   const std::string key = call->dialog().key();
   auto [it, inserted] = calls_.emplace(key, std::move(call));
   if (inserted && observer_ != nullptr) {

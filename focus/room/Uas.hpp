@@ -177,6 +177,7 @@ class Uas final : public txn::TransactionUser,
   struct Source {
     std::string ip;        // the address each call came from
     bool counted = false;  // against the per-source call limit (not for trusted sources)
+    transport::ConnectionId connection = 0;  // the stream it came on, held while it lasts
   };
   std::unordered_map<const Call*, Source>
       sourceOf_;  // the room heard their entry tone (or need not)  // keypad: '*' came, its digit

@@ -157,7 +157,9 @@ void StreamConnection::onTimer() {
     }
     deadline = std::min(deadline, writeDeadline);
   }
-  if (now >= deadline) {
+  if (now >= deadline && holds_ > 0) {
+    deadline = now + settings_.idleTimeout;  // carries a call: looked at again later
+  } else if (now >= deadline) {
     close("idle timeout");
     return;
   }
@@ -183,7 +185,6 @@ void StreamConnection::onRead(const error_code& ec, std::size_t n) {
     close(peerClosed ? "closed by peer" : "read failed: " + ec.message());
     return;
   }
-  lastActivity_ = Clock::now();
   framer_.feed(std::string_view(readBuffer_.data(), n));
   std::string message;
   sip::Error error;
@@ -200,6 +201,7 @@ void StreamConnection::onRead(const error_code& ec, std::size_t n) {
       close("framing error: " + error.reason);
       return;
     }
+    lastActivity_ = Clock::now();
     if (listener_ != nullptr) {
       listener_->onStreamMessage(*this, std::move(message));
     }
@@ -210,19 +212,29 @@ void StreamConnection::onRead(const error_code& ec, std::size_t n) {
   }
   // RFC 5626 §4.4.1: each double-CRLF ping is answered with a single CRLF pong.
   for (std::size_t pings = framer_.takePings(); pings > 0; --pings) {
-    write("\r\n", 0);
+    write("\r\n", 0, false);
   }
   if (state_ != State::kClosed) {
     readSome();
   }
 }
 
-bool StreamConnection::write(std::string bytes, SendId id) {
+void StreamConnection::hold(bool held) {
+  holds_ += held ? 1 : -1;
+  if (holds_ < 0) {
+    holds_ = 0;
+  }
+  if (holds_ == 0) {
+    lastActivity_ = Clock::now();  // idle from now on, not from the call's last message
+  }
+}
+
+bool StreamConnection::write(std::string bytes, SendId id, bool message) {
   if (state_ == State::kClosed) {
     return false;
   }
   queuedBytes_ += bytes.size();
-  queue_.push_back(Pending{std::move(bytes), id});
+  queue_.push_back(Pending{std::move(bytes), id, message});
   if (queuedBytes_ > settings_.maxWriteQueueBytes) {
     // A peer that does not read must not make us hold unbounded memory.
     close("write queue over " + std::to_string(settings_.maxWriteQueueBytes) + " bytes");
@@ -257,7 +269,9 @@ void StreamConnection::onWritten(const error_code& ec) {
     close("write failed: " + ec.message());
     return;
   }
-  lastActivity_ = Clock::now();
+  if (queue_.front().message) {
+    lastActivity_ = Clock::now();
+  }
   queuedBytes_ -= queue_.front().bytes.size();
   queue_.pop_front();
   if (!queue_.empty()) {

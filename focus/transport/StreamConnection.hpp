@@ -66,7 +66,11 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
 
   // Queues bytes. False when the connection is already closed (nothing queued). A queue growing
   // past maxWriteQueueBytes closes the connection (the sends are reported unsent).
-  bool write(std::string bytes, SendId id);
+  // 'message': a SIP message (it counts as activity), not a keep-alive pong.
+  bool write(std::string bytes, SendId id, bool message = true);
+  // A connection that carries a call is not closed for idleness (RFC 5626 keep-alives may be all
+  // that crosses it for a long while); counted, so several calls can hold one connection.
+  void hold(bool held);
   void close(const std::string& reason);
   // The owner goes away: no more callbacks.
   void detach() { listener_ = nullptr; }
@@ -87,6 +91,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   struct Pending {
     std::string bytes;
     SendId id = 0;
+    bool message = true;  // a SIP message (activity), not a keep-alive pong
   };
 
   boost::asio::ip::tcp::socket& socket();
@@ -109,7 +114,10 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   Endpoint remote_;
   Endpoint local_;
   State state_ = State::kIdle;
+  // The last SIP message either way. Keep-alives and the bytes of a message still incomplete do
+  // not count: a connection that only pings, or trickles a message that never ends, is idle.
   Clock::time_point lastActivity_;
+  int holds_ = 0;
   Clock::time_point writeStarted_;
   sip::StreamFramer framer_;
   std::array<char, 16384> readBuffer_{};

@@ -295,6 +295,12 @@ std::shared_ptr<StreamConnection> TransportLayer::findConnection(ConnectionId id
   return it->second;
 }
 
+void TransportLayer::holdConnection(ConnectionId id, bool held) {
+  if (auto connection = findConnection(id)) {
+    connection->hold(held);
+  }
+}
+
 void TransportLayer::closeConnection(ConnectionId id) {
   if (auto connection = findConnection(id)) {
     connection->close("closed by the layer above");

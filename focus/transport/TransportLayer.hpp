@@ -34,7 +34,7 @@ struct TransportCounters {
   std::uint64_t framingErrors = 0;       // stream connections closed for it
   std::uint64_t refusedConnections = 0;  // over maxConnections or maxConnectionsPerSource
   std::uint64_t sendFailures = 0;
-  std::uint64_t foreignResponses = 0;  // top Via not our sent-by (RFC 3261 §18.1.2), dropped
+  std::uint64_t foreignResponses = 0;     // top Via not our sent-by (RFC 3261 §18.1.2), dropped
   std::uint64_t stunBindingRequests = 0;  // answered on a UDP port (RFC 5626 §4.4.2)
   std::uint64_t nonSipDatagrams = 0;      // starting with a control octet, not a Binding request
 };
@@ -82,6 +82,9 @@ class TransportLayer final : private UdpSocket::Listener,
   // Raw bytes on an open connection (RFC 5626 flows): false when it is gone.
   bool sendOnConnection(ConnectionId connection, const sip::Message& message);
   void closeConnection(ConnectionId connection);
+  // A call runs over this connection (or no longer does): it is not closed for idleness while
+  // any call holds it.
+  void holdConnection(ConnectionId connection, bool held);
 
   // The sent-by for our Via on 'protocol' (RFC 3261 §18.1.1): hostName when configured, else
   // the bound address; the bound port. Nothing when we do not listen on that protocol.

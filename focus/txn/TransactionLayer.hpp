@@ -53,7 +53,8 @@ class TransactionLayer final : private ServerTransaction::Listener,
 
   // Sends a request in a new client transaction. The layer puts our Via on top with a fresh
   // branch. The pointer stays valid until 'user' has had its final response or timeout.
-  ClientTransaction* sendRequest(sip::Message request, const transport::Destination& to,
+  ClientTransaction* sendRequest(sip::Message request,
+                                 const transport::Destination& to,
                                  ClientTransaction::User* user);
   // Sends an ACK for a 2xx: its own transaction-less request with a fresh branch (§13.2.2.4).
   void sendAck(sip::Message ack, const transport::Destination& to);
@@ -63,6 +64,9 @@ class TransactionLayer final : private ServerTransaction::Listener,
     wire_.sendResponse(response, to);
   }
 
+  void holdConnection(transport::ConnectionId connection, bool held) {
+    wire_.holdConnection(connection, held);
+  }
   [[nodiscard]] transport::SentBy sentBy(transport::Protocol protocol) const {
     return wire_.sentBy(protocol);
   }

@@ -642,9 +642,11 @@ TEST_F(TransportLayerTest, ConnectFailureIsReported) {
   ASSERT_TRUE(runUntil(io_, [&] { return layer_->connectionCount() == 0; }));
 }
 
-TEST_F(TransportLayerTest, IdleConnectionIsClosed) {
+TEST_F(TransportLayerTest, KeepAlivesAloneDoNotKeepAnIdleConnectionOpen) {
+  // Issue 11 item 5: a connection that only pings holds a slot of the connection cap for
+  // nothing; it is idle from its last SIP message.
   TransportConfig config = loopbackConfig({Protocol::kTcp});
-  config.idleTimeout = 200ms;
+  config.idleTimeout = 300ms;
   startLayer(config);
   tcp::socket client = connectClient();
   StreamReader reader;
@@ -652,17 +654,43 @@ TEST_F(TransportLayerTest, IdleConnectionIsClosed) {
   asio::write(client, asio::buffer(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKi")));
   ASSERT_TRUE(messagesArrived(1));
   const auto start = std::chrono::steady_clock::now();
-  // Pings keep it alive for a while: the timeout runs from the last byte.
-  for (int i = 0; i < 3; ++i) {
-    runFor(io_, 100ms);
+  // Pings every 100 ms, each answered with a pong: still idle.
+  for (int i = 0; i < 8 && !reader.closed; ++i) {
     asio::write(client, asio::buffer(std::string("\r\n\r\n")));
+    runFor(io_, 100ms);
   }
-  runFor(io_, 50ms);
-  EXPECT_FALSE(reader.closed);
   ASSERT_TRUE(runUntil(
       io_, [&] { return reader.closed; }, 2s));
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 450ms);
+  const auto lasted = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(lasted, 250ms);
+  EXPECT_LT(lasted, 750ms) << "pings kept it open";
   ASSERT_TRUE(runUntil(io_, [&] { return layer_->connectionCount() == 0; }));
+  ASSERT_EQ(listener_.closed.size(), 1U);
+  EXPECT_EQ(listener_.closed[0].second, "idle timeout");
+}
+
+TEST_F(TransportLayerTest, AConnectionCarryingACallStaysOpenOnKeepAlives) {
+  TransportConfig config = loopbackConfig({Protocol::kTcp});
+  config.idleTimeout = 200ms;
+  startLayer(config);
+  tcp::socket client = connectClient();
+  StreamReader reader;
+  reader.start(client);
+  asio::write(client, asio::buffer(requestText("SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKh")));
+  ASSERT_TRUE(messagesArrived(1));
+  const ConnectionId connection = listener_.messages[0].source.connection;
+  ASSERT_NE(connection, 0U);
+  layer_->holdConnection(connection, true);  // a call was answered over it
+  for (int i = 0; i < 6; ++i) {
+    asio::write(client, asio::buffer(std::string("\r\n\r\n")));
+    runFor(io_, 100ms);
+  }
+  EXPECT_FALSE(reader.closed) << "closed under a call";
+  EXPECT_EQ(layer_->connectionCount(), 1U);
+  // The call ends: idle from now on.
+  layer_->holdConnection(connection, false);
+  ASSERT_TRUE(runUntil(
+      io_, [&] { return reader.closed; }, 2s));
   ASSERT_EQ(listener_.closed.size(), 1U);
   EXPECT_EQ(listener_.closed[0].second, "idle timeout");
 }
