@@ -377,12 +377,15 @@ const auto kSettings = std::to_array<Setting>({
                            c.sessionExpires);
      },
      [](const Config& c) { return Values{std::to_string(c.sessionExpires.count())}; }},
-    {"tcp-idle-timeout", "SECONDS", "Close a SIP TCP/TLS connection idle for this long.",
+    {"tcp-idle-timeout", "SECONDS",
+     "Close a SIP TCP/TLS connection with no SIP message for this long (keep-alives do not "
+     "count; a connection carrying a call stays).",
      Group::kSip, false,
      [](Config& c, const Values& v) { return readDuration(single(v), 1, 86400, c.tcpIdleTimeout); },
      [](const Config& c) { return Values{std::to_string(c.tcpIdleTimeout.count())}; }},
-    {"max-connections-per-source", "N", "Most SIP TCP/TLS connections from one IP address.",
-     Group::kSip, false,
+    {"max-connections-per-source", "N",
+     "Most SIP TCP/TLS connections from one IP address (a share of the 4096 in all).", Group::kSip,
+     false,
      [](Config& c, const Values& v) {
        return readInteger(single(v), 1, 100000, c.maxConnectionsPerSource);
      },

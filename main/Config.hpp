@@ -85,9 +85,11 @@ struct Config {
   std::chrono::milliseconds sipT4{5000};
   // RFC 4028 session timer we ask for; never below Min-SE, 90 s (RFC 4028 §4).
   std::chrono::seconds sessionExpires{1800};
-  // A SIP TCP/TLS connection that carries nothing for this long is closed.
+  // A SIP TCP/TLS connection that carries no SIP message for this long is closed (keep-alives do
+  // not count; a connection under a call is kept).
   std::chrono::seconds tcpIdleTimeout{120};
-  unsigned maxConnectionsPerSource = 64;
+  // Connections from one address: 256 addresses are needed to fill the 4096 in all.
+  unsigned maxConnectionsPerSource = 16;
   // Abuse controls (focus/room/Abuse.hpp), per source IP address; 0 turns one off.
   unsigned invitesPerSecond = 10;
   unsigned inviteBurst = 20;
@@ -140,7 +142,7 @@ sip-t2-ms = 4000
 sip-t4-ms = 5000
 session-expires = 1800
 tcp-idle-timeout = 120
-max-connections-per-source = 64
+max-connections-per-source = 16
 invites-per-second = 10
 invite-burst = 20
 calls-per-source = 20
