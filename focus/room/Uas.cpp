@@ -667,6 +667,32 @@ void Uas::announce(const std::string& roomId, const std::string& prompt) {
   }
 }
 
+void Uas::tellCount(Call& call, const policy::Room& rules) {
+  // Only the caller who asked hears it: their media steps out into a mix of their own for the
+  // prompt (the room does not hear them meanwhile) and comes back.
+  const std::size_t others = callsIn(call.roomId()).size() - 1;
+  std::vector<std::string> told;
+  if (others == 0) {
+    told.emplace_back("only-participant");
+  } else {
+    told.emplace_back("there-are");
+    told.push_back(others + 1 < 10
+                       ? "digit-" + std::to_string(others + 1)
+                       : "number-" + std::to_string(std::min<std::size_t>(others + 1, 20)));
+    told.emplace_back("participants");
+  }
+  const std::string roomId = call.roomId();
+  call.moveTo(roomId, std::make_shared<RoomMix>(mixer_, mixer_.createMix({})), Call::Stage::kIn);
+  auto entry = std::make_unique<Entry>(call, rules, std::string(), mixer_, timers_, prompts_,
+                                       settings_.entry, *this);
+  Entry& teller = *entry;
+  entries_[&call] = std::move(entry);
+  teller.say(std::move(told), [this, &call, roomId] {
+    dropEntry(call);
+    call.moveTo(roomId, mixFor(roomId), Call::Stage::kIn);
+  });
+}
+
 void Uas::keypad(Call& call, char key) {
   // Two-key commands: '*' then a digit (README, "Keypad").
   bool& star = starPressed_[&call];
@@ -674,15 +700,19 @@ void Uas::keypad(Call& call, char key) {
     star = true;
     return;
   }
-  if (!star) {
-    return;
-  }
-  star = false;
   const std::string roomId = call.roomId();
   auto conference = conferences_.find(roomId);
   if (conference == conferences_.end()) {
     return;
   }
+  if (key == '#' && !star) {
+    tellCount(call, conference->second.rules);
+    return;
+  }
+  if (!star) {
+    return;
+  }
+  star = false;
   Conference& c = conference->second;
   if (key == '6') {
     // Mute or unmute oneself; everyone muted by a moderator (*9) stays so until they unmute.

@@ -721,6 +721,7 @@ LegParcel Worker::takeLeg(Leg& leg) {
   LegParcel parcel;
   Room& room = *leg.mix->room;
   parcel.continueFrom = room.sendState(leg.participant);
+  parcel.dtmf = room.dtmfState(leg.participant);
   // The receive side goes on too: RFC 3550 A.1 state (no new probation, the same timeline) while
   // the clock rate is the same, and the counters the API shows.
   parcel.history = std::move(leg.history);
@@ -767,6 +768,9 @@ bool Worker::attachLeg(EndpointId id, MixId mix, LegParcel&& parcel) {
     return false;
   }
   Leg& leg = *legs_.at(id);
+  if (parcel.dtmf) {
+    leg.mix->room->restoreDtmf(leg.participant, *parcel.dtmf);
+  }
   leg.history = std::move(parcel.history);
   if (parcel.clockRate != leg.clockRate) {
     leg.history.received.reset();  // another codec's clock: a new timeline

@@ -92,6 +92,9 @@ struct LegParcel {
   std::optional<Room::SendState> continueFrom;
   LegHistory history;
   uint32_t clockRate = 8000;  // the rate the history's RTP timeline was learnt at
+  // A key press under way: its remaining packets (RFC 4733 updates and end packets) arriving
+  // after the move are the same press, not a new one.
+  std::optional<rtp::DtmfDetector::State> dtmf;
 };
 
 class Worker {

@@ -11,7 +11,9 @@ namespace confab::mixer {
 
 namespace {
 
-std::size_t mixSamples(int rate) { return static_cast<std::size_t>(rate / 50); }
+std::size_t mixSamples(int rate) {
+  return static_cast<std::size_t>(rate / 50);
+}
 
 // What the jitter buffer holds besides audio: RFC 3389 comfort noise packets.
 constexpr uint8_t kComfortNoiseTag = 1;
@@ -36,8 +38,11 @@ enum class Fill : uint8_t { kSkipped, kNothing, kNoise, kVoice };
 }  // namespace
 
 struct Room::Participant final : rtp::DtmfDetector::Listener {
-  Participant(Room& owner, ParticipantId participantId, const ParticipantSettings& s,
-              int opusBitrate, int opusComplexity)
+  Participant(Room& owner,
+              ParticipantId participantId,
+              const ParticipantSettings& s,
+              int opusBitrate,
+              int opusComplexity)
       : room(owner),
         id(participantId),
         settings(s),
@@ -45,9 +50,10 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
         encoder(s.codec, opusBitrate, opusComplexity),
         jitter(jitterConfig(s.codec)),
         dtmf(*this),
-        preprocessor(s.noiseSuppression || s.automaticGain
-                         ? std::make_unique<dsp::Preprocessor>(frameSamples(s.codec), pcmRate(s.codec))
-                         : nullptr),
+        preprocessor(
+            s.noiseSuppression || s.automaticGain
+                ? std::make_unique<dsp::Preprocessor>(frameSamples(s.codec), pcmRate(s.codec))
+                : nullptr),
         sequence(static_cast<uint16_t>(s.ssrc * 2654435761u >> 16)),
         timestamp(s.ssrc * 40503u) {}
 
@@ -57,7 +63,9 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   // (one 60 ms packet feeds three ticks, two 10 ms packets one), moves n of them to pcm.
   // 'skipDecode': take packets out of the jitter buffer without decoding them.
   Fill pull(std::size_t n, uint8_t silentLevel, bool skipDecode);
-  Fill fill(const dsp::JitterBuffer::Frame& frame, std::span<int16_t> out, uint8_t silentLevel,
+  Fill fill(const dsp::JitterBuffer::Frame& frame,
+            std::span<int16_t> out,
+            uint8_t silentLevel,
             bool skipDecode);
   Fill fillSilence(std::span<int16_t> out);
   // Samples of each kind so far; ParticipantStats shows them in 20 ms frames (a 10 ms packet is
@@ -88,7 +96,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   std::optional<uint32_t> remoteSsrc;
   std::optional<uint8_t> lastLevel;  // RFC 6464, from the newest packet
 
-  std::array<int16_t, kMaxFrameSamples> pcm{};       // decoded, codec rate
+  std::array<int16_t, kMaxFrameSamples> pcm{};  // decoded, codec rate
   // Decoded but not yet mixed (the rest of a packet longer than a tick), codec rate.
   std::array<int16_t, kMaxPacketSamples + kMaxFrameSamples> decoded{};
   std::size_t decodedLength = 0;
@@ -99,7 +107,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   bool hasAudio = false;
   bool talking = false;
   bool selected = false;
-  bool listening = true;     // false: on hold, nothing is encoded or sent for them
+  bool listening = true;  // false: on hold, nothing is encoded or sent for them
   float loudness = -127.0F;
 
   uint16_t sequence;
@@ -157,7 +165,7 @@ ParticipantId Room::add(const ParticipantSettings& settings,
                         std::optional<SendState> continueFrom) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
-                                                       settings_.talkerOpusComplexity));
+                                                        settings_.talkerOpusComplexity));
   byId_[id] = participants_.back().get();
   if (continueFrom) {
     participants_.back()->sequence = continueFrom->sequence;
@@ -180,6 +188,20 @@ std::optional<Room::SendState> Room::sendState(ParticipantId id) const {
     return std::nullopt;
   }
   return SendState{found->second->sequence, found->second->timestamp};
+}
+
+std::optional<rtp::DtmfDetector::State> Room::dtmfState(ParticipantId id) const {
+  auto found = byId_.find(id);
+  if (found == byId_.end()) {
+    return std::nullopt;
+  }
+  return found->second->dtmf.state();
+}
+
+void Room::restoreDtmf(ParticipantId id, const rtp::DtmfDetector::State& state) {
+  if (auto found = byId_.find(id); found != byId_.end()) {
+    found->second->dtmf.restore(state);
+  }
 }
 
 bool Room::remove(ParticipantId id) {
@@ -256,9 +278,8 @@ Room::Group& Room::groupFor(Codec codec, bool silent) {
 }
 
 void Room::configureRate() {
-  const bool anyOpus = std::any_of(participants_.begin(), participants_.end(), [](const auto& p) {
-    return p->settings.codec == Codec::kOpus;
-  });
+  const bool anyOpus = std::any_of(participants_.begin(), participants_.end(),
+                                   [](const auto& p) { return p->settings.codec == Codec::kOpus; });
   mixRate_ = anyOpus ? 48000 : 8000;
   for (auto& p : participants_) {
     const int rate = pcmRate(p->settings.codec);
@@ -344,9 +365,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel, bool skipDecode
     if (length == 0) {
       break;  // never: every outcome stands for some audio
     }
-    decodedKind =
-        fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length), silentLevel,
-             skipDecode);
+    decodedKind = fill(frame, std::span<int16_t>(decoded).subspan(decodedLength, length),
+                       silentLevel, skipDecode);
     decodedLength += length;
     kind = std::max(kind, decodedKind);
   }
@@ -495,9 +515,9 @@ void Room::selectTalkers() {
     return p->loudness + (p->selected ? stickiness : 0.0F);
   };
   const std::size_t k = std::min<std::size_t>(settings_.maxTalkers, candidates_.size());
-  std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
-                    candidates_.end(),
-                    [&](const Participant* a, const Participant* b) { return score(a) > score(b); });
+  std::partial_sort(
+      candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k), candidates_.end(),
+      [&](const Participant* a, const Participant* b) { return score(a) > score(b); });
   for (auto* t : talkers_) {
     t->selected = false;
   }
@@ -519,8 +539,8 @@ void Room::tick() {
   std::fill_n(sum_.begin(), n, 0);
   std::array<int16_t, kMaxFrameSamples> resampled{};
   for (auto* t : talkers_) {
-    std::span<const int16_t> voice = std::span<const int16_t>(t->pcm).first(
-        frameSamples(t->settings.codec));
+    std::span<const int16_t> voice =
+        std::span<const int16_t>(t->pcm).first(frameSamples(t->settings.codec));
     if (t->toMix) {
       // Only talkers are ever resampled (a listener's audio never is).
       t->toMix->process(voice, std::span<int16_t>(resampled).first(n));

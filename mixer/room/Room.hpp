@@ -35,14 +35,14 @@ struct ParticipantSettings {
   uint8_t payloadType = 111;
   std::optional<uint8_t> telephoneEventPayloadType;  // RFC 4733
   std::optional<uint8_t> comfortNoisePayloadType;    // RFC 3389 CN (13 at 8 kHz), G.711 only
-  uint8_t audioLevelId = 0;  // RFC 6464 extension id they send, 0: none
-  uint8_t csrcLevelsId = 0;  // RFC 6465 extension id we send them, 0: none
-  uint32_t ssrc = 0;         // the SSRC of what we send them
-  bool muted = false;        // their voice is not mixed
-  bool deaf = false;         // they hear silence
-  float gain = 1.0F;         // applied to their voice, 0 to kMaxGain
-  bool noiseSuppression = false;  // SpeexDSP noise suppression on their voice
-  bool automaticGain = false;     // SpeexDSP AGC on their voice
+  uint8_t audioLevelId = 0;                          // RFC 6464 extension id they send, 0: none
+  uint8_t csrcLevelsId = 0;                          // RFC 6465 extension id we send them, 0: none
+  uint32_t ssrc = 0;                                 // the SSRC of what we send them
+  bool muted = false;                                // their voice is not mixed
+  bool deaf = false;                                 // they hear silence
+  float gain = 1.0F;                                 // applied to their voice, 0 to kMaxGain
+  bool noiseSuppression = false;                     // SpeexDSP noise suppression on their voice
+  bool automaticGain = false;                        // SpeexDSP AGC on their voice
 };
 
 struct RoomSettings {
@@ -85,7 +85,7 @@ struct ParticipantStats {
   uint64_t framesSkippedSilent = 0;  // RFC 6464 said silence
   uint64_t framesSkippedQuiet = 0;   // not decoded: muted, or a quiet listener's other frame
   uint64_t packetsSent = 0;
-  uint64_t octetsSent = 0;       // payload octets (RFC 3550 §6.4.1 sender's octet count)
+  uint64_t octetsSent = 0;         // payload octets (RFC 3550 §6.4.1 sender's octet count)
   uint32_t lastTimestampSent = 0;  // RTP timestamp of the newest packet we sent them
   bool talking = false;
 };
@@ -141,6 +141,9 @@ class Room {
   ParticipantId add(const ParticipantSettings& settings,
                     std::optional<SendState> continueFrom = std::nullopt);
   [[nodiscard]] std::optional<SendState> sendState(ParticipantId id) const;
+  // The key press their stream is in the middle of, to carry to where it goes next.
+  [[nodiscard]] std::optional<rtp::DtmfDetector::State> dtmfState(ParticipantId id) const;
+  void restoreDtmf(ParticipantId id, const rtp::DtmfDetector::State& state);
   // New settings for a participant in place (a re-INVITE that keeps the codec): their jitter
   // buffer, decoder, voice activity and outgoing stream all go on, so nobody hears a gap. False
   // (nothing changed) when the codec or the preprocessing changes: then the caller replaces the
@@ -195,8 +198,8 @@ class Room {
   ParticipantId nextId_ = 1;
   std::vector<std::unique_ptr<Participant>> participants_;
   std::unordered_map<ParticipantId, Participant*> byId_;  // receive() runs per packet: O(1)
-  std::vector<Participant*> talkers_;     // capacity maxTalkers
-  std::vector<Participant*> candidates_;  // capacity participants_.size()
+  std::vector<Participant*> talkers_;                     // capacity maxTalkers
+  std::vector<Participant*> candidates_;                  // capacity participants_.size()
   std::vector<std::unique_ptr<Group>> groups_;
   std::array<int32_t, kMaxFrameSamples> sum_{};
   std::array<uint8_t, 1500> packet_{};

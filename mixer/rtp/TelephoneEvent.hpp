@@ -70,6 +70,22 @@ class DtmfDetector {
   // Forget the current event, e.g. when the sender's SSRC changes.
   void reset();
 
+  // The press under way, carried when the stream moves to another detector (the caller's leg
+  // moves to another mix): the rest of its packets are then not a second press.
+  struct State {
+    bool haveEvent = false;
+    bool ended = false;
+    uint8_t event = 0;
+    uint32_t start = 0;
+  };
+  [[nodiscard]] State state() const { return State{haveEvent_, ended_, event_, start_}; }
+  void restore(const State& state) {
+    haveEvent_ = state.haveEvent;
+    ended_ = state.ended;
+    event_ = state.event;
+    start_ = state.start;
+  }
+
  private:
   void onBlock(const TelephoneEvent& block, uint32_t start, bool marker);
 

@@ -132,10 +132,10 @@ judge \
 grep -q "pressed 9" "$CONFAB_LOG" || fail "the INFO key 9 did not reach the focus"
 
 log "round 2: mute on entry and *6; wait for the moderator; the last moderator leaves"
-# The first caller to 4002 listens for 880 Hz; the second sends 880 Hz, joins muted and unmutes
-# with *6 at 6 s. In 4003 a participant (440 Hz) waits; the moderator (listening for 440 Hz)
+# The first caller to 4002 listens for 880 Hz and presses # at 3 s (the count, told to them
+# alone); the second sends 880 Hz, joins muted and unmutes with *6 at 6 s. In 4003 a participant (440 Hz) waits; the moderator (listening for 440 Hz)
 # comes 5 s later, and leaves at 12 s: the participant is sent away.
-phone listen --room 4002 --domain acme.test --detect 880 --duration 13
+phone listen --room 4002 --domain acme.test --keys "#@3" --detect 880 --duration 13
 sleep 0.5
 phone muted --room 4002 --domain acme.test --freq 880 --keys "*6@6" --duration 11
 phone waiter --room 4003 --domain acme.test --keys "1111#@1.5" --freq 440 --detect 440 \
@@ -151,7 +151,8 @@ phone listener --room 4004 --domain acme.test --keys "3333#@1.5,*6@5" --freq 550
   --duration 11
 wait_phones
 judge \
-  'check(tone("listen", 880, 1, 6) < -45, "a caller muted on entry is not heard")' \
+  'check(tone("listen", 880, 1, 6) < -35, "a caller muted on entry is not heard")' \
+  'check(rms("listen", 3.5, 5.5) > -45, "# tells the caller how many are in the conference")' \
   'check(tone("listen", 880, 8.5, 11, min) > -30, "after *6 they are heard")' \
   'check(tone("chair", 440, 0, 2.5) < -45, "the moderator hears nobody before their PIN")' \
   'check(tone("chair", 440, 5, 9.5, min) > -30, "the waiting participant joins with the moderator")' \

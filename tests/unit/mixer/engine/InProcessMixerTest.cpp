@@ -250,8 +250,8 @@ TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
 // A caller waits alone in a mix of their own (a lobby: they hear only what is played to them),
 // then moves into the conference on another mixer thread, and back: the room hears them and they
 // hear the room only while they are in it, their SRTP stream goes on under one SSRC with no
-// restarted sequence (a restart under the same key would reuse keystream), and a mute sent right
-// after the move applies in the new mix.
+// restarted sequence (a restart under the same key would reuse keystream), a key press cut in two
+// by the move is one press, and a mute sent right after the move applies in the new mix.
 TEST(MixerEngine, AMoveBetweenMixesOnTwoThreadsKeepsTheStreamAndChangesWhoHearsWhom) {
   InProcessMixer mixer(test::loopbackMixer({50700, 50799}, 2));
   const MixId lobby = mixer.createMix(RoomSettings{});
@@ -281,7 +281,11 @@ TEST(MixerEngine, AMoveBetweenMixesOnTwoThreadsKeepsTheStreamAndChangesWhoHearsW
   for (int i = 0; i < 200; ++i) {
     a.sendFrame();
     b.sendFrame();
-    c.sendFrame();
+    if (i >= 48 && i < 54) {
+      c.sendDigit(5, i - 48);  // a key press the move at i == 50 cuts in two
+    } else {
+      c.sendFrame();
+    }
     next += std::chrono::milliseconds(20);
     std::this_thread::sleep_until(next);
     a.receiveAll();
@@ -328,6 +332,10 @@ TEST(MixerEngine, AMoveBetweenMixesOnTwoThreadsKeepsTheStreamAndChangesWhoHearsW
                                         << c.arrived[k].sequence << " at packet " << k;
   }
   EXPECT_TRUE(events.failed.empty());
+  // The press's packets after the move are the same press: reported once.
+  ASSERT_TRUE(eventsUntil(mixer, events, [&] { return !events.digits.empty(); }));
+  waitForEvents(mixer, events, 100);
+  EXPECT_EQ(std::count(events.digits.begin(), events.digits.end(), std::make_pair(rc->id, '5')), 1);
   mixer.release(ra->id);
   mixer.release(rb->id);
   mixer.release(rc->id);
