@@ -12,8 +12,6 @@
 #include <sstream>
 #include <system_error>
 
-#include "policy/Directory.hpp"
-
 #ifndef CONFAB_VERSION
 #define CONFAB_VERSION "0.1.0"
 #endif
@@ -485,7 +483,7 @@ const auto kSettings = std::to_array<Setting>({
          c.lobby.clear();
          return Check();
        }
-       if (!policy::Directory::validId(user)) {
+       if (!validRoomId(user)) {
          return Check(Refusal{user, "must be 1 to 64 of A-Z a-z 0-9 . _ - (or 'off')"});
        }
        c.lobby = user;
@@ -543,8 +541,8 @@ const auto kSettings = std::to_array<Setting>({
            continue;
          }
          boost::asio::ip::address address;
-         if (auto check = readAddress(value, address); !check) {
-           return check;
+         if (auto refused = readAddress(value, address)) {
+           return refused;
          }
          c.trustedSources.push_back(address);
        }

@@ -291,6 +291,17 @@ TEST(ConfigPrecedence, FileListReplacesBuiltInList) {
   EXPECT_EQ(c.rooms.size(), 2U);
 }
 
+TEST(ConfigAbuse, TrustedSourcesAndLimitsAreRead) {
+  Config c = expectConfig(parseArgs({"--trusted-source", "192.0.2.7", "--trusted-source", "::1",
+                                     "--invites-per-second", "0", "--lobby", "off"}));
+  ASSERT_EQ(c.trustedSources.size(), 2U);
+  EXPECT_EQ(c.trustedSources[0].to_string(), "192.0.2.7");
+  EXPECT_EQ(c.trustedSources[1].to_string(), "::1");
+  EXPECT_EQ(c.invitesPerSecond, 0U);
+  EXPECT_TRUE(c.lobby.empty());
+  EXPECT_TRUE(expectConfig(parseArgs({})).trustedSources.empty());
+}
+
 TEST(ConfigEndpoints, IPv6AndScopes) {
   Config c = expectConfig(parseArgs({"--sip-udp", "[::1]:0", "--sip-udp", "127.0.0.1:65535"}));
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("::1", 0), endpoint("127.0.0.1", 65535)}));
@@ -384,6 +395,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--mixer", "0.0.0.0:7070"}, "mixer", "address and port must be given"},
         BadValue{{"--log-level", "verbose"}, "log-level", "trace, debug, info, warning, error"},
         BadValue{{"--room", "has space"}, "room", "room id"},
+        BadValue{{"--trusted-source", "proxy.example.com"}, "trusted-source", "numeric IP"},
+        BadValue{{"--lobby", "a b"}, "lobby", "1 to 64"},
         BadValue{{"--room", ":Name"}, "room", "room id"},
         BadValue{{"--room", std::string(65, 'a')}, "room", "room id"},
         BadValue{{"--room", "a:x\ty"}, "room", "control character"},
