@@ -36,8 +36,8 @@ Entry::Entry(Call& call,
 Entry::~Entry() {
   timers_.cancel(promptTimer_);
   timers_.cancel(keyTimer_);
-  if (playing_ && call_.mix()) {
-    mixer_.stopPlaying(call_.mix()->id());
+  if (playing_) {
+    mixer_.stopPlaying(playingOn_);
   }
 }
 
@@ -193,8 +193,8 @@ void Entry::say(std::vector<std::string> prompts, std::function<void()> then) {
 void Entry::stopSaying() {
   timers_.cancel(promptTimer_);
   promptTimer_ = 0;
-  if (playing_ && call_.mix()) {
-    mixer_.stopPlaying(call_.mix()->id());
+  if (playing_) {
+    mixer_.stopPlaying(playingOn_);
   }
   playing_ = false;
   queue_.clear();
@@ -210,6 +210,7 @@ void Entry::playNext() {
       continue;  // no such prompt here: on without it
     }
     playing_ = true;
+    playingOn_ = call_.mix()->id();
     promptTimer_ = timers_.schedule(file->length + settings_.pause, [this] {
       promptTimer_ = 0;
       playing_ = false;

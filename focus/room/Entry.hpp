@@ -112,6 +112,9 @@ class Entry {
   std::vector<std::string> queue_;
   std::function<void()> then_;
   bool playing_ = false;
+  // The mix the prompt plays in: the caller's own, even once the call has moved on (stopping
+  // "the call's mix" then would cut the room's own playback, an entry tone or the organizer's).
+  mixer::MixId playingOn_ = 0;
   timer::Timers::Id promptTimer_ = 0;
   timer::Timers::Id keyTimer_ = 0;
 };
