@@ -530,6 +530,27 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 1, 10080, c.pinLockoutMinutes);
      },
      [](const Config& c) { return Values{std::to_string(c.pinLockoutMinutes)}; }},
+    {"pin-window-minutes", "N",
+     "The window wrong-pins-per-source and wrong-pins-per-room count in.", Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 1, 10080, c.pinWindowMinutes);
+     },
+     [](const Config& c) { return Values{std::to_string(c.pinWindowMinutes)}; }},
+    {"room-lockout-minutes", "N",
+     "How long a room's PIN entry stays closed after wrong-pins-per-room.", Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       return readInteger(single(v), 1, 10080, c.roomLockoutMinutes);
+     },
+     [](const Config& c) { return Values{std::to_string(c.roomLockoutMinutes)}; }},
+    {"entry-attempts", "N",
+     "Wrong answers (meeting number or PIN) a caller gets before the goodbye prompt and BYE.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 1, 10, c.entryAttempts); },
+     [](const Config& c) { return Values{std::to_string(c.entryAttempts)}; }},
+    {"entry-key-seconds", "SECONDS",
+     "A question with no key pressed for this long counts as a wrong answer.", Group::kRooms, false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 2, 120, c.entryKeySeconds); },
+     [](const Config& c) { return Values{std::to_string(c.entryKeySeconds)}; }},
     {"trusted-source", "ADDR",
      "An address exempt from the per-source limits above (a SIP proxy in front sends every "
      "caller's INVITE from its own); repeat for several, or 'off' for none.",

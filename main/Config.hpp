@@ -97,6 +97,10 @@ struct Config {
   unsigned wrongPinsPerSource = 10;  // within 10 minutes: that address is locked out
   unsigned wrongPinsPerRoom = 50;    // within 10 minutes, from anywhere: PIN entry closes
   unsigned pinLockoutMinutes = 15;
+  unsigned pinWindowMinutes = 10;   // the window the wrong PINs above are counted in
+  unsigned roomLockoutMinutes = 5;  // how long a room's PIN entry stays closed
+  unsigned entryAttempts = 3;       // wrong answers (meeting number, PIN) before goodbye
+  unsigned entryKeySeconds = 10;    // no key for this long counts as a wrong answer
   // Addresses exempt from the per-source limits: a SIP proxy in front (Kamailio) sends every
   // caller's INVITE from its own address.
   std::vector<boost::asio::ip::address> trustedSources;
@@ -149,6 +153,10 @@ calls-per-source = 20
 wrong-pins-per-source = 10
 wrong-pins-per-room = 50
 pin-lockout-minutes = 15
+pin-window-minutes = 10
+room-lockout-minutes = 5
+entry-attempts = 3
+entry-key-seconds = 10
 trusted-source = off
 max-message-bytes = 65535
 mixer-threads = 0

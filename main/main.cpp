@@ -163,6 +163,10 @@ FocusSettings focusSettings(const config::Config& c) {
   s.uas.abuse.wrongPinsPerSource = c.wrongPinsPerSource;
   s.uas.abuse.wrongPinsPerRoom = c.wrongPinsPerRoom;
   s.uas.abuse.pinLockout = std::chrono::minutes(c.pinLockoutMinutes);
+  s.uas.abuse.pinWindow = std::chrono::minutes(c.pinWindowMinutes);
+  s.uas.abuse.roomLockout = std::chrono::minutes(c.roomLockoutMinutes);
+  s.uas.entry.attempts = c.entryAttempts;
+  s.uas.entry.keyTimeout = std::chrono::seconds(c.entryKeySeconds);
   for (const auto& address : c.trustedSources) {
     s.uas.trustedSources.push_back(address.to_string());
   }

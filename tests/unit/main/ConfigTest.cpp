@@ -190,7 +190,11 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "wrong-pins-per-source",
                            "wrong-pins-per-room",
                            "pin-lockout-minutes",
-                           "trusted-source"}) {
+                           "trusted-source",
+                           "pin-window-minutes",
+                           "room-lockout-minutes",
+                           "entry-attempts",
+                           "entry-key-seconds"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -397,6 +401,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--room", "has space"}, "room", "room id"},
         BadValue{{"--trusted-source", "proxy.example.com"}, "trusted-source", "numeric IP"},
         BadValue{{"--lobby", "a b"}, "lobby", "1 to 64"},
+        BadValue{{"--entry-attempts", "0"}, "entry-attempts", "between 1 and 10"},
         BadValue{{"--room", ":Name"}, "room", "room id"},
         BadValue{{"--room", std::string(65, 'a')}, "room", "room id"},
         BadValue{{"--room", "a:x\ty"}, "room", "control character"},
