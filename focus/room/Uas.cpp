@@ -575,7 +575,8 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
     entry.sendAway({"locked"}, "the conference is locked");
     return;
   }
-  if ((room.maxParticipants != 0 && callsIn(room.key).size() >= room.maxParticipants) ||
+  // Everyone admitted holds a place, also while still hearing the count or waiting.
+  if ((room.maxParticipants != 0 && callsInRoom(room.key) >= room.maxParticipants) ||
       (room.tenantMaxParticipants != 0 &&
        callsOfTenant(room.tenantId) >= room.tenantMaxParticipants)) {
     if (observer_ != nullptr) {
@@ -586,14 +587,18 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
     return;
   }
   const std::size_t already = callsIn(room.key).size();
+  // From now on the caller counts in the room (its limits), though still in a mix of their own.
+  call.moveTo(room.key, call.mix(), Call::Stage::kEntering);
   std::vector<std::string> told;
   if (room.announceCount) {
     if (already == 0) {
       told.emplace_back("only-participant");
     } else {
+      // "There are N participants", the caller counted: the conference as they will find it.
+      const std::size_t total = already + 1;
       told.emplace_back("there-are");
-      told.push_back(already < 10 ? "digit-" + std::to_string(already)
-                                  : "number-" + std::to_string(std::min<std::size_t>(already, 20)));
+      told.push_back(total < 10 ? "digit-" + std::to_string(total)
+                                : "number-" + std::to_string(std::min<std::size_t>(total, 20)));
       told.emplace_back("participants");
     }
   }

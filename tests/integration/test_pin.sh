@@ -39,6 +39,8 @@ admin room add acme 4002 --mute-on-entry --no-tones >/dev/null || fail "room 400
 admin room add acme 4003 --pin 1111 --moderator-pin 2222 --wait-for-moderator \
   --end-with-moderator --no-tones >/dev/null || fail "room 4003"
 admin room add acme 4004 --pin 1111 --listener-pin 3333 --no-tones >/dev/null || fail "room 4004"
+admin room add acme 4005 --pin 1111 --moderator-pin 2222 --announce-count --max-participants 3 \
+  >/dev/null || fail "room 4005"  # entry and exit tones on (the default)
 
 # phone NAME [pin_phone options...]: runs a phone in the background, its JSON line in
 # $WORK/NAME.json.
@@ -63,8 +65,15 @@ for f in os.listdir(work):
         phones[f[:-5]] = json.loads(text) if text else {"error": "no output"}
 failed = []
 
+def level(w, freq):
+    # pin_phone names each detected frequency as given (440 or 523.25)
+    for k, v in w["tones"].items():
+        if int(float(k)) == int(freq):
+            return v
+    return -200.0
+
 def tone(p, freq, t0, t1, how=max):
-    vals = [w["tones"].get(str(int(freq)), -200.0) for w in phones[p]["windows"] if t0 <= w["t"] < t1]
+    vals = [level(w, freq) for w in phones[p]["windows"] if t0 <= w["t"] < t1]
     return how(vals) if vals else -200.0
 
 def rms(p, t0, t1, how=max):
@@ -161,6 +170,33 @@ judge \
   'check(tone("hearer", 550, 0, 12) < -35, "a listener is never heard, not even after *6")' \
   'check(tone("hearer", 330, 5, 10, min) > -30, "the participants hear each other")' \
   'check(tone("listener", 330, 5, 10, min) > -30, "a listener hears the room")'
+
+log "round 3: tones, the count, *1 lock and unlock, a full room, *9"
+# In 4005 (tones, the count announced, 3 participants at most) the moderator listens for the
+# entry and exit tones (C5 523 Hz, G5 784 Hz) and for 350 Hz, locks at 8 s and unlocks at 14 s, mutes everyone at
+# 18 s. The participant (350 Hz) joins a second later and hears the count. A caller at 10 s finds
+# it locked; of two at 15 s and 15.5 s the second finds it full.
+rm -f "$WORK"/*.json
+phone chair3 --room 4005 --domain acme.test --dtmf-method info --keys "2222#@1.5,*1@8,*1@14,*9@18" \
+  --detect 523.25 --detect 783.99 --detect 350 --duration 28
+sleep 1
+phone part3 --room 4005 --domain acme.test --keys "1111#@1.5" --freq 350 --duration 24
+sleep 9
+phone late3 --room 4005 --domain acme.test --keys "1111#@1.5" --duration 12
+sleep 5
+phone fits3 --room 4005 --domain acme.test --keys "1111#@1.5" --duration 10
+sleep 0.5
+phone full3 --room 4005 --domain acme.test --keys "1111#@1.5" --duration 10
+wait_phones
+judge \
+  'check(tone("chair3", 523, 4, 8) > -40, "the room hears the entry tone")' \
+  'check(tone("chair3", 350, 7, 8, min) > -30, "moderator and participant hear each other")' \
+  'check(rms("part3", 3, 6) > -45, "the newcomer hears the count")' \
+  'check(phones["late3"]["bye_from_far_end_at"] is not None and phones["late3"]["bye_from_far_end_at"] < 10, "*1 locked the conference")' \
+  'check(phones["fits3"]["bye_from_far_end_at"] is None, "*1 again unlocked it")' \
+  'check(phones["full3"]["bye_from_far_end_at"] is not None and phones["full3"]["bye_from_far_end_at"] < 10, "a full conference sends the next caller away")' \
+  'check(tone("chair3", 350, 20, 24) < -45, "*9 muted the participants")' \
+  'check(tone("chair3", 783, 24.5, 27.5) > -40, "the room hears the exit tone")'
 
 log "restart: the store keeps tenants and rooms"
 stop_confab
