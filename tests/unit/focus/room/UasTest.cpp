@@ -663,6 +663,61 @@ TEST(UasAbuse, PinsAreCheckedOffTheSipThreadAndALateAnswerForAGoneCallerIsDroppe
   EXPECT_EQ(h.uas().callCount(), 1u);
 }
 
+TEST(UasAbuse, WrongPinsForOneRoomFromAnywhereCloseItsPinEntry) {
+  // A guess spread over many addresses: the room's PIN entry closes for everyone.
+  room::UasSettings settings;
+  settings.abuse.wrongPinsPerSource = 0;
+  settings.abuse.wrongPinsPerRoom = 2;
+  PinRooms rooms;
+  UasHarness h(settings, transport::Protocol::kUdp, std::chrono::seconds(60), &rooms);
+  unsigned cseq = 2;
+  for (int caller = 0; caller < 2; ++caller) {
+    const std::string id = "spread" + std::to_string(caller);
+    h.source.remote = {boost::asio::ip::make_address("127.0.1." + std::to_string(caller + 1)),
+                       5070};
+    h.receive(request("INVITE", id, 1, "i" + id, {}, {}, kOfferPcmu));
+    ASSERT_EQ(h.lastStatus(), 200);
+    const std::string tag = h.lastResponse().to()->tag();
+    h.receive(request("ACK", id, 1, "a" + id, tag));
+    h.timers.advance(std::chrono::milliseconds(600));
+    for (char key : std::string("9999#")) {
+      h.receive(request("INFO", id, cseq, "k" + std::to_string(cseq), tag,
+                        "Content-Type: application/dtmf\r\n", std::string(1, key)));
+      ++cseq;
+    }
+    h.timers.advance(std::chrono::milliseconds(10));
+  }
+  // The second wrong PIN closed the entry: that caller, asked again, is sent away at once.
+  const auto byeTo = [&](const std::string& callId) {
+    return std::any_of(h.wire.requests.begin(), h.wire.requests.end(), [&](const auto& r) {
+      return r.first.method == "BYE" && r.first.callId() == callId;
+    });
+  };
+  EXPECT_FALSE(byeTo("spread0"));
+  EXPECT_TRUE(byeTo("spread1"));
+  // A third address, with the right PIN even: PIN entry is closed, a prompt and BYE.
+  h.source.remote = {boost::asio::ip::make_address("127.0.1.9"), 5070};
+  h.receive(request("INVITE", "right", 1, "ir", {}, {}, kOfferPcmu));
+  ASSERT_EQ(h.lastStatus(), 200);
+  h.receive(request("ACK", "right", 1, "ar", h.lastResponse().to()->tag()));
+  h.timers.advance(std::chrono::milliseconds(700));
+  EXPECT_TRUE(byeTo("right"));
+  EXPECT_EQ(h.uas().abuseCounters().roomsLocked, 1u);
+  // Five minutes later it opens again.
+  h.timers.advance(std::chrono::minutes(5));
+  h.receive(request("INVITE", "later", 1, "il", {}, {}, kOfferPcmu));
+  const std::string tag = h.lastResponse().to()->tag();
+  h.receive(request("ACK", "later", 1, "al", tag));
+  h.timers.advance(std::chrono::milliseconds(600));
+  for (char key : std::string("1234#")) {
+    h.receive(request("INFO", "later", cseq, "k" + std::to_string(cseq), tag,
+                      "Content-Type: application/dtmf\r\n", std::string(1, key)));
+    ++cseq;
+  }
+  h.timers.advance(std::chrono::milliseconds(10));
+  EXPECT_EQ(h.uas().callsIn("1000").size(), 1u);
+}
+
 // Rooms "a" and "b" of one tenant that may have 2 participants at once across its rooms.
 class TenantRooms final : public policy::RoomSource {
  public:
