@@ -219,19 +219,25 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   // PIN-entry lock still holds behind it).
   const bool trusted = std::find(settings_.trustedSources.begin(), settings_.trustedSources.end(),
                                  ip) != settings_.trustedSources.end();
-  if (!trusted && abuse_.lockedOut(ip, now)) {
-    limit("pin-guessing-lockout", transaction.source());
-    sip::Message response = sip::makeResponse(request, 403, {}, tag);
-    response.add("Warning", sip::warning(399, "too many wrong PINs from this address"));
+  // A limit's refusal: logged as a security event, the reason in a Warning (RFC 3261 §20.43),
+  // and for 503 when to try again (§20.33).
+  auto refuseOverLimit = [&](std::string_view event, int status, std::string_view reason,
+                             std::string_view why, std::optional<std::chrono::seconds> retry) {
+    limit(event, transaction.source());
+    sip::Message response = sip::makeResponse(request, status, reason, tag);
+    if (retry) {
+      response.add("Retry-After", std::to_string(retry->count()));
+    }
+    response.add("Warning", sip::warning(399, why));
     transaction.respond(std::move(response));
+  };
+  if (!trusted && abuse_.lockedOut(ip, now)) {
+    refuseOverLimit("pin-guessing-lockout", 403, {}, "too many wrong PINs from this address", {});
     return;
   }
   if (!trusted && !abuse_.allowInvite(ip, now)) {
-    limit("invite-rate", transaction.source());
-    sip::Message response = sip::makeResponse(request, 503, "Too Many Calls", tag);
-    response.add("Retry-After", std::to_string(abuse_.retryAfter(ip, now).count()));
-    response.add("Warning", sip::warning(399, "too many INVITEs from this address"));
-    transaction.respond(std::move(response));
+    refuseOverLimit("invite-rate", 503, "Too Many Calls", "too many INVITEs from this address",
+                    abuse_.retryAfter(ip, now));
     return;
   }
   const std::string user = request.requestUri.unescapedUser();
@@ -262,10 +268,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   }
   if (room && room->tenantMaxParticipants != 0 &&
       callsOfTenant(room->tenantId) >= room->tenantMaxParticipants) {
-    limit("tenant-full", transaction.source());
-    sip::Message response = sip::makeResponse(request, 486, "Busy Here", tag);
-    response.add("Warning", sip::warning(399, "the organization's participant limit is reached"));
-    transaction.respond(std::move(response));
+    refuseOverLimit("tenant-full", 486, "Busy Here",
+                    "the organization's participant limit is reached", {});
     return;
   }
   if (room && room->maxParticipants != 0 && callsInRoom(roomId) >= room->maxParticipants) {
@@ -281,11 +285,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     return;
   }
   if (!trusted && !abuse_.allowCall(ip)) {
-    limit("calls-per-source", transaction.source());
-    sip::Message response = sip::makeResponse(request, 503, "Too Many Calls", tag);
-    response.add("Retry-After", "30");
-    response.add("Warning", sip::warning(399, "too many calls from this address"));
-    transaction.respond(std::move(response));
+    refuseOverLimit("calls-per-source", 503, "Too Many Calls", "too many calls from this address",
+                    std::chrono::seconds(30));
     return;
   }
   auto media = mixer_.reserve();
@@ -327,8 +328,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   sourceOf_[call.get()] = Source{ip, !trusted, 0};
   if (!entering) {
     // Straight in: the room's rules for someone without a PIN (a participant).
-    conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
-    if (room->muteOnEntry || conferences_[roomId].allMuted) {
+    auto [conference, created] =
+        conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
+    if (room->muteOnEntry || conference->second.allMuted) {
       Call::Controls controls = call->controls();
       controls.muted = true;
       call->setControls(controls);
@@ -589,19 +591,9 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
   const std::size_t already = callsIn(room.key).size();
   // From now on the caller counts in the room (its limits), though still in a mix of their own.
   call.moveTo(room.key, call.mix(), Call::Stage::kEntering);
-  std::vector<std::string> told;
-  if (room.announceCount) {
-    if (already == 0) {
-      told.emplace_back("only-participant");
-    } else {
-      // "There are N participants", the caller counted: the conference as they will find it.
-      const std::size_t total = already + 1;
-      told.emplace_back("there-are");
-      told.push_back(total < 10 ? "digit-" + std::to_string(total)
-                                : "number-" + std::to_string(std::min<std::size_t>(total, 20)));
-      told.emplace_back("participants");
-    }
-  }
+  // "There are N participants", the caller counted: the conference as they will find it.
+  std::vector<std::string> told =
+      room.announceCount ? countPrompts(already + 1) : std::vector<std::string>{};
   const bool wait = room.waitForModerator && !moderator && moderatorsIn(room.key) == 0;
   if (wait) {
     // In their own mix still, hearing the wait prompt; they join when a moderator does.
@@ -672,20 +664,21 @@ void Uas::announce(const std::string& roomId, const std::string& prompt) {
   }
 }
 
+std::vector<std::string> Uas::countPrompts(std::size_t total) {
+  if (total <= 1) {
+    return {"only-participant"};
+  }
+  // The prompts have words for 0 to 20; a larger conference is "twenty" and more.
+  return {"there-are",
+          total < 10 ? "digit-" + std::to_string(total)
+                     : "number-" + std::to_string(std::min<std::size_t>(total, 20)),
+          "participants"};
+}
+
 void Uas::tellCount(Call& call, const policy::Room& rules) {
   // Only the caller who asked hears it: their media steps out into a mix of their own for the
   // prompt (the room does not hear them meanwhile) and comes back.
-  const std::size_t others = callsIn(call.roomId()).size() - 1;
-  std::vector<std::string> told;
-  if (others == 0) {
-    told.emplace_back("only-participant");
-  } else {
-    told.emplace_back("there-are");
-    told.push_back(others + 1 < 10
-                       ? "digit-" + std::to_string(others + 1)
-                       : "number-" + std::to_string(std::min<std::size_t>(others + 1, 20)));
-    told.emplace_back("participants");
-  }
+  std::vector<std::string> told = countPrompts(callsIn(call.roomId()).size());
   const std::string roomId = call.roomId();
   call.moveTo(roomId, std::make_shared<RoomMix>(mixer_, mixer_.createMix({})), Call::Stage::kIn);
   auto entry = std::make_unique<Entry>(call, rules, std::string(), mixer_, timers_, prompts_,

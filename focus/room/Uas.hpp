@@ -123,6 +123,8 @@ class Uas final : public txn::TransactionUser,
   void onKey(Call& call, char key) override;
   // Keys from a caller in the conference: the keypad controls (README).
   void keypad(Call& call, char key);
+  // The prompts that say a conference has 'total' people in it.
+  static std::vector<std::string> countPrompts(std::size_t total);
   // '#': how many are in the conference, told to this caller alone.
   void tellCount(Call& call, const policy::Room& rules);
   // Into the room's mix, with the room's rules for someone of that role.
