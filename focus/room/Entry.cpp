@@ -51,8 +51,7 @@ void Entry::start() {
   } else if (room_->asksPin()) {
     ask(Asking::kPin);
   } else {
-    const policy::Room room = *room_;
-    listener_.admit(*this, room, policy::Role::kParticipant);  // may delete us
+    admitAs(policy::Role::kParticipant);  // may delete us
   }
 }
 
@@ -120,9 +119,7 @@ void Entry::submit() {
       ask(Asking::kPin);
       return;
     }
-    const policy::Room admitted = *room_;
-    asking_ = Asking::kNothing;
-    listener_.admit(*this, admitted, policy::Role::kParticipant);  // may delete us
+    admitAs(policy::Role::kParticipant);  // may delete us
     return;
   }
   if (asking_ != Asking::kPin || !room_) {
@@ -146,9 +143,14 @@ void Entry::onPinChecked(std::optional<policy::Role> role) {
     wrong("wrong-pin");
     return;
   }
+  admitAs(*role);  // may delete us
+}
+
+void Entry::admitAs(policy::Role role) {
+  // A copy: the listener may delete this entry, and the room with it, before it is done.
   const policy::Room admitted = *room_;
   asking_ = Asking::kNothing;
-  listener_.admit(*this, admitted, *role);  // may delete us
+  listener_.admit(*this, admitted, role);
 }
 
 void Entry::wrong(const std::string& prompt) {

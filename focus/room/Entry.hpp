@@ -89,6 +89,8 @@ class Entry {
 
   void ask(Asking what);
   void submit();
+  // Hands the caller to the listener with 'role'; the entry may be gone after.
+  void admitAs(policy::Role role);
   void wrong(const std::string& prompt);
   void playNext();
   void armKeyTimer();
