@@ -514,7 +514,13 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
   if (!errors.empty()) {
     return badRequest("bad participant settings", std::move(errors));
   }
-  call->setControls(controls);
+  // Through the conference model, the one owner of live state: the call's media follows it, and
+  // the room's event-package subscribers see it (RFC 4575).
+  if (target.live->calls.conferences().participant(call->dialog().key()) == nullptr) {
+    return notFound("participant " + printable(param(params, "callId")) +
+                    " is not in the conference yet");
+  }
+  target.live->calls.conferences().setControls(call->dialog().key(), controls);
   return Json{http::status::ok, toJson(*call, target.live->mixer)};
 }
 

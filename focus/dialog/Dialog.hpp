@@ -43,6 +43,8 @@ class Dialog {
   [[nodiscard]] const std::string& remoteTag() const { return remoteTag_; }
   // Their From (UAS) or To (UAC) value, with their tag: who they are, for people to read.
   [[nodiscard]] const std::string& remoteUri() const { return remoteUri_; }
+  // Their Contact: where in-dialog requests are addressed (RFC 3261 §12.1.1).
+  [[nodiscard]] const sip::Uri& remoteTarget() const { return remoteTarget_; }
   [[nodiscard]] std::string key() const { return key(callId_, localTag_, remoteTag_); }
   static std::string key(const std::string& callId, const std::string& localTag,
                          const std::string& remoteTag);

@@ -195,7 +195,7 @@ void Call::startRetransmitting(sip::Message ok, uint32_t cseq, const transport::
     okTimer_ = 0;
     awaitingAckFor_.reset();
     confirmed_ = true;
-    hangUp("no ACK for our 200 OK");
+    hangUp("no ACK for our 200 OK", true);
   });
 }
 
@@ -231,12 +231,12 @@ void Call::onAck(const sip::Message& ack) {
     pendingOffer_.reset();
     if (!negotiated) {
       // No usable answer: the session cannot go on (RFC 3261 §13.2.1 leaves BYE as the way out).
-      hangUp("no usable SDP answer in the ACK");
+      hangUp("no usable SDP answer in the ACK", true);
       return;
     }
     negotiated_ = std::move(negotiated);
     if (!applyMedia()) {
-      hangUp("the media mixer could not take the session answered in the ACK");
+      hangUp("the media mixer could not take the session answered in the ACK", true);
       return;
     }
   }
@@ -283,7 +283,7 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
   // Not joined yet (an offerless INVITE waiting for the ACK's answer): it joins the new mix.
   if (joined_) {
     if (!mixer_.move(media_.id, mix->id())) {
-      hangUp("the media mixer could not move the call");
+      hangUp("the media mixer could not move the call", true);
       return;
     }
     // The mixer's move keeps the leg's settings from its join; what was set since goes again.
@@ -319,6 +319,7 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
   const std::string& method = request.method;
   if (method == "BYE") {
     transaction.respond(sip::makeResponse(request, 200, "OK", dialog_.localTag()));
+    endedByPeer_ = true;
     finish("caller hung up");
     return;
   }
@@ -395,7 +396,7 @@ void Call::armSessionTimer() {
     // RFC 4028 §10: the refresher missed its refresh: end the session.
     sessionTimerId_ = timers_.schedule(sessionTimer_->expireAfter(), [this] {
       sessionTimerId_ = 0;
-      hangUp("session timer expired");
+      hangUp("session timer expired", true);
     });
   }
 }
@@ -417,11 +418,17 @@ void Call::refreshSession() {
   refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
 }
 
-void Call::hangUp(std::string reason) {
+bool Call::onHold() const {
+  return negotiated_ && (negotiated_->remoteDirection == sdp::Direction::kSendOnly ||
+                         negotiated_->remoteDirection == sdp::Direction::kInactive);
+}
+
+void Call::hangUp(std::string reason, bool failure) {
   if (ending_) {
     return;
   }
   ending_ = true;
+  failed_ = failure;
   endReason_ = std::move(reason);
   for (auto* id : {&okTimer_, &ackTimeout_, &sessionTimerId_}) {
     timers_.cancel(*id);
@@ -449,7 +456,7 @@ void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& r
     }
     refresh_ = nullptr;
     if (response.status == 408 || response.status == 481) {
-      hangUp("session refresh refused");  // RFC 4028 §10: the session is gone at the far end
+      hangUp("session refresh refused", true);  // RFC 4028 §10: the session is gone at the far end
       return;
     }
     armSessionTimer();
@@ -462,7 +469,7 @@ void Call::onTimeout(txn::ClientTransaction& transaction) {
     finish(endReason_ + " (BYE unanswered)");
   } else if (&transaction == refresh_) {
     refresh_ = nullptr;
-    hangUp("session refresh unanswered");
+    hangUp("session refresh unanswered", true);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "focus/dialog/Dialog.hpp"
+#include "focus/conference/Model.hpp"
 #include "focus/dialog/SessionTimer.hpp"
 #include "focus/sdp/OfferAnswer.hpp"
 #include "focus/timer/Timers.hpp"
@@ -87,26 +88,29 @@ class Call final : private txn::ClientTransaction::User {
   void onAck(const sip::Message& ack);
   // Any request within the dialog except ACK and CANCEL.
   void onRequest(txn::ServerTransaction& transaction);
-  // Ends the call from our side with a BYE (shutdown, timeouts, operator action).
-  void hangUp(std::string reason = "ended by the focus");
+  // Ends the call from our side with a BYE (shutdown, timeouts, operator action). 'failure':
+  // something broke (no ACK, no media, timers), rather than someone ending it.
+  void hangUp(std::string reason = "ended by the focus", bool failure = false);
 
   [[nodiscard]] const dialog::Dialog& dialog() const { return dialog_; }
   [[nodiscard]] const std::string& roomId() const { return roomId_; }
   [[nodiscard]] const std::optional<sdp::Negotiated>& media() const { return negotiated_; }
   [[nodiscard]] bool confirmed() const { return confirmed_; }
   [[nodiscard]] bool ended() const { return ending_; }
+  // How it ended: the caller's BYE, or a failure (timeouts, lost media) rather than a decision.
+  [[nodiscard]] bool endedByPeer() const { return endedByPeer_; }
+  [[nodiscard]] bool failed() const { return failed_; }
+  // Their SDP asks for none of our audio (a=sendonly or a=inactive: on hold, RFC 3264 §8.4).
+  [[nodiscard]] bool onHold() const;
+  [[nodiscard]] uint32_t ssrc() const { return ssrc_; }
   [[nodiscard]] uint16_t localRtpPort() const { return media_.rtpPort; }
   [[nodiscard]] mixer::EndpointId mediaEndpoint() const { return media_.id; }
   // Whether the mixer has the call's media (after a usable offer/answer).
   [[nodiscard]] bool inMix() const { return joined_; }
 
-  // What an organizer set for this participant; kept across re-INVITEs (which renegotiate
-  // codecs and keys, not whether someone is muted).
-  struct Controls {
-    bool muted = false;  // their voice is not mixed
-    bool deaf = false;   // they hear silence
-    float gain = 1.0F;   // on their voice
-  };
+  // What the conference model set for this participant, as the mixer has it; kept across
+  // re-INVITEs (which renegotiate codecs and keys, not whether someone is muted).
+  using Controls = conference::Controls;
   [[nodiscard]] const Controls& controls() const { return controls_; }
   void setControls(const Controls& controls);
   [[nodiscard]] Stage stage() const { return stage_; }
@@ -169,6 +173,8 @@ class Call final : private txn::ClientTransaction::User {
   bool peerAllowsUpdate_ = false;
   bool confirmed_ = false;
   bool ending_ = false;
+  bool endedByPeer_ = false;
+  bool failed_ = false;
   std::string endReason_;
 
   // 2xx retransmission until ACK.

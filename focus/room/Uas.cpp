@@ -43,7 +43,9 @@ Uas::Uas(txn::TransactionLayer* layer,
       mixer_(mixer),
       settings_(std::move(settings)),
       prompts_(settings_.soundsDir),
-      abuse_(settings_.abuse) {}
+      abuse_(settings_.abuse) {
+  model_.listen(*this);
+}
 
 Uas::~Uas() {
   entries_.clear();  // before the calls they point at
@@ -325,12 +327,12 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   if (!trusted) {
     abuse_.callStarted(ip);
   }
-  sourceOf_[call.get()] = Source{ip, !trusted, 0};
+  sourceOf_[call.get()] = Source{ip, !trusted, 0, request.requestUri.hostPort()};
   if (!entering) {
-    // Straight in: the room's rules for someone without a PIN (a participant).
-    auto [conference, created] =
-        conferences_.try_emplace(roomId, Conference{*room, room->locked, false});
-    if (room->muteOnEntry || conference->second.allMuted) {
+    // Straight in: the room's rules for someone without a PIN (a participant). The conference
+    // starts now: a place is held while the call rings.
+    const auto& conference = model_.open(*room, conferenceUri(user, request.requestUri.hostPort()));
+    if (room->muteOnEntry || conference.allMuted) {
       Call::Controls controls = call->controls();
       controls.muted = true;
       call->setControls(controls);
@@ -354,7 +356,10 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       if (pending->answerInvite(transaction)) {
         admit(std::move(pending), transaction.source());
       } else {
+        const std::string pendingRoom = pending->roomId();
         forget(pending.get());
+        pending.reset();
+        endIfEmpty(pendingRoom);
       }
     });
     return;
@@ -363,6 +368,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     admit(std::move(call), transaction.source());
   } else {
     forget(call.get());
+    call.reset();
+    endIfEmpty(roomId);
   }
 }
 
@@ -398,9 +405,11 @@ void Uas::onCancel(txn::ServerTransaction& invite) {
   }
   timers_.cancel(found->second.timer);
   const std::string tag = found->second.call->dialog().localTag();
+  const std::string roomId = found->second.call->roomId();
   forget(found->second.call.get());
   ringing_.erase(found);
   invite.respond(sip::makeResponse(invite.request(), 487, {}, tag));
+  endIfEmpty(roomId);
 }
 
 void Uas::onServerTransactionEnded(txn::ServerTransaction& transaction) {
@@ -468,8 +477,8 @@ std::size_t Uas::callsOfTenant(int64_t tenant) const {
     if (call.ended() || call.roomId().empty()) {
       return false;
     }
-    auto conference = conferences_.find(call.roomId());
-    return conference != conferences_.end() && conference->second.rules.tenantId == tenant;
+    const auto* conference = model_.find(call.roomId());
+    return conference != nullptr && conference->rules.tenantId == tenant;
   };
   std::size_t n = 0;
   for (const auto& [key, call] : calls_) {
@@ -482,8 +491,8 @@ std::size_t Uas::callsOfTenant(int64_t tenant) const {
 }
 
 bool Uas::locked(const std::string& roomId) const {
-  auto found = conferences_.find(roomId);
-  return found != conferences_.end() && found->second.locked;
+  const auto* conference = model_.find(roomId);
+  return conference != nullptr && conference->locked;
 }
 
 std::size_t Uas::moderatorsIn(const std::string& roomId) const {
@@ -536,9 +545,9 @@ void Uas::onConfirmed(Call& call) {
   if (entry == entries_.end()) {
     // Came straight in: the others hear the entry tone once.
     if (call.stage() == Call::Stage::kIn && greeted_.insert(&call).second) {
-      auto conference = conferences_.find(call.roomId());
-      if (conference != conferences_.end() && conference->second.rules.tones &&
-          callsIn(call.roomId()).size() > 1) {
+      model_.setStatus(call.dialog().key(), conference::EndpointStatus::kConnected);
+      const auto* conference = model_.find(call.roomId());
+      if (conference != nullptr && conference->rules.tones && callsIn(call.roomId()).size() > 1) {
         announce(call.roomId(), "entry-tone");
       }
     }
@@ -570,8 +579,8 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
   Call& call = entry.call();
   const bool moderator = role == policy::Role::kModerator;
   call.setRole(role);
-  auto conference = conferences_.find(room.key);
-  const bool isLocked = conference != conferences_.end() ? conference->second.locked : room.locked;
+  const auto* running = model_.find(room.key);
+  const bool isLocked = running != nullptr ? running->locked : room.locked;
   // A moderator may always enter: they are who unlocks it.
   if (isLocked && !moderator) {
     entry.sendAway({"locked"}, "the conference is locked");
@@ -589,8 +598,11 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
     return;
   }
   const std::size_t already = callsIn(room.key).size();
-  // From now on the caller counts in the room (its limits), though still in a mix of their own.
+  // From now on the caller counts in the room (its limits), though still in a mix of their own,
+  // and is in the conference as "pending" (RFC 4575 §5.7.1) until they join the mix.
   call.moveTo(room.key, call.mix(), Call::Stage::kEntering);
+  model_.open(room, conferenceUri(room.id, dialledHost(call)));
+  model_.join(room.key, participantFor(call, conference::EndpointStatus::kPending));
   // "There are N participants", the caller counted: the conference as they will find it.
   std::vector<std::string> told =
       room.announceCount ? countPrompts(already + 1) : std::vector<std::string>{};
@@ -598,9 +610,6 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
   if (wait) {
     // In their own mix still, hearing the wait prompt; they join when a moderator does.
     call.moveTo(room.key, call.mix(), Call::Stage::kWaiting);
-    if (conference == conferences_.end()) {
-      conferences_.emplace(room.key, Conference{room, room.locked, false});
-    }
     told.emplace_back("waiting-for-moderator");
     entry.say(std::move(told), [&entry] { entry.holdMusic(); });
     return;
@@ -617,16 +626,20 @@ void Uas::admit(Entry& entry, const policy::Room& room, policy::Role role) {
 }
 
 void Uas::join(Call& call, const policy::Room& room) {
-  auto [conference, created] =
-      conferences_.try_emplace(room.key, Conference{room, room.locked, false});
-  Call::Controls controls = call.controls();
-  if (call.listener() || (!call.moderator() && (room.muteOnEntry || conference->second.allMuted))) {
+  const auto& conference = model_.open(room, conferenceUri(room.id, dialledHost(call)));
+  const std::string id = call.dialog().key();
+  if (conference.find(id) == nullptr) {
+    model_.join(room.key, participantFor(call, conference::EndpointStatus::kPending));
+  }
+  conference::Controls controls = call.controls();
+  if (call.listener() || (!call.moderator() && (room.muteOnEntry || conference.allMuted))) {
     controls.muted = true;
   }
-  call.setControls(controls);
+  model_.setControls(id, controls);
   const bool others = !callsIn(room.key).empty();
   greeted_.insert(&call);
   call.moveTo(room.key, mixFor(room.key), Call::Stage::kIn);
+  model_.setStatus(id, conference::EndpointStatus::kConnected);
   if (room.tones && others) {
     announce(room.key, "entry-tone");
   }
@@ -636,11 +649,11 @@ void Uas::join(Call& call, const policy::Room& room) {
 }
 
 void Uas::releaseWaiting(const std::string& roomId) {
-  auto conference = conferences_.find(roomId);
-  if (conference == conferences_.end()) {
+  const auto* conference = model_.find(roomId);
+  if (conference == nullptr) {
     return;
   }
-  const policy::Room rules = conference->second.rules;
+  const policy::Room rules = conference->rules;
   std::vector<Call*> waiting;
   for (auto& [key, call] : calls_) {
     if (call->stage() == Call::Stage::kWaiting && call->roomId() == roomId && !call->ended()) {
@@ -655,11 +668,11 @@ void Uas::releaseWaiting(const std::string& roomId) {
 
 void Uas::announce(const std::string& roomId, const std::string& prompt) {
   auto mix = mixOf(roomId);
-  auto conference = conferences_.find(roomId);
-  if (!mix || conference == conferences_.end()) {
+  const auto* conference = model_.find(roomId);
+  if (!mix || conference == nullptr) {
     return;
   }
-  if (auto file = prompts_.find(prompt, conference->second.rules.language)) {
+  if (auto file = prompts_.find(prompt, conference->rules.language)) {
     mixer_.play(*mix, file->path);
   }
 }
@@ -699,46 +712,41 @@ void Uas::keypad(Call& call, char key) {
     return;
   }
   const std::string roomId = call.roomId();
-  auto conference = conferences_.find(roomId);
-  if (conference == conferences_.end()) {
+  const auto* conference = model_.find(roomId);
+  const auto* self = model_.participant(call.dialog().key());
+  if (conference == nullptr || self == nullptr) {
     return;
   }
   if (key == '#' && !star) {
-    tellCount(call, conference->second.rules);
+    tellCount(call, conference->rules);
     return;
   }
   if (!star) {
     return;
   }
   star = false;
-  Conference& c = conference->second;
   if (key == '6') {
     // Mute or unmute oneself; everyone muted by a moderator (*9) stays so until they unmute.
     // Listeners stay muted: that is what their PIN gave them.
-    if (call.listener()) {
+    if (self->role == policy::Role::kListener) {
       return;
     }
-    Call::Controls controls = call.controls();
+    conference::Controls controls = self->controls;
     controls.muted = !controls.muted;
-    call.setControls(controls);
+    model_.setControls(self->id, controls);
     return;
   }
-  if (!call.moderator()) {
+  if (self->role != policy::Role::kModerator) {
     return;
   }
   if (key == '1') {
-    c.locked = !c.locked;
-    announce(roomId, c.locked ? "conference-locked" : "conference-unlocked");
+    const bool nowLocked = !conference->locked;
+    model_.setLocked(roomId, nowLocked);
+    announce(roomId, nowLocked ? "conference-locked" : "conference-unlocked");
   } else if (key == '9') {
-    c.allMuted = !c.allMuted;
-    for (auto& [k, other] : calls_) {
-      if (other->roomId() == roomId && other->stage() == Call::Stage::kIn && !other->moderator()) {
-        Call::Controls controls = other->controls();
-        controls.muted = c.allMuted || other->listener();
-        other->setControls(controls);
-      }
-    }
-    announce(roomId, c.allMuted ? "all-muted" : "all-unmuted");
+    const bool nowMuted = !conference->allMuted;
+    model_.setAllMuted(roomId, nowMuted);
+    announce(roomId, nowMuted ? "all-muted" : "all-unmuted");
   }
 }
 
@@ -770,8 +778,16 @@ void Uas::admit(std::unique_ptr<Call> call, const transport::Source& from) {
   }
   const std::string key = call->dialog().key();
   auto [it, inserted] = calls_.emplace(key, std::move(call));
-  if (inserted && observer_ != nullptr) {
-    observer_->onCallStarted(*it->second, from);
+  if (!inserted) {
+    return;
+  }
+  Call& added = *it->second;
+  if (added.stage() == Call::Stage::kIn) {
+    // Straight in: a participant now, connected once the ACK comes (RFC 4575 §5.7.1).
+    model_.join(added.roomId(), participantFor(added, conference::EndpointStatus::kDialingIn));
+  }
+  if (observer_ != nullptr) {
+    observer_->onCallStarted(added, from);
   }
 }
 
@@ -839,6 +855,7 @@ void Uas::onEndpointFailed(mixer::EndpointId endpoint) {
 }
 
 void Uas::onMediaChange(Call& call, const std::string& change) {
+  noteMedia(call);
   if (observer_ != nullptr) {
     observer_->onMediaChange(call, change);
   }
@@ -849,6 +866,7 @@ void Uas::onCallEnded(Call& call) {
   starPressed_.erase(&call);
   greeted_.erase(&call);
   const std::string roomId = call.roomId();
+  const std::string id = call.dialog().key();
   const bool wasIn = call.stage() == Call::Stage::kIn && !roomId.empty();
   const bool wasModerator = call.moderator();
   if (observer_ != nullptr) {
@@ -857,16 +875,21 @@ void Uas::onCallEnded(Call& call) {
     }
     observer_->onCallEnded(call);
   }
-  calls_.erase(call.dialog().key());
-  auto conference = conferences_.find(roomId);
-  if (!wasIn || conference == conferences_.end()) {
+  // RFC 4575 §5.7.4: how they left.
+  const auto how = call.endedByPeer() ? conference::DisconnectionMethod::kDeparted
+                   : call.failed()    ? conference::DisconnectionMethod::kFailed
+                                      : conference::DisconnectionMethod::kBooted;
+  model_.leave(id, how, call.endReason());
+  calls_.erase(id);
+  const auto* conference = model_.find(roomId);
+  if (conference == nullptr) {
     return;
   }
-  if (callsIn(roomId).empty()) {
-    conferences_.erase(conference);
+  if (!wasIn || callsIn(roomId).empty()) {
+    endIfEmpty(roomId);
     return;
   }
-  const policy::Room& rules = conference->second.rules;
+  const policy::Room rules = conference->rules;
   if (wasModerator && rules.endWithLastModerator && moderatorsIn(roomId) == 0) {
     // The last moderator left: the conference ends for everyone, the waiting ones too, after the
     // prompt that says so.
@@ -875,10 +898,14 @@ void Uas::onCallEnded(Call& call) {
     timers_.schedule(
         length ? length->length + std::chrono::milliseconds(300) : std::chrono::milliseconds(0),
         [this, roomId] {
+          std::vector<std::string> ids;
           for (auto& [key, other] : calls_) {
             if (other->roomId() == roomId && !other->ended()) {
-              other->hangUp("the last moderator left");
+              ids.push_back(key);
             }
+          }
+          for (const auto& other : ids) {
+            kick(other, "the last moderator left");
           }
         });
     for (auto& [key, other] : calls_) {
@@ -893,6 +920,115 @@ void Uas::onCallEnded(Call& call) {
   if (rules.tones) {
     announce(roomId, "exit-tone");
   }
+}
+
+void Uas::endIfEmpty(const std::string& roomId) {
+  const auto* conference = model_.find(roomId);
+  if (conference == nullptr || !conference->participants.empty()) {
+    return;
+  }
+  // Someone still on the way to it (ringing, hearing the count) keeps it.
+  const auto heading = [&](const Call* call) {
+    return call != nullptr && call->roomId() == roomId && !call->ended();
+  };
+  for (const auto& [key, call] : calls_) {
+    if (heading(call.get())) {
+      return;
+    }
+  }
+  for (const auto& [txn, ringing] : ringing_) {
+    if (heading(ringing.call.get())) {
+      return;
+    }
+  }
+  model_.end(roomId);
+}
+
+void Uas::onChange(const conference::Change& change) {
+  // The mixer follows the model: a participant's controls go to their call's media.
+  if (change.kind != conference::Change::Kind::kUpdated || !change.controlsChanged ||
+      change.participant == nullptr) {
+    return;
+  }
+  if (Call* call = callOf(change.participant->id)) {
+    call->setControls(change.participant->controls);
+  }
+}
+
+Call* Uas::callOf(std::string_view participantId) {
+  auto found = calls_.find(std::string(participantId));
+  return found == calls_.end() ? nullptr : found->second.get();
+}
+
+bool Uas::kick(std::string_view participantId, std::string reason) {
+  Call* call = callOf(participantId);
+  if (call == nullptr || call->ended()) {
+    return false;
+  }
+  model_.setStatus(participantId, conference::EndpointStatus::kDisconnecting);
+  call->hangUp(std::move(reason));
+  return true;
+}
+
+namespace {
+
+conference::Media mediaOf(const Call& call) {
+  conference::Media media;
+  if (const auto& negotiated = call.media()) {
+    media.codec = negotiated->codec.name + "/" + std::to_string(negotiated->codec.clockRate);
+    media.srtp = negotiated->srtp.has_value();
+  }
+  media.onHold = call.onHold();
+  media.ssrc = call.ssrc();
+  return media;
+}
+
+}  // namespace
+
+conference::Participant Uas::participantFor(const Call& call,
+                                            conference::EndpointStatus status) const {
+  conference::Participant p;
+  p.id = call.dialog().key();
+  p.callId = call.dialog().callId();
+  if (auto from = sip::NameAddr::parse(call.dialog().remoteUri())) {
+    p.displayName = from->displayName.value_or("");
+    sip::Uri user = from->uri;
+    user.params.clear();
+    user.headers.clear();
+    p.entity = user.str();
+  }
+  p.endpoint = call.dialog().remoteTarget().str();
+  p.role = call.role();
+  p.status = status;
+  p.controls = call.controls();
+  p.media = mediaOf(call);
+  return p;
+}
+
+void Uas::noteMedia(const Call& call) {
+  const std::string id = call.dialog().key();
+  const auto* p = model_.participant(id);
+  if (p == nullptr) {
+    return;
+  }
+  model_.setMedia(id, mediaOf(call));
+  // RFC 4575 §5.7.1: on-hold while their SDP puts us on hold.
+  if (call.onHold() && p->status == conference::EndpointStatus::kConnected) {
+    model_.setStatus(id, conference::EndpointStatus::kOnHold);
+  } else if (!call.onHold() && p->status == conference::EndpointStatus::kOnHold) {
+    model_.setStatus(id, conference::EndpointStatus::kConnected);
+  }
+}
+
+std::string Uas::conferenceUri(const std::string& user, const std::string& hostPort) {
+  return "sip:" + user + "@" + hostPort;
+}
+
+std::string Uas::dialledHost(const Call& call) const {
+  if (auto source = sourceOf_.find(&call); source != sourceOf_.end()) {
+    return source->second.dialled;
+  }
+  return layer_->sentBy(transport::Protocol::kUdp).hostPort();
 }
 
 }  // namespace confab::room

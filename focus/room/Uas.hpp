@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "focus/conference/Model.hpp"
 #include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
 #include "focus/room/Entry.hpp"
@@ -65,7 +66,8 @@ struct UasSettings {
 class Uas final : public txn::TransactionUser,
                   public Call::Listener,
                   public Entry::Listener,
-                  public mixer::MixerEvents {
+                  public mixer::MixerEvents,
+                  private conference::Listener {
  public:
   Uas(txn::TransactionLayer* layer,
       timer::Timers& timers,
@@ -105,6 +107,14 @@ class Uas final : public txn::TransactionUser,
   [[nodiscard]] std::optional<mixer::MixId> mixOf(const std::string& roomId) const;
   // Whether only moderators may enter now (the room's rule, or a moderator's *1).
   [[nodiscard]] bool locked(const std::string& roomId) const;
+  // The live conferences: the one owner of who is in which room, roles, mute, lock. Changing it
+  // changes the calls (their media follows its events).
+  [[nodiscard]] conference::Model& conferences() { return model_; }
+  [[nodiscard]] const conference::Model& conferences() const { return model_; }
+  // The call a participant of the model is.
+  [[nodiscard]] Call* callOf(std::string_view participantId);
+  // Removes a participant: BYE, and they leave "booted" (RFC 4575 §5.7.4). False: no such call.
+  bool kick(std::string_view participantId, std::string reason);
 
   // Entry::Listener
   std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
@@ -121,6 +131,19 @@ class Uas final : public txn::TransactionUser,
   void onMediaChange(Call& call, const std::string& change) override;
   void onConfirmed(Call& call) override;
   void onKey(Call& call, char key) override;
+  // conference::Listener: the calls' media follows the model's controls.
+  void onChange(const conference::Change& change) override;
+  // The participant a call is, as it joins the conference model.
+  [[nodiscard]] conference::Participant participantFor(const Call& call,
+                                                       conference::EndpointStatus status) const;
+  // The model's media state from the call's negotiated SDP.
+  void noteMedia(const Call& call);
+  // Ends the conference when nobody is in it or on the way (ringing, waiting, hearing prompts).
+  void endIfEmpty(const std::string& roomId);
+  // The conference's URI (RFC 4575 conf-uri): the room's user at the host the caller dialled.
+  [[nodiscard]] static std::string conferenceUri(const std::string& user,
+                                                 const std::string& hostPort);
+  [[nodiscard]] std::string dialledHost(const Call& call) const;
   // Keys from a caller in the conference: the keypad controls (README).
   void keypad(Call& call, char key);
   // The prompts that say a conference has 'total' people in it.
@@ -159,6 +182,8 @@ class Uas final : public txn::TransactionUser,
   timer::Timers& timers_;
   const policy::RoomSource& rooms_;
   mixer::Control& mixer_;
+  // Declared before the calls: it outlives them (their ends are its events).
+  conference::Model model_;
   std::unordered_map<std::string, std::weak_ptr<RoomMix>> mixes_;  // by room id
   UasSettings settings_;
   std::unordered_map<std::string, std::unique_ptr<Call>> calls_;  // by dialog key
@@ -166,26 +191,17 @@ class Uas final : public txn::TransactionUser,
   Prompts prompts_;
   // Callers on their way in, by call; an entry never outlives its call.
   std::unordered_map<const Call*, std::unique_ptr<Entry>> entries_;
-  // What is live about each conference beyond its calls, by room id: its rules as they were when
-  // it started, and the moderators' changes to them.
-  struct Conference {
-    policy::Room rules;
-    bool locked = false;
-    bool allMuted = false;
-  };
-  std::unordered_map<std::string, Conference> conferences_;
-  std::unordered_map<const Call*, bool> starPressed_;
-  std::unordered_set<const Call*> greeted_;
+  std::unordered_map<const Call*, bool> starPressed_;  // keypad: '*' came, its digit not yet
+  std::unordered_set<const Call*> greeted_;  // the room heard their entry tone (or need not)
   Abuse abuse_;
   PinChecker* pinChecker_ = nullptr;
   struct Source {
     std::string ip;        // the address each call came from
     bool counted = false;  // against the per-source call limit (not for trusted sources)
     transport::ConnectionId connection = 0;  // the stream it came on, held while it lasts
+    std::string dialled;  // the Request-URI's host[:port]: where the caller reached us
   };
-  std::unordered_map<const Call*, Source>
-      sourceOf_;  // the room heard their entry tone (or need not)  // keypad: '*' came, its digit
-                  // not yet
+  std::unordered_map<const Call*, Source> sourceOf_;
 };
 
 }  // namespace confab::room
