@@ -8,7 +8,10 @@
 
 namespace confab::room {
 
-inline constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
+inline constexpr std::string_view kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE, MESSAGE";
+// The event packages a room serves (RFC 6665 §8.2.2); conference::kAllowEvents says the same.
+inline constexpr std::string_view kAllowEvents = "conference, presence, dialog";
 inline constexpr std::string_view kAccept = "application/sdp";
 inline constexpr std::string_view kSupported = "timer";
 inline constexpr std::string_view kServer = "Confab/0.1";
@@ -20,6 +23,7 @@ inline void addCapabilities(sip::Message& message) {
   message.set("Allow", std::string(kAllow));
   message.set("Accept", std::string(kAccept));
   message.set("Supported", std::string(kSupported));
+  message.set("Allow-Events", std::string(kAllowEvents));
 }
 
 }  // namespace confab::room

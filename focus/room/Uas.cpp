@@ -41,6 +41,7 @@ Uas::Uas(txn::TransactionLayer* layer,
       timers_(timers),
       rooms_(rooms),
       mixer_(mixer),
+      notifier_(layer, timers, model_),
       settings_(std::move(settings)),
       prompts_(settings_.soundsDir),
       abuse_(settings_.abuse) {
@@ -145,7 +146,12 @@ void Uas::onRequest(txn::ServerTransaction& transaction) {
   auto to = request.to();
   auto from = request.from();
   if (!to->tag().empty()) {
-    auto call = calls_.find(dialog::Dialog::key(request.callId(), to->tag(), from->tag()));
+    const std::string key = dialog::Dialog::key(request.callId(), to->tag(), from->tag());
+    if (notifier_.owns(key)) {
+      notifier_.onRequest(key, transaction);
+      return;
+    }
+    auto call = calls_.find(key);
     if (call == calls_.end()) {
       respond(481);  // RFC 3261 §12.2.2
       return;
@@ -177,6 +183,10 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
     transaction.respond(std::move(response));
     return;
   }
+  if (method == "SUBSCRIBE") {
+    handleSubscribe(transaction);
+    return;
+  }
   if (method == "BYE" || method == "UPDATE" || method == "INFO" || method == "PRACK") {
     transaction.respond(sip::makeResponse(request, 481, {}, layer_->randomToken(10)));
     return;
@@ -201,6 +211,89 @@ std::string sourceIp(const transport::Source& source) {
 }
 
 }  // namespace
+
+bool Uas::trustedSource(const std::string& ip) const {
+  return std::find(settings_.trustedSources.begin(), settings_.trustedSources.end(), ip) !=
+         settings_.trustedSources.end();
+}
+
+bool Uas::mayWatch(const policy::Room& room, const sip::Message& request,
+                   const transport::Source& source) const {
+  if (!room.asksPin()) {
+    return true;
+  }
+  const auto* running = model_.find(room.key);
+  auto from = request.from();
+  if (running == nullptr || !from) {
+    return false;
+  }
+  sip::Uri who = from->uri;
+  who.params.clear();
+  who.headers.clear();
+  const std::string entity = who.str();
+  const std::string ip = sourceIp(source);
+  return std::any_of(running->participants.begin(), running->participants.end(),
+                     [&](const conference::Participant& p) {
+                       if (p.entity != entity) {
+                         return false;
+                       }
+                       auto call = calls_.find(p.id);
+                       if (call == calls_.end()) {
+                         return false;
+                       }
+                       auto src = sourceOf_.find(call->second.get());
+                       return src != sourceOf_.end() && src->second.ip == ip;
+                     });
+}
+
+void Uas::handleSubscribe(txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  const std::string tag = layer_->randomToken(12);
+  const std::string* event = request.header("Event");
+  if (event == nullptr) {
+    transaction.respond(sip::makeResponse(request, 400, "Missing Event Header", tag));
+    return;
+  }
+  const auto package = conference::packageNamed(*event);
+  if (!package) {
+    // RFC 6665 §8.3.2 (489 Bad Event), with the packages we do serve.
+    sip::Message response = sip::makeResponse(request, 489, {}, tag);
+    response.add("Allow-Events", std::string(kAllowEvents));
+    transaction.respond(std::move(response));
+    return;
+  }
+  // A SUBSCRIBE makes state here, like an INVITE: the same per-address rate.
+  const std::string ip = sourceIp(transaction.source());
+  const auto now = timers_.now();
+  if (!trustedSource(ip) && !abuse_.allowInvite(ip, now)) {
+    limit("subscribe-rate", transaction.source());
+    sip::Message response = sip::makeResponse(request, 503, "Too Many Requests", tag);
+    response.add("Retry-After", std::to_string(abuse_.retryAfter(ip, now).count()));
+    response.add("Warning", sip::warning(399, "too many requests from this address"));
+    transaction.respond(std::move(response));
+    return;
+  }
+  const std::string user = request.requestUri.unescapedUser();
+  auto room = rooms_.find(user, request.requestUri.host);
+  if (!room) {
+    transaction.respond(sip::makeResponse(request, 404, "Room Not Found", tag));
+    return;
+  }
+  if (!mayWatch(*room, request, transaction.source())) {
+    sip::Message response = sip::makeResponse(request, 403, {}, tag);
+    response.add("Warning", sip::warning(399, "only the room's participants may watch it"));
+    transaction.respond(std::move(response));
+    return;
+  }
+  conference::WatchedRoom watched{room->key, conferenceUri(user, request.requestUri.hostPort()),
+                                  room->name, room->maxParticipants};
+  if (const auto* running = model_.find(room->key)) {
+    watched.uri = running->uri;
+  }
+  // RFC 4579 §5: the focus's Contact is the conference URI with isfocus.
+  notifier_.subscribe(transaction, *package, std::move(watched),
+                      contactFor(user, request, transaction.source()) + ";isfocus", ip);
+}
 
 void Uas::limit(std::string_view event, const transport::Source& from) {
   if (observer_ != nullptr) {
@@ -440,6 +533,7 @@ void Uas::onStrayResponse(const sip::Message& response) {
 }
 
 void Uas::hangUpAll() {
+  notifier_.terminateAll();
   for (auto& [key, call] : calls_) {
     call->hangUp("the focus is shutting down");
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "focus/conference/Model.hpp"
+#include "focus/conference/Notifier.hpp"
 #include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
 #include "focus/room/Entry.hpp"
@@ -79,7 +80,10 @@ class Uas final : public txn::TransactionUser,
   Uas& operator=(const Uas&) = delete;
 
   // Lets the layer be built after us (they point at each other).
-  void attach(txn::TransactionLayer& layer) { layer_ = &layer; }
+  void attach(txn::TransactionLayer& layer) {
+    layer_ = &layer;
+    notifier_.attach(layer);
+  }
   void observe(CallObserver* observer) { observer_ = observer; }
 
   void onRequest(txn::ServerTransaction& transaction) override;
@@ -111,6 +115,7 @@ class Uas final : public txn::TransactionUser,
   // changes the calls (their media follows its events).
   [[nodiscard]] conference::Model& conferences() { return model_; }
   [[nodiscard]] const conference::Model& conferences() const { return model_; }
+  [[nodiscard]] const conference::Notifier& notifier() const { return notifier_; }
   // The call a participant of the model is.
   [[nodiscard]] Call* callOf(std::string_view participantId);
   // Removes a participant: BYE, and they leave "booted" (RFC 4575 §5.7.4). False: no such call.
@@ -165,6 +170,13 @@ class Uas final : public txn::TransactionUser,
   void handleNewInvite(txn::ServerTransaction& transaction);
   void admit(std::unique_ptr<Call> call, const transport::Source& from);
   void handleOutOfDialog(txn::ServerTransaction& transaction);
+  // SUBSCRIBE to a room (RFC 6665): conference (RFC 4575), presence, dialog.
+  void handleSubscribe(txn::ServerTransaction& transaction);
+  // Whether the subscriber may see the room's roster: anyone for a room without PINs; for a
+  // room with one, only someone in it (their From and their address are one of its calls').
+  [[nodiscard]] bool mayWatch(const policy::Room& room, const sip::Message& request,
+                              const transport::Source& source) const;
+  [[nodiscard]] bool trustedSource(const std::string& ip) const;
   std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
@@ -184,6 +196,7 @@ class Uas final : public txn::TransactionUser,
   mixer::Control& mixer_;
   // Declared before the calls: it outlives them (their ends are its events).
   conference::Model model_;
+  conference::Notifier notifier_;
   std::unordered_map<std::string, std::weak_ptr<RoomMix>> mixes_;  // by room id
   UasSettings settings_;
   std::unordered_map<std::string, std::unique_ptr<Call>> calls_;  // by dialog key
