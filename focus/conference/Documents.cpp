@@ -176,11 +176,11 @@ std::string conferenceInfoPartial(const WatchedRoom& room, const Change& change,
       x += conferenceState(&change.conference);
       x += "  <users state=\"partial\">\n" + user(*change.participant) + "  </users>\n";
       break;
-    case Change::Kind::kStarted:
     case Change::Kind::kRoom:
       x += conferenceState(&change.conference);
       break;
-    case Change::Kind::kEnded:
+    case Change::Kind::kStarted:  // nothing to see until someone joins, which says it
+    case Change::Kind::kEnded:    // the subscription's end says it
       return {};
   }
   x += "</conference-info>\n";

@@ -279,7 +279,9 @@ void Uas::handleSubscribe(txn::ServerTransaction& transaction) {
     transaction.respond(sip::makeResponse(request, 404, "Room Not Found", tag));
     return;
   }
-  if (!mayWatch(*room, request, transaction.source())) {
+  // The roster is the room's business; whether it is in use (presence, dialog) is not.
+  if (*package == conference::Package::kConference &&
+      !mayWatch(*room, request, transaction.source())) {
     sip::Message response = sip::makeResponse(request, 403, {}, tag);
     response.add("Warning", sip::warning(399, "only the room's participants may watch it"));
     transaction.respond(std::move(response));
