@@ -367,6 +367,10 @@ void Call::onRequest(txn::ServerTransaction& transaction) {
     listener_.onKey(*this, std::get<char>(key));
     return;
   }
+  if (method == "MESSAGE" || method == "REFER") {
+    listener_.onDialogRequest(*this, transaction);
+    return;
+  }
   if (method == "INFO" || method == "OPTIONS") {
     // INFO without an Info-Package (RFC 6086 §9: legacy use) is accepted; DTMF comes as RTP.
     sip::Message ok = sip::makeResponse(request, 200, "OK", dialog_.localTag());
@@ -416,6 +420,16 @@ void Call::refreshSession() {
     request.body = lastSdp_;
   }
   refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
+}
+
+void Call::sendMessage(const std::string& contentType, std::string body) {
+  if (ending_) {
+    return;
+  }
+  sip::Message message = dialog_.makeRequest("MESSAGE");
+  message.add("Content-Type", contentType);
+  message.body = std::move(body);
+  layer_.sendRequest(std::move(message), dialog_.destination(), nullptr);
 }
 
 bool Call::onHold() const {

@@ -54,6 +54,9 @@ class Call final : private txn::ClientTransaction::User {
     virtual void onConfirmed(Call& /*call*/) {}
     // A key the caller pressed, sent as SIP INFO (RFC 4733 keys come from the mixer).
     virtual void onKey(Call& /*call*/, char /*key*/) {}
+    // A request in the dialog the call itself does not handle (MESSAGE, REFER): the listener
+    // answers it (405 if it does not serve it either).
+    virtual void onDialogRequest(Call& call, txn::ServerTransaction& transaction) = 0;
 
    protected:
     ~Listener() = default;
@@ -88,6 +91,9 @@ class Call final : private txn::ClientTransaction::User {
   void onAck(const sip::Message& ack);
   // Any request within the dialog except ACK and CANCEL.
   void onRequest(txn::ServerTransaction& transaction);
+  // Sends a MESSAGE in the dialog (RFC 3428 §4: a page within a session); its answer is not
+  // waited for.
+  void sendMessage(const std::string& contentType, std::string body);
   // Ends the call from our side with a BYE (shutdown, timeouts, operator action). 'failure':
   // something broke (no ACK, no media, timers), rather than someone ending it.
   void hangUp(std::string reason = "ended by the focus", bool failure = false);

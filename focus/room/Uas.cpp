@@ -187,6 +187,10 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
     handleSubscribe(transaction);
     return;
   }
+  if (method == "MESSAGE") {
+    relayMessage(nullptr, transaction);
+    return;
+  }
   if (method == "BYE" || method == "UPDATE" || method == "INFO" || method == "PRACK") {
     transaction.respond(sip::makeResponse(request, 481, {}, layer_->randomToken(10)));
     return;
@@ -217,33 +221,114 @@ bool Uas::trustedSource(const std::string& ip) const {
          settings_.trustedSources.end();
 }
 
-bool Uas::mayWatch(const policy::Room& room, const sip::Message& request,
-                   const transport::Source& source) const {
-  if (!room.asksPin()) {
-    return true;
-  }
-  const auto* running = model_.find(room.key);
+Call* Uas::participantSending(const std::string& roomKey, const sip::Message& request,
+                              const transport::Source& source) {
+  const auto* running = model_.find(roomKey);
   auto from = request.from();
   if (running == nullptr || !from) {
-    return false;
+    return nullptr;
   }
   sip::Uri who = from->uri;
   who.params.clear();
   who.headers.clear();
   const std::string entity = who.str();
   const std::string ip = sourceIp(source);
-  return std::any_of(running->participants.begin(), running->participants.end(),
-                     [&](const conference::Participant& p) {
-                       if (p.entity != entity) {
-                         return false;
-                       }
-                       auto call = calls_.find(p.id);
-                       if (call == calls_.end()) {
-                         return false;
-                       }
-                       auto src = sourceOf_.find(call->second.get());
-                       return src != sourceOf_.end() && src->second.ip == ip;
-                     });
+  for (const auto& p : running->participants) {
+    Call* call = p.entity == entity ? callOf(p.id) : nullptr;
+    if (call == nullptr) {
+      continue;
+    }
+    auto src = sourceOf_.find(call);
+    if (src != sourceOf_.end() && src->second.ip == ip) {
+      return call;
+    }
+  }
+  return nullptr;
+}
+
+bool Uas::mayWatch(const policy::Room& room, const sip::Message& request,
+                   const transport::Source& source) {
+  return !room.asksPin() || participantSending(room.key, request, source) != nullptr;
+}
+
+void Uas::onDialogRequest(Call& call, txn::ServerTransaction& transaction) {
+  if (transaction.request().method == "MESSAGE") {
+    relayMessage(&call, transaction);
+    return;
+  }
+  sip::Message refused =
+      sip::makeResponse(transaction.request(), 405, {}, call.dialog().localTag());
+  refused.add("Allow", std::string(kAllow));
+  transaction.respond(std::move(refused));
+}
+
+void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  const std::string tag =
+      sender != nullptr ? sender->dialog().localTag() : layer_->randomToken(12);
+  auto refuse = [&](int status, std::string_view reason, std::string_view why) {
+    sip::Message response = sip::makeResponse(request, status, reason, tag);
+    if (!why.empty()) {
+      response.add("Warning", sip::warning(399, why));
+    }
+    if (status == 415) {
+      response.add("Accept", "text/plain");  // RFC 3261 §21.4.13
+    }
+    transaction.respond(std::move(response));
+  };
+  const auto type = request.contentType();
+  if (!type || *type != "text/plain") {
+    refuse(415, {}, "the room relays text/plain only");
+    return;
+  }
+  // RFC 3428 §7: a page is short (1300 bytes in all over UDP); longer is a session's job.
+  if (request.body.size() > kMaxMessageBytes) {
+    refuse(413, "Message Too Large", "at most 1000 bytes of text");
+    return;
+  }
+  if (request.body.empty()) {
+    refuse(400, "Empty Message", {});
+    return;
+  }
+  const std::string ip = sourceIp(transaction.source());
+  if (!trustedSource(ip) && !abuse_.allowInvite(ip, timers_.now())) {
+    limit("message-rate", transaction.source());
+    refuse(503, "Too Many Requests", "too many requests from this address");
+    return;
+  }
+  if (sender == nullptr) {
+    auto room = rooms_.find(request.requestUri.unescapedUser(), request.requestUri.host);
+    if (!room) {
+      refuse(404, "Room Not Found", {});
+      return;
+    }
+    sender = participantSending(room->key, request, transaction.source());
+  }
+  const auto* from = sender != nullptr ? model_.participant(sender->dialog().key()) : nullptr;
+  const auto* conference = sender != nullptr ? model_.conferenceOf(sender->dialog().key()) : nullptr;
+  if (from == nullptr || conference == nullptr) {
+    refuse(403, {}, "only the conference's participants may send it messages");
+    return;
+  }
+  if (from->role == policy::Role::kListener) {
+    refuse(403, {}, "listeners may not send messages to the conference");
+    return;
+  }
+  // RFC 3428 §7: accepted for delivery to others.
+  transaction.respond(sip::makeResponse(request, 202, "Accepted", tag));
+  // Who said it, then what: the others see one text per message. The name is a display name
+  // from the wire: one line of it.
+  std::string who = from->displayName.empty() ? from->entity : from->displayName;
+  std::replace_if(who.begin(), who.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  const std::string text = who + ": " + request.body;
+  for (const auto& p : conference->participants) {
+    if (p.id == from->id || p.status == conference::EndpointStatus::kDisconnecting) {
+      continue;
+    }
+    if (Call* to = callOf(p.id); to != nullptr && !to->ended()) {
+      to->sendMessage("text/plain;charset=UTF-8", text);
+    }
+  }
 }
 
 void Uas::handleSubscribe(txn::ServerTransaction& transaction) {

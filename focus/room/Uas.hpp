@@ -175,8 +175,17 @@ class Uas final : public txn::TransactionUser,
   // Whether the subscriber may see the room's roster: anyone for a room without PINs; for a
   // room with one, only someone in it (their From and their address are one of its calls').
   [[nodiscard]] bool mayWatch(const policy::Room& room, const sip::Message& request,
-                              const transport::Source& source) const;
+                              const transport::Source& source);
+  static constexpr std::size_t kMaxMessageBytes = 1000;
   [[nodiscard]] bool trustedSource(const std::string& ip) const;
+  // The call in a running conference that a request out of any dialog comes from: its From is
+  // the participant's and it comes from the call's address. Null when none is.
+  [[nodiscard]] Call* participantSending(const std::string& roomKey, const sip::Message& request,
+                                         const transport::Source& source);
+  // RFC 3428 MESSAGE from a participant (in their call's dialog, or to the room URI from
+  // 'sender' null): relayed as text to everyone else in the conference.
+  void relayMessage(Call* sender, txn::ServerTransaction& transaction);
+  void onDialogRequest(Call& call, txn::ServerTransaction& transaction) override;
   std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
