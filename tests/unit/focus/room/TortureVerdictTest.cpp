@@ -46,11 +46,12 @@ INSTANTIATE_TEST_SUITE_P(
     Rfc4475, SipTortureVerdict,
     ::testing::Values(
         // 3.1.1 valid messages; wsinv carries a To tag, so it is a request within a dialog we
-        // do not have (RFC 3261 §12.2.2).
+        // do not have (RFC 3261 §12.2.2). mpart01 is a MESSAGE with a multipart body: the room
+        // relays text/plain only (RFC 3261 §8.2.3, 415).
         Verdict{"wsinv", 481}, Verdict{"intmeth", 501}, Verdict{"esc01", 404},
         Verdict{"escnull", 405}, Verdict{"esc02", 501}, Verdict{"lwsdisp", 200},
         Verdict{"longreq", 200}, Verdict{"dblreq", 405}, Verdict{"semiuri", 404},
-        Verdict{"transports", 200}, Verdict{"mpart01", 405}, Verdict{"unreason", 0},
+        Verdict{"transports", 200}, Verdict{"mpart01", 415}, Verdict{"unreason", 0},
         Verdict{"noreason", 0},
         // 3.1.2 invalid messages
         Verdict{"badinv01", 0}, Verdict{"clerr", 400}, Verdict{"ncl", 400},
