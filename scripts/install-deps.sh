@@ -31,8 +31,9 @@ test_packages=(
   # Unit tests.
   libgtest-dev libgmock-dev
   # Integration tests: real SIP peers, openssl for the TLS test (python3, which runs the RTP
-  # phones and SIP clients, is in the run set).
-  sip-tester sipsak baresip-core openssl
+  # phones and SIP clients, is in the run set), xmllint for checking the event packages'
+  # documents against their RFCs' schemas.
+  sip-tester sipsak baresip-core openssl libxml2-utils
   # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
   # libsrtp2 as the comparison in tests/bench/srtp.sh.
   git liburing-dev libsrtp2-1

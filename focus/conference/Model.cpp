@@ -203,6 +203,12 @@ bool Model::setMedia(std::string_view participantId, const Media& media) {
     return false;
   }
   p->media = media;
+  // RFC 4575 §5.7.1: on hold while their SDP puts us on hold; the same change, one event.
+  if (media.onHold && p->status == EndpointStatus::kConnected) {
+    p->status = EndpointStatus::kOnHold;
+  } else if (!media.onHold && p->status == EndpointStatus::kOnHold) {
+    p->status = EndpointStatus::kConnected;
+  }
   emit(Change{Change::Kind::kUpdated, *in, p});
   return true;
 }

@@ -105,6 +105,7 @@ struct Change {
   bool controlsChanged = false;              // kUpdated: what the mixer must follow
 };
 
+// Listeners follow the model; they must not call its operations while hearing a change.
 class Listener {
  public:
   virtual void onChange(const Change& change) = 0;
@@ -135,6 +136,7 @@ class Model {
   bool setStatus(std::string_view participantId, EndpointStatus status);
   bool setRole(std::string_view participantId, policy::Role role);
   bool setControls(std::string_view participantId, const Controls& controls);
+  // The negotiated media; a hold (their SDP) moves a connected endpoint to on-hold and back.
   bool setMedia(std::string_view participantId, const Media& media);
   // The participant is gone: one kLeft carrying how, then they are removed.
   bool leave(std::string_view participantId, DisconnectionMethod how, std::string reason);

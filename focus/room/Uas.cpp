@@ -1187,18 +1187,7 @@ conference::Participant Uas::participantFor(const Call& call,
 }
 
 void Uas::noteMedia(const Call& call) {
-  const std::string id = call.dialog().key();
-  const auto* p = model_.participant(id);
-  if (p == nullptr) {
-    return;
-  }
-  model_.setMedia(id, mediaOf(call));
-  // RFC 4575 §5.7.1: on-hold while their SDP puts us on hold.
-  if (call.onHold() && p->status == conference::EndpointStatus::kConnected) {
-    model_.setStatus(id, conference::EndpointStatus::kOnHold);
-  } else if (!call.onHold() && p->status == conference::EndpointStatus::kOnHold) {
-    model_.setStatus(id, conference::EndpointStatus::kConnected);
-  }
+  model_.setMedia(call.dialog().key(), mediaOf(call));
 }
 
 std::string Uas::conferenceUri(const std::string& user, const std::string& hostPort) {
