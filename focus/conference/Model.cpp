@@ -213,6 +213,15 @@ bool Model::setMedia(std::string_view participantId, const Media& media) {
   return true;
 }
 
+bool Model::rekey(std::string_view participantId, std::string newId) {
+  Participant* p = findMutable(participantId);
+  if (p == nullptr || findMutable(newId) != nullptr) {
+    return false;
+  }
+  p->id = std::move(newId);
+  return true;
+}
+
 bool Model::leave(std::string_view participantId, DisconnectionMethod how, std::string reason) {
   Conference* in = nullptr;
   Participant* p = findMutable(participantId, &in);

@@ -138,6 +138,9 @@ class Model {
   bool setControls(std::string_view participantId, const Controls& controls);
   // The negotiated media; a hold (their SDP) moves a connected endpoint to on-hold and back.
   bool setMedia(std::string_view participantId, const Media& media);
+  // A participant's id changes (a dial-out's, once its dialog exists); not an event: watchers
+  // never see ids.
+  bool rekey(std::string_view participantId, std::string newId);
   // The participant is gone: one kLeft carrying how, then they are removed.
   bool leave(std::string_view participantId, DisconnectionMethod how, std::string reason);
   bool setLocked(std::string_view id, bool locked);

@@ -422,6 +422,17 @@ void Call::refreshSession() {
   refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
 }
 
+bool Call::startAnswered(const sdp::SessionDescription& offer, sdp::Negotiated media) {
+  lastSdp_ = offer.serialize();
+  negotiated_ = std::move(media);
+  confirmed_ = true;
+  if (!applyMedia()) {
+    hangUp("the media mixer could not take the answered session", true);
+    return false;
+  }
+  return true;
+}
+
 void Call::sendMessage(const std::string& contentType, std::string body) {
   if (ending_) {
     return;

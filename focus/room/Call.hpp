@@ -91,6 +91,15 @@ class Call final : private txn::ClientTransaction::User {
   void onAck(const sip::Message& ack);
   // Any request within the dialog except ACK and CANCEL.
   void onRequest(txn::ServerTransaction& transaction);
+  // A call the focus placed (DialOut): its 2xx answered 'offer' with 'media' and was ACKed.
+  // Joins the mix; false (and a BYE goes) when the mixer refuses it.
+  bool startAnswered(const sdp::SessionDescription& offer, sdp::Negotiated media);
+  // A new request in the call's dialog (the next CSeq) and where it goes: for NOTIFYs of a
+  // REFER received in it (RFC 3515 §2.4.4).
+  [[nodiscard]] sip::Message newRequest(const std::string& method) {
+    return dialog_.makeRequest(method);
+  }
+  [[nodiscard]] const std::string& contactHeader() const { return contact_; }
   // Sends a MESSAGE in the dialog (RFC 3428 §4: a page within a session); its answer is not
   // waited for.
   void sendMessage(const std::string& contentType, std::string body);

@@ -49,6 +49,10 @@ Uas::Uas(txn::TransactionLayer* layer,
 }
 
 Uas::~Uas() {
+  for (auto& [key, out] : outgoing_) {
+    mixer_.release(out.media.id);
+  }
+  outgoing_.clear();
   entries_.clear();  // before the calls they point at
   for (auto& [txn, ringing] : ringing_) {
     timers_.cancel(ringing.timer);
@@ -173,7 +177,7 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
     // RFC 3261 §11.2: capabilities; a room that does not exist is 404 like an INVITE to it.
     const std::string user = request.requestUri.unescapedUser();
     const bool known = user.empty() || user == settings_.lobbyUser ||
-                       rooms_.find(user, request.requestUri.host).has_value();
+                       findRoom(user, request.requestUri.host).has_value();
     sip::Message response =
         sip::makeResponse(request, known ? 200 : 404, {}, layer_->randomToken(10));
     addCapabilities(response);
@@ -189,6 +193,10 @@ void Uas::handleOutOfDialog(txn::ServerTransaction& transaction) {
   }
   if (method == "MESSAGE") {
     relayMessage(nullptr, transaction);
+    return;
+  }
+  if (method == "REFER") {
+    handleRefer(nullptr, transaction);
     return;
   }
   if (method == "BYE" || method == "UPDATE" || method == "INFO" || method == "PRACK") {
@@ -256,6 +264,10 @@ void Uas::onDialogRequest(Call& call, txn::ServerTransaction& transaction) {
     relayMessage(&call, transaction);
     return;
   }
+  if (transaction.request().method == "REFER") {
+    handleRefer(&call, transaction);
+    return;
+  }
   sip::Message refused =
       sip::makeResponse(transaction.request(), 405, {}, call.dialog().localTag());
   refused.add("Allow", std::string(kAllow));
@@ -297,7 +309,7 @@ void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
     return;
   }
   if (sender == nullptr) {
-    auto room = rooms_.find(request.requestUri.unescapedUser(), request.requestUri.host);
+    auto room = findRoom(request.requestUri.unescapedUser(), request.requestUri.host);
     if (!room) {
       refuse(404, "Room Not Found", {});
       return;
@@ -359,7 +371,7 @@ void Uas::handleSubscribe(txn::ServerTransaction& transaction) {
     return;
   }
   const std::string user = request.requestUri.unescapedUser();
-  auto room = rooms_.find(user, request.requestUri.host);
+  auto room = findRoom(user, request.requestUri.host);
   if (!room) {
     transaction.respond(sip::makeResponse(request, 404, "Room Not Found", tag));
     return;
@@ -422,9 +434,27 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
                     abuse_.retryAfter(ip, now));
     return;
   }
-  const std::string user = request.requestUri.unescapedUser();
+  std::string user = request.requestUri.unescapedUser();
   const bool lobby = !settings_.lobbyUser.empty() && user == settings_.lobbyUser;
-  auto room = lobby ? std::nullopt : rooms_.find(user, request.requestUri.host);
+  // RFC 4579 §5.3: an INVITE to the conference factory makes a new (ad-hoc) conference; its
+  // caller is its moderator, and our Contact names it.
+  const bool factory = !settings_.factoryUser.empty() && user == settings_.factoryUser;
+  std::optional<policy::Room> room;
+  if (factory) {
+    if (adHoc_.size() >= settings_.maxAdHocRooms) {
+      refuseOverLimit("ad-hoc-rooms", 503, "Too Many Conferences",
+                      "no more ad-hoc conferences now", std::chrono::seconds(60));
+      return;
+    }
+    policy::Room made;
+    made.id = "adhoc-" + layer_->randomToken(10);
+    made.key = made.id;
+    made.name = "Ad-hoc conference";
+    room = made;
+    user = made.id;
+  } else if (!lobby) {
+    room = findRoom(user, request.requestUri.host);
+  }
   if (!room && !lobby) {
     refuse(404, "Room Not Found");  // RFC 3261 §8.2.2.1
     return;
@@ -508,6 +538,10 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
     abuse_.callStarted(ip);
   }
   sourceOf_[call.get()] = Source{ip, !trusted, 0, request.requestUri.hostPort()};
+  if (factory) {
+    adHoc_.emplace(room->id, *room);
+    call->setRole(policy::Role::kModerator);
+  }
   if (!entering) {
     // Straight in: the room's rules for someone without a PIN (a participant). The conference
     // starts now: a place is held while the call rings.
@@ -621,6 +655,9 @@ void Uas::onStrayResponse(const sip::Message& response) {
 
 void Uas::hangUpAll() {
   notifier_.terminateAll();
+  for (auto& [key, out] : outgoing_) {
+    out.call->cancel();
+  }
   for (auto& [key, call] : calls_) {
     call->hangUp("the focus is shutting down");
   }
@@ -683,6 +720,9 @@ std::size_t Uas::moderatorsIn(const std::string& roomId) const {
 }
 
 std::optional<policy::Room> Uas::findRoom(std::string_view user, std::string_view domain) {
+  if (auto adHoc = adHoc_.find(std::string(user)); adHoc != adHoc_.end()) {
+    return adHoc->second;
+  }
   return rooms_.find(user, domain);
 }
 
@@ -1126,6 +1166,10 @@ void Uas::endIfEmpty(const std::string& roomId) {
 }
 
 void Uas::onChange(const conference::Change& change) {
+  if (change.kind == conference::Change::Kind::kEnded) {
+    adHoc_.erase(change.conference.id);  // an ad-hoc conference lives as long as it runs
+    return;
+  }
   // The mixer follows the model: a participant's controls go to their call's media.
   if (change.kind != conference::Change::Kind::kUpdated || !change.controlsChanged ||
       change.participant == nullptr) {
@@ -1142,6 +1186,13 @@ Call* Uas::callOf(std::string_view participantId) {
 }
 
 bool Uas::kick(std::string_view participantId, std::string reason) {
+  for (auto& [key, out] : outgoing_) {
+    if (out.participant == participantId && !out.call->finished()) {
+      model_.setStatus(participantId, conference::EndpointStatus::kDisconnecting);
+      out.call->cancel();
+      return true;
+    }
+  }
   Call* call = callOf(participantId);
   if (call == nullptr || call->ended()) {
     return false;
@@ -1199,6 +1250,329 @@ std::string Uas::dialledHost(const Call& call) const {
     return source->second.dialled;
   }
   return layer_->sentBy(transport::Protocol::kUdp).hostPort();
+}
+
+void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
+  const sip::Message& request = transaction.request();
+  const std::string tag = from != nullptr ? from->dialog().localTag() : layer_->randomToken(12);
+  auto refuse = [&](int status, std::string_view reason, std::string_view why) {
+    sip::Message response = sip::makeResponse(request, status, reason, tag);
+    if (!why.empty()) {
+      response.add("Warning", sip::warning(399, why));
+    }
+    transaction.respond(std::move(response));
+  };
+  // RFC 3515 §2.4.1: exactly one Refer-To.
+  const auto referTo = request.headers("Refer-To");
+  if (referTo.size() != 1) {
+    refuse(400, referTo.empty() ? "Missing Refer-To" : "More Than One Refer-To", {});
+    return;
+  }
+  auto referral = parseReferTo(referTo.front());
+  if (!referral) {
+    refuse(400, "Bad Refer-To", referral.error().reason);
+    return;
+  }
+  const std::string ip = sourceIp(transaction.source());
+  if (!trustedSource(ip) && !abuse_.allowInvite(ip, timers_.now())) {
+    limit("refer-rate", transaction.source());
+    refuse(503, "Too Many Requests", "too many requests from this address");
+    return;
+  }
+  std::string roomKey;
+  if (from != nullptr) {
+    roomKey = from->roomId();
+  } else {
+    auto room = findRoom(request.requestUri.unescapedUser(), request.requestUri.host);
+    if (!room) {
+      refuse(404, "Room Not Found", {});
+      return;
+    }
+    roomKey = room->key;
+    from = participantSending(roomKey, request, transaction.source());
+  }
+  const auto* conference = model_.find(roomKey);
+  const auto* referrer = from != nullptr ? model_.participant(from->dialog().key()) : nullptr;
+  if (conference == nullptr || referrer == nullptr) {
+    refuse(403, {}, "only the conference's moderators may add or remove people");
+    return;
+  }
+  // RFC 4579 §5.5: who may is the room's policy; ours: moderators.
+  if (referrer->role != policy::Role::kModerator) {
+    refuse(403, {}, "only the conference's moderators may add or remove people");
+    return;
+  }
+  // RFC 4488: no reports when the referrer says so.
+  const std::string* referSub = request.header("Refer-Sub");
+  const bool reports = referSub == nullptr || !sip::iequals(*referSub, "false");
+  const std::string target = addressOf(referral->target);
+  if (referral->method == Referral::Method::kBye) {
+    // RFC 4579 §5.6: remove the participant the URI names (their user or their device).
+    const conference::Participant* who = nullptr;
+    for (const auto& p : conference->participants) {
+      auto endpoint = sip::Uri::parse(p.endpoint);
+      if (p.entity == target || (endpoint && addressOf(*endpoint) == target)) {
+        who = &p;
+        break;
+      }
+    }
+    if (who == nullptr) {
+      refuse(404, "No Such Participant", "nobody in the conference has that address");
+      return;
+    }
+    sip::Message accepted = sip::makeResponse(request, 202, "Accepted", tag);
+    if (!reports) {
+      accepted.add("Refer-Sub", "false");
+    }
+    transaction.respond(std::move(accepted));
+    kick(std::string(who->id), "removed by " + referrer->entity);
+    if (reports) {
+      // The removal is under way; its BYE's own answer is the phone's business.
+      auto report = std::make_shared<ReferReport>(
+          [this, callKey = from->dialog().key()]()
+              -> std::optional<std::pair<sip::Message, transport::Destination>> {
+            Call* in = callOf(callKey);
+            if (in == nullptr || in->ended()) {
+              return std::nullopt;
+            }
+            return std::make_pair(in->newRequest("NOTIFY"), in->dialog().destination());
+          },
+          request.cseq() ? std::to_string(request.cseq()->number) : std::string(),
+          from->contactHeader(), *layer_);
+      report->report(200, "OK");
+      reports_.push_back(report);
+    }
+    return;
+  }
+  sip::Message accepted = sip::makeResponse(request, 202, "Accepted", tag);
+  if (!reports) {
+    accepted.add("Refer-Sub", "false");
+  }
+  transaction.respond(std::move(accepted));
+  std::shared_ptr<ReferReport> report;
+  if (reports) {
+    report = std::make_shared<ReferReport>(
+        [this, callKey = from->dialog().key()]()
+            -> std::optional<std::pair<sip::Message, transport::Destination>> {
+          Call* in = callOf(callKey);
+          if (in == nullptr || in->ended()) {
+            return std::nullopt;
+          }
+          return std::make_pair(in->newRequest("NOTIFY"), in->dialog().destination());
+        },
+        request.cseq() ? std::to_string(request.cseq()->number) : std::string(),
+        from->contactHeader(), *layer_);
+    // RFC 3515 §2.4.4: the first NOTIFY says it has begun.
+    report->report(100, "Trying");
+  }
+  if (auto refused = dialOut(roomKey, referral->target, referrer->entity, report)) {
+    if (report) {
+      report->report(refused->first, refused->second);
+      reports_.push_back(report);
+    }
+  }
+}
+
+std::string Uas::roomContact(const std::string& user, transport::Protocol protocol) const {
+  std::string uri = "sip:" + user + "@";
+  if (!settings_.call.contactHost.empty()) {
+    uri += settings_.call.contactHost + ":" + std::to_string(layer_->sentBy(protocol).port);
+  } else {
+    uri += layer_->sentBy(protocol).hostPort();
+  }
+  if (protocol == transport::Protocol::kTcp) {
+    uri += ";transport=tcp";
+  } else if (protocol == transport::Protocol::kTls) {
+    uri += ";transport=tls";
+  }
+  return uri;
+}
+
+std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomKey,
+                                                        const sip::Uri& target,
+                                                        std::string referredBy,
+                                                        std::shared_ptr<ReferReport> report) {
+  const auto* conference = model_.find(roomKey);
+  if (conference == nullptr) {
+    return std::make_pair(404, std::string("the conference is not running"));
+  }
+  const policy::Room rules = conference->rules;
+  auto media = mixer_.reserve();
+  if (!media) {
+    return std::make_pair(503, std::string("no media ports free"));
+  }
+  const transport::Protocol protocol =
+      target.scheme == sip::Uri::Scheme::kSips ? transport::Protocol::kTls
+      : target.param("transport") != nullptr &&
+              sip::iequals(target.param("transport")->value.value_or(""), "tcp")
+          ? transport::Protocol::kTcp
+      : target.param("transport") != nullptr &&
+              sip::iequals(target.param("transport")->value.value_or(""), "tls")
+          ? transport::Protocol::kTls
+          : transport::Protocol::kUdp;
+  sdp::LocalMedia local;
+  if (!media->address.empty()) {
+    local.address = media->address;
+  } else if (!settings_.mediaAddress.empty()) {
+    local.address = settings_.mediaAddress;
+  } else if (auto literal = transport::parseIpLiteral(layer_->sentBy(protocol).host)) {
+    local.address = literal->to_string();
+  } else {
+    local.address = "127.0.0.1";
+  }
+  local.rtpPort = media->rtpPort;
+  local.requireSrtp = rules.requireSrtp;
+  local.allowPlainRtp = !rules.requireSrtp;
+  local.sessionId = std::random_device{}();
+  local.srtpKeyMaterial.resize(30);
+  if (RAND_bytes(local.srtpKeyMaterial.data(), static_cast<int>(local.srtpKeyMaterial.size())) !=
+      1) {
+    local.srtpKeyMaterial.clear();
+  }
+  const std::string user = conference->uri.substr(4, conference->uri.find('@') - 4);
+  DialOutTarget where{roomKey, conference->uri, rules.name, roomContact(user, protocol), target,
+                      referredBy};
+  auto call = std::make_unique<DialOut>(
+      std::move(where), std::move(local), *layer_, timers_,
+      [this](const sip::Uri& uri,
+             std::function<void(std::vector<transport::Destination>, std::string)> done) {
+        locate(uri, std::move(done));
+      },
+      authorize_, static_cast<DialOut::Listener&>(*this));
+  conference::Participant p;
+  p.id = "dial-out:" + call->callId();
+  p.callId = call->callId();
+  p.entity = addressOf(target);
+  p.endpoint = target.str();
+  p.status = conference::EndpointStatus::kDialingOut;
+  p.joining = conference::JoiningMethod::kDialedOut;
+  p.joinedBy = std::move(referredBy);
+  p.controls.muted = rules.muteOnEntry || conference->allMuted;
+  const std::string participant = p.id;
+  model_.join(roomKey, std::move(p));
+  DialOut& started = *call;
+  const DialOut* key = call.get();  // before the move below
+  outgoing_.emplace(key, Outgoing{std::move(call), *media, std::move(report), participant});
+  started.start();
+  return std::nullopt;
+}
+
+void Uas::locate(const sip::Uri& uri,
+                 std::function<void(std::vector<transport::Destination>, std::string)> done) {
+  if (settings_.outboundProxy) {
+    done({*settings_.outboundProxy}, {});
+    return;
+  }
+  if (auto literal = transport::parseIpLiteral(uri.host)) {
+    // RFC 3263 §4.2: a numeric host needs no lookup.
+    transport::Destination to;
+    const auto* param = uri.param("transport");
+    const std::string transportName = param != nullptr ? param->value.value_or("") : "";
+    to.protocol = uri.scheme == sip::Uri::Scheme::kSips || sip::iequals(transportName, "tls")
+                      ? transport::Protocol::kTls
+                  : sip::iequals(transportName, "tcp") ? transport::Protocol::kTcp
+                                                       : transport::Protocol::kUdp;
+    to.host = literal->to_string();
+    to.port = uri.port.value_or(to.protocol == transport::Protocol::kTls ? 5061 : 5060);
+    done({to}, {});
+    return;
+  }
+  if (locate_) {
+    locate_(uri, std::move(done));
+    return;
+  }
+  done({}, "no DNS resolver for " + uri.host);
+}
+
+void Uas::onProgress(DialOut& call, int status, const std::string& reason) {
+  auto found = outgoing_.find(&call);
+  if (found == outgoing_.end()) {
+    return;
+  }
+  if (status == 180 || status == 183) {
+    model_.setStatus(found->second.participant, conference::EndpointStatus::kAlerting);
+  }
+  if (found->second.report) {
+    found->second.report->report(status, reason);
+  }
+}
+
+void Uas::onAnswered(DialOut& out, dialog::Dialog dialog, sdp::Negotiated media) {
+  auto found = outgoing_.find(&out);
+  if (found == outgoing_.end()) {
+    return;
+  }
+  Outgoing& o = found->second;
+  const std::string roomKey = out.target().roomKey;
+  auto call = std::make_unique<Call>(roomKey, out.target().contact, std::move(dialog), mixer_,
+                                     o.media, mixFor(roomKey), out.local(), *layer_, timers_,
+                                     settings_.call, *this, Call::Stage::kIn);
+  o.media = {};  // the call releases it now
+  Call& added = *call;
+  const std::string key = added.dialog().key();
+  if (const auto* p = model_.participant(o.participant)) {
+    added.setControls(p->controls);
+  }
+  model_.rekey(o.participant, key);
+  calls_.emplace(key, std::move(call));
+  greeted_.insert(&added);
+  if (o.report) {
+    o.report->report(200, "OK");
+    reports_.push_back(o.report);
+  }
+  const bool started = added.startAnswered(out.offer(), std::move(media));
+  retire(out);
+  if (!started) {
+    return;  // its BYE is going; it leaves "failed"
+  }
+  noteMedia(added);
+  model_.setStatus(key, conference::EndpointStatus::kConnected);
+  const auto* conference = model_.find(roomKey);
+  if (conference != nullptr && conference->rules.tones && callsIn(roomKey).size() > 1) {
+    announce(roomKey, "entry-tone");
+  }
+  if (observer_ != nullptr) {
+    transport::Source to;
+    to.protocol = added.dialog().destination().protocol;
+    observer_->onCallStarted(added, to);
+  }
+}
+
+void Uas::onFailed(DialOut& out, int status, const std::string& reason) {
+  auto found = outgoing_.find(&out);
+  if (found == outgoing_.end()) {
+    return;
+  }
+  Outgoing& o = found->second;
+  // RFC 4575 §5.7.4: busy when they said so; booted when we called it off; failed otherwise.
+  const auto how = status == 486 || status == 600 || status == 603
+                       ? conference::DisconnectionMethod::kBusy
+                   : status == 487 ? conference::DisconnectionMethod::kBooted
+                                   : conference::DisconnectionMethod::kFailed;
+  model_.leave(o.participant, how, std::to_string(status) + " " + reason);
+  if (o.report) {
+    o.report->report(status, reason);
+    reports_.push_back(o.report);
+  }
+  if (o.media.id != 0) {
+    mixer_.release(o.media.id);
+    o.media = {};
+  }
+  const std::string roomKey = out.target().roomKey;
+  retire(out);
+  endIfEmpty(roomKey);
+}
+
+void Uas::retire(DialOut& call) {
+  auto found = outgoing_.find(&call);
+  if (found == outgoing_.end()) {
+    return;
+  }
+  std::shared_ptr<DialOut> gone(std::move(found->second.call));
+  outgoing_.erase(found);
+  timers_.schedule(std::chrono::milliseconds(0), [gone] {});
+  // Reports whose last NOTIFY is answered are done.
+  std::erase_if(reports_, [](const auto& report) { return report->done(); });
 }
 
 }  // namespace confab::room

@@ -14,6 +14,9 @@
 #include "focus/conference/Notifier.hpp"
 #include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
+#include "focus/room/DialOut.hpp"
+#include "focus/room/ReferReport.hpp"
+#include "focus/room/Referral.hpp"
 #include "focus/room/Entry.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/room/Prompts.hpp"
@@ -62,13 +65,21 @@ struct UasSettings {
   std::vector<std::string> trustedSources;
   // After the ACK, before the first prompt: the phone's audio path opens.
   std::chrono::milliseconds promptDelay{500};
+  // Dial-outs go here first (RFC 3261 §8.1.2), whatever their URI's host; none: to the URI's
+  // own address (an IP literal) or through DNS (RFC 3263) when a resolver is given.
+  std::optional<transport::Destination> outboundProxy;
+  // The conference factory's user part (RFC 4579 §5.3): an INVITE to it makes a new ad-hoc
+  // conference. Empty: no factory.
+  std::string factoryUser;
+  std::size_t maxAdHocRooms = 100;
 };
 
 class Uas final : public txn::TransactionUser,
                   public Call::Listener,
                   public Entry::Listener,
                   public mixer::MixerEvents,
-                  private conference::Listener {
+                  private conference::Listener,
+                  private DialOut::Listener {
  public:
   Uas(txn::TransactionLayer* layer,
       timer::Timers& timers,
@@ -118,8 +129,19 @@ class Uas final : public txn::TransactionUser,
   [[nodiscard]] const conference::Notifier& notifier() const { return notifier_; }
   // The call a participant of the model is.
   [[nodiscard]] Call* callOf(std::string_view participantId);
-  // Removes a participant: BYE, and they leave "booted" (RFC 4575 §5.7.4). False: no such call.
+  // Removes a participant: BYE (or CANCEL while we call them), and they leave "booted" (RFC 4575
+  // §5.7.4). False: no such participant.
   bool kick(std::string_view participantId, std::string reason);
+  // Calls 'target' into the running conference 'roomKey' (RFC 4579 §5.5); 'report' (may be
+  // null) hears how it goes. Nothing, or the status and reason it was refused with.
+  std::optional<std::pair<int, std::string>> dialOut(const std::string& roomKey,
+                                                     const sip::Uri& target,
+                                                     std::string referredBy,
+                                                     std::shared_ptr<ReferReport> report);
+  // How dial-outs find where to go (a DNS resolver, main wires one), and answer challenges.
+  void useLocator(DialOut::Locate locate) { locate_ = std::move(locate); }
+  void useCredentials(DialOut::Authorize authorize) { authorize_ = std::move(authorize); }
+  [[nodiscard]] std::size_t dialOutCount() const { return outgoing_.size(); }
 
   // Entry::Listener
   std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
@@ -186,6 +208,19 @@ class Uas final : public txn::TransactionUser,
   // 'sender' null): relayed as text to everyone else in the conference.
   void relayMessage(Call* sender, txn::ServerTransaction& transaction);
   void onDialogRequest(Call& call, txn::ServerTransaction& transaction) override;
+  // RFC 4579 §5.5, §5.6: REFER to the room (in a participant's call or to the room URI): dial
+  // someone in, or (method=BYE) remove a participant. Moderators only.
+  void handleRefer(Call* from, txn::ServerTransaction& transaction);
+  // DialOut::Listener
+  void onProgress(DialOut& call, int status, const std::string& reason) override;
+  void onAnswered(DialOut& call, dialog::Dialog dialog, sdp::Negotiated media) override;
+  void onFailed(DialOut& call, int status, const std::string& reason) override;
+  void locate(const sip::Uri& uri,
+              std::function<void(std::vector<transport::Destination>, std::string)> done);
+  // Deletes a finished dial-out from a timer (it may be the one calling us).
+  void retire(DialOut& call);
+  // Our Contact URI for a room, at our address for 'protocol'.
+  [[nodiscard]] std::string roomContact(const std::string& user, transport::Protocol protocol) const;
   std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
@@ -224,6 +259,20 @@ class Uas final : public txn::TransactionUser,
     std::string dialled;  // the Request-URI's host[:port]: where the caller reached us
   };
   std::unordered_map<const Call*, Source> sourceOf_;
+  // Calls we are placing, until answered or failed.
+  struct Outgoing {
+    std::unique_ptr<DialOut> call;
+    mixer::Reservation media;
+    std::shared_ptr<ReferReport> report;
+    std::string participant;  // its id in the model until it has a dialog
+  };
+  std::unordered_map<const DialOut*, Outgoing> outgoing_;
+  // REFER reports still going after their dial-out is over (their last NOTIFY out).
+  std::vector<std::shared_ptr<ReferReport>> reports_;
+  // Conferences made through the factory, by room id, while they run.
+  std::unordered_map<std::string, policy::Room> adHoc_;
+  DialOut::Locate locate_;
+  DialOut::Authorize authorize_;
 };
 
 }  // namespace confab::room

@@ -207,6 +207,32 @@ ClientTransaction* TransactionLayer::sendRequest(sip::Message request,
   return ref;
 }
 
+ClientTransaction* TransactionLayer::sendCancel(const ClientTransaction& invite,
+                                                ClientTransaction::User* user) {
+  const sip::Message& original = invite.request();
+  sip::Message cancel = sip::Message::request("CANCEL", original.requestUri);
+  // RFC 3261 §9.1: the same top Via (branch), and the headers that identify the INVITE.
+  for (const auto& field : original.fields) {
+    if (field.name == "Via") {
+      if (!cancel.hasHeader("Via")) {
+        cancel.fields.push_back(field);
+      }
+    } else if (field.name == "From" || field.name == "To" || field.name == "Call-ID" ||
+               field.name == "Route" || field.name == "Max-Forwards") {
+      cancel.fields.push_back(field);
+    }
+  }
+  auto cseq = original.cseq();
+  cancel.add("CSeq", std::to_string(cseq ? cseq->number : 1) + " CANCEL");
+  const std::string key = clientKey(cancel.topVia()->branch(), "CANCEL");
+  auto transaction = std::make_unique<NonInviteClientTransaction>(
+      key, std::move(cancel), invite.destination(), wire_, timers_, settings_, user, asOwner());
+  ClientTransaction* ref = transaction.get();
+  clients_.emplace(key, std::move(transaction));
+  ref->start();
+  return ref;
+}
+
 void TransactionLayer::sendAck(sip::Message ack, const transport::Destination& to) {
   addVia(ack, to.protocol);
   wire_.sendRequest(ack, to);

@@ -56,6 +56,10 @@ class TransactionLayer final : private ServerTransaction::Listener,
   ClientTransaction* sendRequest(sip::Message request,
                                  const transport::Destination& to,
                                  ClientTransaction::User* user);
+  // Cancels an INVITE we sent (RFC 3261 §9.1): a CANCEL with the INVITE's Via (so its branch),
+  // Request-URI, Call-ID, From, To, Route and CSeq number, in a transaction of its own. Only
+  // after a provisional response came (the caller's job to check).
+  ClientTransaction* sendCancel(const ClientTransaction& invite, ClientTransaction::User* user);
   // Sends an ACK for a 2xx: its own transaction-less request with a fresh branch (§13.2.2.4).
   void sendAck(sip::Message ack, const transport::Destination& to);
 
