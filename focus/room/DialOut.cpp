@@ -8,14 +8,12 @@ namespace confab::room {
 DialOut::DialOut(DialOutTarget target,
                  sdp::LocalMedia local,
                  txn::TransactionLayer& layer,
-                 timer::Timers& timers,
                  Locate locate,
                  Authorize authorize,
                  Listener& listener)
     : target_(std::move(target)),
       local_(std::move(local)),
       layer_(layer),
-      timers_(timers),
       locate_(std::move(locate)),
       authorize_(std::move(authorize)),
       listener_(listener) {

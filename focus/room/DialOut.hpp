@@ -58,7 +58,6 @@ class DialOut final : private txn::ClientTransaction::User {
   DialOut(DialOutTarget target,
           sdp::LocalMedia local,
           txn::TransactionLayer& layer,
-          timer::Timers& timers,
           Locate locate,
           Authorize authorize,
           Listener& listener);
@@ -94,7 +93,6 @@ class DialOut final : private txn::ClientTransaction::User {
   sdp::LocalMedia local_;
   sdp::SessionDescription offer_;
   txn::TransactionLayer& layer_;
-  timer::Timers& timers_;
   Locate locate_;
   Authorize authorize_;
   Listener& listener_;

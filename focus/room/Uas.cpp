@@ -1433,7 +1433,7 @@ std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomK
   DialOutTarget where{roomKey, conference->uri, rules.name, roomContact(user, protocol), target,
                       referredBy};
   auto call = std::make_unique<DialOut>(
-      std::move(where), std::move(local), *layer_, timers_,
+      std::move(where), std::move(local), *layer_,
       [this](const sip::Uri& uri,
              std::function<void(std::vector<transport::Destination>, std::string)> done) {
         locate(uri, std::move(done));
