@@ -182,7 +182,7 @@ double millis(uint32_t units, uint32_t clockRate) {
   return clockRate == 0 ? 0.0 : static_cast<double>(units) * 1000.0 / clockRate;
 }
 
-boost::json::object toJson(const room::Call& call, const mixer::Control& mixer) {
+boost::json::object toJson(const room::Call& call, const room::Uas& focus) {
   boost::json::object out{{"callId", call.dialog().callId()},
                           {"from", call.dialog().remoteUri()},
                           {"address", call.dialog().source().remote.str()}};
@@ -197,7 +197,7 @@ boost::json::object toJson(const room::Call& call, const mixer::Control& mixer) 
   out["deaf"] = controls.deaf;
   out["gain"] = controls.gain;
   out["inMix"] = call.inMix();
-  if (auto stats = mixer.endpointStats(call.mediaEndpoint())) {
+  if (auto stats = focus.participantMedia(call)) {
     out["talking"] = stats->talking;
     const auto& q = stats->quality;
     // RFC 3550 §6.4: fraction lost is in 1/256 units, jitter in RTP timestamp units.
@@ -307,13 +307,10 @@ Reply getRoom(const Context& context, const Request& /*request*/, const Params& 
   if (context.live != nullptr) {
     boost::json::array participants;
     for (const auto* call : context.live->calls.callsIn(room.id)) {
-      participants.push_back(toJson(*call, context.live->mixer));
+      participants.push_back(toJson(*call, context.live->calls));
     }
     out["participants"] = std::move(participants);
-    std::optional<mixer::MixStats> mix;
-    if (auto id = context.live->calls.mixOf(room.id)) {
-      mix = context.live->mixer.mixStats(*id);
-    }
+    const auto mix = context.live->calls.roomMedia(room.id);
     out["recording"] = mix && mix->recording;
     out["playing"] = mix && mix->playing;
   }
@@ -379,7 +376,7 @@ Reply startRecording(const Context& context, const Request& request, const Param
   if (!target.mix) {
     return nobodyIn(target.room);
   }
-  if (auto stats = target.live->mixer.mixStats(*target.mix); stats && stats->recording) {
+  if (auto stats = target.live->calls.roomMedia(target.room.id); stats && stats->recording) {
     return problemWith(http::status::conflict, "room " + target.room.id + " is already recording");
   }
   std::error_code ec;
@@ -390,7 +387,7 @@ Reply startRecording(const Context& context, const Request& request, const Param
   }
   const std::string name = recordingName(target.room.id, extension);
   const auto path = target.live->recordings / name;
-  if (!target.live->mixer.startRecording(*target.mix, path.string(), format)) {
+  if (!target.live->calls.startRecording(target.room.id, path.string(), format, name)) {
     return problemWith(http::status::conflict,
                        "the mixer did not start recording room " + target.room.id);
   }
@@ -406,11 +403,11 @@ Reply stopRecording(const Context& context, const Request& /*request*/, const Pa
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto stats = target.mix ? target.live->mixer.mixStats(*target.mix) : std::nullopt;
+  auto stats = target.live->calls.roomMedia(target.room.id);
   if (!stats || !stats->recording) {
     return problemWith(http::status::conflict, "room " + target.room.id + " is not recording");
   }
-  target.live->mixer.stopRecording(*target.mix);
+  target.live->calls.stopRecording(target.room.id);
   return Json{http::status::ok, boost::json::object{{"recording", false}}};
 }
 
@@ -452,7 +449,7 @@ Reply startPlayback(const Context& context, const Request& request, const Params
   if (!target.mix) {
     return nobodyIn(target.room);
   }
-  if (!target.live->mixer.play(*target.mix, path.string())) {
+  if (!target.live->calls.play(target.room.id, path.string())) {
     return badRequest("the file cannot be played",
                       {{"file", "not a WAV (16-bit PCM) or Ogg Opus file the mixer can read"}});
   }
@@ -466,11 +463,11 @@ Reply stopPlayback(const Context& context, const Request& /*request*/, const Par
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto stats = target.mix ? target.live->mixer.mixStats(*target.mix) : std::nullopt;
+  auto stats = target.live->calls.roomMedia(target.room.id);
   if (!stats || !stats->playing) {
     return problemWith(http::status::conflict, "nothing is playing in room " + target.room.id);
   }
-  target.live->mixer.stopPlaying(*target.mix);
+  target.live->calls.stopPlaying(target.room.id);
   return Json{http::status::ok, boost::json::object{{"playing", false}}};
 }
 
@@ -521,7 +518,7 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
                     " is not in the conference yet");
   }
   target.live->calls.conferences().setControls(call->dialog().key(), controls);
-  return Json{http::status::ok, toJson(*call, target.live->mixer)};
+  return Json{http::status::ok, toJson(*call, target.live->calls)};
 }
 
 Reply getMixer(const Context& context, const Request& /*request*/, const Params& /*params*/) {
@@ -529,7 +526,7 @@ Reply getMixer(const Context& context, const Request& /*request*/, const Params&
     return noLiveBridge();
   }
   boost::json::array threads;
-  for (const auto& t : context.live->mixer.engineStats()) {
+  for (const auto& t : context.live->calls.mixerThreads()) {
     threads.push_back(boost::json::object{{"ticks", t.ticks},
                                           {"mixes", t.mixes},
                                           {"faults", t.faults},

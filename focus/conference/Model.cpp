@@ -251,6 +251,16 @@ bool Model::setLocked(std::string_view id, bool locked) {
   return true;
 }
 
+bool Model::setRecording(std::string_view id, std::string file) {
+  auto found = conferences_.find(id);
+  if (found == conferences_.end() || found->second.recording == file) {
+    return false;
+  }
+  found->second.recording = std::move(file);
+  emit(Change{Change::Kind::kRoom, found->second});
+  return true;
+}
+
 bool Model::setAllMuted(std::string_view id, bool muted) {
   auto found = conferences_.find(id);
   if (found == conferences_.end()) {

@@ -81,6 +81,7 @@ struct Conference {
   bool locked = false;    // the rule or a moderator's lock: only moderators may enter
   bool allMuted = false;  // a moderator muted every non-moderator
   bool adHoc = false;     // made through the conference factory (RFC 4579 §5.3)
+  std::string recording;  // the file the conference is being recorded to; empty: not recording
   std::chrono::system_clock::time_point startedAt{};
   std::vector<Participant> participants;  // in the order they joined
 
@@ -96,7 +97,7 @@ struct Change {
     kJoined,   // a participant is added
     kUpdated,  // a participant's status, role, controls or media changed
     kLeft,     // a participant is gone (the Participant carries how, and is removed after)
-    kRoom,     // the conference's own state (lock, all muted) changed
+    kRoom,     // the conference's own state (lock, all muted, recording) changed
     kEnded,    // the conference is over (removed after)
   };
   Kind kind;
@@ -144,6 +145,8 @@ class Model {
   // The participant is gone: one kLeft carrying how, then they are removed.
   bool leave(std::string_view participantId, DisconnectionMethod how, std::string reason);
   bool setLocked(std::string_view id, bool locked);
+  // Recording started (to 'file') or stopped (empty).
+  bool setRecording(std::string_view id, std::string file);
   // Mutes (or unmutes) every participant who is not a moderator (listeners stay muted), and
   // sets the room's all-muted state that later joiners get.
   bool setAllMuted(std::string_view id, bool muted);

@@ -1180,6 +1180,47 @@ void Uas::onChange(const conference::Change& change) {
   }
 }
 
+std::optional<mixer::MixStats> Uas::roomMedia(const std::string& roomId) const {
+  auto mix = mixOf(roomId);
+  return mix ? mixer_.mixStats(*mix) : std::nullopt;
+}
+
+std::optional<mixer::MediaStats> Uas::participantMedia(const Call& call) const {
+  return mixer_.endpointStats(call.mediaEndpoint());
+}
+
+std::vector<mixer::EngineThreadStats> Uas::mixerThreads() const {
+  return mixer_.engineStats();
+}
+
+bool Uas::startRecording(const std::string& roomId, const std::string& path,
+                         mixer::RecordingFormat format, const std::string& name) {
+  auto mix = mixOf(roomId);
+  if (!mix || !mixer_.startRecording(*mix, path, format)) {
+    return false;
+  }
+  model_.setRecording(roomId, name);
+  return true;
+}
+
+void Uas::stopRecording(const std::string& roomId) {
+  if (auto mix = mixOf(roomId)) {
+    mixer_.stopRecording(*mix);
+  }
+  model_.setRecording(roomId, {});
+}
+
+bool Uas::play(const std::string& roomId, const std::string& path) {
+  auto mix = mixOf(roomId);
+  return mix && mixer_.play(*mix, path);
+}
+
+void Uas::stopPlaying(const std::string& roomId) {
+  if (auto mix = mixOf(roomId)) {
+    mixer_.stopPlaying(*mix);
+  }
+}
+
 Call* Uas::callOf(std::string_view participantId) {
   auto found = calls_.find(std::string(participantId));
   return found == calls_.end() ? nullptr : found->second.get();

@@ -127,6 +127,17 @@ class Uas final : public txn::TransactionUser,
   [[nodiscard]] conference::Model& conferences() { return model_; }
   [[nodiscard]] const conference::Model& conferences() const { return model_; }
   [[nodiscard]] const conference::Notifier& notifier() const { return notifier_; }
+  // The room's media as the API reads and steers it: through the focus, which tells the mixer
+  // and the conference model (so a recording shows in the conference's events).
+  [[nodiscard]] std::optional<mixer::MixStats> roomMedia(const std::string& roomId) const;
+  [[nodiscard]] std::optional<mixer::MediaStats> participantMedia(const Call& call) const;
+  [[nodiscard]] std::vector<mixer::EngineThreadStats> mixerThreads() const;
+  // False when nobody is in the room or the mixer refused.
+  bool startRecording(const std::string& roomId, const std::string& path,
+                      mixer::RecordingFormat format, const std::string& name);
+  void stopRecording(const std::string& roomId);
+  bool play(const std::string& roomId, const std::string& path);
+  void stopPlaying(const std::string& roomId);
   // The call a participant of the model is.
   [[nodiscard]] Call* callOf(std::string_view participantId);
   // Removes a participant: BYE (or CANCEL while we call them), and they leave "booted" (RFC 4575
