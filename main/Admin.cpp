@@ -110,6 +110,10 @@ constexpr auto kRoomOptions = std::to_array<OptionSpec>({
     {"no-announce-count", false},
     {"locked", false},
     {"unlocked", false},
+    {"public-roster", false},
+    {"no-public-roster", false},
+    {"participants-invite", false},
+    {"no-participants-invite", false},
     {"language", true},
 });
 
@@ -243,9 +247,13 @@ std::string usage(std::string_view noun) {
          "  --no-tones              no tones when someone joins or leaves\n"
          "  --announce-count        tell each caller how many are in the room\n"
          "  --locked                nobody new may join\n"
+         "  --public-roster         anyone may watch who is in (SIP conference events); by\n"
+         "                          default only those in a room with a PIN may\n"
+         "  --participants-invite   participants may call people in and remove them (SIP\n"
+         "                          REFER); by default only moderators may\n"
          "  --language L            the language of announcements, e.g. en, pt-BR (default en)\n"
          "  --no-mute-on-entry --no-wait-for-moderator --no-end-with-moderator --tones\n"
-         "  --no-announce-count --unlocked\n"
+         "  --no-announce-count --unlocked --no-public-roster --no-participants-invite\n"
          "                          turn those off again\n"
          "A room's PINs must differ from one another. PINs are stored as salted hashes: they are\n"
          "never shown, only whether one is set.\n" +
@@ -367,13 +375,15 @@ std::optional<Failure> applyTenantOptions(const CommandLine& line, Tenant& tenan
 
 std::optional<Failure> applyRoomOptions(const CommandLine& line, RoomChange& change) {
   StoredRoom& r = change.room;
-  const std::array<std::pair<std::string_view, bool*>, 6> flags{{
+  const std::array<std::pair<std::string_view, bool*>, 8> flags{{
       {"mute-on-entry", &r.muteOnEntry},
       {"wait-for-moderator", &r.waitForModerator},
       {"end-with-moderator", &r.endWhenLastModeratorLeaves},
       {"tones", &r.entryExitTones},
       {"announce-count", &r.announceCount},
       {"locked", &r.locked},
+      {"public-roster", &r.publicRoster},
+      {"participants-invite", &r.participantsInvite},
   }};
   for (const auto& [name, value] : line.options) {
     if (name == "name") {
@@ -491,6 +501,12 @@ void printRoomLine(std::ostream& out, const StoredRoom& r) {
   if (r.locked) {
     flags.emplace_back("locked");
   }
+  if (r.publicRoster) {
+    flags.emplace_back("public-roster");
+  }
+  if (r.participantsInvite) {
+    flags.emplace_back("participants-invite");
+  }
   out << r.user << " name=" << word(r.name) << " pin=" << setOrNone(r.hasParticipantPin)
       << " moderator-pin=" << setOrNone(r.hasModeratorPin)
       << " listener-pin=" << setOrNone(r.hasListenerPin)
@@ -512,6 +528,8 @@ void printRoom(std::ostream& out, const Tenant& t, const StoredRoom& r) {
       << "tones: " << yesNo(r.entryExitTones) << "\n"
       << "announce-count: " << yesNo(r.announceCount) << "\n"
       << "locked: " << yesNo(r.locked) << "\n"
+      << "public-roster: " << yesNo(r.publicRoster) << "\n"
+      << "participants-invite: " << yesNo(r.participantsInvite) << "\n"
       << "language: " << r.language << "\n";
 }
 

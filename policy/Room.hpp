@@ -39,6 +39,11 @@ struct Room {
   bool tones = false;          // entry and exit tones for everyone in the room
   bool announceCount = false;  // a caller hears how many are already there
   bool locked = false;         // only moderators may enter
+  // Anyone may watch the roster (RFC 4575), not only those in the conference (for a PIN room;
+  // a room without PINs is open to anyone anyway).
+  bool publicRoster = false;
+  // Participants, not only moderators, may call people in or remove them (RFC 4579 REFER).
+  bool participantsInvite = false;
   std::string language = "en";
 
   // Whether a caller is asked anything (or told anything) before joining.

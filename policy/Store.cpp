@@ -51,6 +51,10 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          UNIQUE (tenant_id, user));)",
     // 2: the listener PIN (issue 11); rooms of version 1 have none.
     R"(ALTER TABLE rooms ADD COLUMN listener_pin TEXT;)",
+    // 3: who may watch the roster and who may invite (issue 12); version 2 rooms keep the
+    // defaults: participants only for a PIN room's roster, moderators only to invite.
+    R"(ALTER TABLE rooms ADD COLUMN public_roster INTEGER NOT NULL DEFAULT 0;
+       ALTER TABLE rooms ADD COLUMN participants_invite INTEGER NOT NULL DEFAULT 0;)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up
@@ -446,8 +450,8 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
   Statement update(db,
                    "UPDATE rooms SET user = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
                    "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
-                   "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ? "
-                   "WHERE id = ?");
+                   "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ?, "
+                   "public_roster = ?, participants_invite = ? WHERE id = ?");
   update.bind(1, r.user)
       .bind(2, r.name)
       .bind(3, int64_t{r.maxParticipants})
@@ -458,7 +462,9 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
       .bind(8, int64_t{r.announceCount})
       .bind(9, int64_t{r.locked})
       .bind(10, r.language)
-      .bind(11, id);
+      .bind(11, int64_t{r.publicRoster})
+      .bind(12, int64_t{r.participantsInvite})
+      .bind(13, id);
   if (const int rc = update.step(); rc != SQLITE_DONE) {
     StoreError e = failure(db, rc);
     if (e.kind == StoreError::Kind::kConflict) {
@@ -494,7 +500,8 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
 constexpr const char* kRoomColumns =
     "id, tenant_id, user, name, participant_pin IS NOT NULL, moderator_pin IS NOT NULL, "
     "max_participants, mute_on_entry, wait_for_moderator, end_when_last_moderator_leaves, "
-    "entry_exit_tones, announce_count, locked, language, listener_pin IS NOT NULL";
+    "entry_exit_tones, announce_count, locked, language, listener_pin IS NOT NULL, "
+    "public_roster, participants_invite";
 
 StoredRoom roomFrom(const Statement& s) {
   StoredRoom r;
@@ -513,6 +520,8 @@ StoredRoom roomFrom(const Statement& s) {
   r.locked = s.integer(12) != 0;
   r.language = s.text(13);
   r.hasListenerPin = s.integer(14) != 0;
+  r.publicRoster = s.integer(15) != 0;
+  r.participantsInvite = s.integer(16) != 0;
   return r;
 }
 

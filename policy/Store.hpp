@@ -58,6 +58,10 @@ struct StoredRoom {
   bool announceCount = false;
   bool locked = false;
   std::string language = "en";
+  // Anyone may watch the roster (RFC 4575 SUBSCRIBE), not only those in the conference.
+  bool publicRoster = false;
+  // Participants, not only moderators, may call people in and remove them (RFC 4579 REFER).
+  bool participantsInvite = false;
   // Whether a PIN is set (the PINs themselves are write-only).
   bool hasParticipantPin = false;
   bool hasModeratorPin = false;
@@ -77,7 +81,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.

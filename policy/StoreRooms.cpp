@@ -20,6 +20,8 @@ Room StoreRooms::toRoom(const StoredRoom& stored, const Tenant& tenant, bool def
   room.tones = stored.entryExitTones;
   room.announceCount = stored.announceCount;
   room.locked = stored.locked;
+  room.publicRoster = stored.publicRoster;
+  room.participantsInvite = stored.participantsInvite;
   room.language = stored.language;
   return room;
 }

@@ -256,7 +256,8 @@ Call* Uas::participantSending(const std::string& roomKey, const sip::Message& re
 
 bool Uas::mayWatch(const policy::Room& room, const sip::Message& request,
                    const transport::Source& source) {
-  return !room.asksPin() || participantSending(room.key, request, source) != nullptr;
+  return !room.asksPin() || room.publicRoster ||
+         participantSending(room.key, request, source) != nullptr;
 }
 
 void Uas::onDialogRequest(Call& call, txn::ServerTransaction& transaction) {
@@ -1338,8 +1339,12 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
     refuse(403, {}, "only the conference's moderators may add or remove people");
     return;
   }
-  // RFC 4579 §5.5: who may is the room's policy; ours: moderators.
-  if (referrer->role != policy::Role::kModerator) {
+  // RFC 4579 §5.5: who may is the room's policy: moderators, or every participant (not
+  // listeners) when the room says so.
+  const bool allowed = referrer->role == policy::Role::kModerator ||
+                       (conference->rules.participantsInvite &&
+                        referrer->role == policy::Role::kParticipant);
+  if (!allowed) {
     refuse(403, {}, "only the conference's moderators may add or remove people");
     return;
   }

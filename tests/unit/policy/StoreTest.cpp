@@ -566,7 +566,7 @@ TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
   {
     auto store = open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->schemaVersion(), 2);
+    EXPECT_EQ(store->schemaVersion(), Store::kSchemaVersion);
     const auto board = store->findRoom(1, "4000");
     ASSERT_TRUE(board);
     EXPECT_EQ(board->id, 10);
@@ -574,6 +574,9 @@ TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
     EXPECT_TRUE(board->muteOnEntry);
     EXPECT_TRUE(board->hasParticipantPin && board->hasModeratorPin);
     EXPECT_FALSE(board->hasListenerPin) << "no room had one";
+    // Version 3's rules come with their defaults: roster for participants, moderators invite.
+    EXPECT_FALSE(board->publicRoster);
+    EXPECT_FALSE(board->participantsInvite);
     EXPECT_EQ(store->checkPin(10, "98765"), Role::kModerator);
     EXPECT_EQ(store->checkPin(10, "1234"), Role::kParticipant);
     EXPECT_FALSE(store->checkPin(10, "5555"));
@@ -585,11 +588,18 @@ TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
     change.listenerPin = "5555";
     EXPECT_TRUE(ok(store->updateRoom(change)).hasListenerPin);
     EXPECT_EQ(store->checkPin(10, "5555"), Role::kListener);
+    // And the version 3 columns take the rules.
+    change.room.publicRoster = true;
+    change.room.participantsInvite = true;
+    change.listenerPin.reset();
+    const auto updated = ok(store->updateRoom(change));
+    EXPECT_TRUE(updated.publicRoster && updated.participantsInvite);
   }
-  EXPECT_EQ(userVersion(path_), 2);
+  EXPECT_EQ(userVersion(path_), Store::kSchemaVersion);
   auto again = open();
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->checkPin(10, "5555"), Role::kListener) << "opening a version 2 file again";
+  EXPECT_EQ(again->checkPin(10, "5555"), Role::kListener) << "opening a migrated file again";
+  EXPECT_TRUE(again->findRoom(1, "4000")->participantsInvite);
   EXPECT_EQ(again->rooms(1).size(), 2u);
 }
 

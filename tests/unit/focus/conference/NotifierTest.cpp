@@ -258,6 +258,16 @@ TEST(EventPackages, ARoomWithAPinShowsItsRosterOnlyToItsParticipants) {
   EXPECT_EQ(h.lastStatus(), 200);
 }
 
+TEST(EventPackages, APinRoomWithAPublicRosterShowsItToAnyone) {
+  UasHarness h;
+  policy::Room lobbyScreen{"2001", "Town hall", 0};
+  lobbyScreen.participantPin = true;
+  lobbyScreen.publicRoster = true;
+  h.rooms.put(lobbyScreen);
+  h.receive(subscribe("w11", 1, "s11", "conference", {}, {}, "sip:2001@127.0.0.1:5060"));
+  EXPECT_EQ(h.lastStatus(), 200);
+}
+
 TEST(PresencePackage, OpenWithTheCountWhileInUseClosedWhenEmpty) {
   UasHarness h;
   h.receive(subscribe("p1", 1, "sp1", "presence"));

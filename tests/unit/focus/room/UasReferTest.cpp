@@ -267,6 +267,20 @@ TEST(Refer, RefusedForNonModeratorsAndBadReferTo) {
   EXPECT_TRUE(sent(h, "INVITE").empty());
 }
 
+TEST(Refer, ARoomMayLetEveryParticipantInvite) {
+  UasHarness h;
+  policy::Room open{"3000", "Open", 0};
+  open.key = "3000";
+  open.participantsInvite = true;
+  h.rooms.put(open);
+  h.receive(request("INVITE", "r8", 1, "ir8", {}, {}, kOfferPcmu, "sip:3000@127.0.0.1:5060"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag = h.lastResponse().to()->tag();
+  h.receive(refer("r8", 2, "ref8", tag, "<sip:bob@127.0.0.1:5090>"));
+  EXPECT_EQ(h.lastStatus(), 202) << "the room's rule: participants invite";
+  EXPECT_EQ(sent(h, "INVITE").size(), 1u);
+}
+
 TEST(ReferTo, ParsesTargetAndMethodAndDropsEmbeddedHeaders) {
   auto plain = room::parseReferTo("<sip:bob@example.com>");
   ASSERT_TRUE(plain);
