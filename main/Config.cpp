@@ -62,6 +62,16 @@ Check readNumber(const std::string& text,
   return std::nullopt;
 }
 
+std::string_view trimBlanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 }  // namespace
 
 Check readYesNo(const std::string& value, bool& out) {
@@ -272,6 +282,207 @@ Check readSipDomain(const std::string& value, std::string& out) {
   return std::nullopt;
 }
 
+// ---- registrations (--register) ------------------------------------------------------------
+
+constexpr std::uint32_t kDefaultRegisterExpires = 3600;
+constexpr std::uint64_t kMaxRegisterExpires = 604800;  // a week
+
+bool isBlankOrControl(char c) {
+  return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+}
+
+// sip:USER@HOST or sips:USER@HOST with nothing a header would need quoting for. The focus parses
+// it fully at start-up; this catches what a typo makes.
+std::optional<std::string> checkAor(const std::string& aor) {
+  auto colon = aor.find(':');
+  std::string scheme = aor.substr(0, colon == std::string::npos ? 0 : colon);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  if (scheme != "sip" && scheme != "sips") {
+    return "an address of record is a sip: or sips: URI, as in sip:1000@pbx.example.com";
+  }
+  if (std::any_of(aor.begin(), aor.end(),
+                  [](char c) { return isBlankOrControl(c) || c == '<' || c == '>' || c == '"'; })) {
+    return "an address of record has no blanks, quotes or angle brackets";
+  }
+  auto at = aor.find('@');
+  if (at == std::string::npos || at == colon + 1 || at + 1 == aor.size()) {
+    return "an address of record has a user and a host (sip:USER@HOST)";
+  }
+  return std::nullopt;
+}
+
+// HOST[:PORT][;transport=udp|tcp|tls], HOST a name, an IPv4 address or an IPv6 reference.
+Check readRegistrar(const std::string& text, Registration& out) {
+  auto semicolon = text.find(';');
+  std::string hostPort = text.substr(0, semicolon);
+  out.transport = SipTransport::kUdp;
+  if (semicolon != std::string::npos) {
+    std::string param = text.substr(semicolon + 1);
+    std::transform(param.begin(), param.end(), param.begin(),
+                   [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+    if (param == "transport=udp") {
+      out.transport = SipTransport::kUdp;
+    } else if (param == "transport=tcp") {
+      out.transport = SipTransport::kTcp;
+    } else if (param == "transport=tls") {
+      out.transport = SipTransport::kTls;
+    } else {
+      return Refusal{text, "the registrar takes only ;transport=udp, tcp or tls"};
+    }
+  }
+  std::string host = hostPort;
+  std::string port;
+  if (!hostPort.empty() && hostPort.front() == '[') {
+    auto close = hostPort.find(']');
+    if (close == std::string::npos) {
+      return Refusal{text, "missing ']' after the IPv6 address"};
+    }
+    host = hostPort.substr(0, close + 1);
+    if (close + 1 < hostPort.size()) {
+      if (hostPort[close + 1] != ':') {
+        return Refusal{text, "expected :PORT after ']'"};
+      }
+      port = hostPort.substr(close + 2);
+      if (port.empty()) {
+        return Refusal{text, "expected a port number after ':'"};
+      }
+    }
+  } else if (auto colon = hostPort.find(':'); colon != std::string::npos) {
+    if (hostPort.find(':', colon + 1) != std::string::npos) {
+      return Refusal{text, "an IPv6 address goes in brackets, as in [2001:db8::1]:5060"};
+    }
+    host = hostPort.substr(0, colon);
+    port = hostPort.substr(colon + 1);
+    if (port.empty()) {
+      return Refusal{text, "expected a port number after ':'"};
+    }
+  }
+  if (host.empty()) {
+    return Refusal{text, "no registrar host"};
+  }
+  std::string checked;
+  if (auto refusal = readSipDomain(host, checked)) {
+    return Refusal{text, refusal->reason};
+  }
+  out.registrarHost = host;
+  out.registrarPort = 0;
+  if (!port.empty()) {
+    auto number = parseNumber(port);
+    if (!number || *number == 0 || *number > 65535) {
+      return Refusal{text, "\"" + port + "\" is not a port number (1 to 65535)"};
+    }
+    out.registrarPort = static_cast<std::uint16_t>(*number);
+  }
+  return std::nullopt;
+}
+
+std::string registrarText(const Registration& r) {
+  std::string out = r.registrarHost;
+  if (r.registrarPort != 0) {
+    out += ":" + std::to_string(r.registrarPort);
+  }
+  if (r.transport == SipTransport::kTcp) {
+    out += ";transport=tcp";
+  } else if (r.transport == SipTransport::kTls) {
+    out += ";transport=tls";
+  }
+  return out;
+}
+
+// AOR,REGISTRAR[,USER[,EXPIRES[,ROOM]]]; empty optional fields take their defaults.
+Check readRegistration(const std::string& value, Registration& out) {
+  std::vector<std::string> fields;
+  std::string_view rest = value;
+  while (true) {
+    auto comma = rest.find(',');
+    fields.emplace_back(trimBlanks(rest.substr(0, comma)));
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    rest = rest.substr(comma + 1);
+  }
+  if (fields.size() < 2 || fields.size() > 5) {
+    return Refusal{value, "expected AOR,REGISTRAR[,USER[,EXPIRES[,ROOM]]]"};
+  }
+  Registration r;
+  if (auto reason = checkAor(fields[0])) {
+    return Refusal{value, *reason};
+  }
+  r.aor = fields[0];
+  if (auto refusal = readRegistrar(fields[1], r)) {
+    return Refusal{value, refusal->reason};
+  }
+  if (fields.size() > 2) {
+    r.user = fields[2];
+    if (std::any_of(r.user.begin(), r.user.end(),
+                    [](char c) { return isBlankOrControl(c) || c == ':'; })) {
+      return Refusal{value, "the username has a blank, a control character or a ':'"};
+    }
+  }
+  if (fields.size() > 3 && !fields[3].empty()) {
+    std::uint64_t expires = 0;
+    if (auto refusal = readNumber(fields[3], 1, kMaxRegisterExpires, expires)) {
+      return Refusal{value, "EXPIRES " + refusal->reason};
+    }
+    r.expires = static_cast<std::uint32_t>(expires);
+  }
+  if (fields.size() > 4) {
+    r.room = fields[4];
+  }
+  if (!validRoomId(r.roomId())) {
+    return Refusal{value, "the room \"" + r.roomId() +
+                              "\" is not a room id (1 to 64 of A-Z a-z 0-9 . _ -); name the room "
+                              "as the fifth field"};
+  }
+  out = std::move(r);
+  return std::nullopt;
+}
+
+Check readRegistrations(const Values& values, std::vector<Registration>& out) {
+  std::vector<Registration> registrations;
+  for (const auto& value : values) {
+    if (value == "off") {
+      if (values.size() > 1) {
+        return Refusal{value, "'off' cannot be combined with registrations"};
+      }
+      continue;
+    }
+    Registration r;
+    if (auto refusal = readRegistration(value, r)) {
+      return refusal;
+    }
+    if (std::any_of(registrations.begin(), registrations.end(),
+                    [&](const Registration& other) { return other.aor == r.aor; })) {
+      return Refusal{value, r.aor + " is registered twice"};
+    }
+    registrations.push_back(std::move(r));
+  }
+  out = std::move(registrations);
+  return std::nullopt;
+}
+
+Values writeRegistrations(const std::vector<Registration>& registrations) {
+  if (registrations.empty()) {
+    return {"off"};
+  }
+  Values out;
+  for (const auto& r : registrations) {
+    std::vector<std::string> fields{
+        r.aor, registrarText(r), r.user,
+        r.expires == kDefaultRegisterExpires ? std::string() : std::to_string(r.expires), r.room};
+    while (fields.size() > 2 && fields.back().empty()) {
+      fields.pop_back();
+    }
+    std::string line;
+    for (const auto& field : fields) {
+      line += (line.empty() ? "" : ",") + field;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
 Check readPortRange(const std::string& value, PortRange& out) {
   auto parsed = parsePortRange(value);
   if (auto* reason = std::get_if<std::string>(&parsed)) {
@@ -394,6 +605,24 @@ const auto kSettings = std::to_array<Setting>({
        return readInteger(single(v), 1024, 1048576, c.maxMessageBytes);
      },
      [](const Config& c) { return Values{std::to_string(c.maxMessageBytes)}; }},
+    {"register", "AOR,REGISTRAR[,USER[,EXPIRES[,ROOM]]]",
+     "Register a room address with a PBX or registrar, e.g. "
+     "sip:7001@pbx.example.com,192.0.2.10:5060. REGISTRAR is HOST[:PORT], optionally with "
+     ";transport=tcp or ;transport=tls. USER (the digest username) and ROOM default to the AOR's "
+     "user part, EXPIRES to 3600 s. Repeat for several, or 'off'. Passwords come from "
+     "register-password-file.",
+     Group::kSip, true,
+     [](Config& c, const Values& v) { return readRegistrations(v, c.registrations); },
+     [](const Config& c) { return writeRegistrations(c.registrations); }},
+    {"register-password-file", "FILE",
+     "USER:PASSWORD lines for the registrations' digest usernames (keep it readable by confab "
+     "only); empty: challenges are not answered.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       c.registerPasswordFile = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.registerPasswordFile}; }},
     {"api", "ADDR:PORT", "REST API listening point, or 'off'.", Group::kApi, false,
      [](Config& c, const Values& v) {
        std::vector<Endpoint> endpoints;
@@ -1008,6 +1237,49 @@ Result parse(int argc, const char* const* argv) {
     // as a message, not an abort.
     return Error{e.what()};
   }
+}
+
+std::string Registration::aorUser() const {
+  auto colon = aor.find(':');
+  auto at = aor.find('@');
+  if (colon == std::string::npos || at == std::string::npos || at < colon) {
+    return {};
+  }
+  std::string userInfo = aor.substr(colon + 1, at - colon - 1);
+  return userInfo.substr(0, userInfo.find(':'));  // RFC 3261 §19.1.1: user [":" password]
+}
+
+std::variant<std::map<std::string, std::string>, std::string> readPasswordFile(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return path + ": cannot read: " + std::generic_category().message(errno);
+  }
+  std::map<std::string, std::string> passwords;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    // Never a password in a message: only the line number and the user.
+    auto colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return path + ":" + std::to_string(number) + ": expected USER:PASSWORD";
+    }
+    auto [it, inserted] = passwords.emplace(line.substr(0, colon), line.substr(colon + 1));
+    if (!inserted) {
+      return path + ":" + std::to_string(number) + ": " + it->first + " given twice";
+    }
+  }
+  if (in.bad()) {
+    return path + ": cannot read";
+  }
+  return passwords;
 }
 
 std::optional<std::uint64_t> parseNumber(std::string_view text) {

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,26 @@ struct PortRange {
 };
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError };
+
+enum class SipTransport { kUdp, kTcp, kTls };
+
+// A room address the focus registers with a PBX or registrar (--register), so that calls to it
+// reach the room. The password is never an option: it comes from registerPasswordFile.
+struct Registration {
+  std::string aor;            // sip:USER@DOMAIN, the address of record
+  std::string registrarHost;  // IP address (IPv6 in brackets) or host name
+  std::uint16_t registrarPort = 0;  // 0: the transport's default
+  SipTransport transport = SipTransport::kUdp;
+  std::string user;            // digest username; empty: the AOR's user part
+  std::uint32_t expires = 3600;  // seconds asked for
+  std::string room;            // the room calls reach; empty: the AOR's user part
+
+  // The AOR's user part (what user and room default to).
+  [[nodiscard]] std::string aorUser() const;
+  [[nodiscard]] std::string authUser() const { return user.empty() ? aorUser() : user; }
+  [[nodiscard]] std::string roomId() const { return room.empty() ? aorUser() : room; }
+  friend bool operator==(const Registration&, const Registration&) = default;
+};
 
 // A room served from configuration: callers dial sip:ID@host.
 struct Room {
@@ -110,6 +131,11 @@ struct Config {
   unsigned maxParticipants = 0;  // per room; 0: no limit
   // Ring this long with 180 before answering (lets a caller hear ringback, and CANCEL); 0: none.
   std::chrono::milliseconds answerDelay{0};
+  // Room addresses registered with a PBX or registrar; none by default.
+  std::vector<Registration> registrations;
+  // Lines of USER:PASSWORD for the registrations' digest authentication; empty: none.
+  std::string registerPasswordFile;
+
   // Every room refuses plain RTP.
   bool requireSrtp = false;
   // SpeexDSP noise suppression and automatic gain on every caller's voice before it is mixed.
@@ -162,6 +188,8 @@ max-message-bytes = 65535
 mixer-threads = 0
 max-participants = 0
 answer-delay-ms = 0
+register = off
+register-password-file =
 require-srtp = no
 noise-suppression = no
 agc = no
@@ -198,5 +226,11 @@ std::variant<PortRange, std::string> parsePortRange(std::string_view text);
 // A whole decimal number (digits only, no sign or spaces), or nothing.
 std::optional<std::uint64_t> parseNumber(std::string_view text);
 std::string_view toString(LogLevel level);
+
+// Reads a --register-password-file: one USER:PASSWORD per line (the password is the rest of the
+// line, colons included); blank lines and lines starting with '#' are skipped. The passwords by
+// user, or why the file was refused.
+std::variant<std::map<std::string, std::string>, std::string> readPasswordFile(
+    const std::string& path);
 
 }  // namespace confab::config

@@ -17,6 +17,7 @@ namespace confab::config {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 namespace ip = boost::asio::ip;
 
@@ -99,7 +100,10 @@ constexpr const char* kEveryOption =
     "answer-delay-ms = 1500\n"
     "require-srtp = yes\n"
     "noise-suppression = yes\n"
-    "agc = on\n";
+    "agc = on\n"
+    "register = sip:7001@pbx.example.com,192.0.2.10:5080;transport=tcp,auth7001,600,sales\n"
+    "register = sips:42@pbx.example.com,[2001:db8::5]\n"
+    "register-password-file = /etc/confab/register.passwords\n";
 
 void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
@@ -129,6 +133,15 @@ void expectEveryOption(const Config& c) {
   EXPECT_TRUE(c.requireSrtp);
   EXPECT_TRUE(c.noiseSuppression);
   EXPECT_TRUE(c.automaticGain);
+  ASSERT_EQ(c.registrations.size(), 2U);
+  EXPECT_EQ(c.registrations[0], (Registration{"sip:7001@pbx.example.com", "192.0.2.10", 5080,
+                                              SipTransport::kTcp, "auth7001", 600, "sales"}));
+  EXPECT_EQ(c.registrations[1],
+            (Registration{"sips:42@pbx.example.com", "[2001:db8::5]", 0, SipTransport::kUdp, "",
+                          3600, ""}));
+  EXPECT_EQ(c.registrations[1].authUser(), "42");
+  EXPECT_EQ(c.registrations[1].roomId(), "42");
+  EXPECT_EQ(c.registerPasswordFile, "/etc/confab/register.passwords");
 }
 
 TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
@@ -194,7 +207,9 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "pin-window-minutes",
                            "room-lockout-minutes",
                            "entry-attempts",
-                           "entry-key-seconds"}) {
+                           "entry-key-seconds",
+                           "register",
+                           "register-password-file"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -258,6 +273,11 @@ TEST(ConfigCommandLine, EveryOption) {
       "yes",
       "--agc",
       "on",
+      "--register",
+      "sip:7001@pbx.example.com,192.0.2.10:5080;transport=tcp,auth7001,600,sales",
+      "--register=sips:42@pbx.example.com,[2001:db8::5]",
+      "--register-password-file",
+      "/etc/confab/register.passwords",
   }));
   expectEveryOption(c);
 }
@@ -423,7 +443,98 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--agc", "loud"}, "agc", "yes or no"},
         BadValue{{"--data-dir", ""}, "data-dir", "must not be empty"},
         BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
-        BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"}));
+        BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"},
+        BadValue{{"--register", "sip:1000@pbx"}, "register", "AOR,REGISTRAR"},
+        BadValue{{"--register", "sip:1000@pbx,h,u,60,r,extra"}, "register", "AOR,REGISTRAR"},
+        BadValue{{"--register", "tel:1000,192.0.2.1"}, "register", "sip: or sips: URI"},
+        BadValue{{"--register", "sip:pbx.example.com,192.0.2.1"}, "register", "a user and a host"},
+        BadValue{{"--register", "sip:1000@,192.0.2.1"}, "register", "a user and a host"},
+        BadValue{{"--register", "sip:a b@pbx,192.0.2.1"}, "register", "no blanks"},
+        BadValue{{"--register", "sip:1000@pbx,"}, "register", "no registrar host"},
+        BadValue{{"--register", "sip:1000@pbx,bad_host"}, "register", "host name"},
+        BadValue{{"--register", "sip:1000@pbx,2001:db8::1"}, "register", "brackets"},
+        BadValue{{"--register", "sip:1000@pbx,[2001:db8::1"}, "register", "missing ']'"},
+        BadValue{{"--register", "sip:1000@pbx,pbx:0"}, "register", "not a port number"},
+        BadValue{{"--register", "sip:1000@pbx,pbx:"}, "register", "expected a port number"},
+        BadValue{{"--register", "sip:1000@pbx,pbx;transport=sctp"}, "register", ";transport="},
+        BadValue{{"--register", "sip:1000@pbx,pbx,us:er"}, "register", "username"},
+        BadValue{{"--register", "sip:1000@pbx,pbx,,0"}, "register", "EXPIRES must be between"},
+        BadValue{{"--register", "sip:1000@pbx,pbx,,soon"}, "register", "EXPIRES expected"},
+        BadValue{{"--register", "sip:+1%20555@pbx,pbx"}, "register", "fifth field"},
+        BadValue{{"--register", "sip:1000@pbx,pbx,,,bad room"}, "register", "not a room id"},
+        BadValue{{"--register", "sip:1@pbx,a", "--register", "sip:1@pbx,b"}, "register",
+                 "registered twice"},
+        BadValue{{"--register", "sip:1@pbx,a", "--register", "off"}, "register",
+                 "cannot be combined"}));
+
+TEST(ConfigRegister, NoneByDefaultAndDefaultsFilledIn) {
+  EXPECT_TRUE(expectConfig(parseArgs({})).registrations.empty());
+  Config c = expectConfig(parseArgs({"--register", " sip:1000@pbx.example.com , pbx.example.com "}));
+  ASSERT_EQ(c.registrations.size(), 1U);
+  const auto& r = c.registrations[0];
+  EXPECT_EQ(r.aor, "sip:1000@pbx.example.com");
+  EXPECT_EQ(r.registrarHost, "pbx.example.com");
+  EXPECT_EQ(r.registrarPort, 0);
+  EXPECT_EQ(r.transport, SipTransport::kUdp);
+  EXPECT_EQ(r.expires, 3600U);
+  EXPECT_EQ(r.authUser(), "1000");
+  EXPECT_EQ(r.roomId(), "1000");
+  // Empty middle fields keep their defaults; a user with a password part is cut at the colon.
+  Config d = expectConfig(parseArgs({"--register", "sip:7001:x@pbx,pbx,,,sales"}));
+  EXPECT_EQ(d.registrations[0].aorUser(), "7001");
+  EXPECT_EQ(d.registrations[0].expires, 3600U);
+  EXPECT_EQ(d.registrations[0].roomId(), "sales");
+}
+
+TEST(ConfigRegister, PrintConfigRoundTripsAndWritesOff) {
+  auto text = std::get<Exit>(
+      parseArgs({"--register", "sip:7001@pbx,192.0.2.10;transport=TLS,,120", "--register",
+                 "sip:7002@pbx,pbx:5070,,,room-b", "--print-config"}))
+                  .text;
+  EXPECT_THAT(text, HasSubstr("\nregister = sip:7001@pbx,192.0.2.10;transport=tls,,120\n"));
+  EXPECT_THAT(text, HasSubstr("\nregister = sip:7002@pbx,pbx:5070,,,room-b\n"));
+  TempFile printed(text);
+  Config again = expectConfig(parseArgs({"--config", printed.path()}));
+  EXPECT_EQ(again.registrations,
+            expectConfig(parseArgs({"--register", "sip:7001@pbx,192.0.2.10;transport=TLS,,120",
+                                    "--register", "sip:7002@pbx,pbx:5070,,,room-b"}))
+                .registrations);
+  EXPECT_THAT(toConfigFile(Config{}), HasSubstr("\nregister = off\n"));
+  EXPECT_THAT(toConfigFile(Config{}), HasSubstr("\nregister-password-file =\n"));
+}
+
+TEST(ConfigRegister, CommandLineReplacesTheFilesRegistrations) {
+  TempFile file("register = sip:1@pbx,a\nregister = sip:2@pbx,b\nregister-password-file = /p\n");
+  Config c = expectConfig(parseArgs({"--config", file.path(), "--register", "sip:3@pbx,c"}));
+  ASSERT_EQ(c.registrations.size(), 1U);
+  EXPECT_EQ(c.registrations[0].aor, "sip:3@pbx");
+  EXPECT_EQ(c.registerPasswordFile, "/p");
+  EXPECT_TRUE(
+      expectConfig(parseArgs({"--config", file.path(), "--register", "off"})).registrations.empty());
+}
+
+TEST(ConfigRegister, PasswordFile) {
+  TempFile file("# registrations\n\n7001:s3cret:with:colons\r\n7002:\nbob:x\n");
+  using Passwords = std::map<std::string, std::string>;
+  auto read = readPasswordFile(file.path());
+  ASSERT_TRUE(std::holds_alternative<Passwords>(read));
+  const auto& passwords = std::get<Passwords>(read);
+  EXPECT_EQ(passwords.size(), 3U);
+  EXPECT_EQ(passwords.at("7001"), "s3cret:with:colons");
+  EXPECT_EQ(passwords.at("7002"), "");
+
+  TempFile bad("7001:first\nno-colon-secret\n");
+  auto refused = readPasswordFile(bad.path());
+  ASSERT_TRUE(std::holds_alternative<std::string>(refused));
+  EXPECT_THAT(std::get<std::string>(refused), HasSubstr(":2: expected USER:PASSWORD"));
+  // The refusal never shows a password.
+  EXPECT_THAT(std::get<std::string>(refused), Not(HasSubstr("secret")));
+
+  TempFile twice("a:1\na:2\n");
+  EXPECT_THAT(std::get<std::string>(readPasswordFile(twice.path())), HasSubstr("a given twice"));
+  EXPECT_THAT(std::get<std::string>(readPasswordFile("/nonexistent/confab-passwords")),
+              HasSubstr("cannot read"));
+}
 
 TEST(ConfigErrors, UnknownOptionIsNamed) {
   EXPECT_EQ(expectError(parseArgs({"--sip-udpp", "0.0.0.0:5060"})), "unknown option --sip-udpp");
@@ -529,7 +640,9 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--answer-delay-ms",
                              "--require-srtp",
                              "--noise-suppression",
-                             "--agc"}) {
+                             "--agc",
+                             "--register",
+                             "--register-password-file"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
