@@ -67,17 +67,33 @@ std::optional<Enum> valueOf(const std::array<Named<Enum>, N>& table, std::string
 }
 
 // RFC 4733 §3.2 events 0-15 as the Control interface reports them.
+
+// RFC 4733 §3.2 events 0-15 as the Control interface reports them.
 constexpr std::string_view kDtmfDigits = "0123456789*#ABCD";
 // SRTP master key and salt are 30 bytes at most today; leave room, refuse anything absurd.
 constexpr std::size_t kMaxKeySaltBytes = 64;
-// Paths name files on the mixer's machine; PATH_MAX is 4096.
-constexpr std::size_t kMaxPathBytes = 4096;
-constexpr std::size_t kMaxAddressBytes = 128;
 constexpr std::size_t kMaxLatchSources = 8;
-constexpr std::size_t kMaxMessageBytes = 1024;
-// Engine stats for more threads than this would not fit a line (about 240 bytes each); a
-// machine with more mixer threads reports the first ones.
-constexpr std::size_t kMaxThreads = 128;
+constexpr double kMaxMeasure = 1e15;
+
+// The names of each enum on the wire.
+template <class Enum>
+constexpr const auto& namesOf();
+template <>
+constexpr const auto& namesOf<Codec>() {
+  return kCodecs;
+}
+template <>
+constexpr const auto& namesOf<srtp::Suite>() {
+  return kSuites;
+}
+template <>
+constexpr const auto& namesOf<RecordingFormat>() {
+  return kFormats;
+}
+template <>
+constexpr const auto& namesOf<MediaFileEnd>() {
+  return kEnds;
+}
 
 // ---- writing -----------------------------------------------------------------------------------
 
@@ -107,203 +123,6 @@ json::value addressValue(const std::optional<sockaddr_storage>& address) {
   }
   return json::string(text);
 }
-
-json::object roomSettingsObject(const RoomSettings& s) {
-  return {{"maxTalkers", s.maxTalkers},
-          {"opusBitrate", s.opusBitrate},
-          {"silentLevel", s.silentLevel},
-          {"talkerStickinessDb", finite(s.talkerStickinessDb)},
-          {"talkerOpusComplexity", s.talkerOpusComplexity},
-          {"listenerOpusComplexity", s.listenerOpusComplexity},
-          {"quietListenerDbov", finite(s.quietListenerDbov)}};
-}
-
-json::object mediaObject(const MediaParams& m) {
-  const ParticipantSettings& p = m.participant;
-  json::object participant{
-      {"codec", nameOf(kCodecs, p.codec)},
-      {"payloadType", p.payloadType},
-      {"telephoneEventPayloadType",
-       p.telephoneEventPayloadType ? json::value(*p.telephoneEventPayloadType) : json::value()},
-      {"comfortNoisePayloadType",
-       p.comfortNoisePayloadType ? json::value(*p.comfortNoisePayloadType) : json::value()},
-      {"audioLevelId", p.audioLevelId},
-      {"csrcLevelsId", p.csrcLevelsId},
-      {"ssrc", p.ssrc},
-      {"muted", p.muted},
-      {"deaf", p.deaf},
-      {"gain", finite(p.gain)},
-      {"noiseSuppression", p.noiseSuppression},
-      {"automaticGain", p.automaticGain}};
-  const EndpointSettings& e = m.endpoint;
-  json::value srtpValue;
-  if (e.srtp) {
-    srtpValue = json::object{{"suite", nameOf(kSuites, e.srtp->suite)},
-                             {"localKeySalt", hex(e.srtp->localKeySalt)},
-                             {"remoteKeySalt", hex(e.srtp->remoteKeySalt)}};
-  }
-  json::object endpoint{{"rtcpMux", e.rtcpMux},
-                        {"srtp", std::move(srtpValue)},
-                        {"remoteRtp", addressValue(e.remoteRtp)},
-                        {"remoteRtcp", addressValue(e.remoteRtcp)}};
-  json::array latchSources;
-  for (std::size_t i = 0; i < e.latchSources.size() && i < kMaxLatchSources; ++i) {
-    latchSources.push_back(addressValue(e.latchSources[i]));
-  }
-  endpoint["latchSources"] = std::move(latchSources);
-  return {{"participant", std::move(participant)},
-          {"endpoint", std::move(endpoint)},
-          {"sending", m.sending},
-          {"receiving", m.receiving}};
-}
-
-json::object mixStatsObject(const MixStats& s) {
-  return {{"participants", s.participants},
-          {"encodesLastTick", s.encodesLastTick},
-          {"recording", s.recording},
-          {"playing", s.playing}};
-}
-
-json::object mediaStatsObject(const MediaStats& s) {
-  const MediaQuality& q = s.quality;
-  return {{"packetsReceived", s.packetsReceived},
-          {"packetsDropped", s.packetsDropped},
-          {"packetsLate", s.packetsLate},
-          {"packetsDuplicate", s.packetsDuplicate},
-          {"packetsMalformed", s.packetsMalformed},
-          {"packetsUnauthenticated", s.packetsUnauthenticated},
-          {"packetsRefused", s.packetsRefused},
-          {"packetsNotMedia", s.packetsNotMedia},
-          {"framesDecoded", s.framesDecoded},
-          {"framesConcealed", s.framesConcealed},
-          {"packetsSent", s.packetsSent},
-          {"talking", s.talking},
-          {"quality",
-           {{"ourFractionLost", q.ourFractionLost},
-            {"ourJitter", q.ourJitter},
-            {"theirFractionLost", q.theirFractionLost},
-            {"theirCumulativeLost", q.theirCumulativeLost},
-            {"theirJitter", q.theirJitter},
-            {"roundTripMicros", q.roundTripMicros}}}};
-}
-
-json::object threadObject(const EngineThreadStats& t) {
-  return {{"ticks", t.ticks},
-          {"latenessP50Micros", finite(t.latenessP50Micros)},
-          {"latenessP99Micros", finite(t.latenessP99Micros)},
-          {"latenessP999Micros", finite(t.latenessP999Micros)},
-          {"cpuSeconds", finite(t.cpuSeconds)},
-          {"mixes", t.mixes},
-          {"faults", t.faults}};
-}
-
-struct Writer {
-  json::object operator()(const Hello& m) const {
-    return {{"type", "hello"}, {"version", m.version}, {"mediaAddress", m.mediaAddress}};
-  }
-  json::object operator()(const CreateMix& m) const {
-    return {{"type", "createMix"},
-            {"id", m.id},
-            {"mix", m.mix},
-            {"settings", roomSettingsObject(m.settings)}};
-  }
-  json::object operator()(const DestroyMix& m) const {
-    return {{"type", "destroyMix"}, {"id", m.id}, {"mix", m.mix}};
-  }
-  json::object operator()(const Reserve& m) const { return {{"type", "reserve"}, {"id", m.id}}; }
-  json::object operator()(const Join& m) const {
-    return {{"type", "join"},
-            {"id", m.id},
-            {"endpoint", m.endpoint},
-            {"mix", m.mix},
-            {"media", mediaObject(m.media)}};
-  }
-  json::object operator()(const Update& m) const {
-    return {{"type", "update"},
-            {"id", m.id},
-            {"endpoint", m.endpoint},
-            {"media", mediaObject(m.media)}};
-  }
-  json::object operator()(const Move& m) const {
-    return {{"type", "move"}, {"id", m.id}, {"endpoint", m.endpoint}, {"mix", m.mix}};
-  }
-  json::object operator()(const Release& m) const {
-    return {{"type", "release"}, {"id", m.id}, {"endpoint", m.endpoint}};
-  }
-  json::object operator()(const SetMuted& m) const {
-    return {{"type", "setMuted"}, {"id", m.id}, {"endpoint", m.endpoint}, {"muted", m.muted}};
-  }
-  json::object operator()(const SetDeaf& m) const {
-    return {{"type", "setDeaf"}, {"id", m.id}, {"endpoint", m.endpoint}, {"deaf", m.deaf}};
-  }
-  json::object operator()(const SetGain& m) const {
-    return {{"type", "setGain"}, {"id", m.id}, {"endpoint", m.endpoint}, {"gain", finite(m.gain)}};
-  }
-  json::object operator()(const StartRecording& m) const {
-    return {{"type", "startRecording"},
-            {"id", m.id},
-            {"mix", m.mix},
-            {"path", m.path},
-            {"format", nameOf(kFormats, m.format)}};
-  }
-  json::object operator()(const StopRecording& m) const {
-    return {{"type", "stopRecording"}, {"id", m.id}, {"mix", m.mix}};
-  }
-  json::object operator()(const Play& m) const {
-    return {{"type", "play"}, {"id", m.id}, {"mix", m.mix}, {"path", m.path}};
-  }
-  json::object operator()(const StopPlaying& m) const {
-    return {{"type", "stopPlaying"}, {"id", m.id}, {"mix", m.mix}};
-  }
-  json::object operator()(const Ok& m) const { return {{"type", "ok"}, {"id", m.id}}; }
-  json::object operator()(const Reserved& m) const {
-    return {{"type", "reserved"}, {"id", m.id}, {"endpoint", m.endpoint}, {"rtpPort", m.rtpPort}};
-  }
-  json::object operator()(const Failed& m) const {
-    return {{"type", "failed"},
-            {"id", m.id},
-            {"message", std::string_view(m.message).substr(0, kMaxMessageBytes)}};
-  }
-  json::object operator()(const DtmfEvent& m) const {
-    return {{"type", "dtmf"}, {"endpoint", m.endpoint}, {"digit", std::string(1, m.digit)}};
-  }
-  json::object operator()(const RtpTimeoutEvent& m) const {
-    return {{"type", "rtpTimeout"}, {"endpoint", m.endpoint}};
-  }
-  json::object operator()(const EndpointFailedEvent& m) const {
-    return {{"type", "endpointFailed"}, {"endpoint", m.endpoint}};
-  }
-  json::object operator()(const TalkingEvent& m) const {
-    return {{"type", "talking"}, {"endpoint", m.endpoint}, {"talking", m.talking}};
-  }
-  json::object operator()(const SourceEvent& m) const {
-    return {{"type", "source"},
-            {"endpoint", m.endpoint},
-            {"latched", m.source.latched},
-            {"address", std::string_view(m.source.address).substr(0, kMaxAddressBytes)},
-            {"refused", m.source.refused}};
-  }
-  json::object operator()(const PlaybackEndedEvent& m) const {
-    return {{"type", "playbackEnded"}, {"mix", m.mix}, {"how", nameOf(kEnds, m.how)}};
-  }
-  json::object operator()(const RecordingEndedEvent& m) const {
-    return {{"type", "recordingEnded"}, {"mix", m.mix}, {"how", nameOf(kEnds, m.how)}};
-  }
-  json::object operator()(const MixStatsEvent& m) const {
-    return {{"type", "mixStats"}, {"mix", m.mix}, {"stats", mixStatsObject(m.stats)}};
-  }
-  json::object operator()(const EndpointStatsEvent& m) const {
-    return {
-        {"type", "endpointStats"}, {"endpoint", m.endpoint}, {"stats", mediaStatsObject(m.stats)}};
-  }
-  json::object operator()(const EngineStatsEvent& m) const {
-    json::array threads;
-    for (std::size_t i = 0; i < m.threads.size() && i < kMaxThreads; ++i) {
-      threads.push_back(threadObject(m.threads[i]));
-    }
-    return {{"type", "engineStats"}, {"threads", std::move(threads)}};
-  }
-};
 
 // ---- reading -----------------------------------------------------------------------------------
 
@@ -612,377 +431,337 @@ void readKey(Fields& f, std::string_view key, std::vector<uint8_t>& out) {
   out = std::move(*bytes);
 }
 
-void readRoomSettings(const json::object& o,
-                      const std::string& where,
-                      RoomSettings& s,
-                      Fields& parent) {
-  Fields f(o, where);
-  f.unsignedNumber("maxTalkers", s.maxTalkers, false, 64);
-  f.signedNumber("opusBitrate", s.opusBitrate, 6000, 510000);  // RFC 6716 §2.1.1
-  f.unsignedNumber("silentLevel", s.silentLevel, false, 127);  // RFC 6464 §3: 0-127 -dBov
-  f.real("talkerStickinessDb", s.talkerStickinessDb, 0.0, 100.0);
-  f.signedNumber("talkerOpusComplexity", s.talkerOpusComplexity, 0, 10);  // libopus 0..10
-  f.signedNumber("listenerOpusComplexity", s.listenerOpusComplexity, 0, 10);
-  f.real("quietListenerDbov", s.quietListenerDbov, -127.0, 0.0);
-  parent.adopt(f.error());
+// ---- what each nested object holds (both directions) -------------------------------------------
+
+// S is T, or const T (the writer reads it, the reader fills it).
+template <class S, class T>
+concept Is = std::same_as<std::remove_const_t<S>, T>;
+
+template <class V, Is<RoomSettings> S>
+void describe(V& v, S& s) {
+  v.number("maxTalkers", s.maxTalkers, kOptional, 64);
+  v.integer("opusBitrate", s.opusBitrate, 6000, 510000, kOptional);  // RFC 6716 §2.1.1
+  v.number("silentLevel", s.silentLevel, kOptional, 127);  // RFC 6464 §3: 0-127 -dBov
+  v.real("talkerStickinessDb", s.talkerStickinessDb, 0.0, 100.0, kOptional);
+  v.integer("talkerOpusComplexity", s.talkerOpusComplexity, 0, 10, kOptional);  // libopus 0..10
+  v.integer("listenerOpusComplexity", s.listenerOpusComplexity, 0, 10, kOptional);
+  v.real("quietListenerDbov", s.quietListenerDbov, -127.0, 0.0, kOptional);
 }
 
-void readMedia(const json::object& o, const std::string& where, MediaParams& m, Fields& parent) {
-  Fields f(o, where);
-  if (const json::object* p = f.object("participant", true)) {
-    Fields pf(*p, f.path("participant"));
-    ParticipantSettings& s = m.participant;
-    pf.named("codec", kCodecs, s.codec, true);
-    pf.unsignedNumber("payloadType", s.payloadType, true, 127);
-    if (pf.has("telephoneEventPayloadType")) {
-      uint8_t pt = 0;
-      pf.unsignedNumber("telephoneEventPayloadType", pt, true, 127);
-      s.telephoneEventPayloadType = pt;
-    } else {
-      s.telephoneEventPayloadType.reset();
-    }
-    if (pf.has("comfortNoisePayloadType")) {
-      uint8_t pt = 0;
-      pf.unsignedNumber("comfortNoisePayloadType", pt, true, 127);
-      s.comfortNoisePayloadType = pt;
-    } else {
-      s.comfortNoisePayloadType.reset();
-    }
-    pf.unsignedNumber("audioLevelId", s.audioLevelId, false, 255);  // RFC 8285 ids
-    pf.unsignedNumber("csrcLevelsId", s.csrcLevelsId, false, 255);
-    pf.unsignedNumber("ssrc", s.ssrc);
-    pf.boolean("muted", s.muted);
-    pf.boolean("deaf", s.deaf);
-    pf.real("gain", s.gain, 0.0, kMaxGain);
-    pf.boolean("noiseSuppression", s.noiseSuppression);
-    pf.boolean("automaticGain", s.automaticGain);
-    f.adopt(pf.error());
+template <class V, Is<ParticipantSettings> S>
+void describe(V& v, S& s) {
+  v.choice("codec", s.codec, kRequired);
+  v.number("payloadType", s.payloadType, kRequired, 127);
+  v.optionalNumber("telephoneEventPayloadType", s.telephoneEventPayloadType, 127);
+  v.optionalNumber("comfortNoisePayloadType", s.comfortNoisePayloadType, 127);
+  v.number("audioLevelId", s.audioLevelId, kOptional, 255);  // RFC 8285 ids
+  v.number("csrcLevelsId", s.csrcLevelsId, kOptional, 255);
+  v.number("ssrc", s.ssrc, kOptional);
+  v.flag("muted", s.muted, kOptional);
+  v.flag("deaf", s.deaf, kOptional);
+  v.real("gain", s.gain, 0.0, kMaxGain, kOptional);
+  v.flag("noiseSuppression", s.noiseSuppression, kOptional);
+  v.flag("automaticGain", s.automaticGain, kOptional);
+}
+
+template <class V, Is<SrtpKeys> S>
+void describe(V& v, S& s) {
+  v.choice("suite", s.suite, kRequired);
+  v.hexBytes("localKeySalt", s.localKeySalt);
+  v.hexBytes("remoteKeySalt", s.remoteKeySalt);
+}
+
+template <class V, Is<EndpointSettings> S>
+void describe(V& v, S& s) {
+  v.flag("rtcpMux", s.rtcpMux, kOptional);
+  v.optionalNested("srtp", s.srtp);
+  v.address("remoteRtp", s.remoteRtp);
+  v.address("remoteRtcp", s.remoteRtcp);
+  v.addresses("latchSources", s.latchSources, kMaxLatchSources);
+}
+
+template <class V, Is<MediaParams> S>
+void describe(V& v, S& s) {
+  v.nested("participant", s.participant, kRequired);
+  v.nested("endpoint", s.endpoint, kRequired);
+  v.flag("sending", s.sending, kOptional);
+  v.flag("receiving", s.receiving, kOptional);
+}
+
+template <class V, Is<MixStats> S>
+void describe(V& v, S& s) {
+  v.number("participants", s.participants, kOptional);
+  v.number("encodesLastTick", s.encodesLastTick, kOptional);
+  v.flag("recording", s.recording, kOptional);
+  v.flag("playing", s.playing, kOptional);
+}
+
+template <class V, Is<MediaQuality> S>
+void describe(V& v, S& q) {
+  v.number("ourFractionLost", q.ourFractionLost, kOptional);
+  v.number("ourJitter", q.ourJitter, kOptional);
+  v.number("theirFractionLost", q.theirFractionLost, kOptional);
+  // RFC 3550 §6.4.1: cumulative lost is a signed 24-bit count.
+  v.integer("theirCumulativeLost", q.theirCumulativeLost, -(1 << 23), (1 << 23) - 1, kOptional);
+  v.number("theirJitter", q.theirJitter, kOptional);
+  v.number("roundTripMicros", q.roundTripMicros, kOptional);
+}
+
+template <class V, Is<MediaStats> S>
+void describe(V& v, S& s) {
+  v.number("packetsReceived", s.packetsReceived, kOptional);
+  v.number("packetsDropped", s.packetsDropped, kOptional);
+  v.number("packetsLate", s.packetsLate, kOptional);
+  v.number("packetsDuplicate", s.packetsDuplicate, kOptional);
+  v.number("packetsMalformed", s.packetsMalformed, kOptional);
+  v.number("packetsUnauthenticated", s.packetsUnauthenticated, kOptional);
+  v.number("packetsRefused", s.packetsRefused, kOptional);
+  v.number("packetsNotMedia", s.packetsNotMedia, kOptional);
+  v.number("framesDecoded", s.framesDecoded, kOptional);
+  v.number("framesConcealed", s.framesConcealed, kOptional);
+  v.number("packetsSent", s.packetsSent, kOptional);
+  v.flag("talking", s.talking, kOptional);
+  v.nested("quality", s.quality, kOptional);
+}
+
+template <class V, Is<EngineThreadStats> S>
+void describe(V& v, S& t) {
+  v.number("ticks", t.ticks, kOptional);
+  v.real("latenessP50Micros", t.latenessP50Micros, 0.0, kMaxMeasure, kOptional);
+  v.real("latenessP99Micros", t.latenessP99Micros, 0.0, kMaxMeasure, kOptional);
+  v.real("latenessP999Micros", t.latenessP999Micros, 0.0, kMaxMeasure, kOptional);
+  v.real("cpuSeconds", t.cpuSeconds, 0.0, kMaxMeasure, kOptional);
+  v.number("mixes", t.mixes, kOptional);
+  v.number("faults", t.faults, kOptional);
+}
+
+// ---- writing: each field into a JSON object ------------------------------------------------------
+
+class Writer {
+ public:
+  void requestId(const RequestId& id) { out_["id"] = id; }
+  template <class Unsigned>
+  void number(std::string_view key, const Unsigned& value, Need /*need*/, uint64_t /*max*/ = 0) {
+    out_[key] = static_cast<uint64_t>(value);
   }
-  if (const json::object* e = f.object("endpoint", true)) {
-    Fields ef(*e, f.path("endpoint"));
-    EndpointSettings& s = m.endpoint;
-    ef.boolean("rtcpMux", s.rtcpMux);
-    if (const json::object* k = ef.object("srtp")) {
-      Fields kf(*k, ef.path("srtp"));
-      SrtpKeys keys;
-      kf.named("suite", kSuites, keys.suite, true);
-      readKey(kf, "localKeySalt", keys.localKeySalt);
-      readKey(kf, "remoteKeySalt", keys.remoteKeySalt);
-      ef.adopt(kf.error());
-      s.srtp = std::move(keys);
+  template <class Signed>
+  void integer(std::string_view key, const Signed& value, int64_t /*min*/, int64_t /*max*/, Need) {
+    out_[key] = static_cast<int64_t>(value);
+  }
+  template <class Real>
+  void real(std::string_view key, const Real& value, double /*min*/, double /*max*/, Need) {
+    out_[key] = finite(static_cast<double>(value));
+  }
+  void flag(std::string_view key, const bool& value, Need /*need*/) { out_[key] = value; }
+  void text(std::string_view key, const std::string& value, std::size_t maxBytes, Need) {
+    out_[key] = std::string_view(value).substr(0, maxBytes);
+  }
+  template <class Enum>
+  void choice(std::string_view key, const Enum& value, Need /*need*/) {
+    out_[key] = nameOf(namesOf<Enum>(), value);
+  }
+  void digit(std::string_view key, const char& value) { out_[key] = std::string(1, value); }
+  template <class T>
+  void nested(std::string_view key, const T& value, Need /*need*/) {
+    Writer inner;
+    describe(inner, value);
+    out_[key] = std::move(inner.out_);
+  }
+  template <class T>
+  void optionalNested(std::string_view key, const std::optional<T>& value) {
+    if (value) {
+      nested(key, *value, kOptional);
     } else {
-      s.srtp.reset();
+      out_[key] = nullptr;
     }
-    readAddress(ef, "remoteRtp", s.remoteRtp);
-    readAddress(ef, "remoteRtcp", s.remoteRtcp);
-    s.latchSources.clear();
-    if (const json::array* sources = ef.array("latchSources")) {
-      if (sources->size() > kMaxLatchSources) {
-        ef.fail("latchSources", "more than " + std::to_string(kMaxLatchSources));
-      }
-      for (std::size_t i = 0; i < sources->size() && !ef.error(); ++i) {
-        const json::value& v = (*sources)[i];
-        std::optional<sockaddr_storage> address;
-        if (v.is_string()) {
-          address = parseAddress(std::string_view(v.get_string().data(), v.get_string().size()));
-        }
-        if (!address) {
-          ef.fail("latchSources", "expected ADDRESS:PORT strings");
-          break;
-        }
-        s.latchSources.push_back(*address);
-      }
+  }
+  template <class T>
+  void list(std::string_view key, const std::vector<T>& values, std::size_t max, Need) {
+    json::array items;
+    for (std::size_t i = 0; i < values.size() && i < max; ++i) {
+      Writer inner;
+      describe(inner, values[i]);
+      items.push_back(std::move(inner.out_));
     }
-    f.adopt(ef.error());
+    out_[key] = std::move(items);
   }
-  f.boolean("sending", m.sending);
-  f.boolean("receiving", m.receiving);
-  parent.adopt(f.error());
-}
-
-void readMixStats(const json::object& o, const std::string& where, MixStats& s, Fields& parent) {
-  Fields f(o, where);
-  f.unsignedNumber("participants", s.participants);
-  f.unsignedNumber("encodesLastTick", s.encodesLastTick);
-  f.boolean("recording", s.recording);
-  f.boolean("playing", s.playing);
-  parent.adopt(f.error());
-}
-
-void readMediaStats(const json::object& o,
-                    const std::string& where,
-                    MediaStats& s,
-                    Fields& parent) {
-  Fields f(o, where);
-  f.unsignedNumber("packetsReceived", s.packetsReceived);
-  f.unsignedNumber("packetsDropped", s.packetsDropped);
-  f.unsignedNumber("packetsLate", s.packetsLate);
-  f.unsignedNumber("packetsDuplicate", s.packetsDuplicate);
-  f.unsignedNumber("packetsMalformed", s.packetsMalformed);
-  f.unsignedNumber("packetsUnauthenticated", s.packetsUnauthenticated);
-  f.unsignedNumber("packetsRefused", s.packetsRefused);
-  f.unsignedNumber("packetsNotMedia", s.packetsNotMedia);
-  f.unsignedNumber("framesDecoded", s.framesDecoded);
-  f.unsignedNumber("framesConcealed", s.framesConcealed);
-  f.unsignedNumber("packetsSent", s.packetsSent);
-  f.boolean("talking", s.talking);
-  if (const json::object* q = f.object("quality")) {
-    Fields qf(*q, f.path("quality"));
-    qf.unsignedNumber("ourFractionLost", s.quality.ourFractionLost);
-    qf.unsignedNumber("ourJitter", s.quality.ourJitter);
-    qf.unsignedNumber("theirFractionLost", s.quality.theirFractionLost);
-    // RFC 3550 §6.4.1: cumulative lost is a signed 24-bit count.
-    qf.signedNumber("theirCumulativeLost", s.quality.theirCumulativeLost, -(1 << 23),
-                    (1 << 23) - 1);
-    qf.unsignedNumber("theirJitter", s.quality.theirJitter);
-    qf.unsignedNumber("roundTripMicros", s.quality.roundTripMicros);
-    f.adopt(qf.error());
+  template <class Unsigned>
+  void optionalNumber(std::string_view key, const std::optional<Unsigned>& value, uint64_t) {
+    out_[key] = value ? json::value(static_cast<uint64_t>(*value)) : json::value();
   }
-  parent.adopt(f.error());
-}
+  void address(std::string_view key, const std::optional<sockaddr_storage>& value) {
+    out_[key] = addressValue(value);
+  }
+  void addresses(std::string_view key, const std::vector<sockaddr_storage>& values,
+                 std::size_t max) {
+    json::array items;
+    for (std::size_t i = 0; i < values.size() && i < max; ++i) {
+      items.push_back(addressValue(values[i]));
+    }
+    out_[key] = std::move(items);
+  }
+  void hexBytes(std::string_view key, const std::vector<uint8_t>& bytes) { out_[key] = hex(bytes); }
 
-constexpr double kMaxMeasure = 1e15;
+  json::object& out() { return out_; }
 
-void readThread(const json::object& o,
-                const std::string& where,
-                EngineThreadStats& t,
-                Fields& parent) {
-  Fields f(o, where);
-  f.unsignedNumber("ticks", t.ticks);
-  f.real("latenessP50Micros", t.latenessP50Micros, 0.0, kMaxMeasure);
-  f.real("latenessP99Micros", t.latenessP99Micros, 0.0, kMaxMeasure);
-  f.real("latenessP999Micros", t.latenessP999Micros, 0.0, kMaxMeasure);
-  f.real("cpuSeconds", t.cpuSeconds, 0.0, kMaxMeasure);
-  f.unsignedNumber("mixes", t.mixes);
-  f.unsignedNumber("faults", t.faults);
-  parent.adopt(f.error());
-}
+ private:
+  json::object out_;
+};
 
-// Reads the message of 'type' from the fields; nullopt with the reason in 'f' otherwise.
-std::optional<Message> readMessage(std::string_view type, Fields& f, const json::object& o) {
+// ---- reading: each field from a JSON object, checked ---------------------------------------------
+
+class Reader {
+ public:
+  Reader(const json::object& object, std::string where) : f_(object, std::move(where)) {}
+
   // Request ids: non-zero (0 means "no request" in a Failed).
-  auto requestId = [&f](RequestId& id) {
-    f.unsignedNumber("id", id, true);
-    if (!f.error() && id == 0) {
-      f.fail("id", "must not be 0");
+  void requestId(RequestId& id) {
+    f_.unsignedNumber("id", id, true);
+    if (!f_.error() && id == 0) {
+      f_.fail("id", "must not be 0");
     }
-  };
-  auto sub = [&o](std::string_view key) -> const json::object* {
-    const json::value* v = o.if_contains(key);
-    return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-  };
-  if (type == "hello") {
-    Hello m;
-    f.signedNumber("version", m.version, 0, std::numeric_limits<int64_t>::max());
-    if (!f.has("version")) {
-      f.fail("version", "missing");
+  }
+  template <class Unsigned>
+  void number(std::string_view key,
+              Unsigned& out,
+              Need need,
+              uint64_t max = std::numeric_limits<Unsigned>::max()) {
+    f_.unsignedNumber(key, out, need == kRequired, max);
+  }
+  template <class Signed>
+  void integer(std::string_view key, Signed& out, int64_t min, int64_t max, Need need) {
+    if (need == kRequired && !f_.has(key)) {
+      f_.fail(key, "missing");
+      return;
     }
-    f.text("mediaAddress", m.mediaAddress, kMaxAddressBytes);
-    return m;
+    f_.signedNumber(key, out, min, max);
   }
-  if (type == "createMix") {
-    CreateMix m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    if (f.object("settings") != nullptr) {
-      readRoomSettings(*sub("settings"), "settings.", m.settings, f);
+  template <class Real>
+  void real(std::string_view key, Real& out, double min, double max, Need need) {
+    if (need == kRequired && !f_.has(key)) {
+      f_.fail(key, "missing");
+      return;
     }
-    return m;
+    f_.real(key, out, min, max);
   }
-  if (type == "destroyMix") {
-    DestroyMix m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    return m;
+  void flag(std::string_view key, bool& out, Need need) { f_.boolean(key, out, need == kRequired); }
+  void text(std::string_view key, std::string& out, std::size_t maxBytes, Need need) {
+    f_.text(key, out, maxBytes, need == kRequired);
   }
-  if (type == "reserve") {
-    Reserve m;
-    requestId(m.id);
-    return m;
+  template <class Enum>
+  void choice(std::string_view key, Enum& out, Need need) {
+    f_.named(key, namesOf<Enum>(), out, need == kRequired);
   }
-  if (type == "join" || type == "update") {
-    RequestId id = 0;
-    EndpointId endpoint = 0;
-    MixId mix = 0;
-    MediaParams media;
-    requestId(id);
-    f.unsignedNumber("endpoint", endpoint, true);
-    if (type == "join") {
-      f.unsignedNumber("mix", mix, true);
-    }
-    if (f.object("media", true) != nullptr) {
-      readMedia(*sub("media"), "media.", media, f);
-    }
-    if (type == "join") {
-      return Join{id, endpoint, mix, std::move(media)};
-    }
-    return Update{id, endpoint, std::move(media)};
-  }
-  if (type == "move") {
-    Move m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.unsignedNumber("mix", m.mix, true);
-    return m;
-  }
-  if (type == "release") {
-    Release m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    return m;
-  }
-  if (type == "setMuted") {
-    SetMuted m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.boolean("muted", m.muted, true);
-    return m;
-  }
-  if (type == "setDeaf") {
-    SetDeaf m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.boolean("deaf", m.deaf, true);
-    return m;
-  }
-  if (type == "setGain") {
-    SetGain m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    if (!f.has("gain")) {
-      f.fail("gain", "missing");
-    }
-    f.real("gain", m.gain, 0.0, kMaxGain);
-    return m;
-  }
-  if (type == "startRecording") {
-    StartRecording m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    f.text("path", m.path, kMaxPathBytes, true);
-    f.named("format", kFormats, m.format, true);
-    return m;
-  }
-  if (type == "stopRecording") {
-    StopRecording m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    return m;
-  }
-  if (type == "play") {
-    Play m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    f.text("path", m.path, kMaxPathBytes, true);
-    return m;
-  }
-  if (type == "stopPlaying") {
-    StopPlaying m;
-    requestId(m.id);
-    f.unsignedNumber("mix", m.mix, true);
-    return m;
-  }
-  if (type == "ok") {
-    Ok m;
-    requestId(m.id);
-    return m;
-  }
-  if (type == "reserved") {
-    Reserved m;
-    requestId(m.id);
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.unsignedNumber("rtpPort", m.rtpPort, true);
-    return m;
-  }
-  if (type == "failed") {
-    Failed m;
-    f.unsignedNumber("id", m.id, true);  // 0: about the line, not a request
-    f.text("message", m.message, kMaxMessageBytes, true);
-    return m;
-  }
-  if (type == "dtmf") {
-    DtmfEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    if (const json::string* s = f.string("digit", 1, true)) {
+  void digit(std::string_view key, char& out) {
+    if (const json::string* s = f_.string(key, 1, true)) {
       if (s->size() != 1 || kDtmfDigits.find((*s)[0]) == std::string_view::npos) {
-        f.fail("digit", "expected one of " + std::string(kDtmfDigits));
+        f_.fail(key, "expected one of " + std::string(kDtmfDigits));
       } else {
-        m.digit = (*s)[0];
+        out = (*s)[0];
       }
     }
-    return m;
   }
-  if (type == "rtpTimeout") {
-    RtpTimeoutEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    return m;
-  }
-  if (type == "endpointFailed") {
-    EndpointFailedEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    return m;
-  }
-  if (type == "talking") {
-    TalkingEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.boolean("talking", m.talking, true);
-    return m;
-  }
-  if (type == "source") {
-    SourceEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    f.boolean("latched", m.source.latched, true);
-    f.text("address", m.source.address, kMaxAddressBytes, true);
-    f.unsignedNumber("refused", m.source.refused);
-    return m;
-  }
-  if (type == "playbackEnded" || type == "recordingEnded") {
-    MixId mix = 0;
-    MediaFileEnd how = MediaFileEnd::kFinished;
-    f.unsignedNumber("mix", mix, true);
-    f.named("how", kEnds, how, true);
-    if (type == "playbackEnded") {
-      return PlaybackEndedEvent{mix, how};
+  template <class T>
+  void nested(std::string_view key, T& out, Need need) {
+    if (const json::object* o = f_.object(key, need == kRequired)) {
+      Reader inner(*o, f_.path(key));
+      describe(inner, out);
+      f_.adopt(inner.error());
     }
-    return RecordingEndedEvent{mix, how};
   }
-  if (type == "mixStats") {
-    MixStatsEvent m;
-    f.unsignedNumber("mix", m.mix, true);
-    if (f.object("stats", true) != nullptr) {
-      readMixStats(*sub("stats"), "stats.", m.stats, f);
+  template <class T>
+  void optionalNested(std::string_view key, std::optional<T>& out) {
+    if (const json::object* o = f_.object(key)) {
+      Reader inner(*o, f_.path(key));
+      T value;
+      describe(inner, value);
+      f_.adopt(inner.error());
+      out = std::move(value);
+    } else {
+      out.reset();
     }
-    return m;
   }
-  if (type == "endpointStats") {
-    EndpointStatsEvent m;
-    f.unsignedNumber("endpoint", m.endpoint, true);
-    if (f.object("stats", true) != nullptr) {
-      readMediaStats(*sub("stats"), "stats.", m.stats, f);
+  template <class T>
+  void list(std::string_view key, std::vector<T>& out, std::size_t max, Need need) {
+    const json::array* items = f_.array(key, need == kRequired);
+    if (items == nullptr) {
+      return;
     }
-    return m;
-  }
-  if (type == "engineStats") {
-    EngineStatsEvent m;
-    if (const json::array* threads = f.array("threads", true)) {
-      if (threads->size() > kMaxThreads) {
-        f.fail("threads", "more than " + std::to_string(kMaxThreads));
+    if (items->size() > max) {
+      f_.fail(key, "more than " + std::to_string(max));
+    }
+    for (std::size_t i = 0; i < items->size() && !f_.error(); ++i) {
+      const json::value& item = (*items)[i];
+      if (!item.is_object()) {
+        f_.fail(key, "expected objects");
+        break;
       }
-      for (std::size_t i = 0; i < threads->size() && !f.error(); ++i) {
-        const json::value& t = (*threads)[i];
-        if (!t.is_object()) {
-          f.fail("threads", "expected objects");
-          break;
-        }
-        EngineThreadStats stats;
-        readThread(t.get_object(), "threads[" + std::to_string(i) + "].", stats, f);
-        m.threads.push_back(stats);
-      }
+      Reader inner(item.get_object(), std::string(key) + "[" + std::to_string(i) + "].");
+      T value;
+      describe(inner, value);
+      f_.adopt(inner.error());
+      out.push_back(std::move(value));
     }
-    return m;
   }
-  f.fail("type", "unknown message type \"" + std::string(type.substr(0, 64)) + "\"");
-  return std::nullopt;
+  template <class Unsigned>
+  void optionalNumber(std::string_view key, std::optional<Unsigned>& out, uint64_t max) {
+    if (f_.has(key)) {
+      Unsigned value = 0;
+      f_.unsignedNumber(key, value, true, max);
+      out = value;
+    } else {
+      out.reset();
+    }
+  }
+  void address(std::string_view key, std::optional<sockaddr_storage>& out) {
+    readAddress(f_, key, out);
+  }
+  void addresses(std::string_view key, std::vector<sockaddr_storage>& out, std::size_t max) {
+    out.clear();
+    const json::array* items = f_.array(key);
+    if (items == nullptr) {
+      return;
+    }
+    if (items->size() > max) {
+      f_.fail(key, "more than " + std::to_string(max));
+    }
+    for (std::size_t i = 0; i < items->size() && !f_.error(); ++i) {
+      const json::value& item = (*items)[i];
+      std::optional<sockaddr_storage> address;
+      if (item.is_string()) {
+        address = parseAddress(std::string_view(item.get_string().data(), item.get_string().size()));
+      }
+      if (!address) {
+        f_.fail(key, "expected ADDRESS:PORT strings");
+        break;
+      }
+      out.push_back(*address);
+    }
+  }
+  void hexBytes(std::string_view key, std::vector<uint8_t>& out) { readKey(f_, key, out); }
+
+  void fail(std::string_view key, const std::string& why) { f_.fail(key, why); }
+  [[nodiscard]] const std::optional<std::string>& error() const { return f_.error(); }
+
+ private:
+  Fields f_;
+};
+
+// The message whose kType is 'type', read by its own visit(); nothing for an unknown type.
+template <std::size_t I = 0>
+std::optional<Message> readMessage(std::string_view type, Reader& reader) {
+  if constexpr (I < std::variant_size_v<Message>) {
+    using T = std::variant_alternative_t<I, Message>;
+    if (type == T::kType) {
+      T message;
+      T::visit(reader, message);
+      return Message(std::move(message));
+    }
+    return readMessage<I + 1>(type, reader);
+  } else {
+    reader.fail("type", "unknown message type \"" + std::string(type.substr(0, 64)) + "\"");
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -1019,17 +798,26 @@ ParseResult parse(std::string_view line) {
   if (type == nullptr || !type->is_string()) {
     return ParseError{id, "field 'type': missing or not a string"};
   }
-  Fields fields(object, "");
+  Reader reader(object, "");
   const json::string& name = type->get_string();
-  auto message = readMessage(std::string_view(name.data(), name.size()), fields, object);
-  if (fields.error() || !message) {
-    return ParseError{id, fields.error().value_or("unreadable")};
+  auto message = readMessage(std::string_view(name.data(), name.size()), reader);
+  if (reader.error() || !message) {
+    return ParseError{id, reader.error().value_or("unreadable")};
   }
   return std::move(*message);
 }
 
 std::string serialize(const Message& message) {
-  std::string line = json::serialize(std::visit(Writer{}, message));
+  json::object object = std::visit(
+      [](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        Writer writer;
+        writer.out()["type"] = T::kType;
+        T::visit(writer, m);
+        return std::move(writer.out());
+      },
+      message);
+  std::string line = json::serialize(object);
   line += '\n';
   return line;
 }
@@ -1047,3 +835,4 @@ RequestId requestIdOf(const Message& message) {
 }
 
 }  // namespace confab::mixer::remote
+

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,133 +26,333 @@ inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 // Request ids are chosen by the client (non-zero) and echoed in the response.
 using RequestId = uint64_t;
 
+// Field limits, the same for reading and writing.
+inline constexpr std::size_t kMaxPathBytes = 4096;  // paths name files on the mixer's machine
+inline constexpr std::size_t kMaxAddressBytes = 128;
+inline constexpr std::size_t kMaxMessageBytes = 1024;
+// Engine stats for more threads than this would not fit a line (about 240 bytes each); a
+// machine with more mixer threads reports the first ones.
+inline constexpr std::size_t kMaxThreads = 128;
+
+// Each message is declared once: its fields, in one visit() that both directions use. The
+// reader (Protocol.cpp) reads each field from a line's JSON object and checks it; the writer
+// writes it. A visitor offers:
+//   requestId(id)                      "id": non-zero, required
+//   number(key, unsigned&, need[, max]) integer(key, signed&, min, max, need)
+//   real(key, float/double&, min, max, need)   flag(key, bool&, need)
+//   text(key, string&, maxBytes, need)         choice(key, enum&, need)  (names in Protocol.cpp)
+//   digit(key, char&)                  one RFC 4733 key
+//   nested(key, value&, need)          an object; its fields in Protocol.cpp's describe()
+//   list(key, vector&, max, need)      an array of such objects
+// A field absent and not required keeps its default: a later version may add fields.
+enum class Need : uint8_t { kOptional, kRequired };
+inline constexpr Need kRequired = Need::kRequired;
+inline constexpr Need kOptional = Need::kOptional;
+
 // ---- both ways ---------------------------------------------------------------------------
 struct Hello {
+  static constexpr std::string_view kType = "hello";
   int64_t version = kProtocolVersion;
   // Server to client: the address peers send media to (Reservation::address); may be empty.
   std::string mediaAddress;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.integer("version", m.version, 0, std::numeric_limits<int64_t>::max(), kRequired);
+    v.text("mediaAddress", m.mediaAddress, kMaxAddressBytes, kOptional);
+  }
 };
 
 // ---- requests (client to server) -----------------------------------------------------------
 struct CreateMix {
+  static constexpr std::string_view kType = "createMix";
   RequestId id = 0;
   MixId mix = 0;  // chosen by the client, scoped to its connection
   RoomSettings settings;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+    v.nested("settings", m.settings, kOptional);
+  }
 };
 struct DestroyMix {
+  static constexpr std::string_view kType = "destroyMix";
   RequestId id = 0;
   MixId mix = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+  }
 };
 struct Reserve {
+  static constexpr std::string_view kType = "reserve";
   RequestId id = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+  }
 };
 struct Join {
+  static constexpr std::string_view kType = "join";
   RequestId id = 0;
   EndpointId endpoint = 0;  // as the server's Reserved said
   MixId mix = 0;
   MediaParams media;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.number("mix", m.mix, kRequired);
+    v.nested("media", m.media, kRequired);
+  }
 };
 struct Update {
+  static constexpr std::string_view kType = "update";
   RequestId id = 0;
   EndpointId endpoint = 0;
   MediaParams media;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.nested("media", m.media, kRequired);
+  }
 };
 struct Move {
+  static constexpr std::string_view kType = "move";
   RequestId id = 0;
   EndpointId endpoint = 0;
   MixId mix = 0;  // as the client numbered it in CreateMix
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.number("mix", m.mix, kRequired);
+  }
 };
 struct Release {
+  static constexpr std::string_view kType = "release";
   RequestId id = 0;
   EndpointId endpoint = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+  }
 };
 struct SetMuted {
+  static constexpr std::string_view kType = "setMuted";
   RequestId id = 0;
   EndpointId endpoint = 0;
   bool muted = false;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.flag("muted", m.muted, kRequired);
+  }
 };
 struct SetDeaf {
+  static constexpr std::string_view kType = "setDeaf";
   RequestId id = 0;
   EndpointId endpoint = 0;
   bool deaf = false;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.flag("deaf", m.deaf, kRequired);
+  }
 };
 struct SetGain {
+  static constexpr std::string_view kType = "setGain";
   RequestId id = 0;
   EndpointId endpoint = 0;
   float gain = 1.0F;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.real("gain", m.gain, 0.0, kMaxGain, kRequired);  // the one gain range (issue 10)
+  }
 };
 struct StartRecording {
+  static constexpr std::string_view kType = "startRecording";
   RequestId id = 0;
   MixId mix = 0;
   std::string path;
   RecordingFormat format = RecordingFormat::kWav;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+    v.text("path", m.path, kMaxPathBytes, kRequired);
+    v.choice("format", m.format, kRequired);
+  }
 };
 struct StopRecording {
+  static constexpr std::string_view kType = "stopRecording";
   RequestId id = 0;
   MixId mix = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+  }
 };
 struct Play {
+  static constexpr std::string_view kType = "play";
   RequestId id = 0;
   MixId mix = 0;
   std::string path;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+    v.text("path", m.path, kMaxPathBytes, kRequired);
+  }
 };
 struct StopPlaying {
+  static constexpr std::string_view kType = "stopPlaying";
   RequestId id = 0;
   MixId mix = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("mix", m.mix, kRequired);
+  }
 };
 
 // ---- responses (server to client) ----------------------------------------------------------
 struct Ok {
+  static constexpr std::string_view kType = "ok";
   RequestId id = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+  }
 };
 struct Reserved {
+  static constexpr std::string_view kType = "reserved";
   RequestId id = 0;
   EndpointId endpoint = 0;
   uint16_t rtpPort = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.requestId(m.id);
+    v.number("endpoint", m.endpoint, kRequired);
+    v.number("rtpPort", m.rtpPort, kRequired);
+  }
 };
 // A request refused, or (id 0) a line that was not a request at all.
 struct Failed {
+  static constexpr std::string_view kType = "failed";
   RequestId id = 0;
   std::string message;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("id", m.id, kRequired);  // 0: about the line, not a request
+    v.text("message", m.message, kMaxMessageBytes, kRequired);
+  }
 };
 
 // ---- events (server to client, unsolicited) ------------------------------------------------
 struct DtmfEvent {
+  static constexpr std::string_view kType = "dtmf";
   EndpointId endpoint = 0;
   char digit = '0';
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+    v.digit("digit", m.digit);
+  }
 };
 struct RtpTimeoutEvent {
+  static constexpr std::string_view kType = "rtpTimeout";
   EndpointId endpoint = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+  }
 };
 struct EndpointFailedEvent {
+  static constexpr std::string_view kType = "endpointFailed";
   EndpointId endpoint = 0;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+  }
 };
 struct TalkingEvent {
+  static constexpr std::string_view kType = "talking";
   EndpointId endpoint = 0;
   bool talking = false;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+    v.flag("talking", m.talking, kRequired);
+  }
 };
 struct SourceEvent {
+  static constexpr std::string_view kType = "source";
   EndpointId endpoint = 0;
   MediaSourceEvent source;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+    v.flag("latched", m.source.latched, kRequired);
+    v.text("address", m.source.address, kMaxAddressBytes, kRequired);
+    v.number("refused", m.source.refused, kOptional);
+  }
 };
 struct PlaybackEndedEvent {
+  static constexpr std::string_view kType = "playbackEnded";
   MixId mix = 0;
   MediaFileEnd how = MediaFileEnd::kFinished;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("mix", m.mix, kRequired);
+    v.choice("how", m.how, kRequired);
+  }
 };
 struct RecordingEndedEvent {
+  static constexpr std::string_view kType = "recordingEnded";
   MixId mix = 0;
   MediaFileEnd how = MediaFileEnd::kFinished;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("mix", m.mix, kRequired);
+    v.choice("how", m.how, kRequired);
+  }
 };
 struct MixStatsEvent {
+  static constexpr std::string_view kType = "mixStats";
   MixId mix = 0;
   MixStats stats;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("mix", m.mix, kRequired);
+    v.nested("stats", m.stats, kRequired);
+  }
 };
 struct EndpointStatsEvent {
+  static constexpr std::string_view kType = "endpointStats";
   EndpointId endpoint = 0;
   MediaStats stats;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.number("endpoint", m.endpoint, kRequired);
+    v.nested("stats", m.stats, kRequired);
+  }
 };
 struct EngineStatsEvent {
+  static constexpr std::string_view kType = "engineStats";
   std::vector<EngineThreadStats> threads;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.list("threads", m.threads, kMaxThreads, kRequired);
+  }
 };
 
 using Message = std::variant<Hello,
