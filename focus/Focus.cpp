@@ -34,6 +34,30 @@ Focus::~Focus() {
 void Focus::start() {
   transports_->start();
   waitForMixerEvents();
+  started_ = true;
+  for (auto& registration : registrations_) {
+    registration->start();
+  }
+}
+
+registration::Registration& Focus::addRegistration(
+    registration::Settings settings,
+    registration::Registration::Listener* listener) {
+  if (settings.contactHost.empty()) {
+    settings.contactHost = settings_.uas.call.contactHost;
+  }
+  registrations_.push_back(
+      std::make_unique<registration::Registration>(std::move(settings), *layer_, timers_, listener));
+  if (started_) {
+    registrations_.back()->start();
+  }
+  return *registrations_.back();
+}
+
+void Focus::unregisterAll() {
+  for (auto& registration : registrations_) {
+    registration->stop();
+  }
 }
 
 void Focus::waitForMixerEvents() {

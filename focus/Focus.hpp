@@ -5,7 +5,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <memory>
+#include <vector>
 
+#include "focus/register/Registration.hpp"
 #include "focus/room/Uas.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/transport/TransportLayer.hpp"
@@ -55,6 +57,19 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   void hangUpAll() { uas_->hangUpAll(); }
   void stop();
 
+  // Registers a room address with a registrar (issue 12 item 4): the first REGISTER goes once
+  // start() has bound the transports (at once if it has). An empty contactHost takes the Contact
+  // host calls use (UasSettings' call.contactHost).
+  registration::Registration& addRegistration(registration::Settings settings,
+                                              registration::Registration::Listener* listener);
+  // Removes every binding (Expires: 0); the caller keeps the io_context running a moment for
+  // the answers, as for hangUpAll().
+  void unregisterAll();
+  [[nodiscard]] const std::vector<std::unique_ptr<registration::Registration>>& registrations()
+      const {
+    return registrations_;
+  }
+
   [[nodiscard]] const transport::TransportLayer& transports() const { return *transports_; }
   [[nodiscard]] const room::Uas& uas() const { return *uas_; }
   [[nodiscard]] room::Uas& uas() { return *uas_; }
@@ -81,6 +96,9 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   // client transactions, which the layer owns.
   std::unique_ptr<txn::TransactionLayer> layer_;
   std::unique_ptr<room::Uas> uas_;
+  // After the layer: destroyed first, they let go of their transactions.
+  std::vector<std::unique_ptr<registration::Registration>> registrations_;
+  bool started_ = false;
 };
 
 }  // namespace confab

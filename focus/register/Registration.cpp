@@ -127,10 +127,14 @@ void Registration::attempt() {
     // A retry starts afresh: no credentials from before the failure, no memory of its nonces.
     client_.reset();
   }
+  const bool first = state_ == State::kUnregistered;
   if (state_ != State::kRegistered) {
     state_ = State::kRegistering;
   }
   send(std::nullopt);
+  if (first) {
+    notify();
+  }
 }
 
 void Registration::send(std::optional<auth::Credential> answer) {
@@ -366,8 +370,13 @@ void Registration::notify() {
 std::string Registration::describe() const {
   const auto now = timers_.now();
   switch (state_) {
-    case State::kRegistering:
-      return "registering with " + settings_.registrar.host;
+    case State::kRegistering: {
+      const auto& to = settings_.registrar;
+      const auto port = to.port != 0 ? to.port : transport::defaultPort(to.protocol);
+      const bool v6 = to.host.find(':') != std::string::npos && to.host.front() != '[';
+      return "registering at " + (v6 ? "[" + to.host + "]" : to.host) + ":" + std::to_string(port) +
+             " over " + std::string(transport::protocolName(to.protocol));
+    }
     case State::kRegistered:
       return "registered for " + std::to_string(granted_.count()) + " s";
     case State::kFailed: {

@@ -152,6 +152,7 @@ TEST_F(RegistrationTest, FirstRegisterNamesTheAorAndOurContact) {
   EXPECT_EQ(cseq(), 1U);
   EXPECT_FALSE(request.hasHeader("Authorization"));
   EXPECT_EQ(r.state(), Registration::State::kRegistering);
+  EXPECT_EQ(r.describe(), "registering at 192.0.2.10:5060 over UDP");
   EXPECT_EQ(r.contact(), "sip:1000@127.0.0.1:5060");
 }
 
