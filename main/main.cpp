@@ -174,6 +174,85 @@ FocusSettings focusSettings(const config::Config& c) {
   return s;
 }
 
+// Logs the registrations (--register): a failure at warning, other changes at info, a refresh
+// that changed nothing at debug.
+class RegistrationLog final : public registration::Registration::Listener {
+ public:
+  explicit RegistrationLog(config::LogLevel level) : level_(level) {}
+
+  void onRegistrationChanged(const registration::Registration& r) override {
+    using State = registration::Registration::State;
+    auto& last = seen_[&r];
+    config::LogLevel needed = config::LogLevel::kInfo;
+    if (r.state() == State::kFailed) {
+      needed = config::LogLevel::kWarning;
+    } else if (last && last->first == r.state() && last->second == r.granted()) {
+      needed = config::LogLevel::kDebug;
+    }
+    last = std::pair{r.state(), r.granted()};
+    if (level_ <= needed) {
+      std::cerr << "confab: registration " << r.settings().aor.str() << ": " << r.describe()
+                << std::endl;
+    }
+  }
+
+ private:
+  config::LogLevel level_;
+  // The last state and granted expiry logged for each registration.
+  std::map<const registration::Registration*,
+           std::optional<std::pair<registration::Registration::State, std::chrono::seconds>>>
+      seen_;
+};
+
+transport::Protocol protocolOf(config::SipTransport transport) {
+  switch (transport) {
+    case config::SipTransport::kTcp:
+      return transport::Protocol::kTcp;
+    case config::SipTransport::kTls:
+      return transport::Protocol::kTls;
+    case config::SipTransport::kUdp:
+      break;
+  }
+  return transport::Protocol::kUdp;
+}
+
+// The focus's registrations from --register, with their passwords from the password file. The
+// registrar's host may be a name: the transports resolve it (A/AAAA) when each REGISTER goes.
+std::optional<std::string> addRegistrations(const config::Config& c,
+                                            Focus& focus,
+                                            registration::Registration::Listener& listener) {
+  std::map<std::string, std::string> passwords;
+  const bool withPasswords = !c.registerPasswordFile.empty() && !c.registrations.empty();
+  if (withPasswords) {
+    auto read = config::readPasswordFile(c.registerPasswordFile);
+    if (auto* error = std::get_if<std::string>(&read)) {
+      return "register-password-file " + *error;
+    }
+    passwords = std::get<0>(std::move(read));
+  }
+  for (const auto& r : c.registrations) {
+    auto aor = registration::parseAor(r.aor);
+    if (!aor) {
+      return "invalid value for --register: \"" + r.aor + "\": " + aor.error().reason;
+    }
+    registration::Settings settings;
+    settings.aor = std::move(aor.value());
+    settings.registrar = {protocolOf(r.transport), r.registrarHost, r.registrarPort};
+    settings.expires = std::chrono::seconds(r.expires);
+    settings.contactUser = r.roomId();
+    if (withPasswords) {
+      auto found = passwords.find(r.authUser());
+      if (found == passwords.end()) {
+        return "register-password-file " + c.registerPasswordFile + " has no password for " +
+               r.authUser() + " (" + r.aor + ")";
+      }
+      settings.credentials = {r.authUser(), found->second, ""};
+    }
+    focus.addRegistration(std::move(settings), &listener);
+  }
+  return std::nullopt;
+}
+
 // The mixer inside this process, or a confab-mixer reached over TCP (--mixer).
 std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
   if (!c.mixer) {
@@ -280,6 +359,11 @@ int run(int argc, char** argv) {
       [&io](std::function<void()> result) { boost::asio::post(io, std::move(result)); });
   Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
   focus.uas().usePinChecker(&pinChecker);
+  RegistrationLog registrationLog(cfg.logLevel);
+  if (auto error = addRegistrations(cfg, focus, registrationLog)) {
+    std::cerr << "confab: " << *error << "\n";
+    return 2;
+  }
   try {
     focus.start();
   } catch (const std::exception& e) {
@@ -313,6 +397,15 @@ int run(int argc, char** argv) {
     std::cerr << ", lobby " << cfg.lobby;
   }
   std::cerr << std::endl;
+  for (const auto& registration : focus.registrations()) {
+    // A wildcard listening address without --sip-domain gives a Contact no PBX can reach.
+    if (registration->contact().find("@confab.local") != std::string::npos) {
+      std::cerr << "confab: warning: registration " << registration->settings().aor.str()
+                << ": our Contact " << registration->contact()
+                << " cannot be reached; set --sip-domain or listen on a specific address"
+                << std::endl;
+    }
+  }
 
   // SIGINT/SIGTERM: BYE to every call, then leave once they are gone or after 2 s.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -323,6 +416,7 @@ int run(int argc, char** argv) {
     }
     std::cerr << "confab: stopping, ending " << focus.uas().callCount() << " calls" << std::endl;
     focus.hangUpAll();
+    focus.unregisterAll();
     if (apiServer) {
       apiServer->stop();
     }
