@@ -22,8 +22,9 @@ rm -f "$WORK"/registrar*.csv "$WORK"/registrar_*.log
 ) >"$WORK/registrar_stdout.log" 2>&1 &
 registrar_pid=$!
 HELPER_PIDS+=("$registrar_pid")
+# Bound once its UDP socket shows in /proc/net/udp (127.0.0.1 is 0100007F there, ports in hex).
 deadline=$((SECONDS + 10))
-until [[ -s "$WORK/registrar_screen.log" ]] || ss -lun 2>/dev/null | grep -q "127.0.0.1:$registrar_port "; do
+until grep -q "0100007F:$(printf '%04X' "$registrar_port") " /proc/net/udp; do
   ((SECONDS < deadline)) || fail "sipp (registrar) did not start"
   kill -0 "$registrar_pid" 2>/dev/null || fail "sipp (registrar) exited while starting"
   sleep 0.1
