@@ -33,8 +33,8 @@ bool isSession(Algorithm a) {
          a == Algorithm::kSha512_256Sess;
 }
 
-// Our preference among hashes: MD5 is broken (RFC 8760 §1), SHA-512/256 is the strongest the
-// registry names. -sess forms rank with their hash.
+// Our preference among hashes: RFC 8760 adds SHA-256 and SHA-512/256 to replace the obsolete
+// MD5. -sess forms rank with their hash.
 int strength(Algorithm a) {
   switch (a) {
     case Algorithm::kMd5:
@@ -337,7 +337,7 @@ sip::Result<Challenge> parseChallenge(std::string_view value) {
     if (!parsed) {
       return parsed.error();
     }
-    // RFC 7235 §2.2: each parameter name only once per challenge.
+    // RFC 7235 §2.1: each parameter name only once per challenge.
     if (std::find(seen.begin(), seen.end(), lname) != seen.end()) {
       return refused(shown(name) + " given twice");
     }
@@ -350,7 +350,8 @@ sip::Result<Challenge> parseChallenge(std::string_view value) {
     }
     // A missing comma before the next parameter is tolerated: the loop reads on.
   }
-  // RFC 7616 §3.3: realm and nonce are required.
+  // Without realm or nonce there is nothing to answer: both go into the response (RFC 7616
+  // §3.4.1, §3.4.2).
   if (!sawRealm) {
     return refused("no realm");
   }
@@ -372,7 +373,7 @@ sip::Result<std::string> authorizationValue(const Challenge& challenge,
     return sip::Error{500, "digest: the request URI or method holds a control character"};
   }
   const Algorithm a = challenge.algorithm;
-  // RFC 7616 §3.4: choose qop=auth when offered (the body is not covered), auth-int otherwise.
+  // RFC 7616 §3.4: the client picks one offered qop; auth when offered, auth-int otherwise.
   std::string_view qop;
   if (challenge.qopGiven) {
     if (challenge.qopAuth) {
