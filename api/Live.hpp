@@ -1,6 +1,7 @@
-// What the API sees and steers of the running bridge beyond the room directory: the calls in each
-// room and the room's mix. The router works without it (unit tests, fuzzing answer the directory
-// routes only); confab passes one.
+// What the API sees and steers of the running bridge beyond the room directory: the focus, which
+// owns the live conferences and tells the mixer (the API never reaches the mixer itself). The
+// router works without it (unit tests, fuzzing answer the directory routes only); confab passes
+// one.
 #pragma once
 
 #include <filesystem>
@@ -12,7 +13,6 @@ namespace confab::api {
 
 struct Live {
   room::Uas& calls;
-  mixer::Control& mixer;
   // Recordings are written here, on the machine the mixer runs on.
   std::filesystem::path recordings;
   // Only files in this folder may be played into rooms (by name, never by path).

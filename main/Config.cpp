@@ -610,19 +610,58 @@ const auto kSettings = std::to_array<Setting>({
      "sip:7001@pbx.example.com,192.0.2.10:5060. REGISTRAR is HOST[:PORT], optionally with "
      ";transport=tcp or ;transport=tls. USER (the digest username) and ROOM default to the AOR's "
      "user part, EXPIRES to 3600 s. Repeat for several, or 'off'. Passwords come from "
-     "register-password-file.",
+     "password-file.",
      Group::kSip, true,
      [](Config& c, const Values& v) { return readRegistrations(v, c.registrations); },
      [](const Config& c) { return writeRegistrations(c.registrations); }},
-    {"register-password-file", "FILE",
-     "USER:PASSWORD lines for the registrations' digest usernames (keep it readable by confab "
-     "only); empty: challenges are not answered.",
+    {"password-file", "FILE",
+     "USER:PASSWORD lines for the digest usernames of the registrations and dial-out-user (keep "
+     "it readable by confab only); empty: challenges are not answered.",
      Group::kSip, false,
      [](Config& c, const Values& v) {
-       c.registerPasswordFile = single(v);
+       c.passwordFile = single(v);
        return Check();
      },
-     [](const Config& c) { return Values{c.registerPasswordFile}; }},
+     [](const Config& c) { return Values{c.passwordFile}; }},
+    {"dial-out-user", "USER",
+     "Digest username for the calls the focus places (REFER dial-outs); its password is in "
+     "password-file. Empty: their challenges are not answered.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       c.dialOutUser = single(v);
+       if (c.dialOutUser.find_first_of(":\r\n") != std::string::npos) {
+         return Check(Refusal{c.dialOutUser, "a username has no ':' or line breaks"});
+       }
+       return Check();
+     },
+     [](const Config& c) { return Values{c.dialOutUser}; }},
+    {"outbound-proxy", "HOST[:PORT][;transport=tcp|tls]",
+     "Send the focus's own calls (dial-outs) through this proxy, or 'off' to send them to the "
+     "callee's address (found through DNS, RFC 3263).",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       const std::string& text = single(v);
+       if (text == "off" || text.empty()) {
+         c.outboundProxy.reset();
+         return Check();
+       }
+       Registration parsed;
+       if (auto refusal = readRegistrar(text, parsed)) {
+         return Check(Refusal{text, refusal->reason});
+       }
+       c.outboundProxy = SipHop{parsed.registrarHost, parsed.registrarPort, parsed.transport};
+       return Check();
+     },
+     [](const Config& c) {
+       if (!c.outboundProxy) {
+         return Values{"off"};
+       }
+       Registration r;
+       r.registrarHost = c.outboundProxy->host;
+       r.registrarPort = c.outboundProxy->port;
+       r.transport = c.outboundProxy->transport;
+       return Values{registrarText(r)};
+     }},
     {"api", "ADDR:PORT", "REST API listening point, or 'off'.", Group::kApi, false,
      [](Config& c, const Values& v) {
        std::vector<Endpoint> endpoints;
@@ -702,6 +741,23 @@ const auto kSettings = std::to_array<Setting>({
        }
        return out;
      }},
+    {"factory", "USER",
+     "The conference factory callers reach at sip:USER@host (RFC 4579): each call to it makes a "
+     "new ad-hoc conference, whose address comes back in the answer's Contact. 'off' for none.",
+     Group::kRooms, false,
+     [](Config& c, const Values& v) {
+       const std::string& user = single(v);
+       if (user == "off" || user.empty()) {
+         c.factory.clear();
+         return Check();
+       }
+       if (!validRoomId(user)) {
+         return Check(Refusal{user, "must be 1 to 64 of A-Z a-z 0-9 . _ - (or 'off')"});
+       }
+       c.factory = user;
+       return Check();
+     },
+     [](const Config& c) { return Values{c.factory.empty() ? "off" : c.factory}; }},
     {"lobby", "USER",
      "The lobby callers reach at sip:USER@host: it asks for the meeting number, then the PIN. "
      "'off' for none.",

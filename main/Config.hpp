@@ -35,7 +35,7 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarning, kError };
 enum class SipTransport { kUdp, kTcp, kTls };
 
 // A room address the focus registers with a PBX or registrar (--register), so that calls to it
-// reach the room. The password is never an option: it comes from registerPasswordFile.
+// reach the room. The password is never an option: it comes from passwordFile.
 struct Registration {
   std::string aor;            // sip:USER@DOMAIN, the address of record
   std::string registrarHost;  // IP address (IPv6 in brackets) or host name
@@ -50,6 +50,14 @@ struct Registration {
   [[nodiscard]] std::string authUser() const { return user.empty() ? aorUser() : user; }
   [[nodiscard]] std::string roomId() const { return room.empty() ? aorUser() : room; }
   friend bool operator==(const Registration&, const Registration&) = default;
+};
+
+// Where requests go on their way (an outbound proxy, RFC 3261 §8.1.2).
+struct SipHop {
+  std::string host;        // IP address (IPv6 in brackets) or host name
+  std::uint16_t port = 0;  // 0: the transport's default
+  SipTransport transport = SipTransport::kUdp;
+  friend bool operator==(const SipHop&, const SipHop&) = default;
 };
 
 // A room served from configuration: callers dial sip:ID@host.
@@ -99,6 +107,9 @@ struct Config {
   // The user part of the lobby (sip:LOBBY@host): a voice menu asks for the meeting number.
   // Empty: no lobby.
   std::string lobby = "lobby";
+  // The conference factory's user part (RFC 4579 §5.3): an INVITE to sip:FACTORY@host makes an
+  // ad-hoc conference. Empty: no factory.
+  std::string factory;
 
   // RFC 3261 §17.1.1.1 timer values.
   std::chrono::milliseconds sipT1{500};
@@ -134,7 +145,12 @@ struct Config {
   // Room addresses registered with a PBX or registrar; none by default.
   std::vector<Registration> registrations;
   // Lines of USER:PASSWORD for the registrations' digest authentication; empty: none.
-  std::string registerPasswordFile;
+  std::string passwordFile;
+  // The digest username for the focus's own calls (REFER dial-outs); its password in
+  // passwordFile. Empty: challenges to dial-outs are not answered.
+  std::string dialOutUser;
+  // Dial-outs go through this proxy; none: straight to the callee's address (RFC 3263 DNS).
+  std::optional<SipHop> outboundProxy;
 
   // Every room refuses plain RTP.
   bool requireSrtp = false;
@@ -167,6 +183,7 @@ log-level = info
 room = 1000
 room = 1001
 lobby = lobby
+factory = off
 sip-t1-ms = 500
 sip-t2-ms = 4000
 sip-t4-ms = 5000
@@ -189,7 +206,9 @@ mixer-threads = 0
 max-participants = 0
 answer-delay-ms = 0
 register = off
-register-password-file =
+password-file =
+dial-out-user =
+outbound-proxy = off
 require-srtp = no
 noise-suppression = no
 agc = no
@@ -227,7 +246,7 @@ std::variant<PortRange, std::string> parsePortRange(std::string_view text);
 std::optional<std::uint64_t> parseNumber(std::string_view text);
 std::string_view toString(LogLevel level);
 
-// Reads a --register-password-file: one USER:PASSWORD per line (the password is the rest of the
+// Reads a --password-file: one USER:PASSWORD per line (the password is the rest of the
 // line, colons included); blank lines and lines starting with '#' are skipped. The passwords by
 // user, or why the file was refused.
 std::variant<std::map<std::string, std::string>, std::string> readPasswordFile(

@@ -15,7 +15,9 @@
 
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
+#include "focus/auth/Digest.hpp"
 #include "focus/room/PinChecker.hpp"
+#include "focus/transport/Resolver.hpp"
 #include "main/Admin.hpp"
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
@@ -128,6 +130,18 @@ class Log final : public FocusObserver {
   std::map<std::string, Seen, std::less<>> limits_;
 };
 
+transport::Protocol protocolOf(config::SipTransport transport) {
+  switch (transport) {
+    case config::SipTransport::kTcp:
+      return transport::Protocol::kTcp;
+    case config::SipTransport::kTls:
+      return transport::Protocol::kTls;
+    case config::SipTransport::kUdp:
+      break;
+  }
+  return transport::Protocol::kUdp;
+}
+
 FocusSettings focusSettings(const config::Config& c) {
   FocusSettings s;
   auto listen = [&](const std::vector<config::Endpoint>& endpoints, transport::Protocol p) {
@@ -157,6 +171,11 @@ FocusSettings focusSettings(const config::Config& c) {
     s.uas.mediaAddress = c.mediaAddress->to_string();
   }
   s.uas.lobbyUser = c.lobby;
+  s.uas.factoryUser = c.factory;
+  if (c.outboundProxy) {
+    s.uas.outboundProxy = transport::Destination{protocolOf(c.outboundProxy->transport),
+                                                 c.outboundProxy->host, c.outboundProxy->port};
+  }
   s.uas.abuse.invitesPerSecond = c.invitesPerSecond;
   s.uas.abuse.inviteBurst = c.inviteBurst;
   s.uas.abuse.maxCallsPerSource = c.callsPerSource;
@@ -204,17 +223,6 @@ class RegistrationLog final : public registration::Registration::Listener {
       seen_;
 };
 
-transport::Protocol protocolOf(config::SipTransport transport) {
-  switch (transport) {
-    case config::SipTransport::kTcp:
-      return transport::Protocol::kTcp;
-    case config::SipTransport::kTls:
-      return transport::Protocol::kTls;
-    case config::SipTransport::kUdp:
-      break;
-  }
-  return transport::Protocol::kUdp;
-}
 
 // The focus's registrations from --register, with their passwords from the password file. The
 // registrar's host may be a name: the transports resolve it (A/AAAA) when each REGISTER goes.
@@ -222,11 +230,11 @@ std::optional<std::string> addRegistrations(const config::Config& c,
                                             Focus& focus,
                                             registration::Registration::Listener& listener) {
   std::map<std::string, std::string> passwords;
-  const bool withPasswords = !c.registerPasswordFile.empty() && !c.registrations.empty();
+  const bool withPasswords = !c.passwordFile.empty() && !c.registrations.empty();
   if (withPasswords) {
-    auto read = config::readPasswordFile(c.registerPasswordFile);
+    auto read = config::readPasswordFile(c.passwordFile);
     if (auto* error = std::get_if<std::string>(&read)) {
-      return "register-password-file " + *error;
+      return "password-file " + *error;
     }
     passwords = std::get<0>(std::move(read));
   }
@@ -243,7 +251,7 @@ std::optional<std::string> addRegistrations(const config::Config& c,
     if (withPasswords) {
       auto found = passwords.find(r.authUser());
       if (found == passwords.end()) {
-        return "register-password-file " + c.registerPasswordFile + " has no password for " +
+        return "password-file " + c.passwordFile + " has no password for " +
                r.authUser() + " (" + r.aor + ")";
       }
       settings.credentials = {r.authUser(), found->second, ""};
@@ -359,6 +367,48 @@ int run(int argc, char** argv) {
       [&io](std::function<void()> result) { boost::asio::post(io, std::move(result)); });
   Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
   focus.uas().usePinChecker(&pinChecker);
+  // Dial-outs find their callee through DNS (RFC 3263, c-ares on this io_context) and answer
+  // challenges with dial-out-user's credentials.
+  std::optional<transport::Resolver> resolver;
+  try {
+    resolver.emplace(io);
+  } catch (const std::exception& e) {
+    std::cerr << "confab: warning: no DNS for dial-outs to names: " << e.what() << "\n";
+  }
+  if (resolver) {
+    focus.uas().useLocator([&resolver](const sip::Uri& uri, transport::Resolver::Done done) {
+      resolver->resolve(uri, std::move(done));
+    });
+  }
+  std::optional<auth::Client> dialOutAuth;
+  if (!cfg.dialOutUser.empty()) {
+    auto read = cfg.passwordFile.empty()
+                    ? std::variant<std::map<std::string, std::string>, std::string>(
+                          std::string("is not set (--password-file)"))
+                    : config::readPasswordFile(cfg.passwordFile);
+    if (auto* error = std::get_if<std::string>(&read)) {
+      std::cerr << "confab: dial-out-user " << cfg.dialOutUser << ": password-file " << *error
+                << "\n";
+      return 2;
+    }
+    const auto& passwords = std::get<0>(read);
+    auto found = passwords.find(cfg.dialOutUser);
+    if (found == passwords.end()) {
+      std::cerr << "confab: password-file " << cfg.passwordFile << " has no password for "
+                << cfg.dialOutUser << " (dial-out-user)\n";
+      return 2;
+    }
+    dialOutAuth.emplace(auth::Credentials{cfg.dialOutUser, found->second, ""});
+    focus.uas().useCredentials([&dialOutAuth](const sip::Message& challenge,
+                                              const sip::Message& request)
+                                   -> std::optional<std::pair<std::string, std::string>> {
+      auto answer = dialOutAuth->respond(challenge, request);
+      if (!answer) {
+        return std::nullopt;
+      }
+      return std::make_pair(answer->name, answer->value);
+    });
+  }
   RegistrationLog registrationLog(cfg.logLevel);
   if (auto error = addRegistrations(cfg, focus, registrationLog)) {
     std::cerr << "confab: " << *error << "\n";
@@ -371,7 +421,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::optional<api::Server> apiServer;
-  api::Live live{focus.uas(), *mixer, std::filesystem::path(cfg.dataDir) / "recordings",
+  api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media"};
   if (cfg.api) {
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,
@@ -395,6 +445,9 @@ int run(int argc, char** argv) {
   }
   if (!cfg.lobby.empty()) {
     std::cerr << ", lobby " << cfg.lobby;
+  }
+  if (!cfg.factory.empty()) {
+    std::cerr << ", conference factory " << cfg.factory;
   }
   std::cerr << std::endl;
   for (const auto& registration : focus.registrations()) {

@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Commands the tests and benchmarks run besides those found in `require_tool NAME` lines: the
 # interpreters and tools invoked directly in tests/integration and tests/bench.
 TEST_COMMANDS = ["bash", "python3", "timeout", "sipp", "baresip", "sipsak", "openssl", "git",
-                 "ctest", "cmake", "ninja", "clang", "clang++", "g++", "pkg-config", "ldd"]
+                 "ctest", "cmake", "ninja", "clang", "clang++", "g++", "pkg-config", "ldd",
+                 "xmllint", "dnsmasq"]
 # Where a fresh machine's packages put commands; PATH may hold other things first (pyenv, ~/bin),
 # which a fresh machine does not have.
 SYSTEM_BIN = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]

@@ -21,6 +21,8 @@ run_packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev
+  # DNS for the focus's own calls (RFC 3263 NAPTR/SRV/A/AAAA): c-ares.
+  libc-ares-dev
   libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
   espeak-ng python3
 )
@@ -34,6 +36,8 @@ test_packages=(
   # phones and SIP clients, is in the run set), xmllint for checking the event packages'
   # documents against their RFCs' schemas.
   sip-tester sipsak baresip-core openssl libxml2-utils
+  # A real DNS server on loopback for the resolver's tests.
+  dnsmasq-base
   # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
   # libsrtp2 as the comparison in tests/bench/srtp.sh.
   git liburing-dev libsrtp2-1

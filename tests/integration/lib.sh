@@ -320,8 +320,9 @@ assert_file_contains() {
 # start_sipp NAME SECONDS [SIPP-ARGS...]: starts sipp in the background against confab's SIP port,
 # with its statistics in $WORK/NAME.csv, final screen in $WORK/NAME_screen.log, errors in
 # $WORK/NAME_errors.log; SECONDS bounds the whole run. Sets SIPP_PID (the pid of `timeout`, which
-# passes SIGTERM on to sipp).
+# passes SIGTERM on to sipp) and SIPP_PORT (its SIP port, for a SIPp UAS that confab calls).
 SIPP_PID=""
+SIPP_PORT=""
 SIPP_STATUS=""
 start_sipp() {
   local name=$1 seconds=$2
@@ -330,6 +331,7 @@ start_sipp() {
   rm -f "$WORK/$name".csv "$WORK/$name"_*.log
   local local_port
   local_port="$(free_port)"
+  SIPP_PORT=$local_port
   (
     cd "$WORK"
     exec timeout -k 5 "$((seconds + 10))" sipp "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$local_port" \

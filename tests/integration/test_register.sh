@@ -33,7 +33,7 @@ done
 printf '# digest passwords for --register\n1000:s3cret pass\n' >"$WORK/passwords"
 chmod 600 "$WORK/passwords"
 start_confab --register "sip:1000@pbx.test,127.0.0.1:$registrar_port" \
-  --register-password-file "$WORK/passwords"
+  --password-file "$WORK/passwords"
 if grep -q "s3cret" "/proc/$CONFAB_PID/cmdline"; then
   fail "the password is on confab's command line"
 fi

@@ -103,7 +103,7 @@ constexpr const char* kEveryOption =
     "agc = on\n"
     "register = sip:7001@pbx.example.com,192.0.2.10:5080;transport=tcp,auth7001,600,sales\n"
     "register = sips:42@pbx.example.com,[2001:db8::5]\n"
-    "register-password-file = /etc/confab/register.passwords\n";
+    "password-file = /etc/confab/register.passwords\n";
 
 void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("192.0.2.1", 5070), endpoint("::", 5070)}));
@@ -141,7 +141,7 @@ void expectEveryOption(const Config& c) {
                           3600, ""}));
   EXPECT_EQ(c.registrations[1].authUser(), "42");
   EXPECT_EQ(c.registrations[1].roomId(), "42");
-  EXPECT_EQ(c.registerPasswordFile, "/etc/confab/register.passwords");
+  EXPECT_EQ(c.passwordFile, "/etc/confab/register.passwords");
 }
 
 TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
@@ -209,7 +209,10 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "entry-attempts",
                            "entry-key-seconds",
                            "register",
-                           "register-password-file"}) {
+                           "password-file",
+                           "factory",
+                           "dial-out-user",
+                           "outbound-proxy"}) {
     EXPECT_THAT(std::string(kDefaultConfig), HasSubstr(std::string("\n") + name + " =")) << name;
   }
 }
@@ -276,7 +279,7 @@ TEST(ConfigCommandLine, EveryOption) {
       "--register",
       "sip:7001@pbx.example.com,192.0.2.10:5080;transport=tcp,auth7001,600,sales",
       "--register=sips:42@pbx.example.com,[2001:db8::5]",
-      "--register-password-file",
+      "--password-file",
       "/etc/confab/register.passwords",
   }));
   expectEveryOption(c);
@@ -500,15 +503,15 @@ TEST(ConfigRegister, PrintConfigRoundTripsAndWritesOff) {
                                     "--register", "sip:7002@pbx,pbx:5070,,,room-b"}))
                 .registrations);
   EXPECT_THAT(toConfigFile(Config{}), HasSubstr("\nregister = off\n"));
-  EXPECT_THAT(toConfigFile(Config{}), HasSubstr("\nregister-password-file =\n"));
+  EXPECT_THAT(toConfigFile(Config{}), HasSubstr("\npassword-file =\n"));
 }
 
 TEST(ConfigRegister, CommandLineReplacesTheFilesRegistrations) {
-  TempFile file("register = sip:1@pbx,a\nregister = sip:2@pbx,b\nregister-password-file = /p\n");
+  TempFile file("register = sip:1@pbx,a\nregister = sip:2@pbx,b\npassword-file = /p\n");
   Config c = expectConfig(parseArgs({"--config", file.path(), "--register", "sip:3@pbx,c"}));
   ASSERT_EQ(c.registrations.size(), 1U);
   EXPECT_EQ(c.registrations[0].aor, "sip:3@pbx");
-  EXPECT_EQ(c.registerPasswordFile, "/p");
+  EXPECT_EQ(c.passwordFile, "/p");
   EXPECT_TRUE(
       expectConfig(parseArgs({"--config", file.path(), "--register", "off"})).registrations.empty());
 }
@@ -534,6 +537,30 @@ TEST(ConfigRegister, PasswordFile) {
   EXPECT_THAT(std::get<std::string>(readPasswordFile(twice.path())), HasSubstr("a given twice"));
   EXPECT_THAT(std::get<std::string>(readPasswordFile("/nonexistent/confab-passwords")),
               HasSubstr("cannot read"));
+}
+
+TEST(ConfigDialOut, FactoryDialOutUserAndOutboundProxyAreReadAndPrinted) {
+  Config none = expectConfig(parseArgs({}));
+  EXPECT_TRUE(none.factory.empty()) << "no factory unless asked for";
+  EXPECT_FALSE(none.outboundProxy);
+  Config c = expectConfig(parseArgs({"--factory", "conference", "--dial-out-user", "focus",
+                                     "--outbound-proxy", "[2001:db8::7]:5070;transport=tcp"}));
+  EXPECT_EQ(c.factory, "conference");
+  EXPECT_EQ(c.dialOutUser, "focus");
+  ASSERT_TRUE(c.outboundProxy);
+  EXPECT_EQ(c.outboundProxy->host, "[2001:db8::7]");
+  EXPECT_EQ(c.outboundProxy->port, 5070);
+  EXPECT_EQ(c.outboundProxy->transport, SipTransport::kTcp);
+  const std::string text = toConfigFile(c);
+  EXPECT_THAT(text, HasSubstr("\noutbound-proxy = [2001:db8::7]:5070;transport=tcp\n"));
+  TempFile printed(text);
+  const Config again = expectConfig(parseArgs({"--config", printed.path()}));
+  EXPECT_EQ(again.factory, c.factory);
+  EXPECT_EQ(again.dialOutUser, c.dialOutUser);
+  EXPECT_EQ(again.outboundProxy, c.outboundProxy);
+  EXPECT_FALSE(std::holds_alternative<Config>(parseArgs({"--factory", "no/slash"})));
+  EXPECT_FALSE(std::holds_alternative<Config>(parseArgs({"--outbound-proxy", "a:b:c"})));
+  EXPECT_FALSE(std::holds_alternative<Config>(parseArgs({"--dial-out-user", "a:b"})));
 }
 
 TEST(ConfigErrors, UnknownOptionIsNamed) {
@@ -642,7 +669,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--noise-suppression",
                              "--agc",
                              "--register",
-                             "--register-password-file"}) {
+                             "--password-file"}) {
     EXPECT_THAT(help, HasSubstr(std::string(option) + " ")) << option;
   }
   for (const char* value : {"0.0.0.0:5060", "0.0.0.0:5061", "127.0.0.1:8080", "./confab-data",
