@@ -127,7 +127,37 @@ void Focus::sendRequest(const sip::Message& request, const transport::Destinatio
       observer_->onSipMessage(false, request.serialize(), peer);
     }
   }
-  (void)transports_->send(request, to);
+  auto sent = transports_->send(request, to);
+  auto via = request.topVia();
+  if (!via) {
+    return;
+  }
+  if (!sent) {
+    // Refused at once (no host, too large for UDP): the transaction hears it from the
+    // io_context, not from inside the send its user is making.
+    timers_.schedule(std::chrono::milliseconds(0),
+                     [this, branch = via->branch(), method = request.method,
+                      reason = sent.error().reason] {
+                       layer_->transportFailed(branch, method, reason);
+                     });
+    return;
+  }
+  sent_.emplace(*sent, Sent{via->branch(), request.method});
+  sentOrder_.push_back(*sent);
+  if (sentOrder_.size() > kMaxSentRemembered) {
+    sent_.erase(sentOrder_.front());
+    sentOrder_.pop_front();
+  }
+}
+
+void Focus::onSendFailed(transport::SendId id, const std::string& reason) {
+  auto found = sent_.find(id);
+  if (found == sent_.end()) {
+    return;  // a response, or one forgotten long ago
+  }
+  const Sent what = found->second;
+  sent_.erase(found);
+  layer_->transportFailed(what.branch, what.method, reason);
 }
 
 void Focus::holdConnection(transport::ConnectionId connection, bool held) {

@@ -4,7 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <deque>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "focus/register/Registration.hpp"
@@ -79,6 +81,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   void onMessage(sip::Message&& message, const transport::Source& source) override;
   void onBadMessage(const sip::ParseFailure& failure, const transport::Source& source) override;
   void onLimit(std::string_view event, const transport::Source& source) override;
+  void onSendFailed(transport::SendId id, const std::string& reason) override;
   // txn::Wire
   void sendResponse(const sip::Message& response, const transport::Source& to) override;
   void sendRequest(const sip::Message& request, const transport::Destination& to) override;
@@ -95,6 +98,15 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   // Declared before the UAS so that it is destroyed after it: calls hold pointers to their
   // client transactions, which the layer owns.
   std::unique_ptr<txn::TransactionLayer> layer_;
+  // Requests sent and not known to have failed, by send: their transaction (branch, method),
+  // for a transport error reported later. The oldest are forgotten past a bound (they went).
+  struct Sent {
+    std::string branch;
+    std::string method;
+  };
+  std::unordered_map<transport::SendId, Sent> sent_;
+  std::deque<transport::SendId> sentOrder_;
+  static constexpr std::size_t kMaxSentRemembered = 4096;
   std::unique_ptr<room::Uas> uas_;
   // After the layer: destroyed first, they let go of their transactions.
   std::vector<std::unique_ptr<registration::Registration>> registrations_;

@@ -207,6 +207,18 @@ ClientTransaction* TransactionLayer::sendRequest(sip::Message request,
   return ref;
 }
 
+void TransactionLayer::transportFailed(const std::string& branch, const std::string& method,
+                                       const std::string& reason) {
+  auto found = clients_.find(clientKey(branch, method));
+  if (found == clients_.end()) {
+    return;  // over already, or a request outside transactions (an ACK)
+  }
+  sip::Message failed =
+      sip::makeResponse(found->second->request(), 503, "Service Unavailable", {});
+  failed.add("Warning", sip::warning(399, "transport error: " + reason));
+  found->second->onResponse(failed);
+}
+
 ClientTransaction* TransactionLayer::sendCancel(const ClientTransaction& invite,
                                                 ClientTransaction::User* user) {
   const sip::Message& original = invite.request();

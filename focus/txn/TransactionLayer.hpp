@@ -60,6 +60,11 @@ class TransactionLayer final : private ServerTransaction::Listener,
   // Request-URI, Call-ID, From, To, Route and CSeq number, in a transaction of its own. Only
   // after a provisional response came (the caller's job to check).
   ClientTransaction* sendCancel(const ClientTransaction& invite, ClientTransaction::User* user);
+  // The request of the client transaction (branch, method) could not be sent (no route, the
+  // connection failed or closed first): RFC 3261 §8.1.3.1 and §18.4 treat it as a 503, which
+  // the transaction gets now (its user fails over or gives up, RFC 3263 §4.3).
+  void transportFailed(const std::string& branch, const std::string& method,
+                       const std::string& reason);
   // Sends an ACK for a 2xx: its own transaction-less request with a fresh branch (§13.2.2.4).
   void sendAck(sip::Message ack, const transport::Destination& to);
 

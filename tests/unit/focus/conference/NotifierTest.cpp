@@ -211,6 +211,16 @@ TEST(ConferencePackage, ANotifyRefusedOrUnansweredDropsTheSubscriber) {
   EXPECT_EQ(h.uas().notifier().count(), 0u);
 }
 
+TEST(ConferencePackage, ANotifyTheTransportCannotDeliverDropsTheSubscriber) {
+  UasHarness h;
+  h.receive(subscribe("w12", 1, "s12", "conference"));
+  ASSERT_EQ(h.uas().notifier().count(), 1u);
+  // The subscriber's TCP connection is gone, say: RFC 3261 §18.4, a 503 to the transaction.
+  const sip::Message notify = notifies(h).back();
+  h.layer().transportFailed(notify.topVia()->branch(), "NOTIFY", "connection reset");
+  EXPECT_EQ(h.uas().notifier().count(), 0u);
+}
+
 TEST(ConferencePackage, ShortExpiresIs423WithMinExpires) {
   UasHarness h;
   h.receive(subscribe("w8", 1, "s8", "conference", "Expires: 5\r\n"));

@@ -222,6 +222,19 @@ TEST(Refer, ARedirectIsFollowedAndAChallengeAnswered) {
   EXPECT_NE(invites[2].first.header("Proxy-Authorization"), nullptr);
 }
 
+TEST(Refer, ADialOutTheTransportCannotSendFailsAndIsReported) {
+  UasHarness h(withFactory());
+  const Moderator m = createConference(h, "r9");
+  h.receive(refer("r9", 2, "ref9", m.tag, "<sip:frank@127.0.0.1:5094;transport=tcp>"));
+  answer(h, sent(h, "NOTIFY")[0].first, 200);
+  const sip::Message invite = sent(h, "INVITE")[0].first;
+  h.layer().transportFailed(invite.topVia()->branch(), "INVITE", "connection refused");
+  auto notifies = sent(h, "NOTIFY");
+  ASSERT_EQ(notifies.size(), 2u);
+  EXPECT_EQ(notifies[1].first.body, "SIP/2.0 503 Service Unavailable\r\n");
+  EXPECT_EQ(h.uas().conferences().find(m.room)->participants.size(), 1u) << "frank left, failed";
+}
+
 TEST(Refer, ByeRemovesTheParticipantItNames) {
   UasHarness h(withFactory());
   const Moderator m = createConference(h, "r4");
