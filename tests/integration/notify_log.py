@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads the NOTIFYs a SIPp watcher received from its message log (-trace_msg) and checks them.
 
-Usage: notify_log.py conference|presence LOG OUTDIR
+Usage: notify_log.py conference|presence|dialog LOG OUTDIR
 Writes each NOTIFY body to OUTDIR/NNN.xml (for the schema check) and prints one line per
 NOTIFY: version, state, Subscription-State, the endpoint statuses in it. Exits 1 naming what is
 wrong: versions not 1, 2, 3, ... (RFC 4575 §5.1), a first document not full state, a terminated
@@ -82,6 +82,15 @@ def main():
                   f"endpoint {','.join(endpoint) or '-'}; media "
                   f"{','.join(s for s in found if s not in endpoint) or '-'}"
                   f"{'; left ' + methods[0] if methods else ''}")
+        elif package == "dialog":
+            m = re.search(r'<dialog-info [^>]*version="(\d+)"', body)
+            states = re.findall(r"<state>(\w+)</state>", body)
+            print(f"NOTIFY {i + 1}: {state}; version {m.group(1) if m else '?'}; "
+                  f"dialogs {','.join(states) or 'none'}")
+            if not m or int(m.group(1)) != i:
+                problems.append(f"NOTIFY {i + 1}: dialog-info version not {i} (RFC 4235 §4.1)")
+            if ctype != "application/dialog-info+xml":
+                problems.append(f"NOTIFY {i + 1}: Content-Type {ctype}")
         else:
             basic = re.findall(r"<basic>(\w+)</basic>", body)
             print(f"NOTIFY {i + 1}: {state}; basic {','.join(basic)}; "

@@ -5,7 +5,8 @@
 #      The watcher gets the whole state, then partials with versions 1, 2, 3 ... showing the
 #      caller dialing in, connected, on hold and disconnected (departed), and the subscription
 #      terminated (noresource) when the conference ends. The lamp sees closed, open, closed,
-#      then unsubscribes. Every body is valid against the RFCs' schemas (docs/schema).
+#      then unsubscribes; a key on the dialog package (RFC 4235) sees no dialog, one confirmed,
+#      none. Every body is valid against the RFCs' schemas (docs/schema).
 #   2. Hostile and refused: an unknown event package gets 489 with Allow-Events; a SUBSCRIBE
 #      flood from one address gets 503 once over the rate, and confab stays up.
 source "$(dirname "$0")/lib.sh"
@@ -19,14 +20,18 @@ watch_pid=$SIPP_PID
 start_sipp lamp 60 -sf "$SCENARIOS/watch_presence.xml" -s 1000 -m 1 -t u1 \
   -trace_msg -message_file "$WORK/lamp_messages.log"
 lamp_pid=$SIPP_PID
+start_sipp key 60 -sf "$SCENARIOS/watch_dialog.xml" -s 1000 -m 1 -t u1 \
+  -trace_msg -message_file "$WORK/key_messages.log"
+key_pid=$SIPP_PID
 
 notifies() { grep -c '^NOTIFY ' "$WORK/$1_messages.log" 2>/dev/null || true; }
 deadline=$((SECONDS + 15))
-until [[ "$(notifies watch)" -ge 1 && "$(notifies lamp)" -ge 1 ]]; do
-  ((SECONDS < deadline)) || fail "no first NOTIFY within 15s (watch $(notifies watch), lamp $(notifies lamp))"
+until [[ "$(notifies watch)" -ge 1 && "$(notifies lamp)" -ge 1 && "$(notifies key)" -ge 1 ]]; do
+  ((SECONDS < deadline)) ||
+    fail "no first NOTIFY within 15s (watch $(notifies watch), lamp $(notifies lamp), key $(notifies key))"
   sleep 0.1
 done
-log "both subscribed; a caller joins, holds, resumes, leaves"
+log "all three subscribed; a caller joins, holds, resumes, leaves"
 
 run_sipp caller 30 -sf "$SCENARIOS/reinvite_hold.xml" -s 1000 -m 1 -t u1
 assert_sipp_clean caller 1
@@ -35,16 +40,22 @@ finish_sipp watch "$watch_pid"
 assert_sipp_clean watch 1
 finish_sipp lamp "$lamp_pid"
 assert_sipp_clean lamp 1
+finish_sipp key "$key_pid"
+assert_sipp_clean key 1
 
 python3 "$INTEG_DIR/notify_log.py" conference "$WORK/watch_messages.log" "$WORK/conference" >&2 ||
   fail "the conference NOTIFYs are not what RFC 4575 asks for"
 python3 "$INTEG_DIR/notify_log.py" presence "$WORK/lamp_messages.log" "$WORK/presence" >&2 ||
   fail "the presence NOTIFYs are not right"
+python3 "$INTEG_DIR/notify_log.py" dialog "$WORK/key_messages.log" "$WORK/dialog" >&2 ||
+  fail "the dialog-package NOTIFYs are not right"
+"$INTEG_DIR/validate_xml.sh" dialog-info.xsd "$WORK"/dialog/*.xml >&2 ||
+  fail "a dialog-info body is not valid against RFC 4235's schema"
 "$INTEG_DIR/validate_xml.sh" conference-info.xsd "$WORK"/conference/*.xml >&2 ||
   fail "a conference-info body is not valid against RFC 4575's schema"
 "$INTEG_DIR/validate_xml.sh" pidf.xsd "$WORK"/presence/*.xml >&2 ||
   fail "a presence body is not valid against RFC 3863's schema"
-log "$(ls "$WORK"/conference/*.xml | wc -l) conference-info and $(ls "$WORK"/presence/*.xml | wc -l) PIDF bodies valid"
+log "$(ls "$WORK"/conference/*.xml | wc -l) conference-info, $(ls "$WORK"/presence/*.xml | wc -l) PIDF and $(ls "$WORK"/dialog/*.xml | wc -l) dialog-info bodies valid"
 
 # 2. Refused.
 python3 - "$SIP_PORT" >&2 <<'PY' || fail "refusals"
