@@ -1352,43 +1352,20 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
   const std::string* referSub = request.header("Refer-Sub");
   const bool reports = referSub == nullptr || !sip::iequals(*referSub, "false");
   const std::string target = addressOf(referral->target);
+  const conference::Participant* removed = nullptr;
   if (referral->method == Referral::Method::kBye) {
     // RFC 4579 §5.6: remove the participant the URI names (their user or their device).
-    const conference::Participant* who = nullptr;
     for (const auto& p : conference->participants) {
       auto endpoint = sip::Uri::parse(p.endpoint);
       if (p.entity == target || (endpoint && addressOf(*endpoint) == target)) {
-        who = &p;
+        removed = &p;
         break;
       }
     }
-    if (who == nullptr) {
+    if (removed == nullptr) {
       refuse(404, "No Such Participant", "nobody in the conference has that address");
       return;
     }
-    sip::Message accepted = sip::makeResponse(request, 202, "Accepted", tag);
-    if (!reports) {
-      accepted.add("Refer-Sub", "false");
-    }
-    transaction.respond(std::move(accepted));
-    kick(std::string(who->id), "removed by " + referrer->entity);
-    if (reports) {
-      // The removal is under way; its BYE's own answer is the phone's business.
-      auto report = std::make_shared<ReferReport>(
-          [this, callKey = from->dialog().key()]()
-              -> std::optional<std::pair<sip::Message, transport::Destination>> {
-            Call* in = callOf(callKey);
-            if (in == nullptr || in->ended()) {
-              return std::nullopt;
-            }
-            return std::make_pair(in->newRequest("NOTIFY"), in->dialog().destination());
-          },
-          request.cseq() ? std::to_string(request.cseq()->number) : std::string(),
-          from->contactHeader(), *layer_);
-      report->report(200, "OK");
-      reports_.push_back(report);
-    }
-    return;
   }
   sip::Message accepted = sip::makeResponse(request, 202, "Accepted", tag);
   if (!reports) {
@@ -1397,6 +1374,7 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
   transaction.respond(std::move(accepted));
   std::shared_ptr<ReferReport> report;
   if (reports) {
+    // The NOTIFYs go in the referrer's call (RFC 3515 §2.4.4), while it lasts.
     report = std::make_shared<ReferReport>(
         [this, callKey = from->dialog().key()]()
             -> std::optional<std::pair<sip::Message, transport::Destination>> {
@@ -1408,6 +1386,17 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
         },
         request.cseq() ? std::to_string(request.cseq()->number) : std::string(),
         from->contactHeader(), *layer_);
+  }
+  if (removed != nullptr) {
+    kick(std::string(removed->id), "removed by " + referrer->entity);
+    if (report) {
+      // The removal is under way; its BYE's own answer is the phone's business.
+      report->report(200, "OK");
+      reports_.push_back(report);
+    }
+    return;
+  }
+  if (report) {
     // RFC 3515 §2.4.4: the first NOTIFY says it has begun.
     report->report(100, "Trying");
   }
