@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "focus/register/Registration.hpp"
 #include "focus/room/Uas.hpp"
 #include "mixer/engine/Control.hpp"
 
@@ -17,6 +18,8 @@ struct Live {
   std::filesystem::path recordings;
   // Only files in this folder may be played into rooms (by name, never by path).
   std::filesystem::path media;
+  // The room addresses the focus registers with PBXs (--register); null: none shown.
+  const std::vector<std::unique_ptr<registration::Registration>>* registrations = nullptr;
 };
 
 }  // namespace confab::api

@@ -538,6 +538,45 @@ Reply getMixer(const Context& context, const Request& /*request*/, const Params&
   return Json{http::status::ok, boost::json::object{{"threads", std::move(threads)}}};
 }
 
+// Seconds from now to a point on the focus's clock, never below 0.
+int64_t secondsUntil(std::chrono::steady_clock::time_point when) {
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+      when - std::chrono::steady_clock::now());
+  return std::max<int64_t>(left.count(), 0);
+}
+
+Reply listRegistrations(const Context& context, const Request& /*request*/,
+                        const Params& /*params*/) {
+  if (context.live == nullptr) {
+    return noLiveBridge();
+  }
+  boost::json::array out;
+  if (context.live->registrations != nullptr) {
+    for (const auto& r : *context.live->registrations) {
+      const auto& to = r->settings().registrar;
+      boost::json::object o{{"aor", r->settings().aor.str()},
+                            {"registrar", to.host + (to.port != 0 ? ":" + std::to_string(to.port)
+                                                                  : std::string())},
+                            {"contact", r->contact()},
+                            {"state", registration::stateName(r->state())},
+                            {"failures", static_cast<uint64_t>(r->failures())}};
+      if (auto at = r->expiresAt();
+          at && r->state() == registration::Registration::State::kRegistered) {
+        o["expiresInSeconds"] = secondsUntil(*at);
+      }
+      if (auto next = r->nextAttempt()) {
+        o["nextAttemptInSeconds"] = secondsUntil(*next);
+      }
+      if (r->lastStatus() != 0) {
+        o["lastStatus"] = r->lastStatus();
+        o["lastError"] = r->lastError();
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  return Json{http::status::ok, boost::json::object{{"registrations", std::move(out)}}};
+}
+
 const std::array kRoutes{
     Route{"/health", http::verb::get, &getHealth},
     Route{"/v1/rooms", http::verb::get, &listRooms},
@@ -548,6 +587,7 @@ const std::array kRoutes{
     Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant},
     Route{"/v1/mixer", http::verb::get, &getMixer},
+    Route{"/v1/registrations", http::verb::get, &listRegistrations},
 };
 
 Reply dispatch(const Context& context, const Request& request) {

@@ -422,7 +422,7 @@ int run(int argc, char** argv) {
   }
   std::optional<api::Server> apiServer;
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
-                 std::filesystem::path(cfg.dataDir) / "media"};
+                 std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,
                       api::Limits{}, &live);

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 bash scripts/install-deps.sh --test
 jobs=$(nproc)
-fuzz_seconds=${CONFAB_FUZZ_SECONDS:-30}
+fuzz_seconds=${CONFAB_FUZZ_SECONDS:-20}
 timings=()
 mark() {
   timings+=("$(printf '%-28s %5d s' "$1" $((SECONDS - started)))")

@@ -3,7 +3,8 @@
 # authentication (scenarios/registrar_401.xml, which checks the credentials with <verifyauth>).
 # confab --register sends REGISTER, answers the 401, is granted 4 s, refreshes after about 2 s
 # with the same credentials, and on SIGTERM removes the binding with Expires: 0. Each step shows
-# in confab's log; the password comes from a file, never the command line.
+# in confab's log and in the API (GET /v1/registrations); the password comes from a file, never
+# the command line.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 require_tool sipp
@@ -32,8 +33,9 @@ done
 
 printf '# digest passwords for --register\n1000:s3cret pass\n' >"$WORK/passwords"
 chmod 600 "$WORK/passwords"
-start_confab --register "sip:1000@pbx.test,127.0.0.1:$registrar_port" \
+CONFAB_API=127.0.0.1:0 start_confab --register "sip:1000@pbx.test,127.0.0.1:$registrar_port" \
   --password-file "$WORK/passwords"
+wait_api_address
 if grep -q "s3cret" "/proc/$CONFAB_PID/cmdline"; then
   fail "the password is on confab's command line"
 fi
@@ -45,6 +47,15 @@ aor="sip:1000@pbx.test"
 [[ "$(count_when "$CONFAB_LOG" "registration $aor: registered for 60 s" 1 10)" -ge 1 ]] ||
   fail "confab did not log the refreshed registration"
 assert_confab_alive "after the refresh"
+# The API shows the registration's state (issue 12 item 4).
+python3 - "$API" >&2 <<'PY' || fail "GET /v1/registrations"
+import json, sys, urllib.request
+body = json.load(urllib.request.urlopen(sys.argv[1] + "/v1/registrations", timeout=5))
+[r] = body["registrations"]
+assert r["aor"] == "sip:1000@pbx.test" and r["state"] == "registered", r
+assert 0 <= r["expiresInSeconds"] <= 60 and "lastError" not in r, r
+print("GET /v1/registrations: %s %s, %d s left" % (r["aor"], r["state"], r["expiresInSeconds"]))
+PY
 
 kill -TERM "$CONFAB_PID"
 wait_confab_exit 15
