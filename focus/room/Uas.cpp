@@ -1432,6 +1432,14 @@ std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomK
     return std::make_pair(404, std::string("the conference is not running"));
   }
   const policy::Room rules = conference->rules;
+  // Someone called in takes a place like someone calling in: the room's and the tenant's
+  // limits hold (a moderator cannot REFER past them).
+  if ((rules.maxParticipants != 0 && conference->participants.size() >= rules.maxParticipants) ||
+      (rules.tenantMaxParticipants != 0 &&
+       callsOfTenant(rules.tenantId) + outgoingOfTenant(rules.tenantId) >=
+           rules.tenantMaxParticipants)) {
+    return std::make_pair(486, std::string("the conference is full"));
+  }
   auto media = mixer_.reserve();
   if (!media) {
     return std::make_pair(503, std::string("no media ports free"));
@@ -1490,6 +1498,15 @@ std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomK
   outgoing_.emplace(key, Outgoing{std::move(call), *media, std::move(report), participant});
   started.start();
   return std::nullopt;
+}
+
+std::size_t Uas::outgoingOfTenant(int64_t tenant) const {
+  std::size_t n = 0;
+  for (const auto& [key, out] : outgoing_) {
+    const auto* conference = model_.find(out.call->target().roomKey);
+    n += conference != nullptr && conference->rules.tenantId == tenant ? 1U : 0U;
+  }
+  return n;
 }
 
 void Uas::locate(const sip::Uri& uri,

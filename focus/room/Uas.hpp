@@ -196,6 +196,8 @@ class Uas final : public txn::TransactionUser,
   void announce(const std::string& roomId, const std::string& prompt);
   [[nodiscard]] std::size_t moderatorsIn(const std::string& roomId) const;
   [[nodiscard]] std::size_t callsOfTenant(int64_t tenant) const;
+  // Dial-outs under way into the tenant's conferences (they hold places too).
+  [[nodiscard]] std::size_t outgoingOfTenant(int64_t tenant) const;
   void dropEntry(Call& call);
   // A call that began (counted against its source) is gone or never started.
   void forget(const Call* call);

@@ -294,6 +294,30 @@ TEST(Refer, ARoomMayLetEveryParticipantInvite) {
   EXPECT_EQ(sent(h, "INVITE").size(), 1u);
 }
 
+TEST(Refer, ADialOutCannotPassTheRoomsLimit) {
+  UasHarness h;
+  policy::Room small{"3001", "Small", 2};
+  small.key = "3001";
+  small.participantsInvite = true;
+  h.rooms.put(small);
+  h.receive(request("INVITE", "r10", 1, "ir10", {}, {}, kOfferPcmu, "sip:3001@127.0.0.1:5060"));
+  const std::string tag = h.lastResponse().to()->tag();
+  h.receive(refer("r10", 2, "ref10", tag, "<sip:bob@127.0.0.1:5090>"));
+  EXPECT_EQ(sent(h, "INVITE").size(), 1u) << "the second place";
+  h.receive(refer("r10", 3, "ref10b", tag, "<sip:carol@127.0.0.1:5091>"));
+  ASSERT_EQ(h.lastStatus(), 202);
+  EXPECT_EQ(sent(h, "INVITE").size(), 1u) << "no third: the room holds 2";
+  // Answer every report so far (each REFER's NOTIFYs go one at a time).
+  for (std::size_t answered = 0; answered < sent(h, "NOTIFY").size(); ++answered) {
+    answer(h, sent(h, "NOTIFY")[answered].first, 200);
+  }
+  bool full = false;
+  for (const auto& [n, to] : sent(h, "NOTIFY")) {
+    full = full || n.body == "SIP/2.0 486 the conference is full\r\n";
+  }
+  EXPECT_TRUE(full) << "the referrer is told why";
+}
+
 TEST(ReferTo, ParsesTargetAndMethodAndDropsEmbeddedHeaders) {
   auto plain = room::parseReferTo("<sip:bob@example.com>");
   ASSERT_TRUE(plain);
