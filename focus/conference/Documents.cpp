@@ -85,11 +85,6 @@ std::string_view mediaStatus(const Participant& p) {
   return receives ? "recvonly" : "inactive";
 }
 
-bool inMedia(const Participant& p) {
-  return p.status == EndpointStatus::kConnected || p.status == EndpointStatus::kOnHold ||
-         p.status == EndpointStatus::kMutedViaFocus;
-}
-
 // RFC 4575 §5.6: one user with their one endpoint, all of it (state="full").
 std::string user(const Participant& p) {
   std::string x = "    <user entity=\"" + xmlEscape(p.entity) + "\" state=\"full\">\n";
@@ -109,7 +104,7 @@ std::string user(const Participant& p) {
     x += element("reason", p.disconnectReason, "          ");
     x += "        </disconnection-info>\n";
   }
-  if (inMedia(p)) {
+  if (inMix(p)) {
     x += "        <media id=\"1\">\n          <type>audio</type>\n          <label>" +
          std::string(kAudioLabel) + "</label>\n          <status>" +
          std::string(mediaStatus(p)) + "</status>\n        </media>\n";

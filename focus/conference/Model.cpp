@@ -72,12 +72,13 @@ const Participant* Conference::find(std::string_view participantId) const {
   return found == participants.end() ? nullptr : &*found;
 }
 
+bool inMix(const Participant& p) {
+  return p.status == EndpointStatus::kConnected || p.status == EndpointStatus::kOnHold ||
+         p.status == EndpointStatus::kMutedViaFocus;
+}
+
 std::size_t Conference::activeCount() const {
-  return static_cast<std::size_t>(
-      std::count_if(participants.begin(), participants.end(), [](const Participant& p) {
-        return p.status == EndpointStatus::kConnected || p.status == EndpointStatus::kOnHold ||
-               p.status == EndpointStatus::kMutedViaFocus;
-      }));
+  return static_cast<std::size_t>(std::count_if(participants.begin(), participants.end(), inMix));
 }
 
 std::size_t Conference::moderatorCount() const {

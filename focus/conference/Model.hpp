@@ -74,6 +74,9 @@ struct Participant {
   Media media;
 };
 
+// In the mix (connected, on hold, or muted by the focus): what user-count counts.
+[[nodiscard]] bool inMix(const Participant& p);
+
 struct Conference {
   std::string id;   // the room's key (policy::Room::key)
   std::string uri;  // its conf-uri, sip:ROOM@HOST

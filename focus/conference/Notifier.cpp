@@ -304,7 +304,9 @@ void Notifier::send(Subscription& s, std::string body, std::string_view reason) 
   notify.add("Contact", "<" + s.contact + ">");
   notify.add("Content-Type", std::string(contentType(s.package)));
   notify.body = std::move(body);
-  s.lastState = roomPresence(s.room, model_.find(s.room.key));
+  if (s.package != Package::kConference) {
+    s.lastState = roomPresence(s.room, model_.find(s.room.key));
+  }
   ++s.version;
   s.stale = false;
   s.notify = layer_->sendRequest(std::move(notify), s.dialog.destination(), this);
@@ -374,13 +376,9 @@ void Notifier::onChange(const Change& change) {
         sendFull(*s, "noresource");
         continue;
       }
-      std::string body = document(*s, &change);
-      if (!body.empty()) {
-        if (s->notify != nullptr) {
-          s->stale = true;  // the next NOTIFY carries the whole state instead
-        } else {
-          send(*s, std::move(body), {});
-        }
+      // While a NOTIFY is out, send() marks the subscription stale: the next carries it all.
+      if (std::string body = document(*s, &change); !body.empty()) {
+        send(*s, std::move(body), {});
       }
       continue;
     }

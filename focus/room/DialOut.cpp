@@ -136,7 +136,7 @@ void DialOut::onResponse(txn::ClientTransaction& transaction, const sip::Message
   }
   invite_ = nullptr;  // the transaction ends by itself (ACKs of errors are its job)
   if (status < 300) {
-    answered(response);
+    answered(transaction.request(), response);
     return;
   }
   if (cancelled_) {
@@ -198,19 +198,9 @@ void DialOut::nextDestination(int status, const std::string& reason) {
   fail(status, reason);
 }
 
-void DialOut::answered(const sip::Message& ok) {
+void DialOut::answered(const sip::Message& invite, const sip::Message& ok) {
   const transport::Destination to = destinations_[destination_];
-  // The request as the dialog saw it: our From tag, the CSeq the 2xx answers.
-  sip::Message request = sip::Message::request("INVITE", requestUri_);
-  sip::NameAddr from;
-  if (auto roomUri = sip::Uri::parse(target_.roomUri)) {
-    from.uri = *roomUri;
-  }
-  from.setParam("tag", fromTag_);
-  request.add("From", from.str());
-  request.add("Call-ID", callId_);
-  request.add("CSeq", std::to_string(cseq_) + " INVITE");
-  auto dialog = dialog::Dialog::asUac(request, ok, to);
+  auto dialog = dialog::Dialog::asUac(invite, ok, to);
   std::optional<sdp::Negotiated> negotiated;
   if (auto answer = sdp::SessionDescription::parse(ok.body); answer && dialog) {
     if (auto accepted = sdp::acceptAnswer(offer_, *answer)) {

@@ -87,7 +87,8 @@ class DialOut final : private txn::ClientTransaction::User {
   void sendTo(const sip::Uri& requestUri);
   void nextDestination(int status, const std::string& reason);
   void fail(int status, std::string reason);
-  void answered(const sip::Message& ok);
+  // 'invite': the request the 2xx answers (our From tag, its CSeq).
+  void answered(const sip::Message& invite, const sip::Message& ok);
 
   DialOutTarget target_;
   sdp::LocalMedia local_;

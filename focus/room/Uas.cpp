@@ -224,6 +224,23 @@ std::string sourceIp(const transport::Source& source) {
 
 }  // namespace
 
+bool Uas::overRate(txn::ServerTransaction& transaction, std::string_view event,
+                   const std::string& tag) {
+  // A SUBSCRIBE, MESSAGE or REFER makes state or work here like an INVITE: the same
+  // per-address rate, and over it the same 503 with Retry-After (RFC 3261 §20.33).
+  const std::string ip = sourceIp(transaction.source());
+  const auto now = timers_.now();
+  if (trustedSource(ip) || abuse_.allowInvite(ip, now)) {
+    return false;
+  }
+  limit(event, transaction.source());
+  sip::Message response = sip::makeResponse(transaction.request(), 503, "Too Many Requests", tag);
+  response.add("Retry-After", std::to_string(abuse_.retryAfter(ip, now).count()));
+  response.add("Warning", sip::warning(399, "too many requests from this address"));
+  transaction.respond(std::move(response));
+  return true;
+}
+
 bool Uas::trustedSource(const std::string& ip) const {
   return std::find(settings_.trustedSources.begin(), settings_.trustedSources.end(), ip) !=
          settings_.trustedSources.end();
@@ -236,10 +253,8 @@ Call* Uas::participantSending(const std::string& roomKey, const sip::Message& re
   if (running == nullptr || !from) {
     return nullptr;
   }
-  sip::Uri who = from->uri;
-  who.params.clear();
-  who.headers.clear();
-  const std::string entity = who.str();
+  // The same spelling as the participants' entities (participantFor).
+  const std::string entity = addressOf(from->uri);
   const std::string ip = sourceIp(source);
   for (const auto& p : running->participants) {
     Call* call = p.entity == entity ? callOf(p.id) : nullptr;
@@ -303,10 +318,7 @@ void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
     refuse(400, "Empty Message", {});
     return;
   }
-  const std::string ip = sourceIp(transaction.source());
-  if (!trustedSource(ip) && !abuse_.allowInvite(ip, timers_.now())) {
-    limit("message-rate", transaction.source());
-    refuse(503, "Too Many Requests", "too many requests from this address");
+  if (overRate(transaction, "message-rate", tag)) {
     return;
   }
   if (sender == nullptr) {
@@ -360,17 +372,10 @@ void Uas::handleSubscribe(txn::ServerTransaction& transaction) {
     transaction.respond(std::move(response));
     return;
   }
-  // A SUBSCRIBE makes state here, like an INVITE: the same per-address rate.
-  const std::string ip = sourceIp(transaction.source());
-  const auto now = timers_.now();
-  if (!trustedSource(ip) && !abuse_.allowInvite(ip, now)) {
-    limit("subscribe-rate", transaction.source());
-    sip::Message response = sip::makeResponse(request, 503, "Too Many Requests", tag);
-    response.add("Retry-After", std::to_string(abuse_.retryAfter(ip, now).count()));
-    response.add("Warning", sip::warning(399, "too many requests from this address"));
-    transaction.respond(std::move(response));
+  if (overRate(transaction, "subscribe-rate", tag)) {
     return;
   }
+  const std::string ip = sourceIp(transaction.source());
   const std::string user = request.requestUri.unescapedUser();
   auto room = findRoom(user, request.requestUri.host);
   if (!room) {
@@ -412,8 +417,7 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   const auto now = timers_.now();
   // A trusted proxy speaks for many callers: its address is not one caller's (the rooms' own
   // PIN-entry lock still holds behind it).
-  const bool trusted = std::find(settings_.trustedSources.begin(), settings_.trustedSources.end(),
-                                 ip) != settings_.trustedSources.end();
+  const bool trusted = trustedSource(ip);
   // A limit's refusal: logged as a security event, the reason in a Warning (RFC 3261 §20.43),
   // and for 503 when to try again (§20.33).
   auto refuseOverLimit = [&](std::string_view event, int status, std::string_view reason,
@@ -1266,10 +1270,7 @@ conference::Participant Uas::participantFor(const Call& call,
   p.callId = call.dialog().callId();
   if (auto from = sip::NameAddr::parse(call.dialog().remoteUri())) {
     p.displayName = from->displayName.value_or("");
-    sip::Uri user = from->uri;
-    user.params.clear();
-    user.headers.clear();
-    p.entity = user.str();
+    p.entity = addressOf(from->uri);
   }
   p.endpoint = call.dialog().remoteTarget().str();
   p.role = call.role();
@@ -1315,10 +1316,7 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
     refuse(400, "Bad Refer-To", referral.error().reason);
     return;
   }
-  const std::string ip = sourceIp(transaction.source());
-  if (!trustedSource(ip) && !abuse_.allowInvite(ip, timers_.now())) {
-    limit("refer-rate", transaction.source());
-    refuse(503, "Too Many Requests", "too many requests from this address");
+  if (overRate(transaction, "refer-rate", tag)) {
     return;
   }
   std::string roomKey;

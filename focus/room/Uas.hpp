@@ -213,6 +213,9 @@ class Uas final : public txn::TransactionUser,
                               const transport::Source& source);
   static constexpr std::size_t kMaxMessageBytes = 1000;
   [[nodiscard]] bool trustedSource(const std::string& ip) const;
+  // Over the per-address request rate (not for trusted sources): 503 sent, true.
+  bool overRate(txn::ServerTransaction& transaction, std::string_view event,
+                const std::string& tag);
   // The call in a running conference that a request out of any dialog comes from: its From is
   // the participant's and it comes from the call's address. Null when none is.
   [[nodiscard]] Call* participantSending(const std::string& roomKey, const sip::Message& request,

@@ -51,15 +51,6 @@ std::string subscriptionState(const sip::Message& notify) {
   return value != nullptr ? *value : std::string();
 }
 
-// A call from the harness's peer into room 1000, answered and ACKed; returns the To tag.
-std::string callIn(UasHarness& h, const std::string& callId) {
-  h.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, kOfferPcmu));
-  EXPECT_EQ(h.lastStatus(), 200);
-  const std::string tag = h.lastResponse().to()->tag();
-  h.receive(request("ACK", callId, 1, "a" + callId, tag));
-  return tag;
-}
-
 TEST(ConferencePackage, SubscribeGetsOkThenTheWholeStateAtOnce) {
   UasHarness h;
   h.receive(subscribe("w1", 1, "s1", "conference", "Expires: 600\r\n"));

@@ -152,4 +152,13 @@ inline std::string request(const std::string& method,
   return m;
 }
 
+// A call from the harness's peer into room 1000, answered and ACKed; returns our To tag.
+inline std::string callIn(UasHarness& h, const std::string& callId) {
+  h.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, kOfferPcmu));
+  EXPECT_EQ(h.lastStatus(), 200);
+  const std::string tag = h.lastResponse().to()->tag();
+  h.receive(request("ACK", callId, 1, "a" + callId, tag));
+  return tag;
+}
+
 }  // namespace confab::test

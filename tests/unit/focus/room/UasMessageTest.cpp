@@ -11,14 +11,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string callIn(UasHarness& h, const std::string& callId) {
-  h.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, kOfferPcmu));
-  EXPECT_EQ(h.lastStatus(), 200);
-  const std::string tag = h.lastResponse().to()->tag();
-  h.receive(request("ACK", callId, 1, "a" + callId, tag));
-  return tag;
-}
-
 std::string message(const std::string& callId, unsigned cseq, const std::string& branch,
                     const std::string& toTag, const std::string& type, const std::string& body,
                     const std::string& from = {}) {
