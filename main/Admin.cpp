@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -87,6 +88,10 @@ constexpr auto kTenantOptions = std::to_array<OptionSpec>({
     {"recording", false},
     {"no-recording", false},
     {"name", true},
+    {"dial-out-user", true},
+    {"dial-out-realm", true},
+    {"dial-out-password-file", true},
+    {"no-dial-out", false},
 });
 
 constexpr auto kRoomOptions = std::to_array<OptionSpec>({
@@ -208,11 +213,12 @@ std::string usage(std::string_view noun) {
   if (noun == "tenant") {
     return "Usage:\n"
            "  confab tenant add NAME [--domain D]... [--max-rooms N] [--max-participants N]\n"
-           "                         [--no-recording]\n"
+           "                         [--no-recording] [DIAL-OUT ACCOUNT]\n"
            "  confab tenant list\n"
            "  confab tenant show NAME\n"
            "  confab tenant set NAME [--name NEW] [--domain D]... [--no-domains] [--max-rooms N]\n"
            "                         [--max-participants N] [--recording | --no-recording]\n"
+           "                         [DIAL-OUT ACCOUNT | --no-dial-out]\n"
            "  confab tenant remove NAME        (its rooms go with it)\n"
            "\n"
            "A tenant owns SIP domains (the host of the Request-URI callers dial) and the rooms\n"
@@ -223,7 +229,14 @@ std::string usage(std::string_view noun) {
            "  --max-rooms N         most rooms it may have; 0: no limit\n"
            "  --max-participants N  most callers at once across its rooms; 0: no limit\n"
            "  --no-recording        its rooms may not be recorded (--recording: they may)\n"
-           "  --name NEW            (set) renames it\n" +
+           "  --name NEW            (set) renames it\n"
+           "DIAL-OUT ACCOUNT: how the calls its rooms place (REFER dial-outs) answer the digest\n"
+           "challenges of its PBX; without one they use the server's --dial-out-user.\n"
+           "  --dial-out-user USER             the digest username\n"
+           "  --dial-out-password-file FILE    its password: the file's first line (never an\n"
+           "                                   option, so it stays out of ps and shell history)\n"
+           "  --dial-out-realm REALM           answer only this realm's challenges (default any)\n"
+           "  --no-dial-out                    (set) removes the account\n" +
            common;
   }
   return "Usage:\n"
@@ -334,6 +347,76 @@ Outcome<unsigned> readCount(const std::string& option, const std::string& value)
                     std::to_string(kMaxCount) + " (0: no limit)");
   }
   return static_cast<unsigned>(*n);
+}
+
+// What a tenant command asks of its dial-out account: nothing (nullopt), a removal (an empty
+// inner optional), or a new account.
+using AccountChange = std::optional<std::optional<policy::SipAccount>>;
+
+// The first line of a password file, without its line end.
+Outcome<std::string> readPasswordLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    return badInput("--dial-out-password-file " + path + ": cannot read a line from it");
+  }
+  if (!password.empty() && password.back() == '\r') {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    return badInput("--dial-out-password-file " + path + ": its first line is empty");
+  }
+  return password;
+}
+
+Outcome<AccountChange> dialOutOptions(const CommandLine& line) {
+  std::optional<std::string> user;
+  std::optional<std::string> realm;
+  std::optional<std::string> passwordFile;
+  bool remove = false;
+  for (const auto& [name, value] : line.options) {
+    if (name == "dial-out-user") {
+      user = value;
+    } else if (name == "dial-out-realm") {
+      realm = value;
+    } else if (name == "dial-out-password-file") {
+      passwordFile = value;
+    } else if (name == "no-dial-out") {
+      remove = true;
+    }
+  }
+  if (remove) {
+    if (user || realm || passwordFile) {
+      return badInput(
+          "--no-dial-out: not with --dial-out-user, --dial-out-realm or "
+          "--dial-out-password-file");
+    }
+    return AccountChange(std::optional<policy::SipAccount>());
+  }
+  if (!user && !realm && !passwordFile) {
+    return AccountChange();
+  }
+  if (!user || !passwordFile) {
+    return badInput("a dial-out account needs both --dial-out-user and --dial-out-password-file");
+  }
+  auto password = readPasswordLine(*passwordFile);
+  if (auto* failure = std::get_if<Failure>(&password)) {
+    return *failure;
+  }
+  policy::SipAccount account{*user, std::get<std::string>(password), realm.value_or("")};
+  if (auto bad = Store::checkAccount(account)) {
+    // The store names its fields; the operator typed options.
+    std::string message = bad->message;
+    for (auto [field, option] : {std::pair{"dialOutUser", "--dial-out-user"},
+                                 std::pair{"dialOutPassword", "--dial-out-password-file"},
+                                 std::pair{"dialOutRealm", "--dial-out-realm"}}) {
+      if (message.starts_with(field)) {
+        message.replace(0, std::string_view(field).size(), option);
+      }
+    }
+    return badInput(message);
+  }
+  return AccountChange(std::move(account));
 }
 
 std::optional<Failure> applyTenantOptions(const CommandLine& line, Tenant& tenant) {
@@ -464,7 +547,9 @@ std::string joined(const std::vector<std::string>& items, char separator) {
 void printTenantLine(std::ostream& out, const Tenant& t, std::size_t rooms) {
   out << t.id << " " << word(t.name) << " domains=" << joined(t.domains, ',')
       << " max-rooms=" << limit(t.maxRooms) << " max-participants=" << limit(t.maxParticipants)
-      << " recording=" << yesNo(t.recordingAllowed) << " rooms=" << rooms << "\n";
+      << " recording=" << yesNo(t.recordingAllowed) << " rooms=" << rooms
+      << " dial-out=" << (t.dialOutUser.empty() ? std::string("none") : word(t.dialOutUser))
+      << "\n";
 }
 
 void printTenant(std::ostream& out, const Tenant& t, std::size_t rooms) {
@@ -474,6 +559,13 @@ void printTenant(std::ostream& out, const Tenant& t, std::size_t rooms) {
       << "max-rooms: " << limit(t.maxRooms) << "\n"
       << "max-participants: " << limit(t.maxParticipants) << "\n"
       << "recording: " << yesNo(t.recordingAllowed) << "\n"
+      << "dial-out: "
+      << (t.dialOutUser.empty()
+              ? std::string("none (the server's --dial-out-user)")
+              : t.dialOutUser + " (" +
+                    (t.dialOutRealm.empty() ? "any realm" : "realm " + t.dialOutRealm) +
+                    ", password set)")
+      << "\n"
       << "rooms: " << rooms << "\n";
 }
 
@@ -606,11 +698,24 @@ std::optional<Failure> runTenant(const CommandLine& line,
     if (auto failure = applyTenantOptions(line, t)) {
       return failure;
     }
+    auto account = dialOutOptions(line);
+    if (auto* failure = std::get_if<Failure>(&account)) {
+      return *failure;
+    }
     auto created = store.createTenant(t);
     if (auto* error = std::get_if<StoreError>(&created)) {
       return fromStore(*error);
     }
-    printTenant(out, std::get<Tenant>(created), 0);
+    Tenant& made = std::get<Tenant>(created);
+    if (const auto& change = std::get<AccountChange>(account); change && *change) {
+      // Checked above: only the file can fail here, and then the tenant stands without it.
+      if (auto set = store.setDialOutAccount(made.id, *change);
+          std::holds_alternative<StoreError>(set)) {
+        return fromStore(std::get<StoreError>(set));
+      }
+      made = store.tenant(made.id).value_or(made);
+    }
+    printTenant(out, made, 0);
     return std::nullopt;
   }
   auto found = findTenant(store, name);
@@ -624,11 +729,22 @@ std::optional<Failure> runTenant(const CommandLine& line,
     if (auto failure = applyTenantOptions(line, t)) {
       return failure;
     }
+    auto account = dialOutOptions(line);
+    if (auto* failure = std::get_if<Failure>(&account)) {
+      return *failure;
+    }
     auto updated = store.updateTenant(t);
     if (auto* error = std::get_if<StoreError>(&updated)) {
       return fromStore(*error);
     }
-    printTenant(out, std::get<Tenant>(updated), store.rooms(t.id).size());
+    if (const auto& change = std::get<AccountChange>(account)) {
+      if (auto set = store.setDialOutAccount(t.id, *change);
+          std::holds_alternative<StoreError>(set)) {
+        return fromStore(std::get<StoreError>(set));
+      }
+    }
+    printTenant(out, store.tenant(t.id).value_or(std::get<Tenant>(updated)),
+                store.rooms(t.id).size());
   } else if (verb == "remove") {
     const std::size_t rooms = store.rooms(t.id).size();
     auto removed = store.deleteTenant(t.id);

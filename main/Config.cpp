@@ -624,8 +624,9 @@ const auto kSettings = std::to_array<Setting>({
      },
      [](const Config& c) { return Values{c.passwordFile}; }},
     {"dial-out-user", "USER",
-     "Digest username for the calls the focus places (REFER dial-outs); its password is in "
-     "password-file. Empty: their challenges are not answered.",
+     "Digest username for the calls the focus places (REFER dial-outs) from rooms whose tenant "
+     "has no dial-out account of its own (confab tenant set --dial-out-user); its password is in "
+     "password-file. Empty: such calls' challenges are not answered.",
      Group::kSip, false,
      [](Config& c, const Values& v) {
        c.dialOutUser = single(v);

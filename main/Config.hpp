@@ -146,8 +146,9 @@ struct Config {
   std::vector<Registration> registrations;
   // Lines of USER:PASSWORD for the registrations' digest authentication; empty: none.
   std::string passwordFile;
-  // The digest username for the focus's own calls (REFER dial-outs); its password in
-  // passwordFile. Empty: challenges to dial-outs are not answered.
+  // The digest username for the focus's own calls (REFER dial-outs) from rooms whose tenant has
+  // no dial-out account in the store; its password in passwordFile. Empty: challenges to those
+  // dial-outs are not answered.
   std::string dialOutUser;
   // Dial-outs go through this proxy; none: straight to the callee's address (RFC 3263 DNS).
   std::optional<SipHop> outboundProxy;

@@ -223,7 +223,6 @@ class RegistrationLog final : public registration::Registration::Listener {
       seen_;
 };
 
-
 // The focus's registrations from --register, with their passwords from the password file. The
 // registrar's host may be a name: the transports resolve it (A/AAAA) when each REGISTER goes.
 std::optional<std::string> addRegistrations(const config::Config& c,
@@ -251,8 +250,8 @@ std::optional<std::string> addRegistrations(const config::Config& c,
     if (withPasswords) {
       auto found = passwords.find(r.authUser());
       if (found == passwords.end()) {
-        return "password-file " + c.passwordFile + " has no password for " +
-               r.authUser() + " (" + r.aor + ")";
+        return "password-file " + c.passwordFile + " has no password for " + r.authUser() + " (" +
+               r.aor + ")";
       }
       settings.credentials = {r.authUser(), found->second, ""};
     }
@@ -368,7 +367,7 @@ int run(int argc, char** argv) {
   Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
   focus.uas().usePinChecker(&pinChecker);
   // Dial-outs find their callee through DNS (RFC 3263, c-ares on this io_context) and answer
-  // challenges with dial-out-user's credentials.
+  // challenges with their tenant's account, else dial-out-user's.
   std::optional<transport::Resolver> resolver;
   try {
     resolver.emplace(io);
@@ -380,7 +379,8 @@ int run(int argc, char** argv) {
       resolver->resolve(uri, std::move(done));
     });
   }
-  std::optional<auth::Client> dialOutAuth;
+  // The focus's own account, for rooms whose tenant has none in the store (and ad-hoc rooms).
+  std::optional<auth::Credentials> focusAccount;
   if (!cfg.dialOutUser.empty()) {
     auto read = cfg.passwordFile.empty()
                     ? std::variant<std::map<std::string, std::string>, std::string>(
@@ -398,17 +398,19 @@ int run(int argc, char** argv) {
                 << cfg.dialOutUser << " (dial-out-user)\n";
       return 2;
     }
-    dialOutAuth.emplace(auth::Credentials{cfg.dialOutUser, found->second, ""});
-    focus.uas().useCredentials([&dialOutAuth](const sip::Message& challenge,
-                                              const sip::Message& request)
-                                   -> std::optional<std::pair<std::string, std::string>> {
-      auto answer = dialOutAuth->respond(challenge, request);
-      if (!answer) {
-        return std::nullopt;
-      }
-      return std::make_pair(answer->name, answer->value);
-    });
+    focusAccount.emplace(auth::Credentials{cfg.dialOutUser, found->second, ""});
   }
+  // Read at each dial-out, so `confab tenant set … --dial-out-user` applies to the next call.
+  focus.uas().useDialOutAccounts(
+      [&store, &focusAccount](const policy::Room& room) -> std::optional<auth::Credentials> {
+        if (room.tenantId != 0) {
+          if (auto account = store->dialOutAccount(room.tenantId)) {
+            return auth::Credentials{std::move(account->username), std::move(account->password),
+                                     std::move(account->realm)};
+          }
+        }
+        return focusAccount;
+      });
   RegistrationLog registrationLog(cfg.logLevel);
   if (auto error = addRegistrations(cfg, focus, registrationLog)) {
     std::cerr << "confab: " << *error << "\n";

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -55,6 +56,13 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
     // defaults: participants only for a PIN room's roster, moderators only to invite.
     R"(ALTER TABLE rooms ADD COLUMN public_roster INTEGER NOT NULL DEFAULT 0;
        ALTER TABLE rooms ADD COLUMN participants_invite INTEGER NOT NULL DEFAULT 0;)",
+    // 4: each tenant's dial-out account (issue 12); version 3 tenants have none, and their
+    // dial-outs use the focus's --dial-out-user.
+    R"(CREATE TABLE tenant_dial_out (
+         tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+         username TEXT NOT NULL CHECK (length(username) BETWEEN 1 AND 256),
+         password TEXT NOT NULL CHECK (length(password) BETWEEN 1 AND 256),
+         realm TEXT NOT NULL DEFAULT '');)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up
@@ -207,20 +215,36 @@ StoreError invalid(std::string message) {
 }
 
 constexpr std::size_t kMaxNameBytes = 128;
+constexpr std::size_t kMaxAccountBytes = 256;  // a digest username, password or realm
 constexpr int kBusyTimeoutMs = 5000;
+
+// A text field of minBytes to maxBytes with no control characters (nor a line break that would
+// end a header or a log line).
+std::optional<StoreError> checkText(std::string_view field,
+                                    std::string_view value,
+                                    std::size_t minBytes,
+                                    std::size_t maxBytes) {
+  if (value.size() < minBytes || value.size() > maxBytes) {
+    return invalid(std::string(field) + ": " + std::to_string(minBytes) + " to " +
+                   std::to_string(maxBytes) + " bytes");
+  }
+  if (std::any_of(value.begin(), value.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return invalid(std::string(field) + " holds a control character");
+  }
+  return std::nullopt;
+}
 
 // Names are shown to people and printed one per line by the operator's tool.
 std::optional<StoreError> checkName(std::string_view field,
                                     std::string_view name,
                                     bool mayBeEmpty) {
-  if ((name.empty() && !mayBeEmpty) || name.size() > kMaxNameBytes) {
-    return invalid(std::string(field) + ": " + (mayBeEmpty ? "0" : "1") + " to " +
-                   std::to_string(kMaxNameBytes) + " bytes");
-  }
-  if (std::any_of(name.begin(), name.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return invalid(std::string(field) + ": \"" + std::string(name) +
-                   "\" holds a control character");
+  if (auto bad = checkText(field, name, mayBeEmpty ? 0 : 1, kMaxNameBytes)) {
+    if (!name.empty() && name.size() <= kMaxNameBytes) {
+      bad->message =
+          std::string(field) + ": \"" + std::string(name) + "\" holds a control character";
+    }
+    return bad;
   }
   return std::nullopt;
 }
@@ -534,6 +558,10 @@ Store::~Store() {
 }
 
 StoreResult<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  // The file holds dial-out passwords: a new one is its owner's only (SQLite gives its -wal and
+  // -shm files the same mode). An operator may widen it afterwards; we do not narrow it again.
+  struct stat before {};
+  const bool created = !path.empty() && path != ":memory:" && ::stat(path.c_str(), &before) != 0;
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -542,6 +570,9 @@ StoreResult<std::unique_ptr<Store>> Store::open(const std::string& path) {
                  "cannot open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : "")};
     sqlite3_close(db);
     return e;
+  }
+  if (created) {
+    ::chmod(path.c_str(), S_IRUSR | S_IWUSR);
   }
   std::unique_ptr<Store> store(new Store(db));
   // Another connection writing (the server, or the operator's tool while the server writes)
@@ -669,6 +700,12 @@ std::optional<Tenant> Store::tenant(int64_t id) const {
   while (d.step() == SQLITE_ROW) {
     t.domains.push_back(d.text(0));
   }
+  Statement a(db_, "SELECT username, realm FROM tenant_dial_out WHERE tenant_id = ?");
+  a.bind(1, id);
+  if (a.step() == SQLITE_ROW) {
+    t.dialOutUser = a.text(0);
+    t.dialOutRealm = a.text(1);
+  }
   return t;
 }
 
@@ -695,6 +732,13 @@ std::vector<Tenant> Store::tenants() const {
   while (d.step() == SQLITE_ROW) {
     if (auto at = index.find(d.integer(0)); at != index.end()) {
       out[at->second].domains.push_back(d.text(1));
+    }
+  }
+  Statement a(db_, "SELECT tenant_id, username, realm FROM tenant_dial_out");
+  while (a.step() == SQLITE_ROW) {
+    if (auto at = index.find(a.integer(0)); at != index.end()) {
+      out[at->second].dialOutUser = a.text(1);
+      out[at->second].dialOutRealm = a.text(2);
     }
   }
   return out;
@@ -778,6 +822,62 @@ StoreResult<bool> Store::deleteTenant(int64_t id) {
     return failure(db_, rc);
   }
   return sqlite3_changes(db_) > 0;
+}
+
+StoreResult<bool> Store::setDialOutAccount(int64_t tenantId,
+                                           const std::optional<SipAccount>& account) {
+  if (account) {
+    if (auto bad = checkAccount(*account)) {
+      return *bad;
+    }
+  }
+  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+    if (!tenant(tenantId)) {
+      return StoreError{StoreError::Kind::kNotFound, "id: no tenant " + std::to_string(tenantId)};
+    }
+    if (!account) {
+      Statement clear(db_, "DELETE FROM tenant_dial_out WHERE tenant_id = ?");
+      clear.bind(1, tenantId);
+      if (const int rc = clear.step(); rc != SQLITE_DONE) {
+        return failure(db_, rc);
+      }
+      return true;
+    }
+    Statement put(db_,
+                  "INSERT OR REPLACE INTO tenant_dial_out (tenant_id, username, password, realm) "
+                  "VALUES (?, ?, ?, ?)");
+    put.bind(1, tenantId)
+        .bind(2, account->username)
+        .bind(3, account->password)
+        .bind(4, account->realm);
+    if (const int rc = put.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    return true;
+  });
+}
+
+std::optional<StoreError> Store::checkAccount(const SipAccount& account) {
+  // The fields go into quoted-strings of an Authorization header (RFC 7616 §3.4): a control
+  // character there would end or split the header.
+  for (auto [field, value, min] :
+       {std::tuple{"dialOutUser", std::string_view(account.username), std::size_t{1}},
+        std::tuple{"dialOutPassword", std::string_view(account.password), std::size_t{1}},
+        std::tuple{"dialOutRealm", std::string_view(account.realm), std::size_t{0}}}) {
+    if (auto bad = checkText(field, value, min, kMaxAccountBytes)) {
+      return bad;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<SipAccount> Store::dialOutAccount(int64_t tenantId) const {
+  Statement s(db_, "SELECT username, password, realm FROM tenant_dial_out WHERE tenant_id = ?");
+  s.bind(1, tenantId);
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return SipAccount{s.text(0), s.text(1), s.text(2)};
 }
 
 StoreResult<std::string> Store::normalizeDomain(std::string_view domain) {

@@ -43,6 +43,21 @@ struct Tenant {
   // The SIP domains (Request-URI hosts) it owns: host names in lower case, IP literals in their
   // canonical form without brackets, or kAnyDomain.
   std::vector<std::string> domains;
+  // Who its dial-outs are to the enterprise's PBX (setDialOutAccount), for display: the
+  // username ("" when it has none) and the realm it is for ("": any). The password never leaves
+  // the store except through dialOutAccount().
+  std::string dialOutUser{};
+  std::string dialOutRealm{};
+};
+
+// The digest account (RFC 3261 §22, RFC 8760) a tenant's dial-outs answer challenges with, so
+// that each enterprise's PBX sees its own user. The password is kept as given: digest needs it
+// (or a hash per realm and algorithm, which an account for any realm cannot have in advance),
+// so the store file is as secret as a password file and is created readable by its owner only.
+struct SipAccount {
+  std::string username;  // 1 to 256 bytes, no control characters
+  std::string password;  // 1 to 256 bytes, no control characters
+  std::string realm;     // the challenges' realm it answers; empty: any realm
 };
 
 struct StoredRoom {
@@ -81,7 +96,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -108,6 +123,15 @@ class Store {
   [[nodiscard]] std::optional<Tenant> tenantByName(std::string_view name) const;
   [[nodiscard]] std::vector<Tenant> tenants() const;  // by name
   StoreResult<bool> deleteTenant(int64_t id);         // its domains and rooms go with it
+
+  // Sets (or with nullopt removes) the account the tenant's dial-outs authenticate with.
+  // kInvalid names the field; kNotFound for an unknown tenant.
+  StoreResult<bool> setDialOutAccount(int64_t tenantId, const std::optional<SipAccount>& account);
+  // The whole account, password included: for the focus placing a call, never for display.
+  [[nodiscard]] std::optional<SipAccount> dialOutAccount(int64_t tenantId) const;
+  // What setDialOutAccount refuses in an account (kInvalid naming the field), so that a caller
+  // changing a tenant and its account can check both before writing either.
+  static std::optional<StoreError> checkAccount(const SipAccount& account);
 
   // First start: when the store holds no tenant at all, creates kDefaultTenant owning kAnyDomain
   // with these rooms (user part, name), each limited to maxParticipants, in one transaction.

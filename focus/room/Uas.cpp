@@ -224,7 +224,8 @@ std::string sourceIp(const transport::Source& source) {
 
 }  // namespace
 
-bool Uas::overRate(txn::ServerTransaction& transaction, std::string_view event,
+bool Uas::overRate(txn::ServerTransaction& transaction,
+                   std::string_view event,
                    const std::string& tag) {
   // A SUBSCRIBE, MESSAGE or REFER makes state or work here like an INVITE: the same
   // per-address rate, and over it the same 503 with Retry-After (RFC 3261 §20.33).
@@ -246,7 +247,8 @@ bool Uas::trustedSource(const std::string& ip) const {
          settings_.trustedSources.end();
 }
 
-Call* Uas::participantSending(const std::string& roomKey, const sip::Message& request,
+Call* Uas::participantSending(const std::string& roomKey,
+                              const sip::Message& request,
                               const transport::Source& source) {
   const auto* running = model_.find(roomKey);
   auto from = request.from();
@@ -269,7 +271,8 @@ Call* Uas::participantSending(const std::string& roomKey, const sip::Message& re
   return nullptr;
 }
 
-bool Uas::mayWatch(const policy::Room& room, const sip::Message& request,
+bool Uas::mayWatch(const policy::Room& room,
+                   const sip::Message& request,
                    const transport::Source& source) {
   return !room.asksPin() || room.publicRoster ||
          participantSending(room.key, request, source) != nullptr;
@@ -292,8 +295,7 @@ void Uas::onDialogRequest(Call& call, txn::ServerTransaction& transaction) {
 
 void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
   const sip::Message& request = transaction.request();
-  const std::string tag =
-      sender != nullptr ? sender->dialog().localTag() : layer_->randomToken(12);
+  const std::string tag = sender != nullptr ? sender->dialog().localTag() : layer_->randomToken(12);
   auto refuse = [&](int status, std::string_view reason, std::string_view why) {
     sip::Message response = sip::makeResponse(request, status, reason, tag);
     if (!why.empty()) {
@@ -330,7 +332,8 @@ void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
     sender = participantSending(room->key, request, transaction.source());
   }
   const auto* from = sender != nullptr ? model_.participant(sender->dialog().key()) : nullptr;
-  const auto* conference = sender != nullptr ? model_.conferenceOf(sender->dialog().key()) : nullptr;
+  const auto* conference =
+      sender != nullptr ? model_.conferenceOf(sender->dialog().key()) : nullptr;
   if (from == nullptr || conference == nullptr) {
     refuse(403, {}, "only the conference's participants may send it messages");
     return;
@@ -344,7 +347,8 @@ void Uas::relayMessage(Call* sender, txn::ServerTransaction& transaction) {
   // Who said it, then what: the others see one text per message. The name is a display name
   // from the wire: one line of it.
   std::string who = from->displayName.empty() ? from->entity : from->displayName;
-  std::replace_if(who.begin(), who.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  std::replace_if(
+      who.begin(), who.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
   const std::string text = who + ": " + request.body;
   for (const auto& p : conference->participants) {
     if (p.id == from->id || p.status == conference::EndpointStatus::kDisconnecting) {
@@ -447,8 +451,8 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
   std::optional<policy::Room> room;
   if (factory) {
     if (adHoc_.size() >= settings_.maxAdHocRooms) {
-      refuseOverLimit("ad-hoc-rooms", 503, "Too Many Conferences",
-                      "no more ad-hoc conferences now", std::chrono::seconds(60));
+      refuseOverLimit("ad-hoc-rooms", 503, "Too Many Conferences", "no more ad-hoc conferences now",
+                      std::chrono::seconds(60));
       return;
     }
     policy::Room made;
@@ -1198,8 +1202,10 @@ std::vector<mixer::EngineThreadStats> Uas::mixerThreads() const {
   return mixer_.engineStats();
 }
 
-bool Uas::startRecording(const std::string& roomId, const std::string& path,
-                         mixer::RecordingFormat format, const std::string& name) {
+bool Uas::startRecording(const std::string& roomId,
+                         const std::string& path,
+                         mixer::RecordingFormat format,
+                         const std::string& name) {
   auto mix = mixOf(roomId);
   if (!mix || !mixer_.startRecording(*mix, path, format)) {
     return false;
@@ -1339,9 +1345,9 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
   }
   // RFC 4579 §5.5: who may is the room's policy: moderators, or every participant (not
   // listeners) when the room says so.
-  const bool allowed = referrer->role == policy::Role::kModerator ||
-                       (conference->rules.participantsInvite &&
-                        referrer->role == policy::Role::kParticipant);
+  const bool allowed =
+      referrer->role == policy::Role::kModerator ||
+      (conference->rules.participantsInvite && referrer->role == policy::Role::kParticipant);
   if (!allowed) {
     refuse(403, {}, "only the conference's moderators may add or remove people");
     return;
@@ -1470,16 +1476,31 @@ std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomK
       1) {
     local.srtpKeyMaterial.clear();
   }
+  // Each dial-out answers its own challenges: nonce counts and refused nonces are per call
+  // (RFC 7616 §3.4), and a tenant's PBX sees that tenant's user.
+  DialOut::Authorize authorize;
+  if (auto account = accounts_ ? accounts_(rules) : std::nullopt) {
+    authorize =
+        [client = std::make_shared<auth::Client>(std::move(*account))](
+            const sip::Message& challenge,
+            const sip::Message& request) -> std::optional<std::pair<std::string, std::string>> {
+      auto answer = client->respond(challenge, request);
+      if (!answer) {
+        return std::nullopt;
+      }
+      return std::make_pair(answer->name, answer->value);
+    };
+  }
   const std::string user = conference->uri.substr(4, conference->uri.find('@') - 4);
-  DialOutTarget where{roomKey, conference->uri, rules.name, roomContact(user, protocol), target,
-                      referredBy};
+  DialOutTarget where{roomKey, conference->uri, rules.name, roomContact(user, protocol),
+                      target,  referredBy};
   auto call = std::make_unique<DialOut>(
       std::move(where), std::move(local), *layer_,
       [this](const sip::Uri& uri,
              std::function<void(std::vector<transport::Destination>, std::string)> done) {
         locate(uri, std::move(done));
       },
-      authorize_, static_cast<DialOut::Listener&>(*this));
+      std::move(authorize), static_cast<DialOut::Listener&>(*this));
   conference::Participant p;
   p.id = "dial-out:" + call->callId();
   p.callId = call->callId();

@@ -10,16 +10,17 @@
 #include <unordered_set>
 #include <vector>
 
+#include "focus/auth/Digest.hpp"
 #include "focus/conference/Model.hpp"
 #include "focus/conference/Notifier.hpp"
 #include "focus/room/Abuse.hpp"
 #include "focus/room/Call.hpp"
 #include "focus/room/DialOut.hpp"
-#include "focus/room/ReferReport.hpp"
-#include "focus/room/Referral.hpp"
 #include "focus/room/Entry.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/room/Prompts.hpp"
+#include "focus/room/ReferReport.hpp"
+#include "focus/room/Referral.hpp"
 #include "focus/timer/Timers.hpp"
 #include "focus/txn/TransactionLayer.hpp"
 #include "mixer/engine/Control.hpp"
@@ -133,8 +134,10 @@ class Uas final : public txn::TransactionUser,
   [[nodiscard]] std::optional<mixer::MediaStats> participantMedia(const Call& call) const;
   [[nodiscard]] std::vector<mixer::EngineThreadStats> mixerThreads() const;
   // False when nobody is in the room or the mixer refused.
-  bool startRecording(const std::string& roomId, const std::string& path,
-                      mixer::RecordingFormat format, const std::string& name);
+  bool startRecording(const std::string& roomId,
+                      const std::string& path,
+                      mixer::RecordingFormat format,
+                      const std::string& name);
   void stopRecording(const std::string& roomId);
   bool play(const std::string& roomId, const std::string& path);
   void stopPlaying(const std::string& roomId);
@@ -149,9 +152,13 @@ class Uas final : public txn::TransactionUser,
                                                      const sip::Uri& target,
                                                      std::string referredBy,
                                                      std::shared_ptr<ReferReport> report);
-  // How dial-outs find where to go (a DNS resolver, main wires one), and answer challenges.
+  // The digest account a room's dial-outs answer 401/407 with (RFC 8760): its tenant's from the
+  // policy store, else the focus's own; nothing leaves challenges unanswered. Asked once per
+  // dial-out, on this thread.
+  using DialOutAccount = std::function<std::optional<auth::Credentials>(const policy::Room&)>;
+  // How dial-outs find where to go (a DNS resolver, main wires one), and whose they are.
   void useLocator(DialOut::Locate locate) { locate_ = std::move(locate); }
-  void useCredentials(DialOut::Authorize authorize) { authorize_ = std::move(authorize); }
+  void useDialOutAccounts(DialOutAccount accounts) { accounts_ = std::move(accounts); }
   [[nodiscard]] std::size_t dialOutCount() const { return outgoing_.size(); }
 
   // Entry::Listener
@@ -209,16 +216,19 @@ class Uas final : public txn::TransactionUser,
   void handleSubscribe(txn::ServerTransaction& transaction);
   // Whether the subscriber may see the room's roster: anyone for a room without PINs; for a
   // room with one, only someone in it (their From and their address are one of its calls').
-  [[nodiscard]] bool mayWatch(const policy::Room& room, const sip::Message& request,
+  [[nodiscard]] bool mayWatch(const policy::Room& room,
+                              const sip::Message& request,
                               const transport::Source& source);
   static constexpr std::size_t kMaxMessageBytes = 1000;
   [[nodiscard]] bool trustedSource(const std::string& ip) const;
   // Over the per-address request rate (not for trusted sources): 503 sent, true.
-  bool overRate(txn::ServerTransaction& transaction, std::string_view event,
+  bool overRate(txn::ServerTransaction& transaction,
+                std::string_view event,
                 const std::string& tag);
   // The call in a running conference that a request out of any dialog comes from: its From is
   // the participant's and it comes from the call's address. Null when none is.
-  [[nodiscard]] Call* participantSending(const std::string& roomKey, const sip::Message& request,
+  [[nodiscard]] Call* participantSending(const std::string& roomKey,
+                                         const sip::Message& request,
                                          const transport::Source& source);
   // RFC 3428 MESSAGE from a participant (in their call's dialog, or to the room URI from
   // 'sender' null): relayed as text to everyone else in the conference.
@@ -236,7 +246,8 @@ class Uas final : public txn::TransactionUser,
   // Deletes a finished dial-out from a timer (it may be the one calling us).
   void retire(DialOut& call);
   // Our Contact URI for a room, at our address for 'protocol'.
-  [[nodiscard]] std::string roomContact(const std::string& user, transport::Protocol protocol) const;
+  [[nodiscard]] std::string roomContact(const std::string& user,
+                                        transport::Protocol protocol) const;
   std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
@@ -288,7 +299,7 @@ class Uas final : public txn::TransactionUser,
   // Conferences made through the factory, by room id, while they run.
   std::unordered_map<std::string, policy::Room> adHoc_;
   DialOut::Locate locate_;
-  DialOut::Authorize authorize_;
+  DialOutAccount accounts_;
 };
 
 }  // namespace confab::room

@@ -72,9 +72,9 @@ ok room add acme lobby --no-tones
 # Every invocation is a new process: each sees what the ones before it wrote.
 ok tenant list
 assert_eq 2 "$(lines '.')" "tenants listed"
-assert_file_contains "$OUT" '^[0-9]+ acme domains=acme\.example,conf\.acme\.example max-rooms=300 max-participants=unlimited recording=yes rooms=2$' \
+assert_file_contains "$OUT" '^[0-9]+ acme domains=acme\.example,conf\.acme\.example max-rooms=300 max-participants=unlimited recording=yes rooms=2 dial-out=none$' \
   "tenant list"
-assert_file_contains "$OUT" '^[0-9]+ default domains=\* .* recording=no rooms=0$' "tenant list"
+assert_file_contains "$OUT" '^[0-9]+ default domains=\* .* recording=no rooms=0 dial-out=none$' "tenant list"
 ok room list acme
 assert_eq 2 "$(lines '.')" "rooms listed"
 assert_file_contains "$OUT" '^4000 name="Board room" pin=set moderator-pin=set .*flags=mute-on-entry$' "room list"

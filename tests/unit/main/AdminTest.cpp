@@ -114,9 +114,11 @@ TEST_F(AdminTest, TenantsAreAddedListedShownChangedAndRemoved) {
   ran = ok({"tenant", "list"});
   EXPECT_THAT(ran.out,
               ::testing::MatchesRegex("[0-9]+ acme domains=2001:db8::1,acme.example max-rooms=10 "
-                                      "max-participants=unlimited recording=yes rooms=0\n"
+                                      "max-participants=unlimited recording=yes rooms=0 "
+                                      "dial-out=none\n"
                                       "[0-9]+ default domains=\\* max-rooms=unlimited "
-                                      "max-participants=unlimited recording=no rooms=0\n"));
+                                      "max-participants=unlimited recording=no rooms=0 "
+                                      "dial-out=none\n"));
   ran = ok({"tenant", "set", "acme", "--domain", "new.example", "--max-participants", "25",
             "--name", "acme-corp"});
   EXPECT_THAT(ran.out, HasSubstr("tenant: acme-corp\n"));
@@ -179,6 +181,63 @@ TEST_F(AdminTest, RoomsAreAddedWithPinsThatAreNeverShown) {
   ran = ok({"room", "remove", "acme", "4000"});
   EXPECT_EQ(ran.out, "removed room 4000 of tenant acme\n");
   EXPECT_EQ(ok({"room", "list", "acme"}).out.find("4000"), std::string::npos);
+}
+
+TEST_F(AdminTest, ATenantsDialOutAccountIsSetFromAFileShownWithoutItsPasswordAndRemoved) {
+  std::filesystem::create_directories(dir_);
+  const std::string passwordFile = (dir_ / "acme.pw").string();
+  std::ofstream(passwordFile) << "Tr0ub4dor&3\r\n";
+  Ran ran = ok({"tenant", "add", "acme", "--domain", "acme.example", "--dial-out-user",
+                "bridge@acme", "--dial-out-password-file", passwordFile});
+  EXPECT_THAT(ran.out, HasSubstr("dial-out: bridge@acme (any realm, password set)\n"));
+  EXPECT_THAT(ran.out, Not(HasSubstr("Tr0ub4dor")));
+  ran = ok({"tenant", "list"});
+  EXPECT_THAT(ran.out, HasSubstr(" dial-out=bridge@acme\n"));
+  // What the focus will answer challenges with: the file's first line, without its line end.
+  {
+    auto opened = policy::Store::open(policyStorePath(dataDir_).string());
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<policy::Store>>(opened));
+    auto& store = *std::get<std::unique_ptr<policy::Store>>(opened);
+    const auto account = store.dialOutAccount(store.tenantByName("acme")->id);
+    ASSERT_TRUE(account);
+    EXPECT_EQ(account->password, "Tr0ub4dor&3");
+  }
+  ran = ok({"tenant", "set", "acme", "--dial-out-user", "b2", "--dial-out-realm", "pbx.acme",
+            "--dial-out-password-file", passwordFile});
+  EXPECT_THAT(ran.out, HasSubstr("dial-out: b2 (realm pbx.acme, password set)\n"));
+  ran = ok({"tenant", "set", "acme", "--max-rooms", "3"});
+  EXPECT_THAT(ran.out, HasSubstr("dial-out: b2 (realm pbx.acme"))
+      << "set keeps what it does not name";
+  ran = ok({"tenant", "set", "acme", "--no-dial-out"});
+  EXPECT_THAT(ran.out, HasSubstr("dial-out: none"));
+
+  const std::string empty = (dir_ / "empty.pw").string();
+  std::ofstream(empty) << "\n";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"tenant", "set", "acme", "--dial-out-user", "u"}, "needs both --dial-out-user and"},
+      {{"tenant", "set", "acme", "--dial-out-password-file", passwordFile}, "needs both"},
+      {{"tenant", "set", "acme", "--dial-out-user", "u", "--dial-out-password-file",
+        (dir_ / "missing").string()},
+       "cannot read a line"},
+      {{"tenant", "set", "acme", "--dial-out-user", "u", "--dial-out-password-file", empty},
+       "its first line is empty"},
+      {{"tenant", "set", "acme", "--dial-out-user", std::string(300, 'u'),
+        "--dial-out-password-file", passwordFile},
+       "--dial-out-user: 1 to 256 bytes"},
+      {{"tenant", "set", "acme", "--no-dial-out", "--dial-out-user", "u"}, "--no-dial-out: not"},
+      {{"tenant", "add", "beta", "--dial-out-user", "u"}, "needs both"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> words{"confab"};
+    words.insert(words.end(), args.begin(), args.end());
+    words.emplace_back("--data-dir=" + dataDir_);
+    const Ran bad = runWords(words);
+    EXPECT_EQ(bad.status, 2) << message << ": " << bad.err;
+    EXPECT_THAT(bad.err, HasSubstr(message));
+    EXPECT_EQ(bad.out, "");
+  }
+  EXPECT_THAT(ok({"tenant", "list"}).out, Not(HasSubstr("beta"))) << "a refused add adds nothing";
+  EXPECT_THAT(ok({"tenant", "show", "acme"}).out, HasSubstr("dial-out: none"));
 }
 
 TEST_F(AdminTest, BadInputExitsTwoNamingTheOptionOrValue) {

@@ -601,6 +601,75 @@ TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
   EXPECT_EQ(again->checkPin(10, "5555"), Role::kListener) << "opening a migrated file again";
   EXPECT_TRUE(again->findRoom(1, "4000")->participantsInvite);
   EXPECT_EQ(again->rooms(1).size(), 2u);
+  // Version 4: the tenant has no dial-out account until one is set, then keeps it.
+  EXPECT_FALSE(again->dialOutAccount(1));
+  EXPECT_TRUE(ok(again->setDialOutAccount(1, SipAccount{"acme-bridge", "pw", ""})));
+  EXPECT_EQ(again->tenant(1)->dialOutUser, "acme-bridge");
+}
+
+TEST_F(StoreTest, EachTenantHasItsOwnDialOutAccountShownWithoutItsPassword) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  Tenant a;
+  a.name = "acme";
+  a.domains = {"acme.example"};
+  Tenant b;
+  b.name = "globex";
+  b.domains = {"globex.example"};
+  const Tenant acme = ok(store->createTenant(a));
+  const Tenant globex = ok(store->createTenant(b));
+  EXPECT_TRUE(ok(store->setDialOutAccount(acme.id, SipAccount{"acme-conf", "s3cret:x", ""})));
+  EXPECT_TRUE(
+      ok(store->setDialOutAccount(globex.id, SipAccount{"gx", "other", "pbx.globex.example"})));
+  store.reset();
+
+  auto again = open();
+  ASSERT_TRUE(again);
+  const auto acmeAccount = again->dialOutAccount(acme.id);
+  ASSERT_TRUE(acmeAccount);
+  EXPECT_EQ(acmeAccount->username, "acme-conf");
+  EXPECT_EQ(acmeAccount->password, "s3cret:x");
+  EXPECT_EQ(acmeAccount->realm, "");
+  EXPECT_EQ(again->dialOutAccount(globex.id)->realm, "pbx.globex.example");
+  // Listings show whose account it is, never the password.
+  EXPECT_EQ(again->tenant(acme.id)->dialOutUser, "acme-conf");
+  const auto all = again->tenants();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].dialOutUser, "gx");
+  EXPECT_EQ(all[1].dialOutRealm, "pbx.globex.example");
+  // Changing the tenant's limits leaves its account alone; replacing and removing it work.
+  Tenant changed = *again->tenant(acme.id);
+  changed.maxRooms = 5;
+  ok(again->updateTenant(changed));
+  EXPECT_EQ(again->dialOutAccount(acme.id)->username, "acme-conf");
+  EXPECT_TRUE(ok(again->setDialOutAccount(acme.id, SipAccount{"acme2", "pw2", ""})));
+  EXPECT_EQ(again->dialOutAccount(acme.id)->password, "pw2");
+  EXPECT_TRUE(ok(again->setDialOutAccount(acme.id, std::nullopt)));
+  EXPECT_FALSE(again->dialOutAccount(acme.id));
+  EXPECT_EQ(again->tenant(acme.id)->dialOutUser, "");
+  // Bad accounts are refused naming the field, without echoing the password.
+  StoreError e = error(again->setDialOutAccount(acme.id, SipAccount{"", "pw", ""}));
+  EXPECT_EQ(e.kind, StoreError::Kind::kInvalid);
+  EXPECT_NE(e.message.find("dialOutUser"), std::string::npos) << e.message;
+  e = error(again->setDialOutAccount(acme.id, SipAccount{"u", "pw\r\nX-Evil: 1", ""}));
+  EXPECT_NE(e.message.find("dialOutPassword"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("X-Evil"), std::string::npos) << "the password is not echoed";
+  e = error(again->setDialOutAccount(acme.id, SipAccount{"u", std::string(257, 'p'), ""}));
+  EXPECT_NE(e.message.find("dialOutPassword"), std::string::npos) << e.message;
+  e = error(again->setDialOutAccount(9999, SipAccount{"u", "p", ""}));
+  EXPECT_EQ(e.kind, StoreError::Kind::kNotFound);
+  // A tenant's account goes with the tenant.
+  ok(again->deleteTenant(globex.id));
+  EXPECT_FALSE(again->dialOutAccount(globex.id));
+}
+
+TEST_F(StoreTest, ANewStoreFileIsReadableByItsOwnerOnly) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto perms = std::filesystem::status(path_).permissions();
+  using std::filesystem::perms;
+  EXPECT_EQ(perms & (perms::group_all | perms::others_all), perms::none)
+      << "it holds dial-out passwords";
 }
 
 TEST_F(StoreTest, AMigrationThatFailsLeavesTheFileAtItsVersion) {

@@ -27,19 +27,23 @@ std::string from(std::string text, const std::string& user) {
 
 // The requests the focus sent with this method, oldest first (retransmissions skipped).
 std::vector<std::pair<sip::Message, transport::Destination>> sent(const UasHarness& h,
-                                                                 const std::string& method) {
+                                                                  const std::string& method) {
   std::vector<std::pair<sip::Message, transport::Destination>> out;
   for (const auto& [m, to] : h.wire.requests) {
-    if (m.method == method && (out.empty() || out.back().first.topVia()->branch() !=
-                                                  m.topVia()->branch())) {
+    if (m.method == method &&
+        (out.empty() || out.back().first.topVia()->branch() != m.topVia()->branch())) {
       out.emplace_back(m, to);
     }
   }
   return out;
 }
 
-void answer(UasHarness& h, const sip::Message& request, int status, const std::string& tag = {},
-            const std::string& extra = {}, const std::string& body = {}) {
+void answer(UasHarness& h,
+            const sip::Message& request,
+            int status,
+            const std::string& tag = {},
+            const std::string& extra = {},
+            const std::string& body = {}) {
   sip::Message r = sip::makeResponse(request, status, {}, tag.empty() ? request.to()->tag() : tag);
   if (!extra.empty()) {
     const auto colon = extra.find(':');
@@ -52,8 +56,11 @@ void answer(UasHarness& h, const sip::Message& request, int status, const std::s
   h.receive(r.serialize());
 }
 
-std::string refer(const std::string& callId, unsigned cseq, const std::string& branch,
-                  const std::string& toTag, const std::string& referTo,
+std::string refer(const std::string& callId,
+                  unsigned cseq,
+                  const std::string& branch,
+                  const std::string& toTag,
+                  const std::string& referTo,
                   const std::string& ruri = "sip:1000@127.0.0.1:5060") {
   return request("REFER", callId, cseq, branch, toTag, "Refer-To: " + referTo + "\r\n", {}, ruri);
 }
@@ -96,8 +103,8 @@ TEST(ConferenceFactory, AnInviteToTheFactoryMakesANewConferenceNamedInContact) {
   ASSERT_EQ(conference->participants.size(), 1u);
   EXPECT_EQ(conference->participants[0].role, policy::Role::kModerator) << "its creator";
   // Someone else joins it by its URI.
-  h.receive(request("INVITE", "f1b", 1, "if1b", {}, {}, kOfferPcmu,
-                    "sip:" + m.room + "@127.0.0.1:5060"));
+  h.receive(
+      request("INVITE", "f1b", 1, "if1b", {}, {}, kOfferPcmu, "sip:" + m.room + "@127.0.0.1:5060"));
   EXPECT_EQ(h.lastStatus(), 200);
   EXPECT_EQ(h.uas().conferences().find(m.room)->participants.size(), 2u);
   const std::string tagB = h.lastResponse().to()->tag();
@@ -109,8 +116,8 @@ TEST(ConferenceFactory, AnInviteToTheFactoryMakesANewConferenceNamedInContact) {
   h.receive(request("BYE", "f1b", 2, "bf1b", tagB));
   h.timers.advance(milliseconds(1));
   EXPECT_EQ(h.uas().conferences().find(m.room), nullptr);
-  h.receive(request("INVITE", "f1c", 1, "if1c", {}, {}, kOfferPcmu,
-                    "sip:" + m.room + "@127.0.0.1:5060"));
+  h.receive(
+      request("INVITE", "f1c", 1, "if1c", {}, {}, kOfferPcmu, "sip:" + m.room + "@127.0.0.1:5060"));
   EXPECT_EQ(h.lastStatus(), 404);
 }
 
@@ -166,12 +173,17 @@ TEST(Refer, AModeratorDialsSomeoneInAndHearsHowItGoes) {
   EXPECT_EQ(h.uas().dialOutCount(), 0u);
 
   // Bob hangs up, in the dialog the focus made (his tag, ours in his To).
-  std::string bye = "BYE sip:" + m.room + "@127.0.0.1:5060 SIP/2.0\r\n"
+  std::string bye = "BYE sip:" + m.room +
+                    "@127.0.0.1:5060 SIP/2.0\r\n"
                     "Via: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bKbye1\r\n"
                     "Max-Forwards: 70\r\n"
                     "From: <sip:bob@127.0.0.1:5090>;tag=bobtag\r\n"
-                    "To: " + *invite.header("From") + "\r\n"
-                    "Call-ID: " + invite.callId() + "\r\n"
+                    "To: " +
+                    *invite.header("From") +
+                    "\r\n"
+                    "Call-ID: " +
+                    invite.callId() +
+                    "\r\n"
                     "CSeq: 1 BYE\r\n"
                     "Content-Length: 0\r\n\r\n";
   h.receive(bye);
@@ -197,12 +209,12 @@ TEST(Refer, ABusyOrUnreachablePartyIsReportedAndLeaves) {
 
 TEST(Refer, ARedirectIsFollowedAndAChallengeAnswered) {
   UasHarness h(withFactory());
-  int challenges = 0;
-  h.uas().useCredentials([&](const sip::Message& challenge, const sip::Message&) {
-    ++challenges;
-    EXPECT_EQ(challenge.status, 407);
-    return std::optional<std::pair<std::string, std::string>>(
-        std::make_pair(std::string("Proxy-Authorization"), std::string("Digest username=\"r\"")));
+  int asked = 0;
+  std::string askedFor;
+  h.uas().useDialOutAccounts([&](const policy::Room& room) {
+    ++asked;
+    askedFor = room.key;
+    return std::optional<auth::Credentials>(auth::Credentials{"bridge", "pw", ""});
   });
   const Moderator m = createConference(h, "r3");
   h.receive(refer("r3", 2, "ref3", m.tag, "<sip:dave@127.0.0.1:5092>"));
@@ -216,10 +228,17 @@ TEST(Refer, ARedirectIsFollowedAndAChallengeAnswered) {
   answer(h, invites[1].first, 407, "y", "Proxy-Authenticate: Digest realm=\"x\", nonce=\"n\"");
   invites = sent(h, "INVITE");
   ASSERT_EQ(invites.size(), 3u);
-  EXPECT_EQ(challenges, 1);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(askedFor, m.room) << "the account is asked for the conference's room";
   EXPECT_EQ(invites[2].first.callId(), invites[1].first.callId());
   EXPECT_EQ(invites[2].first.cseq()->number, invites[1].first.cseq()->number + 1);
-  EXPECT_NE(invites[2].first.header("Proxy-Authorization"), nullptr);
+  const auto* authorization = invites[2].first.header("Proxy-Authorization");
+  ASSERT_NE(authorization, nullptr);
+  EXPECT_NE(authorization->find("username=\"bridge\""), std::string::npos) << *authorization;
+  EXPECT_NE(authorization->find("nonce=\"n\""), std::string::npos) << *authorization;
+  // The same nonce refused again is not answered again: the call fails with the 407.
+  answer(h, invites[2].first, 407, "z", "Proxy-Authenticate: Digest realm=\"x\", nonce=\"n\"");
+  EXPECT_EQ(sent(h, "INVITE").size(), 3u) << "a wrong password does not loop";
 }
 
 TEST(Refer, ADialOutTheTransportCannotSendFailsAndIsReported) {
@@ -238,9 +257,9 @@ TEST(Refer, ADialOutTheTransportCannotSendFailsAndIsReported) {
 TEST(Refer, ByeRemovesTheParticipantItNames) {
   UasHarness h(withFactory());
   const Moderator m = createConference(h, "r4");
-  h.receive(from(request("INVITE", "r4b", 1, "ir4b", {}, {}, kOfferPcmu,
-                         "sip:" + m.room + "@127.0.0.1:5060"),
-                 "erin"));
+  h.receive(from(
+      request("INVITE", "r4b", 1, "ir4b", {}, {}, kOfferPcmu, "sip:" + m.room + "@127.0.0.1:5060"),
+      "erin"));
   ASSERT_EQ(h.lastStatus(), 200);
   h.receive(refer("r4", 2, "ref4", m.tag, "<sip:nobody@127.0.0.1;method=BYE>"));
   EXPECT_EQ(h.lastStatus(), 404) << "nobody by that address";
@@ -273,9 +292,9 @@ TEST(Refer, RefusedForNonModeratorsAndBadReferTo) {
   h.receive(request("REFER", "r6", 4, "ref6c", m.tag));
   EXPECT_EQ(h.lastStatus(), 400) << "no Refer-To";
   // Out of any dialog, from someone who is not in the conference.
-  h.receive(from(refer("r7", 1, "ref7", {}, "<sip:bob@127.0.0.1:5090>",
-                       "sip:" + m.room + "@127.0.0.1:5060"),
-                 "mallory"));
+  h.receive(from(
+      refer("r7", 1, "ref7", {}, "<sip:bob@127.0.0.1:5090>", "sip:" + m.room + "@127.0.0.1:5060"),
+      "mallory"));
   EXPECT_EQ(h.lastStatus(), 403);
   EXPECT_TRUE(sent(h, "INVITE").empty());
 }
