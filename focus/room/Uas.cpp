@@ -1396,7 +1396,7 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
     if (report) {
       // The removal is under way; its BYE's own answer is the phone's business.
       report->report(200, "OK");
-      reports_.push_back(report);
+      keepReport(std::move(report));
     }
     return;
   }
@@ -1407,7 +1407,7 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
   if (auto refused = dialOut(roomKey, referral->target, referrer->entity, report)) {
     if (report) {
       report->report(refused->first, refused->second);
-      reports_.push_back(report);
+      keepReport(std::move(report));
     }
   }
 }
@@ -1589,7 +1589,7 @@ void Uas::onAnswered(DialOut& out, dialog::Dialog dialog, sdp::Negotiated media)
   greeted_.insert(&added);
   if (o.report) {
     o.report->report(200, "OK");
-    reports_.push_back(o.report);
+    keepReport(o.report);
   }
   const bool started = added.startAnswered(out.offer(), std::move(media));
   retire(out);
@@ -1623,7 +1623,7 @@ void Uas::onFailed(DialOut& out, int status, const std::string& reason) {
   model_.leave(o.participant, how, std::to_string(status) + " " + reason);
   if (o.report) {
     o.report->report(status, reason);
-    reports_.push_back(o.report);
+    keepReport(o.report);
   }
   if (o.media.id != 0) {
     mixer_.release(o.media.id);
@@ -1642,8 +1642,13 @@ void Uas::retire(DialOut& call) {
   std::shared_ptr<DialOut> gone(std::move(found->second.call));
   outgoing_.erase(found);
   timers_.schedule(std::chrono::milliseconds(0), [gone] {});
-  // Reports whose last NOTIFY is answered are done.
-  std::erase_if(reports_, [](const auto& report) { return report->done(); });
+}
+
+void Uas::keepReport(std::shared_ptr<ReferReport> report) {
+  // Reports whose last NOTIFY is answered (or given up) are done: swept here, so the list holds
+  // only those still going however many REFERs come (each adds one, and each ends).
+  std::erase_if(reports_, [](const auto& kept) { return kept->done(); });
+  reports_.push_back(std::move(report));
 }
 
 }  // namespace confab::room

@@ -160,6 +160,7 @@ class Uas final : public txn::TransactionUser,
   void useLocator(DialOut::Locate locate) { locate_ = std::move(locate); }
   void useDialOutAccounts(DialOutAccount accounts) { accounts_ = std::move(accounts); }
   [[nodiscard]] std::size_t dialOutCount() const { return outgoing_.size(); }
+  [[nodiscard]] std::size_t referReportsKept() const { return reports_.size(); }
 
   // Entry::Listener
   std::optional<policy::Room> findRoom(std::string_view user, std::string_view domain) override;
@@ -245,6 +246,8 @@ class Uas final : public txn::TransactionUser,
               std::function<void(std::vector<transport::Destination>, std::string)> done);
   // Deletes a finished dial-out from a timer (it may be the one calling us).
   void retire(DialOut& call);
+  // Keeps a REFER's report until its last NOTIFY is answered.
+  void keepReport(std::shared_ptr<ReferReport> report);
   // Our Contact URI for a room, at our address for 'protocol'.
   [[nodiscard]] std::string roomContact(const std::string& user,
                                         transport::Protocol protocol) const;
@@ -294,7 +297,7 @@ class Uas final : public txn::TransactionUser,
     std::string participant;  // its id in the model until it has a dialog
   };
   std::unordered_map<const DialOut*, Outgoing> outgoing_;
-  // REFER reports still going after their dial-out is over (their last NOTIFY out).
+  // REFER reports still going after their dial-out or removal is over (their last NOTIFY out).
   std::vector<std::shared_ptr<ReferReport>> reports_;
   // Conferences made through the factory, by room id, while they run.
   std::unordered_map<std::string, policy::Room> adHoc_;

@@ -335,6 +335,16 @@ TEST(Refer, ADialOutCannotPassTheRoomsLimit) {
     full = full || n.body == "SIP/2.0 486 the conference is full\r\n";
   }
   EXPECT_TRUE(full) << "the referrer is told why";
+  // Each refused REFER's report is kept until its NOTIFY is answered, and no longer.
+  for (unsigned i = 0; i < 8; ++i) {
+    h.receive(refer("r10", 4 + i, "ref10-" + std::to_string(i), tag, "<sip:dan@127.0.0.1:5092>"));
+    ASSERT_EQ(h.lastStatus(), 202);
+    answer(h, sent(h, "NOTIFY").back().first, 200);  // 100 Trying; then the 486 goes
+    const auto notifies = sent(h, "NOTIFY");
+    ASSERT_EQ(notifies.back().first.body, "SIP/2.0 486 the conference is full\r\n");
+    answer(h, notifies.back().first, 200);
+  }
+  EXPECT_LE(h.uas().referReportsKept(), 1u) << "finished reports are swept";
 }
 
 TEST(ReferTo, ParsesTargetAndMethodAndDropsEmbeddedHeaders) {
