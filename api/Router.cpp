@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
 #include <chrono>
 #include <ctime>
 #include <exception>
@@ -23,11 +24,11 @@ namespace confab::api {
 
 namespace {
 
-// A request target split into decoded path segments ("/v1/rooms/x" -> v1, rooms, x) and the raw
-// query.
+// A request target split into decoded path segments ("/v1/rooms/x" -> v1, rooms, x) and the
+// decoded query parameters, in order.
 struct Target {
   std::vector<std::string> segments;
-  std::string_view query;
+  std::vector<std::pair<std::string, std::string>> query;
 };
 
 // Values captured by a route's {name} segments, in pattern order.
@@ -65,42 +66,8 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// RFC 3986 §2.1 percent-decoding of one path segment.
-std::optional<std::string> percentDecode(std::string_view segment) {
-  std::string out;
-  out.reserve(segment.size());
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      out += segment[i];
-      continue;
-    }
-    if (i + 2 >= segment.size()) {
-      return std::nullopt;
-    }
-    int high = hexValue(segment[i + 1]);
-    int low = hexValue(segment[i + 2]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return out;
-}
-
+// The segments of one of our own route patterns ("/v1/rooms/{id}" -> v1, rooms, {id}): not
+// request input, so no decoding.
 std::vector<std::string_view> splitPath(std::string_view path) {
   std::vector<std::string_view> out;
   path.remove_prefix(1);
@@ -117,28 +84,32 @@ std::vector<std::string_view> splitPath(std::string_view path) {
 // RFC 9112 §3.2: origin-form ("/path?query") and, which servers must accept too, absolute-form
 // ("http://host/path?query"); the authority of the latter is not ours to check here.
 std::variant<Target, Problem> parseTarget(std::string_view target) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.substr(0, scheme.size()) == scheme) {
-      auto slash = target.find('/', scheme.size());
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-      break;
-    }
+  // Boost.URL checks the grammar (RFC 3986 §3.3, §3.4) and the percent-encoding, and decodes.
+  auto origin = boost::urls::parse_origin_form(target);
+  if (!origin && (target.starts_with("http://") || target.starts_with("https://"))) {
+    origin = boost::urls::parse_absolute_uri(target);
   }
-  if (target.empty() || target.front() != '/') {
-    return badRequest("the request target must be a path starting with '/'");
+  if (!origin) {
+    return badRequest(
+        target.empty() || (target.front() != '/' && target.find("://") == std::string_view::npos)
+            ? "the request target must be a path starting with '/'"
+            : "the request target is not a valid path and query (RFC 3986)");
   }
   Target out;
-  auto question = target.find('?');
-  std::string_view path = target.substr(0, question);
-  if (question != std::string_view::npos) {
-    out.query = target.substr(question + 1);
-  }
-  for (auto segment : splitPath(path)) {
-    auto decoded = percentDecode(segment);
-    if (!decoded) {
-      return badRequest("bad percent-encoding in the path");
+  if (origin->path().empty() || origin->path() == "/") {
+    out.segments.emplace_back();  // "/" and an absolute-form's empty path: one empty segment
+  } else {
+    for (auto segment : origin->segments()) {
+      out.segments.push_back(segment);
     }
-    out.segments.push_back(std::move(*decoded));
+    if (origin->path().back() == '/') {
+      out.segments.emplace_back();  // "/v1/rooms/" is not "/v1/rooms"
+    }
+  }
+  if (origin->has_query()) {
+    for (auto param : origin->params()) {
+      out.query.emplace_back(param.key, param.value);
+    }
   }
   return out;
 }
@@ -256,7 +227,8 @@ std::optional<Problem> onlyMembers(const boost::json::object& body,
 
 // A request body that must be a JSON object (RFC 8259) of the 'known' members only, or nothing
 // at all when 'emptyIsOk'.
-std::variant<boost::json::object, Problem> jsonBody(const Request& request, bool emptyIsOk,
+std::variant<boost::json::object, Problem> jsonBody(const Request& request,
+                                                    bool emptyIsOk,
                                                     std::initializer_list<std::string_view> known) {
   if (request.body().empty() && emptyIsOk) {
     return boost::json::object{};
@@ -391,10 +363,10 @@ Reply startRecording(const Context& context, const Request& request, const Param
     return problemWith(http::status::conflict,
                        "the mixer did not start recording room " + target.room.id);
   }
-  return Json{http::status::created,
-              boost::json::object{{"file", name}, {"format", format == mixer::RecordingFormat::kWav
-                                                                    ? "wav"
-                                                                    : "ogg"}}};
+  return Json{
+      http::status::created,
+      boost::json::object{{"file", name},
+                          {"format", format == mixer::RecordingFormat::kWav ? "wav" : "ogg"}}};
 }
 
 Reply stopRecording(const Context& context, const Request& /*request*/, const Params& params) {
@@ -435,7 +407,8 @@ Reply startPlayback(const Context& context, const Request& request, const Params
   const auto* value = object.if_contains("file");
   const auto* name = value != nullptr ? value->if_string() : nullptr;
   if (name == nullptr) {
-    return badRequest("which file to play?", {{"file", "required: a file name in the media folder"}});
+    return badRequest("which file to play?",
+                      {{"file", "required: a file name in the media folder"}});
   }
   if (!validMediaName(*name)) {
     return badRequest("bad file name",
@@ -444,7 +417,8 @@ Reply startPlayback(const Context& context, const Request& request, const Params
   const auto path = target.live->media / std::string(*name);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return badRequest("no such file", {{"file", "no file " + printable(*name) + " in the media folder"}});
+    return badRequest("no such file",
+                      {{"file", "no file " + printable(*name) + " in the media folder"}});
   }
   if (!target.mix) {
     return nobodyIn(target.room);
@@ -489,7 +463,8 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
   const auto& object = std::get<boost::json::object>(body);
   room::Call::Controls controls = call->controls();
   std::vector<FieldError> errors;
-  for (auto [field, flag] : {std::pair{"muted", &controls.muted}, std::pair{"deaf", &controls.deaf}}) {
+  for (auto [field, flag] :
+       {std::pair{"muted", &controls.muted}, std::pair{"deaf", &controls.deaf}}) {
     if (const auto* value = object.if_contains(field)) {
       if (!value->is_bool()) {
         errors.push_back({field, "true or false"});
@@ -540,12 +515,13 @@ Reply getMixer(const Context& context, const Request& /*request*/, const Params&
 
 // Seconds from now to a point on the focus's clock, never below 0.
 int64_t secondsUntil(std::chrono::steady_clock::time_point when) {
-  const auto left = std::chrono::duration_cast<std::chrono::seconds>(
-      when - std::chrono::steady_clock::now());
+  const auto left =
+      std::chrono::duration_cast<std::chrono::seconds>(when - std::chrono::steady_clock::now());
   return std::max<int64_t>(left.count(), 0);
 }
 
-Reply listRegistrations(const Context& context, const Request& /*request*/,
+Reply listRegistrations(const Context& context,
+                        const Request& /*request*/,
                         const Params& /*params*/) {
   if (context.live == nullptr) {
     return noLiveBridge();
@@ -554,12 +530,12 @@ Reply listRegistrations(const Context& context, const Request& /*request*/,
   if (context.live->registrations != nullptr) {
     for (const auto& r : *context.live->registrations) {
       const auto& to = r->settings().registrar;
-      boost::json::object o{{"aor", r->settings().aor.str()},
-                            {"registrar", to.host + (to.port != 0 ? ":" + std::to_string(to.port)
-                                                                  : std::string())},
-                            {"contact", r->contact()},
-                            {"state", registration::stateName(r->state())},
-                            {"failures", static_cast<uint64_t>(r->failures())}};
+      boost::json::object o{
+          {"aor", r->settings().aor.str()},
+          {"registrar", to.host + (to.port != 0 ? ":" + std::to_string(to.port) : std::string())},
+          {"contact", r->contact()},
+          {"state", registration::stateName(r->state())},
+          {"failures", static_cast<uint64_t>(r->failures())}};
       if (auto at = r->expiresAt();
           at && r->state() == registration::Registration::State::kRegistered) {
         o["expiresInSeconds"] = secondsUntil(*at);
@@ -617,12 +593,11 @@ Reply dispatch(const Context& context, const Request& request) {
       if (!target.query.empty()) {
         // No route takes parameters yet: say so rather than ignore what the client meant.
         std::vector<FieldError> errors;
-        std::string_view query = target.query;
-        while (!query.empty() && errors.size() < 10) {
-          auto amp = query.find('&');
-          auto name = query.substr(0, std::min(amp, query.find('=')));
+        for (const auto& [name, value] : target.query) {
+          if (errors.size() == 10) {
+            break;
+          }
           errors.push_back({printable(name), "unknown query parameter"});
-          query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
         }
         return badRequest("this resource takes no query parameters", std::move(errors));
       }

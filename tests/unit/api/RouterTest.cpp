@@ -12,6 +12,7 @@ namespace confab::api {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 policy::Directory makeDirectory() {
   policy::Directory directory;
@@ -140,6 +141,20 @@ TEST_F(RouterTest, BadTargetsAre400) {
   expectProblem(get("health"), http::status::bad_request);
   expectProblem(get("/v1/rooms/%zz"), http::status::bad_request);
   expectProblem(get("/v1/rooms/%4"), http::status::bad_request);
+  expectProblem(get("/v1/rooms/a b"), http::status::bad_request);
+  expectProblem(get("/v1/rooms/x#frag"), http::status::bad_request);
+}
+
+TEST_F(RouterTest, PathSegmentsArePercentDecodedAndQueriesNamedByTheirDecodedName) {
+  // "%31000" is "1000": the room, found.
+  EXPECT_EQ(get("/v1/rooms/%31000").result(), http::status::ok);
+  // "%2F" is a '/' inside one segment, not a separator: no room has that id.
+  expectProblem(get("/v1/rooms/40%2F00"), http::status::bad_request);
+  auto body = expectProblem(get("/v1/rooms?li%6Dit=5&x"), http::status::bad_request);
+  const auto& errors = body.at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2U);
+  EXPECT_EQ(errors[0].at("field"), "limit");
+  EXPECT_EQ(errors[1].at("field"), "x");
 }
 
 TEST_F(RouterTest, Http11NeedsOneHost) {
@@ -161,9 +176,13 @@ TEST_F(RouterTest, ConnectionCloseIsHonoured) {
   EXPECT_FALSE(router_.route(request).keep_alive());
 }
 
-TEST_F(RouterTest, NonAsciiInTargetIsNotEchoed) {
-  auto body = expectProblem(get("/caf\xc3\xa9"), http::status::not_found);
-  EXPECT_THAT(std::string(body.at("detail").as_string()), HasSubstr("/caf??"));
+TEST_F(RouterTest, NonAsciiInTargetIsRefusedAndNotEchoed) {
+  // RFC 3986 §2: a URI is ASCII; other octets travel percent-encoded. A raw one is a bad target.
+  auto body = expectProblem(get("/caf\xc3\xa9"), http::status::bad_request);
+  EXPECT_THAT(std::string(body.at("detail").as_string()), Not(HasSubstr("caf")));
+  // Percent-encoded, it is a path like any other: no such resource, shown printable only.
+  body = expectProblem(get("/caf%C3%A9"), http::status::not_found);
+  EXPECT_THAT(std::string(body.at("detail").as_string()), HasSubstr("/caf%C3%A9"));
 }
 
 TEST_F(RouterTest, LiveRoutesWithoutABridgeAre503) {
