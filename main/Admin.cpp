@@ -4,6 +4,7 @@
 #include <array>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -122,6 +123,13 @@ constexpr auto kRoomOptions = std::to_array<OptionSpec>({
     {"language", true},
 });
 
+constexpr auto kKeyOptions = std::to_array<OptionSpec>({
+    {"operator", false},
+    {"tenant", true},
+    {"read-only", false},
+    {"name", true},
+});
+
 // One admin command line: `confab NOUN VERB ARGUMENT... [OPTION...]`, options anywhere.
 struct CommandLine {
   std::string noun;                                          // tenant, room
@@ -141,9 +149,10 @@ const OptionSpec* findOption(std::span<const OptionSpec> specs, std::string_view
 Outcome<CommandLine> readCommandLine(int argc, char** argv) {
   CommandLine line;
   line.noun = argv[1];
-  const std::span<const OptionSpec> own = line.noun == "tenant"
-                                              ? std::span<const OptionSpec>(kTenantOptions)
-                                              : std::span<const OptionSpec>(kRoomOptions);
+  const std::span<const OptionSpec> own =
+      line.noun == "tenant" ? std::span<const OptionSpec>(kTenantOptions)
+      : line.noun == "key"  ? std::span<const OptionSpec>(kKeyOptions)
+                            : std::span<const OptionSpec>(kRoomOptions);
   bool onlyPositional = false;
   for (int i = 2; i < argc; ++i) {
     const std::string word = argv[i];
@@ -210,6 +219,21 @@ std::string usage(std::string_view noun) {
       "  --config FILE    take data-dir from this confab config file instead\n"
       "The server reads the same file; changing it while the server runs is safe.\n"
       "Exit status: 0 done, 1 refused by the store (a clash, something missing), 2 bad input.\n";
+  if (noun == "key") {
+    return "Usage:\n"
+           "  confab key add (--operator | --tenant NAME) [--read-only] [--name LABEL]\n"
+           "  confab key list [--operator | --tenant NAME]\n"
+           "  confab key remove ID\n"
+           "\n"
+           "Keys to the REST API (Authorization: Bearer TOKEN). `add` prints the token once: the\n"
+           "store keeps only its SHA-256, so a lost token is replaced, never recovered.\n"
+           "  --operator        runs the bridge: tenants and their keys, every room\n"
+           "  --tenant NAME     sees and steers that tenant's rooms only\n"
+           "  --read-only       may only read\n"
+           "  --name LABEL      a note for people (who holds it)\n"
+           "`remove` revokes a key at once.\n" +
+           common;
+  }
   if (noun == "tenant") {
     return "Usage:\n"
            "  confab tenant add NAME [--domain D]... [--max-rooms N] [--max-participants N]\n"
@@ -289,6 +313,12 @@ constexpr auto kTenantVerbs = std::to_array<Verb>({
     {"remove", "NAME", 1, false},
 });
 
+constexpr auto kKeyVerbs = std::to_array<Verb>({
+    {"add", "", 0, true},
+    {"list", "", 0, true},
+    {"remove", "ID", 1, false},
+});
+
 constexpr auto kRoomVerbs = std::to_array<Verb>({
     {"add", "TENANT USER", 2, true},
     {"list", "TENANT", 1, false},
@@ -300,16 +330,22 @@ constexpr auto kRoomVerbs = std::to_array<Verb>({
 // The verb, with its arguments counted and its options allowed; a message otherwise.
 Outcome<Verb> checkVerb(const CommandLine& line) {
   const std::span<const Verb> verbs = line.noun == "tenant" ? std::span<const Verb>(kTenantVerbs)
+                                      : line.noun == "key"  ? std::span<const Verb>(kKeyVerbs)
                                                             : std::span<const Verb>(kRoomVerbs);
   const std::string see = " (see confab " + line.noun + " --help)";
+  std::string names;
+  for (std::size_t i = 0; i < verbs.size(); ++i) {
+    names += i == 0 ? "" : i + 1 == verbs.size() ? " or " : ", ";
+    names += verbs[i].name;
+  }
   if (line.positional.empty()) {
-    return badInput(line.noun + ": which command? add, list, show, set or remove" + see);
+    return badInput(line.noun + ": which command? " + names + see);
   }
   const std::string& word = line.positional.front();
   const auto verb =
       std::find_if(verbs.begin(), verbs.end(), [&](const Verb& v) { return v.name == word; });
   if (verb == verbs.end()) {
-    return badInput("unknown command \"" + word + "\": add, list, show, set or remove" + see);
+    return badInput("unknown command \"" + word + "\": " + names + see);
   }
   const std::string command = line.noun + " " + std::string(verb->name);
   const std::size_t given = line.positional.size() - 1;
@@ -657,8 +693,9 @@ Outcome<std::unique_ptr<Store>> openStore(const std::string& dataDir, bool creat
       return Failure{kFailed, "cannot create the data directory " + dataDir + ": " + ec.message()};
     }
   } else if (!std::filesystem::exists(path, ec)) {
-    return Failure{kFailed, "no policy store at " + path.string() +
-                                " (wrong --data-dir? `confab tenant add` creates it)"};
+    return Failure{kFailed,
+                   "no policy store at " + path.string() +
+                       " (wrong --data-dir? `confab tenant add` or `confab key add` creates it)"};
   }
   auto opened = Store::open(path.string());
   if (auto* error = std::get_if<StoreError>(&opened)) {
@@ -823,6 +860,101 @@ std::optional<Failure> runRoom(const CommandLine& line,
   return std::nullopt;
 }
 
+void printKey(std::ostream& out, const policy::ApiKey& k, const Store& store) {
+  std::string scope = "operator";
+  if (k.tenantId != 0) {
+    const auto t = store.tenant(k.tenantId);
+    scope = "tenant " + (t ? word(t->name) : std::to_string(k.tenantId));
+  }
+  out << k.id << " " << scope << " " << (k.readOnly ? "read-only" : "read-write")
+      << " name=" << word(k.name) << " created=" << k.created << "\n";
+}
+
+// Which keys an option names: the operator's (0) or a tenant's; nullopt when none is named.
+Outcome<std::optional<int64_t>> keyScope(const CommandLine& line, const Store& store) {
+  std::optional<int64_t> scope;
+  for (const auto& [name, value] : line.options) {
+    if (name != "operator" && name != "tenant") {
+      continue;
+    }
+    if (scope) {
+      return badInput("name one of --operator and --tenant, once");
+    }
+    if (name == "operator") {
+      scope = 0;
+    } else {
+      auto t = findTenant(store, value);
+      if (auto* failure = std::get_if<Failure>(&t)) {
+        return *failure;
+      }
+      scope = std::get<Tenant>(t).id;
+    }
+  }
+  return scope;
+}
+
+std::optional<Failure> runKey(const CommandLine& line,
+                              std::string_view verb,
+                              Store& store,
+                              std::ostream& out) {
+  if (verb == "remove") {
+    const auto id = config::parseNumber(line.positional[1]);
+    if (!id || *id > static_cast<std::uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return badInput("key remove: \"" + line.positional[1] + "\" is not a key id");
+    }
+    auto removed = store.deleteApiKey(static_cast<int64_t>(*id));
+    if (auto* error = std::get_if<StoreError>(&removed)) {
+      return fromStore(*error);
+    }
+    if (!std::get<bool>(removed)) {
+      return Failure{kFailed, "no key " + line.positional[1] + " (see confab key list)"};
+    }
+    out << "revoked key " << *id << "\n";
+    return std::nullopt;
+  }
+  auto scope = keyScope(line, store);
+  if (auto* failure = std::get_if<Failure>(&scope)) {
+    return *failure;
+  }
+  const auto& named = std::get<std::optional<int64_t>>(scope);
+  if (verb == "list") {
+    for (const auto& option : line.options) {
+      if (option.first != "operator" && option.first != "tenant") {
+        return badInput("key list takes --operator or --tenant only");
+      }
+    }
+    for (const auto& k : store.apiKeys(named)) {
+      printKey(out, k, store);
+    }
+    return std::nullopt;
+  }
+  if (!named) {
+    return badInput("key add: whose key? --operator or --tenant NAME");
+  }
+  policy::ApiKey spec;
+  spec.tenantId = *named;
+  for (const auto& [name, value] : line.options) {
+    if (name == "read-only") {
+      spec.readOnly = true;
+    } else if (name == "name") {
+      spec.name = value;
+    }
+  }
+  auto issued = store.createApiKey(spec);
+  if (auto* error = std::get_if<StoreError>(&issued)) {
+    Failure failure = fromStore(*error);
+    if (failure.message.starts_with("name")) {
+      failure.message.insert(0, "--");
+    }
+    return failure;
+  }
+  const auto& made = std::get<policy::IssuedApiKey>(issued);
+  printKey(out, made.key, store);
+  out << "token: " << made.token << "\n"
+      << "(shown this once: the store keeps only its hash)\n";
+  return std::nullopt;
+}
+
 std::optional<Failure> run(int argc, char** argv, std::ostream& out) {
   auto read = readCommandLine(argc, argv);
   if (auto* failure = std::get_if<Failure>(&read)) {
@@ -842,12 +974,15 @@ std::optional<Failure> run(int argc, char** argv, std::ostream& out) {
   if (auto* failure = std::get_if<Failure>(&dataDir)) {
     return *failure;
   }
-  auto opened = openStore(std::get<std::string>(dataDir), line.noun == "tenant" && verb == "add");
+  // An operator key may be the first thing a new bridge needs, before the server ever ran.
+  auto opened = openStore(std::get<std::string>(dataDir),
+                          (line.noun == "tenant" || line.noun == "key") && verb == "add");
   if (auto* failure = std::get_if<Failure>(&opened)) {
     return *failure;
   }
   Store& store = *std::get<std::unique_ptr<Store>>(opened);
   return line.noun == "tenant" ? runTenant(line, verb, store, out)
+         : line.noun == "key"  ? runKey(line, verb, store, out)
                                : runRoom(line, verb, store, out);
 }
 
@@ -862,12 +997,12 @@ bool isAdminCommand(int argc, const char* const* argv) {
     return false;
   }
   const std::string_view noun = argv[1];
-  return noun == "tenant" || noun == "room";
+  return noun == "tenant" || noun == "room" || noun == "key";
 }
 
 int runAdmin(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (!isAdminCommand(argc, argv)) {
-    err << "confab: expected `confab tenant ...` or `confab room ...`\n";
+    err << "confab: expected `confab tenant ...`, `confab room ...` or `confab key ...`\n";
     return kBadInput;
   }
   try {

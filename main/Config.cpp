@@ -1086,8 +1086,9 @@ Descriptions describe() {
   }
   std::ostringstream help;
   help << "Usage: confab [OPTION...]\n"
-          "       confab tenant|room COMMAND... [--data-dir DIR]  manage tenants and rooms in\n"
-          "           DATA-DIR/policy.db (confab tenant --help, confab room --help)\n"
+          "       confab tenant|room|key COMMAND... [--data-dir DIR]  manage tenants, rooms and\n"
+          "           API keys in DATA-DIR/policy.db (confab tenant --help, confab room --help,\n"
+          "           confab key --help)\n"
           "Multipoint audio conferencing server (SIP). Options come from the built-in defaults,\n"
           "then the --config file, then the command line; a later source replaces an earlier\n"
           "one, also for repeatable options. In the file, write `name = value`, one per line.\n"

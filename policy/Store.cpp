@@ -16,8 +16,17 @@
 #include <utility>
 
 #include "policy/Directory.hpp"
+#include "policy/Sqlite.hpp"
 
 namespace confab::policy {
+
+using sqlite::checkText;
+using sqlite::execSql;
+using sqlite::failure;
+using sqlite::inTransaction;
+using sqlite::invalid;
+using sqlite::isUniqueViolation;
+using sqlite::Statement;
 
 namespace {
 
@@ -63,6 +72,15 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          username TEXT NOT NULL CHECK (length(username) BETWEEN 1 AND 256),
          password TEXT NOT NULL CHECK (length(password) BETWEEN 1 AND 256),
          realm TEXT NOT NULL DEFAULT '');)",
+    // 5: REST API keys (issue 13), kept as hashes; a tenant's go with it.
+    R"(CREATE TABLE api_keys (
+         id INTEGER PRIMARY KEY,
+         hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+         name TEXT NOT NULL DEFAULT '',
+         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
+         read_only INTEGER NOT NULL DEFAULT 0,
+         created INTEGER NOT NULL);
+       CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up
@@ -122,118 +140,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// One prepared statement, finalized when it goes out of scope.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      stmt_ = nullptr;
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  [[nodiscard]] bool ok() const { return stmt_ != nullptr; }
-  Statement& bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Statement& bind(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bindNull(int i) {
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return stmt_ != nullptr ? sqlite3_step(stmt_) : SQLITE_ERROR; }
-  [[nodiscard]] int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
-  [[nodiscard]] std::string text(int i) const {
-    const auto* p = sqlite3_column_text(stmt_, i);
-    return p != nullptr ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-  }
-  [[nodiscard]] bool isNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-  [[nodiscard]] std::string error() const { return sqlite3_errmsg(db_); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-StoreError failure(sqlite3* db, int code) {
-  const int primary = code & 0xFF;
-  StoreError e;
-  e.kind = primary == SQLITE_CONSTRAINT ? StoreError::Kind::kConflict : StoreError::Kind::kIo;
-  e.message = sqlite3_errmsg(db);
-  return e;
-}
-
-// Runs SQL that returns no rows; the error, if there was one.
-std::optional<StoreError> execSql(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-  if (rc == SQLITE_OK) {
-    return std::nullopt;
-  }
-  StoreError e = failure(db, rc);
-  if (message != nullptr) {
-    e.message = message;
-    sqlite3_free(message);
-  }
-  return e;
-}
-
-// One change, one transaction: BEGIN IMMEDIATE takes the write lock up front (so the busy timeout
-// applies there, never to an upgrade half-way), then the body, then COMMIT. An error from the
-// body or from COMMIT rolls back everything the body did.
-template <class T, class Body>
-StoreResult<T> inTransaction(sqlite3* db, Body&& body) {
-  if (auto error = execSql(db, "BEGIN IMMEDIATE")) {
-    return *error;
-  }
-  StoreResult<T> result = std::forward<Body>(body)();
-  if (std::holds_alternative<StoreError>(result)) {
-    (void)execSql(db, "ROLLBACK");
-    return result;
-  }
-  if (auto error = execSql(db, "COMMIT")) {
-    (void)execSql(db, "ROLLBACK");
-    return *error;
-  }
-  return result;
-}
-
-bool isUniqueViolation(sqlite3* db) {
-  return sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE ||
-         sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
-StoreError invalid(std::string message) {
-  return StoreError{StoreError::Kind::kInvalid, std::move(message)};
-}
-
 constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxAccountBytes = 256;  // a digest username, password or realm
 constexpr int kBusyTimeoutMs = 5000;
-
-// A text field of minBytes to maxBytes with no control characters (nor a line break that would
-// end a header or a log line).
-std::optional<StoreError> checkText(std::string_view field,
-                                    std::string_view value,
-                                    std::size_t minBytes,
-                                    std::size_t maxBytes) {
-  if (value.size() < minBytes || value.size() > maxBytes) {
-    return invalid(std::string(field) + ": " + std::to_string(minBytes) + " to " +
-                   std::to_string(maxBytes) + " bytes");
-  }
-  if (std::any_of(value.begin(), value.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return invalid(std::string(field) + " holds a control character");
-  }
-  return std::nullopt;
-}
 
 // Names are shown to people and printed one per line by the operator's tool.
 std::optional<StoreError> checkName(std::string_view field,

@@ -83,6 +83,24 @@ struct StoredRoom {
   bool hasListenerPin = false;
 };
 
+// A key to the REST API (issue 13): a bearer token shown once when issued and kept only as its
+// SHA-256 (the token is 256 random bits, so a plain hash cannot be searched back). An operator key
+// (tenantId 0) runs the bridge: tenants and their keys; a tenant key sees and steers only its
+// tenant's rooms. A read-only key may only read.
+struct ApiKey {
+  int64_t id = 0;
+  std::string name;      // a label for people, 0 to 128 bytes
+  int64_t tenantId = 0;  // 0: an operator key
+  bool readOnly = false;
+  int64_t created = 0;  // Unix seconds
+};
+
+// A key as issued: the only time its token exists outside the client.
+struct IssuedApiKey {
+  ApiKey key;
+  std::string token;  // "confab_" and 43 characters of base64url (RFC 4648 §5)
+};
+
 // What createRoom/updateRoom take: the room, and PINs to set (nullopt: leave as is; empty
 // string: remove). A PIN is 4 to 16 digits, and no two of a room's PINs are the same: a PIN set
 // equal to another set in the same change, or to one the room keeps, is a kInvalid naming both.
@@ -96,7 +114,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -148,6 +166,17 @@ class Store {
   [[nodiscard]] std::optional<StoredRoom> findRoom(int64_t tenantId, std::string_view user) const;
   [[nodiscard]] std::vector<StoredRoom> rooms(int64_t tenantId) const;
   StoreResult<bool> deleteRoom(int64_t id);
+
+  // Issues a key for spec's tenant (0: operator) with spec's name and access; id and created
+  // are the store's. kNotFound for an unknown tenant, kInvalid for a bad name.
+  StoreResult<IssuedApiKey> createApiKey(const ApiKey& spec);
+  // The key a bearer token is, if it is one (revoked keys are gone): one indexed query.
+  [[nodiscard]] std::optional<ApiKey> apiKeyForToken(std::string_view token) const;
+  [[nodiscard]] std::optional<ApiKey> apiKey(int64_t id) const;
+  // Every key (tenantId nullopt), or one tenant's (0: the operator keys), by id.
+  [[nodiscard]] std::vector<ApiKey> apiKeys(std::optional<int64_t> tenantId = std::nullopt) const;
+  // Revokes a key: the next request with it is refused. False when there was none.
+  StoreResult<bool> deleteApiKey(int64_t id);
 
   // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
   // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a

@@ -47,7 +47,7 @@ lines() {
 # --- help ------------------------------------------------------------------------------------
 # (Into a file, not a pipe: with pipefail, grep -q leaving early would fail the pipeline.)
 "$CONFAB_BIN" --help >"$OUT" || fail "confab --help failed"
-assert_file_contains "$OUT" 'confab tenant\|room COMMAND' "confab --help"
+assert_file_contains "$OUT" 'confab tenant\|room\|key COMMAND' "confab --help"
 for noun in tenant room; do
   "$CONFAB_BIN" "$noun" --help >"$OUT" || fail "confab $noun --help failed"
   for verb in add list show set remove; do

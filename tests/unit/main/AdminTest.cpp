@@ -79,6 +79,8 @@ TEST_F(AdminTest, OnlyTenantAndRoomAreAdminCommands) {
   const char* bare[] = {"confab"};
   EXPECT_TRUE(isAdminCommand(3, tenant));
   EXPECT_TRUE(isAdminCommand(2, room));
+  const char* key[] = {"confab", "key", "list"};
+  EXPECT_TRUE(isAdminCommand(3, key));
   EXPECT_FALSE(isAdminCommand(3, server));
   EXPECT_FALSE(isAdminCommand(1, bare));
   EXPECT_EQ(policyStorePath("/var/lib/confab"), std::filesystem::path("/var/lib/confab/policy.db"));
@@ -238,6 +240,52 @@ TEST_F(AdminTest, ATenantsDialOutAccountIsSetFromAFileShownWithoutItsPasswordAnd
   }
   EXPECT_THAT(ok({"tenant", "list"}).out, Not(HasSubstr("beta"))) << "a refused add adds nothing";
   EXPECT_THAT(ok({"tenant", "show", "acme"}).out, HasSubstr("dial-out: none"));
+}
+
+TEST_F(AdminTest, ApiKeysAreIssuedWithTheirTokenOnceListedAndRevoked) {
+  ok({"tenant", "add", "acme", "--domain", "acme.example"});
+  Ran ran = ok({"key", "add", "--operator", "--name", "ops team"});
+  EXPECT_THAT(ran.out,
+              ::testing::MatchesRegex("1 operator read-write name=\"ops team\" "
+                                      "created=[0-9]+\ntoken: confab_[A-Za-z0-9_-]{43}\n"
+                                      "\\(shown this once: the store keeps only its hash\\)\n"));
+  const std::string opToken = ran.out.substr(ran.out.find("token: ") + 7, 50);
+  ran = ok({"key", "add", "--tenant", "acme", "--read-only"});
+  EXPECT_THAT(ran.out, HasSubstr("2 tenant acme read-only name=\"\""));
+  ran = ok({"key", "list"});
+  EXPECT_THAT(ran.out, HasSubstr("1 operator read-write"));
+  EXPECT_THAT(ran.out, HasSubstr("2 tenant acme read-only"));
+  EXPECT_THAT(ran.out, Not(HasSubstr("confab_"))) << "a token is never shown again";
+  EXPECT_THAT(ok({"key", "list", "--tenant", "acme"}).out, Not(HasSubstr("operator")));
+  EXPECT_THAT(ok({"key", "list", "--operator"}).out, Not(HasSubstr("acme")));
+  {
+    auto opened = policy::Store::open(policyStorePath(dataDir_).string());
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<policy::Store>>(opened));
+    auto& store = *std::get<std::unique_ptr<policy::Store>>(opened);
+    ASSERT_TRUE(store.apiKeyForToken(opToken)) << "the printed token is the key";
+  }
+  EXPECT_EQ(ok({"key", "remove", "1"}).out, "revoked key 1\n");
+  ran = admin({"key", "remove", "1"});
+  EXPECT_EQ(ran.status, 1);
+  EXPECT_THAT(ran.err, HasSubstr("no key 1"));
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"key", "add"}, "whose key? --operator or --tenant NAME"},
+           {{"key", "add", "--operator", "--tenant", "acme"}, "name one of --operator"},
+           {{"key", "add", "--operator", "--name", "a\tb"}, "--name"},
+           {{"key", "remove", "x"}, "\"x\" is not a key id"},
+           {{"key", "list", "--read-only"}, "key list takes --operator or --tenant only"},
+           {{"key", "show"}, "unknown command \"show\": add, list or remove"},
+       }) {
+    std::vector<std::string> words{"confab"};
+    words.insert(words.end(), args.begin(), args.end());
+    words.emplace_back("--data-dir=" + dataDir_);
+    const Ran bad = runWords(words);
+    EXPECT_EQ(bad.status, 2) << message << ": " << bad.err;
+    EXPECT_THAT(bad.err, HasSubstr(message));
+  }
+  ran = admin({"key", "add", "--tenant", "nobody"});
+  EXPECT_EQ(ran.status, 1);
+  EXPECT_THAT(ran.err, HasSubstr("no tenant \"nobody\""));
 }
 
 TEST_F(AdminTest, BadInputExitsTwoNamingTheOptionOrValue) {

@@ -663,6 +663,75 @@ TEST_F(StoreTest, EachTenantHasItsOwnDialOutAccountShownWithoutItsPassword) {
   EXPECT_FALSE(again->dialOutAccount(globex.id));
 }
 
+TEST_F(StoreTest, ApiKeysAreIssuedOnceKeptAsHashesFoundByTokenAndRevoked) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  Tenant t;
+  t.name = "acme";
+  const Tenant acme = ok(store->createTenant(t));
+  const IssuedApiKey op = ok(store->createApiKey(ApiKey{0, "ops", 0, false, 0}));
+  ApiKey spec;
+  spec.name = "acme reader";
+  spec.tenantId = acme.id;
+  spec.readOnly = true;
+  const IssuedApiKey reader = ok(store->createApiKey(spec));
+  // 256 random bits in base64url after the prefix; two keys never share a token.
+  EXPECT_EQ(op.token.size(), std::string("confab_").size() + 43);
+  EXPECT_TRUE(op.token.starts_with("confab_"));
+  EXPECT_NE(op.token, reader.token);
+  EXPECT_EQ(op.token.find_first_not_of(
+                "confab_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"),
+            std::string::npos);
+  EXPECT_GT(op.key.created, 1700000000);
+  store.reset();
+
+  // What the file holds: hashes, never a token.
+  {
+    std::ifstream in(path_, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ifstream wal(path_ + "-wal", std::ios::binary);
+    const std::string walBytes((std::istreambuf_iterator<char>(wal)),
+                               std::istreambuf_iterator<char>());
+    for (const auto& token : {op.token, reader.token}) {
+      EXPECT_EQ(bytes.find(token.substr(7)), std::string::npos);
+      EXPECT_EQ(walBytes.find(token.substr(7)), std::string::npos);
+    }
+  }
+  auto again = open();
+  ASSERT_TRUE(again);
+  const auto found = again->apiKeyForToken(reader.token);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, reader.key.id);
+  EXPECT_EQ(found->tenantId, acme.id);
+  EXPECT_TRUE(found->readOnly);
+  EXPECT_EQ(found->name, "acme reader");
+  EXPECT_EQ(again->apiKeyForToken(op.token)->tenantId, 0);
+  // Anything else is no key: a changed character, a truncation, garbage, a huge header.
+  std::string flipped = reader.token;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(again->apiKeyForToken(flipped));
+  EXPECT_FALSE(again->apiKeyForToken(reader.token.substr(0, 20)));
+  EXPECT_FALSE(again->apiKeyForToken(""));
+  EXPECT_FALSE(again->apiKeyForToken(std::string(1 << 20, 'c')));
+  EXPECT_EQ(again->apiKeys().size(), 2u);
+  EXPECT_EQ(again->apiKeys(0).size(), 1u) << "the operator's";
+  EXPECT_EQ(again->apiKeys(acme.id).size(), 1u);
+  // Revoked: gone at once.
+  EXPECT_TRUE(ok(again->deleteApiKey(reader.key.id)));
+  EXPECT_FALSE(again->apiKeyForToken(reader.token));
+  EXPECT_FALSE(ok(again->deleteApiKey(reader.key.id))) << "already gone";
+  // Refusals.
+  EXPECT_EQ(error(again->createApiKey(ApiKey{0, "x", 9999, false, 0})).kind,
+            StoreError::Kind::kNotFound);
+  EXPECT_EQ(error(again->createApiKey(ApiKey{0, "a\nb", 0, false, 0})).kind,
+            StoreError::Kind::kInvalid);
+  // A tenant's keys go with it.
+  const IssuedApiKey writer = ok(again->createApiKey(ApiKey{0, "w", acme.id, false, 0}));
+  ok(again->deleteTenant(acme.id));
+  EXPECT_FALSE(again->apiKeyForToken(writer.token));
+  EXPECT_TRUE(again->apiKeyForToken(op.token));
+}
+
 TEST_F(StoreTest, ANewStoreFileIsReadableByItsOwnerOnly) {
   auto store = open();
   ASSERT_TRUE(store);

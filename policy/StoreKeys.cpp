@@ -1,0 +1,164 @@
+// The REST API's keys in the policy store (issue 13): issued with 256 random bits, kept as the
+// SHA-256 of the token, found by that hash, revoked by deleting the row.
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <chrono>
+#include <string>
+
+#include "policy/Sqlite.hpp"
+#include "policy/Store.hpp"
+
+namespace confab::policy {
+
+namespace {
+
+using sqlite::checkText;
+using sqlite::failure;
+using sqlite::inTransaction;
+using sqlite::Statement;
+
+constexpr std::string_view kTokenPrefix = "confab_";
+constexpr std::size_t kTokenBytes = 32;  // 256 bits
+constexpr std::size_t kMaxKeyName = 128;
+// Longer than any token we issue: hashing a megabyte a stranger sent is work for nothing.
+constexpr std::size_t kMaxTokenBytes = 128;
+
+// RFC 4648 §5, without padding: the token goes in an Authorization header and in shells.
+std::string base64url(const std::array<unsigned char, kTokenBytes>& bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    buffer = (buffer << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(buffer >> bits) & 0x3f];
+    }
+  }
+  if (bits > 0) {
+    out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
+  }
+  return out;
+}
+
+std::string sha256Hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kDigits[digest[i] >> 4];
+    out += kDigits[digest[i] & 0x0f];
+  }
+  return out;
+}
+
+constexpr const char* kKeyColumns = "id, name, tenant_id, read_only, created";
+
+ApiKey keyFrom(const Statement& s) {
+  ApiKey k;
+  k.id = s.integer(0);
+  k.name = s.text(1);
+  k.tenantId = s.isNull(2) ? 0 : s.integer(2);
+  k.readOnly = s.integer(3) != 0;
+  k.created = s.integer(4);
+  return k;
+}
+
+}  // namespace
+
+StoreResult<IssuedApiKey> Store::createApiKey(const ApiKey& spec) {
+  if (auto bad = checkText("name", spec.name, 0, kMaxKeyName)) {
+    return *bad;
+  }
+  std::array<unsigned char, kTokenBytes> random{};
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+    return StoreError{StoreError::Kind::kIo, "no random bytes for a key"};
+  }
+  IssuedApiKey issued;
+  issued.token = std::string(kTokenPrefix) + base64url(random);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return inTransaction<IssuedApiKey>(db_, [&]() -> StoreResult<IssuedApiKey> {
+    if (spec.tenantId != 0 && !tenant(spec.tenantId)) {
+      return StoreError{StoreError::Kind::kNotFound,
+                        "tenant: no tenant " + std::to_string(spec.tenantId)};
+    }
+    Statement insert(db_,
+                     "INSERT INTO api_keys (hash, name, tenant_id, read_only, created) "
+                     "VALUES (?, ?, ?, ?, ?)");
+    insert.bind(1, sha256Hex(issued.token)).bind(2, spec.name);
+    if (spec.tenantId != 0) {
+      insert.bind(3, spec.tenantId);
+    } else {
+      insert.bindNull(3);
+    }
+    insert.bind(4, int64_t{spec.readOnly ? 1 : 0}).bind(5, now);
+    if (const int rc = insert.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    auto key = apiKey(sqlite3_last_insert_rowid(db_));
+    if (!key) {
+      return StoreError{StoreError::Kind::kIo, "the key vanished after writing it"};
+    }
+    issued.key = *key;
+    return issued;
+  });
+}
+
+std::optional<ApiKey> Store::apiKeyForToken(std::string_view token) const {
+  if (!token.starts_with(kTokenPrefix) || token.size() > kMaxTokenBytes) {
+    return std::nullopt;
+  }
+  Statement s(db_,
+              (std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?").c_str());
+  s.bind(1, sha256Hex(token));
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return keyFrom(s);
+}
+
+std::optional<ApiKey> Store::apiKey(int64_t id) const {
+  Statement s(db_, (std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?").c_str());
+  s.bind(1, id);
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return keyFrom(s);
+}
+
+std::vector<ApiKey> Store::apiKeys(std::optional<int64_t> tenantId) const {
+  std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys";
+  if (tenantId) {
+    sql += *tenantId == 0 ? " WHERE tenant_id IS NULL" : " WHERE tenant_id = ?";
+  }
+  sql += " ORDER BY id";
+  Statement s(db_, sql.c_str());
+  if (tenantId && *tenantId != 0) {
+    s.bind(1, *tenantId);
+  }
+  std::vector<ApiKey> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back(keyFrom(s));
+  }
+  return out;
+}
+
+StoreResult<bool> Store::deleteApiKey(int64_t id) {
+  Statement s(db_, "DELETE FROM api_keys WHERE id = ?");
+  s.bind(1, id);
+  if (const int rc = s.step(); rc != SQLITE_DONE) {
+    return failure(db_, rc);
+  }
+  return sqlite3_changes(db_) > 0;
+}
+
+}  // namespace confab::policy
