@@ -69,6 +69,9 @@ Response toResponse(const Problem& problem, unsigned version, bool keepAlive) {
   if (!problem.allow.empty()) {
     response.set(http::field::allow, problem.allow);
   }
+  for (const auto& [field, value] : problem.headers) {
+    response.set(field, value);
+  }
   response.keep_alive(keepAlive);
   response.body() = jsonText(body);
   response.prepare_payload();

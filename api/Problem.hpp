@@ -4,6 +4,7 @@
 
 #include <boost/system/error_code.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/Http.hpp"
@@ -23,6 +24,9 @@ struct Problem {
   std::vector<FieldError> errors;
   // For 405: the methods the resource does allow (RFC 9110 §15.5.6 requires Allow).
   std::string allow;
+  // Other headers the status calls for: WWW-Authenticate on a 401 (RFC 9110 §15.5.2),
+  // Retry-After on a 429 (RFC 6585 §4).
+  std::vector<std::pair<http::field, std::string>> headers;
   // RFC 9457 §4.2.1: "about:blank" when the status says all there is to say.
   std::string type = "about:blank";
 };

@@ -43,13 +43,23 @@ using Reply = std::variant<Json, Problem>;
 struct Context {
   const policy::Directory& directory;
   Live* live;
+  Principal who;  // for open routes, nobody's
 };
 using Handler = Reply (*)(const Context&, const Request&, const Params&);
+
+// Who may call a route (issue 13 item 4).
+enum class Access : uint8_t {
+  kOpen,          // anyone, without a key (health)
+  kRead,          // any key; a tenant's key sees its own tenant's resources only
+  kWrite,         // a read-write key, likewise
+  kOperatorRead,  // the bridge as a whole: operator keys only
+};
 
 struct Route {
   std::string_view pattern;
   http::verb method;
   Handler handler;
+  Access access;
 };
 
 // Text from the request put into a detail: printable ASCII only, and not much of it, so that a
@@ -199,7 +209,8 @@ std::variant<policy::Room, Problem> findRoom(const Context& context, const Param
     return badRequest("invalid room id", {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
   }
   auto room = context.directory.find(id);
-  if (!room) {
+  // Another tenant's room is as absent as one that does not exist: nothing tells them apart.
+  if (!room || !context.who.sees(room->tenantId)) {
     return notFound("no room " + id);
   }
   return *room;
@@ -264,7 +275,9 @@ Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Pa
 Reply listRooms(const Context& context, const Request& /*request*/, const Params& /*params*/) {
   boost::json::array rooms;
   for (const auto& room : context.directory.list()) {
-    rooms.push_back(toJson(room));
+    if (context.who.sees(room.tenantId)) {
+      rooms.push_back(toJson(room));
+    }
   }
   return Json{http::status::ok, boost::json::object{{"rooms", std::move(rooms)}}};
 }
@@ -554,19 +567,37 @@ Reply listRegistrations(const Context& context,
 }
 
 const std::array kRoutes{
-    Route{"/health", http::verb::get, &getHealth},
-    Route{"/v1/rooms", http::verb::get, &listRooms},
-    Route{"/v1/rooms/{id}", http::verb::get, &getRoom},
-    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording},
-    Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording},
-    Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback},
-    Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback},
-    Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant},
-    Route{"/v1/mixer", http::verb::get, &getMixer},
-    Route{"/v1/registrations", http::verb::get, &listRegistrations},
+    Route{"/health", http::verb::get, &getHealth, Access::kOpen},
+    Route{"/v1/rooms", http::verb::get, &listRooms, Access::kRead},
+    Route{"/v1/rooms/{id}", http::verb::get, &getRoom, Access::kRead},
+    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite},
+    Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
+    Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback, Access::kWrite},
+    Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback, Access::kWrite},
+    Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant,
+          Access::kWrite},
+    Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
+    Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
 };
 
-Reply dispatch(const Context& context, const Request& request) {
+// Whether the key may call the route: nothing when it may, else the 403 (RFC 9110 §15.5.4: the
+// key is known and will not do, so a new one is needed, not the same one again).
+std::optional<Problem> forbidden(const Route& route, const Principal& who) {
+  if (route.access == Access::kOperatorRead && !who.isOperator()) {
+    return problemWith(http::status::forbidden,
+                       "this resource is the operator's: a tenant's key "
+                       "cannot read it");
+  }
+  if (route.access == Access::kWrite && who.readOnly) {
+    return problemWith(http::status::forbidden, "this key is read-only");
+  }
+  return std::nullopt;
+}
+
+Reply dispatch(Context context,
+               const Request& request,
+               Auth& auth,
+               const boost::asio::ip::address& source) {
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains
   // more than one Host header field line".
@@ -590,6 +621,16 @@ Reply dispatch(const Context& context, const Request& request) {
       continue;
     }
     if (route.method == method) {
+      if (route.access != Access::kOpen) {
+        auto who = auth.authenticate(request, source);
+        if (auto* problem = std::get_if<Problem>(&who)) {
+          return std::move(*problem);
+        }
+        context.who = std::get<Principal>(who);
+        if (auto problem = forbidden(route, context.who)) {
+          return std::move(*problem);
+        }
+      }
       if (!target.query.empty()) {
         // No route takes parameters yet: say so rather than ignore what the client meant.
         std::vector<FieldError> errors;
@@ -617,13 +658,13 @@ Reply dispatch(const Context& context, const Request& request) {
 
 }  // namespace
 
-Router::Router(const policy::Directory& directory, Live* live)
-    : directory_(directory), live_(live) {}
+Router::Router(const policy::Directory& directory, Auth& auth, Live* live)
+    : directory_(directory), auth_(auth), live_(live) {}
 
-Response Router::route(const Request& request) const {
+Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
   Response response;
   try {
-    auto reply = dispatch(Context{directory_, live_}, request);
+    auto reply = dispatch(Context{directory_, live_, {}}, request, auth_, source);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else {
@@ -649,12 +690,14 @@ Response Router::route(const Request& request) const {
   return response;
 }
 
-Response Router::answer(std::string_view bytes, const Limits& limits) const {
+Response Router::answer(std::string_view bytes,
+                        const Limits& limits,
+                        const boost::asio::ip::address& source) const {
   auto request = parseRequest(bytes, limits);
   if (!request) {
     return toResponse(fromParseError(request.error()), 11, false);
   }
-  return route(*request);
+  return route(*request, source);
 }
 
 }  // namespace confab::api

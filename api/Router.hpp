@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "api/Auth.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "policy/Directory.hpp"
@@ -14,19 +15,26 @@ class Router {
  public:
   // The directory is read on every request and must outlive the router; it is not locked, so
   // whoever changes it does so on the thread that runs the server.
+  // 'auth' says who each request is (every route but /health needs a key); it too is used on
+  // the server's thread only.
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the directory.
-  explicit Router(const policy::Directory& directory, Live* live = nullptr);
+  Router(const policy::Directory& directory, Auth& auth, Live* live = nullptr);
 
-  // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp).
-  [[nodiscard]] Response route(const Request& request) const;
+  // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp). 'source' is
+  // the client's address, for the lockout of those presenting bad keys.
+  [[nodiscard]] Response route(const Request& request,
+                               const boost::asio::ip::address& source) const;
 
   // Parses bytes as one request under the limits and answers it, or answers the parse error:
   // what the server does for one request, without the socket.
-  [[nodiscard]] Response answer(std::string_view bytes, const Limits& limits) const;
+  [[nodiscard]] Response answer(std::string_view bytes,
+                                const Limits& limits,
+                                const boost::asio::ip::address& source) const;
 
  private:
   const policy::Directory& directory_;
+  Auth& auth_;
   Live* live_;
 };
 

@@ -27,9 +27,10 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(const policy::Directory& directory, Limits l, Live* live)
-      : router(directory, live), limits(l) {}
+  Shared(const policy::Directory& directory, const policy::Store& store, Limits l, Live* live)
+      : auth(store), router(directory, auth, live), limits(l) {}
 
+  Auth auth;
   Router router;
   Limits limits;
   std::mutex mutex;  // guards sessions and stopped: accept and stop() run on different strands
@@ -42,7 +43,10 @@ struct Server::Shared {
 class Server::Session : public std::enable_shared_from_this<Server::Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    beast::error_code ec;
+    source_ = stream_.socket().remote_endpoint(ec).address();
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(),
@@ -88,7 +92,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     if (ec) {
       return;  // timeout or socket error: dropping the last reference closes the socket
     }
-    write(shared_->router.route(parser_->get()));
+    write(shared_->router.route(parser_->get(), source_));
   }
 
   void write(Response response) {
@@ -115,6 +119,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   }
 
   beast::tcp_stream stream_;
+  net::ip::address source_;  // the client, for the lockout of bad keys
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -194,11 +199,12 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 Server::Server(net::io_context& io,
                tcp::endpoint endpoint,
                const policy::Directory& directory,
+               const policy::Store& store,
                Limits limits,
                Live* live)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(directory, limits, live)) {}
+      shared_(std::make_shared<Shared>(directory, store, limits, live)) {}
 
 Server::~Server() {
   try {

@@ -427,7 +427,7 @@ int run(int argc, char** argv) {
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,
-                      api::Limits{}, &live);
+                      *store, api::Limits{}, &live);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";

@@ -1,13 +1,17 @@
 // Fuzzes the REST API's request handling without sockets: bytes -> Beast request parser under
 // the server's limits -> Router -> response. Checks what every answer must hold: a final status,
-// a JSON body, problem+json for every error, and that it serializes.
+// a JSON body, problem+json for every error, and that it serializes. Keys live in an in-memory
+// SQLite store; "@KEY@" in the input stands for a valid operator token, so the fuzzer reaches the
+// routes behind authentication too.
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <sstream>
+#include <string>
 #include <string_view>
+#include <variant>
 
 #include "api/Problem.hpp"
 #include "api/Router.hpp"
@@ -30,17 +34,44 @@ void check(bool condition) {
   }
 }
 
+struct Keys {
+  std::unique_ptr<confab::policy::Store> store;
+  std::string token;
+};
+
+Keys& keys() {
+  static Keys k = [] {
+    Keys made;
+    auto opened = confab::policy::Store::open(":memory:");
+    check(std::holds_alternative<std::unique_ptr<confab::policy::Store>>(opened));
+    made.store = std::move(std::get<std::unique_ptr<confab::policy::Store>>(opened));
+    auto issued = made.store->createApiKey(confab::policy::ApiKey{});
+    check(std::holds_alternative<confab::policy::IssuedApiKey>(issued));
+    made.token = std::get<confab::policy::IssuedApiKey>(issued).token;
+    return made;
+  }();
+  return k;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace http = confab::api::http;
-  static const confab::api::Router router(directory());
+  // The lockout would soon answer everything with 429: the fuzzer sends a bad key per run.
+  static confab::api::Auth auth(*keys().store,
+                                confab::api::LockoutSettings{1U << 30, std::chrono::seconds(60)});
+  static const confab::api::Router router(directory(), auth);
+  static const auto kSource = boost::asio::ip::make_address("192.0.2.1");
   confab::api::Limits limits;
   limits.bodyBytes = 1024;  // small enough for the fuzzer to reach the limit
   limits.headerBytes = 2048;
 
-  std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto response = router.answer(bytes, limits);
+  std::string input(reinterpret_cast<const char*>(data), size);
+  for (auto at = input.find("@KEY@"); at != std::string::npos; at = input.find("@KEY@", at)) {
+    input.replace(at, 5, keys().token);
+    at += keys().token.size();
+  }
+  auto response = router.answer(input, limits, kSource);
 
   auto status = static_cast<unsigned>(response.result());
   check(status >= 200 && status < 600);

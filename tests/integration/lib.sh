@@ -301,8 +301,11 @@ PYEOF
 
 # wait_api_address: sets API to the http://ADDR:PORT confab logged for its API (with
 # CONFAB_API=127.0.0.1:0 it picks a port), waiting at most 10 s: confab prints it just after the
-# SIP listening points start_confab waits for.
+# SIP listening points start_confab waits for. Then issues an operator key (`confab key add`, on
+# the running server's store) and exports its token as CONFAB_API_TOKEN for the test's clients
+# (Authorization: Bearer $CONFAB_API_TOKEN).
 API=""
+export CONFAB_API_TOKEN=""
 wait_api_address() {
   local deadline=$((SECONDS + 10))
   until API="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" &&
@@ -310,6 +313,9 @@ wait_api_address() {
     ((SECONDS < deadline)) || fail "confab did not log its API address"
     sleep 0.1
   done
+  CONFAB_API_TOKEN="$(timeout -k 5 30 "$CONFAB_BIN" key add --operator --name tests \
+    --data-dir "$WORK/data" | sed -n 's/^token: //p')"
+  [[ -n "$CONFAB_API_TOKEN" ]] || fail "confab key add --operator gave no token"
 }
 
 assert_file_contains() {

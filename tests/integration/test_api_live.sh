@@ -59,13 +59,16 @@ start_phone C --freq 0
 
 # The API client: runs the timeline, then checks what the API said. Writes its findings as JSON.
 timeout -k 5 "$budget" python3 - "$api" "$start_at" "$WORK" >"$WORK/api.json" 2>"$WORK/api.err" <<'EOF' &
-import json, sys, time, urllib.request, urllib.error
+import json, os, sys, time, urllib.request, urllib.error
 api, start_at, work = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+auth = "Bearer " + os.environ["CONFAB_API_TOKEN"]
 out = {"steps": {}, "held_at": {}}
 
-def call(method, path, body=None, content_type="application/json"):
+def call(method, path, body=None, content_type="application/json", key=None):
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     req = urllib.request.Request(api + path, data=data, method=method)
+    if key != "":
+        req.add_header("Authorization", key or auth)
     if data is not None:
         req.add_header("Content-Type", content_type)
     try:
@@ -92,6 +95,9 @@ at(0.5)
 out["steps"]["record"] = call("POST", "/v1/rooms/1000/recording", {"format": "wav"})
 out["steps"]["record_again"] = call("POST", "/v1/rooms/1000/recording", {"format": "wav"})
 out["steps"]["record_empty_room"] = call("POST", "/v1/rooms/1001/recording")
+out["steps"]["record_no_key"] = call("POST", "/v1/rooms/1000/recording", {"format": "wav"}, key="")
+out["steps"]["mute_wrong_key"] = call("PATCH", f"/v1/rooms/1000/participants/{ids['A']}",
+                                      {"muted": True}, key="Bearer confab_" + "x" * 43)
 out["steps"]["record_bad_format"] = call("POST", "/v1/rooms/1000/recording", {"format": "mp3"})
 out["steps"]["play_path"] = call("POST", "/v1/rooms/1000/playback", {"file": "../../etc/passwd"})
 out["steps"]["play_missing"] = call("POST", "/v1/rooms/1000/playback", {"file": "nope.wav"})
@@ -191,6 +197,8 @@ def expect(step, status, field=None):
 rec = expect("record", 201)
 expect("record_again", 409)
 expect("record_empty_room", 409)
+expect("record_no_key", 401)
+expect("mute_wrong_key", 401)
 expect("record_bad_format", 400, "format")
 expect("play_path", 400, "file")
 expect("play_missing", 400, "file")

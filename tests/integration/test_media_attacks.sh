@@ -56,7 +56,7 @@ start_phone C --freq 0
 # Near the end of the media: what the API says of each participant (statistics are samples, up
 # to about two seconds old: polled until A's refused packets show, at most until the calls end).
 timeout -k 5 "$budget" python3 - "$api" "$start_at" "$MEDIA_S" "$WORK" >"$WORK/api.json" 2>"$WORK/api.err" <<'EOF' &
-import json, sys, time, urllib.request
+import json, os, sys, time, urllib.request
 api, start_at, media_s, work = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 def info(name):
     return json.load(open(f"{work}/{name}.info"))
@@ -64,7 +64,9 @@ time.sleep(max(0.0, start_at + media_s - 3.0 - time.time()))
 ids = {n: info(n)["call_id"] for n in "ABC"}
 last = None
 while time.time() < start_at + media_s - 0.3:
-    with urllib.request.urlopen(api + "/v1/rooms/1000", timeout=5) as r:
+    req = urllib.request.Request(api + "/v1/rooms/1000",
+                                 headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
+    with urllib.request.urlopen(req, timeout=5) as r:
         room = json.load(r)
     parts = {p.get("callId"): p.get("media", {}) for p in room.get("participants", [])}
     last = {n: parts.get(ids[n], {}) for n in "ABC"}

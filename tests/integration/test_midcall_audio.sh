@@ -49,8 +49,10 @@ done
 # The API's packetsReceived for every participant, just before the holds and at the end.
 snapshot() {
   python3 - "$api" >"$WORK/$1.api.json" <<'PYEOF'
-import json, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1] + "/v1/rooms/1000", timeout=5) as r:
+import json, os, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/v1/rooms/1000",
+                             headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
+with urllib.request.urlopen(req, timeout=5) as r:
     room = json.load(r)
 print(json.dumps({p["callId"]: p.get("media", {}).get("packetsReceived", 0)
                   for p in room.get("participants", [])}))

@@ -49,8 +49,10 @@ aor="sip:1000@pbx.test"
 assert_confab_alive "after the refresh"
 # The API shows the registration's state (issue 12 item 4).
 python3 - "$API" >&2 <<'PY' || fail "GET /v1/registrations"
-import json, sys, urllib.request
-body = json.load(urllib.request.urlopen(sys.argv[1] + "/v1/registrations", timeout=5))
+import json, os, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/v1/registrations",
+                             headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
+body = json.load(urllib.request.urlopen(req, timeout=5))
 [r] = body["registrations"]
 assert r["aor"] == "sip:1000@pbx.test" and r["state"] == "registered", r
 assert 0 <= r["expiresInSeconds"] <= 60 and "lastError" not in r, r

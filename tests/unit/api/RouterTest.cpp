@@ -7,6 +7,7 @@
 
 #include "api/Problem.hpp"
 #include "api/Router.hpp"
+#include "tests/unit/api/ScratchKeys.hpp"
 
 namespace confab::api {
 namespace {
@@ -21,13 +22,17 @@ policy::Directory makeDirectory() {
   return directory;
 }
 
+const boost::asio::ip::address kClient = boost::asio::ip::make_address("192.0.2.7");
+
 class RouterTest : public ::testing::Test {
  protected:
   Response get(std::string target, http::verb method = http::verb::get, unsigned version = 11) {
     Request request(method, target, version);
     request.set(http::field::host, "localhost");
-    return router_.route(request);
+    request.set(http::field::authorization, operator_);
+    return router_.route(request, kClient);
   }
+  Response route(const Request& request) { return router_.route(request, kClient); }
 
   static boost::json::value json(const Response& response) {
     return boost::json::parse(response.body());
@@ -46,7 +51,10 @@ class RouterTest : public ::testing::Test {
   }
 
   policy::Directory directory_ = makeDirectory();
-  Router router_{directory_};
+  ScratchKeys keys_;
+  Auth auth_{keys_.store()};
+  Router router_{directory_, auth_};
+  std::string operator_ = keys_.bearer();
 };
 
 TEST_F(RouterTest, Health) {
@@ -67,10 +75,11 @@ TEST_F(RouterTest, ListsRoomsInIdOrder) {
 
 TEST_F(RouterTest, EmptyDirectoryListsNoRooms) {
   policy::Directory empty;
-  Router router(empty);
+  Router router(empty, auth_);
   Request request(http::verb::get, "/v1/rooms", 11);
   request.set(http::field::host, "x");
-  EXPECT_EQ(boost::json::parse(router.route(request).body()),
+  request.set(http::field::authorization, operator_);
+  EXPECT_EQ(boost::json::parse(router.route(request, kClient).body()),
             boost::json::parse(R"({"rooms":[]})"));
 }
 
@@ -159,21 +168,21 @@ TEST_F(RouterTest, PathSegmentsArePercentDecodedAndQueriesNamedByTheirDecodedNam
 
 TEST_F(RouterTest, Http11NeedsOneHost) {
   Request request(http::verb::get, "/health", 11);
-  expectProblem(router_.route(request), http::status::bad_request);
+  expectProblem(route(request), http::status::bad_request);
   request.insert(http::field::host, "a");
   request.insert(http::field::host, "b");
-  expectProblem(router_.route(request), http::status::bad_request);
+  expectProblem(route(request), http::status::bad_request);
 
   Request old(http::verb::get, "/health", 10);
-  EXPECT_EQ(router_.route(old).result(), http::status::ok);
-  EXPECT_FALSE(router_.route(old).keep_alive());
+  EXPECT_EQ(route(old).result(), http::status::ok);
+  EXPECT_FALSE(route(old).keep_alive());
 }
 
 TEST_F(RouterTest, ConnectionCloseIsHonoured) {
   Request request(http::verb::get, "/health", 11);
   request.set(http::field::host, "x");
   request.keep_alive(false);
-  EXPECT_FALSE(router_.route(request).keep_alive());
+  EXPECT_FALSE(route(request).keep_alive());
 }
 
 TEST_F(RouterTest, NonAsciiInTargetIsRefusedAndNotEchoed) {
@@ -188,7 +197,8 @@ TEST_F(RouterTest, NonAsciiInTargetIsRefusedAndNotEchoed) {
 TEST_F(RouterTest, LiveRoutesWithoutABridgeAre503) {
   // The directory-only router (tests, fuzzing) knows the live routes but has nothing to run them.
   expectProblem(get("/v1/mixer"), http::status::service_unavailable);
-  expectProblem(get("/v1/rooms/1000/recording", http::verb::post), http::status::service_unavailable);
+  expectProblem(get("/v1/rooms/1000/recording", http::verb::post),
+                http::status::service_unavailable);
   expectProblem(get("/v1/rooms/1000/playback", http::verb::delete_),
                 http::status::service_unavailable);
   // The room is checked first: an unknown room is still a 404.
@@ -203,18 +213,24 @@ TEST_F(RouterTest, RecordingAllowsPostAndDelete) {
 
 TEST(RouterAnswer, ParsesAndRoutes) {
   auto directory = makeDirectory();
-  Router router(directory);
-  auto response = router.answer("GET /v1/rooms/1000 HTTP/1.1\r\nHost: x\r\n\r\n", Limits{});
+  ScratchKeys keys;
+  Auth auth(keys.store());
+  Router router(directory, auth);
+  auto response = router.answer(
+      "GET /v1/rooms/1000 HTTP/1.1\r\nHost: x\r\nAuthorization: " + keys.bearer() + "\r\n\r\n",
+      Limits{}, kClient);
   EXPECT_EQ(response.result(), http::status::ok);
 }
 
 TEST(RouterAnswer, MalformedIs400Problem) {
   auto directory = makeDirectory();
-  Router router(directory);
+  ScratchKeys keys;
+  Auth auth(keys.store());
+  Router router(directory, auth);
   for (const char* bytes :
        {"GARBAGE\r\n\r\n", "GET /health HTTP/9.9\r\n\r\n", "GET /health HTTP/1.1\r\nHost x\r\n\r\n",
         "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n", "GET /health"}) {
-    auto response = router.answer(bytes, Limits{});
+    auto response = router.answer(bytes, Limits{}, kClient);
     EXPECT_EQ(response.result(), http::status::bad_request) << bytes;
     EXPECT_EQ(response[http::field::content_type], kProblemContentType);
     EXPECT_FALSE(response.keep_alive());
@@ -223,17 +239,21 @@ TEST(RouterAnswer, MalformedIs400Problem) {
 
 TEST(RouterAnswer, LimitsGive413And431) {
   auto directory = makeDirectory();
-  Router router(directory);
+  ScratchKeys keys;
+  Auth auth(keys.store());
+  Router router(directory, auth);
   Limits limits;
   limits.bodyBytes = 10;
   limits.headerBytes = 100;
-  EXPECT_EQ(router.answer("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits)
-                .result(),
-            http::status::payload_too_large);
+  EXPECT_EQ(
+      router
+          .answer("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits, kClient)
+          .result(),
+      http::status::payload_too_large);
   EXPECT_EQ(
       router
           .answer("GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(200, 'a') + "\r\n\r\n",
-                  limits)
+                  limits, kClient)
           .result(),
       http::status::request_header_fields_too_large);
 }

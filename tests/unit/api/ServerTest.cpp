@@ -16,6 +16,7 @@
 
 #include "api/Problem.hpp"
 #include "api/Server.hpp"
+#include "tests/unit/api/ScratchKeys.hpp"
 
 namespace confab::api {
 namespace {
@@ -92,9 +93,14 @@ class Client {
     return parser.release();
   }
 
-  Response get(const std::string& target, http::verb method = http::verb::get) {
+  Response get(const std::string& target,
+               http::verb method = http::verb::get,
+               const std::string& authorization = {}) {
     Request request(method, target, 11);
     request.set(http::field::host, "127.0.0.1");
+    if (!authorization.empty()) {
+      request.set(http::field::authorization, authorization);
+    }
     send(request);
     auto response = receive(nullptr, method == http::verb::head);
     EXPECT_TRUE(response.has_value());
@@ -124,7 +130,8 @@ class ServerTest : public ::testing::Test {
   }
 
   void startServer(Limits limits = {}) {
-    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_, limits);
+    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_,
+                    keys_.store(), limits);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);
@@ -132,6 +139,8 @@ class ServerTest : public ::testing::Test {
 
   net::io_context io_;
   policy::Directory directory_;
+  ScratchKeys keys_;
+  std::string operator_ = keys_.bearer();
   std::optional<Server> server_;
 };
 
@@ -147,14 +156,18 @@ TEST_F(ServerTest, HealthOverLoopback) {
 TEST_F(ServerTest, RoomsAndKeepAlive) {
   startServer();
   Client client(io_, server_->localEndpoint());
-  auto list = client.get("/v1/rooms");
+  auto list = client.get("/v1/rooms", http::verb::get, operator_);
   EXPECT_EQ(list.result(), http::status::ok);
   EXPECT_EQ(boost::json::parse(list.body()).at("rooms").as_array().size(), 2U);
   // Same connection, next requests.
-  auto room = client.get("/v1/rooms/lobby");
+  auto room = client.get("/v1/rooms/lobby", http::verb::get, operator_);
   EXPECT_EQ(room.result(), http::status::ok);
   EXPECT_EQ(boost::json::parse(room.body()).at("name"), "Lobby");
-  auto missing = client.get("/v1/rooms/nope");
+  // Without the key: 401 with the scheme to use (RFC 6750 §3), on the same connection.
+  auto anonymous = client.get("/v1/rooms/lobby");
+  EXPECT_EQ(anonymous.result(), http::status::unauthorized);
+  EXPECT_EQ(anonymous[http::field::www_authenticate], "Bearer realm=\"confab\"");
+  auto missing = client.get("/v1/rooms/nope", http::verb::get, operator_);
   EXPECT_EQ(missing.result(), http::status::not_found);
   EXPECT_EQ(missing[http::field::content_type], kProblemContentType);
   auto head = client.get("/health", http::verb::head);
@@ -249,7 +262,7 @@ TEST_F(ServerTest, StopClosesOpenConnections) {
 
 TEST_F(ServerTest, BusyPortIsAnErrorNotAnException) {
   startServer();
-  Server other(io_, server_->localEndpoint(), directory_);
+  Server other(io_, server_->localEndpoint(), directory_, keys_.store());
   EXPECT_TRUE(other.start());
 }
 

@@ -1,0 +1,69 @@
+// Who is asking: the API key behind a request's bearer token (RFC 6750 §2.1), checked against the
+// policy store on every request (so a revoked key stops at once), and a lockout for addresses
+// that keep presenting bad tokens (429 with Retry-After, RFC 6585 §4).
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <variant>
+
+#include "api/Http.hpp"
+#include "api/Problem.hpp"
+#include "policy/Store.hpp"
+
+namespace confab::api {
+
+// The key a request was made with.
+struct Principal {
+  int64_t keyId = 0;
+  int64_t tenantId = 0;  // 0: the operator
+  bool readOnly = false;
+  [[nodiscard]] bool isOperator() const { return tenantId == 0; }
+  // Whether it may see a resource of this tenant (the operator sees every tenant's).
+  [[nodiscard]] bool sees(int64_t tenant) const { return isOperator() || tenant == tenantId; }
+};
+
+struct LockoutSettings {
+  // This many bad tokens from one address (an IPv6 /64 counts as one) within the window...
+  unsigned failures = 10;
+  std::chrono::seconds window{60};
+  // ...and its requests get 429 until the window that saw the last of them has passed.
+  // Addresses remembered at most; the oldest are forgotten first.
+  std::size_t maxAddresses = 10000;
+};
+
+class Auth {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  // The store must outlive this and be used on this thread only (one SQLite connection).
+  explicit Auth(const policy::Store& store, LockoutSettings settings = {}, Clock clock = {});
+
+  // The request's key, or the problem to answer: 401 with WWW-Authenticate when there is no
+  // usable bearer token or it is no key (RFC 6750 §3), 429 while 'source' is locked out.
+  std::variant<Principal, Problem> authenticate(const Request& request,
+                                                const boost::asio::ip::address& source);
+
+ private:
+  struct Strikes {
+    unsigned count = 0;
+    std::chrono::steady_clock::time_point since;  // the window's start
+  };
+  Problem refuse(const boost::asio::ip::address& source, std::string detail, bool invalidToken);
+  [[nodiscard]] std::chrono::steady_clock::time_point now() const;
+
+  const policy::Store& store_;
+  LockoutSettings settings_;
+  Clock clock_;
+  // By address (IPv6 by its /64), as text.
+  std::map<std::string, Strikes> strikes_;
+};
+
+// The address an IPv6 client is counted by: its /64, which one subscriber usually holds whole.
+std::string lockoutKey(const boost::asio::ip::address& address);
+
+}  // namespace confab::api

@@ -1,0 +1,69 @@
+// A real policy store in a scratch folder for the API's tests, with keys issued on demand: the
+// API authenticates every request against it as confab does.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "policy/Store.hpp"
+
+namespace confab::api {
+
+class ScratchKeys {
+ public:
+  ScratchKeys() {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("confab-api-keys-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto opened = policy::Store::open((dir_ / "policy.db").string());
+    if (auto* error = std::get_if<policy::StoreError>(&opened)) {
+      ADD_FAILURE() << error->message;
+      return;
+    }
+    store_ = std::move(std::get<std::unique_ptr<policy::Store>>(opened));
+  }
+  ~ScratchKeys() { std::filesystem::remove_all(dir_); }
+  ScratchKeys(const ScratchKeys&) = delete;
+  ScratchKeys& operator=(const ScratchKeys&) = delete;
+
+  policy::Store& store() { return *store_; }
+
+  // A tenant owning nothing, for keys and rooms scoped to it.
+  int64_t tenant(const std::string& name) {
+    policy::Tenant t;
+    t.name = name;
+    auto created = store_->createTenant(t);
+    if (auto* error = std::get_if<policy::StoreError>(&created)) {
+      ADD_FAILURE() << error->message;
+      return 0;
+    }
+    return std::get<policy::Tenant>(created).id;
+  }
+
+  // "Bearer TOKEN" for a new key: the operator's (tenant 0) or a tenant's.
+  std::string bearer(int64_t tenantId = 0, bool readOnly = false) {
+    policy::ApiKey spec;
+    spec.tenantId = tenantId;
+    spec.readOnly = readOnly;
+    auto issued = store_->createApiKey(spec);
+    if (auto* error = std::get_if<policy::StoreError>(&issued)) {
+      ADD_FAILURE() << error->message;
+      return {};
+    }
+    return "Bearer " + std::get<policy::IssuedApiKey>(issued).token;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<policy::Store> store_;
+};
+
+}  // namespace confab::api
