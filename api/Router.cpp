@@ -19,10 +19,19 @@
 
 #include "api/JsonText.hpp"
 #include "api/Problem.hpp"
+#include "api/Routes.hpp"
 
 namespace confab::api {
 
 namespace {
+
+using routes::Context;
+using routes::Json;
+using routes::jsonBody;
+using routes::param;
+using routes::Params;
+using routes::printable;
+using routes::Reply;
 
 // A request target split into decoded path segments ("/v1/rooms/x" -> v1, rooms, x) and the
 // decoded query parameters, in order.
@@ -31,28 +40,15 @@ struct Target {
   std::vector<std::pair<std::string, std::string>> query;
 };
 
-// Values captured by a route's {name} segments, in pattern order.
-using Params = std::vector<std::pair<std::string_view, std::string>>;
-
-struct Json {
-  http::status status;
-  boost::json::value body;
-};
-using Reply = std::variant<Json, Problem>;
-
-struct Context {
-  const policy::Directory& directory;
-  Live* live;
-  Principal who;  // for open routes, nobody's
-};
 using Handler = Reply (*)(const Context&, const Request&, const Params&);
 
 // Who may call a route (issue 13 item 4).
 enum class Access : uint8_t {
-  kOpen,          // anyone, without a key (health)
-  kRead,          // any key; a tenant's key sees its own tenant's resources only
-  kWrite,         // a read-write key, likewise
-  kOperatorRead,  // the bridge as a whole: operator keys only
+  kOpen,           // anyone, without a key (health)
+  kRead,           // any key; a tenant's key sees its own tenant's resources only
+  kWrite,          // a read-write key, likewise
+  kOperatorRead,   // the bridge as a whole: operator keys only
+  kOperatorWrite,  // changes to it: read-write operator keys only
 };
 
 struct Route {
@@ -61,20 +57,6 @@ struct Route {
   Handler handler;
   Access access;
 };
-
-// Text from the request put into a detail: printable ASCII only, and not much of it, so that a
-// problem body is valid UTF-8 and never echoes a large or hostile input back.
-std::string printable(std::string_view text) {
-  constexpr std::size_t kMax = 100;
-  std::string out;
-  for (char c : text.substr(0, kMax)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > kMax) {
-    out += "...";
-  }
-  return out;
-}
 
 // The segments of one of our own route patterns ("/v1/rooms/{id}" -> v1, rooms, {id}): not
 // request input, so no decoding.
@@ -145,16 +127,6 @@ std::optional<Params> match(std::string_view pattern, const std::vector<std::str
   return params;
 }
 
-const std::string& param(const Params& params, std::string_view name) {
-  for (const auto& [key, value] : params) {
-    if (key == name) {
-      return value;
-    }
-  }
-  static const std::string kNone;
-  return kNone;
-}
-
 boost::json::object toJson(const policy::Room& room) {
   return {{"id", room.id}, {"name", room.name}, {"maxParticipants", room.maxParticipants}};
 }
@@ -218,54 +190,6 @@ std::variant<policy::Room, Problem> findRoom(const Context& context, const Param
 
 Problem noLiveBridge() {
   return problemWith(http::status::service_unavailable, "this server has no live rooms");
-}
-
-// Members the resource does not know are refused, so that a misspelt "mutd" is not silently
-// ignored.
-std::optional<Problem> onlyMembers(const boost::json::object& body,
-                                   std::initializer_list<std::string_view> known) {
-  std::vector<FieldError> errors;
-  for (const auto& member : body) {
-    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
-      errors.push_back({printable(member.key()), "unknown member"});
-    }
-  }
-  if (errors.empty()) {
-    return std::nullopt;
-  }
-  return badRequest("the body has members this resource does not take", std::move(errors));
-}
-
-// A request body that must be a JSON object (RFC 8259) of the 'known' members only, or nothing
-// at all when 'emptyIsOk'.
-std::variant<boost::json::object, Problem> jsonBody(const Request& request,
-                                                    bool emptyIsOk,
-                                                    std::initializer_list<std::string_view> known) {
-  if (request.body().empty() && emptyIsOk) {
-    return boost::json::object{};
-  }
-  auto type = request[http::field::content_type];
-  auto semicolon = type.find(';');
-  auto mediaType = type.substr(0, semicolon);
-  while (!mediaType.empty() && mediaType.back() == ' ') {
-    mediaType.remove_suffix(1);
-  }
-  if (!boost::beast::iequals(mediaType, "application/json")) {
-    return problemWith(http::status::unsupported_media_type, "the body must be application/json",
-                       {{"Content-Type", "expected application/json"}});
-  }
-  boost::system::error_code ec;
-  auto value = boost::json::parse(request.body(), ec);
-  if (ec) {
-    return badRequest("the body is not valid JSON: " + ec.message());
-  }
-  if (!value.is_object()) {
-    return badRequest("the body must be a JSON object");
-  }
-  if (auto problem = onlyMembers(value.as_object(), known)) {
-    return std::move(*problem);
-  }
-  return std::move(value.as_object());
 }
 
 Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
@@ -578,17 +502,27 @@ const std::array kRoutes{
           Access::kWrite},
     Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
     Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
+    Route{"/v1/tenants", http::verb::get, &routes::listTenants, Access::kOperatorRead},
+    Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite},
+    Route{"/v1/tenants/{id}", http::verb::get, &routes::getTenant, Access::kRead},
+    Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
+    Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
+    Route{"/v1/keys", http::verb::get, &routes::listKeys, Access::kOperatorRead},
+    Route{"/v1/keys", http::verb::post, &routes::createKey, Access::kOperatorWrite},
+    Route{"/v1/keys/{id}", http::verb::delete_, &routes::deleteKey, Access::kOperatorWrite},
 };
 
 // Whether the key may call the route: nothing when it may, else the 403 (RFC 9110 §15.5.4: the
 // key is known and will not do, so a new one is needed, not the same one again).
 std::optional<Problem> forbidden(const Route& route, const Principal& who) {
-  if (route.access == Access::kOperatorRead && !who.isOperator()) {
+  const bool operatorOnly =
+      route.access == Access::kOperatorRead || route.access == Access::kOperatorWrite;
+  if (operatorOnly && !who.isOperator()) {
     return problemWith(http::status::forbidden,
-                       "this resource is the operator's: a tenant's key "
-                       "cannot read it");
+                       "this resource is the operator's: a tenant's key cannot use it");
   }
-  if (route.access == Access::kWrite && who.readOnly) {
+  const bool writes = route.access == Access::kWrite || route.access == Access::kOperatorWrite;
+  if (writes && who.readOnly) {
     return problemWith(http::status::forbidden, "this key is read-only");
   }
   return std::nullopt;
@@ -658,22 +592,27 @@ Reply dispatch(Context context,
 
 }  // namespace
 
-Router::Router(const policy::Directory& directory, Auth& auth, Live* live)
-    : directory_(directory), auth_(auth), live_(live) {}
+Router::Router(const policy::Directory& directory, policy::Store& store, Auth& auth, Live* live)
+    : directory_(directory), store_(store), auth_(auth), live_(live) {}
 
 Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
   Response response;
   try {
-    auto reply = dispatch(Context{directory_, live_, {}}, request, auth_, source);
+    auto reply = dispatch(Context{directory_, store_, live_, {}}, request, auth_, source);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else {
       auto& json = std::get<Json>(reply);
       response = Response(json.status, request.version());
-      response.set(http::field::content_type, "application/json");
+      if (!json.body.is_null()) {
+        response.set(http::field::content_type, "application/json");
+      }
       response.set(http::field::cache_control, "no-store");
+      for (const auto& [field, value] : json.headers) {
+        response.set(field, value);
+      }
       response.keep_alive(request.keep_alive());
-      response.body() = jsonText(json.body);
+      response.body() = json.body.is_null() ? std::string() : jsonText(json.body);
       response.prepare_payload();
     }
   } catch (const std::exception&) {

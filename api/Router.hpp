@@ -15,11 +15,14 @@ class Router {
  public:
   // The directory is read on every request and must outlive the router; it is not locked, so
   // whoever changes it does so on the thread that runs the server.
-  // 'auth' says who each request is (every route but /health needs a key); it too is used on
-  // the server's thread only.
+  // 'store' holds tenants and keys (what the operator's routes change) and 'auth' says who each
+  // request is (every route but /health needs a key); both are used on the server's thread only.
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the directory.
-  Router(const policy::Directory& directory, Auth& auth, Live* live = nullptr);
+  Router(const policy::Directory& directory,
+         policy::Store& store,
+         Auth& auth,
+         Live* live = nullptr);
 
   // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp). 'source' is
   // the client's address, for the lockout of those presenting bad keys.
@@ -34,6 +37,7 @@ class Router {
 
  private:
   const policy::Directory& directory_;
+  policy::Store& store_;
   Auth& auth_;
   Live* live_;
 };

@@ -27,8 +27,8 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(const policy::Directory& directory, const policy::Store& store, Limits l, Live* live)
-      : auth(store), router(directory, auth, live), limits(l) {}
+  Shared(const policy::Directory& directory, policy::Store& store, Limits l, Live* live)
+      : auth(store), router(directory, store, auth, live), limits(l) {}
 
   Auth auth;
   Router router;
@@ -199,7 +199,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 Server::Server(net::io_context& io,
                tcp::endpoint endpoint,
                const policy::Directory& directory,
-               const policy::Store& store,
+               policy::Store& store,
                Limits limits,
                Live* live)
     : io_(io),

@@ -22,7 +22,7 @@ class Server {
   Server(boost::asio::io_context& io,
          boost::asio::ip::tcp::endpoint endpoint,
          const policy::Directory& directory,
-         const policy::Store& store,
+         policy::Store& store,
          Limits limits = {},
          Live* live = nullptr);
   ~Server();

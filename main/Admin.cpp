@@ -739,19 +739,12 @@ std::optional<Failure> runTenant(const CommandLine& line,
     if (auto* failure = std::get_if<Failure>(&account)) {
       return *failure;
     }
-    auto created = store.createTenant(t);
+    const auto& change = std::get<AccountChange>(account);
+    auto created = store.createTenant(t, change ? *change : std::nullopt);
     if (auto* error = std::get_if<StoreError>(&created)) {
       return fromStore(*error);
     }
-    Tenant& made = std::get<Tenant>(created);
-    if (const auto& change = std::get<AccountChange>(account); change && *change) {
-      // Checked above: only the file can fail here, and then the tenant stands without it.
-      if (auto set = store.setDialOutAccount(made.id, *change);
-          std::holds_alternative<StoreError>(set)) {
-        return fromStore(std::get<StoreError>(set));
-      }
-      made = store.tenant(made.id).value_or(made);
-    }
+    const Tenant& made = std::get<Tenant>(created);
     printTenant(out, made, 0);
     return std::nullopt;
   }
@@ -770,18 +763,11 @@ std::optional<Failure> runTenant(const CommandLine& line,
     if (auto* failure = std::get_if<Failure>(&account)) {
       return *failure;
     }
-    auto updated = store.updateTenant(t);
+    auto updated = store.updateTenant(t, std::get<AccountChange>(account));
     if (auto* error = std::get_if<StoreError>(&updated)) {
       return fromStore(*error);
     }
-    if (const auto& change = std::get<AccountChange>(account)) {
-      if (auto set = store.setDialOutAccount(t.id, *change);
-          std::holds_alternative<StoreError>(set)) {
-        return fromStore(std::get<StoreError>(set));
-      }
-    }
-    printTenant(out, store.tenant(t.id).value_or(std::get<Tenant>(updated)),
-                store.rooms(t.id).size());
+    printTenant(out, std::get<Tenant>(updated), store.rooms(t.id).size());
   } else if (verb == "remove") {
     const std::size_t rooms = store.rooms(t.id).size();
     auto removed = store.deleteTenant(t.id);

@@ -236,6 +236,31 @@ StoreResult<int64_t> insertTenant(sqlite3* db,
   return id;
 }
 
+// Sets (or with nullopt removes) a tenant's dial-out account, inside the caller's transaction.
+std::optional<StoreError> putDialOut(sqlite3* db,
+                                     int64_t tenantId,
+                                     const std::optional<SipAccount>& account) {
+  if (!account) {
+    Statement clear(db, "DELETE FROM tenant_dial_out WHERE tenant_id = ?");
+    clear.bind(1, tenantId);
+    if (const int rc = clear.step(); rc != SQLITE_DONE) {
+      return failure(db, rc);
+    }
+    return std::nullopt;
+  }
+  Statement put(db,
+                "INSERT OR REPLACE INTO tenant_dial_out (tenant_id, username, password, realm) "
+                "VALUES (?, ?, ?, ?)");
+  put.bind(1, tenantId)
+      .bind(2, account->username)
+      .bind(3, account->password)
+      .bind(4, account->realm);
+  if (const int rc = put.step(); rc != SQLITE_DONE) {
+    return failure(db, rc);
+  }
+  return std::nullopt;
+}
+
 Tenant tenantFrom(const Statement& s) {
   Tenant t;
   t.id = s.integer(0);
@@ -534,7 +559,8 @@ StoreResult<bool> Store::migrate() {
   return true;
 }
 
-StoreResult<Tenant> Store::createTenant(const Tenant& tenant) {
+StoreResult<Tenant> Store::createTenant(const Tenant& tenant,
+                                        const std::optional<SipAccount>& dialOut) {
   if (auto bad = checkName("name", tenant.name, false)) {
     return *bad;
   }
@@ -542,10 +568,20 @@ StoreResult<Tenant> Store::createTenant(const Tenant& tenant) {
   if (auto* error = std::get_if<StoreError>(&domains)) {
     return *error;
   }
+  if (dialOut) {
+    if (auto bad = checkAccount(*dialOut)) {
+      return *bad;
+    }
+  }
   return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
     auto id = insertTenant(db_, tenant, std::get<std::vector<std::string>>(domains));
     if (auto* error = std::get_if<StoreError>(&id)) {
       return *error;
+    }
+    if (dialOut) {
+      if (auto error = putDialOut(db_, std::get<int64_t>(id), dialOut)) {
+        return *error;
+      }
     }
     if (auto created = this->tenant(std::get<int64_t>(id))) {
       return *created;
@@ -554,13 +590,19 @@ StoreResult<Tenant> Store::createTenant(const Tenant& tenant) {
   });
 }
 
-StoreResult<Tenant> Store::updateTenant(const Tenant& changed) {
+StoreResult<Tenant> Store::updateTenant(const Tenant& changed,
+                                        const std::optional<std::optional<SipAccount>>& dialOut) {
   if (auto bad = checkName("name", changed.name, false)) {
     return *bad;
   }
   auto domains = normalizeDomains(changed.domains);
   if (auto* error = std::get_if<StoreError>(&domains)) {
     return *error;
+  }
+  if (dialOut && *dialOut) {
+    if (auto bad = checkAccount(**dialOut)) {
+      return *bad;
+    }
   }
   return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
     Statement update(db_,
@@ -588,6 +630,11 @@ StoreResult<Tenant> Store::updateTenant(const Tenant& changed) {
     }
     if (auto error = putDomains(db_, changed.id, std::get<std::vector<std::string>>(domains))) {
       return *error;
+    }
+    if (dialOut) {
+      if (auto error = putDialOut(db_, changed.id, *dialOut)) {
+        return *error;
+      }
     }
     if (auto updated = tenant(changed.id)) {
       return *updated;
@@ -744,23 +791,8 @@ StoreResult<bool> Store::setDialOutAccount(int64_t tenantId,
     if (!tenant(tenantId)) {
       return StoreError{StoreError::Kind::kNotFound, "id: no tenant " + std::to_string(tenantId)};
     }
-    if (!account) {
-      Statement clear(db_, "DELETE FROM tenant_dial_out WHERE tenant_id = ?");
-      clear.bind(1, tenantId);
-      if (const int rc = clear.step(); rc != SQLITE_DONE) {
-        return failure(db_, rc);
-      }
-      return true;
-    }
-    Statement put(db_,
-                  "INSERT OR REPLACE INTO tenant_dial_out (tenant_id, username, password, realm) "
-                  "VALUES (?, ?, ?, ?)");
-    put.bind(1, tenantId)
-        .bind(2, account->username)
-        .bind(3, account->password)
-        .bind(4, account->realm);
-    if (const int rc = put.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (auto error = putDialOut(db_, tenantId, account)) {
+      return *error;
     }
     return true;
   });

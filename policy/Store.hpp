@@ -130,10 +130,15 @@ class Store {
 
   // A name of 1 to 128 bytes no other tenant has (no control characters); each domain valid
   // (normalizeDomain), listed once, and owned by no other tenant. kInvalid or kConflict otherwise.
-  StoreResult<Tenant> createTenant(const Tenant& tenant);
+  // With 'dialOut', its dial-out account is set in the same transaction.
+  StoreResult<Tenant> createTenant(const Tenant& tenant,
+                                   const std::optional<SipAccount>& dialOut = std::nullopt);
   // Replaces the name, the limits and the whole list of domains of the tenant with tenant.id, in
   // one transaction: on any error nothing of it changed.
-  StoreResult<Tenant> updateTenant(const Tenant& tenant);
+  // With 'dialOut', its dial-out account is set (inner value) or removed (inner nullopt) in the
+  // same transaction.
+  StoreResult<Tenant> updateTenant(
+      const Tenant& tenant, const std::optional<std::optional<SipAccount>>& dialOut = std::nullopt);
   // The tenant that owns a SIP domain (case-insensitive; an IP literal in any spelling) exactly,
   // else the one that owns kAnyDomain, if any.
   [[nodiscard]] std::optional<Tenant> tenantForDomain(std::string_view domain) const;

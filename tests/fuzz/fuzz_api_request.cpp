@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The lockout would soon answer everything with 429: the fuzzer sends a bad key per run.
   static confab::api::Auth auth(*keys().store,
                                 confab::api::LockoutSettings{1U << 30, std::chrono::seconds(60)});
-  static const confab::api::Router router(directory(), auth);
+  static const confab::api::Router router(directory(), *keys().store, auth);
   static const auto kSource = boost::asio::ip::make_address("192.0.2.1");
   confab::api::Limits limits;
   limits.bodyBytes = 1024;  // small enough for the fuzzer to reach the limit

@@ -57,7 +57,7 @@ class AuthTest : public ::testing::Test {
   ScratchKeys keys_;
   policy::Directory directory_;
   Auth auth_{keys_.store(), LockoutSettings{}, [this] { return now_; }};
-  Router router_{directory_, auth_};
+  Router router_{directory_, keys_.store(), auth_};
   int64_t acme_ = 0;
   int64_t globex_ = 0;
 };
@@ -190,7 +190,7 @@ TEST_F(AuthTest, AnIpv6SubscriberIsCountedByItsSlash64) {
 
 TEST_F(AuthTest, TheLockoutRemembersABoundedNumberOfAddresses) {
   Auth small(keys_.store(), LockoutSettings{1, 60s, 3}, [this] { return now_; });
-  Router router(directory_, small);
+  Router router(directory_, keys_.store(), small);
   Request bad(http::verb::get, "/v1/rooms", 11);
   bad.set(http::field::host, "x");
   bad.set(http::field::authorization, "Bearer confab_zzz");

@@ -53,7 +53,7 @@ class RouterTest : public ::testing::Test {
   policy::Directory directory_ = makeDirectory();
   ScratchKeys keys_;
   Auth auth_{keys_.store()};
-  Router router_{directory_, auth_};
+  Router router_{directory_, keys_.store(), auth_};
   std::string operator_ = keys_.bearer();
 };
 
@@ -75,7 +75,7 @@ TEST_F(RouterTest, ListsRoomsInIdOrder) {
 
 TEST_F(RouterTest, EmptyDirectoryListsNoRooms) {
   policy::Directory empty;
-  Router router(empty, auth_);
+  Router router(empty, keys_.store(), auth_);
   Request request(http::verb::get, "/v1/rooms", 11);
   request.set(http::field::host, "x");
   request.set(http::field::authorization, operator_);
@@ -215,7 +215,7 @@ TEST(RouterAnswer, ParsesAndRoutes) {
   auto directory = makeDirectory();
   ScratchKeys keys;
   Auth auth(keys.store());
-  Router router(directory, auth);
+  Router router(directory, keys.store(), auth);
   auto response = router.answer(
       "GET /v1/rooms/1000 HTTP/1.1\r\nHost: x\r\nAuthorization: " + keys.bearer() + "\r\n\r\n",
       Limits{}, kClient);
@@ -226,7 +226,7 @@ TEST(RouterAnswer, MalformedIs400Problem) {
   auto directory = makeDirectory();
   ScratchKeys keys;
   Auth auth(keys.store());
-  Router router(directory, auth);
+  Router router(directory, keys.store(), auth);
   for (const char* bytes :
        {"GARBAGE\r\n\r\n", "GET /health HTTP/9.9\r\n\r\n", "GET /health HTTP/1.1\r\nHost x\r\n\r\n",
         "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: z\r\n\r\n", "GET /health"}) {
@@ -241,7 +241,7 @@ TEST(RouterAnswer, LimitsGive413And431) {
   auto directory = makeDirectory();
   ScratchKeys keys;
   Auth auth(keys.store());
-  Router router(directory, auth);
+  Router router(directory, keys.store(), auth);
   Limits limits;
   limits.bodyBytes = 10;
   limits.headerBytes = 100;

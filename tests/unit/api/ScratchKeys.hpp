@@ -35,6 +35,7 @@ class ScratchKeys {
   ScratchKeys& operator=(const ScratchKeys&) = delete;
 
   policy::Store& store() { return *store_; }
+  [[nodiscard]] std::string path() const { return (dir_ / "policy.db").string(); }
 
   // A tenant owning nothing, for keys and rooms scoped to it.
   int64_t tenant(const std::string& name) {

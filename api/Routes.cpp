@@ -1,0 +1,118 @@
+#include "api/Routes.hpp"
+
+#include <algorithm>
+#include <boost/beast/core/string.hpp>
+#include <boost/json/parse.hpp>
+#include <cctype>
+
+namespace confab::api::routes {
+
+// Text from the request put into a detail: printable ASCII only, and not much of it, so that a
+// problem body is valid UTF-8 and never echoes a large or hostile input back.
+std::string printable(std::string_view text) {
+  constexpr std::size_t kMax = 100;
+  std::string out;
+  for (char c : text.substr(0, kMax)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  if (text.size() > kMax) {
+    out += "...";
+  }
+  return out;
+}
+
+const std::string& param(const Params& params, std::string_view name) {
+  for (const auto& [key, value] : params) {
+    if (key == name) {
+      return value;
+    }
+  }
+  static const std::string kNone;
+  return kNone;
+}
+
+namespace {
+
+// Members the resource does not know are refused, so that a misspelt "mutd" is not silently
+// ignored.
+std::optional<Problem> onlyMembers(const boost::json::object& body,
+                                   std::span<const std::string_view> known) {
+  std::vector<FieldError> errors;
+  for (const auto& member : body) {
+    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+      errors.push_back({printable(member.key()), "unknown member"});
+    }
+  }
+  if (errors.empty()) {
+    return std::nullopt;
+  }
+  return badRequest("the body has members this resource does not take", std::move(errors));
+}
+
+}  // namespace
+
+// A request body that must be a JSON object (RFC 8259) of the 'known' members only, or nothing
+// at all when 'emptyIsOk'.
+std::variant<boost::json::object, Problem> jsonBody(const Request& request,
+                                                    bool emptyIsOk,
+                                                    std::span<const std::string_view> known) {
+  if (request.body().empty() && emptyIsOk) {
+    return boost::json::object{};
+  }
+  auto type = request[http::field::content_type];
+  auto semicolon = type.find(';');
+  auto mediaType = type.substr(0, semicolon);
+  while (!mediaType.empty() && mediaType.back() == ' ') {
+    mediaType.remove_suffix(1);
+  }
+  if (!boost::beast::iequals(mediaType, "application/json")) {
+    return problemWith(http::status::unsupported_media_type, "the body must be application/json",
+                       {{"Content-Type", "expected application/json"}});
+  }
+  boost::system::error_code ec;
+  auto value = boost::json::parse(request.body(), ec);
+  if (ec) {
+    return badRequest("the body is not valid JSON: " + ec.message());
+  }
+  if (!value.is_object()) {
+    return badRequest("the body must be a JSON object");
+  }
+  if (auto problem = onlyMembers(value.as_object(), known)) {
+    return std::move(*problem);
+  }
+  return std::move(value.as_object());
+}
+
+Problem fromStore(const policy::StoreError& error) {
+  using Kind = policy::StoreError::Kind;
+  switch (error.kind) {
+    case Kind::kNotFound:
+      return notFound(error.message);
+    case Kind::kConflict:
+      return problemWith(http::status::conflict, error.message);
+    case Kind::kInvalid: {
+      // The store's messages start with the field they are about: "name: ...", "language:
+      // ...", or `domain "x": ...` for one of the domains.
+      std::size_t end = 0;
+      while (end < error.message.size() &&
+             std::isalpha(static_cast<unsigned char>(error.message[end])) != 0) {
+        ++end;
+      }
+      std::string field = error.message.substr(0, end);
+      if (field == "domain") {
+        field = "domains";
+      }
+      std::vector<FieldError> errors;
+      if (!field.empty()) {
+        errors.push_back({field, error.message});
+      }
+      return problemWith(http::status::unprocessable_entity, error.message, std::move(errors));
+    }
+    case Kind::kIo:
+      break;
+  }
+  return problemWith(http::status::internal_server_error,
+                     "the policy store could not complete the change; nothing of it was kept");
+}
+
+}  // namespace confab::api::routes

@@ -1,0 +1,338 @@
+// The operator's resources (issue 13 item 2): tenants with their limits, SIP domains and dial-out
+// account, and API keys. Each change is one store transaction: a 2xx means it is on disk, an
+// error means nothing of it was kept.
+#include <array>
+#include <boost/json/array.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "api/Routes.hpp"
+
+namespace confab::api::routes {
+
+namespace {
+
+// The same bound the operator's command line has.
+constexpr int64_t kMaxCount = 1'000'000;
+
+constexpr std::array<std::string_view, 6> kTenantMembers = {
+    "name", "domains", "maxRooms", "maxParticipants", "recordingAllowed", "dialOut"};
+
+// Members of a request body read with their types checked; each one of the wrong type is named.
+class Fields {
+ public:
+  explicit Fields(const boost::json::object& body) : body_(body) {}
+
+  void text(std::string_view name, std::string& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_string()) {
+        out = std::string(v->as_string());
+      } else {
+        wrong(name, "must be a string");
+      }
+    }
+  }
+  void count(std::string_view name, unsigned& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= kMaxCount) {
+        out = static_cast<unsigned>(v->as_int64());
+      } else if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(kMaxCount)) {
+        out = static_cast<unsigned>(v->as_uint64());
+      } else {
+        wrong(name, "must be a whole number from 0 to 1000000 (0: no limit)");
+      }
+    }
+  }
+  void flag(std::string_view name, bool& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_bool()) {
+        out = v->as_bool();
+      } else {
+        wrong(name, "must be true or false");
+      }
+    }
+  }
+  void texts(std::string_view name, std::vector<std::string>& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (!v->is_array()) {
+        wrong(name, "must be an array of strings");
+        return;
+      }
+      std::vector<std::string> read;
+      for (const auto& item : v->as_array()) {
+        if (!item.is_string()) {
+          wrong(name, "must be an array of strings");
+          return;
+        }
+        read.emplace_back(item.as_string());
+      }
+      out = std::move(read);
+    }
+  }
+  // A tenant's dial-out account: an object {user, password, realm?}, or null for none. Nothing
+  // when the member is absent.
+  std::optional<std::optional<policy::SipAccount>> account(std::string_view name) {
+    const auto* v = body_.if_contains(name);
+    if (v == nullptr) {
+      return std::nullopt;
+    }
+    if (v->is_null()) {
+      return std::optional<policy::SipAccount>();
+    }
+    const std::string field(name);
+    if (!v->is_object()) {
+      wrong(name, "must be an object {user, password, realm} or null");
+      return std::nullopt;
+    }
+    const auto& o = v->as_object();
+    for (const auto& member : o) {
+      if (member.key() != "user" && member.key() != "password" && member.key() != "realm") {
+        errors_.push_back({field + "." + printable(member.key()), "unknown member"});
+      }
+    }
+    policy::SipAccount account;
+    for (auto [key, out, required] : {std::tuple{"user", &account.username, true},
+                                      std::tuple{"password", &account.password, true},
+                                      std::tuple{"realm", &account.realm, false}}) {
+      const auto* m = o.if_contains(key);
+      if (m == nullptr && !required) {
+        continue;
+      }
+      if (m == nullptr || !m->is_string()) {
+        errors_.push_back(
+            {field + "." + key, required ? "a string is required" : "must be a string"});
+        continue;
+      }
+      *out = std::string(m->as_string());
+    }
+    return std::optional<policy::SipAccount>(std::move(account));
+  }
+
+  // 400 naming each member of the wrong type, if any.
+  std::optional<Problem> problem() {
+    if (errors_.empty()) {
+      return std::nullopt;
+    }
+    return badRequest("members of the wrong type", std::move(errors_));
+  }
+
+ private:
+  void wrong(std::string_view name, std::string why) {
+    errors_.push_back({std::string(name), std::move(why)});
+  }
+  const boost::json::object& body_;
+  std::vector<FieldError> errors_;
+};
+
+boost::json::object toJson(const policy::Tenant& t) {
+  boost::json::array domains;
+  for (const auto& d : t.domains) {
+    domains.emplace_back(d);
+  }
+  boost::json::object out{{"id", t.id},
+                          {"name", t.name},
+                          {"domains", std::move(domains)},
+                          {"maxRooms", t.maxRooms},
+                          {"maxParticipants", t.maxParticipants},
+                          {"recordingAllowed", t.recordingAllowed}};
+  // The password is write-only: only whose account it is shows.
+  if (t.dialOutUser.empty()) {
+    out["dialOut"] = nullptr;
+  } else {
+    out["dialOut"] = boost::json::object{{"user", t.dialOutUser}, {"realm", t.dialOutRealm}};
+  }
+  return out;
+}
+
+boost::json::object toJson(const policy::ApiKey& k) {
+  boost::json::object out{
+      {"id", k.id}, {"name", k.name}, {"readOnly", k.readOnly}, {"created", k.created}};
+  if (k.tenantId == 0) {
+    out["tenant"] = nullptr;
+  } else {
+    out["tenant"] = k.tenantId;
+  }
+  return out;
+}
+
+// The {id} of a route as a store id; a 404 for anything else (no such resource can exist).
+std::variant<int64_t, Problem> idParam(const Params& params, std::string_view what) {
+  const std::string& text = param(params, "id");
+  int64_t id = 0;
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos || text.front() == '0') {
+    return notFound("no " + std::string(what) + " " + printable(text));
+  }
+  for (char c : text) {
+    id = id * 10 + (c - '0');
+  }
+  return id;
+}
+
+}  // namespace
+
+Reply listTenants(const Context& context, const Request& /*request*/, const Params& /*params*/) {
+  boost::json::array out;
+  for (const auto& t : context.store.tenants()) {
+    out.push_back(toJson(t));
+  }
+  return Json{http::status::ok, boost::json::object{{"tenants", std::move(out)}}};
+}
+
+Reply getTenant(const Context& context, const Request& /*request*/, const Params& params) {
+  auto id = idParam(params, "tenant");
+  if (auto* problem = std::get_if<Problem>(&id)) {
+    return std::move(*problem);
+  }
+  const auto t = context.store.tenant(std::get<int64_t>(id));
+  // A tenant's key sees its own tenant; any other is as absent as one that does not exist.
+  if (!t || !context.who.sees(t->id)) {
+    return notFound("no tenant " + param(params, "id"));
+  }
+  return Json{http::status::ok, toJson(*t)};
+}
+
+Reply createTenant(const Context& context, const Request& request, const Params& /*params*/) {
+  auto body = jsonBody(request, false, kTenantMembers);
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  if (!object.contains("name")) {
+    return badRequest("a tenant needs a name", {{"name", "required"}});
+  }
+  policy::Tenant t;
+  Fields fields(object);
+  fields.text("name", t.name);
+  fields.texts("domains", t.domains);
+  fields.count("maxRooms", t.maxRooms);
+  fields.count("maxParticipants", t.maxParticipants);
+  fields.flag("recordingAllowed", t.recordingAllowed);
+  auto account = fields.account("dialOut");
+  if (auto problem = fields.problem()) {
+    return std::move(*problem);
+  }
+  auto created = context.store.createTenant(t, account ? *account : std::nullopt);
+  if (auto* error = std::get_if<policy::StoreError>(&created)) {
+    return fromStore(*error);
+  }
+  const auto& made = std::get<policy::Tenant>(created);
+  return Json{http::status::created,
+              toJson(made),
+              {{http::field::location, "/v1/tenants/" + std::to_string(made.id)}}};
+}
+
+Reply changeTenant(const Context& context, const Request& request, const Params& params) {
+  auto id = idParam(params, "tenant");
+  if (auto* problem = std::get_if<Problem>(&id)) {
+    return std::move(*problem);
+  }
+  auto body = jsonBody(request, false, kTenantMembers);
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  auto t = context.store.tenant(std::get<int64_t>(id));
+  if (!t) {
+    return notFound("no tenant " + param(params, "id"));
+  }
+  // RFC 7396 merge: what the body names changes, the rest stays.
+  Fields fields(std::get<boost::json::object>(body));
+  fields.text("name", t->name);
+  fields.texts("domains", t->domains);
+  fields.count("maxRooms", t->maxRooms);
+  fields.count("maxParticipants", t->maxParticipants);
+  fields.flag("recordingAllowed", t->recordingAllowed);
+  auto account = fields.account("dialOut");
+  if (auto problem = fields.problem()) {
+    return std::move(*problem);
+  }
+  auto updated = context.store.updateTenant(*t, account);
+  if (auto* error = std::get_if<policy::StoreError>(&updated)) {
+    return fromStore(*error);
+  }
+  return Json{http::status::ok, toJson(std::get<policy::Tenant>(updated))};
+}
+
+Reply deleteTenant(const Context& context, const Request& /*request*/, const Params& params) {
+  auto id = idParam(params, "tenant");
+  if (auto* problem = std::get_if<Problem>(&id)) {
+    return std::move(*problem);
+  }
+  auto removed = context.store.deleteTenant(std::get<int64_t>(id));
+  if (auto* error = std::get_if<policy::StoreError>(&removed)) {
+    return fromStore(*error);
+  }
+  if (!std::get<bool>(removed)) {
+    return notFound("no tenant " + param(params, "id"));
+  }
+  return Json{http::status::no_content, nullptr};
+}
+
+Reply listKeys(const Context& context, const Request& /*request*/, const Params& /*params*/) {
+  boost::json::array out;
+  for (const auto& k : context.store.apiKeys()) {
+    out.push_back(toJson(k));
+  }
+  return Json{http::status::ok, boost::json::object{{"keys", std::move(out)}}};
+}
+
+Reply createKey(const Context& context, const Request& request, const Params& /*params*/) {
+  auto body = jsonBody(request, true, {"tenant", "readOnly", "name"});
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  policy::ApiKey spec;
+  Fields fields(object);
+  fields.text("name", spec.name);
+  fields.flag("readOnly", spec.readOnly);
+  std::vector<FieldError> errors;
+  if (const auto* tenant = object.if_contains("tenant"); tenant != nullptr && !tenant->is_null()) {
+    if (tenant->is_int64() && tenant->as_int64() > 0) {
+      spec.tenantId = tenant->as_int64();
+    } else {
+      errors.push_back({"tenant", "must be a tenant's id, or null for an operator key"});
+    }
+  }
+  if (auto problem = fields.problem()) {
+    problem->errors.insert(problem->errors.end(), errors.begin(), errors.end());
+    return std::move(*problem);
+  }
+  if (!errors.empty()) {
+    return badRequest("members of the wrong type", std::move(errors));
+  }
+  auto issued = context.store.createApiKey(spec);
+  if (auto* error = std::get_if<policy::StoreError>(&issued)) {
+    // A tenant that does not exist is the request's mistake, not a missing resource at this URL.
+    if (error->kind == policy::StoreError::Kind::kNotFound) {
+      return problemWith(http::status::unprocessable_entity, error->message,
+                         {{"tenant", "no such tenant"}});
+    }
+    return fromStore(*error);
+  }
+  const auto& made = std::get<policy::IssuedApiKey>(issued);
+  boost::json::object out = toJson(made.key);
+  // The only time the token is shown: the store keeps its hash.
+  out["token"] = made.token;
+  return Json{http::status::created,
+              std::move(out),
+              {{http::field::location, "/v1/keys/" + std::to_string(made.key.id)}}};
+}
+
+Reply deleteKey(const Context& context, const Request& /*request*/, const Params& params) {
+  auto id = idParam(params, "key");
+  if (auto* problem = std::get_if<Problem>(&id)) {
+    return std::move(*problem);
+  }
+  auto removed = context.store.deleteApiKey(std::get<int64_t>(id));
+  if (auto* error = std::get_if<policy::StoreError>(&removed)) {
+    return fromStore(*error);
+  }
+  if (!std::get<bool>(removed)) {
+    return notFound("no key " + param(params, "id"));
+  }
+  return Json{http::status::no_content, nullptr};
+}
+
+}  // namespace confab::api::routes
