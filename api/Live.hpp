@@ -1,6 +1,6 @@
-// What the API sees and steers of the running bridge beyond the room directory: the focus, which
+// What the API sees and steers of the running bridge beyond the policy store: the focus, which
 // owns the live conferences and tells the mixer (the API never reaches the mixer itself). The
-// router works without it (unit tests, fuzzing answer the directory routes only); confab passes
+// router works without it (unit tests, fuzzing answer the store routes only); confab passes
 // one.
 #pragma once
 

@@ -12,6 +12,7 @@
 #include <exception>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -56,6 +57,7 @@ struct Route {
   http::verb method;
   Handler handler;
   Access access;
+  std::span<const std::string_view> query = {};  // the query parameters it takes
 };
 
 // The segments of one of our own route patterns ("/v1/rooms/{id}" -> v1, rooms, {id}): not
@@ -127,103 +129,12 @@ std::optional<Params> match(std::string_view pattern, const std::vector<std::str
   return params;
 }
 
-boost::json::object toJson(const policy::Room& room) {
-  return {{"id", room.id}, {"name", room.name}, {"maxParticipants", room.maxParticipants}};
-}
-
-double millis(uint32_t units, uint32_t clockRate) {
-  return clockRate == 0 ? 0.0 : static_cast<double>(units) * 1000.0 / clockRate;
-}
-
-boost::json::object toJson(const room::Call& call, const room::Uas& focus) {
-  boost::json::object out{{"callId", call.dialog().callId()},
-                          {"from", call.dialog().remoteUri()},
-                          {"address", call.dialog().source().remote.str()}};
-  uint32_t clockRate = 8000;
-  if (const auto& media = call.media()) {
-    clockRate = media->codec.clockRate;
-    out["codec"] = media->codec.name + "/" + std::to_string(media->codec.clockRate);
-    out["srtp"] = media->srtp.has_value();
-  }
-  const auto& controls = call.controls();
-  out["muted"] = controls.muted;
-  out["deaf"] = controls.deaf;
-  out["gain"] = controls.gain;
-  out["inMix"] = call.inMix();
-  if (auto stats = focus.participantMedia(call)) {
-    out["talking"] = stats->talking;
-    const auto& q = stats->quality;
-    // RFC 3550 §6.4: fraction lost is in 1/256 units, jitter in RTP timestamp units.
-    out["media"] = boost::json::object{{"packetsReceived", stats->packetsReceived},
-                                       {"packetsDropped", stats->packetsDropped},
-                                       {"packetsLate", stats->packetsLate},
-                                       {"packetsDuplicate", stats->packetsDuplicate},
-                                       {"packetsMalformed", stats->packetsMalformed},
-                                       {"packetsUnauthenticated", stats->packetsUnauthenticated},
-                                       {"packetsRefused", stats->packetsRefused},
-                                       {"packetsNotMedia", stats->packetsNotMedia},
-                                       {"framesDecoded", stats->framesDecoded},
-                                       {"framesConcealed", stats->framesConcealed},
-                                       {"packetsSent", stats->packetsSent},
-                                       {"fractionLost", q.ourFractionLost / 256.0},
-                                       {"jitterMs", millis(q.ourJitter, clockRate)},
-                                       {"remoteFractionLost", q.theirFractionLost / 256.0},
-                                       {"remoteCumulativeLost", q.theirCumulativeLost},
-                                       {"remoteJitterMs", millis(q.theirJitter, clockRate)},
-                                       {"roundTripMs", q.roundTripMicros / 1000.0}};
-  }
-  return out;
-}
-
-std::variant<policy::Room, Problem> findRoom(const Context& context, const Params& params) {
-  const auto& id = param(params, "id");
-  if (!policy::Directory::validId(id)) {
-    return badRequest("invalid room id", {{"id", "a room id is 1 to 64 of A-Z a-z 0-9 . _ -"}});
-  }
-  auto room = context.directory.find(id);
-  // Another tenant's room is as absent as one that does not exist: nothing tells them apart.
-  if (!room || !context.who.sees(room->tenantId)) {
-    return notFound("no room " + id);
-  }
-  return *room;
-}
-
 Problem noLiveBridge() {
   return problemWith(http::status::service_unavailable, "this server has no live rooms");
 }
 
 Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
   return Json{http::status::ok, boost::json::object{{"status", "ok"}}};
-}
-
-Reply listRooms(const Context& context, const Request& /*request*/, const Params& /*params*/) {
-  boost::json::array rooms;
-  for (const auto& room : context.directory.list()) {
-    if (context.who.sees(room.tenantId)) {
-      rooms.push_back(toJson(room));
-    }
-  }
-  return Json{http::status::ok, boost::json::object{{"rooms", std::move(rooms)}}};
-}
-
-Reply getRoom(const Context& context, const Request& /*request*/, const Params& params) {
-  auto found = findRoom(context, params);
-  if (auto* problem = std::get_if<Problem>(&found)) {
-    return std::move(*problem);
-  }
-  const auto& room = std::get<policy::Room>(found);
-  boost::json::object out = toJson(room);
-  if (context.live != nullptr) {
-    boost::json::array participants;
-    for (const auto* call : context.live->calls.callsIn(room.id)) {
-      participants.push_back(toJson(*call, context.live->calls));
-    }
-    out["participants"] = std::move(participants);
-    const auto mix = context.live->calls.roomMedia(room.id);
-    out["recording"] = mix && mix->recording;
-    out["playing"] = mix && mix->playing;
-  }
-  return Json{http::status::ok, std::move(out)};
 }
 
 // Everything a room-state change needs: the room, the live bridge and the room's mix.
@@ -234,20 +145,20 @@ struct LiveRoom {
 };
 
 std::variant<LiveRoom, Problem> liveRoom(const Context& context, const Params& params) {
-  auto found = findRoom(context, params);
+  auto found = routes::resolveRoom(context, params);
   if (auto* problem = std::get_if<Problem>(&found)) {
     return std::move(*problem);
   }
   if (context.live == nullptr) {
     return noLiveBridge();
   }
-  LiveRoom out{std::get<policy::Room>(found), context.live, std::nullopt};
-  out.mix = context.live->calls.mixOf(out.room.id);
+  LiveRoom out{std::get<routes::ApiRoom>(found).live, context.live, std::nullopt};
+  out.mix = context.live->calls.mixOf(out.room.key);
   return out;
 }
 
 Problem nobodyIn(const policy::Room& room) {
-  return problemWith(http::status::conflict, "nobody is in room " + room.id);
+  return problemWith(http::status::conflict, "nobody is in room " + room.key);
 }
 
 // "1000-20261125T063000Z.wav": the room and the UTC start, so a folder of them sorts by time.
@@ -285,8 +196,8 @@ Reply startRecording(const Context& context, const Request& request, const Param
   if (!target.mix) {
     return nobodyIn(target.room);
   }
-  if (auto stats = target.live->calls.roomMedia(target.room.id); stats && stats->recording) {
-    return problemWith(http::status::conflict, "room " + target.room.id + " is already recording");
+  if (auto stats = target.live->calls.roomMedia(target.room.key); stats && stats->recording) {
+    return problemWith(http::status::conflict, "room " + target.room.key + " is already recording");
   }
   std::error_code ec;
   std::filesystem::create_directories(target.live->recordings, ec);
@@ -294,11 +205,11 @@ Reply startRecording(const Context& context, const Request& request, const Param
     return problemWith(http::status::internal_server_error,
                        "cannot create the recordings folder: " + ec.message());
   }
-  const std::string name = recordingName(target.room.id, extension);
+  const std::string name = recordingName(target.room.key, extension);
   const auto path = target.live->recordings / name;
-  if (!target.live->calls.startRecording(target.room.id, path.string(), format, name)) {
+  if (!target.live->calls.startRecording(target.room.key, path.string(), format, name)) {
     return problemWith(http::status::conflict,
-                       "the mixer did not start recording room " + target.room.id);
+                       "the mixer did not start recording room " + target.room.key);
   }
   return Json{
       http::status::created,
@@ -312,11 +223,11 @@ Reply stopRecording(const Context& context, const Request& /*request*/, const Pa
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto stats = target.live->calls.roomMedia(target.room.id);
+  auto stats = target.live->calls.roomMedia(target.room.key);
   if (!stats || !stats->recording) {
-    return problemWith(http::status::conflict, "room " + target.room.id + " is not recording");
+    return problemWith(http::status::conflict, "room " + target.room.key + " is not recording");
   }
-  target.live->calls.stopRecording(target.room.id);
+  target.live->calls.stopRecording(target.room.key);
   return Json{http::status::ok, boost::json::object{{"recording", false}}};
 }
 
@@ -360,7 +271,7 @@ Reply startPlayback(const Context& context, const Request& request, const Params
   if (!target.mix) {
     return nobodyIn(target.room);
   }
-  if (!target.live->calls.play(target.room.id, path.string())) {
+  if (!target.live->calls.play(target.room.key, path.string())) {
     return badRequest("the file cannot be played",
                       {{"file", "not a WAV (16-bit PCM) or Ogg Opus file the mixer can read"}});
   }
@@ -374,11 +285,11 @@ Reply stopPlayback(const Context& context, const Request& /*request*/, const Par
     return std::move(*problem);
   }
   auto& target = std::get<LiveRoom>(found);
-  auto stats = target.live->calls.roomMedia(target.room.id);
+  auto stats = target.live->calls.roomMedia(target.room.key);
   if (!stats || !stats->playing) {
-    return problemWith(http::status::conflict, "nothing is playing in room " + target.room.id);
+    return problemWith(http::status::conflict, "nothing is playing in room " + target.room.key);
   }
-  target.live->calls.stopPlaying(target.room.id);
+  target.live->calls.stopPlaying(target.room.key);
   return Json{http::status::ok, boost::json::object{{"playing", false}}};
 }
 
@@ -389,9 +300,9 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
   }
   auto& target = std::get<LiveRoom>(found);
   room::Call* call = target.live->calls.findCall(param(params, "callId"));
-  if (call == nullptr || call->roomId() != target.room.id || call->ended()) {
+  if (call == nullptr || call->roomId() != target.room.key || call->ended()) {
     return notFound("no participant " + printable(param(params, "callId")) + " in room " +
-                    target.room.id);
+                    target.room.key);
   }
   auto body = jsonBody(request, false, {"muted", "deaf", "gain"});
   if (auto* problem = std::get_if<Problem>(&body)) {
@@ -430,7 +341,7 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
                     " is not in the conference yet");
   }
   target.live->calls.conferences().setControls(call->dialog().key(), controls);
-  return Json{http::status::ok, toJson(*call, target.live->calls)};
+  return Json{http::status::ok, routes::participantJson(*call, target.live->calls)};
 }
 
 Reply getMixer(const Context& context, const Request& /*request*/, const Params& /*params*/) {
@@ -490,10 +401,15 @@ Reply listRegistrations(const Context& context,
   return Json{http::status::ok, boost::json::object{{"registrations", std::move(out)}}};
 }
 
+constexpr std::array<std::string_view, 4> kRoomListQuery = {"tenant", "q", "limit", "after"};
+
 const std::array kRoutes{
     Route{"/health", http::verb::get, &getHealth, Access::kOpen},
-    Route{"/v1/rooms", http::verb::get, &listRooms, Access::kRead},
-    Route{"/v1/rooms/{id}", http::verb::get, &getRoom, Access::kRead},
+    Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
+    Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
+    Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},
+    Route{"/v1/rooms/{id}", http::verb::patch, &routes::changeRoom, Access::kWrite},
+    Route{"/v1/rooms/{id}", http::verb::delete_, &routes::deleteRoom, Access::kWrite},
     Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite},
     Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback, Access::kWrite},
@@ -565,17 +481,18 @@ Reply dispatch(Context context,
           return std::move(*problem);
         }
       }
-      if (!target.query.empty()) {
-        // No route takes parameters yet: say so rather than ignore what the client meant.
-        std::vector<FieldError> errors;
-        for (const auto& [name, value] : target.query) {
-          if (errors.size() == 10) {
-            break;
-          }
+      // A parameter the route does not take is refused, not ignored: the client meant something.
+      std::vector<FieldError> errors;
+      for (const auto& [name, value] : target.query) {
+        if (errors.size() < 10 &&
+            std::find(route.query.begin(), route.query.end(), name) == route.query.end()) {
           errors.push_back({printable(name), "unknown query parameter"});
         }
-        return badRequest("this resource takes no query parameters", std::move(errors));
       }
+      if (!errors.empty()) {
+        return badRequest("query parameters this resource does not take", std::move(errors));
+      }
+      context.query = &target.query;
       return route.handler(context, request, *params);
     }
     allow += allow.empty() ? "" : ", ";
@@ -592,13 +509,13 @@ Reply dispatch(Context context,
 
 }  // namespace
 
-Router::Router(const policy::Directory& directory, policy::Store& store, Auth& auth, Live* live)
-    : directory_(directory), store_(store), auth_(auth), live_(live) {}
+Router::Router(policy::Store& store, Auth& auth, Live* live)
+    : store_(store), auth_(auth), live_(live) {}
 
 Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
   Response response;
   try {
-    auto reply = dispatch(Context{directory_, store_, live_, {}}, request, auth_, source);
+    auto reply = dispatch(Context{store_, live_, {}, nullptr}, request, auth_, source);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else {

@@ -7,22 +7,18 @@
 #include "api/Auth.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
-#include "policy/Directory.hpp"
+#include "policy/Store.hpp"
 
 namespace confab::api {
 
 class Router {
  public:
-  // The directory is read on every request and must outlive the router; it is not locked, so
-  // whoever changes it does so on the thread that runs the server.
-  // 'store' holds tenants and keys (what the operator's routes change) and 'auth' says who each
-  // request is (every route but /health needs a key); both are used on the server's thread only.
+  // 'store' holds tenants, rooms and keys (what the routes read and change) and 'auth' says who
+  // each request is (every route but /health needs a key); both are used on the server's thread
+  // only, and must outlive the router.
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
-  // server's thread only, like the directory.
-  Router(const policy::Directory& directory,
-         policy::Store& store,
-         Auth& auth,
-         Live* live = nullptr);
+  // server's thread only, like the store.
+  Router(policy::Store& store, Auth& auth, Live* live = nullptr);
 
   // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp). 'source' is
   // the client's address, for the lockout of those presenting bad keys.
@@ -36,7 +32,6 @@ class Router {
                                 const boost::asio::ip::address& source) const;
 
  private:
-  const policy::Directory& directory_;
   policy::Store& store_;
   Auth& auth_;
   Live* live_;

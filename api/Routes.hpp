@@ -6,10 +6,13 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -18,7 +21,6 @@
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "api/Problem.hpp"
-#include "policy/Directory.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api::routes {
@@ -35,10 +37,11 @@ struct Json {
 using Reply = std::variant<Json, Problem>;
 
 struct Context {
-  const policy::Directory& directory;
-  policy::Store& store;  // tenants, keys (and, next, rooms): one transaction per change
+  policy::Store& store;  // tenants, rooms, keys: one transaction per change
   Live* live;
   Principal who;  // for open routes, nobody's
+  // The decoded query parameters (only those the route takes), in order.
+  const std::vector<std::pair<std::string, std::string>>* query;
 };
 
 // Text from the request put into a detail: printable ASCII only, and not much of it, so that a
@@ -59,9 +62,137 @@ inline std::variant<boost::json::object, Problem> jsonBody(
                   std::span<const std::string_view>(known.begin(), known.size()));
 }
 
+// The same bound on counts (limits) the operator's command line has.
+inline constexpr int64_t kMaxCount = 1'000'000;
+
+// Members of a request body read with their types checked; each one of the wrong type is named.
+class Fields {
+ public:
+  explicit Fields(const boost::json::object& body) : body_(body) {}
+
+  void text(std::string_view name, std::string& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_string()) {
+        out = std::string(v->as_string());
+      } else {
+        wrong(name, "must be a string");
+      }
+    }
+  }
+  void count(std::string_view name, unsigned& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= kMaxCount) {
+        out = static_cast<unsigned>(v->as_int64());
+      } else if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(kMaxCount)) {
+        out = static_cast<unsigned>(v->as_uint64());
+      } else {
+        wrong(name, "must be a whole number from 0 to 1000000 (0: no limit)");
+      }
+    }
+  }
+  void flag(std::string_view name, bool& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (v->is_bool()) {
+        out = v->as_bool();
+      } else {
+        wrong(name, "must be true or false");
+      }
+    }
+  }
+  void texts(std::string_view name, std::vector<std::string>& out) {
+    if (const auto* v = body_.if_contains(name)) {
+      if (!v->is_array()) {
+        wrong(name, "must be an array of strings");
+        return;
+      }
+      std::vector<std::string> read;
+      for (const auto& item : v->as_array()) {
+        if (!item.is_string()) {
+          wrong(name, "must be an array of strings");
+          return;
+        }
+        read.emplace_back(item.as_string());
+      }
+      out = std::move(read);
+    }
+  }
+  // A tenant's dial-out account: an object {user, password, realm?}, or null for none. Nothing
+  // when the member is absent.
+  std::optional<std::optional<policy::SipAccount>> account(std::string_view name) {
+    const auto* v = body_.if_contains(name);
+    if (v == nullptr) {
+      return std::nullopt;
+    }
+    if (v->is_null()) {
+      return std::optional<policy::SipAccount>();
+    }
+    const std::string field(name);
+    if (!v->is_object()) {
+      wrong(name, "must be an object {user, password, realm} or null");
+      return std::nullopt;
+    }
+    const auto& o = v->as_object();
+    for (const auto& member : o) {
+      if (member.key() != "user" && member.key() != "password" && member.key() != "realm") {
+        errors_.push_back({field + "." + printable(member.key()), "unknown member"});
+      }
+    }
+    policy::SipAccount account;
+    for (auto [key, out, required] : {std::tuple{"user", &account.username, true},
+                                      std::tuple{"password", &account.password, true},
+                                      std::tuple{"realm", &account.realm, false}}) {
+      const auto* m = o.if_contains(key);
+      if (m == nullptr && !required) {
+        continue;
+      }
+      if (m == nullptr || !m->is_string()) {
+        errors_.push_back(
+            {field + "." + key, required ? "a string is required" : "must be a string"});
+        continue;
+      }
+      *out = std::string(m->as_string());
+    }
+    return std::optional<policy::SipAccount>(std::move(account));
+  }
+
+  // 400 naming each member of the wrong type, if any.
+  std::optional<Problem> problem() {
+    if (errors_.empty()) {
+      return std::nullopt;
+    }
+    return badRequest("members of the wrong type", std::move(errors_));
+  }
+
+ private:
+  void wrong(std::string_view name, std::string why) {
+    errors_.push_back({std::string(name), std::move(why)});
+  }
+  const boost::json::object& body_;
+  std::vector<FieldError> errors_;
+};
+
 // What the store refused, as the problem for it: 404, 409 on a conflict (a duplicate name), 422
 // for a value that breaks a rule (naming the field the store named), 500 for the file.
 Problem fromStore(const policy::StoreError& error);
+
+// A room as the API names it ({id} in a route): its live key, "1000" for a room of tenant
+// "default" and "4000@acme" for another tenant's; a tenant's key may leave out its "@tenant".
+struct ApiRoom {
+  policy::StoredRoom stored;
+  policy::Tenant tenant;
+  policy::Room live;  // what the focus runs it with (live.key names the conference)
+};
+// The room {id} names, if the key may see it (another tenant's room is 404 like a missing one).
+std::variant<ApiRoom, Problem> resolveRoom(const Context& context, const Params& params);
+
+// Rooms in the policy store, and a room's live state (api/RoomRoutes.cpp).
+Reply listRooms(const Context& context, const Request& request, const Params& params);
+Reply createRoom(const Context& context, const Request& request, const Params& params);
+Reply getRoom(const Context& context, const Request& request, const Params& params);
+Reply changeRoom(const Context& context, const Request& request, const Params& params);
+Reply deleteRoom(const Context& context, const Request& request, const Params& params);
+// One participant as the API shows them: call, codec, controls and media quality.
+boost::json::object participantJson(const room::Call& call, const room::Uas& focus);
 
 // Tenants and API keys, the operator's (api/TenantRoutes.cpp).
 Reply listTenants(const Context& context, const Request& request, const Params& params);

@@ -27,8 +27,8 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(const policy::Directory& directory, policy::Store& store, Limits l, Live* live)
-      : auth(store), router(directory, store, auth, live), limits(l) {}
+  Shared(policy::Store& store, Limits l, Live* live)
+      : auth(store), router(store, auth, live), limits(l) {}
 
   Auth auth;
   Router router;
@@ -196,15 +196,11 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   std::shared_ptr<Shared> shared_;
 };
 
-Server::Server(net::io_context& io,
-               tcp::endpoint endpoint,
-               const policy::Directory& directory,
-               policy::Store& store,
-               Limits limits,
-               Live* live)
+Server::Server(
+    net::io_context& io, tcp::endpoint endpoint, policy::Store& store, Limits limits, Live* live)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(directory, store, limits, live)) {}
+      shared_(std::make_shared<Shared>(store, limits, live)) {}
 
 Server::~Server() {
   try {

@@ -9,19 +9,17 @@
 
 #include "api/Http.hpp"
 #include "api/Live.hpp"
-#include "policy/Directory.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
 
 class Server {
  public:
-  // Nothing happens until start(). The directory and the store (API keys) must outlive every
+  // Nothing happens until start(). The store (tenants, rooms, keys) must outlive every
   // connection, i.e. until the io_context has stopped running the server's handlers; the
   // io_context runs on one thread (the store's connection and the lockout are not shared).
   Server(boost::asio::io_context& io,
          boost::asio::ip::tcp::endpoint endpoint,
-         const policy::Directory& directory,
          policy::Store& store,
          Limits limits = {},
          Live* live = nullptr);

@@ -22,7 +22,6 @@
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
-#include "policy/Directory.hpp"
 #include "policy/Store.hpp"
 #include "policy/StoreRooms.hpp"
 
@@ -336,14 +335,6 @@ int run(int argc, char** argv) {
               << "): only other tenants' domains reach rooms\n";
   }
   policy::StoreRooms storeRooms(*store, defaultTenant, cfg.requireSrtp);
-  // What the API lists (until it serves tenants, issue 13): the default tenant's rooms.
-  policy::Directory rooms;
-  for (const auto& stored : store->rooms(defaultTenant)) {
-    policy::Room room = policy::StoreRooms::toRoom(stored, *store->tenant(defaultTenant), true);
-    room.requireSrtp = cfg.requireSrtp;
-    rooms.put(room);
-  }
-
   // Declared before the focus: calls hand their media back to the mixer as they end.
   std::unique_ptr<mixer::Control> mixer = makeMixer(cfg);
 
@@ -426,8 +417,8 @@ int run(int argc, char** argv) {
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
-    apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), rooms,
-                      *store, api::Limits{}, &live);
+    apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
+                      api::Limits{}, &live);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";
@@ -442,8 +433,8 @@ int run(int argc, char** argv) {
     std::cerr << "confab: API on http://" << apiServer->localEndpoint() << "\n";
   }
   std::cerr << "confab: policy store " << storePath << ", default tenant rooms";
-  for (const auto& r : rooms.list()) {
-    std::cerr << " " << r.id;
+  for (const auto& r : store->rooms(defaultTenant)) {
+    std::cerr << " " << r.user;
   }
   if (!cfg.lobby.empty()) {
     std::cerr << ", lobby " << cfg.lobby;

@@ -1006,6 +1006,34 @@ std::vector<StoredRoom> Store::rooms(int64_t tenantId) const {
   return out;
 }
 
+std::vector<StoredRoom> Store::roomPage(const RoomQuery& query) const {
+  // Keyset paging on the primary key: a page costs the same however deep it is, and rooms added
+  // or removed meanwhile never shift the next page.
+  std::string sql = std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id > ?1";
+  if (query.tenantId) {
+    sql += " AND tenant_id = ?2";
+  }
+  if (!query.search.empty()) {
+    // instr() on lower(): no LIKE wildcards for a search to smuggle in.
+    sql += " AND (instr(lower(user), lower(?3)) > 0 OR instr(lower(name), lower(?3)) > 0)";
+  }
+  sql += " ORDER BY id LIMIT ?4";
+  Statement s(db_, sql.c_str());
+  s.bind(1, query.afterId);
+  if (query.tenantId) {
+    s.bind(2, *query.tenantId);
+  }
+  if (!query.search.empty()) {
+    s.bind(3, query.search);
+  }
+  s.bind(4, static_cast<int64_t>(query.limit));
+  std::vector<StoredRoom> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back(roomFrom(s));
+  }
+  return out;
+}
+
 StoreResult<bool> Store::deleteRoom(int64_t id) {
   Statement s(db_, "DELETE FROM rooms WHERE id = ?");
   s.bind(1, id);

@@ -170,6 +170,15 @@ class Store {
   [[nodiscard]] std::optional<StoredRoom> room(int64_t id) const;
   [[nodiscard]] std::optional<StoredRoom> findRoom(int64_t tenantId, std::string_view user) const;
   [[nodiscard]] std::vector<StoredRoom> rooms(int64_t tenantId) const;
+  // A page of rooms by id: those after 'afterId', at most 'limit', of one tenant or (nullopt)
+  // all, and with 'search' (unless empty) in their user part or name, case-insensitively.
+  struct RoomQuery {
+    std::optional<int64_t> tenantId;
+    int64_t afterId = 0;
+    std::size_t limit = 100;
+    std::string search;
+  };
+  [[nodiscard]] std::vector<StoredRoom> roomPage(const RoomQuery& query) const;
   StoreResult<bool> deleteRoom(int64_t id);
 
   // Issues a key for spec's tenant (0: operator) with spec's name and access; id and created

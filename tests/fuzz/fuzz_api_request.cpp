@@ -18,16 +18,6 @@
 
 namespace {
 
-const confab::policy::Directory& directory() {
-  static const confab::policy::Directory kDirectory = [] {
-    confab::policy::Directory d;
-    d.put({"1000", "Weekly sync", 0});
-    d.put({"lobby", "Lobby", 12});
-    return d;
-  }();
-  return kDirectory;
-}
-
 void check(bool condition) {
   if (!condition) {
     std::abort();
@@ -45,6 +35,9 @@ Keys& keys() {
     auto opened = confab::policy::Store::open(":memory:");
     check(std::holds_alternative<std::unique_ptr<confab::policy::Store>>(opened));
     made.store = std::move(std::get<std::unique_ptr<confab::policy::Store>>(opened));
+    // Tenant "default" with rooms 1000 and lobby, as confab seeds it.
+    check(std::holds_alternative<confab::policy::Tenant>(
+        made.store->seedDefault({{"1000", "Weekly sync"}, {"lobby", "Lobby"}}, 12)));
     auto issued = made.store->createApiKey(confab::policy::ApiKey{});
     check(std::holds_alternative<confab::policy::IssuedApiKey>(issued));
     made.token = std::get<confab::policy::IssuedApiKey>(issued).token;
@@ -60,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The lockout would soon answer everything with 429: the fuzzer sends a bad key per run.
   static confab::api::Auth auth(*keys().store,
                                 confab::api::LockoutSettings{1U << 30, std::chrono::seconds(60)});
-  static const confab::api::Router router(directory(), *keys().store, auth);
+  static const confab::api::Router router(*keys().store, auth);
   static const auto kSource = boost::asio::ip::make_address("192.0.2.1");
   confab::api::Limits limits;
   limits.bodyBytes = 1024;  // small enough for the fuzzer to reach the limit

@@ -25,12 +25,8 @@ class AuthTest : public ::testing::Test {
   void SetUp() override {
     acme_ = keys_.tenant("acme");
     globex_ = keys_.tenant("globex");
-    policy::Room board{"1000", "Board", 0};
-    board.tenantId = acme_;
-    policy::Room lab{"2000", "Lab", 0};
-    lab.tenantId = globex_;
-    directory_.put(board);
-    directory_.put(lab);
+    keys_.room(acme_, "1000", "Board");
+    keys_.room(globex_, "2000", "Lab");
   }
 
   Response call(const std::string& target,
@@ -55,9 +51,8 @@ class AuthTest : public ::testing::Test {
 
   std::chrono::steady_clock::time_point now_{};
   ScratchKeys keys_;
-  policy::Directory directory_;
   Auth auth_{keys_.store(), LockoutSettings{}, [this] { return now_; }};
-  Router router_{directory_, keys_.store(), auth_};
+  Router router_{keys_.store(), auth_};
   int64_t acme_ = 0;
   int64_t globex_ = 0;
 };
@@ -111,7 +106,7 @@ TEST_F(AuthTest, ARevokedKeyStopsAtOnce) {
 
 TEST_F(AuthTest, AReadOnlyKeyReadsButMayNotChangeAnything) {
   const std::string reader = keys_.bearer(0, true);
-  EXPECT_EQ(call("/v1/rooms/1000", reader).result(), http::status::ok);
+  EXPECT_EQ(call("/v1/rooms/1000@acme", reader).result(), http::status::ok);
   for (auto [target, method] : {std::pair{"/v1/rooms/1000/recording", http::verb::post},
                                 std::pair{"/v1/rooms/1000/recording", http::verb::delete_},
                                 std::pair{"/v1/rooms/1000/playback", http::verb::post},
@@ -126,17 +121,26 @@ TEST_F(AuthTest, ATenantSeesOnlyItsOwnRoomsAndNotTheBridge) {
   const std::string acme = keys_.bearer(acme_);
   auto rooms = boost::json::parse(call("/v1/rooms", acme).body()).at("rooms").as_array();
   ASSERT_EQ(rooms.size(), 1U);
-  EXPECT_EQ(rooms[0].at("id"), "1000");
-  EXPECT_EQ(call("/v1/rooms/1000", acme).result(), http::status::ok);
+  EXPECT_EQ(rooms[0].at("id"), "1000@acme");
+  EXPECT_EQ(call("/v1/rooms/1000", acme).result(), http::status::ok) << "its own, by number";
+  EXPECT_EQ(call("/v1/rooms/1000@acme", acme).result(), http::status::ok);
   // Another tenant's room answers exactly as a room that does not exist.
-  const auto foreign = call("/v1/rooms/2000", acme);
-  const auto absent = call("/v1/rooms/2999", acme);
+  const auto foreign = call("/v1/rooms/2000@globex", acme);
+  const auto absent = call("/v1/rooms/2999@globex", acme);
   EXPECT_EQ(foreign.result(), http::status::not_found);
-  EXPECT_EQ(detail(foreign), "no room 2000");
-  EXPECT_EQ(detail(absent), "no room 2999");
-  for (auto [target, method] : {std::pair{"/v1/rooms/2000/recording", http::verb::post},
-                                std::pair{"/v1/rooms/2000/playback", http::verb::delete_},
-                                std::pair{"/v1/rooms/2000/participants/x", http::verb::patch}}) {
+  EXPECT_EQ(detail(foreign), "no room 2000@globex");
+  EXPECT_EQ(detail(absent), "no room 2999@globex");
+  EXPECT_EQ(detail(call("/v1/rooms/2000", acme)), "no room 2000");
+  EXPECT_TRUE(boost::json::parse(call("/v1/rooms?tenant=" + std::to_string(globex_), acme).body())
+                  .at("rooms")
+                  .as_array()
+                  .empty());
+  for (auto [target, method] :
+       {std::pair{"/v1/rooms/2000@globex/recording", http::verb::post},
+        std::pair{"/v1/rooms/2000@globex/playback", http::verb::delete_},
+        std::pair{"/v1/rooms/2000@globex", http::verb::patch},
+        std::pair{"/v1/rooms/2000@globex", http::verb::delete_},
+        std::pair{"/v1/rooms/2000@globex/participants/x", http::verb::patch}}) {
     EXPECT_EQ(call(target, acme, method).result(), http::status::not_found) << target;
   }
   // The bridge as a whole is the operator's.
@@ -190,7 +194,7 @@ TEST_F(AuthTest, AnIpv6SubscriberIsCountedByItsSlash64) {
 
 TEST_F(AuthTest, TheLockoutRemembersABoundedNumberOfAddresses) {
   Auth small(keys_.store(), LockoutSettings{1, 60s, 3}, [this] { return now_; });
-  Router router(directory_, keys_.store(), small);
+  Router router(keys_.store(), small);
   Request bad(http::verb::get, "/v1/rooms", 11);
   bad.set(http::field::host, "x");
   bad.set(http::field::authorization, "Bearer confab_zzz");

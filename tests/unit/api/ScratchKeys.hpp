@@ -49,6 +49,22 @@ class ScratchKeys {
     return std::get<policy::Tenant>(created).id;
   }
 
+  // A room of a tenant, with its name and limit.
+  void room(int64_t tenantId,
+            const std::string& user,
+            const std::string& name = {},
+            unsigned maxParticipants = 0) {
+    policy::RoomChange change;
+    change.room.tenantId = tenantId;
+    change.room.user = user;
+    change.room.name = name.empty() ? user : name;
+    change.room.maxParticipants = maxParticipants;
+    auto created = store_->createRoom(change);
+    if (auto* error = std::get_if<policy::StoreError>(&created)) {
+      ADD_FAILURE() << error->message;
+    }
+  }
+
   // "Bearer TOKEN" for a new key: the operator's (tenant 0) or a tenant's.
   std::string bearer(int64_t tenantId = 0, bool readOnly = false) {
     policy::ApiKey spec;

@@ -125,20 +125,20 @@ class Client {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    directory_.put({"1000", "Weekly sync", 0});
-    directory_.put({"lobby", "Lobby", 12});
+    const auto tenant = keys_.tenant("default");
+    keys_.room(tenant, "1000", "Weekly sync");
+    keys_.room(tenant, "lobby", "Lobby", 12);
   }
 
   void startServer(Limits limits = {}) {
-    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), directory_,
-                    keys_.store(), limits);
+    server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), keys_.store(),
+                    limits);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);
   }
 
   net::io_context io_;
-  policy::Directory directory_;
   ScratchKeys keys_;
   std::string operator_ = keys_.bearer();
   std::optional<Server> server_;
@@ -262,7 +262,7 @@ TEST_F(ServerTest, StopClosesOpenConnections) {
 
 TEST_F(ServerTest, BusyPortIsAnErrorNotAnException) {
   startServer();
-  Server other(io_, server_->localEndpoint(), directory_, keys_.store());
+  Server other(io_, server_->localEndpoint(), keys_.store());
   EXPECT_TRUE(other.start());
 }
 

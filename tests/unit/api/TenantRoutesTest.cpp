@@ -50,9 +50,8 @@ class TenantRoutesTest : public ::testing::Test {
   }
 
   ScratchKeys keys_;
-  policy::Directory directory_;
   Auth auth_{keys_.store()};
-  Router router_{directory_, keys_.store(), auth_};
+  Router router_{keys_.store(), auth_};
   std::string operator_ = keys_.bearer();
 };
 
