@@ -11,6 +11,16 @@
 
 namespace confab::room {
 
+namespace {
+
+// The one place the conference model's controls become the mixer's: join, update, move and
+// setControls all send what this makes of them.
+mixer::Controls mixerControls(const conference::Controls& c) {
+  return mixer::Controls{.muted = c.muted, .deaf = c.deaf, .gain = c.gain};
+}
+
+}  // namespace
+
 Call::Call(std::string roomId,
            std::string contact,
            dialog::Dialog dialog,
@@ -253,9 +263,7 @@ bool Call::applyMedia() {
   if (!params) {
     return false;
   }
-  params->participant.muted = controls_.muted;
-  params->participant.deaf = controls_.deaf;
-  params->participant.gain = controls_.gain;
+  params->participant.controls = mixerControls(controls_);
   params->participant.noiseSuppression = settings_.noiseSuppression;
   params->participant.automaticGain = settings_.automaticGain;
   // What the debug log says of the leg: codec, direction, SRTP.
@@ -287,25 +295,15 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
       return;
     }
     // The mixer's move keeps the leg's settings from its join; what was set since goes again.
-    mixer_.setMuted(media_.id, controls_.muted);
-    mixer_.setDeaf(media_.id, controls_.deaf);
-    mixer_.setGain(media_.id, controls_.gain);
+    mixer_.setControls(media_.id, mixerControls(controls_));
     listener_.onMediaChange(*this, "moved to room " + roomId_);
   }
   mix_ = std::move(mix);  // the old mix goes when nobody else is in it
 }
 
 void Call::setControls(const Controls& controls) {
-  if (joined_) {
-    if (controls.muted != controls_.muted) {
-      mixer_.setMuted(media_.id, controls.muted);
-    }
-    if (controls.deaf != controls_.deaf) {
-      mixer_.setDeaf(media_.id, controls.deaf);
-    }
-    if (controls.gain != controls_.gain) {
-      mixer_.setGain(media_.id, controls.gain);
-    }
+  if (joined_ && controls != controls_) {
+    mixer_.setControls(media_.id, mixerControls(controls));
   }
   controls_ = controls;  // a call not yet in the mix joins with them
 }

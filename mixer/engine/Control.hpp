@@ -132,16 +132,17 @@ class Control {
   virtual bool update(EndpointId endpoint, const MediaParams& params) = 0;
   // Moves a joined endpoint to another mix (from a lobby or a waiting room into the conference,
   // and back): its media goes on unbroken, the same SSRC, sequence numbers and SRTP contexts;
-  // only whom it hears and who hears it change. Mute, deaf and gain go back to what the last
-  // join or update said: the caller sets them again after. False when the endpoint or the mix is unknown; a move
-  // that fails later ends with onEndpointFailed. Requests about the endpoint made after it apply
-  // in the new mix.
+  // only whom it hears and who hears it change. Its Controls go back to what the last join or
+  // update said: the caller sets them again after. False when the endpoint or the mix is unknown;
+  // a move that fails later ends with onEndpointFailed. Requests about the endpoint made after it
+  // apply in the new mix.
   virtual bool move(EndpointId endpoint, MixId mix) = 0;
   // Leaves the mix (if joined) and frees the ports.
   virtual void release(EndpointId endpoint) = 0;
-  virtual void setMuted(EndpointId endpoint, bool muted) = 0;
-  virtual void setDeaf(EndpointId endpoint, bool deaf) = 0;
-  virtual void setGain(EndpointId endpoint, float gain) = 0;
+  // Replaces all of a joined endpoint's live controls (Controls, mixer/room/Room.hpp) at once: one
+  // request whatever changed, so a new control needs no new method here. They hold until the next
+  // update (which brings its own) or move (back to those of the last join or update).
+  virtual void setControls(EndpointId endpoint, const Controls& controls) = 0;
 
   // Records everything the room hears (the full mix, every talker, and any playback) to 'path'
   // on the mixer's machine, one frame per 20 ms whether anyone talks or not, so the file lasts as

@@ -221,21 +221,12 @@ Worker* InProcessMixer::workerOf(EndpointId endpoint) {
   return found == joined_.end() ? nullptr : found->second.worker;
 }
 
-void InProcessMixer::setMuted(EndpointId endpoint, bool muted) {
-  postFor(endpoint, [endpoint, muted](Worker& w) {
-    w.withLeg(endpoint, [muted](Room& room, ParticipantId p) { room.setMuted(p, muted); });
-  });
-}
-
-void InProcessMixer::setDeaf(EndpointId endpoint, bool deaf) {
-  postFor(endpoint, [endpoint, deaf](Worker& w) {
-    w.withLeg(endpoint, [deaf](Room& room, ParticipantId p) { room.setDeaf(p, deaf); });
-  });
-}
-
-void InProcessMixer::setGain(EndpointId endpoint, float gain) {
-  postFor(endpoint, [endpoint, gain](Worker& w) {
-    w.withLeg(endpoint, [gain](Room& room, ParticipantId p) { room.setGain(p, gain); });
+void InProcessMixer::setControls(EndpointId endpoint, const Controls& controls) {
+  // The struct travels by value in the command: the mixer thread copies it into the room between
+  // ticks, allocating nothing and sharing nothing with this thread.
+  postFor(endpoint, [endpoint, controls](Worker& w) {
+    w.withLeg(endpoint,
+              [&controls](Room& room, ParticipantId p) { room.setControls(p, controls); });
   });
 }
 

@@ -219,23 +219,13 @@ class ControlServer::Connection final : public LineStream::Listener,
     send(Ok{m.id});
   }
 
-  template <class Set>
-  void setOnEndpoint(RequestId id, EndpointId endpoint, Set set) {
-    if (!joined(endpoint)) {
-      send(Failed{id, "no joined endpoint " + std::to_string(endpoint)});
+  void handle(const SetControls& m) {
+    if (!joined(m.endpoint)) {
+      send(Failed{m.id, "no joined endpoint " + std::to_string(m.endpoint)});
       return;
     }
-    set(mixer());
-    send(Ok{id});
-  }
-  void handle(const SetMuted& m) {
-    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setMuted(m.endpoint, m.muted); });
-  }
-  void handle(const SetDeaf& m) {
-    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setDeaf(m.endpoint, m.deaf); });
-  }
-  void handle(const SetGain& m) {
-    setOnEndpoint(m.id, m.endpoint, [&m](Control& c) { c.setGain(m.endpoint, m.gain); });
+    mixer().setControls(m.endpoint, m.controls);
+    send(Ok{m.id});
   }
 
   // The server's id of a mix this connection created.

@@ -457,11 +457,18 @@ void describe(V& v, S& s) {
   v.number("audioLevelId", s.audioLevelId, kOptional, 255);  // RFC 8285 ids
   v.number("csrcLevelsId", s.csrcLevelsId, kOptional, 255);
   v.number("ssrc", s.ssrc, kOptional);
-  v.flag("muted", s.muted, kOptional);
-  v.flag("deaf", s.deaf, kOptional);
-  v.real("gain", s.gain, 0.0, kMaxGain, kOptional);
   v.flag("noiseSuppression", s.noiseSuppression, kOptional);
   v.flag("automaticGain", s.automaticGain, kOptional);
+  v.nested("controls", s.controls, kOptional);
+}
+
+// A participant's live controls, in a join's or an update's participant settings and in
+// setControls. Each absent field takes its default: setControls replaces them all.
+template <class V, Is<Controls> S>
+void describe(V& v, S& s) {
+  v.flag("muted", s.muted, kOptional);
+  v.flag("deaf", s.deaf, kOptional);
+  v.real("gain", s.gain, 0.0, kMaxGain, kOptional);  // the one gain range (issue 10)
 }
 
 template <class V, Is<SrtpKeys> S>

@@ -17,8 +17,9 @@
 
 namespace confab::mixer::remote {
 
-// Version 1; hello carries it both ways, and a peer speaking another one is refused.
-inline constexpr int64_t kProtocolVersion = 1;
+// Version 2 (1 had setMuted, setDeaf and setGain, and those fields loose in a participant's
+// settings); hello carries it both ways, and a peer speaking another one is refused.
+inline constexpr int64_t kProtocolVersion = 2;
 // The longest line either side accepts, newline included: a join with SRTP keys is under 1 KiB,
 // engine stats for 128 threads (the most a line reports) about 32 KiB.
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
@@ -141,40 +142,18 @@ struct Release {
     v.number("endpoint", m.endpoint, kRequired);
   }
 };
-struct SetMuted {
-  static constexpr std::string_view kType = "setMuted";
+// All of an endpoint's live controls at once (Control::setControls): the same nested object as
+// in a join's participant settings, so a new control is one line in describe().
+struct SetControls {
+  static constexpr std::string_view kType = "setControls";
   RequestId id = 0;
   EndpointId endpoint = 0;
-  bool muted = false;
+  Controls controls;
   template <class V, class M>
   static void visit(V& v, M& m) {
     v.requestId(m.id);
     v.number("endpoint", m.endpoint, kRequired);
-    v.flag("muted", m.muted, kRequired);
-  }
-};
-struct SetDeaf {
-  static constexpr std::string_view kType = "setDeaf";
-  RequestId id = 0;
-  EndpointId endpoint = 0;
-  bool deaf = false;
-  template <class V, class M>
-  static void visit(V& v, M& m) {
-    v.requestId(m.id);
-    v.number("endpoint", m.endpoint, kRequired);
-    v.flag("deaf", m.deaf, kRequired);
-  }
-};
-struct SetGain {
-  static constexpr std::string_view kType = "setGain";
-  RequestId id = 0;
-  EndpointId endpoint = 0;
-  float gain = 1.0F;
-  template <class V, class M>
-  static void visit(V& v, M& m) {
-    v.requestId(m.id);
-    v.number("endpoint", m.endpoint, kRequired);
-    v.real("gain", m.gain, 0.0, kMaxGain, kRequired);  // the one gain range (issue 10)
+    v.nested("controls", m.controls, kRequired);
   }
 };
 struct StartRecording {
@@ -363,9 +342,7 @@ using Message = std::variant<Hello,
                              Update,
                              Move,
                              Release,
-                             SetMuted,
-                             SetDeaf,
-                             SetGain,
+                             SetControls,
                              StartRecording,
                              StopRecording,
                              Play,

@@ -143,7 +143,7 @@ class RemoteMixer::Link final : public LineStream::Listener {
     send(Release{nextId(), serverId});
   }
 
-  // A request about an endpoint whose failure matters to nobody (mute, deaf, gain).
+  // A request about an endpoint whose failure matters to nobody (its controls).
   template <class Request>
   void sendFor(uint64_t generation, Request request) {
     if (generation != generation_ || generation_ == 0) {
@@ -543,25 +543,9 @@ void RemoteMixer::release(EndpointId endpoint) {
   endpointStats_.erase(endpoint);
 }
 
-void RemoteMixer::setMuted(EndpointId endpoint, bool muted) {
+void RemoteMixer::setControls(EndpointId endpoint, const Controls& controls) {
   if (Endpoint* e = live(endpoint)) {
-    toLink([this, generation = e->generation, request = SetMuted{0, e->serverId, muted}] {
-      link_->sendFor(generation, request);
-    });
-  }
-}
-
-void RemoteMixer::setDeaf(EndpointId endpoint, bool deaf) {
-  if (Endpoint* e = live(endpoint)) {
-    toLink([this, generation = e->generation, request = SetDeaf{0, e->serverId, deaf}] {
-      link_->sendFor(generation, request);
-    });
-  }
-}
-
-void RemoteMixer::setGain(EndpointId endpoint, float gain) {
-  if (Endpoint* e = live(endpoint)) {
-    toLink([this, generation = e->generation, request = SetGain{0, e->serverId, gain}] {
+    toLink([this, generation = e->generation, request = SetControls{0, e->serverId, controls}] {
       link_->sendFor(generation, request);
     });
   }

@@ -49,9 +49,7 @@ class RemoteMixer final : public Control {
   bool update(EndpointId endpoint, const MediaParams& params) override;
   bool move(EndpointId endpoint, MixId mix) override;
   void release(EndpointId endpoint) override;
-  void setMuted(EndpointId endpoint, bool muted) override;
-  void setDeaf(EndpointId endpoint, bool deaf) override;
-  void setGain(EndpointId endpoint, float gain) override;
+  void setControls(EndpointId endpoint, const Controls& controls) override;
   bool startRecording(MixId mix, const std::string& path, RecordingFormat format) override;
   void stopRecording(MixId mix) override;
   bool play(MixId mix, const std::string& path) override;

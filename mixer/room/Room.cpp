@@ -229,30 +229,15 @@ bool Room::update(ParticipantId id, const ParticipantSettings& settings) {
   // back) finds its packet indices beyond those it used, and none repeats under the SRTP key the
   // endpoint keeps (RFC 3711 §9.1). RFC 3550 §5.1 only asks a random start of a new source.
   p->settings = settings;
-  p->settings.gain = std::clamp(settings.gain, 0.0F, kMaxGain);
+  p->settings.controls.gain = std::clamp(settings.controls.gain, 0.0F, kMaxGain);
   return true;
 }
 
-bool Room::setMuted(ParticipantId id, bool muted) {
+bool Room::setControls(ParticipantId id, const Controls& controls) {
   Participant* p = find(id);
   if (p != nullptr) {
-    p->settings.muted = muted;
-  }
-  return p != nullptr;
-}
-
-bool Room::setDeaf(ParticipantId id, bool deaf) {
-  Participant* p = find(id);
-  if (p != nullptr) {
-    p->settings.deaf = deaf;
-  }
-  return p != nullptr;
-}
-
-bool Room::setGain(ParticipantId id, float gain) {
-  Participant* p = find(id);
-  if (p != nullptr) {
-    p->settings.gain = std::clamp(gain, 0.0F, kMaxGain);
+    p->settings.controls = controls;
+    p->settings.controls.gain = std::clamp(controls.gain, 0.0F, kMaxGain);
   }
   return p != nullptr;
 }
@@ -474,7 +459,7 @@ void Room::analyse(Participant& p) {
   auto pcm = std::span<int16_t>(p.pcm).first(n);
   // Nothing of a muted participant is used (their VAD sees silence below, as it would decoded);
   // while their talking hangs over they are still decoded, so an unmute continues cleanly.
-  const bool mutedSkip = p.settings.muted && !p.talking;
+  const bool mutedSkip = p.settings.controls.muted && !p.talking;
   // Quiet and not talking: every other frame is enough to see them start (the VAD needs more
   // than one loud frame anyway). The decoder takes the next packet as if none was missing; its
   // state settles within a frame, long before their voice is mixed. Not with a preprocessor: its
@@ -483,12 +468,12 @@ void Room::analyse(Participant& p) {
   const bool quietSkip = !p.talking && !p.preprocessor &&
                          p.loudness < settings_.quietListenerDbov && ((ticks_ + p.id) & 1U) == 0;
   const Fill kind = p.pull(n, settings_.silentLevel, mutedSkip || quietSkip);
-  p.hasAudio = kind > Fill::kNothing && !p.settings.muted;
-  if (kind == Fill::kSkipped && !p.settings.muted) {
+  p.hasAudio = kind > Fill::kNothing && !p.settings.controls.muted;
+  if (kind == Fill::kSkipped && !p.settings.controls.muted) {
     return;  // a quiet listener's skipped frame: their VAD keeps its state for the next one
   }
   // Comfort noise is mixed while they are heard, but it is not a voice: the VAD sees silence.
-  const bool voice = kind == Fill::kVoice && !p.settings.muted;
+  const bool voice = kind == Fill::kVoice && !p.settings.controls.muted;
   if (voice && p.preprocessor) {
     p.preprocessor->process(pcm);
   }
@@ -546,7 +531,7 @@ void Room::tick() {
       t->toMix->process(voice, std::span<int16_t>(resampled).first(n));
       voice = std::span<const int16_t>(resampled).first(n);
     }
-    const float gain = t->settings.gain;
+    const float gain = t->settings.controls.gain;
     if (gain == 1.0F) {
       // The usual case, exactly what the rounding below gives at unit gain, vectorised.
       for (std::size_t i = 0; i < n; ++i) {
@@ -571,7 +556,7 @@ void Room::tick() {
       p->timestamp += static_cast<uint32_t>(frameSamples(p->settings.codec));
       continue;
     }
-    if (p->selected && !p->settings.deaf) {
+    if (p->selected && !p->settings.controls.deaf) {
       sendOwnMix(*p);
     } else {
       sendGroupMix(*p);
@@ -605,7 +590,7 @@ void Room::sendOwnMix(Participant& p) {
 }
 
 void Room::sendGroupMix(Participant& p) {
-  Group& g = groupFor(p.settings.codec, p.settings.deaf);
+  Group& g = groupFor(p.settings.codec, p.settings.controls.deaf);
   if (!g.encoded) {
     g.encoded = true;
     const std::size_t n = mixSamples(mixRate_);
@@ -640,7 +625,7 @@ void Room::send(Participant& p, std::span<const uint8_t> payload) {
   std::array<uint32_t, 15> csrcs{};
   std::array<uint8_t, 15> levels{};
   std::size_t count = 0;
-  if (p.settings.csrcLevelsId != 0 && !p.settings.deaf) {
+  if (p.settings.csrcLevelsId != 0 && !p.settings.controls.deaf) {
     for (const auto* t : talkers_) {
       if (t != &p && t->remoteSsrc && count < csrcs.size()) {
         csrcs[count] = *t->remoteSsrc;

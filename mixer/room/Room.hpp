@@ -25,11 +25,24 @@ namespace confab::mixer {
 
 using ParticipantId = uint32_t;
 
-// What the signalling side negotiated for one participant (SDP answer), in mixer terms.
 // The one gain range (linear; 1 leaves a voice as it is): up to +12 dB, louder than that is
 // distortion, not help. The API, the mixer protocol and the room all take it from here.
 inline constexpr float kMaxGain = 4.0F;
 
+// What may change about a participant at any moment without touching their stream: set whole by
+// Control::setControls, read by the room on every tick. A new live control is a field here, its
+// line in the mixer protocol's describe() (mixer/remote/Protocol.cpp), its effect in Room.cpp and
+// its line in docs/mixer-protocol.md; every layer between carries the struct as it is. Only what
+// the room can apply in place belongs here: a switch that needs something built (the
+// preprocessor's noise suppression and AGC) stays in ParticipantSettings, changed by an update.
+struct Controls {
+  bool muted = false;  // their voice is not mixed
+  bool deaf = false;   // they hear silence
+  float gain = 1.0F;   // applied to their voice, 0 to kMaxGain
+  bool operator==(const Controls&) const = default;
+};
+
+// What the signalling side negotiated for one participant (SDP answer), in mixer terms.
 struct ParticipantSettings {
   Codec codec = Codec::kOpus;
   uint8_t payloadType = 111;
@@ -38,11 +51,9 @@ struct ParticipantSettings {
   uint8_t audioLevelId = 0;                          // RFC 6464 extension id they send, 0: none
   uint8_t csrcLevelsId = 0;                          // RFC 6465 extension id we send them, 0: none
   uint32_t ssrc = 0;                                 // the SSRC of what we send them
-  bool muted = false;                                // their voice is not mixed
-  bool deaf = false;                                 // they hear silence
-  float gain = 1.0F;                                 // applied to their voice, 0 to kMaxGain
   bool noiseSuppression = false;                     // SpeexDSP noise suppression on their voice
   bool automaticGain = false;                        // SpeexDSP AGC on their voice
+  Controls controls;                                 // as they join; setControls changes them
 };
 
 struct RoomSettings {
@@ -151,9 +162,9 @@ class Room {
   // new SSRC too.
   bool update(ParticipantId id, const ParticipantSettings& settings);
   bool remove(ParticipantId id);
-  bool setMuted(ParticipantId id, bool muted);
-  bool setDeaf(ParticipantId id, bool deaf);
-  bool setGain(ParticipantId id, float gain);
+  // All of a participant's live controls at once, in place (no allocation: the mixer thread
+  // applies them between ticks). The gain is clamped to 0..kMaxGain.
+  bool setControls(ParticipantId id, const Controls& controls);
   // Null detaches. The room keeps only the pointer: the caller keeps the object alive until it
   // has detached it (or the room is gone).
   void setPlaybackSource(PlaybackSource* source) { playback_ = source; }

@@ -29,9 +29,9 @@ class AddressedMixer final : public mixer::Control {
   }
   bool move(mixer::EndpointId e, mixer::MixId m) override { return inner_.move(e, m); }
   void release(mixer::EndpointId e) override { inner_.release(e); }
-  void setMuted(mixer::EndpointId e, bool on) override { inner_.setMuted(e, on); }
-  void setDeaf(mixer::EndpointId e, bool on) override { inner_.setDeaf(e, on); }
-  void setGain(mixer::EndpointId e, float gain) override { inner_.setGain(e, gain); }
+  void setControls(mixer::EndpointId e, const mixer::Controls& c) override {
+    inner_.setControls(e, c);
+  }
   bool startRecording(mixer::MixId mix,
                       const std::string& path,
                       mixer::RecordingFormat format) override {

@@ -309,9 +309,9 @@ TEST(MixerEngine, AMoveBetweenMixesOnTwoThreadsKeepsTheStreamAndChangesWhoHearsW
       // Out to a lobby on the other thread and, while that move is under way, back into the
       // room muted: the second move and the mutes must not be lost or misapplied.
       ASSERT_TRUE(mixer.move(rc->id, otherLobby));
-      mixer.setMuted(rc->id, false);
+      mixer.setControls(rc->id, Controls{});
       ASSERT_TRUE(mixer.move(rc->id, room));
-      mixer.setMuted(rc->id, true);
+      mixer.setControls(rc->id, Controls{.muted = true});
       aHeardMuted = a.heard.size();
     }
   }

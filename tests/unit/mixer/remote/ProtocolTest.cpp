@@ -46,9 +46,7 @@ MediaParams fullMedia() {
   m.participant.audioLevelId = 1;
   m.participant.csrcLevelsId = 2;
   m.participant.ssrc = 0xDEADBEEF;
-  m.participant.muted = true;
-  m.participant.deaf = true;
-  m.participant.gain = 0.5F;
+  m.participant.controls = Controls{.muted = true, .deaf = true, .gain = 0.5F};
   m.participant.noiseSuppression = true;
   m.participant.automaticGain = true;
   m.endpoint.rtcpMux = true;
@@ -102,9 +100,7 @@ std::vector<Message> everyMessage() {
       Update{5, 11, fullMedia()},
       Move{20, 11, 4},
       Release{6, 11},
-      SetMuted{7, 11, true},
-      SetDeaf{8, 11, true},
-      SetGain{9, 11, 2.5F},
+      SetControls{7, 11, Controls{.muted = true, .deaf = true, .gain = 2.5F}},
       StartRecording{10, 7, "/var/rec/room 7.ogg", RecordingFormat::kOggOpus},
       StopRecording{11, 7},
       Play{12, 7, "/srv/hold \"music\".wav"},
@@ -154,8 +150,8 @@ TEST(MixerProtocol, JoinCarriesTheWholeNegotiation) {
   EXPECT_EQ(p.telephoneEventPayloadType, std::optional<uint8_t>(101));
   EXPECT_EQ(p.comfortNoisePayloadType, std::optional<uint8_t>(13));
   EXPECT_EQ(p.ssrc, 0xDEADBEEFU);
-  EXPECT_TRUE(p.muted && p.deaf && p.noiseSuppression && p.automaticGain);
-  EXPECT_FLOAT_EQ(p.gain, 0.5F);
+  EXPECT_TRUE(p.noiseSuppression && p.automaticGain);
+  EXPECT_EQ(p.controls, (Controls{.muted = true, .deaf = true, .gain = 0.5F}));
   const auto& e = join.media.endpoint;
   EXPECT_TRUE(e.rtcpMux);
   ASSERT_TRUE(e.srtp);
@@ -196,11 +192,29 @@ TEST(MixerProtocol, AbsentSettingsTakeDefaultsAndUnknownFieldsAreIgnored) {
   ASSERT_TRUE(parsed) << parsed.error().message;
   const auto& join = std::get<Join>(*parsed);
   EXPECT_EQ(join.media.participant.codec, Codec::kOpus);
-  EXPECT_FLOAT_EQ(join.media.participant.gain, 1.0F);
+  EXPECT_EQ(join.media.participant.controls, Controls{});
   EXPECT_TRUE(join.media.sending);
   auto mix = parse(R"({"type":"createMix","id":1,"mix":2})");
   ASSERT_TRUE(mix);
   EXPECT_EQ(std::get<CreateMix>(*mix).settings.maxTalkers, RoomSettings{}.maxTalkers);
+}
+
+TEST(MixerProtocol, SetControlsCarriesTheWholeStructAndAbsentFieldsTakeDefaults) {
+  const std::string line = serialize(SetControls{3, 11, Controls{.muted = true, .gain = 0.25F}});
+  EXPECT_THAT(line, HasSubstr(R"("controls":{"muted":true,"deaf":false,"gain":)"));
+  auto parsed = parse(line);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const auto& set = std::get<SetControls>(*parsed);
+  EXPECT_EQ(set.endpoint, 11U);
+  EXPECT_EQ(set.controls, (Controls{.muted = true, .gain = 0.25F}));
+  // setControls replaces them all: what it leaves out is the default, not what was there.
+  auto sparse = parse(R"({"type":"setControls","id":4,"endpoint":11,"controls":{"deaf":true}})");
+  ASSERT_TRUE(sparse) << sparse.error().message;
+  EXPECT_EQ(std::get<SetControls>(*sparse).controls, Controls{.deaf = true});
+  // A join's participant settings carry the same object.
+  MediaParams media;
+  media.participant.controls.muted = true;
+  EXPECT_THAT(serialize(Join{1, 2, 3, media}), HasSubstr(R"("controls":{"muted":true,)"));
 }
 
 struct Bad {
@@ -237,12 +251,28 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{R"({"type":"reserve","id":"1"})", 0, "'id'"},
         Bad{R"({"type":"hello"})", 0, "'version': missing"},
         Bad{R"({"type":"destroyMix","id":5})", 5, "'mix': missing"},
-        Bad{R"({"type":"setMuted","id":5,"endpoint":1,"muted":"yes"})", 5, "true or false"},
-        Bad{R"({"type":"setGain","id":5,"endpoint":1})", 5, "'gain': missing"},
-        Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":1000})", 5, "'gain'"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":{"muted":"yes"}})", 5,
+            "'controls.muted': expected true or false"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1})", 5, "'controls': missing"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":null})", 5, "'controls'"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":true})", 5,
+            "'controls': expected an object"},
+        Bad{R"({"type":"setControls","id":5,"controls":{}})", 5, "'endpoint': missing"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":{"gain":1000}})", 5,
+            "'controls.gain'"},
         // The one gain range, mixer::kMaxGain (issue 10 item 12): above 4 is refused here too.
-        Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":4.5})", 5, "'gain'"},
-        Bad{R"({"type":"setGain","id":5,"endpoint":1,"gain":-1})", 5, "'gain'"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":{"gain":4.5}})", 5,
+            "'controls.gain': must be between"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":{"gain":-1}})", 5,
+            "'controls.gain'"},
+        Bad{R"({"type":"setControls","id":5,"endpoint":1,"controls":{"gain":"loud"}})", 5,
+            "'controls.gain': expected a number"},
+        // Version 1's requests are gone: a peer still sending them is refused, not half-obeyed.
+        Bad{R"({"type":"setMuted","id":5,"endpoint":1,"muted":true})", 5,
+            "unknown message type \"setMuted\""},
+        Bad{R"({"type":"join","id":6,"endpoint":1,"mix":2,"media":{"participant":)"
+            R"({"codec":"pcmu","payloadType":0,"controls":{"gain":9}},"endpoint":{}}})",
+            6, "'media.participant.controls.gain'"},
         Bad{R"({"type":"join","id":6,"endpoint":1,"mix":2})", 6, "'media': missing"},
         Bad{R"({"type":"join","id":6,"endpoint":1,"mix":2,"media":{"endpoint":{}}})", 6,
             "'media.participant': missing"},

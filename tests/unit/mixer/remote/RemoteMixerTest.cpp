@@ -170,6 +170,60 @@ TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
   EXPECT_FALSE(mixer.mixStats(mix));
 }
 
+// Controls set through the client reach the room behind the server: A muted is not heard, B deaf
+// hears nothing, and each setControls replaces the whole struct (unmuting A as it deafens B).
+TEST(MixerRemote, SetControlsMutesAndDeafensOverTcp) {
+  MixerServer server({44420, 44439});
+  ASSERT_FALSE(server.startError()) << server.startError().message();
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(mixer.waitUntilReady(5s, 2));
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto ra = mixer.reserve(), rb = mixer.reserve();
+  ASSERT_TRUE(ra && rb);
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 1500, rb->rtpPort);
+  ASSERT_TRUE(mixer.join(ra->id, mix, test::mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(mixer.join(rb->id, mix, test::mediaParams(Codec::kPcmu, 0, 2)));
+  RecordingEvents events;
+  auto next = std::chrono::steady_clock::now();
+  // 'frames' of real-time calling, both phones sending their tones and hearing the mix.
+  auto talk = [&](int frames) {
+    for (int i = 0; i < frames; ++i) {
+      a.sendFrame();
+      b.sendFrame();
+      next += 20ms;
+      std::this_thread::sleep_until(next);
+      a.receiveAll();
+      b.receiveAll();
+      if (pollfd p{mixer.eventFd(), POLLIN, 0}; ::poll(&p, 1, 0) == 1) {
+        mixer.deliverEvents(events);
+      }
+    }
+  };
+  talk(60);
+  ASSERT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -6)) << "B hears A";
+  ASSERT_TRUE(test::hasTone(a.recent(30), 1500, 8000, -6)) << "A hears B";
+
+  mixer.setControls(ra->id, Controls{.muted = true});
+  talk(60);
+  EXPECT_LT(test::toneDbov(b.recent(30), 1000, 8000), -45.0) << "B hears A, muted";
+  EXPECT_TRUE(test::hasTone(a.recent(30), 1500, 8000, -6)) << "A, muted, still hears B";
+
+  // The whole struct each time: unmuting A and deafening B are one request each.
+  mixer.setControls(ra->id, Controls{});
+  mixer.setControls(rb->id, Controls{.deaf = true});
+  talk(60);
+  EXPECT_LT(test::rmsDbov(b.recent(30)), -50.0) << "B, deaf, hears A";
+  EXPECT_TRUE(test::hasTone(a.recent(30), 1500, 8000, -6)) << "A hears B, deaf";
+
+  mixer.setControls(rb->id, Controls{});
+  talk(60);
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -6)) << "B hears A again";
+  EXPECT_TRUE(events.failed.empty());
+  mixer.release(ra->id);
+  mixer.release(rb->id);
+  mixer.destroyMix(mix);
+}
+
 TEST(MixerRemote, RefusedJoinComesBackAsEndpointFailed) {
   MixerServer server({44100, 44199});
   RemoteMixer mixer(clientSettings(server.endpoint()));
@@ -363,15 +417,16 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   }
   {
     RawClient client(server.endpoint());
-    client.send(R"({"type":"hello","version":2})"
+    // Version 1 (before setControls) is refused: its setMuted would be an unknown type here.
+    client.send(R"({"type":"hello","version":1})"
                 "\n");
-    EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 2 not supported"));
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 1 not supported"));
     EXPECT_EQ(client.receive(), "");
   }
   {
     RawClient client(server.endpoint());
     client.send(serialize(Hello{}));
-    EXPECT_EQ(client.receive(), R"({"type":"hello","version":1,"mediaAddress":"127.0.0.1"})");
+    EXPECT_EQ(client.receive(), R"({"type":"hello","version":2,"mediaAddress":"127.0.0.1"})");
     // A bad line is answered and the connection stays usable.
     client.send("this is not json\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("type":"failed","id":0)"));
@@ -384,6 +439,20 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
     client.send(R"({"type":"reserve","id":7})"
                 "\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"({"type":"reserved","id":7,)"));
+    // setControls needs its nested object, and an endpoint that is joined.
+    client.send(R"({"type":"setControls","id":8,"endpoint":1})"
+                "\n");
+    EXPECT_THAT(client.receiveAnswer(),
+                ::testing::HasSubstr(R"("id":8,"message":"field 'controls': missing)"));
+    client.send(R"({"type":"setControls","id":9,"endpoint":1,"controls":{"gain":5}})"
+                "\n");
+    EXPECT_THAT(
+        client.receiveAnswer(),
+        ::testing::HasSubstr(R"("id":9,"message":"field 'controls.gain': must be between)"));
+    client.send(R"({"type":"setControls","id":10,"endpoint":999,"controls":{"muted":true}})"
+                "\n");
+    EXPECT_THAT(client.receiveAnswer(),
+                ::testing::HasSubstr(R"("id":10,"message":"no joined endpoint 999)"));
     // Over-long lines end the connection.
     client.send(std::string(kMaxLineBytes + 10, 'x'));
     std::string line;

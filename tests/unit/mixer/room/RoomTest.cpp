@@ -220,10 +220,10 @@ TEST(MixerRoom, MutedVoiceIsNotMixed) {
   Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
   Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
   sink.phones = {{ca.id, &a}, {cb.id, &b}};
-  room.setMuted(ca.id, true);
+  room.setControls(ca.id, Controls{.muted = true});
   run(room, {ca, cb}, 50);
   EXPECT_LT(test::toneDbov(b.recent(30), 1000, 48000), kAbsentDbov);
-  room.setMuted(ca.id, false);
+  room.setControls(ca.id, Controls{});
   run(room, {ca, cb}, 50);
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
 }
@@ -235,10 +235,34 @@ TEST(MixerRoom, DeafParticipantHearsSilenceButIsStillHeard) {
   Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
   Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
   sink.phones = {{ca.id, &a}, {cb.id, &b}};
-  room.setDeaf(ca.id, true);
+  room.setControls(ca.id, Controls{.deaf = true});
   run(room, {ca, cb}, 50);
   EXPECT_LT(test::rmsDbov(a.recent(30)), -50.0);
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+}
+
+// The whole struct is applied at once: a gain set with a mute takes effect when the next
+// setControls lifts the mute, and a gain of 0 silences like a mute.
+TEST(MixerRoom, ControlsApplyTogetherAndGainScalesTheVoice) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kOpus, 111, 1000, 1), b(Codec::kOpus, 111, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  run(room, {ca, cb}, 50);
+  const double unity = test::toneDbov(b.recent(30), 1000, 48000);
+  ASSERT_GT(unity, -20.0);
+  EXPECT_TRUE(room.setControls(ca.id, Controls{.muted = true, .gain = 0.5F}));
+  run(room, {ca, cb}, 50);
+  EXPECT_LT(test::toneDbov(b.recent(30), 1000, 48000), kAbsentDbov);
+  EXPECT_TRUE(room.setControls(ca.id, Controls{.gain = 0.5F}));
+  run(room, {ca, cb}, 50);
+  EXPECT_NEAR(test::toneDbov(b.recent(30), 1000, 48000), unity - 6.0, 1.5) << "half: -6 dB";
+  EXPECT_TRUE(room.setControls(ca.id, Controls{.gain = 0.0F}));
+  run(room, {ca, cb}, 50);
+  EXPECT_LT(test::toneDbov(b.recent(30), 1000, 48000), kAbsentDbov);
+  EXPECT_FALSE(room.setControls(999, Controls{})) << "an unknown participant";
 }
 
 TEST(MixerRoom, ForeignSsrcAndUnknownPayloadTypeChangeNothing) {
@@ -388,7 +412,7 @@ TEST(MixerRoom, MutedParticipantIsNotDecoded) {
   Call ca{room.add(settingsFor(Codec::kOpus, 111, 11)), &a};
   Call cb{room.add(settingsFor(Codec::kOpus, 111, 12)), &b};
   sink.phones = {{ca.id, &a}, {cb.id, &b}};
-  room.setMuted(ca.id, true);
+  room.setControls(ca.id, Controls{.muted = true});
   run(room, {ca, cb}, 50);
   EXPECT_EQ(room.stats(ca.id)->framesDecoded, 0u);
   EXPECT_FALSE(room.stats(ca.id)->talking);
