@@ -122,6 +122,10 @@ boost::json::object participantJson(const room::Call& call, const room::Uas& foc
   out["deaf"] = controls.deaf;
   out["gain"] = controls.gain;
   out["inMix"] = call.inMix();
+  if (const auto* p = focus.conferences().participant(call.dialog().key())) {
+    out["role"] = std::string(conference::name(p->role));
+    out["status"] = std::string(conference::name(p->status));
+  }
   if (auto stats = focus.participantMedia(call)) {
     out["talking"] = stats->talking;
     const auto& q = stats->quality;
@@ -250,6 +254,17 @@ Reply listRooms(const Context& context, const Request& /*request*/, const Params
   return Json{http::status::ok, std::move(out)};
 }
 
+boost::json::value conferenceJson(const room::Uas& focus, const std::string& key) {
+  const auto* c = focus.conferences().find(key);
+  if (c == nullptr) {
+    return nullptr;  // nobody is in it: no conference runs
+  }
+  return boost::json::object{{"locked", c->locked},
+                             {"allMuted", c->allMuted},
+                             {"participants", c->participants.size()},
+                             {"uri", c->uri}};
+}
+
 Reply getRoom(const Context& context, const Request& /*request*/, const Params& params) {
   auto found = resolveRoom(context, params);
   if (auto* problem = std::get_if<Problem>(&found)) {
@@ -266,6 +281,7 @@ Reply getRoom(const Context& context, const Request& /*request*/, const Params& 
     const auto mix = context.live->calls.roomMedia(room.live.key);
     out["recording"] = mix && mix->recording;
     out["playing"] = mix && mix->playing;
+    out["conference"] = conferenceJson(context.live->calls, room.live.key);
   }
   return Json{http::status::ok, std::move(out)};
 }

@@ -304,7 +304,7 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
     return notFound("no participant " + printable(param(params, "callId")) + " in room " +
                     target.room.key);
   }
-  auto body = jsonBody(request, false, {"muted", "deaf", "gain"});
+  auto body = jsonBody(request, false, {"muted", "deaf", "gain", "role"});
   if (auto* problem = std::get_if<Problem>(&body)) {
     return std::move(*problem);
   }
@@ -331,6 +331,18 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
       controls.gain = static_cast<float>(value->to_number<double>());
     }
   }
+  std::optional<policy::Role> role;
+  if (const auto* value = object.if_contains("role")) {
+    const auto* text = value->if_string();
+    for (auto r : {policy::Role::kParticipant, policy::Role::kModerator, policy::Role::kListener}) {
+      if (text != nullptr && *text == conference::name(r)) {
+        role = r;
+      }
+    }
+    if (!role) {
+      errors.push_back({"role", "one of \"participant\", \"moderator\", \"listener\""});
+    }
+  }
   if (!errors.empty()) {
     return badRequest("bad participant settings", std::move(errors));
   }
@@ -340,8 +352,135 @@ Reply changeParticipant(const Context& context, const Request& request, const Pa
     return notFound("participant " + printable(param(params, "callId")) +
                     " is not in the conference yet");
   }
+  if (role) {
+    // A listener is muted by what they are; a participant made one is muted with it.
+    if (*role == policy::Role::kListener) {
+      controls.muted = true;
+    }
+    target.live->calls.conferences().setRole(call->dialog().key(), *role);
+  }
   target.live->calls.conferences().setControls(call->dialog().key(), controls);
   return Json{http::status::ok, routes::participantJson(*call, target.live->calls)};
+}
+
+// A participant of the room's conference by the Call-ID the API shows, or the 404.
+std::variant<const conference::Participant*, Problem> participantIn(const LiveRoom& target,
+                                                                    const Params& params) {
+  const auto* conference = target.live->calls.conferences().find(target.room.key);
+  const std::string& callId = param(params, "callId");
+  if (conference != nullptr) {
+    for (const auto& p : conference->participants) {
+      if (p.callId == callId && !p.disconnection) {
+        return &p;
+      }
+    }
+  }
+  return notFound("no participant " + printable(callId) + " in room " + target.room.key);
+}
+
+Reply removeParticipant(const Context& context, const Request& /*request*/, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto who = participantIn(target, params);
+  if (auto* problem = std::get_if<Problem>(&who)) {
+    return std::move(*problem);
+  }
+  const std::string id = std::get<const conference::Participant*>(who)->id;
+  if (!target.live->calls.kick(id, "removed over the API")) {
+    return notFound("participant " + printable(param(params, "callId")) + " is leaving already");
+  }
+  return Json{http::status::no_content, nullptr};
+}
+
+Reply addParticipant(const Context& context, const Request& request, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto body = jsonBody(request, false, {"uri"});
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto* value = std::get<boost::json::object>(body).if_contains("uri");
+  if (value == nullptr || !value->is_string()) {
+    return badRequest("whom to call", {{"uri", "a SIP URI, as \"sip:bob@example.com\""}});
+  }
+  auto uri = sip::Uri::parse(value->as_string());
+  if (!uri || !uri->isSip() || uri->host.empty()) {
+    return problemWith(http::status::unprocessable_entity, "not a SIP URI we can call",
+                       {{"uri", "a sip: or sips: URI with a host"}});
+  }
+  uri->headers.clear();  // the caller of the API does not get to write our headers
+  if (target.live->calls.conferences().find(target.room.key) == nullptr) {
+    return nobodyIn(target.room);
+  }
+  if (auto refused = target.live->calls.dialOut(target.room.key, *uri, std::string(), nullptr)) {
+    // 503: no media ports, or the mixer is gone; the rest (full, not running) is the room's
+    // state now.
+    const auto status =
+        refused->first == 503 ? http::status::service_unavailable : http::status::conflict;
+    return problemWith(status, refused->second);
+  }
+  // The call is placed; how it goes shows in the room (and its conference events).
+  return Json{http::status::accepted,
+              boost::json::object{{"uri", uri->str()}, {"status", "dialing-out"}}};
+}
+
+Reply changeConference(const Context& context, const Request& request, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  auto body = jsonBody(request, false, {"locked", "allMuted"});
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  const auto& object = std::get<boost::json::object>(body);
+  std::vector<FieldError> errors;
+  std::optional<bool> locked;
+  std::optional<bool> allMuted;
+  for (auto [field, out] : {std::pair{"locked", &locked}, std::pair{"allMuted", &allMuted}}) {
+    if (const auto* value = object.if_contains(field)) {
+      if (value->is_bool()) {
+        *out = value->as_bool();
+      } else {
+        errors.push_back({field, "true or false"});
+      }
+    }
+  }
+  if (!errors.empty()) {
+    return badRequest("bad conference settings", std::move(errors));
+  }
+  auto& focus = target.live->calls;
+  if (focus.conferences().find(target.room.key) == nullptr) {
+    return nobodyIn(target.room);
+  }
+  // Through the focus, as a moderator's keypad: the same prompts, the same events.
+  if (locked) {
+    focus.setLocked(target.room.key, *locked);
+  }
+  if (allMuted) {
+    focus.setAllMuted(target.room.key, *allMuted);
+  }
+  return Json{http::status::ok, routes::conferenceJson(focus, target.room.key)};
+}
+
+Reply endConference(const Context& context, const Request& /*request*/, const Params& params) {
+  auto found = liveRoom(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto& target = std::get<LiveRoom>(found);
+  if (target.live->calls.conferences().find(target.room.key) == nullptr) {
+    return nobodyIn(target.room);
+  }
+  const auto removed = target.live->calls.endConference(target.room.key, "the conference ended");
+  return Json{http::status::ok, boost::json::object{{"removed", removed}}};
 }
 
 Reply getMixer(const Context& context, const Request& /*request*/, const Params& /*params*/) {
@@ -416,6 +555,11 @@ const std::array kRoutes{
     Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback, Access::kWrite},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant,
           Access::kWrite},
+    Route{"/v1/rooms/{id}/participants/{callId}", http::verb::delete_, &removeParticipant,
+          Access::kWrite},
+    Route{"/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite},
+    Route{"/v1/rooms/{id}/conference", http::verb::patch, &changeConference, Access::kWrite},
+    Route{"/v1/rooms/{id}/conference", http::verb::delete_, &endConference, Access::kWrite},
     Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
     Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
     Route{"/v1/tenants", http::verb::get, &routes::listTenants, Access::kOperatorRead},

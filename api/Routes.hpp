@@ -191,8 +191,10 @@ Reply createRoom(const Context& context, const Request& request, const Params& p
 Reply getRoom(const Context& context, const Request& request, const Params& params);
 Reply changeRoom(const Context& context, const Request& request, const Params& params);
 Reply deleteRoom(const Context& context, const Request& request, const Params& params);
-// One participant as the API shows them: call, codec, controls and media quality.
+// One participant as the API shows them: call, role, codec, controls and media quality.
 boost::json::object participantJson(const room::Call& call, const room::Uas& focus);
+// The conference running in a room (lock, mute-all, how many), or null when none runs.
+boost::json::value conferenceJson(const room::Uas& focus, const std::string& key);
 
 // Tenants and API keys, the operator's (api/TenantRoutes.cpp).
 Reply listTenants(const Context& context, const Request& request, const Params& params);

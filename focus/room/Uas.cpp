@@ -970,14 +970,51 @@ void Uas::keypad(Call& call, char key) {
     return;
   }
   if (key == '1') {
-    const bool nowLocked = !conference->locked;
-    model_.setLocked(roomId, nowLocked);
-    announce(roomId, nowLocked ? "conference-locked" : "conference-unlocked");
+    setLocked(roomId, !conference->locked);
   } else if (key == '9') {
-    const bool nowMuted = !conference->allMuted;
-    model_.setAllMuted(roomId, nowMuted);
-    announce(roomId, nowMuted ? "all-muted" : "all-unmuted");
+    setAllMuted(roomId, !conference->allMuted);
   }
+}
+
+bool Uas::setLocked(const std::string& roomKey, bool locked) {
+  const auto* conference = model_.find(roomKey);
+  if (conference == nullptr) {
+    return false;
+  }
+  if (conference->locked != locked) {
+    model_.setLocked(roomKey, locked);
+    announce(roomKey, locked ? "conference-locked" : "conference-unlocked");
+  }
+  return true;
+}
+
+bool Uas::setAllMuted(const std::string& roomKey, bool muted) {
+  const auto* conference = model_.find(roomKey);
+  if (conference == nullptr) {
+    return false;
+  }
+  if (conference->allMuted != muted) {
+    model_.setAllMuted(roomKey, muted);
+    announce(roomKey, muted ? "all-muted" : "all-unmuted");
+  }
+  return true;
+}
+
+std::size_t Uas::endConference(const std::string& roomKey, const std::string& reason) {
+  const auto* conference = model_.find(roomKey);
+  if (conference == nullptr) {
+    return 0;
+  }
+  // kick() changes the model: take the ids first.
+  std::vector<std::string> ids;
+  for (const auto& p : conference->participants) {
+    ids.push_back(p.id);
+  }
+  std::size_t removed = 0;
+  for (const auto& id : ids) {
+    removed += kick(id, reason) ? 1U : 0U;
+  }
+  return removed;
 }
 
 std::optional<mixer::MixId> Uas::mixOf(const std::string& roomId) const {

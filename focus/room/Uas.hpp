@@ -146,6 +146,13 @@ class Uas final : public txn::TransactionUser,
   // Removes a participant: BYE (or CANCEL while we call them), and they leave "booted" (RFC 4575
   // §5.7.4). False: no such participant.
   bool kick(std::string_view participantId, std::string reason);
+  // What a moderator's keypad does (*1, *9), for the API too: through the conference model, with
+  // the same prompt to everyone. False when no conference runs in the room.
+  bool setLocked(const std::string& roomKey, bool locked);
+  bool setAllMuted(const std::string& roomKey, bool muted);
+  // Ends the conference: everyone in it, or on the way in, is removed ("booted", RFC 4575
+  // §5.7.4). The number removed.
+  std::size_t endConference(const std::string& roomKey, const std::string& reason);
   // Calls 'target' into the running conference 'roomKey' (RFC 4579 §5.5); 'report' (may be
   // null) hears how it goes. Nothing, or the status and reason it was refused with.
   std::optional<std::pair<int, std::string>> dialOut(const std::string& roomKey,

@@ -1,0 +1,158 @@
+// The API steering a live conference through the focus (issue 13 item 2): a real focus without
+// sockets (tests/unit/focus/room/UasHarness.hpp) with calls in room 1000, and the router in front
+// of it with a real policy store. Lock and mute-all go through the conference model as a
+// moderator's keypad would; a removal is a BYE on the wire; a dial-out is an INVITE; ending the
+// conference sends everyone a BYE.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <string>
+
+#include "api/Router.hpp"
+#include "tests/unit/api/ScratchKeys.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
+
+namespace confab::api {
+namespace {
+
+using test::callIn;
+using test::UasHarness;
+
+const auto kClient = boost::asio::ip::make_address("192.0.2.11");
+
+class LiveRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_.room(keys_.tenant("default"), "1000", "Room 1000");
+    aliceTag_ = callIn(h_, "alice-call");
+    bobTag_ = callIn(h_, "bob-call");
+  }
+  Response call(http::verb method, const std::string& target, const std::string& body = {}) {
+    Request request(method, target, 11);
+    request.set(http::field::host, "localhost");
+    request.set(http::field::authorization, key_);
+    if (!body.empty()) {
+      request.set(http::field::content_type, "application/json");
+      request.body() = body;
+      request.prepare_payload();
+    }
+    return router_.route(request, kClient);
+  }
+  static boost::json::value json(const Response& response) {
+    return boost::json::parse(response.body());
+  }
+  std::vector<sip::Message> sent(const std::string& method) {
+    std::vector<sip::Message> out;
+    for (const auto& [m, to] : h_.wire.requests) {
+      if (m.isRequest() && m.method == method) {
+        out.push_back(m);
+      }
+    }
+    return out;
+  }
+  const conference::Conference& conference() { return *h_.uas().conferences().find("1000"); }
+
+  UasHarness h_;
+  ScratchKeys keys_;
+  Live live_{h_.uas(), "/nonexistent/recordings", "/nonexistent/media", nullptr};
+  Auth auth_{keys_.store()};
+  Router router_{keys_.store(), auth_, &live_};
+  std::string key_ = keys_.bearer();
+  std::string aliceTag_;
+  std::string bobTag_;
+};
+
+TEST_F(LiveRoutesTest, TheRoomShowsItsConferenceAndEachParticipantsRole) {
+  const auto room = json(call(http::verb::get, "/v1/rooms/1000")).as_object();
+  const auto& participants = room.at("participants").as_array();
+  ASSERT_EQ(participants.size(), 2U);
+  for (const auto& p : participants) {
+    EXPECT_THAT(std::string(p.at("callId").as_string()),
+                ::testing::AnyOf("alice-call", "bob-call"));
+    EXPECT_EQ(p.at("role"), "participant");
+    EXPECT_EQ(p.at("status"), "connected");
+  }
+  EXPECT_EQ(room.at("conference").at("locked"), false);
+  EXPECT_EQ(room.at("conference").at("participants"), 2);
+}
+
+TEST_F(LiveRoutesTest, LockAndMuteAllGoThroughTheConferenceModel) {
+  auto locked = call(http::verb::patch, "/v1/rooms/1000/conference", R"({"locked":true})");
+  ASSERT_EQ(locked.result(), http::status::ok) << locked.body();
+  EXPECT_EQ(json(locked).at("locked"), true);
+  EXPECT_TRUE(conference().locked);
+  EXPECT_TRUE(h_.uas().locked("1000")) << "new callers who are not moderators are kept out";
+  auto muted = call(http::verb::patch, "/v1/rooms/1000/conference", R"({"allMuted":true})");
+  ASSERT_EQ(muted.result(), http::status::ok);
+  EXPECT_TRUE(conference().allMuted);
+  for (const auto& p : conference().participants) {
+    EXPECT_TRUE(p.controls.muted) << p.callId << ": not a moderator, so muted";
+  }
+  EXPECT_EQ(call(http::verb::patch, "/v1/rooms/1000/conference", R"({"locked":"yes"})").result(),
+            http::status::bad_request);
+  EXPECT_EQ(call(http::verb::patch, "/v1/rooms/1000/conference", R"({"volume":1})").result(),
+            http::status::bad_request);
+}
+
+TEST_F(LiveRoutesTest, ARoleChangesInTheModel) {
+  auto changed =
+      call(http::verb::patch, "/v1/rooms/1000/participants/bob-call", R"({"role":"moderator"})");
+  ASSERT_EQ(changed.result(), http::status::ok) << changed.body();
+  EXPECT_EQ(json(changed).at("role"), "moderator");
+  EXPECT_EQ(conference().participants[1].role, policy::Role::kModerator);
+  // A listener is muted with it.
+  auto listener =
+      call(http::verb::patch, "/v1/rooms/1000/participants/alice-call", R"({"role":"listener"})");
+  EXPECT_EQ(json(listener).at("muted"), true);
+  EXPECT_EQ(call(http::verb::patch, "/v1/rooms/1000/participants/alice-call", R"({"role":"boss"})")
+                .result(),
+            http::status::bad_request);
+}
+
+TEST_F(LiveRoutesTest, ARemovalIsAByeAndAnUnknownParticipant404) {
+  EXPECT_EQ(call(http::verb::delete_, "/v1/rooms/1000/participants/nobody").result(),
+            http::status::not_found);
+  ASSERT_EQ(call(http::verb::delete_, "/v1/rooms/1000/participants/bob-call").result(),
+            http::status::no_content);
+  const auto byes = sent("BYE");
+  ASSERT_EQ(byes.size(), 1U);
+  EXPECT_EQ(byes[0].callId(), "bob-call");
+}
+
+TEST_F(LiveRoutesTest, ADialOutIsAnInviteFromTheConference) {
+  auto placed = call(http::verb::post, "/v1/rooms/1000/participants",
+                     R"({"uri":"sip:carol@127.0.0.1:5094"})");
+  ASSERT_EQ(placed.result(), http::status::accepted) << placed.body();
+  const auto invites = sent("INVITE");
+  ASSERT_EQ(invites.size(), 1U);
+  EXPECT_EQ(invites[0].requestUri.str(), "sip:carol@127.0.0.1:5094");
+  EXPECT_NE(invites[0].header("From")->find("sip:1000@"), std::string::npos);
+  for (const char* bad : {R"({"uri":"tel:+15551234"})", R"({"uri":"sip:"})"}) {
+    EXPECT_EQ(call(http::verb::post, "/v1/rooms/1000/participants", bad).result(),
+              http::status::unprocessable_entity)
+        << bad;
+  }
+  EXPECT_EQ(call(http::verb::post, "/v1/rooms/1000/participants", R"({"uri":5})").result(),
+            http::status::bad_request);
+}
+
+TEST_F(LiveRoutesTest, EndingTheConferenceHangsUpOnEveryone) {
+  auto ended = call(http::verb::delete_, "/v1/rooms/1000/conference");
+  ASSERT_EQ(ended.result(), http::status::ok);
+  EXPECT_EQ(json(ended).at("removed"), 2);
+  EXPECT_EQ(sent("BYE").size(), 2U);
+}
+
+TEST_F(LiveRoutesTest, NothingToSteerInARoomNobodyIsIn) {
+  keys_.room(keys_.store().tenantByName("default")->id, "1001");
+  for (auto [method, target, body] :
+       {std::tuple{http::verb::patch, "/v1/rooms/1001/conference", R"({"locked":true})"},
+        std::tuple{http::verb::delete_, "/v1/rooms/1001/conference", ""},
+        std::tuple{http::verb::post, "/v1/rooms/1001/participants", R"({"uri":"sip:x@y"})"}}) {
+    EXPECT_EQ(call(method, target, body).result(), http::status::conflict) << target;
+  }
+}
+
+}  // namespace
+}  // namespace confab::api
