@@ -21,11 +21,18 @@ using Response = http::response<http::string_body>;
 struct Limits {
   std::size_t headerBytes = 8 * 1024;
   std::size_t bodyBytes = 64 * 1024;
-  // Reading one request (also the idle wait for the next one on a kept-alive connection), and
-  // writing one response.
+  // From the start of a read (the idle wait on a kept-alive connection included) to the end of
+  // the request's header section: short, so that a client sending its header a byte at a time
+  // holds a connection for seconds, not for the whole request timeout.
+  std::chrono::milliseconds headerTimeout{5000};
+  // Reading one whole request, and writing one response.
   std::chrono::milliseconds requestTimeout{30000};
-  // Connections served at once; more are closed as soon as they are accepted.
+  // Connections served at once. When all are taken, a new one replaces the one that has waited
+  // longest for its next header (idle or slow), so that clients holding connections open cannot
+  // lock everyone else out; when none waits, the new one is closed.
   std::size_t maxConnections = 256;
+  // Connections from one address (an IPv6 /64 counts as one) at once; more are closed.
+  std::size_t maxConnectionsPerAddress = 32;
 };
 
 // Puts the limits on a parser before it reads anything.

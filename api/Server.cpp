@@ -1,6 +1,7 @@
 #include "api/Server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -10,9 +11,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "api/Problem.hpp"
@@ -42,8 +45,8 @@ struct Server::Shared {
 // again while the client keeps the connection alive. All of it runs on the connection's strand.
 class Server::Session : public std::enable_shared_from_this<Server::Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string addressKey)
+      : stream_(std::move(socket)), shared_(std::move(shared)), addressKey_(std::move(addressKey)) {
     beast::error_code ec;
     source_ = stream_.socket().remote_endpoint(ec).address();
   }
@@ -52,6 +55,11 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&Session::read, shared_from_this()));
   }
+
+  // Who it is for the per-address limit, and since when it waits for a header (0: it does not;
+  // a request is being read, handled or answered). Read by the listener under Shared::mutex.
+  [[nodiscard]] const std::string& addressKey() const { return addressKey_; }
+  [[nodiscard]] int64_t waitingSince() const { return waitingSince_.load(); }
 
   // Safe from any thread.
   void close() {
@@ -70,7 +78,20 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     }
     parser_.emplace();
     applyLimits(*parser_, shared_->limits);
-    // Bounds the whole request, and the idle wait for it on a kept-alive connection.
+    // The header first, under its own short deadline (the idle wait included)...
+    waitingSince_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    stream_.expires_after(shared_->limits.headerTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::onHeader, shared_from_this()));
+  }
+
+  void onHeader(beast::error_code ec, std::size_t /*bytes*/) {
+    waitingSince_ = 0;
+    if (ec || closed_) {
+      onRead(ec, 0);
+      return;
+    }
+    // ...then the body, within what is left of the request's time.
     stream_.expires_after(shared_->limits.requestTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::onRead, shared_from_this()));
@@ -125,6 +146,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   bool closed_ = false;
+  std::string addressKey_;
+  std::atomic<int64_t> waitingSince_{0};  // steady_clock ticks
 };
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
@@ -170,20 +193,47 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
       return;
     }
     if (!ec) {
+      beast::error_code peerError;
+      const std::string key = lockoutKey(socket.remote_endpoint(peerError).address());
       std::shared_ptr<Session> session;
+      std::shared_ptr<Session> evicted;
       {
         std::lock_guard lock(shared_->mutex);
         auto& sessions = shared_->sessions;
         sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                       [](const auto& s) { return s.expired(); }),
                        sessions.end());
-        if (!shared_->stopped && sessions.size() < shared_->limits.maxConnections) {
-          session = std::make_shared<Session>(std::move(socket), shared_);
+        std::size_t fromThere = 0;
+        std::shared_ptr<Session> longestWaiting;
+        for (const auto& weak : sessions) {
+          if (auto s = weak.lock()) {
+            fromThere += s->addressKey() == key ? 1U : 0U;
+            const auto since = s->waitingSince();
+            if (since != 0 && (!longestWaiting || since < longestWaiting->waitingSince())) {
+              longestWaiting = std::move(s);
+            }
+          }
+        }
+        const bool full = sessions.size() >= shared_->limits.maxConnections;
+        if (!shared_->stopped && !peerError &&
+            fromThere < shared_->limits.maxConnectionsPerAddress && (!full || longestWaiting)) {
+          if (full) {
+            // The connection that has waited longest for a header gives way: an idle or slow
+            // client cannot keep a new one out (issue 13 item 1).
+            evicted = std::move(longestWaiting);
+            sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                          [&](const auto& s) { return s.lock() == evicted; }),
+                           sessions.end());
+          }
+          session = std::make_shared<Session>(std::move(socket), shared_, key);
           sessions.push_back(session);
         }
       }
-      // Over the limit, the socket closes here: a client that holds many connections open
-      // cannot starve the others of file descriptors.
+      if (evicted) {
+        evicted->close();
+      }
+      // Refused, the socket closes here: a client that holds many connections open cannot
+      // starve the others of file descriptors.
       if (session) {
         session->start();
       }

@@ -214,9 +214,10 @@ TEST_F(ServerTest, OversizedBodyGets413) {
   EXPECT_TRUE(client.closedByServer());
 }
 
-TEST_F(ServerTest, IncompleteRequestTimesOut) {
+TEST_F(ServerTest, AHeaderSentSlowlyTimesOutLongBeforeTheRequestTimeout) {
   Limits limits;
-  limits.requestTimeout = 200ms;
+  limits.headerTimeout = 200ms;
+  limits.requestTimeout = 60s;
   startServer(limits);
   Client client(io_, server_->localEndpoint());
   client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n");
@@ -227,9 +228,20 @@ TEST_F(ServerTest, IncompleteRequestTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, kWaitLimit);
 }
 
-TEST_F(ServerTest, IdleKeptAliveConnectionTimesOut) {
+TEST_F(ServerTest, ABodySentSlowlyTimesOut) {
   Limits limits;
   limits.requestTimeout = 200ms;
+  startServer(limits);
+  Client client(io_, server_->localEndpoint());
+  client.sendRaw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+  beast::error_code ec;
+  EXPECT_FALSE(client.receive(&ec).has_value());
+  EXPECT_TRUE(ec);
+}
+
+TEST_F(ServerTest, IdleKeptAliveConnectionTimesOut) {
+  Limits limits;
+  limits.headerTimeout = 200ms;
   startServer(limits);
   Client client(io_, server_->localEndpoint());
   EXPECT_EQ(client.get("/health").result(), http::status::ok);
@@ -238,17 +250,51 @@ TEST_F(ServerTest, IdleKeptAliveConnectionTimesOut) {
   EXPECT_TRUE(ec);
 }
 
-TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
+TEST_F(ServerTest, ANewConnectionReplacesTheOneWaitingLongestWhenAllAreTaken) {
+  Limits limits;
+  limits.maxConnections = 2;
+  startServer(limits);
+  // Two clients hold every connection, idle or sending nothing.
+  Client idle(io_, server_->localEndpoint());
+  EXPECT_EQ(idle.get("/health").result(), http::status::ok);
+  Client silent(io_, server_->localEndpoint());
+  // Someone else still gets an answer: the idle one (waiting longest) gives way.
+  Client third(io_, server_->localEndpoint());
+  EXPECT_EQ(third.get("/health").result(), http::status::ok);
+  EXPECT_TRUE(idle.closedByServer());
+}
+
+TEST_F(ServerTest, ANewConnectionIsClosedWhenNoneWaitsForAHeader) {
   Limits limits;
   limits.maxConnections = 1;
   startServer(limits);
-  Client first(io_, server_->localEndpoint());
-  EXPECT_EQ(first.get("/health").result(), http::status::ok);
+  // The only connection is in the middle of a request (its body half sent): it is not idle.
+  Client busy(io_, server_->localEndpoint());
+  busy.sendRaw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n12");
+  // Let the server read the header before the next connection comes.
+  io_.run_for(50ms);
   Client second(io_, server_->localEndpoint());
   second.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(second.closedByServer());
-  // The first one is still served.
-  EXPECT_EQ(first.get("/health").result(), http::status::ok);
+  // The busy one finishes and is answered.
+  busy.sendRaw("34");
+  auto response = busy.receive();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result(), http::status::method_not_allowed);
+}
+
+TEST_F(ServerTest, OneAddressGetsOnlyItsShareOfConnections) {
+  Limits limits;
+  limits.maxConnectionsPerAddress = 2;
+  startServer(limits);
+  Client a(io_, server_->localEndpoint());
+  Client b(io_, server_->localEndpoint());
+  EXPECT_EQ(a.get("/health").result(), http::status::ok);
+  EXPECT_EQ(b.get("/health").result(), http::status::ok);
+  Client c(io_, server_->localEndpoint());
+  c.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(c.closedByServer()) << "a third from 127.0.0.1";
+  EXPECT_EQ(a.get("/health").result(), http::status::ok) << "the first two go on";
 }
 
 TEST_F(ServerTest, StopClosesOpenConnections) {
