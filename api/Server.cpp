@@ -203,30 +203,46 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                       [](const auto& s) { return s.expired(); }),
                        sessions.end());
+        // The connections waiting longest for a header, overall and from this address: they
+        // give way to a new one when a limit is reached, so that idle or slow clients (a header
+        // a byte at a time) cannot keep anyone out, not even others behind the same address.
         std::size_t fromThere = 0;
         std::shared_ptr<Session> longestWaiting;
+        std::shared_ptr<Session> longestWaitingThere;
+        const auto waitsLonger = [](const std::shared_ptr<Session>& s,
+                                    const std::shared_ptr<Session>& than) {
+          return s->waitingSince() != 0 && (!than || s->waitingSince() < than->waitingSince());
+        };
         for (const auto& weak : sessions) {
           if (auto s = weak.lock()) {
-            fromThere += s->addressKey() == key ? 1U : 0U;
-            const auto since = s->waitingSince();
-            if (since != 0 && (!longestWaiting || since < longestWaiting->waitingSince())) {
-              longestWaiting = std::move(s);
+            if (s->addressKey() == key) {
+              ++fromThere;
+              if (waitsLonger(s, longestWaitingThere)) {
+                longestWaitingThere = s;
+              }
+            }
+            if (waitsLonger(s, longestWaiting)) {
+              longestWaiting = s;
             }
           }
         }
-        const bool full = sessions.size() >= shared_->limits.maxConnections;
-        if (!shared_->stopped && !peerError &&
-            fromThere < shared_->limits.maxConnectionsPerAddress && (!full || longestWaiting)) {
-          if (full) {
-            // The connection that has waited longest for a header gives way: an idle or slow
-            // client cannot keep a new one out (issue 13 item 1).
-            evicted = std::move(longestWaiting);
+        if (fromThere >= shared_->limits.maxConnectionsPerAddress) {
+          evicted = longestWaitingThere;
+        } else if (sessions.size() >= shared_->limits.maxConnections) {
+          evicted = longestWaiting;
+        }
+        const bool room = fromThere < shared_->limits.maxConnectionsPerAddress &&
+                          sessions.size() < shared_->limits.maxConnections;
+        if (!shared_->stopped && !peerError && (room || evicted)) {
+          if (evicted) {
             sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                           [&](const auto& s) { return s.lock() == evicted; }),
                            sessions.end());
           }
           session = std::make_shared<Session>(std::move(socket), shared_, key);
           sessions.push_back(session);
+        } else {
+          evicted.reset();
         }
       }
       if (evicted) {

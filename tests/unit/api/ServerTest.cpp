@@ -11,8 +11,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/Problem.hpp"
 #include "api/Server.hpp"
@@ -287,14 +289,37 @@ TEST_F(ServerTest, OneAddressGetsOnlyItsShareOfConnections) {
   Limits limits;
   limits.maxConnectionsPerAddress = 2;
   startServer(limits);
+  // Two connections from 127.0.0.1 in the middle of requests (bodies half sent): its share.
   Client a(io_, server_->localEndpoint());
   Client b(io_, server_->localEndpoint());
-  EXPECT_EQ(a.get("/health").result(), http::status::ok);
-  EXPECT_EQ(b.get("/health").result(), http::status::ok);
+  a.sendRaw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n12");
+  b.sendRaw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n12");
+  io_.run_for(50ms);
   Client c(io_, server_->localEndpoint());
   c.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_TRUE(c.closedByServer()) << "a third from 127.0.0.1";
-  EXPECT_EQ(a.get("/health").result(), http::status::ok) << "the first two go on";
+  EXPECT_TRUE(c.closedByServer()) << "a third from 127.0.0.1 while both are busy";
+  a.sendRaw("34");
+  ASSERT_TRUE(a.receive().has_value()) << "the first two go on";
+}
+
+TEST_F(ServerTest, SlowClientsFromOneAddressGiveWayToAProbeFromIt) {
+  Limits limits;
+  limits.maxConnectionsPerAddress = 8;
+  startServer(limits);
+  // Eight clients sending their header a byte at a time (the classic slow attack).
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.push_back(std::make_unique<Client>(io_, server_->localEndpoint()));
+    slow.back()->sendRaw("G");
+  }
+  io_.run_for(50ms);
+  // A health check from the same address still gets its answer at once.
+  Client probe(io_, server_->localEndpoint());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(probe.get("/health").result(), http::status::ok);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, limits.headerTimeout)
+      << "it did not wait for a slow one's header to time out";
+  EXPECT_TRUE(slow.front()->closedByServer()) << "the one waiting longest gave way";
 }
 
 TEST_F(ServerTest, StopClosesOpenConnections) {
