@@ -133,6 +133,7 @@ Problem noLiveBridge() {
   return problemWith(http::status::service_unavailable, "this server has no live rooms");
 }
 
+// Liveness (a probe restarts the process when this fails): the server answers at all.
 Reply getHealth(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
   return Json{http::status::ok, boost::json::object{{"status", "ok"}}};
 }
@@ -542,8 +543,26 @@ Reply listRegistrations(const Context& context,
 
 constexpr std::array<std::string_view, 4> kRoomListQuery = {"tenant", "q", "limit", "after"};
 
+// Readiness (a load balancer sends calls here only while this is 200): the policy store answers
+// and the mixer can give new calls media. 503 names what is not ready.
+Reply getReady(const Context& context, const Request& /*request*/, const Params& /*params*/) {
+  std::vector<FieldError> failing;
+  if (context.store.schemaVersion() != policy::Store::kSchemaVersion) {
+    failing.push_back({"store", "the policy store does not answer"});
+  }
+  if (context.live != nullptr && !context.live->calls.mixerReady()) {
+    failing.push_back({"mixer", "no mixer to give new calls media"});
+  }
+  if (!failing.empty()) {
+    return problemWith(http::status::service_unavailable, "not ready", std::move(failing));
+  }
+  return Json{http::status::ok, boost::json::object{{"status", "ready"}}};
+}
+
 const std::array kRoutes{
     Route{"/health", http::verb::get, &getHealth, Access::kOpen},
+    Route{"/healthz", http::verb::get, &getHealth, Access::kOpen},
+    Route{"/readyz", http::verb::get, &getReady, Access::kOpen},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
     Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},

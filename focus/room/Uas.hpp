@@ -133,6 +133,7 @@ class Uas final : public txn::TransactionUser,
   [[nodiscard]] std::optional<mixer::MixStats> roomMedia(const std::string& roomId) const;
   [[nodiscard]] std::optional<mixer::MediaStats> participantMedia(const Call& call) const;
   [[nodiscard]] std::vector<mixer::EngineThreadStats> mixerThreads() const;
+  [[nodiscard]] bool mixerReady() const { return mixer_.ready(); }
   // False when nobody is in the room or the mixer refused.
   bool startRecording(const std::string& roomId,
                       const std::string& path,

@@ -168,6 +168,10 @@ class Control {
   [[nodiscard]] virtual std::optional<MediaStats> endpointStats(EndpointId endpoint) const = 0;
   [[nodiscard]] virtual std::vector<EngineThreadStats> engineStats() const = 0;
 
+  // Whether new calls can get media now (a remote mixer: connected and greeted). For readiness
+  // probes; a call placed meanwhile is refused or ends with onEndpointFailed either way.
+  [[nodiscard]] virtual bool ready() const { return true; }
+
   // A file descriptor that becomes readable when events wait; then call deliverEvents().
   [[nodiscard]] virtual int eventFd() const = 0;
   virtual void deliverEvents(MixerEvents& events) = 0;

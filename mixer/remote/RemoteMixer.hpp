@@ -64,6 +64,7 @@ class RemoteMixer final : public Control {
   // and tests. True when it got there.
   bool waitUntilReady(std::chrono::milliseconds timeout, std::size_t endpoints = 1) const;
   [[nodiscard]] bool connected() const;
+  [[nodiscard]] bool ready() const override { return connected(); }
 
  private:
   class Link;

@@ -81,6 +81,16 @@ TEST_F(RouterTest, Health) {
   EXPECT_TRUE(response.keep_alive());
 }
 
+TEST_F(RouterTest, LivenessAndReadinessNeedNoKey) {
+  Request request(http::verb::get, "/healthz", 11);
+  request.set(http::field::host, "x");
+  EXPECT_EQ(route(request).result(), http::status::ok);
+  request.target("/readyz");
+  const auto ready = route(request);
+  EXPECT_EQ(ready.result(), http::status::ok);
+  EXPECT_EQ(json(ready), (boost::json::object{{"status", "ready"}}));
+}
+
 TEST_F(RouterTest, ListsRoomsInIdOrder) {
   auto response = get("/v1/rooms");
   EXPECT_EQ(response.result(), http::status::ok);

@@ -128,6 +128,7 @@ TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
   RemoteMixer mixer(clientSettings(server.endpoint()));
   ASSERT_TRUE(mixer.waitUntilReady(5s, 4));
   EXPECT_TRUE(mixer.connected());
+  EXPECT_TRUE(static_cast<const Control&>(mixer).ready()) << "what /readyz asks";
 
   const MixId mix = mixer.createMix(RoomSettings{});
   auto reservation = mixer.reserve();
@@ -272,6 +273,7 @@ TEST(MixerRemote, ServerGoneFailsJoinedCallsAndReconnectRestoresMixes) {
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.failed.empty(); }));
   EXPECT_EQ(events.failed, std::vector<EndpointId>{joined->id}) << "only calls with media fail";
   EXPECT_FALSE(mixer.connected());
+  EXPECT_FALSE(static_cast<const Control&>(mixer).ready()) << "/readyz says 503 now";
   EXPECT_FALSE(mixer.reserve()) << "no stock from a server that is gone";
   EXPECT_FALSE(mixer.join(waiting->id, mix, pcmu())) << "reserved on the old connection";
   mixer.release(joined->id);
