@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/JsonText.hpp"
+#include "api/OpenApi.hpp"
 #include "api/Problem.hpp"
 #include "api/Routes.hpp"
 
@@ -559,10 +560,17 @@ Reply getReady(const Context& context, const Request& /*request*/, const Params&
   return Json{http::status::ok, boost::json::object{{"status", "ready"}}};
 }
 
+// The document the routes below are held to (docs/openapi.json; api/OpenApi.hpp).
+Reply getOpenApi(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
+  static const boost::json::value kDocument = boost::json::parse(openApiDocument());
+  return Json{http::status::ok, kDocument};
+}
+
 const std::array kRoutes{
     Route{"/health", http::verb::get, &getHealth, Access::kOpen},
     Route{"/healthz", http::verb::get, &getHealth, Access::kOpen},
     Route{"/readyz", http::verb::get, &getReady, Access::kOpen},
+    Route{"/v1/openapi.json", http::verb::get, &getOpenApi, Access::kOpen},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
     Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},
@@ -671,6 +679,14 @@ Reply dispatch(Context context,
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string_view, http::verb>> Router::routes() {
+  std::vector<std::pair<std::string_view, http::verb>> out;
+  for (const auto& route : kRoutes) {
+    out.emplace_back(route.pattern, route.method);
+  }
+  return out;
+}
 
 Router::Router(policy::Store& store, Auth& auth, Live* live)
     : store_(store), auth_(auth), live_(live) {}

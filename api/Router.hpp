@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/Auth.hpp"
 #include "api/Http.hpp"
@@ -19,6 +21,10 @@ class Router {
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the store.
   Router(policy::Store& store, Auth& auth, Live* live = nullptr);
+
+  // Every route the router answers: its pattern ("/v1/rooms/{id}") and method (GET also answers
+  // HEAD). For the test that holds the OpenAPI document to them.
+  static std::vector<std::pair<std::string_view, http::verb>> routes();
 
   // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp). 'source' is
   // the client's address, for the lockout of those presenting bad keys.

@@ -1,0 +1,201 @@
+// The OpenAPI document (docs/openapi.json) and the router held to each other: every route the
+// server answers is in the document with its method and path parameters, and the reverse; every
+// request example is one the server accepts (no 400, 415 or 422), sent to a live focus with real
+// calls; and the document served at /v1/openapi.json is the repository's.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "api/OpenApi.hpp"
+#include "api/Router.hpp"
+#include "tests/unit/api/ScratchKeys.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
+
+namespace confab::api {
+namespace {
+
+const auto kClient = boost::asio::ip::make_address("192.0.2.12");
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+boost::json::object document() {
+  return boost::json::parse(openApiDocument()).as_object();
+}
+
+constexpr std::array<std::string_view, 5> kMethods = {"get", "post", "put", "patch", "delete"};
+
+TEST(OpenApi, TheBuiltInDocumentIsTheRepositorysAnd31) {
+  std::ifstream in(std::string(CONFAB_SOURCE_DIR) + "/docs/openapi.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), openApiDocument());
+  EXPECT_EQ(document().at("openapi"), "3.1.0");
+}
+
+TEST(OpenApi, EveryRouteIsDocumentedAndEveryDocumentedOperationIsARoute) {
+  std::set<std::pair<std::string, std::string>> routes;
+  for (const auto& [pattern, method] : Router::routes()) {
+    routes.emplace(std::string(pattern), lower(std::string(http::to_string(method))));
+  }
+  std::set<std::pair<std::string, std::string>> documented;
+  const auto doc = document();
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    for (const auto& [key, operation] : item.as_object()) {
+      if (std::find(kMethods.begin(), kMethods.end(), key) != kMethods.end()) {
+        documented.emplace(std::string(path), std::string(key));
+        // Each operation answers something, and says so.
+        EXPECT_FALSE(operation.at("responses").as_object().empty()) << path << " " << key;
+      }
+    }
+  }
+  for (const auto& route : routes) {
+    EXPECT_TRUE(documented.count(route))
+        << route.second << " " << route.first << " is undocumented";
+  }
+  for (const auto& operation : documented) {
+    EXPECT_TRUE(routes.count(operation))
+        << operation.second << " " << operation.first << " is documented but not served";
+  }
+}
+
+TEST(OpenApi, EveryPathParameterIsDeclared) {
+  const auto doc = document();
+  const auto& components = doc.at("components").at("parameters").as_object();
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    std::set<std::string> declared;
+    for (const auto* scope : {item.as_object().if_contains("parameters")}) {
+      if (scope == nullptr) {
+        continue;
+      }
+      for (const auto& p : scope->as_array()) {
+        const auto* named = &p.as_object();
+        if (const auto* r = named->if_contains("$ref")) {
+          const std::string name(r->as_string().subview().substr(r->as_string().rfind('/') + 1));
+          named = &components.at(name).as_object();
+        }
+        if (named->at("in") == "path") {
+          declared.emplace(named->at("name").as_string());
+        }
+      }
+    }
+    const std::string p(path);
+    for (auto open = p.find('{'); open != std::string::npos; open = p.find('{', open + 1)) {
+      const auto name = p.substr(open + 1, p.find('}', open) - open - 1);
+      EXPECT_TRUE(declared.count(name)) << path << ": {" << name << "} is not declared";
+    }
+  }
+}
+
+// The request examples against the real server: a focus without sockets with two calls in room
+// 1000 (tenant default), tenant 1 "acme" with room 4000.
+class OpenApiExamples : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A real file to play (8 kHz mono 16-bit silence, 0.1 s) and a folder to record into.
+    std::filesystem::create_directories(media_);
+    std::ofstream wav(media_ / "tone440.wav", std::ios::binary);
+    const auto le = [&wav](uint32_t v, int bytes) {
+      for (int i = 0; i < bytes; ++i) {
+        wav.put(static_cast<char>((v >> (8 * i)) & 0xff));
+      }
+    };
+    const uint32_t samples = 800;
+    wav << "RIFF";
+    le(36 + samples * 2, 4);
+    wav << "WAVEfmt ";
+    le(16, 4);
+    le(1, 2);
+    le(1, 2);
+    le(8000, 4);
+    le(16000, 4);
+    le(2, 2);
+    le(16, 2);
+    wav << "data";
+    le(samples * 2, 4);
+    for (uint32_t i = 0; i < samples; ++i) {
+      le(0, 2);
+    }
+    wav.close();
+    acme_ = keys_.tenant("acme");
+    keys_.room(acme_, "4000");
+    keys_.room(keys_.tenant("default"), "1000");
+    test::callIn(h_, "alice-call");
+    test::callIn(h_, "bob-call");
+  }
+  test::UasHarness h_;
+  ScratchKeys keys_;
+  std::filesystem::path media_ = std::filesystem::path(keys_.path()).parent_path() / "media";
+  Live live_{h_.uas(), std::filesystem::path(keys_.path()).parent_path() / "recordings", media_,
+             nullptr};
+  Auth auth_{keys_.store()};
+  Router router_{keys_.store(), auth_, &live_};
+  int64_t acme_ = 0;
+};
+
+TEST_F(OpenApiExamples, EveryRequestExampleIsOneTheServerAccepts) {
+  const std::string key = keys_.bearer();
+  int checked = 0;
+  const auto doc = document();
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    for (const auto& [method, operation] : item.as_object()) {
+      const auto* body =
+          operation.is_object() ? operation.as_object().if_contains("requestBody") : nullptr;
+      if (body == nullptr) {
+        continue;
+      }
+      const auto& content = body->at("content").at("application/json").as_object();
+      ASSERT_TRUE(content.contains("example")) << method << " " << path << " has no example";
+      std::string target(path);
+      for (auto [param, value] :
+           {std::pair{std::string("{id}"),
+                      std::string(target.starts_with("/v1/rooms") ? "1000" : "1")},
+            std::pair{std::string("{callId}"), std::string("alice-call")}}) {
+        if (auto at = target.find(param); at != std::string::npos) {
+          target.replace(at, param.size(), value);
+        }
+      }
+      std::string verb(method);
+      for (auto& c : verb) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      Request request(http::string_to_verb(verb), target, 11);
+      request.set(http::field::host, "localhost");
+      request.set(http::field::authorization, key);
+      request.set(http::field::content_type, "application/json");
+      request.body() = boost::json::serialize(content.at("example"));
+      request.prepare_payload();
+      const auto response = router_.route(request, kClient);
+      const auto status = response.result();
+      EXPECT_TRUE(status != http::status::bad_request &&
+                  status != http::status::unsupported_media_type &&
+                  status != http::status::unprocessable_entity)
+          << method << " " << target << " refused its own example: " << response.body();
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
+}
+
+TEST_F(OpenApiExamples, TheDocumentIsServedWithoutAKey) {
+  Request request(http::verb::get, "/v1/openapi.json", 11);
+  request.set(http::field::host, "localhost");
+  const auto response = router_.route(request, kClient);
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(boost::json::parse(response.body()), boost::json::parse(openApiDocument()));
+}
+
+}  // namespace
+}  // namespace confab::api
