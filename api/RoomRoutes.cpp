@@ -272,6 +272,7 @@ Reply getRoom(const Context& context, const Request& /*request*/, const Params& 
   }
   const auto& room = std::get<ApiRoom>(found);
   boost::json::object out = roomJson(room);
+  const std::string etag = entityTag(out);
   if (context.live != nullptr) {
     boost::json::array participants;
     for (const auto* call : context.live->calls.callsIn(room.live.key)) {
@@ -283,7 +284,7 @@ Reply getRoom(const Context& context, const Request& /*request*/, const Params& 
     out["playing"] = mix && mix->playing;
     out["conference"] = conferenceJson(context.live->calls, room.live.key);
   }
-  return Json{http::status::ok, std::move(out)};
+  return Json{http::status::ok, std::move(out), {{http::field::etag, etag}}};
 }
 
 Reply createRoom(const Context& context, const Request& request, const Params& /*params*/) {
@@ -333,8 +334,12 @@ Reply createRoom(const Context& context, const Request& request, const Params& /
     return roomProblem(*error);
   }
   auto room = apiRoom(std::get<policy::StoredRoom>(created), *tenant);
-  const std::string location = "/v1/rooms/" + room.live.key;
-  return Json{http::status::created, roomJson(room), {{http::field::location, location}}};
+  auto out = roomJson(room);
+  std::string etag = entityTag(out);
+  return Json{http::status::created,
+              std::move(out),
+              {{http::field::location, "/v1/rooms/" + room.live.key},
+               {http::field::etag, std::move(etag)}}};
 }
 
 Reply changeRoom(const Context& context, const Request& request, const Params& params) {
@@ -346,6 +351,9 @@ Reply changeRoom(const Context& context, const Request& request, const Params& p
   auto body = jsonBody(request, false, kRoomMembers);
   if (auto* problem = std::get_if<Problem>(&body)) {
     return std::move(*problem);
+  }
+  if (auto stale = checkIfMatch(request, entityTag(roomJson(room)))) {
+    return std::move(*stale);
   }
   const auto& object = std::get<boost::json::object>(body);
   std::vector<FieldError> errors;
@@ -370,8 +378,9 @@ Reply changeRoom(const Context& context, const Request& request, const Params& p
   if (auto* error = std::get_if<policy::StoreError>(&updated)) {
     return roomProblem(*error);
   }
-  return Json{http::status::ok,
-              roomJson(apiRoom(std::get<policy::StoredRoom>(updated), std::move(room.tenant)))};
+  auto out = roomJson(apiRoom(std::get<policy::StoredRoom>(updated), std::move(room.tenant)));
+  std::string etag = entityTag(out);
+  return Json{http::status::ok, std::move(out), {{http::field::etag, std::move(etag)}}};
 }
 
 Reply deleteRoom(const Context& context, const Request& /*request*/, const Params& params) {

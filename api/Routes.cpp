@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 
 namespace confab::api::routes {
@@ -81,6 +82,49 @@ std::variant<boost::json::object, Problem> jsonBody(const Request& request,
     return std::move(*problem);
   }
   return std::move(value.as_object());
+}
+
+std::string entityTag(const boost::json::value& stored) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (char c : boost::json::serialize(stored)) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    out += kDigits[(hash >> shift) & 0xf];
+  }
+  return out + "\"";
+}
+
+std::optional<Problem> checkIfMatch(const Request& request, const std::string& current) {
+  if (request.count(http::field::if_match) == 0) {
+    return std::nullopt;
+  }
+  // Every If-Match line, each a comma-separated list of entity tags.
+  const auto [first, last] = request.equal_range(http::field::if_match);
+  for (auto field = first; field != last; ++field) {
+    std::string_view list = field->value();
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view tag = list.substr(0, comma);
+      while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
+        tag.remove_prefix(1);
+      }
+      while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
+        tag.remove_suffix(1);
+      }
+      // Strong comparison: a weak tag (W/"...") never matches here.
+      if (tag == "*" || tag == current) {
+        return std::nullopt;
+      }
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  return problemWith(http::status::precondition_failed,
+                     "the resource changed since it was read (If-Match): read it again",
+                     {{"If-Match", "current is " + current}});
 }
 
 Problem fromStore(const policy::StoreError& error) {

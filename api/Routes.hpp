@@ -171,6 +171,14 @@ class Fields {
   std::vector<FieldError> errors_;
 };
 
+// A strong entity tag (RFC 9110 §8.8.3) for a resource's stored form: quoted hex of a 64-bit
+// FNV-1a hash of its JSON. Live state (who is talking) stays out of it, so that reading a room
+// and then changing it does not fail because someone spoke.
+std::string entityTag(const boost::json::value& stored);
+// RFC 9110 §13.1.1: when the request has If-Match, one of its tags (or "*") must be the current
+// one; otherwise the change is refused with 412, so two organizers cannot overwrite each other.
+std::optional<Problem> checkIfMatch(const Request& request, const std::string& current);
+
 // What the store refused, as the problem for it: 404, 409 on a conflict (a duplicate name), 422
 // for a value that breaks a rule (naming the field the store named), 500 for the file.
 Problem fromStore(const policy::StoreError& error);

@@ -81,7 +81,9 @@ Reply getTenant(const Context& context, const Request& /*request*/, const Params
   if (!t || !context.who.sees(t->id)) {
     return notFound("no tenant " + param(params, "id"));
   }
-  return Json{http::status::ok, toJson(*t)};
+  auto out = toJson(*t);
+  std::string etag = entityTag(out);
+  return Json{http::status::ok, std::move(out), {{http::field::etag, std::move(etag)}}};
 }
 
 Reply createTenant(const Context& context, const Request& request, const Params& /*params*/) {
@@ -127,6 +129,9 @@ Reply changeTenant(const Context& context, const Request& request, const Params&
   if (!t) {
     return notFound("no tenant " + param(params, "id"));
   }
+  if (auto stale = checkIfMatch(request, entityTag(toJson(*t)))) {
+    return std::move(*stale);
+  }
   // RFC 7396 merge: what the body names changes, the rest stays.
   Fields fields(std::get<boost::json::object>(body));
   fields.text("name", t->name);
@@ -142,7 +147,9 @@ Reply changeTenant(const Context& context, const Request& request, const Params&
   if (auto* error = std::get_if<policy::StoreError>(&updated)) {
     return fromStore(*error);
   }
-  return Json{http::status::ok, toJson(std::get<policy::Tenant>(updated))};
+  auto out = toJson(std::get<policy::Tenant>(updated));
+  std::string etag = entityTag(out);
+  return Json{http::status::ok, std::move(out), {{http::field::etag, std::move(etag)}}};
 }
 
 Reply deleteTenant(const Context& context, const Request& /*request*/, const Params& params) {

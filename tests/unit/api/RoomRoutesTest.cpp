@@ -153,6 +153,40 @@ TEST_F(RoomRoutesTest, RefusalsNameTheMemberAndKeepNothing) {
   EXPECT_FALSE(keys_.store().findRoom(acme_, "9"));
 }
 
+TEST_F(RoomRoutesTest, AChangeMadeFromAStaleReadIsRefusedWith412) {
+  ASSERT_EQ(call(http::verb::post, "/v1/rooms", R"({"user":"4000"})").result(),
+            http::status::created);
+  const auto read = call(http::verb::get, "/v1/rooms/4000");
+  const std::string etag(read[http::field::etag]);
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(etag.front(), '"') << "a strong tag (RFC 9110 §8.8.3)";
+  // Another organizer changes it first.
+  const auto first = call(http::verb::patch, "/v1/rooms/4000", R"({"name":"Theirs"})");
+  ASSERT_EQ(first.result(), http::status::ok);
+  EXPECT_NE(std::string(first[http::field::etag]), etag);
+  // Ours, made from the old read, is refused and changes nothing.
+  Request stale(http::verb::patch, "/v1/rooms/4000", 11);
+  stale.set(http::field::host, "localhost");
+  stale.set(http::field::authorization, acmeKey_);
+  stale.set(http::field::content_type, "application/json");
+  stale.set(http::field::if_match, etag);
+  stale.body() = R"({"name":"Ours"})";
+  stale.prepare_payload();
+  const auto refused = router_.route(stale, kClient);
+  EXPECT_EQ(refused.result(), http::status::precondition_failed);
+  EXPECT_EQ(json(call(http::verb::get, "/v1/rooms/4000")).at("name"), "Theirs");
+  // With the current tag (in a list, or a weak form that never matches beside it), it goes.
+  stale.set(http::field::if_match, "W/" + std::string(first[http::field::etag]) + ", " +
+                                       std::string(first[http::field::etag]));
+  EXPECT_EQ(router_.route(stale, kClient).result(), http::status::ok);
+  stale.set(http::field::if_match,
+            "W/" + std::string(call(http::verb::get, "/v1/rooms/4000")[http::field::etag]));
+  EXPECT_EQ(router_.route(stale, kClient).result(), http::status::precondition_failed)
+      << "a weak tag alone does not match (strong comparison)";
+  stale.set(http::field::if_match, "*");
+  EXPECT_EQ(router_.route(stale, kClient).result(), http::status::ok);
+}
+
 TEST_F(RoomRoutesTest, ListsComeInPagesAndCanBeSearched) {
   for (int i = 0; i < 7; ++i) {
     keys_.room(acme_, "10" + std::to_string(i), i % 2 == 0 ? "Even room" : "Odd room");

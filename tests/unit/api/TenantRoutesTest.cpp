@@ -98,6 +98,23 @@ TEST_F(TenantRoutesTest, AnOperatorCreatesReadsChangesAndDeletesATenant) {
             http::status::not_found);
 }
 
+TEST_F(TenantRoutesTest, ATenantChangeFromAStaleReadIs412) {
+  const auto id =
+      json(call(http::verb::post, "/v1/tenants", R"({"name":"acme"})")).at("id").as_int64();
+  const std::string target = "/v1/tenants/" + std::to_string(id);
+  const std::string etag(call(http::verb::get, target)[http::field::etag]);
+  ASSERT_EQ(call(http::verb::patch, target, R"({"maxRooms":5})").result(), http::status::ok);
+  Request stale(http::verb::patch, target, 11);
+  stale.set(http::field::host, "localhost");
+  stale.set(http::field::authorization, operator_);
+  stale.set(http::field::content_type, "application/json");
+  stale.set(http::field::if_match, etag);
+  stale.body() = R"({"maxRooms":9})";
+  stale.prepare_payload();
+  EXPECT_EQ(router_.route(stale, kClient).result(), http::status::precondition_failed);
+  EXPECT_EQ(keys_.store().tenant(id)->maxRooms, 5U);
+}
+
 TEST_F(TenantRoutesTest, RefusalsNameTheMemberAndKeepNothing) {
   ASSERT_EQ(call(http::verb::post, "/v1/tenants", R"({"name":"acme"})").result(),
             http::status::created);
