@@ -542,6 +542,7 @@ Reply listRegistrations(const Context& context,
   return Json{http::status::ok, boost::json::object{{"registrations", std::move(out)}}};
 }
 
+constexpr std::array<std::string_view, 1> kEventsQuery = {"room"};
 constexpr std::array<std::string_view, 4> kRoomListQuery = {"tenant", "q", "limit", "after"};
 
 // Readiness (a load balancer sends calls here only while this is 200): the policy store answers
@@ -560,6 +561,16 @@ Reply getReady(const Context& context, const Request& /*request*/, const Params&
   return Json{http::status::ok, boost::json::object{{"status", "ready"}}};
 }
 
+// /v1/events is a WebSocket (api/Server.cpp takes the upgrade); a plain GET is told so.
+Reply getEvents(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
+  Problem problem =
+      problemWith(http::status::upgrade_required,
+                  "/v1/events is a WebSocket stream: connect with Upgrade: websocket");
+  // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+  problem.headers.emplace_back(http::field::upgrade, "websocket");
+  return problem;
+}
+
 // The document the routes below are held to (docs/openapi.json; api/OpenApi.hpp).
 Reply getOpenApi(const Context& /*context*/, const Request& /*request*/, const Params& /*params*/) {
   static const boost::json::value kDocument = boost::json::parse(openApiDocument());
@@ -571,6 +582,7 @@ const std::array kRoutes{
     Route{"/healthz", http::verb::get, &getHealth, Access::kOpen},
     Route{"/readyz", http::verb::get, &getReady, Access::kOpen},
     Route{"/v1/openapi.json", http::verb::get, &getOpenApi, Access::kOpen},
+    Route{"/v1/events", http::verb::get, &getEvents, Access::kRead, kEventsQuery},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
     Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},

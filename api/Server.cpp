@@ -11,13 +11,17 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
 #include <chrono>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/Events.hpp"
 #include "api/Problem.hpp"
 #include "api/Router.hpp"
 
@@ -25,20 +29,159 @@ namespace confab::api {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(policy::Store& store, Limits l, Live* live)
-      : auth(store), router(store, auth, live), limits(l) {}
+  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub)
+      : auth(store), router(store, auth, live), limits(l), events(hub) {}
 
   Auth auth;
   Router router;
   Limits limits;
+  EventHub* events;  // null: no /v1/events stream
   std::mutex mutex;  // guards sessions and stopped: accept and stop() run on different strands
   std::vector<std::weak_ptr<Session>> sessions;
+  std::vector<std::weak_ptr<EventStream>> streams;
   bool stopped = false;
+};
+
+// One /v1/events subscriber (issue 13 item 3): a WebSocket (RFC 6455) the hub's events go out
+// on as text frames, in order, through a bounded queue; a client that falls 256 events behind is
+// closed ("too slow") rather than make the server hold an ever longer queue for it.
+class Server::EventStream : public std::enable_shared_from_this<Server::EventStream>,
+                            public EventSink {
+ public:
+  static constexpr std::size_t kMaxQueued = 256;
+
+  EventStream(beast::tcp_stream&& stream,
+              std::shared_ptr<Shared> shared,
+              Principal who,
+              std::string room)
+      : ws_(std::move(stream)), shared_(std::move(shared)), who_(who), room_(std::move(room)) {}
+  ~EventStream() {
+    if (subscribed_) {
+      shared_->events->unsubscribe(*this);
+    }
+  }
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  void run(Request request) {
+    // RFC 6455 keep-alive: pings when idle, and a dead peer is dropped (Beast's suggestion for
+    // servers: 30 s handshake, 300 s idle with pings).
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(4096);  // we read nothing but close frames and pings
+    request_ = std::move(request);
+    ws_.async_accept(request_,
+                     beast::bind_front_handler(&EventStream::onAccept, shared_from_this()));
+  }
+
+  // Safe from any thread.
+  void close() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->stop("server stopping"); });
+  }
+
+  void push(std::shared_ptr<const std::string> event) override {
+    if (closing_) {
+      return;
+    }
+    if (queue_.size() >= kMaxQueued) {
+      stop("too slow");
+      return;
+    }
+    queue_.push_back(std::move(event));
+    if (!writing_) {
+      write();
+    }
+  }
+
+ private:
+  void onAccept(beast::error_code ec) {
+    if (ec) {
+      return;
+    }
+    shared_->events->subscribe(*this, who_, room_);
+    subscribed_ = true;
+    read();
+  }
+
+  void read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&EventStream::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code ec, std::size_t /*bytes*/) {
+    buffer_.consume(buffer_.size());
+    if (ec) {
+      unsubscribe();  // closed by the peer, or gone
+      return;
+    }
+    read();  // what a client sends is not for us: read on, to see pings and the close
+  }
+
+  void write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&EventStream::onWrite, shared_from_this()));
+  }
+
+  void onWrite(beast::error_code ec, std::size_t /*bytes*/) {
+    if (!queue_.empty()) {
+      queue_.pop_front();
+    }
+    writing_ = false;
+    if (ec) {
+      unsubscribe();
+      return;
+    }
+    if (closing_) {
+      sendClose();
+    } else if (!queue_.empty()) {
+      write();
+    }
+  }
+
+  void stop(const char* why) {
+    if (closing_) {
+      return;
+    }
+    closing_ = true;
+    why_ = why;
+    unsubscribe();
+    // The event being written stays until its write ends: the write reads from it.
+    queue_.erase(writing_ ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
+    if (!writing_) {
+      sendClose();  // else once the write in flight ends: the two must not overlap
+    }
+  }
+
+  void sendClose() {
+    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, why_),
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  void unsubscribe() {
+    if (subscribed_) {
+      shared_->events->unsubscribe(*this);
+      subscribed_ = false;
+    }
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<Shared> shared_;
+  Principal who_;
+  std::string room_;
+  Request request_;
+  beast::flat_buffer buffer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool subscribed_ = false;
+  const char* why_ = "";
 };
 
 // One connection, modelled on Beast's async HTTP server: read a request, write its response,
@@ -65,6 +208,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   void close() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closed_ = true;
+      if (self->upgraded_) {
+        return;
+      }
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       self->stream_.close();
@@ -113,8 +259,52 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     if (ec) {
       return;  // timeout or socket error: dropping the last reference closes the socket
     }
+    if (websocket::is_upgrade(parser_->get()) && shared_->events != nullptr &&
+        parser_->get().target().starts_with("/v1/events")) {
+      upgrade(parser_->release());
+      return;
+    }
     write(shared_->router.route(parser_->get(), source_));
   }
+
+  // GET /v1/events with Upgrade: websocket (RFC 6455 §4.2): the key first, then the stream takes
+  // the connection over.
+  void upgrade(Request request) {
+    auto who = shared_->auth.authenticate(request, source_);
+    if (auto* problem = std::get_if<Problem>(&who)) {
+      write(toResponse(*problem, request.version(), false));
+      return;
+    }
+    std::string room;
+    if (auto target = boost::urls::parse_origin_form(request.target())) {
+      for (auto param : target->params()) {
+        if (param.key == "room") {
+          room = param.value;
+        }
+      }
+    }
+    std::shared_ptr<EventStream> stream;
+    {
+      std::lock_guard lock(shared_->mutex);
+      auto& streams = shared_->streams;
+      std::erase_if(streams, [](const auto& s) { return s.expired(); });
+      if (!shared_->stopped && streams.size() < kMaxEventStreams) {
+        stream = std::make_shared<EventStream>(std::move(stream_), shared_,
+                                               std::get<Principal>(who), std::move(room));
+        streams.push_back(stream);
+      }
+    }
+    if (!stream) {
+      write(toResponse(problemWith(http::status::service_unavailable,
+                                   "too many event streams open; try again later"),
+                       request.version(), false));
+      return;
+    }
+    upgraded_ = true;
+    stream->run(std::move(request));
+  }
+
+  static constexpr std::size_t kMaxEventStreams = 128;
 
   void write(Response response) {
     response_ = std::move(response);
@@ -146,6 +336,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   bool closed_ = false;
+  bool upgraded_ = false;  // the connection is an EventStream's now
   std::string addressKey_;
   std::atomic<int64_t> waitingSince_{0};  // steady_clock ticks
 };
@@ -262,11 +453,15 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   std::shared_ptr<Shared> shared_;
 };
 
-Server::Server(
-    net::io_context& io, tcp::endpoint endpoint, policy::Store& store, Limits limits, Live* live)
+Server::Server(net::io_context& io,
+               tcp::endpoint endpoint,
+               policy::Store& store,
+               Limits limits,
+               Live* live,
+               EventHub* events)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(store, limits, live)) {}
+      shared_(std::make_shared<Shared>(store, limits, live, events)) {}
 
 Server::~Server() {
   try {
@@ -292,6 +487,7 @@ boost::system::error_code Server::start() {
 
 void Server::stop() {
   std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<EventStream>> streams;
   {
     std::lock_guard lock(shared_->mutex);
     if (shared_->stopped) {
@@ -304,12 +500,21 @@ void Server::stop() {
       }
     }
     shared_->sessions.clear();
+    for (const auto& weak : shared_->streams) {
+      if (auto stream = weak.lock()) {
+        streams.push_back(std::move(stream));
+      }
+    }
+    shared_->streams.clear();
   }
   if (listener_) {
     listener_->close();
   }
   for (const auto& session : open) {
     session->close();
+  }
+  for (const auto& stream : streams) {
+    stream->close();
   }
 }
 

@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 #include <memory>
 
+#include "api/Events.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "policy/Store.hpp"
@@ -18,11 +19,14 @@ class Server {
   // Nothing happens until start(). The store (tenants, rooms, keys) must outlive every
   // connection, i.e. until the io_context has stopped running the server's handlers; the
   // io_context runs on one thread (the store's connection and the lockout are not shared).
+  // 'events', when given, is what GET /v1/events streams over a WebSocket; it must outlive the
+  // io_context (a stream unsubscribes as it is destroyed).
   Server(boost::asio::io_context& io,
          boost::asio::ip::tcp::endpoint endpoint,
          policy::Store& store,
          Limits limits = {},
-         Live* live = nullptr);
+         Live* live = nullptr,
+         EventHub* events = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -41,6 +45,7 @@ class Server {
  private:
   struct Shared;
   class Session;
+  class EventStream;
   class Listener;
 
   boost::asio::io_context& io_;

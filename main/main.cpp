@@ -338,6 +338,9 @@ int run(int argc, char** argv) {
   // Declared before the focus: calls hand their media back to the mixer as they end.
   std::unique_ptr<mixer::Control> mixer = makeMixer(cfg);
 
+  // The API's live events follow the conference model. Declared before the io_context: an event
+  // stream still queued on it unsubscribes as the io_context's handlers are destroyed.
+  api::EventHub events;
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
   // PINs are checked on a thread of their own with its own connection to the store (SQLite
@@ -417,8 +420,9 @@ int run(int argc, char** argv) {
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
+    focus.uas().conferences().listen(events);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
-                      api::Limits{}, &live);
+                      api::Limits{}, &live, &events);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";

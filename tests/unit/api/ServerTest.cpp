@@ -5,10 +5,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <memory>
@@ -25,6 +27,7 @@ namespace {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -134,12 +137,14 @@ class ServerTest : public ::testing::Test {
 
   void startServer(Limits limits = {}) {
     server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), keys_.store(),
-                    limits);
+                    limits, nullptr, &events_);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);
   }
 
+  conference::Model model_;
+  EventHub events_;
   net::io_context io_;
   ScratchKeys keys_;
   std::string operator_ = keys_.bearer();
@@ -320,6 +325,94 @@ TEST_F(ServerTest, SlowClientsFromOneAddressGiveWayToAProbeFromIt) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, limits.headerTimeout)
       << "it did not wait for a slow one's header to time out";
   EXPECT_TRUE(slow.front()->closedByServer()) << "the one waiting longest gave way";
+}
+
+// A WebSocket client of /v1/events driven by the test thread.
+class EventClient {
+ public:
+  EventClient(net::io_context& io, const tcp::endpoint& endpoint) : io_(io), ws_(io) {
+    bool done = false;
+    ws_.next_layer().async_connect(endpoint, [&](beast::error_code ec) {
+      EXPECT_FALSE(ec) << ec.message();
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+  // The handshake's error, if any (a refused key fails it).
+  beast::error_code handshake(const std::string& target, const std::string& authorization) {
+    ws_.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& r) {
+      if (!authorization.empty()) {
+        r.set(http::field::authorization, authorization);
+      }
+    }));
+    bool done = false;
+    beast::error_code result;
+    ws_.async_handshake(response_, "127.0.0.1", target, [&](beast::error_code ec) {
+      result = ec;
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+    return result;
+  }
+  [[nodiscard]] unsigned handshakeStatus() const { return response_.result_int(); }
+  // The next event, or nothing when the stream ended (or nothing came in time).
+  std::optional<boost::json::object> next() {
+    bool done = false;
+    beast::error_code error;
+    buffer_.clear();
+    ws_.async_read(buffer_, [&](beast::error_code ec, std::size_t) {
+      error = ec;
+      done = true;
+    });
+    if (!runUntil(io_, done) || error) {
+      return std::nullopt;
+    }
+    return boost::json::parse(beast::buffers_to_string(buffer_.data())).as_object();
+  }
+
+ private:
+  net::io_context& io_;
+  websocket::stream<beast::tcp_stream> ws_;
+  websocket::response_type response_;
+  beast::flat_buffer buffer_;
+};
+
+policy::Room liveRoom(const std::string& key) {
+  policy::Room r{key, key, 0};
+  r.key = key;
+  return r;
+}
+
+TEST_F(ServerTest, EventsStreamOverAWebSocketToAKeyThatMaySeeThem) {
+  model_.listen(events_);
+  startServer();
+  EventClient client(io_, server_->localEndpoint());
+  ASSERT_FALSE(client.handshake("/v1/events?room=1000", operator_));
+  // Let the server finish its side and subscribe.
+  for (int i = 0; i < 10 && events_.subscribers() == 0; ++i) {
+    io_.run_for(10ms);
+  }
+  ASSERT_EQ(events_.subscribers(), 1U);
+  model_.open(liveRoom("1001"), "sip:1001@x");  // another room: filtered out
+  model_.open(liveRoom("1000"), "sip:1000@x");
+  auto event = client.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->at("type"), "conference.started");
+  EXPECT_EQ(event->at("room"), "1000");
+  server_->stop();
+  EXPECT_FALSE(client.next()) << "the stream ends when the server stops";
+}
+
+TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
+  startServer();
+  EventClient anonymous(io_, server_->localEndpoint());
+  EXPECT_TRUE(anonymous.handshake("/v1/events", ""));
+  EXPECT_EQ(anonymous.handshakeStatus(), 401U);
+  EXPECT_EQ(events_.subscribers(), 0U);
+  Client plain(io_, server_->localEndpoint());
+  const auto response = plain.get("/v1/events", http::verb::get, operator_);
+  EXPECT_EQ(response.result(), http::status::upgrade_required);
+  EXPECT_EQ(response[http::field::upgrade], "websocket");
 }
 
 TEST_F(ServerTest, StopClosesOpenConnections) {

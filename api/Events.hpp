@@ -1,0 +1,50 @@
+// Live events for the API (issue 13 item 3): every change of the conference model (the one owner
+// of live room state, issue 12 item 1) as one JSON object, fanned out to the subscribers that may
+// see its room: a tenant's key its own tenant's rooms, the operator's every room, optionally one
+// room only. /v1/events streams them over a WebSocket (api/Server.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/Auth.hpp"
+#include "focus/conference/Model.hpp"
+
+namespace confab::api {
+
+// Where one subscriber's events go. push() must not block: a sink that cannot keep up drops
+// itself (the WebSocket closes with "too slow") rather than hold the others back.
+class EventSink {
+ public:
+  virtual void push(std::shared_ptr<const std::string> event) = 0;
+
+ protected:
+  ~EventSink() = default;
+};
+
+class EventHub final : public conference::Listener {
+ public:
+  // 'room' empty: every room the principal may see; else that room's live key only.
+  void subscribe(EventSink& sink, const Principal& who, std::string room);
+  void unsubscribe(EventSink& sink);
+  [[nodiscard]] std::size_t subscribers() const { return subscribers_.size(); }
+
+  // conference::Listener
+  void onChange(const conference::Change& change) override;
+
+  // The event for a change (what subscribers receive), numbered 'seq'.
+  static std::string eventJson(const conference::Change& change, uint64_t seq);
+
+ private:
+  struct Subscriber {
+    EventSink* sink;
+    Principal who;
+    std::string room;
+  };
+  std::vector<Subscriber> subscribers_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace confab::api
