@@ -543,6 +543,7 @@ Reply listRegistrations(const Context& context,
 }
 
 constexpr std::array<std::string_view, 1> kEventsQuery = {"room"};
+constexpr std::array<std::string_view, 4> kRecordsQuery = {"tenant", "room", "limit", "after"};
 constexpr std::array<std::string_view, 4> kRoomListQuery = {"tenant", "q", "limit", "after"};
 
 // Readiness (a load balancer sends calls here only while this is 200): the policy store answers
@@ -583,6 +584,10 @@ const std::array kRoutes{
     Route{"/readyz", http::verb::get, &getReady, Access::kOpen},
     Route{"/v1/openapi.json", http::verb::get, &getOpenApi, Access::kOpen},
     Route{"/v1/events", http::verb::get, &getEvents, Access::kRead, kEventsQuery},
+    Route{"/v1/records/calls", http::verb::get, &routes::listCallRecords, Access::kRead,
+          kRecordsQuery},
+    Route{"/v1/records/conferences", http::verb::get, &routes::listConferenceRecords, Access::kRead,
+          kRecordsQuery},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
     Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},

@@ -204,6 +204,10 @@ boost::json::object participantJson(const room::Call& call, const room::Uas& foc
 // The conference running in a room (lock, mute-all, how many), or null when none runs.
 boost::json::value conferenceJson(const room::Uas& focus, const std::string& key);
 
+// Call detail records (api/RecordRoutes.cpp).
+Reply listCallRecords(const Context& context, const Request& request, const Params& params);
+Reply listConferenceRecords(const Context& context, const Request& request, const Params& params);
+
 // Tenants and API keys, the operator's (api/TenantRoutes.cpp).
 Reply listTenants(const Context& context, const Request& request, const Params& params);
 Reply createTenant(const Context& context, const Request& request, const Params& params);

@@ -16,6 +16,7 @@
 #include "api/Server.hpp"
 #include "focus/Focus.hpp"
 #include "focus/auth/Digest.hpp"
+#include "focus/conference/Records.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/transport/Resolver.hpp"
 #include "main/Admin.hpp"
@@ -341,6 +342,9 @@ int run(int argc, char** argv) {
   // The API's live events follow the conference model. Declared before the io_context: an event
   // stream still queued on it unsubscribes as the io_context's handlers are destroyed.
   api::EventHub events;
+  // Call detail records follow it too, into the SIP thread's store connection.
+  conference::Records records(
+      *store, [](const std::string& line) { std::cerr << "confab: warning: " << line << "\n"; });
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
   // PINs are checked on a thread of their own with its own connection to the store (SQLite
@@ -359,6 +363,7 @@ int run(int argc, char** argv) {
       },
       [&io](std::function<void()> result) { boost::asio::post(io, std::move(result)); });
   Focus focus(io, focusSettings(cfg), storeRooms, *mixer, &log);
+  focus.uas().conferences().listen(records);
   focus.uas().usePinChecker(&pinChecker);
   // Dial-outs find their callee through DNS (RFC 3263, c-ares on this io_context) and answer
   // challenges with their tenant's account, else dial-out-user's.

@@ -81,6 +81,32 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          read_only INTEGER NOT NULL DEFAULT 0,
          created INTEGER NOT NULL);
        CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);)",
+    // 6: call detail records (issue 13 item 6); an ad-hoc conference's have no tenant.
+    R"(CREATE TABLE call_records (
+         id INTEGER PRIMARY KEY,
+         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
+         room TEXT NOT NULL,
+         conference_started INTEGER NOT NULL,
+         call_id TEXT NOT NULL,
+         entity TEXT NOT NULL,
+         display_name TEXT NOT NULL,
+         role TEXT NOT NULL,
+         joining TEXT NOT NULL,
+         joined_at INTEGER NOT NULL,
+         left_at INTEGER NOT NULL,
+         codec TEXT NOT NULL,
+         srtp INTEGER NOT NULL,
+         disconnection TEXT NOT NULL,
+         reason TEXT NOT NULL);
+       CREATE INDEX call_records_by_tenant ON call_records(tenant_id, id);
+       CREATE TABLE conference_records (
+         id INTEGER PRIMARY KEY,
+         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
+         room TEXT NOT NULL,
+         started INTEGER NOT NULL,
+         ended INTEGER NOT NULL,
+         participants INTEGER NOT NULL);
+       CREATE INDEX conference_records_by_tenant ON conference_records(tenant_id, id);)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up

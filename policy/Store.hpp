@@ -101,6 +101,45 @@ struct IssuedApiKey {
   std::string token;  // "confab_" and 43 characters of base64url (RFC 4648 §5)
 };
 
+// One participant's time in a conference, written when they leave (issue 13 item 6). Times are
+// Unix milliseconds; a record outlives its room, and goes with its tenant.
+struct CallRecord {
+  int64_t id = 0;
+  int64_t tenantId = 0;           // 0: an ad-hoc conference, no tenant's
+  std::string room;               // the conference's live name ("4000@acme")
+  int64_t conferenceStarted = 0;  // which conference in that room
+  std::string callId;
+  std::string entity;  // who: their SIP URI
+  std::string displayName;
+  std::string role;     // participant, moderator, listener
+  std::string joining;  // dialed-in, dialed-out
+  int64_t joined = 0;
+  int64_t left = 0;
+  std::string codec;  // "PCMU/8000"; empty when they never got media
+  bool srtp = false;
+  std::string disconnection;  // departed, booted, failed, busy
+  std::string reason;
+};
+
+// One conference, written when it ends.
+struct ConferenceRecord {
+  int64_t id = 0;
+  int64_t tenantId = 0;
+  std::string room;
+  int64_t started = 0;
+  int64_t ended = 0;
+  unsigned participants = 0;  // how many took part, over its life
+};
+
+// Which records: one tenant's (nullopt: all), one room's (empty: any), after an id, at most
+// 'limit', oldest first.
+struct RecordQuery {
+  std::optional<int64_t> tenantId;
+  std::string room;
+  int64_t afterId = 0;
+  std::size_t limit = 100;
+};
+
 // What createRoom/updateRoom take: the room, and PINs to set (nullopt: leave as is; empty
 // string: remove). A PIN is 4 to 16 digits, and no two of a room's PINs are the same: a PIN set
 // equal to another set in the same change, or to one the room keeps, is a kInvalid naming both.
@@ -114,7 +153,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -191,6 +230,12 @@ class Store {
   [[nodiscard]] std::vector<ApiKey> apiKeys(std::optional<int64_t> tenantId = std::nullopt) const;
   // Revokes a key: the next request with it is refused. False when there was none.
   StoreResult<bool> deleteApiKey(int64_t id);
+
+  // Call detail records (issue 13 item 6), kept until their tenant goes.
+  StoreResult<int64_t> addCallRecord(const CallRecord& record);
+  StoreResult<int64_t> addConferenceRecord(const ConferenceRecord& record);
+  [[nodiscard]] std::vector<CallRecord> callRecords(const RecordQuery& query) const;
+  [[nodiscard]] std::vector<ConferenceRecord> conferenceRecords(const RecordQuery& query) const;
 
   // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
   // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a

@@ -1,0 +1,33 @@
+// Call detail records follow the conference model (issue 12 item 1, issue 13 item 6): when a
+// participant leaves, one record of their stay; when a conference ends, one of it; written to the
+// policy store on the thread that changes the model. A failed write is logged and counted, never
+// allowed to stop a call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "focus/conference/Model.hpp"
+#include "policy/Store.hpp"
+
+namespace confab::conference {
+
+class Records final : public Listener {
+ public:
+  using Log = std::function<void(const std::string& line)>;
+  explicit Records(policy::Store& store, Log log = {}) : store_(store), log_(std::move(log)) {}
+
+  void onChange(const Change& change) override;
+  [[nodiscard]] uint64_t failures() const { return failures_; }
+
+ private:
+  policy::Store& store_;
+  Log log_;
+  // Participants seen per running conference, for its record.
+  std::map<std::string, unsigned, std::less<>> joined_;
+  uint64_t failures_ = 0;
+};
+
+}  // namespace confab::conference
