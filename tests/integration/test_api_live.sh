@@ -164,6 +164,23 @@ show_results() {
 }
 [[ $status == 0 ]] || { show_results; fail "a phone or the API client failed"; }
 assert_confab_alive "after the calls"
+# Each caller's stay is a call detail record once they have hung up (issue 13 item 6).
+python3 - "$API" >&2 <<'PY' || fail "GET /v1/records/calls"
+import json, os, sys, time, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/v1/records/calls?room=1000",
+                             headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
+deadline = time.time() + 10
+while True:
+    calls = json.load(urllib.request.urlopen(req, timeout=5))["calls"]
+    if len(calls) >= 3 or time.time() > deadline:
+        break
+    time.sleep(0.2)
+assert len(calls) == 3, calls
+for c in calls:
+    assert c["codec"] == "PCMU/8000" and c["disconnection"] == "departed", c
+    assert c["seconds"] > 5, c
+print("call records: %s" % ", ".join("%s %.1f s" % (c["callId"][:8], c["seconds"]) for c in calls))
+PY
 # The recording is read once its writer is gone: confab-mixer writes it in remote mode, and
 # finishes the file (its header) on a thread of its own after the DELETE; both exit here.
 stop_confab
