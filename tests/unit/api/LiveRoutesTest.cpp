@@ -29,19 +29,9 @@ class LiveRoutesTest : public ::testing::Test {
     bobTag_ = callIn(h_, "bob-call");
   }
   Response call(http::verb method, const std::string& target, const std::string& body = {}) {
-    Request request(method, target, 11);
-    request.set(http::field::host, "localhost");
-    request.set(http::field::authorization, key_);
-    if (!body.empty()) {
-      request.set(http::field::content_type, "application/json");
-      request.body() = body;
-      request.prepare_payload();
-    }
-    return router_.route(request, kClient);
+    return router_.route(apiRequest(method, target, key_, body), kClient);
   }
-  static boost::json::value json(const Response& response) {
-    return boost::json::parse(response.body());
-  }
+  static boost::json::value json(const Response& response) { return jsonOf(response); }
   std::vector<sip::Message> sent(const std::string& method) {
     std::vector<sip::Message> out;
     for (const auto& [m, to] : h_.wire.requests) {

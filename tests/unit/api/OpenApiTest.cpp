@@ -37,6 +37,25 @@ boost::json::object document() {
 
 constexpr std::array<std::string_view, 5> kMethods = {"get", "post", "put", "patch", "delete"};
 
+// A documented path with its parameters filled in: {id} as 'id', {callId} as 'callId'.
+std::string filled(std::string path, const std::string& id, const std::string& callId) {
+  for (const auto& [param, value] :
+       {std::pair{std::string("{id}"), id}, std::pair{std::string("{callId}"), callId}}) {
+    if (auto at = path.find(param); at != std::string::npos) {
+      path.replace(at, param.size(), value);
+    }
+  }
+  return path;
+}
+
+http::verb verbOf(std::string_view documented) {
+  std::string verb(documented);
+  for (auto& c : verb) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return http::string_to_verb(verb);
+}
+
 TEST(OpenApi, TheBuiltInDocumentIsTheRepositorysAnd31) {
   std::ifstream in(std::string(CONFAB_SOURCE_DIR) + "/docs/openapi.json");
   std::stringstream text;
@@ -158,25 +177,10 @@ TEST_F(OpenApiExamples, EveryRequestExampleIsOneTheServerAccepts) {
       }
       const auto& content = body->at("content").at("application/json").as_object();
       ASSERT_TRUE(content.contains("example")) << method << " " << path << " has no example";
-      std::string target(path);
-      for (auto [param, value] :
-           {std::pair{std::string("{id}"),
-                      std::string(target.starts_with("/v1/rooms") ? "1000" : "1")},
-            std::pair{std::string("{callId}"), std::string("alice-call")}}) {
-        if (auto at = target.find(param); at != std::string::npos) {
-          target.replace(at, param.size(), value);
-        }
-      }
-      std::string verb(method);
-      for (auto& c : verb) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
-      Request request(http::string_to_verb(verb), target, 11);
-      request.set(http::field::host, "localhost");
-      request.set(http::field::authorization, key);
-      request.set(http::field::content_type, "application/json");
-      request.body() = boost::json::serialize(content.at("example"));
-      request.prepare_payload();
+      const std::string target =
+          filled(std::string(path), path.starts_with("/v1/rooms") ? "1000" : "1", "alice-call");
+      const auto request =
+          apiRequest(verbOf(method), target, key, boost::json::serialize(content.at("example")));
       const auto response = router_.route(request, kClient);
       const auto status = response.result();
       EXPECT_TRUE(status != http::status::bad_request &&
@@ -220,34 +224,21 @@ TEST_F(OpenApiExamples, AnotherTenantsKeyFindsNoneOfAcmesResources) {
       if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
         continue;
       }
-      std::string target = p;
-      for (auto [param, value] :
-           {std::pair{std::string("{id}"), p.starts_with("/v1/rooms")     ? std::string("4000@acme")
-                                           : p.starts_with("/v1/tenants") ? std::to_string(acme_)
-                                                                          : std::string("1")},
-            std::pair{std::string("{callId}"), std::string("alice-call")}}) {
-        if (auto at = target.find(param); at != std::string::npos) {
-          target.replace(at, param.size(), value);
-        }
+      const std::string target = filled(p,
+                                        p.starts_with("/v1/rooms")     ? std::string("4000@acme")
+                                        : p.starts_with("/v1/tenants") ? std::to_string(acme_)
+                                                                       : std::string("1"),
+                                        "alice-call");
+      std::string body;
+      if (const auto* b = operation.as_object().if_contains("requestBody")) {
+        body = boost::json::serialize(b->at("content").at("application/json").at("example"));
       }
-      std::string verb(method);
-      for (auto& c : verb) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
-      Request request(http::string_to_verb(verb), target, 11);
-      request.set(http::field::host, "localhost");
-      request.set(http::field::authorization, foreign);
-      if (const auto* body = operation.as_object().if_contains("requestBody")) {
-        request.set(http::field::content_type, "application/json");
-        request.body() =
-            boost::json::serialize(body->at("content").at("application/json").at("example"));
-        request.prepare_payload();
-      }
+      const auto request = apiRequest(verbOf(method), target, foreign, body);
       const auto status = router_.route(request, kClient).result();
       const bool operatorsOnly =
           p.starts_with("/v1/keys") || (p.starts_with("/v1/tenants") && method != "get");
       EXPECT_EQ(status, operatorsOnly ? http::status::forbidden : http::status::not_found)
-          << verb << " " << target;
+          << method << " " << target;
       ++walked;
     }
   }

@@ -29,28 +29,11 @@ class RoomRoutesTest : public ::testing::Test {
                 const std::string& target,
                 const std::string& body = {},
                 const std::string& key = {}) {
-    Request request(method, target, 11);
-    request.set(http::field::host, "localhost");
-    request.set(http::field::authorization, key.empty() ? acmeKey_ : key);
-    if (!body.empty()) {
-      request.set(http::field::content_type, "application/json");
-      request.body() = body;
-      request.prepare_payload();
-    }
-    return router_.route(request, kClient);
+    return router_.route(apiRequest(method, target, key.empty() ? acmeKey_ : key, body), kClient);
   }
-  static boost::json::value json(const Response& response) {
-    return boost::json::parse(response.body());
-  }
+  static boost::json::value json(const Response& response) { return jsonOf(response); }
   static std::vector<std::string> fields(const Response& response) {
-    std::vector<std::string> out;
-    const auto parsed = json(response);
-    if (const auto* errors = parsed.as_object().if_contains("errors")) {
-      for (const auto& e : errors->as_array()) {
-        out.emplace_back(e.at("field").as_string());
-      }
-    }
-    return out;
+    return problemFields(response);
   }
 
   ScratchKeys keys_;

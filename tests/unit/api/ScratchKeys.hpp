@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "api/Http.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -82,5 +85,39 @@ class ScratchKeys {
   std::filesystem::path dir_;
   std::unique_ptr<policy::Store> store_;
 };
+
+// A request to the router as an API client makes it: Host, the key, a JSON body when given.
+inline Request apiRequest(http::verb method,
+                          const std::string& target,
+                          const std::string& authorization,
+                          const std::string& body = {}) {
+  Request request(method, target, 11);
+  request.set(http::field::host, "localhost");
+  if (!authorization.empty()) {
+    request.set(http::field::authorization, authorization);
+  }
+  if (!body.empty()) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+  }
+  return request;
+}
+
+inline boost::json::value jsonOf(const Response& response) {
+  return boost::json::parse(response.body());
+}
+
+// The members a problem's "errors" name, in order.
+inline std::vector<std::string> problemFields(const Response& response) {
+  std::vector<std::string> out;
+  const auto parsed = jsonOf(response);
+  if (const auto* errors = parsed.as_object().if_contains("errors")) {
+    for (const auto& e : errors->as_array()) {
+      out.emplace_back(e.at("field").as_string());
+    }
+  }
+  return out;
+}
 
 }  // namespace confab::api
