@@ -59,6 +59,9 @@ struct Route {
   Handler handler;
   Access access;
   std::span<const std::string_view> query = {};  // the query parameters it takes
+  // A POST that creates something: it takes an Idempotency-Key, and a repeat with the same key
+  // gets the first answer again rather than a second creation.
+  bool idempotent = false;
 };
 
 // The segments of one of our own route patterns ("/v1/rooms/{id}" -> v1, rooms, {id}): not
@@ -589,11 +592,11 @@ const std::array kRoutes{
     Route{"/v1/records/conferences", http::verb::get, &routes::listConferenceRecords, Access::kRead,
           kRecordsQuery},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
-    Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite},
+    Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite, {}, true},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},
     Route{"/v1/rooms/{id}", http::verb::patch, &routes::changeRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::delete_, &routes::deleteRoom, Access::kWrite},
-    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite},
+    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite, {}, true},
     Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback, Access::kWrite},
@@ -601,13 +604,14 @@ const std::array kRoutes{
           Access::kWrite},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::delete_, &removeParticipant,
           Access::kWrite},
-    Route{"/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite},
+    Route{
+        "/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite, {}, true},
     Route{"/v1/rooms/{id}/conference", http::verb::patch, &changeConference, Access::kWrite},
     Route{"/v1/rooms/{id}/conference", http::verb::delete_, &endConference, Access::kWrite},
     Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
     Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
     Route{"/v1/tenants", http::verb::get, &routes::listTenants, Access::kOperatorRead},
-    Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite},
+    Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite, {}, true},
     Route{"/v1/tenants/{id}", http::verb::get, &routes::getTenant, Access::kRead},
     Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
     Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
@@ -630,6 +634,52 @@ std::optional<Problem> forbidden(const Route& route, const Principal& who) {
     return problemWith(http::status::forbidden, "this key is read-only");
   }
   return std::nullopt;
+}
+
+// A creating POST with an Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the
+// first answer (a 2xx) is kept in the store for a day, per API key, and a repeat with the same
+// key and the same request gets it again; the same key with another request is a 422. Failures
+// are not kept: the client may retry them.
+Reply idempotently(const Route& route,
+                   const Context& context,
+                   const Request& request,
+                   const Params& params) {
+  const std::string_view key = request["Idempotency-Key"];
+  if (request.count("Idempotency-Key") != 1 || key.empty() || key.size() > 255 ||
+      std::any_of(key.begin(), key.end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
+    return badRequest("a bad Idempotency-Key",
+                      {{"Idempotency-Key", "one value, 1 to 255 visible ASCII characters"}});
+  }
+  const std::string hash =
+      routes::entityTag(boost::json::value(std::string(http::to_string(request.method())) + " " +
+                                           std::string(request.target()) + "\n" + request.body()));
+  if (auto kept = context.store.storedAnswer(context.who.keyId, key)) {
+    if (kept->requestHash != hash) {
+      return problemWith(http::status::unprocessable_entity,
+                         "this Idempotency-Key was used for another request",
+                         {{"Idempotency-Key", "use a new key for a new request"}});
+    }
+    Json replay{static_cast<http::status>(kept->status),
+                kept->body.empty() ? boost::json::value(nullptr) : boost::json::parse(kept->body)};
+    if (!kept->location.empty()) {
+      replay.headers.emplace_back(http::field::location, kept->location);
+    }
+    return replay;
+  }
+  Reply reply = route.handler(context, request, params);
+  if (auto* json = std::get_if<Json>(&reply);
+      json != nullptr && static_cast<unsigned>(json->status) / 100 == 2) {
+    policy::Store::StoredAnswer answer{hash, static_cast<int>(json->status), {}, {}};
+    for (const auto& [field, value] : json->headers) {
+      if (field == http::field::location) {
+        answer.location = value;
+      }
+    }
+    answer.body = json->body.is_null() ? std::string() : boost::json::serialize(json->body);
+    // Not kept (the store failed): the creation stands; only a repeat would not be recognized.
+    (void)context.store.keepAnswer(context.who.keyId, key, answer);
+  }
+  return reply;
 }
 
 Reply dispatch(Context context,
@@ -681,6 +731,9 @@ Reply dispatch(Context context,
         return badRequest("query parameters this resource does not take", std::move(errors));
       }
       context.query = &target.query;
+      if (route.idempotent && request.count("Idempotency-Key") != 0) {
+        return idempotently(route, context, request, *params);
+      }
       return route.handler(context, request, *params);
     }
     allow += allow.empty() ? "" : ", ";

@@ -107,6 +107,17 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          ended INTEGER NOT NULL,
          participants INTEGER NOT NULL);
        CREATE INDEX conference_records_by_tenant ON conference_records(tenant_id, id);)",
+    // 7: answers kept for Idempotency-Key (issue 13 item 2), per API key, for a day.
+    R"(CREATE TABLE idempotent_answers (
+         api_key_id INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+         idempotency_key TEXT NOT NULL,
+         request_hash TEXT NOT NULL,
+         status INTEGER NOT NULL,
+         location TEXT NOT NULL,
+         body TEXT NOT NULL,
+         created INTEGER NOT NULL,
+         PRIMARY KEY (api_key_id, idempotency_key));
+       CREATE INDEX idempotent_answers_by_age ON idempotent_answers(created);)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up

@@ -153,7 +153,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -236,6 +236,20 @@ class Store {
   StoreResult<int64_t> addConferenceRecord(const ConferenceRecord& record);
   [[nodiscard]] std::vector<CallRecord> callRecords(const RecordQuery& query) const;
   [[nodiscard]] std::vector<ConferenceRecord> conferenceRecords(const RecordQuery& query) const;
+
+  // Responses kept for Idempotency-Key (issue 13 item 2): a POST repeated with the same key by
+  // the same API key gets the first answer again instead of creating twice. Kept a day.
+  struct StoredAnswer {
+    std::string requestHash;  // what was asked: the same key with another request is refused
+    int status = 0;
+    std::string location;
+    std::string body;
+  };
+  [[nodiscard]] std::optional<StoredAnswer> storedAnswer(int64_t apiKeyId,
+                                                         std::string_view idempotencyKey) const;
+  StoreResult<bool> keepAnswer(int64_t apiKeyId,
+                               std::string_view idempotencyKey,
+                               const StoredAnswer& answer);
 
   // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
   // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a

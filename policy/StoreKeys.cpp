@@ -1,5 +1,6 @@
 // The REST API's keys in the policy store (issue 13): issued with 256 random bits, kept as the
-// SHA-256 of the token, found by that hash, revoked by deleting the row.
+// SHA-256 of the token, found by that hash, revoked by deleting the row; and the answers each key
+// got to its Idempotency-Key requests.
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -59,6 +60,14 @@ std::string sha256Hex(std::string_view text) {
   return out;
 }
 
+constexpr int64_t kAnswerSeconds = 24 * 3600;
+
+int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 constexpr const char* kKeyColumns = "id, name, tenant_id, read_only, created";
 
 ApiKey keyFrom(const Statement& s) {
@@ -83,9 +92,7 @@ StoreResult<IssuedApiKey> Store::createApiKey(const ApiKey& spec) {
   }
   IssuedApiKey issued;
   issued.token = std::string(kTokenPrefix) + base64url(random);
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = unixSeconds();
   return inTransaction<IssuedApiKey>(db_, [&]() -> StoreResult<IssuedApiKey> {
     if (spec.tenantId != 0 && !tenant(spec.tenantId)) {
       return StoreError{StoreError::Kind::kNotFound,
@@ -159,6 +166,45 @@ StoreResult<bool> Store::deleteApiKey(int64_t id) {
     return failure(db_, rc);
   }
   return sqlite3_changes(db_) > 0;
+}
+
+std::optional<Store::StoredAnswer> Store::storedAnswer(int64_t apiKeyId,
+                                                       std::string_view idempotencyKey) const {
+  Statement s(db_,
+              "SELECT request_hash, status, location, body FROM idempotent_answers "
+              "WHERE api_key_id = ? AND idempotency_key = ? AND created > ?");
+  s.bind(1, apiKeyId).bind(2, idempotencyKey).bind(3, unixSeconds() - kAnswerSeconds);
+  if (s.step() != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  return StoredAnswer{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3)};
+}
+
+StoreResult<bool> Store::keepAnswer(int64_t apiKeyId,
+                                    std::string_view idempotencyKey,
+                                    const StoredAnswer& answer) {
+  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+    // Old answers go as new ones come: the table holds about a day's worth.
+    Statement sweep(db_, "DELETE FROM idempotent_answers WHERE created <= ?");
+    sweep.bind(1, unixSeconds() - kAnswerSeconds);
+    if (const int rc = sweep.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    Statement put(db_,
+                  "INSERT OR REPLACE INTO idempotent_answers (api_key_id, idempotency_key, "
+                  "request_hash, status, location, body, created) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    put.bind(1, apiKeyId)
+        .bind(2, idempotencyKey)
+        .bind(3, answer.requestHash)
+        .bind(4, int64_t{answer.status})
+        .bind(5, answer.location)
+        .bind(6, answer.body)
+        .bind(7, unixSeconds());
+    if (const int rc = put.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    return true;
+  });
 }
 
 }  // namespace confab::policy

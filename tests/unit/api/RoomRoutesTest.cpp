@@ -170,6 +170,49 @@ TEST_F(RoomRoutesTest, AChangeMadeFromAStaleReadIsRefusedWith412) {
   EXPECT_EQ(router_.route(stale, kClient).result(), http::status::ok);
 }
 
+TEST_F(RoomRoutesTest, ARepeatedCreateWithTheSameIdempotencyKeyCreatesOnce) {
+  auto post = [&](const std::string& idempotency, const std::string& body) {
+    auto request = apiRequest(http::verb::post, "/v1/rooms", acmeKey_, body);
+    request.set("Idempotency-Key", idempotency);
+    return router_.route(request, kClient);
+  };
+  const auto first = post("7c1e-01", R"({"user":"4000","name":"Board"})");
+  ASSERT_EQ(first.result(), http::status::created);
+  // The client did not see the answer and sends it again: the same answer, no second room.
+  const auto again = post("7c1e-01", R"({"user":"4000","name":"Board"})");
+  EXPECT_EQ(again.result(), http::status::created);
+  EXPECT_EQ(again.body(), first.body());
+  EXPECT_EQ(again[http::field::location], "/v1/rooms/4000@acme");
+  // The answer survives a restart: another connection to the file knows it.
+  {
+    auto other = policy::Store::open(keys_.path());
+    auto& store = *std::get<std::unique_ptr<policy::Store>>(other);
+    Auth auth(store);
+    Router router(store, auth);
+    auto request =
+        apiRequest(http::verb::post, "/v1/rooms", acmeKey_, R"({"user":"4000","name":"Board"})");
+    request.set("Idempotency-Key", "7c1e-01");
+    EXPECT_EQ(router.route(request, kClient).result(), http::status::created);
+  }
+  // The same key for another request is refused; a new key is a new creation (here a clash).
+  const auto misuse = post("7c1e-01", R"({"user":"4001"})");
+  EXPECT_EQ(misuse.result(), http::status::unprocessable_entity);
+  EXPECT_EQ(fields(misuse), std::vector<std::string>{"Idempotency-Key"});
+  EXPECT_FALSE(keys_.store().findRoom(acme_, "4001"));
+  EXPECT_EQ(post("7c1e-02", R"({"user":"4000"})").result(), http::status::conflict);
+  // Another key's requests are its own: the same Idempotency-Key creates for them.
+  auto theirs =
+      apiRequest(http::verb::post, "/v1/rooms", keys_.bearer(acme_), R"({"user":"4002"})");
+  theirs.set("Idempotency-Key", "7c1e-01");
+  EXPECT_EQ(router_.route(theirs, kClient).result(), http::status::created);
+  // A failure is not kept: a retry after fixing nothing gets the failure again, not a replay.
+  EXPECT_EQ(post("7c1e-03", R"({"user":"a b"})").result(), http::status::unprocessable_entity);
+  EXPECT_EQ(post("7c1e-03", R"({"user":"a b"})").result(), http::status::unprocessable_entity);
+  EXPECT_EQ(post("", R"({"user":"5"})").result(), http::status::bad_request);
+  EXPECT_EQ(post(std::string(300, 'k'), R"({"user":"5"})").result(), http::status::bad_request);
+  EXPECT_EQ(keys_.store().rooms(acme_).size(), 2U) << "4000 and 4002, each once";
+}
+
 TEST_F(RoomRoutesTest, ListsComeInPagesAndCanBeSearched) {
   for (int i = 0; i < 7; ++i) {
     keys_.room(acme_, "10" + std::to_string(i), i % 2 == 0 ? "Even room" : "Odd room");
