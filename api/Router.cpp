@@ -609,6 +609,7 @@ const std::array kRoutes{
     Route{"/v1/rooms/{id}/conference", http::verb::patch, &changeConference, Access::kWrite},
     Route{"/v1/rooms/{id}/conference", http::verb::delete_, &endConference, Access::kWrite},
     Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
+    Route{"/metrics", http::verb::get, &routes::getMetrics, Access::kOperatorRead},
     Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
     Route{"/v1/tenants", http::verb::get, &routes::listTenants, Access::kOperatorRead},
     Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite, {}, true},
@@ -685,7 +686,8 @@ Reply idempotently(const Route& route,
 Reply dispatch(Context context,
                const Request& request,
                Auth& auth,
-               const boost::asio::ip::address& source) {
+               const boost::asio::ip::address& source,
+               std::string_view& matched) {
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains
   // more than one Host header field line".
@@ -708,6 +710,7 @@ Reply dispatch(Context context,
     if (!params) {
       continue;
     }
+    matched = route.pattern;
     if (route.method == method) {
       if (route.access != Access::kOpen) {
         auto who = auth.authenticate(request, source);
@@ -763,10 +766,19 @@ Router::Router(policy::Store& store, Auth& auth, Live* live)
 
 Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
   Response response;
+  std::string_view matched = "unmatched";
   try {
-    auto reply = dispatch(Context{store_, live_, {}, nullptr}, request, auth_, source);
+    auto reply =
+        dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_, source, matched);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
+    } else if (auto* text = std::get_if<routes::Text>(&reply)) {
+      response = Response(text->status, request.version());
+      response.set(http::field::content_type, text->contentType);
+      response.set(http::field::cache_control, "no-store");
+      response.keep_alive(request.keep_alive());
+      response.body() = std::move(text->body);
+      response.prepare_payload();
     } else {
       auto& json = std::get<Json>(reply);
       response = Response(json.status, request.version());
@@ -792,6 +804,9 @@ Response Router::route(const Request& request, const boost::asio::ip::address& s
     // Content-Length stays: it tells the size a GET would have had.
     response.body().clear();
   }
+  // By route pattern, never by the target itself: the label set stays bounded.
+  ++counts_[{std::string(matched), std::string(http::to_string(request.method())),
+             response.result_int()}];
   return response;
 }
 

@@ -9,6 +9,7 @@
 #include "api/Auth.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
+#include "api/Metrics.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -41,6 +42,8 @@ class Router {
   policy::Store& store_;
   Auth& auth_;
   Live* live_;
+  // Requests answered, by route pattern, method and status (for /metrics).
+  mutable RequestCounts counts_;
 };
 
 }  // namespace confab::api

@@ -20,6 +20,7 @@
 #include "api/Auth.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
+#include "api/Metrics.hpp"
 #include "api/Problem.hpp"
 #include "policy/Store.hpp"
 
@@ -34,7 +35,13 @@ struct Json {
   // Location on a 201 (RFC 9110 §10.2.2), for one.
   std::vector<std::pair<http::field, std::string>> headers = {};
 };
-using Reply = std::variant<Json, Problem>;
+// A body that is not JSON (the Prometheus text of /metrics).
+struct Text {
+  http::status status;
+  std::string contentType;
+  std::string body;
+};
+using Reply = std::variant<Json, Problem, Text>;
 
 struct Context {
   policy::Store& store;  // tenants, rooms, keys: one transaction per change
@@ -42,6 +49,7 @@ struct Context {
   Principal who;  // for open routes, nobody's
   // The decoded query parameters (only those the route takes), in order.
   const std::vector<std::pair<std::string, std::string>>* query;
+  const RequestCounts* counts;  // what the API has answered so far, for /metrics
 };
 
 // Text from the request put into a detail: printable ASCII only, and not much of it, so that a
@@ -203,6 +211,9 @@ Reply deleteRoom(const Context& context, const Request& request, const Params& p
 boost::json::object participantJson(const room::Call& call, const room::Uas& focus);
 // The conference running in a room (lock, mute-all, how many), or null when none runs.
 boost::json::value conferenceJson(const room::Uas& focus, const std::string& key);
+
+// The Prometheus exposition of the bridge (api/Metrics.cpp).
+Reply getMetrics(const Context& context, const Request& request, const Params& params);
 
 // Call detail records (api/RecordRoutes.cpp).
 Reply listCallRecords(const Context& context, const Request& request, const Params& params);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <sstream>
 #include <string>
 
 #include "api/Router.hpp"
@@ -132,6 +133,32 @@ TEST_F(LiveRoutesTest, EndingTheConferenceHangsUpOnEveryone) {
   ASSERT_EQ(ended.result(), http::status::ok);
   EXPECT_EQ(json(ended).at("removed"), 2);
   EXPECT_EQ(sent("BYE").size(), 2U);
+}
+
+TEST_F(LiveRoutesTest, MetricsShowTheBridgeInPrometheusTextToTheOperator) {
+  EXPECT_EQ(call(http::verb::get, "/v1/rooms/1000").result(), http::status::ok);
+  const auto metrics = call(http::verb::get, "/metrics");
+  ASSERT_EQ(metrics.result(), http::status::ok);
+  EXPECT_THAT(std::string(metrics[http::field::content_type]),
+              ::testing::StartsWith("text/plain; version=0.0.4"));
+  const std::string& text = metrics.body();
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE confab_calls gauge\nconfab_calls 2\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("\nconfab_conferences 1\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("\nconfab_participants 2\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_mixer_ticks_total{thread=\"0\"} "));
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "confab_api_requests_total{route=\"/v1/rooms/{id}\",method=\"GET\",status="
+                        "\"200\"} 1\n"));
+  // Every sample line is NAME[{LABELS}] VALUE.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("#")) {
+      EXPECT_THAT(line, ::testing::MatchesRegex("[a-z_]+(\\{.*\\})? [0-9.e+-]+")) << line;
+    }
+  }
+  key_ = keys_.bearer(keys_.tenant("acme"));
+  EXPECT_EQ(call(http::verb::get, "/metrics").result(), http::status::forbidden)
+      << "the bridge's numbers are the operator's";
 }
 
 TEST_F(LiveRoutesTest, NothingToSteerInARoomNobodyIsIn) {
