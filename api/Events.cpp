@@ -76,18 +76,58 @@ void EventHub::unsubscribe(EventSink& sink) {
 
 void EventHub::onChange(const conference::Change& change) {
   ++seq_;
-  if (subscribers_.empty()) {
+  const auto& c = change.conference;
+  if (change.kind == conference::Change::Kind::kStarted) {
+    tenants_[c.id] = c.rules.tenantId;
+  } else if (change.kind == conference::Change::Kind::kEnded) {
+    if (auto found = tenants_.find(c.id); found != tenants_.end()) {
+      tenants_.erase(found);
+    }
+  }
+  if (!subscribers_.empty()) {
+    publish(c.id, c.rules.tenantId, eventJson(change, seq_));
+  }
+}
+
+void EventHub::onTalking(const room::Call& call, bool talking) {
+  ++seq_;
+  auto tenant = tenants_.find(call.roomId());
+  if (subscribers_.empty() || tenant == tenants_.end()) {
     return;
   }
+  boost::json::object out{{"seq", seq_},
+                          {"type", "participant.talking"},
+                          {"room", call.roomId()},
+                          {"time", epochMillis(std::chrono::system_clock::now())},
+                          {"participant", boost::json::object{{"callId", call.dialog().callId()}}},
+                          {"talking", talking}};
+  publish(call.roomId(), tenant->second, boost::json::serialize(out));
+}
+
+void EventHub::onKeyPressed(const room::Call& call, char key) {
+  ++seq_;
+  auto tenant = tenants_.find(call.roomId());
+  if (subscribers_.empty() || tenant == tenants_.end()) {
+    return;
+  }
+  boost::json::object out{{"seq", seq_},
+                          {"type", "participant.key"},
+                          {"room", call.roomId()},
+                          {"time", epochMillis(std::chrono::system_clock::now())},
+                          {"participant", boost::json::object{{"callId", call.dialog().callId()}}},
+                          {"key", std::string(1, key)}};
+  publish(call.roomId(), tenant->second, boost::json::serialize(out));
+}
+
+void EventHub::publish(const std::string& room, int64_t tenant, const std::string& text) {
   // Built once, shared by every subscriber's queue.
-  auto event = std::make_shared<const std::string>(eventJson(change, seq_));
-  const int64_t tenant = change.conference.rules.tenantId;
+  auto event = std::make_shared<const std::string>(text);
   // A sink may unsubscribe while hearing (it closes): walk a copy.
   const auto subscribers = subscribers_;
   for (const auto& s : subscribers) {
     // Ad-hoc conferences belong to no tenant (0): only the operator sees them.
     const bool visible = s.who.isOperator() || (tenant != 0 && s.who.sees(tenant));
-    if (visible && (s.room.empty() || s.room == change.conference.id)) {
+    if (visible && (s.room.empty() || s.room == room)) {
       s.sink->push(event);
     }
   }

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "api/Auth.hpp"
 #include "focus/conference/Model.hpp"
+#include "focus/room/Uas.hpp"
 
 namespace confab::api {
 
@@ -24,7 +26,7 @@ class EventSink {
   ~EventSink() = default;
 };
 
-class EventHub final : public conference::Listener {
+class EventHub final : public conference::Listener, public room::ActivityListener {
  public:
   // 'room' empty: every room the principal may see; else that room's live key only.
   void subscribe(EventSink& sink, const Principal& who, std::string room);
@@ -33,6 +35,9 @@ class EventHub final : public conference::Listener {
 
   // conference::Listener
   void onChange(const conference::Change& change) override;
+  // room::ActivityListener: participant.talking and participant.key events.
+  void onTalking(const room::Call& call, bool talking) override;
+  void onKeyPressed(const room::Call& call, char key) override;
 
   // The event for a change (what subscribers receive), numbered 'seq'.
   static std::string eventJson(const conference::Change& change, uint64_t seq);
@@ -43,7 +48,11 @@ class EventHub final : public conference::Listener {
     Principal who;
     std::string room;
   };
+  void publish(const std::string& room, int64_t tenant, const std::string& event);
+
   std::vector<Subscriber> subscribers_;
+  // The tenant of each running conference (from the model's changes), for activity events.
+  std::map<std::string, int64_t, std::less<>> tenants_;
   uint64_t seq_ = 0;
 };
 

@@ -51,8 +51,8 @@ struct Server::Shared {
 // One /v1/events subscriber (issue 13 item 3): a WebSocket (RFC 6455) the hub's events go out
 // on as text frames, in order, through a bounded queue; a client that falls 256 events behind is
 // closed ("too slow") rather than make the server hold an ever longer queue for it.
-class Server::EventStream : public std::enable_shared_from_this<Server::EventStream>,
-                            public EventSink {
+class Server::EventStream final : public std::enable_shared_from_this<Server::EventStream>,
+                                  public EventSink {
  public:
   static constexpr std::size_t kMaxQueued = 256;
 
@@ -189,7 +189,10 @@ class Server::EventStream : public std::enable_shared_from_this<Server::EventStr
 class Server::Session : public std::enable_shared_from_this<Server::Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string addressKey)
-      : stream_(std::move(socket)), shared_(std::move(shared)), addressKey_(std::move(addressKey)) {
+      : stream_(std::move(socket)),
+        executor_(stream_.get_executor()),
+        shared_(std::move(shared)),
+        addressKey_(std::move(addressKey)) {
     beast::error_code ec;
     source_ = stream_.socket().remote_endpoint(ec).address();
   }
@@ -206,7 +209,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
 
   // Safe from any thread.
   void close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    // The executor kept from the start: after an upgrade the stream belongs to an EventStream.
+    net::post(executor_, [self = shared_from_this()] {
       self->closed_ = true;
       if (self->upgraded_) {
         return;
@@ -330,7 +334,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   }
 
   beast::tcp_stream stream_;
-  net::ip::address source_;  // the client, for the lockout of bad keys
+  net::any_io_executor executor_;  // the connection's strand
+  net::ip::address source_;        // the client, for the lockout of bad keys
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -426,6 +426,7 @@ int run(int argc, char** argv) {
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
     focus.uas().conferences().listen(events);
+    focus.uas().listenActivity(&events);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
                       api::Limits{}, &live, &events);
     if (auto ec = apiServer->start()) {

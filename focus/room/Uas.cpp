@@ -1092,7 +1092,18 @@ void Uas::onKey(Call& call, char key) {
     return;
   }
   if (call.stage() == Call::Stage::kIn) {
+    // In the conference only: keys pressed at PIN entry returned above and are never told.
+    if (activity_ != nullptr) {
+      activity_->onKeyPressed(call, key);
+    }
     keypad(call, key);
+  }
+}
+
+void Uas::onTalking(mixer::EndpointId endpoint, bool talking) {
+  if (Call* call = findByEndpoint(endpoint);
+      call != nullptr && activity_ != nullptr && call->stage() == Call::Stage::kIn) {
+    activity_->onTalking(*call, talking);
   }
 }
 

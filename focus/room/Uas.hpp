@@ -50,6 +50,18 @@ class CallObserver {
   ~CallObserver() = default;
 };
 
+// What participants do in a conference that is not conference state (so not in the model, nor
+// in RFC 4575 NOTIFYs): who talks, and the keys they press once in (never PIN entry). For the
+// API's live events.
+class ActivityListener {
+ public:
+  virtual void onTalking(const Call& call, bool talking) = 0;
+  virtual void onKeyPressed(const Call& call, char key) = 0;
+
+ protected:
+  ~ActivityListener() = default;
+};
+
 struct UasSettings {
   CallSettings call;
   // The c= address of our SDP; empty: the address the request reached us on.
@@ -97,6 +109,7 @@ class Uas final : public txn::TransactionUser,
     notifier_.attach(layer);
   }
   void observe(CallObserver* observer) { observer_ = observer; }
+  void listenActivity(ActivityListener* listener) { activity_ = listener; }
 
   void onRequest(txn::ServerTransaction& transaction) override;
   void onAck(const sip::Message& ack, const transport::Source& source) override;
@@ -106,6 +119,7 @@ class Uas final : public txn::TransactionUser,
 
   // mixer::MixerEvents
   void onDtmf(mixer::EndpointId endpoint, char digit) override;
+  void onTalking(mixer::EndpointId endpoint, bool talking) override;
   void onMediaSource(mixer::EndpointId endpoint, const mixer::MediaSourceEvent& event) override;
   void onMixerFault(mixer::EndpointId endpoint, mixer::MixId mix, const std::string& what) override;
   void onRtpTimeout(mixer::EndpointId endpoint) override;
@@ -273,6 +287,7 @@ class Uas final : public txn::TransactionUser,
 
   txn::TransactionLayer* layer_;
   CallObserver* observer_ = nullptr;
+  ActivityListener* activity_ = nullptr;
   timer::Timers& timers_;
   const policy::RoomSource& rooms_;
   mixer::Control& mixer_;

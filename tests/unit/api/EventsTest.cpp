@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/Events.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
 
 namespace confab::api {
 namespace {
@@ -105,6 +106,51 @@ TEST_F(EventsTest, AnUnsubscribedSinkHearsNothingMore) {
   model_.open(rules("4000@acme", 5), "sip:4000@acme.example");
   EXPECT_TRUE(acme_.events.empty());
   EXPECT_EQ(hub_.subscribers(), 3U);
+}
+
+// Keys and talking from a real (socketless) focus: the lobby's meeting number is never told, the
+// keys pressed once in the conference are; talking is told for a caller in the conference.
+TEST(ActivityEvents, KeysInTheConferenceAreToldButNeverThoseAtEntry) {
+  room::UasSettings settings;
+  settings.lobbyUser = "lobby";
+  test::UasHarness h(settings);
+  EventHub hub;
+  h.uas().conferences().listen(hub);
+  h.uas().listenActivity(&hub);
+  RecordingSink sink;
+  hub.subscribe(sink, Principal{1, 0, false}, "");
+  auto info = [&](unsigned cseq, const std::string& tag, char key) {
+    h.receive(test::request("INFO", "k1", cseq, "k" + std::to_string(cseq), tag,
+                            "Content-Type: application/dtmf-relay\r\n",
+                            "Signal=" + std::string(1, key) + "\r\nDuration=160\r\n",
+                            "sip:lobby@127.0.0.1:5060"));
+  };
+  h.receive(
+      test::request("INVITE", "k1", 1, "i1", {}, {}, test::kOfferPcmu, "sip:lobby@127.0.0.1:5060"));
+  ASSERT_EQ(h.lastStatus(), 200);
+  const std::string tag(h.lastResponse().to()->tag());
+  h.receive(test::request("ACK", "k1", 1, "a1", tag, {}, {}, "sip:lobby@127.0.0.1:5060"));
+  h.timers.advance(std::chrono::milliseconds(600));
+  unsigned cseq = 2;
+  for (char key : std::string("1000#")) {
+    info(cseq++, tag, key);
+  }
+  h.timers.advance(std::chrono::milliseconds(10));
+  const room::Call* call = h.uas().findCall("k1");
+  ASSERT_NE(call, nullptr);
+  ASSERT_EQ(call->stage(), room::Call::Stage::kIn);
+  for (const auto& e : sink.events) {
+    EXPECT_NE(e.at("type"), "participant.key") << "a key from the lobby was told";
+  }
+  info(cseq++, tag, '5');
+  ASSERT_FALSE(sink.events.empty());
+  EXPECT_EQ(sink.events.back().at("type"), "participant.key");
+  EXPECT_EQ(sink.events.back().at("key"), "5");
+  EXPECT_EQ(sink.events.back().at("room"), "1000");
+  EXPECT_EQ(sink.events.back().at("participant").at("callId"), "k1");
+  hub.onTalking(*call, true);
+  EXPECT_EQ(sink.events.back().at("type"), "participant.talking");
+  EXPECT_EQ(sink.events.back().at("talking"), true);
 }
 
 }  // namespace
