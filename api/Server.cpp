@@ -101,9 +101,10 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
 
  private:
   void onAccept(beast::error_code ec) {
-    if (ec) {
-      return;
+    if (ec || closing_) {
+      return;  // refused, or the server stopped during the handshake (the socket is closed)
     }
+    accepted_ = true;
     shared_->events->subscribe(*this, who_, room_);
     subscribed_ = true;
     read();
@@ -152,6 +153,13 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
     closing_ = true;
     why_ = why;
     unsubscribe();
+    if (!accepted_) {
+      // The handshake is still going: a Close frame would overlap it, and before the
+      // connection is established there is none to send (RFC 6455 §7.1.7): just close.
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+      return;
+    }
     // The event being written stays until its write ends: the write reads from it.
     queue_.erase(writing_ ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
     if (!writing_) {
@@ -181,6 +189,7 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
   bool writing_ = false;
   bool closing_ = false;
   bool subscribed_ = false;
+  bool accepted_ = false;
   const char* why_ = "";
 };
 

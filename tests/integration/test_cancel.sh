@@ -4,7 +4,10 @@
 # scenarios/cancel.xml), over UDP and TCP. A caller that waits is answered after the delay.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
-"$CONFAB_BIN" --help | grep -q -- '--answer-delay-ms' ||
+# The whole help first: `grep -q` in a pipe would stop reading at the match, and confab's
+# write of the rest would then fail (SIGPIPE) and the pipeline with it (pipefail).
+"$CONFAB_BIN" --help >"$WORK/help.txt" || fail "confab --help failed"
+grep -q -- '--answer-delay-ms' "$WORK/help.txt" ||
   fail "this confab has no --answer-delay-ms option, needed to test CANCEL while ringing"
 start_confab --answer-delay-ms 3000
 
