@@ -100,11 +100,6 @@ void readRoom(Fields& fields,
   }
 }
 
-// A store refusal about a room: a PIN is never echoed back (the store names the field only).
-Problem roomProblem(const policy::StoreError& error) {
-  return fromStore(error);
-}
-
 }  // namespace
 
 boost::json::object participantJson(const room::Call& call, const room::Uas& focus) {
@@ -331,7 +326,7 @@ Reply createRoom(const Context& context, const Request& request, const Params& /
   }
   auto created = context.store.createRoom(change);
   if (auto* error = std::get_if<policy::StoreError>(&created)) {
-    return roomProblem(*error);
+    return fromStore(*error);  // the store names a PIN's field, never the PIN
   }
   auto room = apiRoom(std::get<policy::StoredRoom>(created), *tenant);
   auto out = roomJson(room);
@@ -376,7 +371,7 @@ Reply changeRoom(const Context& context, const Request& request, const Params& p
   }
   auto updated = context.store.updateRoom(change);
   if (auto* error = std::get_if<policy::StoreError>(&updated)) {
-    return roomProblem(*error);
+    return fromStore(*error);  // the store names a PIN's field, never the PIN
   }
   auto out = roomJson(apiRoom(std::get<policy::StoredRoom>(updated), std::move(room.tenant)));
   std::string etag = entityTag(out);
