@@ -111,6 +111,18 @@ Reply getMetrics(const Context& context, const Request& /*request*/, const Param
                                       std::pair{"room_pin_locked", abuse.refusedRoomLocked}}) {
       m.sample(std::string("confab_abuse_refusals_total{kind=\"") + kind + "\"}", count);
     }
+    if (const auto* transactions = focus.transactionCounts()) {
+      m.family("confab_sip_transactions_total", "counter",
+               "SIP transactions ended, by side (server: requests answered; client: requests "
+               "sent), method and final status (408: timed out; 0: none).");
+      for (const auto& [end, count] : *transactions) {
+        m.sample(std::string("confab_sip_transactions_total{side=\"") +
+                     (end.server ? "server" : "client") + "\",method=\"" +
+                     std::string(end.method) + "\",status=\"" + std::to_string(end.status) +
+                     "\"}",
+                 count);
+      }
+    }
   }
   m.family("confab_api_requests_total", "counter", "API requests answered.");
   for (const auto& [labels, count] : *context.counts) {

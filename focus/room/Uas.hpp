@@ -192,6 +192,10 @@ class Uas final : public txn::TransactionUser,
   void onWrongPin(Entry& entry, const policy::Room& room) override;
   bool pinEntryOpen(const policy::Room& room) override;
   [[nodiscard]] const AbuseCounters& abuseCounters() const { return abuse_.counters(); }
+  // SIP transactions ended so far, by side, method and status; null before attach().
+  [[nodiscard]] const txn::TransactionCounts* transactionCounts() const {
+    return layer_ != nullptr ? &layer_->counts() : nullptr;
+  }
   void admit(Entry& entry, const policy::Room& room, policy::Role role) override;
 
  private:

@@ -41,6 +41,7 @@ void ClientTransaction::terminateAfter(std::chrono::milliseconds delay) {
 
 void ClientTransaction::timeout() {
   timeoutTimer_ = 0;
+  noteStatus(408);
   User* user = user_;
   terminateAfter(std::chrono::milliseconds(0));
   if (user != nullptr) {
@@ -92,6 +93,7 @@ void InviteClientTransaction::sendAck(const sip::Message& response) {
 
 void InviteClientTransaction::onResponse(const sip::Message& response) {
   const int status = response.status;
+  noteStatus(status);
   switch (state_) {
     case State::kCalling:
     case State::kProceeding:
@@ -147,6 +149,7 @@ void NonInviteClientTransaction::retransmit() {
 }
 
 void NonInviteClientTransaction::onResponse(const sip::Message& response) {
+  noteStatus(response.status);
   if (state_ == State::kCompleted) {
     return;  // retransmitted final response: absorbed
   }

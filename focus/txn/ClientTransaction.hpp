@@ -49,11 +49,18 @@ class ClientTransaction {
   [[nodiscard]] const sip::Message& request() const { return request_; }
   [[nodiscard]] const transport::Destination& destination() const { return destination_; }
   [[nodiscard]] bool reliable() const { return transport::isReliable(destination_.protocol); }
+  // The first final response's status; 408 after a timeout (RFC 3261 §8.1.3.1), 0 before either.
+  [[nodiscard]] int finalStatus() const { return finalStatus_; }
 
  protected:
   void transmit();
   void terminateAfter(std::chrono::milliseconds delay);
   void timeout();
+  void noteStatus(int status) {
+    if (status >= 200 && finalStatus_ == 0) {
+      finalStatus_ = status;
+    }
+  }
 
   std::string key_;
   sip::Message request_;
@@ -69,6 +76,7 @@ class ClientTransaction {
   timer::Timers::Id timeoutTimer_ = 0;     // B or F
   timer::Timers::Id endTimer_ = 0;         // D, K or M
   bool terminated_ = false;
+  int finalStatus_ = 0;
 };
 
 // RFC 3261 §17.1.1 with RFC 6026 §7.2 (Accepted state passes 2xx retransmissions up).

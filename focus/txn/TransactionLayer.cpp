@@ -250,7 +250,25 @@ void TransactionLayer::sendAck(sip::Message ack, const transport::Destination& t
   wire_.sendRequest(ack, to);
 }
 
+namespace {
+
+// The method as a label: one of a fixed set, so the counts stay bounded whatever peers send.
+std::string_view countedMethod(std::string_view method) {
+  static constexpr std::array<std::string_view, 14> kKnown{
+      "INVITE", "ACK",     "BYE",    "CANCEL", "OPTIONS", "REGISTER", "SUBSCRIBE",
+      "NOTIFY", "REFER",   "MESSAGE", "INFO",  "UPDATE",  "PRACK",    "PUBLISH"};
+  for (std::string_view known : kKnown) {
+    if (known == method) {
+      return known;
+    }
+  }
+  return "other";
+}
+
+}  // namespace
+
 void TransactionLayer::onServerTransactionTerminated(ServerTransaction& transaction) {
+  ++counts_[{true, countedMethod(transaction.request().method), transaction.lastStatus()}];
   user_.onServerTransactionEnded(transaction);
   const sip::Message& request = transaction.request();
   if (!hasToTag(request)) {
@@ -267,6 +285,7 @@ void TransactionLayer::onAckTimeout(ServerTransaction& transaction) {
 }
 
 void TransactionLayer::onClientTransactionTerminated(ClientTransaction& transaction) {
+  ++counts_[{false, countedMethod(transaction.request().method), transaction.finalStatus()}];
   clients_.erase(transaction.key());
 }
 

@@ -3,8 +3,12 @@
 // hands everything else to the transaction user.
 #pragma once
 
+#include <compare>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "focus/sip/Message.hpp"
@@ -38,6 +42,17 @@ class TransactionUser {
  protected:
   ~TransactionUser() = default;
 };
+
+// Transactions ended (issue 13 item 6, for /metrics): by side (true: a server transaction, a
+// request we answered), method and final status (0: none was sent or came). A method outside the
+// ones we know counts as "other", so a peer inventing methods cannot grow the table.
+struct TransactionEnd {
+  bool server = false;
+  std::string_view method;  // a static string
+  int status = 0;
+  auto operator<=>(const TransactionEnd&) const = default;
+};
+using TransactionCounts = std::map<TransactionEnd, uint64_t>;
 
 class TransactionLayer final : private ServerTransaction::Listener,
                                private ClientTransaction::Owner {
@@ -87,6 +102,7 @@ class TransactionLayer final : private ServerTransaction::Listener,
   [[nodiscard]] std::size_t serverTransactions() const { return servers_.size(); }
   [[nodiscard]] std::size_t clientTransactions() const { return clients_.size(); }
   [[nodiscard]] const Settings& settings() const { return settings_; }
+  [[nodiscard]] const TransactionCounts& counts() const { return counts_; }
 
  private:
   void onServerTransactionTerminated(ServerTransaction& transaction) override;
@@ -105,6 +121,7 @@ class TransactionLayer final : private ServerTransaction::Listener,
   std::unordered_map<std::string, std::unique_ptr<ClientTransaction>> clients_;
   // RFC 3261 §8.2.2.2: From tag + Call-ID + CSeq of requests without a To tag -> server key.
   std::unordered_map<std::string, std::string> mergeKeys_;
+  TransactionCounts counts_;
 };
 
 // The key a request matches its server transaction by (RFC 3261 §17.2.3): branch, sent-by and

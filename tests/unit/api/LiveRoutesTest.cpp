@@ -146,6 +146,7 @@ TEST_F(LiveRoutesTest, MetricsShowTheBridgeInPrometheusTextToTheOperator) {
   EXPECT_THAT(text, ::testing::HasSubstr("\nconfab_conferences 1\n"));
   EXPECT_THAT(text, ::testing::HasSubstr("\nconfab_participants 2\n"));
   EXPECT_THAT(text, ::testing::HasSubstr("confab_mixer_ticks_total{thread=\"0\"} "));
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE confab_sip_transactions_total counter\n"));
   EXPECT_THAT(text, ::testing::HasSubstr(
                         "confab_api_requests_total{route=\"/v1/rooms/{id}\",method=\"GET\",status="
                         "\"200\"} 1\n"));

@@ -93,6 +93,27 @@ TEST(ClientTransaction, FinalResponseStopsRetransmissionAndIsPassedUpOnce) {
   EXPECT_EQ(h.layer().clientTransactions(), 0u);  // Timer K (T4) ran out
 }
 
+// /metrics counts SIP transactions by side, method and final status once they end: a timeout
+// counts as 408, and a method nobody knows as "other" (a peer cannot grow the table).
+TEST(ClientTransaction, EndedTransactionsAreCountedBySideMethodAndStatus) {
+  UasHarness h;
+  RecordingUser user;
+  h.layer().sendRequest(outgoing("OPTIONS"), kPeer, &user);
+  h.receive(responseTo(h.wire.requests[0].first, 200));
+  h.layer().sendRequest(outgoing("INVITE"), kPeer, &user);  // never answered: Timer B
+  h.receive(request("OPTIONS", "in-1", 1, "o1"));
+  h.receive(request("FROBNICATE", "in-2", 1, "f1"));
+  h.receive(request("FROBNICATE", "in-3", 1, "f2"));
+  EXPECT_TRUE(h.layer().counts().empty()) << "nothing has ended yet (Timers K and J run)";
+  h.timers.advance(seconds(40));
+  using End = txn::TransactionEnd;
+  const txn::TransactionCounts expected{{End{false, "INVITE", 408}, 1},
+                                        {End{false, "OPTIONS", 200}, 1},
+                                        {End{true, "OPTIONS", 200}, 1},
+                                        {End{true, "other", 501}, 2}};
+  EXPECT_EQ(h.layer().counts(), expected);
+}
+
 TEST(ClientTransaction, InviteErrorIsAckedInsideTheTransaction) {
   UasHarness h;
   RecordingUser user;
