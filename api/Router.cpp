@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/AccessLog.hpp"
 #include "api/JsonText.hpp"
 #include "api/OpenApi.hpp"
 #include "api/Problem.hpp"
@@ -53,15 +54,25 @@ enum class Access : uint8_t {
   kOperatorWrite,  // changes to it: read-write operator keys only
 };
 
+// A POST that creates something takes an Idempotency-Key: a repeat with the same key gets the
+// first answer again rather than a second creation.
+enum class Creates : uint8_t {
+  kNothing,
+  // Rows in the store only: the rows and the kept answer are written in one transaction, so a
+  // crash leaves both or neither (never a room whose creation a repeat would not recognize).
+  kStored,
+  // Something live as well (a recording, a call), which no rollback can take back: the answer is
+  // kept after it, in a transaction of its own.
+  kLive,
+};
+
 struct Route {
   std::string_view pattern;
   http::verb method;
   Handler handler;
   Access access;
   std::span<const std::string_view> query = {};  // the query parameters it takes
-  // A POST that creates something: it takes an Idempotency-Key, and a repeat with the same key
-  // gets the first answer again rather than a second creation.
-  bool idempotent = false;
+  Creates creates = Creates::kNothing;
 };
 
 // The segments of one of our own route patterns ("/v1/rooms/{id}" -> v1, rooms, {id}): not
@@ -592,11 +603,12 @@ const std::array kRoutes{
     Route{"/v1/records/conferences", http::verb::get, &routes::listConferenceRecords, Access::kRead,
           kRecordsQuery},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
-    Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite, {}, true},
+    Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite, {}, Creates::kStored},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},
     Route{"/v1/rooms/{id}", http::verb::patch, &routes::changeRoom, Access::kWrite},
     Route{"/v1/rooms/{id}", http::verb::delete_, &routes::deleteRoom, Access::kWrite},
-    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite, {}, true},
+    Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite, {},
+          Creates::kLive},
     Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback, Access::kWrite},
@@ -604,15 +616,16 @@ const std::array kRoutes{
           Access::kWrite},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::delete_, &removeParticipant,
           Access::kWrite},
-    Route{
-        "/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite, {}, true},
+    Route{"/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite, {},
+          Creates::kLive},
     Route{"/v1/rooms/{id}/conference", http::verb::patch, &changeConference, Access::kWrite},
     Route{"/v1/rooms/{id}/conference", http::verb::delete_, &endConference, Access::kWrite},
     Route{"/v1/mixer", http::verb::get, &getMixer, Access::kOperatorRead},
     Route{"/metrics", http::verb::get, &routes::getMetrics, Access::kOperatorRead},
     Route{"/v1/registrations", http::verb::get, &listRegistrations, Access::kOperatorRead},
     Route{"/v1/tenants", http::verb::get, &routes::listTenants, Access::kOperatorRead},
-    Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite, {}, true},
+    Route{"/v1/tenants", http::verb::post, &routes::createTenant, Access::kOperatorWrite, {},
+          Creates::kStored},
     Route{"/v1/tenants/{id}", http::verb::get, &routes::getTenant, Access::kRead},
     Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
     Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
@@ -667,9 +680,14 @@ Reply idempotently(const Route& route,
     }
     return replay;
   }
-  Reply reply = route.handler(context, request, params);
-  if (auto* json = std::get_if<Json>(&reply);
-      json != nullptr && static_cast<unsigned>(json->status) / 100 == 2) {
+  // Runs the handler and keeps its answer if it is a 2xx: false when that answer was not kept.
+  std::optional<Reply> reply;
+  auto answerAndKeep = [&]() {
+    reply = route.handler(context, request, params);
+    auto* json = std::get_if<Json>(&*reply);
+    if (json == nullptr || static_cast<unsigned>(json->status) / 100 != 2) {
+      return true;
+    }
     policy::Store::StoredAnswer answer{hash, static_cast<int>(json->status), {}, {}};
     for (const auto& [field, value] : json->headers) {
       if (field == http::field::location) {
@@ -677,17 +695,30 @@ Reply idempotently(const Route& route,
       }
     }
     answer.body = json->body.is_null() ? std::string() : boost::json::serialize(json->body);
-    // Not kept (the store failed): the creation stands; only a repeat would not be recognized.
-    (void)context.store.keepAnswer(context.who.keyId, key, answer);
+    return !std::holds_alternative<policy::StoreError>(
+        context.store.keepAnswer(context.who.keyId, key, answer));
+  };
+  if (route.creates == Creates::kLive) {
+    // Not kept (the store failed): the live change stands; only a repeat would not be recognized.
+    (void)answerAndKeep();
+    return std::move(*reply);
   }
-  return reply;
+  if (std::holds_alternative<policy::StoreError>(context.store.together(answerAndKeep)) &&
+      reply && std::holds_alternative<Json>(*reply)) {
+    // The creation was rolled back with its answer: nothing was made, so the client may retry.
+    return problemWith(http::status::service_unavailable,
+                       "the store could not keep the answer for this Idempotency-Key, so nothing "
+                       "was created: try again");
+  }
+  return std::move(*reply);
 }
 
 Reply dispatch(Context context,
                const Request& request,
                Auth& auth,
                const boost::asio::ip::address& source,
-               std::string_view& matched) {
+               std::string_view& matched,
+               std::optional<Principal>& accepted) {
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains
   // more than one Host header field line".
@@ -718,6 +749,7 @@ Reply dispatch(Context context,
           return std::move(*problem);
         }
         context.who = std::get<Principal>(who);
+        accepted = context.who;
         if (auto problem = forbidden(route, context.who)) {
           return std::move(*problem);
         }
@@ -734,7 +766,7 @@ Reply dispatch(Context context,
         return badRequest("query parameters this resource does not take", std::move(errors));
       }
       context.query = &target.query;
-      if (route.idempotent && request.count("Idempotency-Key") != 0) {
+      if (route.creates != Creates::kNothing && request.count("Idempotency-Key") != 0) {
         return idempotently(route, context, request, *params);
       }
       return route.handler(context, request, *params);
@@ -765,11 +797,13 @@ Router::Router(policy::Store& store, Auth& auth, Live* live)
     : store_(store), auth_(auth), live_(live) {}
 
 Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
+  const auto started = std::chrono::steady_clock::now();
   Response response;
   std::string_view matched = "unmatched";
+  std::optional<Principal> who;
   try {
-    auto reply =
-        dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_, source, matched);
+    auto reply = dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_, source,
+                          matched, who);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else if (auto* text = std::get_if<routes::Text>(&reply)) {
@@ -807,6 +841,26 @@ Response Router::route(const Request& request, const boost::asio::ip::address& s
   // By route pattern, never by the target itself: the label set stays bounded.
   ++counts_[{std::string(matched), std::string(http::to_string(request.method())),
              response.result_int()}];
+  if (log_ != nullptr) {
+    AccessEntry entry;
+    entry.at = std::chrono::system_clock::now();
+    entry.source = source;
+    entry.method = request.method_string();
+    entry.target = request.target();
+    entry.route = matched;
+    entry.status = response.result_int();
+    entry.bytes = response.body().size();
+    entry.took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    if (who) {
+      entry.keyId = who->keyId;
+      if (!who->isOperator()) {
+        entry.tenantId = who->tenantId;
+      }
+    }
+    entry.userAgent = request[http::field::user_agent];
+    log_->write(entry);
+  }
   return response;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/AccessLog.hpp"
 #include "api/Auth.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
@@ -22,6 +23,10 @@ class Router {
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the store.
   Router(policy::Store& store, Auth& auth, Live* live = nullptr);
+
+  // Each request answered from now on is a line in 'log' (null: none), which must outlive the
+  // router.
+  void logTo(AccessLog* log) { log_ = log; }
 
   // Every route the router answers: its pattern ("/v1/rooms/{id}") and method (GET also answers
   // HEAD). For the test that holds the OpenAPI document to them.
@@ -42,6 +47,7 @@ class Router {
   policy::Store& store_;
   Auth& auth_;
   Live* live_;
+  AccessLog* log_ = nullptr;
   // Requests answered, by route pattern, method and status (for /metrics).
   mutable RequestCounts counts_;
 };

@@ -485,6 +485,8 @@ Server::~Server() {
   }
 }
 
+void Server::logTo(AccessLog* log) { shared_->router.logTo(log); }
+
 boost::system::error_code Server::start() {
   if (listener_) {
     return net::error::already_started;

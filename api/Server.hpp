@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 #include <memory>
 
+#include "api/AccessLog.hpp"
 #include "api/Events.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
@@ -30,6 +31,10 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // Each request answered is a line in 'log' (api/AccessLog.hpp), which must outlive the
+  // io_context; before start().
+  void logTo(AccessLog* log);
 
   // Binds, listens and starts accepting. Returns why it could not (address in use, permission)
   // instead of throwing; start-up code decides what that means.

@@ -673,6 +673,14 @@ const auto kSettings = std::to_array<Setting>({
        return refusal;
      },
      [](const Config& c) { return Values{c.api ? toString(*c.api) : "off"}; }},
+    {"api-access-log", "FILE",
+     "Append a JSON line per API request to FILE ('-': standard error); empty: no access log.",
+     Group::kApi, false,
+     [](Config& c, const Values& v) {
+       c.apiAccessLog = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.apiAccessLog}; }},
     {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.", Group::kMedia,
      false, [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
      [](const Config& c) {

@@ -87,6 +87,9 @@ struct Config {
 
   // REST API listening point; nullopt means off.
   std::optional<Endpoint> api = Endpoint{boost::asio::ip::make_address_v4("127.0.0.1"), 8080};
+  // The API's access log, one JSON object per line (api/AccessLog.hpp): a file, "-" for standard
+  // error, empty for none.
+  std::string apiAccessLog;
 
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
@@ -175,6 +178,7 @@ sip-domain =
 tls-cert =
 tls-key =
 api = 127.0.0.1:8080
+api-access-log =
 data-dir = ./confab-data
 rtp-ports = 20000-29999
 rtp-address = 0.0.0.0

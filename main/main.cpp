@@ -421,7 +421,15 @@ int run(int argc, char** argv) {
     std::cerr << "confab: cannot start SIP: " << e.what() << "\n";
     return 1;
   }
+  api::AccessLog accessLog;  // before the server, which writes to it
   std::optional<api::Server> apiServer;
+  if (!cfg.apiAccessLog.empty()) {
+    if (auto error = api::AccessLog::open(cfg.apiAccessLog, accessLog)) {
+      std::cerr << "confab: cannot open the API access log " << cfg.apiAccessLog << ": " << *error
+                << "\n";
+      return 1;
+    }
+  }
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
@@ -429,6 +437,7 @@ int run(int argc, char** argv) {
     focus.uas().listenActivity(&events);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
                       api::Limits{}, &live, &events);
+    apiServer->logTo(&accessLog);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";

@@ -82,18 +82,21 @@ inline std::optional<StoreError> execSql(sqlite3* db, const char* sql) {
 // One change, one transaction: BEGIN IMMEDIATE takes the write lock up front (so the busy timeout
 // applies there, never to an upgrade half-way), then the body, then COMMIT. An error from the
 // body or from COMMIT rolls back everything the body did.
+// Inside a transaction already (Store::together), the change is a savepoint of it instead: its
+// error rolls back its own writes only, and what it wrote commits or rolls back with the outer one.
 template <class T, class Body>
 StoreResult<T> inTransaction(sqlite3* db, Body&& body) {
-  if (auto error = execSql(db, "BEGIN IMMEDIATE")) {
+  const bool nested = sqlite3_get_autocommit(db) == 0;
+  if (auto error = execSql(db, nested ? "SAVEPOINT change" : "BEGIN IMMEDIATE")) {
     return *error;
   }
   StoreResult<T> result = std::forward<Body>(body)();
   if (std::holds_alternative<StoreError>(result)) {
-    (void)execSql(db, "ROLLBACK");
+    (void)execSql(db, nested ? "ROLLBACK TO change; RELEASE change" : "ROLLBACK");
     return result;
   }
-  if (auto error = execSql(db, "COMMIT")) {
-    (void)execSql(db, "ROLLBACK");
+  if (auto error = execSql(db, nested ? "RELEASE change" : "COMMIT")) {
+    (void)execSql(db, nested ? "ROLLBACK TO change; RELEASE change" : "ROLLBACK");
     return *error;
   }
   return result;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -250,6 +251,12 @@ class Store {
   StoreResult<bool> keepAnswer(int64_t apiKeyId,
                                std::string_view idempotencyKey,
                                const StoredAnswer& answer);
+
+  // Runs 'body' as one transaction: the changes made in it (each its own transaction otherwise)
+  // are written together when it returns true and none of them when it returns false or the
+  // commit fails (the error then). For writes that must not outlive each other after a crash: a
+  // created resource and the Idempotency-Key answer that says it was created.
+  StoreResult<bool> together(const std::function<bool()>& body);
 
   // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
   // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a

@@ -207,4 +207,13 @@ StoreResult<bool> Store::keepAnswer(int64_t apiKeyId,
   });
 }
 
+StoreResult<bool> Store::together(const std::function<bool()>& body) {
+  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+    if (!body()) {
+      return StoreError{StoreError::Kind::kInvalid, "not written: the request failed"};
+    }
+    return true;
+  });
+}
+
 }  // namespace confab::policy

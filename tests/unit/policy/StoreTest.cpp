@@ -142,6 +142,52 @@ TEST_F(StoreTest, TenantsAreFoundByTheirDomainsAndRoomsSurviveAReopen) {
   EXPECT_FALSE(store->checkPin(roomId + 100, "1234")) << "an unknown room";
 }
 
+// Store::together: a room and an Idempotency-Key answer are written both or neither, across a
+// reopen; a change that fails inside it rolls back only itself (a savepoint), and the others stand.
+TEST_F(StoreTest, ChangesMadeTogetherAreWrittenBothOrNeither) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    Tenant acme;
+    acme.name = "acme";
+    const int64_t tenant = ok(store->createTenant(acme)).id;
+    ApiKey spec;
+    spec.name = "organizer";
+    spec.tenantId = tenant;
+    const auto key = ok(store->createApiKey(spec)).key;
+
+    const auto refused = store->together([&] {
+      EXPECT_TRUE(std::holds_alternative<StoredRoom>(store->createRoom(roomChange(tenant, "100"))));
+      return false;  // as when the answer could not be kept
+    });
+    EXPECT_EQ(error(refused).kind, StoreError::Kind::kInvalid);
+    EXPECT_FALSE(store->findRoom(tenant, "100")) << "rolled back with the answer";
+
+    const auto written = store->together([&] {
+      EXPECT_TRUE(std::holds_alternative<StoredRoom>(store->createRoom(roomChange(tenant, "200"))));
+      // A change that fails inside (a duplicate) undoes itself only.
+      EXPECT_EQ(error(store->createRoom(roomChange(tenant, "200"))).kind,
+                StoreError::Kind::kConflict);
+      return std::holds_alternative<bool>(
+          store->keepAnswer(key.id, "k1", Store::StoredAnswer{"hash", 201, "/v1/rooms/200", "{}"}));
+    });
+    EXPECT_TRUE(ok(written));
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto tenants = store->tenants();
+  ASSERT_EQ(tenants.size(), 1U);
+  EXPECT_TRUE(store->findRoom(tenants[0].id, "200"));
+  EXPECT_FALSE(store->findRoom(tenants[0].id, "100"));
+  EXPECT_EQ(store->rooms(tenants[0].id).size(), 1U);
+  const auto keys = store->apiKeys();
+  ASSERT_EQ(keys.size(), 1U);
+  const auto kept = store->storedAnswer(keys[0].id, "k1");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->status, 201);
+  EXPECT_EQ(kept->location, "/v1/rooms/200");
+}
+
 TEST_F(StoreTest, PinsAreStoredOnlyAsSaltedHashes) {
   auto store = open();
   ASSERT_TRUE(store);
