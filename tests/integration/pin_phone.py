@@ -527,6 +527,7 @@ class PinPhone:
             self.ack_non2xx(txn, r)
             return False
         self.t0 = time.monotonic()
+        self.t0_wall = time.time()
         self.dialog.to_tag = r.to_tag()
         m = re.search(r"<([^>]+)>", r.header("contact") or "")
         if m:
@@ -621,7 +622,8 @@ class PinPhone:
                "call_id": self.dialog.call_id, "windows": [], "bye_from_far_end_at": None,
                "info_statuses": [t.final.status if t.final else None for t in self.info_txns],
                "packets_received": self.packets_received, "keys_sent": self.keys_sent,
-               "bye_status": self.bye_status, "in_dialog_requests": self.in_dialog_requests}
+               "bye_status": self.bye_status, "in_dialog_requests": self.in_dialog_requests,
+               "t0_wall": getattr(self, "t0_wall", None)}
         if self.t0 is not None:
             if self.far_bye_at is not None:
                 end_t = self.far_bye_at - self.t0
