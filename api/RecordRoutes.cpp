@@ -58,6 +58,19 @@ boost::json::value tenantOf(int64_t id) {
   return id == 0 ? boost::json::value(nullptr) : boost::json::value(id);
 }
 
+boost::json::value qualityJson(const std::optional<policy::CallQuality>& quality) {
+  if (!quality) {
+    return nullptr;
+  }
+  return boost::json::object{{"packetsReceived", quality->packetsReceived},
+                             {"packetsDropped", quality->packetsDropped},
+                             {"framesConcealed", quality->framesConcealed},
+                             {"fractionLost", quality->fractionLost},
+                             {"jitterMs", quality->jitterMs},
+                             {"roundTripMs", quality->roundTripMs},
+                             {"remoteLost", quality->remoteLost}};
+}
+
 // The page and, when it may go on, the path of the next one.
 template <class Record, class ToJson>
 Reply page(const char* path,
@@ -105,7 +118,8 @@ Reply listCallRecords(const Context& context,
                                    {"codec", r.codec},
                                    {"srtp", r.srtp},
                                    {"disconnection", r.disconnection},
-                                   {"reason", r.reason}};
+                                   {"reason", r.reason},
+                                   {"quality", qualityJson(r.quality)}};
       });
 }
 

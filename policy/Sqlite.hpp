@@ -37,6 +37,10 @@ class Statement {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
   Statement& bindNull(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -44,6 +48,7 @@ class Statement {
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return stmt_ != nullptr ? sqlite3_step(stmt_) : SQLITE_ERROR; }
   [[nodiscard]] int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+  [[nodiscard]] double real(int i) const { return sqlite3_column_double(stmt_, i); }
   [[nodiscard]] std::string text(int i) const {
     const auto* p = sqlite3_column_text(stmt_, i);
     return p != nullptr ? std::string(reinterpret_cast<const char*>(p)) : std::string();

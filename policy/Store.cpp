@@ -118,6 +118,15 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          created INTEGER NOT NULL,
          PRIMARY KEY (api_key_id, idempotency_key));
        CREATE INDEX idempotent_answers_by_age ON idempotent_answers(created);)",
+    // 8: call quality in the call detail records (issue 13 item 6); NULL for calls without media
+    // and for the records written before.
+    R"(ALTER TABLE call_records ADD COLUMN packets_received INTEGER;
+       ALTER TABLE call_records ADD COLUMN packets_dropped INTEGER;
+       ALTER TABLE call_records ADD COLUMN frames_concealed INTEGER;
+       ALTER TABLE call_records ADD COLUMN fraction_lost REAL;
+       ALTER TABLE call_records ADD COLUMN jitter_ms REAL;
+       ALTER TABLE call_records ADD COLUMN round_trip_ms REAL;
+       ALTER TABLE call_records ADD COLUMN remote_lost INTEGER;)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up

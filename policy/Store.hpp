@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/CallQuality.hpp"
 #include "policy/Room.hpp"
 
 struct sqlite3;
@@ -120,6 +121,7 @@ struct CallRecord {
   bool srtp = false;
   std::string disconnection;  // departed, booted, failed, busy
   std::string reason;
+  std::optional<CallQuality> quality;  // none when the call never had media
 };
 
 // One conference, written when it ends.
@@ -154,7 +156,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.

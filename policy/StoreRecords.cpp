@@ -48,8 +48,10 @@ void bindQuery(Statement& s, const RecordQuery& query) {
 StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
   Statement s(db_,
               "INSERT INTO call_records (tenant_id, room, conference_started, call_id, entity, "
-              "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, reason) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, reason, "
+              "packets_received, packets_dropped, frames_concealed, fraction_lost, jitter_ms, "
+              "round_trip_ms, remote_lost) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   bindTenant(s, 1, r.tenantId);
   s.bind(2, r.room)
       .bind(3, r.conferenceStarted)
@@ -64,6 +66,20 @@ StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
       .bind(12, int64_t{r.srtp ? 1 : 0})
       .bind(13, r.disconnection)
       .bind(14, r.reason);
+  if (r.quality) {
+    const CallQuality& q = *r.quality;
+    s.bind(15, q.packetsReceived)
+        .bind(16, q.packetsDropped)
+        .bind(17, q.framesConcealed)
+        .bind(18, q.fractionLost)
+        .bind(19, q.jitterMs)
+        .bind(20, q.roundTripMs)
+        .bind(21, q.remoteLost);
+  } else {
+    for (int i = 15; i <= 21; ++i) {
+      s.bindNull(i);
+    }
+  }
   if (const int rc = s.step(); rc != SQLITE_DONE) {
     return failure(db_, rc);
   }
@@ -85,7 +101,8 @@ StoreResult<int64_t> Store::addConferenceRecord(const ConferenceRecord& r) {
 std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
   Statement s(db_, ("SELECT id, tenant_id, room, conference_started, call_id, entity, "
                     "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
-                    "reason FROM call_records" +
+                    "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
+                    "jitter_ms, round_trip_ms, remote_lost FROM call_records" +
                     where(query))
                        .c_str());
   bindQuery(s, query);
@@ -107,6 +124,10 @@ std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
     r.srtp = s.integer(12) != 0;
     r.disconnection = s.text(13);
     r.reason = s.text(14);
+    if (!s.isNull(15)) {
+      r.quality = CallQuality{s.integer(15), s.integer(16), s.integer(17), s.real(18),
+                              s.real(19),    s.real(20),    s.integer(21)};
+    }
     out.push_back(std::move(r));
   }
   return out;

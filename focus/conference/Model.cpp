@@ -223,7 +223,10 @@ bool Model::rekey(std::string_view participantId, std::string newId) {
   return true;
 }
 
-bool Model::leave(std::string_view participantId, DisconnectionMethod how, std::string reason) {
+bool Model::leave(std::string_view participantId,
+                  DisconnectionMethod how,
+                  std::string reason,
+                  std::optional<policy::CallQuality> quality) {
   Conference* in = nullptr;
   Participant* p = findMutable(participantId, &in);
   if (p == nullptr) {
@@ -233,6 +236,7 @@ bool Model::leave(std::string_view participantId, DisconnectionMethod how, std::
   p->disconnection = how;
   p->disconnectReason = std::move(reason);
   p->leftAt = now_();
+  p->quality = std::move(quality);
   emit(Change{Change::Kind::kLeft, *in, p});
   // Listeners may have changed the participants meanwhile: find them again.
   auto& list = in->participants;

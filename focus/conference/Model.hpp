@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/CallQuality.hpp"
 #include "policy/Room.hpp"
 
 namespace confab::conference {
@@ -72,6 +73,8 @@ struct Participant {
   std::chrono::system_clock::time_point leftAt{};
   Controls controls;
   Media media;
+  // Set as they leave: how their media went (none when they never had any).
+  std::optional<policy::CallQuality> quality;
 };
 
 // In the mix (connected, on hold, or muted by the focus): what user-count counts.
@@ -146,7 +149,10 @@ class Model {
   // never see ids.
   bool rekey(std::string_view participantId, std::string newId);
   // The participant is gone: one kLeft carrying how, then they are removed.
-  bool leave(std::string_view participantId, DisconnectionMethod how, std::string reason);
+  bool leave(std::string_view participantId,
+             DisconnectionMethod how,
+             std::string reason,
+             std::optional<policy::CallQuality> quality = std::nullopt);
   bool setLocked(std::string_view id, bool locked);
   // Recording started (to 'file') or stopped (empty).
   bool setRecording(std::string_view id, std::string file);

@@ -35,6 +35,7 @@ void Records::onChange(const Change& change) {
       r.srtp = p.media.srtp;
       r.disconnection = std::string(name(p.disconnection.value_or(DisconnectionMethod::kDeparted)));
       r.reason = p.disconnectReason;
+      r.quality = p.quality;
       if (auto written = store_.addCallRecord(r);
           std::holds_alternative<policy::StoreError>(written)) {
         ++failures_;

@@ -1157,7 +1157,7 @@ void Uas::onCallEnded(Call& call) {
   const auto how = call.endedByPeer() ? conference::DisconnectionMethod::kDeparted
                    : call.failed()    ? conference::DisconnectionMethod::kFailed
                                       : conference::DisconnectionMethod::kBooted;
-  model_.leave(id, how, call.endReason());
+  model_.leave(id, how, call.endReason(), qualityOf(call));
   calls_.erase(id);
   const auto* conference = model_.find(roomId);
   if (conference == nullptr) {
@@ -1244,6 +1244,23 @@ std::optional<mixer::MixStats> Uas::roomMedia(const std::string& roomId) const {
 
 std::optional<mixer::MediaStats> Uas::participantMedia(const Call& call) const {
   return mixer_.endpointStats(call.mediaEndpoint());
+}
+
+std::optional<policy::CallQuality> Uas::qualityOf(const Call& call) const {
+  const auto stats = participantMedia(call);
+  if (!stats || !call.media()) {
+    return std::nullopt;
+  }
+  policy::CallQuality q;
+  q.packetsReceived = static_cast<int64_t>(stats->packetsReceived);
+  q.packetsDropped = static_cast<int64_t>(stats->packetsDropped);
+  q.framesConcealed = static_cast<int64_t>(stats->framesConcealed);
+  q.fractionLost = stats->quality.ourFractionLost / 256.0;
+  const uint32_t rate = call.media()->codec.clockRate;
+  q.jitterMs = rate != 0 ? stats->quality.ourJitter * 1000.0 / static_cast<double>(rate) : 0.0;
+  q.roundTripMs = stats->quality.roundTripMicros / 1000.0;
+  q.remoteLost = stats->quality.theirCumulativeLost;
+  return q;
 }
 
 std::vector<mixer::EngineThreadStats> Uas::mixerThreads() const {

@@ -146,6 +146,8 @@ class Uas final : public txn::TransactionUser,
   // and the conference model (so a recording shows in the conference's events).
   [[nodiscard]] std::optional<mixer::MixStats> roomMedia(const std::string& roomId) const;
   [[nodiscard]] std::optional<mixer::MediaStats> participantMedia(const Call& call) const;
+  // What a call's record keeps of its media: the mixer's counts and the last RTCP figures.
+  [[nodiscard]] std::optional<policy::CallQuality> qualityOf(const Call& call) const;
   [[nodiscard]] std::vector<mixer::EngineThreadStats> mixerThreads() const;
   [[nodiscard]] bool mixerReady() const { return mixer_.ready(); }
   // False when nobody is in the room or the mixer refused.

@@ -37,7 +37,10 @@ class RecordsTest : public ::testing::Test {
     conference::Media media;
     media.codec = "PCMU/8000";
     model_.setMedia(who, media);
-    model_.leave(who, conference::DisconnectionMethod::kDeparted, "BYE");
+    // What the Uas takes from the mixer as the call leaves (Uas::qualityOf).
+    policy::CallQuality quality{1500, 3, 12, 0.25, 7.5, 42.0, 9};
+    model_.leave(who, conference::DisconnectionMethod::kDeparted, "BYE",
+                 who == "ozzie" ? std::nullopt : std::optional(quality));
     model_.end(room);
   }
   boost::json::object get(const std::string& target, const std::string& key) {
@@ -73,6 +76,20 @@ TEST_F(RecordsTest, EachStayAndEachConferenceIsRecordedAndReadByItsTenant) {
   EXPECT_EQ(call.at("disconnection"), "departed");
   EXPECT_EQ(call.at("tenant"), acme_);
   EXPECT_GE(call.at("left").as_int64(), call.at("joined").as_int64());
+  const auto& quality = call.at("quality").as_object();
+  EXPECT_EQ(quality.at("packetsReceived"), 1500);
+  EXPECT_EQ(quality.at("packetsDropped"), 3);
+  EXPECT_EQ(quality.at("framesConcealed"), 12);
+  EXPECT_EQ(quality.at("fractionLost").to_number<double>(), 0.25);
+  EXPECT_EQ(quality.at("jitterMs").to_number<double>(), 7.5);
+  EXPECT_EQ(quality.at("roundTripMs").to_number<double>(), 42.0);
+  EXPECT_EQ(quality.at("remoteLost"), 9);
+  EXPECT_TRUE(get("/v1/records/calls?room=adhoc-1", keys_.bearer())
+                  .at("calls")
+                  .as_array()[0]
+                  .at("quality")
+                  .is_null())
+      << "a call without media has no quality";
   const auto conferences = get("/v1/records/conferences", keys_.bearer(acme_));
   ASSERT_EQ(conferences.at("conferences").as_array().size(), 1U);
   EXPECT_EQ(conferences.at("conferences").as_array()[0].at("participants"), 1);
