@@ -94,6 +94,9 @@ struct Config {
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
   std::string dataDir = "./confab-data";
+  // The policy store flushes each change to the disk (SQLite synchronous=FULL), not only to the
+  // operating system (NORMAL, in WAL mode: safe from a crash of confab, not of the machine).
+  bool storeSyncFull = false;
 
   PortRange rtpPorts;
   // Local address the RTP sockets bind to.
@@ -180,6 +183,7 @@ tls-key =
 api = 127.0.0.1:8080
 api-access-log =
 data-dir = ./confab-data
+store-sync = normal
 rtp-ports = 20000-29999
 rtp-address = 0.0.0.0
 media-address =

@@ -311,6 +311,13 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<policy::Store> store = std::move(std::get<0>(opened));
+  if (cfg.storeSyncFull) {
+    if (auto set = store->flushEachChange(true); std::holds_alternative<policy::StoreError>(set)) {
+      std::cerr << "confab: cannot set store-sync full: "
+                << std::get<policy::StoreError>(set).message << "\n";
+      return 1;
+    }
+  }
   std::vector<std::pair<std::string, std::string>> seed;
   for (const auto& r : cfg.rooms) {
     seed.emplace_back(r.id, r.name);

@@ -577,6 +577,15 @@ StoreResult<bool> Store::exec(const char* sql) {
   return true;
 }
 
+StoreResult<bool> Store::flushEachChange(bool full) {
+  return exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+bool Store::flushesEachChange() const {
+  Statement s(db_, "PRAGMA synchronous");
+  return s.step() == SQLITE_ROW && s.integer(0) >= 2;  // 2: FULL, 3: EXTRA
+}
+
 int Store::schemaVersion() const {
   Statement s(db_, "PRAGMA user_version");
   return s.step() == SQLITE_ROW ? static_cast<int>(s.integer(0)) : -1;

@@ -164,6 +164,11 @@ class Store {
 
   // Opens (creating if need be) the store at 'path'.
   static StoreResult<std::unique_ptr<Store>> open(const std::string& path);
+  // In WAL mode with synchronous=NORMAL (the default) a committed change survives a crash of the
+  // process, and the last ones may not survive a power loss; with 'full' each commit waits for
+  // the disk's flush as well (SQLite synchronous=FULL), at the disk's pace.
+  StoreResult<bool> flushEachChange(bool full);
+  [[nodiscard]] bool flushesEachChange() const;
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

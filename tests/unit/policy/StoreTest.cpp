@@ -188,6 +188,20 @@ TEST_F(StoreTest, ChangesMadeTogetherAreWrittenBothOrNeither) {
   EXPECT_EQ(kept->location, "/v1/rooms/200");
 }
 
+// store-sync full: each commit waits for the disk (power-loss safe); normal is the default.
+TEST_F(StoreTest, FlushingEachChangeToTheDiskIsTheOperatorsChoice) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->flushesEachChange());
+  EXPECT_TRUE(ok(store->flushEachChange(true)));
+  EXPECT_TRUE(store->flushesEachChange());
+  Tenant t;
+  t.name = "flushed";
+  EXPECT_GT(ok(store->createTenant(t)).id, 0);
+  EXPECT_TRUE(ok(store->flushEachChange(false)));
+  EXPECT_FALSE(store->flushesEachChange());
+}
+
 TEST_F(StoreTest, PinsAreStoredOnlyAsSaltedHashes) {
   auto store = open();
   ASSERT_TRUE(store);
