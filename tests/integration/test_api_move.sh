@@ -162,5 +162,28 @@ PY
   fail "the move did not do what the API said"
 fi
 while read -r line; do log "$line"; done <"$WORK/verdict.txt"
+# The call detail records: A's stay in 1000 ends with the move (booted, the reason naming 1001),
+# its stay in 1001 with its own hang-up (issue 13 item 6: one record per stay).
+python3 - "$API" "$WORK" >&2 <<'PY' || fail "GET /v1/records/calls"
+import json, os, sys, time, urllib.request
+ids = json.load(open(f"{sys.argv[2]}/api.json"))["ids"]
+req = urllib.request.Request(sys.argv[1] + "/v1/records/calls",
+                             headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
+deadline = time.time() + 10
+while True:
+    calls = [c for c in json.load(urllib.request.urlopen(req, timeout=5))["calls"]
+             if c["callId"] == ids["A"]]
+    if len(calls) >= 2 or time.time() > deadline:
+        break
+    time.sleep(0.2)
+stays = {c["room"]: c for c in calls}
+assert set(stays) == {"1000", "1001"}, calls
+assert stays["1000"]["disconnection"] == "booted", stays["1000"]
+assert stays["1000"]["reason"] == "moved to room 1001", stays["1000"]
+assert stays["1001"]["disconnection"] == "departed", stays["1001"]
+assert stays["1000"]["left"] <= stays["1001"]["joined"] + 1000, calls
+print("A's call records: " + ", ".join("%s %.1f s %s" % (r, c["seconds"], c["disconnection"])
+                                       for r, c in sorted(stays.items())))
+PY
 stop_confab
 log "PASS"
