@@ -8,8 +8,11 @@ std::optional<MoveRefusal> Uas::move(std::string_view participantId, const polic
   const auto* from = model_.conferenceOf(participantId);
   const auto* who = model_.participant(participantId);
   Call* call = callOf(participantId);
-  if (from == nullptr || who == nullptr || call == nullptr || call->ended()) {
+  if (from == nullptr || who == nullptr) {
     return MoveRefusal::kNoParticipant;
+  }
+  if (call == nullptr || call->ended()) {
+    return MoveRefusal::kNotSettled;  // a dial-out still ringing, or a call on its way out
   }
   // In the conference's own mix: not at a PIN prompt, in the lobby, waiting for a moderator,
   // ringing, nor hearing the count alone (that prompt would take them back to the room they left).

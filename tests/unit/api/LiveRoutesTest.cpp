@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <sstream>
 #include <string>
 
@@ -242,6 +243,25 @@ TEST_F(LiveRoutesTest, AMoveIsRefusedWithAProblemNamingTheRoom) {
                 .result(),
             http::status::not_found);
   EXPECT_EQ(h_.uas().callsIn("1000").size(), 1U) << "bob stayed";
+  // Someone the room is still calling (a dial-out, ringing) is not in the mix yet.
+  ASSERT_EQ(
+      call(http::verb::post, "/v1/rooms/1000/participants", R"({"uri":"sip:carol@127.0.0.1:5094"})")
+          .result(),
+      http::status::accepted);
+  // Its Call-ID as a path segment (RFC 3986 §2.1: all but unreserved characters encoded).
+  std::string segment;
+  for (const char byte : sent("INVITE").at(0).callId()) {
+    const auto c = static_cast<unsigned char>(byte);
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      segment += static_cast<char>(c);
+    } else {
+      segment += {'%', kHex[c >> 4], kHex[c & 0xf]};
+    }
+  }
+  auto ringing = call(http::verb::post, "/v1/rooms/1000/participants/" + segment + "/move",
+                      R"({"room":"1001"})");
+  EXPECT_EQ(ringing.result(), http::status::conflict) << ringing.body();
 }
 
 TEST_F(LiveRoutesTest, AMoveStaysWithinTheTenant) {
