@@ -616,6 +616,8 @@ const std::array kRoutes{
           Access::kWrite},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::delete_, &removeParticipant,
           Access::kWrite},
+    Route{"/v1/rooms/{id}/participants/{callId}/move", http::verb::post, &routes::moveParticipant,
+          Access::kWrite},
     Route{"/v1/rooms/{id}/participants", http::verb::post, &addParticipant, Access::kWrite, {},
           Creates::kLive},
     Route{"/v1/rooms/{id}/conference", http::verb::patch, &changeConference, Access::kWrite},

@@ -211,6 +211,8 @@ Reply deleteRoom(const Context& context, const Request& request, const Params& p
 boost::json::object participantJson(const room::Call& call, const room::Uas& focus);
 // The conference running in a room (lock, mute-all, how many), or null when none runs.
 boost::json::value conferenceJson(const room::Uas& focus, const std::string& key);
+// Moves a participant to another room of the same tenant (api/MoveRoute.cpp).
+Reply moveParticipant(const Context& context, const Request& request, const Params& params);
 
 // The Prometheus exposition of the bridge (api/Metrics.cpp).
 Reply getMetrics(const Context& context, const Request& request, const Params& params);

@@ -1159,6 +1159,10 @@ void Uas::onCallEnded(Call& call) {
                                       : conference::DisconnectionMethod::kBooted;
   model_.leave(id, how, call.endReason(), qualityOf(call));
   calls_.erase(id);
+  afterLeaving(roomId, wasIn, wasModerator);
+}
+
+void Uas::afterLeaving(const std::string& roomId, bool wasIn, bool wasModerator) {
   const auto* conference = model_.find(roomId);
   if (conference == nullptr) {
     return;

@@ -17,6 +17,7 @@
 #include "focus/room/Call.hpp"
 #include "focus/room/DialOut.hpp"
 #include "focus/room/Entry.hpp"
+#include "focus/room/Move.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/room/Prompts.hpp"
 #include "focus/room/ReferReport.hpp"
@@ -167,6 +168,14 @@ class Uas final : public txn::TransactionUser,
   // the same prompt to everyone. False when no conference runs in the room.
   bool setLocked(const std::string& roomKey, bool locked);
   bool setAllMuted(const std::string& roomKey, bool muted);
+  // Moves a participant in a conference's mix into the conference of another room of the same
+  // tenant (Move.hpp has the rules), without the caller noticing more than the new room's sound:
+  // the same call, RTP port, SSRC and SRTP contexts (mixer::Control::move), no re-INVITE. In the
+  // model they leave their room ("booted", the reason naming the target: RFC 4575 §5.7.4) and
+  // join the target, which starts if it was not running, as when someone dials in; the room
+  // they left hears the exit tone or ends as when someone hangs up. Nothing, or why not
+  // (UasMove.cpp).
+  std::optional<MoveRefusal> move(std::string_view participantId, const policy::Room& target);
   // Ends the conference: everyone in it, or on the way in, is removed ("booted", RFC 4575
   // §5.7.4). The number removed.
   std::size_t endConference(const std::string& roomKey, const std::string& reason);
@@ -214,6 +223,9 @@ class Uas final : public txn::TransactionUser,
   void noteMedia(const Call& call);
   // Ends the conference when nobody is in it or on the way (ringing, waiting, hearing prompts).
   void endIfEmpty(const std::string& roomId);
+  // Someone ('wasIn': from the conference's mix) left the room: the conference ends if nobody is
+  // left, or with its last moderator if its rules say so, else the others hear the exit tone.
+  void afterLeaving(const std::string& roomId, bool wasIn, bool wasModerator);
   // The conference's URI (RFC 4575 conf-uri): the room's user at the host the caller dialled.
   [[nodiscard]] static std::string conferenceUri(const std::string& user,
                                                  const std::string& hostPort);

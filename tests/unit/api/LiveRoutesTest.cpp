@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <sstream>
 #include <string>
 
@@ -25,7 +26,12 @@ const auto kClient = boost::asio::ip::make_address("192.0.2.11");
 class LiveRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    keys_.room(keys_.tenant("default"), "1000", "Room 1000");
+    tenant_ = keys_.tenant("default");
+    keys_.room(tenant_, "1000", "Room 1000");
+    // The focus finds room 1000 as the store has it: the default tenant's.
+    policy::Room live{"1000", "Room 1000"};
+    live.tenantId = tenant_;
+    h_.rooms.put(live);
     aliceTag_ = callIn(h_, "alice-call");
     bobTag_ = callIn(h_, "bob-call");
   }
@@ -52,6 +58,7 @@ class LiveRoutesTest : public ::testing::Test {
   std::string key_ = keys_.bearer();
   std::string aliceTag_;
   std::string bobTag_;
+  int64_t tenant_ = 0;
 };
 
 TEST_F(LiveRoutesTest, TheRoomShowsItsConferenceAndEachParticipantsRole) {
@@ -170,6 +177,113 @@ TEST_F(LiveRoutesTest, NothingToSteerInARoomNobodyIsIn) {
         std::tuple{http::verb::post, "/v1/rooms/1001/participants", R"({"uri":"sip:x@y"})"}}) {
     EXPECT_EQ(call(method, target, body).result(), http::status::conflict) << target;
   }
+}
+
+// Issue 13 item 2: a participant moved to another room of the tenant keeps their call (no BYE, no
+// re-INVITE) and shows in the other room.
+TEST_F(LiveRoutesTest, AMoveTakesTheCallIntoAnotherRoomOfTheTenant) {
+  keys_.room(tenant_, "1001");
+  const std::size_t sent = h_.wire.requests.size();
+  auto moved =
+      call(http::verb::post, "/v1/rooms/1000/participants/alice-call/move", R"({"room":"1001"})");
+  ASSERT_EQ(moved.result(), http::status::ok) << moved.body();
+  EXPECT_EQ(json(moved).at("room"), "1001");
+  EXPECT_EQ(json(moved).at("callId"), "alice-call");
+  EXPECT_EQ(json(moved).at("status"), "connected");
+  EXPECT_EQ(json(moved).at("inMix"), true);
+  EXPECT_EQ(h_.wire.requests.size(), sent) << "no BYE, no re-INVITE";
+  const auto before = json(call(http::verb::get, "/v1/rooms/1000")).as_object();
+  ASSERT_EQ(before.at("participants").as_array().size(), 1U);
+  EXPECT_EQ(before.at("participants").as_array()[0].at("callId"), "bob-call");
+  const auto after = json(call(http::verb::get, "/v1/rooms/1001")).as_object();
+  ASSERT_EQ(after.at("participants").as_array().size(), 1U);
+  EXPECT_EQ(after.at("participants").as_array()[0].at("callId"), "alice-call");
+  EXPECT_EQ(after.at("conference").at("participants"), 1);
+  // Not idempotent: the same move again finds them gone from 1000.
+  EXPECT_EQ(
+      call(http::verb::post, "/v1/rooms/1000/participants/alice-call/move", R"({"room":"1001"})")
+          .result(),
+      http::status::not_found);
+  // A tenant's own key may name its room without "@tenant", as in the path.
+  key_ = keys_.bearer(tenant_);
+  auto back =
+      call(http::verb::post, "/v1/rooms/1001/participants/alice-call/move", R"({"room":"1000"})");
+  ASSERT_EQ(back.result(), http::status::ok) << back.body();
+  EXPECT_EQ(h_.uas().callsIn("1000").size(), 2U);
+  EXPECT_EQ(h_.uas().conferences().find("1001"), nullptr) << "1001 ended when it emptied";
+}
+
+TEST_F(LiveRoutesTest, AMoveIsRefusedWithAProblemNamingTheRoom) {
+  keys_.room(tenant_, "1001");
+  keys_.room(tenant_, "1002", "Small", 1);
+  const std::string target = "/v1/rooms/1000/participants/alice-call/move";
+  const auto refused = [&](const std::string& body, http::status status,
+                           std::vector<std::string> fields) {
+    auto response = call(http::verb::post, target, body);
+    EXPECT_EQ(response.result(), status) << body << ": " << response.body();
+    EXPECT_EQ(response[http::field::content_type], "application/problem+json") << body;
+    EXPECT_EQ(problemFields(response), fields) << body << ": " << response.body();
+  };
+  refused("", http::status::unsupported_media_type, {"Content-Type"});
+  refused("{}", http::status::bad_request, {"room"});
+  refused(R"({"room":1001})", http::status::bad_request, {"room"});
+  refused(R"({"room":"1001","muted":true})", http::status::bad_request, {"muted"});
+  refused(R"({"room":"../x"})", http::status::bad_request, {"room"});
+  refused(R"({"room":"9999"})", http::status::not_found, {"room"});
+  refused(R"({"room":"1000"})", http::status::conflict, {"room"});
+  auto locked = call(http::verb::patch, "/v1/rooms/1001", R"({"locked":true})");
+  ASSERT_EQ(locked.result(), http::status::ok) << locked.body();
+  refused(R"({"room":"1001"})", http::status::conflict, {"room"});
+  // Room 1002 takes one: alice fits, bob does not.
+  ASSERT_EQ(call(http::verb::post, target, R"({"room":"1002"})").result(), http::status::ok);
+  auto full =
+      call(http::verb::post, "/v1/rooms/1000/participants/bob-call/move", R"({"room":"1002"})");
+  EXPECT_EQ(full.result(), http::status::conflict) << full.body();
+  EXPECT_THAT(std::string(json(full).at("detail").as_string()), ::testing::HasSubstr("full"));
+  EXPECT_EQ(call(http::verb::post, "/v1/rooms/1000/participants/nobody/move", R"({"room":"1001"})")
+                .result(),
+            http::status::not_found);
+  EXPECT_EQ(h_.uas().callsIn("1000").size(), 1U) << "bob stayed";
+  // Someone the room is still calling (a dial-out, ringing) is not in the mix yet.
+  ASSERT_EQ(
+      call(http::verb::post, "/v1/rooms/1000/participants", R"({"uri":"sip:carol@127.0.0.1:5094"})")
+          .result(),
+      http::status::accepted);
+  // Its Call-ID as a path segment (RFC 3986 §2.1: all but unreserved characters encoded).
+  std::string segment;
+  for (const char byte : sent("INVITE").at(0).callId()) {
+    const auto c = static_cast<unsigned char>(byte);
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      segment += static_cast<char>(c);
+    } else {
+      segment += {'%', kHex[c >> 4], kHex[c & 0xf]};
+    }
+  }
+  auto ringing = call(http::verb::post, "/v1/rooms/1000/participants/" + segment + "/move",
+                      R"({"room":"1001"})");
+  EXPECT_EQ(ringing.result(), http::status::conflict) << ringing.body();
+}
+
+TEST_F(LiveRoutesTest, AMoveStaysWithinTheTenant) {
+  const auto acme = keys_.tenant("acme");
+  keys_.room(acme, "4000");
+  const std::string target = "/v1/rooms/1000/participants/alice-call/move";
+  // The operator sees acme's room, but a participant does not cross tenants.
+  auto crossing = call(http::verb::post, target, R"({"room":"4000@acme"})");
+  EXPECT_EQ(crossing.result(), http::status::not_found) << crossing.body();
+  EXPECT_EQ(problemFields(crossing), std::vector<std::string>{"room"});
+  // The tenant's own key finds no such room at all.
+  key_ = keys_.bearer(tenant_);
+  crossing = call(http::verb::post, target, R"({"room":"4000@acme"})");
+  EXPECT_EQ(crossing.result(), http::status::not_found) << crossing.body();
+  EXPECT_EQ(problemFields(crossing), std::vector<std::string>{"room"});
+  // Acme's key does not find the participant's room; a read-only key may not move anyone.
+  key_ = keys_.bearer(acme);
+  EXPECT_EQ(call(http::verb::post, target, R"({"room":"4000"})").result(), http::status::not_found);
+  key_ = keys_.bearer(tenant_, true);
+  EXPECT_EQ(call(http::verb::post, target, R"({"room":"1000"})").result(), http::status::forbidden);
+  EXPECT_EQ(h_.uas().callsIn("1000").size(), 2U) << "nobody moved";
 }
 
 }  // namespace

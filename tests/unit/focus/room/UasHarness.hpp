@@ -42,6 +42,67 @@ class RecordingWire final : public txn::Wire {
   std::vector<std::pair<sip::Message, transport::Destination>> requests;
 };
 
+// The real mixer, with the requests that change a leg's mix or controls noted on the way: what
+// the focus asked of it is seen, not only what the mixer did with it.
+class MixerTap final : public mixer::Control {
+ public:
+  explicit MixerTap(mixer::Control& mixer) : mixer_(mixer) {}
+  mixer::MixId createMix(const mixer::RoomSettings& settings) override {
+    return mixer_.createMix(settings);
+  }
+  void destroyMix(mixer::MixId mix) override { mixer_.destroyMix(mix); }
+  std::optional<mixer::Reservation> reserve() override { return mixer_.reserve(); }
+  bool join(mixer::EndpointId endpoint,
+            mixer::MixId mix,
+            const mixer::MediaParams& params) override {
+    return mixer_.join(endpoint, mix, params);
+  }
+  bool update(mixer::EndpointId endpoint, const mixer::MediaParams& params) override {
+    return mixer_.update(endpoint, params);
+  }
+  bool move(mixer::EndpointId endpoint, mixer::MixId mix) override {
+    requests.push_back({endpoint, mix, std::nullopt});
+    return mixer_.move(endpoint, mix);
+  }
+  void release(mixer::EndpointId endpoint) override { mixer_.release(endpoint); }
+  void setControls(mixer::EndpointId endpoint, const mixer::Controls& controls) override {
+    requests.push_back({endpoint, 0, controls});
+    mixer_.setControls(endpoint, controls);
+  }
+  bool startRecording(mixer::MixId mix,
+                      const std::string& path,
+                      mixer::RecordingFormat format) override {
+    return mixer_.startRecording(mix, path, format);
+  }
+  void stopRecording(mixer::MixId mix) override { mixer_.stopRecording(mix); }
+  bool play(mixer::MixId mix, const std::string& path) override { return mixer_.play(mix, path); }
+  void stopPlaying(mixer::MixId mix) override { mixer_.stopPlaying(mix); }
+  [[nodiscard]] std::optional<mixer::MixStats> mixStats(mixer::MixId mix) const override {
+    return mixer_.mixStats(mix);
+  }
+  [[nodiscard]] std::optional<mixer::MediaStats> endpointStats(
+      mixer::EndpointId endpoint) const override {
+    return mixer_.endpointStats(endpoint);
+  }
+  [[nodiscard]] std::vector<mixer::EngineThreadStats> engineStats() const override {
+    return mixer_.engineStats();
+  }
+  [[nodiscard]] bool ready() const override { return mixer_.ready(); }
+  [[nodiscard]] int eventFd() const override { return mixer_.eventFd(); }
+  void deliverEvents(mixer::MixerEvents& events) override { mixer_.deliverEvents(events); }
+
+  // A move (to 'mix') or a setControls (with 'controls'), in the order asked.
+  struct Request {
+    mixer::EndpointId endpoint = 0;
+    mixer::MixId mix = 0;
+    std::optional<mixer::Controls> controls;
+  };
+  std::vector<Request> requests;
+
+ private:
+  mixer::Control& mixer_;
+};
+
 class UasHarness {
  public:
   explicit UasHarness(room::UasSettings settings = {},
@@ -49,8 +110,9 @@ class UasHarness {
                       std::chrono::milliseconds rtpTimeout = std::chrono::seconds(60),
                       const policy::RoomSource* roomSource = nullptr)
       : mixer_(mixerSettings(rtpTimeout)),
+        tap_(mixer_),
         layer_(wire, timers, txn::Settings{}, uas_),
-        uas_(&layer_, timers, roomSource != nullptr ? *roomSource : rooms, mixer_, settings) {
+        uas_(&layer_, timers, roomSource != nullptr ? *roomSource : rooms, tap_, settings) {
     uas_.attach(layer_);
     rooms.put(policy::Room{"1000", "Room 1000", 0});
     source.protocol = protocol;
@@ -90,6 +152,7 @@ class UasHarness {
 
   txn::TransactionLayer& layer() { return layer_; }
   mixer::InProcessMixer& mixer() { return mixer_; }
+  MixerTap& tap() { return tap_; }
   room::Uas& uas() { return uas_; }
 
   RecordingWire wire;
@@ -109,6 +172,7 @@ class UasHarness {
 
   // The real mixer (one thread): calls reserve, join and release media in it.
   mixer::InProcessMixer mixer_;
+  MixerTap tap_;
   // The layer outlives the UAS, as in Focus: calls point at transactions the layer owns.
   txn::TransactionLayer layer_;
   room::Uas uas_;
