@@ -10,6 +10,9 @@
 #      left open at 8 s).
 # "Answered at once" is a bound of 2 s: what the test tells apart is an answer before the header
 # deadline from one only after it (or none), not a speed.
+# Then hostile bodies: JSON cut short, a wrong type, an unknown member, an array, a foreign
+# Content-Type, 1 MiB (the limit is 64 KiB), a room id with NUL and a path in it: each gets its
+# status and a problem+json naming the member or the rule.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
@@ -118,6 +121,33 @@ for f in failed:
     print("FAILED:", f, file=sys.stderr)
 sys.exit(1 if failed else 0)
 EOF
+# Hostile bodies against the binary: each a problem+json naming what is wrong, never a crash.
+# bad NAME STATUS FIELD CURL-ARGS...: the answer's status, and FIELD among the named errors (or
+# in the detail when the problem names no member).
+bad() {
+  local name=$1 want=$2 field=$3
+  shift 3
+  local got
+  got="$(curl -s -o "$WORK/$name.json" -w '%{http_code} %{content_type}' \
+    -H "Authorization: Bearer $CONFAB_API_TOKEN" "$@")"
+  [[ "$got" == "$want application/problem+json" ]] || fail "$name: $got $(head -c 300 "$WORK/$name.json")"
+  python3 - "$WORK/$name.json" "$field" <<'PY' || fail "$name does not name $field: $(head -c 300 "$WORK/$name.json")"
+import json, sys
+p = json.load(open(sys.argv[1]))
+named = [e.get("field") for e in p.get("errors", [])]
+sys.exit(0 if sys.argv[2] in named or sys.argv[2] in p.get("detail", "") else 1)
+PY
+}
+json=(-H 'Content-Type: application/json')
+bad not_json 400 JSON "${json[@]}" -X POST "$API/v1/tenants" -d '{"name": "acme",'
+bad wrong_type 400 maxRooms "${json[@]}" -X POST "$API/v1/tenants" -d '{"name":"acme","maxRooms":"ten"}'
+bad unknown_member 400 colour "${json[@]}" -X POST "$API/v1/tenants" -d '{"name":"acme","colour":"red"}'
+bad not_an_object 400 JSON "${json[@]}" -X POST "$API/v1/tenants" -d '[1,2,3]'
+bad no_content_type 415 Content-Type -X POST "$API/v1/tenants" --data-binary '{"name":"acme"}' \
+  -H 'Content-Type: text/plain'
+head -c 1048576 /dev/zero | tr '\0' 'a' >"$WORK/huge.json"
+bad huge_body 413 "too large" "${json[@]}" -X POST "$API/v1/tenants" --data-binary "@$WORK/huge.json"
+bad bad_room_id 400 id "$API/v1/rooms/%00%2F..%2Fetc"
 assert_confab_alive
 took="$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")"
 [[ "$took" == 200 ]] || fail "/healthz after the attacks: $took"

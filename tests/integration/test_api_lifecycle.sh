@@ -12,8 +12,10 @@
 #      muted-via-focus;
 #   6. the API removes the talker (confab's BYE reaches SIPp), then ends the conference (the
 #      listener gets a BYE, the watcher a terminated NOTIFY);
-#   7. the call detail records show both stays (codec, how they left) and the conference; the
-#      access log has a JSON line per request naming acme's key by id, never its token.
+#   7. the call detail records show both stays (codec, how they left, media quality) and the
+#      conference; the organizer's WebSocket event stream (ws_events.py, opened before anyone
+#      called) saw the conference start, both joins, the mute, both leaves and the end, in order;
+#      the access log has a JSON line per request naming acme's key by id, never its token.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 require_tool sipp
@@ -74,6 +76,17 @@ room="$(field "$first" '["id"]')"
 [[ "$room" == "4000@acme" ]] || fail "room id $room"
 expect 409 "$(api POST /v1/rooms "$room_body" "$ACME" create-board-2)" >/dev/null
 [[ "$(field "$first" '.get("participantPin", "absent")')" == absent ]] || fail "a PIN was shown"
+
+# The organizer's live event stream (a WebSocket), from before anyone calls.
+python3 "$INTEG_DIR/ws_events.py" "$API/v1/events?room=$room" "$ACME" "$WORK/events.jsonl" \
+  --until conference.ended --seconds 40 2>"$WORK/events.err" &
+events_pid=$!
+HELPER_PIDS+=("$events_pid")
+deadline=$((SECONDS + 5))
+until grep -q OPEN "$WORK/events.err"; do
+  ((SECONDS < deadline)) || fail "the event stream did not open: $(cat "$WORK/events.err")"
+  sleep 0.05
+done
 
 # 3. The watcher, 4. the callers.
 start_sipp watch 60 -sf "$INTEG_DIR/scenarios/watch_conference.xml" -s 4000 -m 1 -t u1 \
@@ -156,6 +169,7 @@ finish_sipp talker "$talker_pid"
 finish_sipp watch "$watch_pid"
 [[ "$SIPP_STATUS" == 0 ]] || { show_sipp watch; fail "the watcher did not see the conference end"; }
 wait "$listener_pid" || true
+wait "$events_pid" || fail "the event stream failed: $(cat "$WORK/events.err")"
 
 python3 - "$WORK" "$tenant_id" <<'EOF' || fail "what the callers heard, the NOTIFYs or the records are wrong"
 import json, os, re, sys
@@ -202,6 +216,18 @@ if set(calls) == {"talker", "listener"}:
     check(q.get("packetsReceived", 0) > 100, "talker's record: packets received %s" % q)
     check(q.get("packetsDropped") == 0 and q.get("fractionLost") == 0, "talker's losses %s" % q)
 check(len(t["conferences"]) == 1, "conference records: %s" % t["conferences"])
+# The event stream saw it all, in order.
+events = [json.loads(l) for l in open(os.path.join(work, "events.jsonl"))]
+types = [e["type"] for e in events]
+check([e["seq"] for e in events] == sorted(set(e["seq"] for e in events)), "seq not increasing")
+check(all(e["room"] == "4000@acme" for e in events), "an event of another room")
+check(types[:1] == ["conference.started"] and types[-1:] == ["conference.ended"], "types %s" % types)
+check(types.count("participant.joined") == 2, "joined events: %s" % types)
+muted = [e for e in events if e["type"] == "participant.updated" and e["participant"]["muted"]
+         and e["participant"]["callId"] == t["talker"]]
+check(len(muted) >= 1, "no participant.updated with the talker muted")
+left = [e["participant"] for e in events if e["type"] == "participant.left"]
+check([p["disconnection"] for p in left] == ["booted", "booted"], "left events: %s" % left)
 for f in failed:
     print("FAILED:", f, file=sys.stderr)
 if failed:
