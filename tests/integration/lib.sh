@@ -318,6 +318,16 @@ wait_api_address() {
   [[ -n "$CONFAB_API_TOKEN" ]] || fail "confab key add --operator gave no token"
 }
 
+# start_confab_api [confab options...]: start_confab with the API on a free loopback port, then
+# wait_api_address; exports API (http://127.0.0.1:PORT) and CONFAB_API_TOKEN for the clients.
+start_confab_api() {
+  CONFAB_API="127.0.0.1:0"
+  export CONFAB_API
+  start_confab "$@"
+  wait_api_address
+  export API
+}
+
 assert_file_contains() {
   local file=$1 pattern=$2 what=$3
   grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"

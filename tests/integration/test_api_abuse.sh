@@ -16,11 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
-CONFAB_API="127.0.0.1:0"
-export CONFAB_API
-start_confab
-wait_api_address
-export API
+start_confab_api
 
 python3 - <<'EOF' || fail "the API's connection limits did not hold"
 import os, selectors, socket, sys, time, urllib.parse

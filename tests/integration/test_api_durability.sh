@@ -14,11 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
-CONFAB_API="127.0.0.1:0"
-export CONFAB_API
-start_confab
-wait_api_address
-export API
+start_confab_api
 
 cat >"$WORK/client.py" <<'EOF'
 import http.client, json, os, sys, threading, time, urllib.parse
@@ -111,8 +107,7 @@ wait "$writer_pid" || true
 log "killed confab after $(grep -c '"phase": "answered"' "$WORK/writes.log") answers"
 
 # 4.
-start_confab
-wait_api_address
+start_confab_api
 python3 - "$WORK" <<'EOF' || fail "a write acknowledged before kill -9 is missing, or a repeat was unsafe"
 import json, os, sys
 sys.path.insert(0, sys.argv[1]); from client import connect, call

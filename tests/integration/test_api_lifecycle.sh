@@ -21,12 +21,9 @@ integ_init "$@"
 require_tool sipp
 [[ -f /usr/share/sip-tester/g711a.pcap ]] || fail "SIPp's speech capture is not installed"
 
-CONFAB_API="127.0.0.1:0"
-export CONFAB_API
 CONFAB_RTP_PORTS="$(free_rtp_range 200)"
 export CONFAB_RTP_PORTS
-start_confab --log-level debug --api-access-log "$WORK/access.log"
-wait_api_address
+start_confab_api --log-level debug --api-access-log "$WORK/access.log"
 log "API at $API"
 
 # api.py METHOD PATH [JSON] [KEY] [IDEMPOTENCY-KEY]: prints "STATUS BODY" (one line).
@@ -49,7 +46,6 @@ except urllib.error.HTTPError as e:
     status, text = e.code, e.read().decode()
 print(status, text.replace("\n", " "))
 EOF
-export API
 api() { python3 "$WORK/api.py" "$@"; }
 # expect STATUS OUTPUT: the status part of api's output; prints the body.
 expect() {
