@@ -910,6 +910,11 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.dataDir}; }},
+    {"records-days", "DAYS",
+     "Keep call detail records this many days after they end; 0: until their tenant is removed.",
+     Group::kGeneral, false,
+     [](Config& c, const Values& v) { return readInteger(single(v), 0, 36500, c.recordsDays); },
+     [](const Config& c) { return Values{std::to_string(c.recordsDays)}; }},
     {"store-sync", "normal|full",
      "When the policy store's writes reach the disk: 'normal' survives a crash of confab (each "
      "change is in the file before it is answered), 'full' also a power loss or an OS crash (a "

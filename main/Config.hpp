@@ -97,6 +97,8 @@ struct Config {
   // The policy store flushes each change to the disk (SQLite synchronous=FULL), not only to the
   // operating system (NORMAL, in WAL mode: safe from a crash of confab, not of the machine).
   bool storeSyncFull = false;
+  // Call detail records are swept this many days after they end; 0 keeps them.
+  unsigned recordsDays = 400;
 
   PortRange rtpPorts;
   // Local address the RTP sockets bind to.
@@ -184,6 +186,7 @@ api = 127.0.0.1:8080
 api-access-log =
 data-dir = ./confab-data
 store-sync = normal
+records-days = 400
 rtp-ports = 20000-29999
 rtp-address = 0.0.0.0
 media-address =

@@ -351,7 +351,8 @@ int run(int argc, char** argv) {
   api::EventHub events;
   // Call detail records follow it too, into the SIP thread's store connection.
   conference::Records records(
-      *store, [](const std::string& line) { std::cerr << "confab: warning: " << line << "\n"; });
+      *store, [](const std::string& line) { std::cerr << "confab: warning: " << line << "\n"; },
+      std::chrono::hours(24 * static_cast<int64_t>(cfg.recordsDays)));
   boost::asio::io_context io(1);
   Log log(cfg.logLevel);
   // PINs are checked on a thread of their own with its own connection to the store (SQLite

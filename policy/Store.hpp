@@ -239,9 +239,12 @@ class Store {
   // Revokes a key: the next request with it is refused. False when there was none.
   StoreResult<bool> deleteApiKey(int64_t id);
 
-  // Call detail records (issue 13 item 6), kept until their tenant goes.
+  // Call detail records (issue 13 item 6), kept until their tenant goes or they are swept.
   StoreResult<int64_t> addCallRecord(const CallRecord& record);
   StoreResult<int64_t> addConferenceRecord(const ConferenceRecord& record);
+  // Removes the call records that ended before 'unixMillis' and the conference records likewise;
+  // how many went.
+  StoreResult<int64_t> deleteRecordsBefore(int64_t unixMillis);
   [[nodiscard]] std::vector<CallRecord> callRecords(const RecordQuery& query) const;
   [[nodiscard]] std::vector<ConferenceRecord> conferenceRecords(const RecordQuery& query) const;
 

@@ -10,6 +10,7 @@ namespace confab::policy {
 namespace {
 
 using sqlite::failure;
+using sqlite::inTransaction;
 using sqlite::Statement;
 
 void bindTenant(Statement& s, int i, int64_t tenantId) {
@@ -96,6 +97,22 @@ StoreResult<int64_t> Store::addConferenceRecord(const ConferenceRecord& r) {
     return failure(db_, rc);
   }
   return sqlite3_last_insert_rowid(db_);
+}
+
+StoreResult<int64_t> Store::deleteRecordsBefore(int64_t unixMillis) {
+  return inTransaction<int64_t>(db_, [&]() -> StoreResult<int64_t> {
+    int64_t removed = 0;
+    for (const char* sql : {"DELETE FROM call_records WHERE left_at < ?",
+                            "DELETE FROM conference_records WHERE ended < ?"}) {
+      Statement s(db_, sql);
+      s.bind(1, unixMillis);
+      if (const int rc = s.step(); rc != SQLITE_DONE) {
+        return failure(db_, rc);
+      }
+      removed += sqlite3_changes(db_);
+    }
+    return removed;
+  });
 }
 
 std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {

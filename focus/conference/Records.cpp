@@ -65,6 +65,16 @@ void Records::onChange(const Change& change) {
                " not written: " + std::get<policy::StoreError>(written).message);
         }
       }
+      constexpr int64_t kHourMs = 3'600'000;
+      if (keep_.count() > 0 && r.ended - lastSweep_ >= kHourMs) {
+        lastSweep_ = r.ended;
+        const int64_t cutoff =
+            r.ended - std::chrono::duration_cast<std::chrono::milliseconds>(keep_).count();
+        if (auto swept = store_.deleteRecordsBefore(cutoff);
+            std::holds_alternative<policy::StoreError>(swept) && log_) {
+          log_("old records not swept: " + std::get<policy::StoreError>(swept).message);
+        }
+      }
       return;
     }
     case Change::Kind::kStarted:

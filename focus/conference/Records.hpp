@@ -4,6 +4,7 @@
 // allowed to stop a call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,7 +18,13 @@ namespace confab::conference {
 class Records final : public Listener {
  public:
   using Log = std::function<void(const std::string& line)>;
-  explicit Records(policy::Store& store, Log log = {}) : store_(store), log_(std::move(log)) {}
+  // Records older than 'keep' (counted from when they ended; zero: kept until their tenant goes)
+  // are swept as conferences end, at most once an hour, so the table stays bounded without a
+  // timer of its own.
+  explicit Records(policy::Store& store,
+                   Log log = {},
+                   std::chrono::hours keep = std::chrono::hours::zero())
+      : store_(store), log_(std::move(log)), keep_(keep) {}
 
   void onChange(const Change& change) override;
   [[nodiscard]] uint64_t failures() const { return failures_; }
@@ -28,6 +35,8 @@ class Records final : public Listener {
   // Participants seen per running conference, for its record.
   std::map<std::string, unsigned, std::less<>> joined_;
   uint64_t failures_ = 0;
+  std::chrono::hours keep_;
+  int64_t lastSweep_ = 0;  // Unix ms
 };
 
 }  // namespace confab::conference

@@ -109,5 +109,42 @@ TEST_F(RecordsTest, EachStayAndEachConferenceIsRecordedAndReadByItsTenant) {
   EXPECT_EQ(get("/v1/records/calls", op).at("calls").as_array().size(), 2U);
 }
 
+// --records-days: as a conference ends, records that ended longer ago than that go (at most once
+// an hour); the ones just written stay.
+TEST_F(RecordsTest, RecordsOlderThanTheRetentionAreSweptAsConferencesEnd) {
+  conference::Model model;
+  conference::Records keeping{keys_.store(), {}, std::chrono::hours(24)};
+  model.listen(keeping);
+  policy::CallRecord old;
+  old.tenantId = acme_;
+  old.room = "4000@acme";
+  old.callId = "call-long-ago";
+  old.joined = 1000;
+  old.left = 2000;  // 1970
+  ASSERT_TRUE(std::holds_alternative<int64_t>(keys_.store().addCallRecord(old)));
+  policy::ConferenceRecord oldConference;
+  oldConference.tenantId = acme_;
+  oldConference.room = "4000@acme";
+  oldConference.started = 1000;
+  oldConference.ended = 2000;
+  ASSERT_TRUE(std::holds_alternative<int64_t>(keys_.store().addConferenceRecord(oldConference)));
+
+  policy::Room rules{"4000@acme", "4000", 0};
+  rules.key = "4000@acme";
+  rules.tenantId = acme_;
+  model.open(rules, "sip:4000@x");
+  conference::Participant p;
+  p.id = "d1";
+  p.callId = "call-now";
+  model.join("4000@acme", p);
+  model.leave("d1", conference::DisconnectionMethod::kDeparted, "BYE");
+  model.end("4000@acme");
+
+  const auto calls = keys_.store().callRecords({});
+  ASSERT_EQ(calls.size(), 1U);
+  EXPECT_EQ(calls[0].callId, "call-now");
+  EXPECT_EQ(keys_.store().conferenceRecords({}).size(), 1U);
+}
+
 }  // namespace
 }  // namespace confab::api
