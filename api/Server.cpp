@@ -277,7 +277,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       upgrade(parser_->release());
       return;
     }
-    write(shared_->router.route(parser_->get(), source_));
+    write(shared_->router.serve(parser_->get(), source_));
   }
 
   // GET /v1/events with Upgrade: websocket (RFC 6455 §4.2): the key first, then the stream takes
@@ -319,18 +319,45 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
 
   static constexpr std::size_t kMaxEventStreams = 128;
 
-  void write(Response response) {
-    response_ = std::move(response);
+  void write(Answer answer) {
+    fileWriter_.reset();  // it refers to the answer it wrote
+    answer_ = std::move(answer);
+    if (auto* file = std::get_if<FileResponse>(&answer_)) {
+      fileWriter_.emplace(*file);
+      writeSome();
+      return;
+    }
     stream_.expires_after(shared_->limits.requestTimeout);
-    http::async_write(stream_, response_,
+    http::async_write(stream_, std::get<Response>(answer_),
                       beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+  }
+
+  // A file (a recording, maybe hours long) goes out a piece at a time, each piece under the
+  // request timeout: the download may take as long as it takes, but a client that stops reading
+  // holds the connection for that long only.
+  void writeSome() {
+    stream_.expires_after(shared_->limits.requestTimeout);
+    http::async_write_some(stream_, *fileWriter_,
+                           beast::bind_front_handler(&Session::onWriteSome, shared_from_this()));
+  }
+
+  void onWriteSome(beast::error_code ec, std::size_t bytes) {
+    if (!ec && !closed_ && !fileWriter_->is_done()) {
+      writeSome();
+      return;
+    }
+    onWrite(ec, bytes);
   }
 
   void onWrite(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec || closed_) {
-      return;
+      return;  // a file that could not be read to its end lands here too: the connection closes
     }
-    if (!response_.keep_alive()) {
+    const bool keepAlive = std::visit([](const auto& r) { return r.keep_alive(); }, answer_);
+    // The answer is sent: a file closes now, not when the next request comes.
+    fileWriter_.reset();
+    answer_ = Response();
+    if (!keepAlive) {
       shutdown();
       return;
     }
@@ -348,7 +375,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  Response response_;
+  Answer answer_;
+  std::optional<http::response_serializer<FileBody>> fileWriter_;  // while a file goes out
   bool closed_ = false;
   bool upgraded_ = false;  // the connection is an EventStream's now
   std::string addressKey_;

@@ -13,6 +13,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 #include "api/Problem.hpp"
 #include "api/Server.hpp"
 #include "tests/unit/api/ScratchKeys.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
 
 namespace confab::api {
 namespace {
@@ -135,9 +138,9 @@ class ServerTest : public ::testing::Test {
     keys_.room(tenant, "lobby", "Lobby", 12);
   }
 
-  void startServer(Limits limits = {}) {
+  void startServer(Limits limits = {}, Live* live = nullptr) {
     server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), keys_.store(),
-                    limits, nullptr, &events_);
+                    limits, live, &events_);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);
@@ -413,6 +416,67 @@ TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
   const auto response = plain.get("/v1/events", http::verb::get, operator_);
   EXPECT_EQ(response.result(), http::status::upgrade_required);
   EXPECT_EQ(response[http::field::upgrade], "websocket");
+}
+
+// A recording download is streamed from the file: one far larger than any body the server
+// reads (and than one piece it sends) arrives whole and byte for byte; HEAD sends the header
+// alone (the connection stays usable after it); a byte range resumes it.
+TEST_F(ServerTest, ARecordingIsStreamedWholeAndByRange) {
+  test::UasHarness focus;
+  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  std::filesystem::create_directories(folder);
+  std::string bytes(3 * 1024 * 1024 + 12345, '\0');
+  uint32_t x = 12345;
+  for (auto& c : bytes) {
+    x = x * 1664525U + 1013904223U;  // any pattern that a shifted or repeated piece would break
+    c = static_cast<char>(x >> 24U);
+  }
+  const std::string name = "1000-20261125T063000Z.wav";
+  {
+    std::ofstream out(folder / name, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  Live live{focus.uas(), folder, folder.parent_path() / "media", nullptr};
+  Limits limits;
+  ASSERT_GT(bytes.size(), 16 * limits.bodyBytes);
+  startServer(limits, &live);
+  Client client(io_, server_->localEndpoint());
+  const std::string target = "/v1/rooms/1000/recordings/" + name;
+
+  auto whole = client.get(target, http::verb::get, operator_);
+  EXPECT_EQ(whole.result(), http::status::ok);
+  EXPECT_EQ(whole[http::field::content_type], "audio/wav");
+  EXPECT_EQ(whole[http::field::content_disposition], "attachment; filename=\"" + name + "\"");
+  EXPECT_EQ(whole.body().size(), bytes.size());
+  EXPECT_TRUE(whole.body() == bytes) << "not byte-identical";
+
+  auto head = client.get(target, http::verb::head, operator_);
+  EXPECT_EQ(head.result(), http::status::ok);
+  EXPECT_EQ(head[http::field::content_length], std::to_string(bytes.size()));
+  EXPECT_TRUE(head.body().empty());
+  EXPECT_EQ(client.get("/health").result(), http::status::ok) << "no body followed the HEAD";
+
+  Request ranged(http::verb::get, target, 11);
+  ranged.set(http::field::host, "127.0.0.1");
+  ranged.set(http::field::authorization, operator_);
+  ranged.set(http::field::range, "bytes=1000000-");
+  client.send(ranged);
+  auto rest = client.receive();
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(rest->result(), http::status::partial_content);
+  EXPECT_EQ(
+      (*rest)[http::field::content_range],
+      "bytes 1000000-" + std::to_string(bytes.size() - 1) + "/" + std::to_string(bytes.size()));
+  EXPECT_TRUE(rest->body() == bytes.substr(1000000));
+  ranged.set(http::field::range, "bytes=" + std::to_string(bytes.size()) + "-");
+  client.send(ranged);
+  auto past = client.receive();
+  ASSERT_TRUE(past.has_value());
+  EXPECT_EQ(past->result(), http::status::range_not_satisfiable);
+  EXPECT_EQ((*past)[http::field::content_range], "bytes */" + std::to_string(bytes.size()));
+  EXPECT_EQ(client.get(target, http::verb::get, operator_).body().size(), bytes.size())
+      << "and again on the same connection";
+  server_.reset();  // before the focus it reads goes
 }
 
 TEST_F(ServerTest, StopClosesOpenConnections) {
