@@ -19,6 +19,7 @@
 #include "focus/conference/Records.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/transport/Resolver.hpp"
+#include "focus/transport/TlsIdentity.hpp"
 #include "main/Admin.hpp"
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
@@ -421,14 +422,26 @@ int run(int argc, char** argv) {
     std::cerr << "confab: cannot start SIP: " << e.what() << "\n";
     return 1;
   }
-  std::optional<api::Server> apiServer;
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
+  std::optional<boost::asio::ssl::context> apiTls;
+  if (cfg.api && cfg.apiTls) {
+    try {
+      // Its own certificate, or the one SIP over TLS presents (generated at first start).
+      apiTls.emplace(transport::makeHttpsContext(
+          cfg.apiTlsCert.empty() ? transport::ensureTlsIdentity(focusSettings(cfg).transport)
+                                 : transport::TlsIdentity{cfg.apiTlsCert, cfg.apiTlsKey}));
+    } catch (const std::exception& e) {
+      std::cerr << "confab: cannot start the API's TLS: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::optional<api::Server> apiServer;  // after its TLS context: it goes first
   if (cfg.api) {
     focus.uas().conferences().listen(events);
     focus.uas().listenActivity(&events);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
-                      api::Limits{}, &live, &events);
+                      api::Limits{}, &live, &events, apiTls ? &*apiTls : nullptr);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";
@@ -440,7 +453,8 @@ int run(int argc, char** argv) {
               << bound.endpoint.str() << "\n";
   }
   if (apiServer) {
-    std::cerr << "confab: API on http://" << apiServer->localEndpoint() << "\n";
+    std::cerr << "confab: API on " << (apiTls ? "https://" : "http://")
+              << apiServer->localEndpoint() << "\n";
   }
   std::cerr << "confab: policy store " << storePath << ", default tenant rooms";
   for (const auto& r : store->rooms(defaultTenant)) {
