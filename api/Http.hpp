@@ -9,6 +9,9 @@
 #include <chrono>
 #include <cstddef>
 #include <string_view>
+#include <variant>
+
+#include "api/FileBody.hpp"
 
 namespace confab::api {
 
@@ -16,6 +19,10 @@ namespace http = boost::beast::http;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
+// A response whose body is streamed from a file (a recording download).
+using FileResponse = http::response<FileBody>;
+// What the server writes for a request: a response held in memory, or a file's.
+using Answer = std::variant<Response, FileResponse>;
 
 // Bounds on what one client can make the server hold or wait for.
 struct Limits {

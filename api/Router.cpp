@@ -177,16 +177,6 @@ Problem nobodyIn(const policy::Room& room) {
   return problemWith(http::status::conflict, "nobody is in room " + room.key);
 }
 
-// "1000-20261125T063000Z.wav": the room and the UTC start, so a folder of them sorts by time.
-std::string recordingName(const std::string& roomId, std::string_view extension) {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  std::array<char, 32> stamp{};
-  const auto length = std::strftime(stamp.data(), stamp.size(), "%Y%m%dT%H%M%SZ", &utc);
-  return roomId + "-" + std::string(stamp.data(), length) + std::string(extension);
-}
-
 Reply startRecording(const Context& context, const Request& request, const Params& params) {
   auto found = liveRoom(context, params);
   if (auto* problem = std::get_if<Problem>(&found)) {
@@ -221,7 +211,12 @@ Reply startRecording(const Context& context, const Request& request, const Param
     return problemWith(http::status::internal_server_error,
                        "cannot create the recordings folder: " + ec.message());
   }
-  const std::string name = recordingName(target.room.key, extension);
+  const std::string name = routes::recordingName(target.room.key, extension);
+  if (!routes::validRecordingName(name, target.room.key)) {
+    // A tenant's name is free text: one with '/' or ".." must not put a file outside the folder.
+    return problemWith(http::status::conflict,
+                       "room " + printable(target.room.key) + " has no name a file can have");
+  }
   const auto path = target.live->recordings / name;
   if (!target.live->calls.startRecording(target.room.key, path.string(), format, name)) {
     return problemWith(http::status::conflict,
@@ -610,6 +605,11 @@ const std::array kRoutes{
     Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite, {},
           Creates::kLive},
     Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
+    Route{"/v1/rooms/{id}/recordings", http::verb::get, &routes::listRecordings, Access::kRead},
+    Route{"/v1/rooms/{id}/recordings/{name}", http::verb::get, &routes::getRecording,
+          Access::kRead},
+    Route{"/v1/rooms/{id}/recordings/{name}", http::verb::delete_, &routes::deleteRecording,
+          Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::post, &startPlayback, Access::kWrite},
     Route{"/v1/rooms/{id}/playback", http::verb::delete_, &stopPlayback, Access::kWrite},
     Route{"/v1/rooms/{id}/participants/{callId}", http::verb::patch, &changeParticipant,
@@ -798,51 +798,80 @@ std::vector<std::pair<std::string_view, http::verb>> Router::routes() {
 Router::Router(policy::Store& store, Auth& auth, Live* live)
     : store_(store), auth_(auth), live_(live) {}
 
-Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
-  const auto started = std::chrono::steady_clock::now();
+namespace {
+
+Response inMemory(http::status status, unsigned version, bool keepAlive) {
+  Response response(status, version);
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(keepAlive);
+  return response;
+}
+
+// The reply as what the server writes. HEAD is GET without the body (RFC 9110 §9.3.2):
+// Content-Length stays, telling the size a GET would have had.
+Answer toAnswer(Reply reply, const Request& request) {
+  const bool head = request.method() == http::verb::head;
   Response response;
+  if (auto* problem = std::get_if<Problem>(&reply)) {
+    response = toResponse(*problem, request.version(), request.keep_alive());
+  } else if (auto* text = std::get_if<routes::Text>(&reply)) {
+    response = inMemory(text->status, request.version(), request.keep_alive());
+    response.set(http::field::content_type, text->contentType);
+    response.body() = std::move(text->body);
+    response.prepare_payload();
+  } else if (auto* json = std::get_if<Json>(&reply)) {
+    response = inMemory(json->status, request.version(), request.keep_alive());
+    if (!json->body.is_null()) {
+      response.set(http::field::content_type, "application/json");
+    }
+    for (const auto& [field, value] : json->headers) {
+      response.set(field, value);
+    }
+    response.body() = json->body.is_null() ? std::string() : jsonText(json->body);
+    response.prepare_payload();
+  } else {
+    auto& file = std::get<routes::File>(reply);
+    FileResponse streamed(file.status, request.version());
+    streamed.set(http::field::cache_control, "no-store");
+    for (const auto& [field, value] : file.headers) {
+      streamed.set(field, value);
+    }
+    streamed.keep_alive(request.keep_alive());
+    streamed.body() = std::move(file.body);
+    streamed.prepare_payload();
+    if (!head) {
+      return streamed;
+    }
+    response = Response(std::move(streamed.base()));
+    return response;  // the file closes here, unread
+  }
+  if (head) {
+    response.body().clear();
+  }
+  return response;
+}
+
+}  // namespace
+
+Answer Router::serve(const Request& request, const boost::asio::ip::address& source) const {
+  const auto started = std::chrono::steady_clock::now();
+  Answer answer;
   std::string_view matched = "unmatched";
   std::optional<Principal> who;
   try {
-    auto reply = dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_, source,
-                          matched, who);
-    if (auto* problem = std::get_if<Problem>(&reply)) {
-      response = toResponse(*problem, request.version(), request.keep_alive());
-    } else if (auto* text = std::get_if<routes::Text>(&reply)) {
-      response = Response(text->status, request.version());
-      response.set(http::field::content_type, text->contentType);
-      response.set(http::field::cache_control, "no-store");
-      response.keep_alive(request.keep_alive());
-      response.body() = std::move(text->body);
-      response.prepare_payload();
-    } else {
-      auto& json = std::get<Json>(reply);
-      response = Response(json.status, request.version());
-      if (!json.body.is_null()) {
-        response.set(http::field::content_type, "application/json");
-      }
-      response.set(http::field::cache_control, "no-store");
-      for (const auto& [field, value] : json.headers) {
-        response.set(field, value);
-      }
-      response.keep_alive(request.keep_alive());
-      response.body() = json.body.is_null() ? std::string() : jsonText(json.body);
-      response.prepare_payload();
-    }
+    answer = toAnswer(dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_,
+                               source, matched, who),
+                      request);
   } catch (const std::exception&) {
     // Only allocation failure gets here; the client may retry.
     Problem problem;
     problem.status = http::status::internal_server_error;
     problem.detail = "the server could not answer this request";
-    response = toResponse(problem, request.version(), false);
-  }
-  if (request.method() == http::verb::head) {
-    // Content-Length stays: it tells the size a GET would have had.
-    response.body().clear();
+    answer = toResponse(problem, request.version(), false);
   }
   // By route pattern, never by the target itself: the label set stays bounded.
-  ++counts_[{std::string(matched), std::string(http::to_string(request.method())),
-             response.result_int()}];
+  const unsigned status = std::visit([](const auto& r) { return r.result_int(); }, answer);
+  ++counts_[{std::string(matched), std::string(http::to_string(request.method())), status}];
   if (log_ != nullptr) {
     AccessEntry entry;
     entry.at = std::chrono::system_clock::now();
@@ -850,8 +879,14 @@ Response Router::route(const Request& request, const boost::asio::ip::address& s
     entry.method = request.method_string();
     entry.target = request.target();
     entry.route = matched;
-    entry.status = response.result_int();
-    entry.bytes = response.body().size();
+    entry.status = status;
+    // What the body is (a file's whole size or range), not what reaches the client yet.
+    entry.bytes = std::visit(
+        [](const auto& r) {
+          auto size = r.payload_size();
+          return size ? static_cast<std::size_t>(*size) : std::size_t{0};
+        },
+        answer);
     entry.took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
     if (who) {
@@ -863,7 +898,15 @@ Response Router::route(const Request& request, const boost::asio::ip::address& s
     entry.userAgent = request[http::field::user_agent];
     log_->write(entry);
   }
-  return response;
+  return answer;
+}
+
+Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
+  auto answer = serve(request, source);
+  if (auto* file = std::get_if<FileResponse>(&answer)) {
+    return Response(std::move(file->base()));
+  }
+  return std::move(std::get<Response>(answer));
 }
 
 Response Router::answer(std::string_view bytes,

@@ -33,7 +33,13 @@ class Router {
   static std::vector<std::pair<std::string_view, http::verb>> routes();
 
   // Never throws: whatever goes wrong becomes a problem response (api/Problem.hpp). 'source' is
-  // the client's address, for the lockout of those presenting bad keys.
+  // the client's address, for the lockout of those presenting bad keys. A file (a recording) is
+  // answered as a FileResponse holding the open file, which the server streams; to a HEAD, as
+  // its header only.
+  [[nodiscard]] Answer serve(const Request& request, const boost::asio::ip::address& source) const;
+
+  // serve() with every answer in memory, for tests and the fuzzer: a file answer comes back as
+  // its header (status, Content-Length, Content-Range...) with an empty body, as to a HEAD.
   [[nodiscard]] Response route(const Request& request,
                                const boost::asio::ip::address& source) const;
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "api/Auth.hpp"
+#include "api/FileBody.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "api/Metrics.hpp"
@@ -41,7 +42,14 @@ struct Text {
   std::string contentType;
   std::string body;
 };
-using Reply = std::variant<Json, Problem, Text>;
+// A file as the body (a recording): the server streams it from the descriptor the handler opened,
+// never reading it whole. 'headers' carry its Content-Type, Content-Disposition, Content-Range.
+struct File {
+  http::status status;
+  FileBody::value_type body;
+  std::vector<std::pair<http::field, std::string>> headers = {};
+};
+using Reply = std::variant<Json, Problem, Text, File>;
 
 struct Context {
   policy::Store& store;  // tenants, rooms, keys: one transaction per change
@@ -213,6 +221,16 @@ boost::json::object participantJson(const room::Call& call, const room::Uas& foc
 boost::json::value conferenceJson(const room::Uas& focus, const std::string& key);
 // Moves a participant to another room of the same tenant (api/MoveRoute.cpp).
 Reply moveParticipant(const Context& context, const Request& request, const Params& params);
+
+// A room's recordings in the live bridge's folder (api/RecordingRoutes.cpp). Names are
+// "<roomkey>-<UTC stamp>.wav|.opus": recordingName() makes them, and validRecordingName() is the
+// one check between a request's {name} and the file system (no separators, no "..", no
+// controls, and the room's own key, so one room or tenant never reaches another's).
+std::string recordingName(const std::string& roomKey, std::string_view extension);
+bool validRecordingName(std::string_view name, std::string_view roomKey);
+Reply listRecordings(const Context& context, const Request& request, const Params& params);
+Reply getRecording(const Context& context, const Request& request, const Params& params);
+Reply deleteRecording(const Context& context, const Request& request, const Params& params);
 
 // The Prometheus exposition of the bridge (api/Metrics.cpp).
 Reply getMetrics(const Context& context, const Request& request, const Params& params);

@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "api/Events.hpp"
@@ -35,31 +37,65 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub)
-      : auth(store), router(store, auth, live), limits(l), events(hub) {}
+  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub, net::ssl::context* context)
+      : auth(store), router(store, auth, live), limits(l), events(hub), tls(context) {}
 
   Auth auth;
   Router router;
   Limits limits;
-  EventHub* events;  // null: no /v1/events stream
+  EventHub* events;        // null: no /v1/events stream
+  net::ssl::context* tls;  // null: plain HTTP
   std::mutex mutex;  // guards sessions and stopped: accept and stop() run on different strands
-  std::vector<std::weak_ptr<Session>> sessions;
-  std::vector<std::weak_ptr<EventStream>> streams;
+  std::vector<std::weak_ptr<Connection>> sessions;
+  std::vector<std::weak_ptr<Subscription>> streams;
   bool stopped = false;
 };
+
+class Server::Connection {
+ public:
+  Connection() = default;
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  virtual void start() = 0;
+  // Safe from any thread.
+  virtual void close() = 0;
+  // Who it is for the per-address limit, and since when it waits for a header (0: it does not;
+  // a request is being read, handled or answered). Read by the listener under Shared::mutex.
+  [[nodiscard]] virtual const std::string& addressKey() const = 0;
+  [[nodiscard]] virtual int64_t waitingSince() const = 0;
+};
+
+class Server::Subscription {
+ public:
+  Subscription() = default;
+  virtual ~Subscription() = default;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+  // Safe from any thread.
+  virtual void close() = 0;
+};
+
+namespace {
+
+template <class Stream>
+constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+}  // namespace
 
 // One /v1/events subscriber (issue 13 item 3): a WebSocket (RFC 6455) the hub's events go out
 // on as text frames, in order, through a bounded queue; a client that falls 256 events behind is
 // closed ("too slow") rather than make the server hold an ever longer queue for it.
-class Server::EventStream final : public std::enable_shared_from_this<Server::EventStream>,
+template <class Stream>
+class Server::EventStream final : public std::enable_shared_from_this<Server::EventStream<Stream>>,
+                                  public Subscription,
                                   public EventSink {
  public:
   static constexpr std::size_t kMaxQueued = 256;
 
-  EventStream(beast::tcp_stream&& stream,
-              std::shared_ptr<Shared> shared,
-              Principal who,
-              std::string room)
+  EventStream(Stream&& stream, std::shared_ptr<Shared> shared, Principal who, std::string room)
       : ws_(std::move(stream)), shared_(std::move(shared)), who_(who), room_(std::move(room)) {}
   ~EventStream() {
     if (subscribed_) {
@@ -77,12 +113,12 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
     ws_.read_message_max(4096);  // we read nothing but close frames and pings
     request_ = std::move(request);
     ws_.async_accept(request_,
-                     beast::bind_front_handler(&EventStream::onAccept, shared_from_this()));
+                     beast::bind_front_handler(&EventStream::onAccept, this->shared_from_this()));
   }
 
-  // Safe from any thread.
-  void close() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] { self->stop("server stopping"); });
+  void close() override {
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this()] { self->stop("server stopping"); });
   }
 
   void push(std::shared_ptr<const std::string> event) override {
@@ -111,7 +147,8 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
   }
 
   void read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&EventStream::onRead, shared_from_this()));
+    ws_.async_read(buffer_,
+                   beast::bind_front_handler(&EventStream::onRead, this->shared_from_this()));
   }
 
   void onRead(beast::error_code ec, std::size_t /*bytes*/) {
@@ -127,7 +164,7 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
     writing_ = true;
     ws_.text(true);
     ws_.async_write(net::buffer(*queue_.front()),
-                    beast::bind_front_handler(&EventStream::onWrite, shared_from_this()));
+                    beast::bind_front_handler(&EventStream::onWrite, this->shared_from_this()));
   }
 
   void onWrite(beast::error_code ec, std::size_t /*bytes*/) {
@@ -169,7 +206,7 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
 
   void sendClose() {
     ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, why_),
-                    [self = shared_from_this()](beast::error_code) {});
+                    [self = this->shared_from_this()](beast::error_code) {});
   }
 
   void unsubscribe() {
@@ -179,7 +216,7 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
     }
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   std::shared_ptr<Shared> shared_;
   Principal who_;
   std::string room_;
@@ -195,42 +232,78 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
 
 // One connection, modelled on Beast's async HTTP server: read a request, write its response,
 // again while the client keeps the connection alive. All of it runs on the connection's strand.
-class Server::Session : public std::enable_shared_from_this<Server::Session> {
+template <class Stream>
+class Server::Session final : public std::enable_shared_from_this<Server::Session<Stream>>,
+                              public Connection {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string addressKey)
-      : stream_(std::move(socket)),
+  Session(tcp::socket&& accepted, std::shared_ptr<Shared> shared, std::string addressKey)
+      : stream_(makeStream(std::move(accepted), *shared)),
         executor_(stream_.get_executor()),
         shared_(std::move(shared)),
         addressKey_(std::move(addressKey)) {
     beast::error_code ec;
-    source_ = stream_.socket().remote_endpoint(ec).address();
+    source_ = socket().remote_endpoint(ec).address();
   }
 
-  void start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::read, shared_from_this()));
+  void start() override {
+    if constexpr (kTls<Stream>) {
+      net::dispatch(stream_.get_executor(),
+                    beast::bind_front_handler(&Session::handshake, this->shared_from_this()));
+    } else {
+      net::dispatch(stream_.get_executor(),
+                    beast::bind_front_handler(&Session::read, this->shared_from_this()));
+    }
   }
 
-  // Who it is for the per-address limit, and since when it waits for a header (0: it does not;
-  // a request is being read, handled or answered). Read by the listener under Shared::mutex.
-  [[nodiscard]] const std::string& addressKey() const { return addressKey_; }
-  [[nodiscard]] int64_t waitingSince() const { return waitingSince_.load(); }
+  [[nodiscard]] const std::string& addressKey() const override { return addressKey_; }
+  [[nodiscard]] int64_t waitingSince() const override { return waitingSince_.load(); }
 
-  // Safe from any thread.
-  void close() {
+  void close() override {
     // The executor kept from the start: after an upgrade the stream belongs to an EventStream.
-    net::post(executor_, [self = shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       self->closed_ = true;
       if (self->upgraded_) {
         return;
       }
       beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      self->stream_.close();
+      self->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->stream_).close();
     });
   }
 
  private:
+  static Stream makeStream(tcp::socket&& accepted, Shared& shared) {
+    if constexpr (kTls<Stream>) {
+      return Stream(std::move(accepted), *shared.tls);
+    } else {
+      return Stream(std::move(accepted));
+    }
+  }
+
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  // The TLS handshake (RFC 8446 §4, RFC 5246 §7.3) counts as waiting for the first header: the
+  // same short deadline, and the connection is among the first to give way at a limit. A client
+  // that opens TCP and never sends a ClientHello is gone in headerTimeout.
+  void handshake() {
+    if (closed_) {
+      return;
+    }
+    waitingSince_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.headerTimeout);
+    stream_.async_handshake(
+        net::ssl::stream_base::server,
+        beast::bind_front_handler(&Session::onHandshake, this->shared_from_this()));
+  }
+
+  void onHandshake(beast::error_code ec) {
+    waitingSince_ = 0;
+    if (ec || closed_) {
+      return;  // not TLS, a certificate refused, or too slow: dropping the last reference closes
+    }
+    read();
+  }
+
   void read() {
     if (closed_) {
       return;
@@ -239,9 +312,10 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     applyLimits(*parser_, shared_->limits);
     // The header first, under its own short deadline (the idle wait included)...
     waitingSince_ = std::chrono::steady_clock::now().time_since_epoch().count();
-    stream_.expires_after(shared_->limits.headerTimeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::onHeader, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.headerTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::onHeader, this->shared_from_this()));
   }
 
   void onHeader(beast::error_code ec, std::size_t /*bytes*/) {
@@ -251,9 +325,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       return;
     }
     // ...then the body, within what is left of the request's time.
-    stream_.expires_after(shared_->limits.requestTimeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.requestTimeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
+                     beast::bind_front_handler(&Session::onRead, this->shared_from_this()));
   }
 
   void onRead(beast::error_code ec, std::size_t /*bytes*/) {
@@ -277,7 +351,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       upgrade(parser_->release());
       return;
     }
-    write(shared_->router.route(parser_->get(), source_));
+    write(shared_->router.serve(parser_->get(), source_));
   }
 
   // GET /v1/events with Upgrade: websocket (RFC 6455 §4.2): the key first, then the stream takes
@@ -296,14 +370,14 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
         }
       }
     }
-    std::shared_ptr<EventStream> stream;
+    std::shared_ptr<EventStream<Stream>> stream;
     {
       std::lock_guard lock(shared_->mutex);
       auto& streams = shared_->streams;
       std::erase_if(streams, [](const auto& s) { return s.expired(); });
       if (!shared_->stopped && streams.size() < kMaxEventStreams) {
-        stream = std::make_shared<EventStream>(std::move(stream_), shared_,
-                                               std::get<Principal>(who), std::move(room));
+        stream = std::make_shared<EventStream<Stream>>(std::move(stream_), shared_,
+                                                       std::get<Principal>(who), std::move(room));
         streams.push_back(stream);
       }
     }
@@ -319,18 +393,46 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
 
   static constexpr std::size_t kMaxEventStreams = 128;
 
-  void write(Response response) {
-    response_ = std::move(response);
-    stream_.expires_after(shared_->limits.requestTimeout);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+  void write(Answer answer) {
+    fileWriter_.reset();  // it refers to the answer it wrote
+    answer_ = std::move(answer);
+    if (auto* file = std::get_if<FileResponse>(&answer_)) {
+      fileWriter_.emplace(*file);
+      writeSome();
+      return;
+    }
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.requestTimeout);
+    http::async_write(stream_, std::get<Response>(answer_),
+                      beast::bind_front_handler(&Session::onWrite, this->shared_from_this()));
+  }
+
+  // A file (a recording, maybe hours long) goes out a piece at a time, each piece under the
+  // request timeout: the download may take as long as it takes, but a client that stops reading
+  // holds the connection for that long only.
+  void writeSome() {
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.requestTimeout);
+    http::async_write_some(
+        stream_, *fileWriter_,
+        beast::bind_front_handler(&Session::onWriteSome, this->shared_from_this()));
+  }
+
+  void onWriteSome(beast::error_code ec, std::size_t bytes) {
+    if (!ec && !closed_ && !fileWriter_->is_done()) {
+      writeSome();
+      return;
+    }
+    onWrite(ec, bytes);
   }
 
   void onWrite(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec || closed_) {
-      return;
+      return;  // a file that could not be read to its end lands here too: the connection closes
     }
-    if (!response_.keep_alive()) {
+    const bool keepAlive = std::visit([](const auto& r) { return r.keep_alive(); }, answer_);
+    // The answer is sent: a file closes now, not when the next request comes.
+    fileWriter_.reset();
+    answer_ = Response();
+    if (!keepAlive) {
       shutdown();
       return;
     }
@@ -338,17 +440,28 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   }
 
   void shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (kTls<Stream>) {
+      // RFC 8446 §6.1: close_notify before the end of the connection, so the client can tell
+      // the end of a response without a length from a cut; bounded like any write.
+      beast::get_lowest_layer(stream_).expires_after(shared_->limits.headerTimeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+      });
+    } else {
+      beast::error_code ignored;
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   net::any_io_executor executor_;  // the connection's strand
   net::ip::address source_;        // the client, for the lockout of bad keys
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  Response response_;
+  Answer answer_;
+  std::optional<http::response_serializer<FileBody>> fileWriter_;  // while a file goes out
   bool closed_ = false;
   bool upgraded_ = false;  // the connection is an EventStream's now
   std::string addressKey_;
@@ -400,8 +513,8 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     if (!ec) {
       beast::error_code peerError;
       const std::string key = lockoutKey(socket.remote_endpoint(peerError).address());
-      std::shared_ptr<Session> session;
-      std::shared_ptr<Session> evicted;
+      std::shared_ptr<Connection> session;
+      std::shared_ptr<Connection> evicted;
       {
         std::lock_guard lock(shared_->mutex);
         auto& sessions = shared_->sessions;
@@ -412,10 +525,10 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
         // give way to a new one when a limit is reached, so that idle or slow clients (a header
         // a byte at a time) cannot keep anyone out, not even others behind the same address.
         std::size_t fromThere = 0;
-        std::shared_ptr<Session> longestWaiting;
-        std::shared_ptr<Session> longestWaitingThere;
-        const auto waitsLonger = [](const std::shared_ptr<Session>& s,
-                                    const std::shared_ptr<Session>& than) {
+        std::shared_ptr<Connection> longestWaiting;
+        std::shared_ptr<Connection> longestWaitingThere;
+        const auto waitsLonger = [](const std::shared_ptr<Connection>& s,
+                                    const std::shared_ptr<Connection>& than) {
           return s->waitingSince() != 0 && (!than || s->waitingSince() < than->waitingSince());
         };
         for (const auto& weak : sessions) {
@@ -444,7 +557,12 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
                                           [&](const auto& s) { return s.lock() == evicted; }),
                            sessions.end());
           }
-          session = std::make_shared<Session>(std::move(socket), shared_, key);
+          if (shared_->tls != nullptr) {
+            session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                std::move(socket), shared_, key);
+          } else {
+            session = std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_, key);
+          }
           sessions.push_back(session);
         } else {
           evicted.reset();
@@ -472,10 +590,11 @@ Server::Server(net::io_context& io,
                policy::Store& store,
                Limits limits,
                Live* live,
-               EventHub* events)
+               EventHub* events,
+               net::ssl::context* tls)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(store, limits, live, events)) {}
+      shared_(std::make_shared<Shared>(store, limits, live, events, tls)) {}
 
 Server::~Server() {
   try {
@@ -502,8 +621,8 @@ boost::system::error_code Server::start() {
 }
 
 void Server::stop() {
-  std::vector<std::shared_ptr<Session>> open;
-  std::vector<std::shared_ptr<EventStream>> streams;
+  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<Subscription>> streams;
   {
     std::lock_guard lock(shared_->mutex);
     if (shared_->stopped) {

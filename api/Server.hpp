@@ -1,9 +1,11 @@
 // The REST API's HTTP/1.1 listener: accepts connections and moves requests to the Router and
-// responses back, each connection on its own strand, every read and write bounded (api/Http.hpp).
+// responses back, each connection on its own strand, every read and write bounded (api/Http.hpp);
+// plain HTTP, or HTTPS when given a TLS context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 #include <memory>
 
@@ -22,12 +24,15 @@ class Server {
   // io_context runs on one thread (the store's connection and the lockout are not shared).
   // 'events', when given, is what GET /v1/events streams over a WebSocket; it must outlive the
   // io_context (a stream unsubscribes as it is destroyed).
+  // 'tls', when given, makes it HTTPS (and the event stream wss): every connection starts with a
+  // TLS handshake under the header timeout. It must outlive the server's connections.
   Server(boost::asio::io_context& io,
          boost::asio::ip::tcp::endpoint endpoint,
          policy::Store& store,
          Limits limits = {},
          Live* live = nullptr,
-         EventHub* events = nullptr);
+         EventHub* events = nullptr,
+         boost::asio::ssl::context* tls = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -49,7 +54,13 @@ class Server {
 
  private:
   struct Shared;
+  // What the listener and stop() see of a connection and of an event stream, plain or TLS.
+  class Connection;
+  class Subscription;
+  // Each over beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> with TLS.
+  template <class Stream>
   class Session;
+  template <class Stream>
   class EventStream;
   class Listener;
 

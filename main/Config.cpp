@@ -681,6 +681,24 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.apiAccessLog}; }},
+    {"api-tls", "yes|no",
+     "Serve the API over HTTPS (TLS 1.2 or later; the events WebSocket as wss) with api-tls-cert, "
+     "or without it the SIP TLS certificate (tls-cert, or the one generated in data-dir).",
+     Group::kApi, false, [](Config& c, const Values& v) { return readYesNo(single(v), c.apiTls); },
+     [](const Config& c) { return Values{c.apiTls ? "yes" : "no"}; }},
+    {"api-tls-cert", "FILE", "PEM certificate chain for the API's HTTPS (with api-tls-key).",
+     Group::kApi, false,
+     [](Config& c, const Values& v) {
+       c.apiTlsCert = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.apiTlsCert}; }},
+    {"api-tls-key", "FILE", "PEM private key of api-tls-cert.", Group::kApi, false,
+     [](Config& c, const Values& v) {
+       c.apiTlsKey = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.apiTlsKey}; }},
     {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.", Group::kMedia,
      false, [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
      [](const Config& c) {
@@ -1149,6 +1167,21 @@ std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) 
                            Refusal{c.tlsKey, "tls-cert is needed too (give both or neither)"}}
                : std::pair{std::string_view("tls-cert"),
                            Refusal{c.tlsCert, "tls-key is needed too (give both or neither)"}};
+  }
+  if (c.apiTlsCert.empty() != c.apiTlsKey.empty()) {
+    return c.apiTlsCert.empty()
+               ? std::pair{std::string_view("api-tls-key"),
+                           Refusal{c.apiTlsKey,
+                                   "api-tls-cert is needed too (give both or neither)"}}
+               : std::pair{
+                     std::string_view("api-tls-cert"),
+                     Refusal{c.apiTlsCert, "api-tls-key is needed too (give both or neither)"}};
+  }
+  if (!c.apiTls && !c.apiTlsCert.empty()) {
+    // A certificate given for plain HTTP is a mistake someone would not see: the API is not
+    // encrypted as they think.
+    return std::pair{std::string_view("api-tls-cert"),
+                     Refusal{c.apiTlsCert, "api-tls is off: say api-tls = yes (or drop it)"}};
   }
   // TCP and TLS (and the API, also TCP) cannot share a port; port 0 picks distinct ones.
   auto clash = [](const std::vector<Endpoint>& a, const Endpoint& e) {

@@ -37,13 +37,13 @@ enum class SipTransport { kUdp, kTcp, kTls };
 // A room address the focus registers with a PBX or registrar (--register), so that calls to it
 // reach the room. The password is never an option: it comes from passwordFile.
 struct Registration {
-  std::string aor;            // sip:USER@DOMAIN, the address of record
-  std::string registrarHost;  // IP address (IPv6 in brackets) or host name
+  std::string aor;                  // sip:USER@DOMAIN, the address of record
+  std::string registrarHost;        // IP address (IPv6 in brackets) or host name
   std::uint16_t registrarPort = 0;  // 0: the transport's default
   SipTransport transport = SipTransport::kUdp;
-  std::string user;            // digest username; empty: the AOR's user part
+  std::string user;              // digest username; empty: the AOR's user part
   std::uint32_t expires = 3600;  // seconds asked for
-  std::string room;            // the room calls reach; empty: the AOR's user part
+  std::string room;              // the room calls reach; empty: the AOR's user part
 
   // The AOR's user part (what user and room default to).
   [[nodiscard]] std::string aorUser() const;
@@ -90,6 +90,12 @@ struct Config {
   // The API's access log, one JSON object per line (api/AccessLog.hpp): a file, "-" for standard
   // error, empty for none.
   std::string apiAccessLog;
+  // The API over HTTPS (TLS 1.2 or later) instead of plain HTTP, presenting apiTlsCert and
+  // apiTlsKey, or, both empty, the SIP TLS identity (tlsCert/tlsKey or the generated one). Off by
+  // default: a proxy in front (nginx, Kamailio) often terminates TLS itself.
+  bool apiTls = false;
+  std::string apiTlsCert;
+  std::string apiTlsKey;
 
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
@@ -184,6 +190,9 @@ tls-cert =
 tls-key =
 api = 127.0.0.1:8080
 api-access-log =
+api-tls = no
+api-tls-cert =
+api-tls-key =
 data-dir = ./confab-data
 store-sync = normal
 records-days = 400

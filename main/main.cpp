@@ -19,6 +19,7 @@
 #include "focus/conference/Records.hpp"
 #include "focus/room/PinChecker.hpp"
 #include "focus/transport/Resolver.hpp"
+#include "focus/transport/TlsIdentity.hpp"
 #include "main/Admin.hpp"
 #include "main/Config.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
@@ -430,7 +431,6 @@ int run(int argc, char** argv) {
     return 1;
   }
   api::AccessLog accessLog;  // before the server, which writes to it
-  std::optional<api::Server> apiServer;
   if (!cfg.apiAccessLog.empty()) {
     if (auto error = api::AccessLog::open(cfg.apiAccessLog, accessLog)) {
       std::cerr << "confab: cannot open the API access log " << cfg.apiAccessLog << ": " << *error
@@ -440,11 +440,24 @@ int run(int argc, char** argv) {
   }
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
+  std::optional<boost::asio::ssl::context> apiTls;
+  if (cfg.api && cfg.apiTls) {
+    try {
+      // Its own certificate, or the one SIP over TLS presents (generated at first start).
+      apiTls.emplace(transport::makeHttpsContext(
+          cfg.apiTlsCert.empty() ? transport::ensureTlsIdentity(focusSettings(cfg).transport)
+                                 : transport::TlsIdentity{cfg.apiTlsCert, cfg.apiTlsKey}));
+    } catch (const std::exception& e) {
+      std::cerr << "confab: cannot start the API's TLS: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::optional<api::Server> apiServer;  // after its TLS context: it goes first
   if (cfg.api) {
     focus.uas().conferences().listen(events);
     focus.uas().listenActivity(&events);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
-                      api::Limits{}, &live, &events);
+                      api::Limits{}, &live, &events, apiTls ? &*apiTls : nullptr);
     apiServer->logTo(&accessLog);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
@@ -457,7 +470,8 @@ int run(int argc, char** argv) {
               << bound.endpoint.str() << "\n";
   }
   if (apiServer) {
-    std::cerr << "confab: API on http://" << apiServer->localEndpoint() << "\n";
+    std::cerr << "confab: API on " << (apiTls ? "https://" : "http://")
+              << apiServer->localEndpoint() << "\n";
   }
   std::cerr << "confab: policy store " << storePath << ", default tenant rooms";
   for (const auto& r : store->rooms(defaultTenant)) {

@@ -34,8 +34,8 @@ test_packages=(
   libgtest-dev libgmock-dev
   # Integration tests: real SIP peers, openssl for the TLS test (python3, which runs the RTP
   # phones and SIP clients, is in the run set), xmllint for checking the event packages'
-  # documents against their RFCs' schemas.
-  sip-tester sipsak baresip-core openssl libxml2-utils
+  # documents against their RFCs' schemas, curl for downloads from the API.
+  sip-tester sipsak baresip-core openssl libxml2-utils curl
   # A real DNS server on loopback for the resolver's tests.
   dnsmasq-base
   # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS

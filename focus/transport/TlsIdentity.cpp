@@ -205,6 +205,13 @@ ssl::context makeServerContext(const TlsIdentity& identity) {
   return context;
 }
 
+ssl::context makeHttpsContext(const TlsIdentity& identity) {
+  ssl::context context = makeServerContext(identity);
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_options(context.native_handle(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+  return context;
+}
+
 ssl::context makeClientContext(bool verifyPeer) {
   ssl::context context(ssl::context::tls_client);
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

@@ -29,5 +29,9 @@ void writeSelfSignedIdentity(const std::string& name,
 // certificates; the client context verifies the peer only when 'verifyPeer' is set.
 boost::asio::ssl::context makeServerContext(const TlsIdentity& identity);
 boost::asio::ssl::context makeClientContext(bool verifyPeer);
+// The REST API's HTTPS: makeServerContext, and no TLS compression (CRIME) and no session tickets
+// (RFC 5077: a ticket key lives as long as the process and is never rotated, so a stolen one would
+// open every past session; sessions resume from the server's own cache instead).
+boost::asio::ssl::context makeHttpsContext(const TlsIdentity& identity);
 
 }  // namespace confab::transport

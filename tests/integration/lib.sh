@@ -299,16 +299,16 @@ else:
 PYEOF
 }
 
-# wait_api_address: sets API to the http://ADDR:PORT confab logged for its API (with
-# CONFAB_API=127.0.0.1:0 it picks a port), waiting at most 10 s: confab prints it just after the
-# SIP listening points start_confab waits for. Then issues an operator key (`confab key add`, on
-# the running server's store) and exports its token as CONFAB_API_TOKEN for the test's clients
-# (Authorization: Bearer $CONFAB_API_TOKEN).
+# wait_api_address: sets API to the http://ADDR:PORT (https:// with --api-tls) confab logged for
+# its API (with CONFAB_API=127.0.0.1:0 it picks a port), waiting at most 10 s: confab prints it
+# just after the SIP listening points start_confab waits for. Then issues an operator key
+# (`confab key add`, on the running server's store) and exports its token as CONFAB_API_TOKEN for
+# the test's clients (Authorization: Bearer $CONFAB_API_TOKEN).
 API=""
 export CONFAB_API_TOKEN=""
 wait_api_address() {
   local deadline=$((SECONDS + 10))
-  until API="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" &&
+  until API="$(sed -n 's|^confab: API on \(https\{0,1\}://[0-9.:]*\)$|\1|p' "$CONFAB_LOG" | head -n1)" &&
     [[ -n "$API" ]]; do
     ((SECONDS < deadline)) || fail "confab did not log its API address"
     sleep 0.1

@@ -14,8 +14,12 @@
 # last as long as that GET may take; it usually holds within about 2 s.
 # Bad requests get problem+json naming the field: a path for a file, an unknown format, a
 # misspelt member, an unknown participant, an empty room.
+# Then confab starts again on the same data directory, and the recording is listed, downloaded
+# with curl (whole: byte-identical to the file, a WAV with sound in it; and a range), deleted,
+# and the list is empty.
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
+require_tool curl
 
 PHONE="$INTEG_DIR/audio_phone.py"
 MEDIA_S=11
@@ -303,4 +307,56 @@ EOF
   fail "the API did not do what it said"
 fi
 while read -r line; do log "$line"; done <"$WORK/verdict.txt"
+
+# The recordings of room 1000 over the API (issue 13 item 2), from a confab started afresh on the
+# same data: what it lists comes from the folder, not from memory.
+rec_name="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"]["record"][2]["file"])' "$WORK/api.json")"
+start_confab
+wait_api_address
+auth=(-H "Authorization: Bearer $CONFAB_API_TOKEN")
+list="$(curl -sS -f "${auth[@]}" "$API/v1/rooms/1000/recordings")" || fail "GET recordings"
+python3 - "$list" "$rec_name" "$(stat -c %s "$WORK/data/recordings/$rec_name")" <<'PY' ||
+import json, sys
+got, name, size = json.loads(sys.argv[1])["recordings"], sys.argv[2], int(sys.argv[3])
+assert [r["name"] for r in got] == [name], got
+r = got[0]
+assert r["format"] == "wav" and r["bytes"] == size and r["recording"] is False, r
+assert r["started"].endswith("Z"), r
+PY
+  fail "the list is not the one recording: $list"
+code="$(curl -sS "${auth[@]}" -D "$WORK/download.head" -o "$WORK/download.wav" -w '%{http_code}' \
+  "$API/v1/rooms/1000/recordings/$rec_name")"
+assert_eq 200 "$code" "GET the recording"
+grep -qi '^content-type: audio/wav' "$WORK/download.head" || fail "download: $(cat "$WORK/download.head")"
+grep -qi "^content-disposition: attachment; filename=\"$rec_name\"" "$WORK/download.head" ||
+  fail "download: no attachment header"
+cmp -s "$WORK/download.wav" "$WORK/data/recordings/$rec_name" || fail "the download is not the file"
+python3 - "$WORK/download.wav" <<'PY' >&2 || fail "the download is not a WAV with sound in it"
+import math, struct, sys, wave
+with wave.open(sys.argv[1]) as w:
+    assert w.getnchannels() == 1 and w.getsampwidth() == 2, w.getparams()
+    n = w.getnframes()
+    samples = struct.unpack("<%dh" % n, w.readframes(n))
+    secs = n / w.getframerate()
+rms = math.sqrt(sum(x * x for x in samples) / max(n, 1))
+dbov = 20 * math.log10(max(rms, 1e-9) / 32768)
+print(f"downloaded recording: {secs:.2f} s at {dbov:.1f} dBov RMS")
+assert secs > 7 and dbov > -40, (secs, dbov)
+PY
+code="$(curl -sS "${auth[@]}" -r 100-199 -o "$WORK/range.bin" -w '%{http_code}' \
+  "$API/v1/rooms/1000/recordings/$rec_name")"
+assert_eq 206 "$code" "GET a range of the recording"
+cmp -s "$WORK/range.bin" <(tail -c +101 "$WORK/download.wav" | head -c 100) || fail "the range's bytes"
+code="$(curl -sS "${auth[@]}" -o /dev/null -w '%{http_code}' \
+  "$API/v1/rooms/1000/recordings/..%2Fpolicy.db")"
+assert_eq 404 "$code" "a path for a recording's name"
+code="$(curl -sS "${auth[@]}" -X DELETE -o /dev/null -w '%{http_code}' \
+  "$API/v1/rooms/1000/recordings/$rec_name")"
+assert_eq 204 "$code" "DELETE the recording"
+[[ ! -e "$WORK/data/recordings/$rec_name" ]] || fail "the recording is still on disk"
+list="$(curl -sS -f "${auth[@]}" "$API/v1/rooms/1000/recordings")" || fail "GET recordings"
+assert_eq '{"recordings":[]}' "$list" "the list after the delete"
+log "recording listed, downloaded (whole and a range), deleted"
+stop_confab
+assert_eq 0 "$CONFAB_STATUS" "confab's exit status after SIGTERM"
 log "PASS"

@@ -37,10 +37,12 @@ boost::json::object document() {
 
 constexpr std::array<std::string_view, 5> kMethods = {"get", "post", "put", "patch", "delete"};
 
-// A documented path with its parameters filled in: {id} as 'id', {callId} as 'callId'.
+// A documented path with its parameters filled in: {id} as 'id', {callId} as 'callId', {name}
+// as a recording's name.
 std::string filled(std::string path, const std::string& id, const std::string& callId) {
   for (const auto& [param, value] :
-       {std::pair{std::string("{id}"), id}, std::pair{std::string("{callId}"), callId}}) {
+       {std::pair{std::string("{id}"), id}, std::pair{std::string("{callId}"), callId},
+        std::pair{std::string("{name}"), id + "-20261125T063000Z.wav"}}) {
     if (auto at = path.find(param); at != std::string::npos) {
       path.replace(at, param.size(), value);
     }

@@ -10,17 +10,23 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "api/Problem.hpp"
 #include "api/Server.hpp"
+#include "focus/transport/TlsIdentity.hpp"
 #include "tests/unit/api/ScratchKeys.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
 
 namespace confab::api {
 namespace {
@@ -45,12 +51,37 @@ bool runUntil(net::io_context& io, const bool& done) {
   return done;
 }
 
-// A client connection driven by the test thread.
-class Client {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// A client connection driven by the test thread, over TCP or TLS.
+template <class Stream>
+class BasicClient {
  public:
-  Client(net::io_context& io, const tcp::endpoint& endpoint) : io_(io), stream_(io) {
+  BasicClient(net::io_context& io,
+              const tcp::endpoint& endpoint) requires(!std::is_same_v<Stream, TlsStream>)
+      : io_(io), stream_(io) {
+    connect(endpoint);
+  }
+  // Over TLS: the handshake's error is connectError().
+  BasicClient(net::io_context& io,
+              const tcp::endpoint& endpoint,
+              net::ssl::context& tls) requires std::is_same_v<Stream, TlsStream>
+      : io_(io), stream_(io, tls) {
+    connect(endpoint);
+    if (connectError_) {
+      return;
+    }
     bool done = false;
-    stream_.async_connect(endpoint, [&](beast::error_code ec) {
+    stream_.async_handshake(net::ssl::stream_base::client, [&](beast::error_code ec) {
+      connectError_ = ec;
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+
+  void connect(const tcp::endpoint& endpoint) {
+    bool done = false;
+    beast::get_lowest_layer(stream_).async_connect(endpoint, [&](beast::error_code ec) {
       connectError_ = ec;
       done = true;
     });
@@ -116,16 +147,19 @@ class Client {
   bool closedByServer() {
     beast::error_code ec;
     auto response = receive(&ec);
-    return !response && (ec == http::error::end_of_stream || ec == net::error::eof ||
-                         ec == net::error::connection_reset);
+    return !response &&
+           (ec == http::error::end_of_stream || ec == net::error::eof ||
+            ec == net::error::connection_reset || ec == net::ssl::error::stream_truncated);
   }
 
  private:
   net::io_context& io_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   beast::error_code connectError_;
 };
+using Client = BasicClient<beast::tcp_stream>;
+using TlsClient = BasicClient<TlsStream>;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -135,9 +169,9 @@ class ServerTest : public ::testing::Test {
     keys_.room(tenant, "lobby", "Lobby", 12);
   }
 
-  void startServer(Limits limits = {}) {
+  void startServer(Limits limits = {}, Live* live = nullptr, net::ssl::context* tls = nullptr) {
     server_.emplace(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), keys_.store(),
-                    limits, nullptr, &events_);
+                    limits, live, &events_, tls);
     auto ec = server_->start();
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_NE(server_->localEndpoint().port(), 0);
@@ -328,11 +362,29 @@ TEST_F(ServerTest, SlowClientsFromOneAddressGiveWayToAProbeFromIt) {
 }
 
 // A WebSocket client of /v1/events driven by the test thread.
-class EventClient {
+template <class Stream>
+class BasicEventClient {
  public:
-  EventClient(net::io_context& io, const tcp::endpoint& endpoint) : io_(io), ws_(io) {
+  BasicEventClient(net::io_context& io,
+                   const tcp::endpoint& endpoint) requires(!std::is_same_v<Stream, TlsStream>)
+      : io_(io), ws_(io) {
+    connect(endpoint);
+  }
+  BasicEventClient(net::io_context& io,
+                   const tcp::endpoint& endpoint,
+                   net::ssl::context& tls) requires std::is_same_v<Stream, TlsStream>
+      : io_(io), ws_(io, tls) {
+    connect(endpoint);
     bool done = false;
-    ws_.next_layer().async_connect(endpoint, [&](beast::error_code ec) {
+    ws_.next_layer().async_handshake(net::ssl::stream_base::client, [&](beast::error_code ec) {
+      EXPECT_FALSE(ec) << ec.message();
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io_, done));
+  }
+  void connect(const tcp::endpoint& endpoint) {
+    bool done = false;
+    beast::get_lowest_layer(ws_).async_connect(endpoint, [&](beast::error_code ec) {
       EXPECT_FALSE(ec) << ec.message();
       done = true;
     });
@@ -372,10 +424,13 @@ class EventClient {
 
  private:
   net::io_context& io_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   websocket::response_type response_;
   beast::flat_buffer buffer_;
 };
+
+using EventClient = BasicEventClient<beast::tcp_stream>;
+using TlsEventClient = BasicEventClient<TlsStream>;
 
 policy::Room liveRoom(const std::string& key) {
   policy::Room r{key, key, 0};
@@ -413,6 +468,190 @@ TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
   const auto response = plain.get("/v1/events", http::verb::get, operator_);
   EXPECT_EQ(response.result(), http::status::upgrade_required);
   EXPECT_EQ(response[http::field::upgrade], "websocket");
+}
+
+// A recording download is streamed from the file: one far larger than any body the server
+// reads (and than one piece it sends) arrives whole and byte for byte; HEAD sends the header
+// alone (the connection stays usable after it); a byte range resumes it.
+TEST_F(ServerTest, ARecordingIsStreamedWholeAndByRange) {
+  test::UasHarness focus;
+  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  std::filesystem::create_directories(folder);
+  std::string bytes(3 * 1024 * 1024 + 12345, '\0');
+  uint32_t x = 12345;
+  for (auto& c : bytes) {
+    x = x * 1664525U + 1013904223U;  // any pattern that a shifted or repeated piece would break
+    c = static_cast<char>(x >> 24U);
+  }
+  const std::string name = "1000-20261125T063000Z.wav";
+  {
+    std::ofstream out(folder / name, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  Live live{focus.uas(), folder, folder.parent_path() / "media", nullptr};
+  Limits limits;
+  ASSERT_GT(bytes.size(), 16 * limits.bodyBytes);
+  startServer(limits, &live);
+  Client client(io_, server_->localEndpoint());
+  const std::string target = "/v1/rooms/1000/recordings/" + name;
+
+  auto whole = client.get(target, http::verb::get, operator_);
+  EXPECT_EQ(whole.result(), http::status::ok);
+  EXPECT_EQ(whole[http::field::content_type], "audio/wav");
+  EXPECT_EQ(whole[http::field::content_disposition], "attachment; filename=\"" + name + "\"");
+  EXPECT_EQ(whole.body().size(), bytes.size());
+  EXPECT_TRUE(whole.body() == bytes) << "not byte-identical";
+
+  auto head = client.get(target, http::verb::head, operator_);
+  EXPECT_EQ(head.result(), http::status::ok);
+  EXPECT_EQ(head[http::field::content_length], std::to_string(bytes.size()));
+  EXPECT_TRUE(head.body().empty());
+  EXPECT_EQ(client.get("/health").result(), http::status::ok) << "no body followed the HEAD";
+
+  Request ranged(http::verb::get, target, 11);
+  ranged.set(http::field::host, "127.0.0.1");
+  ranged.set(http::field::authorization, operator_);
+  ranged.set(http::field::range, "bytes=1000000-");
+  client.send(ranged);
+  auto rest = client.receive();
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(rest->result(), http::status::partial_content);
+  EXPECT_EQ(
+      (*rest)[http::field::content_range],
+      "bytes 1000000-" + std::to_string(bytes.size() - 1) + "/" + std::to_string(bytes.size()));
+  EXPECT_TRUE(rest->body() == bytes.substr(1000000));
+  ranged.set(http::field::range, "bytes=" + std::to_string(bytes.size()) + "-");
+  client.send(ranged);
+  auto past = client.receive();
+  ASSERT_TRUE(past.has_value());
+  EXPECT_EQ(past->result(), http::status::range_not_satisfiable);
+  EXPECT_EQ((*past)[http::field::content_range], "bytes */" + std::to_string(bytes.size()));
+  EXPECT_EQ(client.get(target, http::verb::get, operator_).body().size(), bytes.size())
+      << "and again on the same connection";
+  server_.reset();  // before the focus it reads goes
+}
+
+// HTTPS (issue 13 item 1) with a throwaway self-signed certificate made as confab makes its own;
+// the client trusts exactly that certificate.
+class TlsServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    const auto dir = std::filesystem::path(keys_.path()).parent_path();
+    identity_ = {(dir / "api-cert.pem").string(), (dir / "api-key.pem").string()};
+    transport::writeSelfSignedIdentity("localhost", identity_.certificateFile,
+                                       identity_.privateKeyFile);
+    serverTls_.emplace(transport::makeHttpsContext(identity_));
+    clientTls_.load_verify_file(identity_.certificateFile);
+    clientTls_.set_verify_mode(net::ssl::verify_peer);
+  }
+  void startTls(Limits limits = {}) { startServer(limits, nullptr, &*serverTls_); }
+
+  transport::TlsIdentity identity_;
+  std::optional<net::ssl::context> serverTls_;
+  net::ssl::context clientTls_{net::ssl::context::tls_client};
+};
+
+TEST_F(TlsServerTest, RequestsOverTls) {
+  startTls();
+  TlsClient client(io_, server_->localEndpoint(), clientTls_);
+  ASSERT_FALSE(client.connectError()) << client.connectError().message();
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+  auto rooms = client.get("/v1/rooms", http::verb::get, operator_);
+  EXPECT_EQ(rooms.result(), http::status::ok);
+  EXPECT_EQ(boost::json::parse(rooms.body()).at("rooms").as_array().size(), 2U);
+  EXPECT_EQ(client.get("/v1/rooms").result(), http::status::unauthorized);
+  Request last(http::verb::get, "/health", 11);
+  last.set(http::field::host, "x");
+  last.keep_alive(false);
+  client.send(last);
+  ASSERT_TRUE(client.receive().has_value());
+  EXPECT_TRUE(client.closedByServer());
+}
+
+TEST_F(TlsServerTest, OnlyTls12AndLaterIsSpoken) {
+  startTls();
+  net::ssl::context old(net::ssl::context::tls_client);
+  // A client that would speak TLS 1.1 (its own security level allows it): the server must not.
+  SSL_CTX_set_security_level(old.native_handle(), 0);
+  SSL_CTX_set_min_proto_version(old.native_handle(), TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(old.native_handle(), TLS1_1_VERSION);
+  TlsClient client(io_, server_->localEndpoint(), old);
+  EXPECT_TRUE(client.connectError()) << "a TLS 1.1 client got through";
+}
+
+TEST_F(TlsServerTest, APlainHttpClientGetsNoAnswer) {
+  startTls();
+  Client plain(io_, server_->localEndpoint());
+  plain.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  beast::error_code ec;
+  EXPECT_FALSE(plain.receive(&ec).has_value()) << "an HTTP answer came on the TLS port";
+  EXPECT_TRUE(ec);
+}
+
+TEST_F(TlsServerTest, AClientThatNeverSaysHelloIsClosedAtTheHeaderDeadline) {
+  Limits limits;
+  limits.headerTimeout = 200ms;
+  limits.requestTimeout = 60s;
+  startTls(limits);
+  Client silent(io_, server_->localEndpoint());  // TCP only: no ClientHello
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.closedByServer());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+TEST_F(TlsServerTest, SilentConnectionsCountForTheirAddressAndGiveWay) {
+  Limits limits;
+  limits.maxConnectionsPerAddress = 2;
+  startTls(limits);
+  Client first(io_, server_->localEndpoint());
+  Client second(io_, server_->localEndpoint());
+  io_.run_for(50ms);
+  // The address's share is taken by two that never said hello: a real client takes the place of
+  // the one waiting longest.
+  TlsClient client(io_, server_->localEndpoint(), clientTls_);
+  ASSERT_FALSE(client.connectError()) << client.connectError().message();
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+  EXPECT_TRUE(first.closedByServer());
+}
+
+TEST_F(TlsServerTest, ARecordingIsStreamedOverTls) {
+  test::UasHarness focus;
+  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  std::filesystem::create_directories(folder);
+  std::string bytes(1024 * 1024 + 7, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<char>((i * 7919U) >> 3U);
+  }
+  std::ofstream(folder / "1000-20261125T063000Z.opus", std::ios::binary) << bytes;
+  Live live{focus.uas(), folder, folder.parent_path() / "media", nullptr};
+  startServer({}, &live, &*serverTls_);
+  TlsClient client(io_, server_->localEndpoint(), clientTls_);
+  ASSERT_FALSE(client.connectError()) << client.connectError().message();
+  auto whole = client.get("/v1/rooms/1000/recordings/1000-20261125T063000Z.opus", http::verb::get,
+                          operator_);
+  EXPECT_EQ(whole.result(), http::status::ok);
+  EXPECT_EQ(whole[http::field::content_type], "audio/ogg");
+  EXPECT_TRUE(whole.body() == bytes) << "not byte-identical";
+  EXPECT_EQ(client.get("/health").result(), http::status::ok);
+  server_.reset();
+}
+
+TEST_F(TlsServerTest, EventsStreamOverWss) {
+  model_.listen(events_);
+  startTls();
+  TlsEventClient client(io_, server_->localEndpoint(), clientTls_);
+  ASSERT_FALSE(client.handshake("/v1/events", operator_));
+  for (int i = 0; i < 10 && events_.subscribers() == 0; ++i) {
+    io_.run_for(10ms);
+  }
+  ASSERT_EQ(events_.subscribers(), 1U);
+  model_.open(liveRoom("1000"), "sip:1000@x");
+  auto event = client.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->at("type"), "conference.started");
+  server_->stop();
+  EXPECT_FALSE(client.next()) << "the stream ends when the server stops";
 }
 
 TEST_F(ServerTest, StopClosesOpenConnections) {
