@@ -76,6 +76,8 @@ class Server::Subscription {
 
   // Safe from any thread.
   virtual void close() = 0;
+  // The API key it streams for (fixed at the upgrade).
+  [[nodiscard]] virtual int64_t keyId() const = 0;
 };
 
 namespace {
@@ -97,6 +99,7 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
 
   EventStream(Stream&& stream, std::shared_ptr<Shared> shared, Principal who, std::string room)
       : ws_(std::move(stream)), shared_(std::move(shared)), who_(who), room_(std::move(room)) {}
+  [[nodiscard]] int64_t keyId() const override { return who_.keyId; }
   ~EventStream() {
     if (subscribed_) {
       shared_->events->unsubscribe(*this);
@@ -371,15 +374,29 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
       }
     }
     std::shared_ptr<EventStream<Stream>> stream;
+    bool keyFull = false;
     {
       std::lock_guard lock(shared_->mutex);
       auto& streams = shared_->streams;
       std::erase_if(streams, [](const auto& s) { return s.expired(); });
-      if (!shared_->stopped && streams.size() < kMaxEventStreams) {
+      const int64_t key = std::get<Principal>(who).keyId;
+      keyFull = std::count_if(streams.begin(), streams.end(), [&](const auto& weak) {
+                  auto open = weak.lock();
+                  return open && open->keyId() == key;
+                }) >= static_cast<std::ptrdiff_t>(kMaxEventStreamsPerKey);
+      if (!shared_->stopped && !keyFull && streams.size() < kMaxEventStreams) {
         stream = std::make_shared<EventStream<Stream>>(std::move(stream_), shared_,
                                                        std::get<Principal>(who), std::move(room));
         streams.push_back(stream);
       }
+    }
+    if (keyFull) {
+      // One key cannot take the streams everyone shares (RFC 6585 §4: too many requests).
+      write(toResponse(problemWith(http::status::too_many_requests,
+                                   "this key has " + std::to_string(kMaxEventStreamsPerKey) +
+                                       " event streams open already; close one first"),
+                       request.version(), false));
+      return;
     }
     if (!stream) {
       write(toResponse(problemWith(http::status::service_unavailable,
@@ -392,6 +409,7 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
   }
 
   static constexpr std::size_t kMaxEventStreams = 128;
+  static constexpr std::size_t kMaxEventStreamsPerKey = 16;
 
   void write(Answer answer) {
     fileWriter_.reset();  // it refers to the answer it wrote

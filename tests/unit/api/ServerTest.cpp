@@ -458,6 +458,27 @@ TEST_F(ServerTest, EventsStreamOverAWebSocketToAKeyThatMaySeeThem) {
   EXPECT_FALSE(client.next()) << "the stream ends when the server stops";
 }
 
+// One key holds at most 16 of the 128 event streams: the 17th is 429, another key still gets one.
+TEST_F(ServerTest, OneKeyCannotHoldEveryEventStream) {
+  startServer();
+  std::vector<std::unique_ptr<EventClient>> held;
+  for (int i = 0; i < 16; ++i) {
+    held.push_back(std::make_unique<EventClient>(io_, server_->localEndpoint()));
+    ASSERT_FALSE(held.back()->handshake("/v1/events", operator_)) << i;
+  }
+  EventClient extra(io_, server_->localEndpoint());
+  EXPECT_TRUE(extra.handshake("/v1/events", operator_));
+  EXPECT_EQ(extra.handshakeStatus(), 429U);
+  EventClient other(io_, server_->localEndpoint());
+  EXPECT_FALSE(other.handshake("/v1/events", keys_.bearer()));
+  held.pop_back();  // closing one frees its place
+  for (int i = 0; i < 20; ++i) {
+    io_.run_for(10ms);
+  }
+  EventClient again(io_, server_->localEndpoint());
+  EXPECT_FALSE(again.handshake("/v1/events", operator_));
+}
+
 TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
   startServer();
   EventClient anonymous(io_, server_->localEndpoint());
