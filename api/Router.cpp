@@ -616,6 +616,10 @@ const std::array kRoutes{
     Route{"/v1/tenants/{id}", http::verb::get, &routes::getTenant, Access::kRead},
     Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
     Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
+    Route{"/v1/webhooks", http::verb::get, &routes::listWebhooks, Access::kRead},
+    Route{"/v1/webhooks", http::verb::post, &routes::createWebhook, Access::kWrite, {}, true},
+    Route{"/v1/webhooks/{id}", http::verb::get, &routes::getWebhook, Access::kRead},
+    Route{"/v1/webhooks/{id}", http::verb::delete_, &routes::deleteWebhook, Access::kWrite},
     Route{"/v1/keys", http::verb::get, &routes::listKeys, Access::kOperatorRead},
     Route{"/v1/keys", http::verb::post, &routes::createKey, Access::kOperatorWrite},
     Route{"/v1/keys/{id}", http::verb::delete_, &routes::deleteKey, Access::kOperatorWrite},
@@ -761,15 +765,15 @@ std::vector<std::pair<std::string_view, http::verb>> Router::routes() {
   return out;
 }
 
-Router::Router(policy::Store& store, Auth& auth, Live* live)
-    : store_(store), auth_(auth), live_(live) {}
+Router::Router(policy::Store& store, Auth& auth, Live* live, WebhookOptions webhooks)
+    : store_(store), auth_(auth), live_(live), webhooks_(webhooks) {}
 
 Response Router::route(const Request& request, const boost::asio::ip::address& source) const {
   Response response;
   std::string_view matched = "unmatched";
   try {
-    auto reply =
-        dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_, source, matched);
+    auto reply = dispatch(Context{store_, live_, {}, nullptr, &counts_, &webhooks_}, request, auth_,
+                          source, matched);
     if (auto* problem = std::get_if<Problem>(&reply)) {
       response = toResponse(*problem, request.version(), request.keep_alive());
     } else if (auto* text = std::get_if<routes::Text>(&reply)) {

@@ -10,6 +10,7 @@
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "api/Metrics.hpp"
+#include "api/Webhook.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -21,7 +22,8 @@ class Router {
   // only, and must outlive the router.
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the store.
-  Router(policy::Store& store, Auth& auth, Live* live = nullptr);
+  // 'webhooks' says which webhook URLs may be registered, and counts deliveries for /metrics.
+  Router(policy::Store& store, Auth& auth, Live* live = nullptr, WebhookOptions webhooks = {});
 
   // Every route the router answers: its pattern ("/v1/rooms/{id}") and method (GET also answers
   // HEAD). For the test that holds the OpenAPI document to them.
@@ -42,6 +44,7 @@ class Router {
   policy::Store& store_;
   Auth& auth_;
   Live* live_;
+  WebhookOptions webhooks_;
   // Requests answered, by route pattern, method and status (for /metrics).
   mutable RequestCounts counts_;
 };

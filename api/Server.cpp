@@ -35,8 +35,8 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub)
-      : auth(store), router(store, auth, live), limits(l), events(hub) {}
+  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub, WebhookOptions webhooks)
+      : auth(store), router(store, auth, live, webhooks), limits(l), events(hub) {}
 
   Auth auth;
   Router router;
@@ -472,10 +472,11 @@ Server::Server(net::io_context& io,
                policy::Store& store,
                Limits limits,
                Live* live,
-               EventHub* events)
+               EventHub* events,
+               WebhookOptions webhooks)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(store, limits, live, events)) {}
+      shared_(std::make_shared<Shared>(store, limits, live, events, webhooks)) {}
 
 Server::~Server() {
   try {

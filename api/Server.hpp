@@ -10,6 +10,7 @@
 #include "api/Events.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
+#include "api/Webhook.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -26,7 +27,8 @@ class Server {
          policy::Store& store,
          Limits limits = {},
          Live* live = nullptr,
-         EventHub* events = nullptr);
+         EventHub* events = nullptr,
+         WebhookOptions webhooks = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
