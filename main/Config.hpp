@@ -87,6 +87,9 @@ struct Config {
 
   // REST API listening point; nullopt means off.
   std::optional<Endpoint> api = Endpoint{boost::asio::ip::make_address_v4("127.0.0.1"), 8080};
+  // Webhooks may POST to loopback, private and link-local addresses (a receiver on this machine
+  // or network); off, such URLs are refused, so a tenant cannot reach into the operator's network.
+  bool apiWebhooksPrivate = false;
 
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
@@ -175,6 +178,7 @@ sip-domain =
 tls-cert =
 tls-key =
 api = 127.0.0.1:8080
+api-webhooks-private = no
 data-dir = ./confab-data
 rtp-ports = 20000-29999
 rtp-address = 0.0.0.0

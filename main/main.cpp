@@ -14,6 +14,8 @@
 #include <optional>
 
 #include "api/Server.hpp"
+#include "api/WebhookOutbox.hpp"
+#include "api/WebhookSender.hpp"
 #include "focus/Focus.hpp"
 #include "focus/auth/Digest.hpp"
 #include "focus/conference/Records.hpp"
@@ -346,6 +348,17 @@ int run(int argc, char** argv) {
   conference::Records records(
       *store, [](const std::string& line) { std::cerr << "confab: warning: " << line << "\n"; });
   boost::asio::io_context io(1);
+  // Webhooks (issue 13 item 3): the outbox writer follows the model into the store; the sender
+  // delivers from it on this io_context, and at start picks up what an earlier run left.
+  api::WebhookCounters webhookCounters;
+  const auto warn = [](const std::string& line) {
+    std::cerr << "confab: warning: " << line << "\n";
+  };
+  api::WebhookSenderSettings senderSettings;
+  senderSettings.allowPrivate = cfg.apiWebhooksPrivate;
+  api::WebhookSender webhookSender(io, *store, webhookCounters, senderSettings, warn);
+  api::WebhookOutbox webhookOutbox(*store, webhookCounters, &webhookSender, warn);
+  api::ActivityListeners activity;
   Log log(cfg.logLevel);
   // PINs are checked on a thread of their own with its own connection to the store (SQLite
   // connections are not shared between threads): a check is a deliberately slow hash.
@@ -426,14 +439,19 @@ int run(int argc, char** argv) {
                  std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
   if (cfg.api) {
     focus.uas().conferences().listen(events);
-    focus.uas().listenActivity(&events);
+    focus.uas().conferences().listen(webhookOutbox);
+    activity.add(events);
+    activity.add(webhookOutbox);
+    focus.uas().listenActivity(&activity);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
-                      api::Limits{}, &live, &events);
+                      api::Limits{}, &live, &events,
+                      api::WebhookOptions{cfg.apiWebhooksPrivate, &webhookCounters});
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";
       return 1;
     }
+    webhookSender.start();
   }
   for (const auto& bound : focus.transports().boundAddresses()) {
     std::cerr << "confab: SIP " << transport::protocolName(bound.protocol) << " on "
@@ -478,6 +496,8 @@ int run(int argc, char** argv) {
     }
     drain.expires_after(std::chrono::seconds(2));
     drain.async_wait([&](const boost::system::error_code&) {
+      // What is in flight stays in the outbox for the next start.
+      webhookSender.stop();
       focus.stop();
       io.stop();
     });
