@@ -617,7 +617,8 @@ const std::array kRoutes{
     Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
     Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
     Route{"/v1/webhooks", http::verb::get, &routes::listWebhooks, Access::kRead},
-    Route{"/v1/webhooks", http::verb::post, &routes::createWebhook, Access::kWrite, {}, true},
+    // Not idempotent, like keys: a replay would show the secret a second time.
+    Route{"/v1/webhooks", http::verb::post, &routes::createWebhook, Access::kWrite},
     Route{"/v1/webhooks/{id}", http::verb::get, &routes::getWebhook, Access::kRead},
     Route{"/v1/webhooks/{id}", http::verb::delete_, &routes::deleteWebhook, Access::kWrite},
     Route{"/v1/keys", http::verb::get, &routes::listKeys, Access::kOperatorRead},
