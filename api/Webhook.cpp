@@ -30,11 +30,13 @@ bool isLocalhostName(std::string_view host) {
 
 std::optional<WebhookUrl> parseWebhookUrl(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed || lower(parsed->scheme()) != "http" || !parsed->has_authority() ||
-      parsed->encoded_host().empty() || parsed->has_userinfo()) {
+  if (!parsed || (lower(parsed->scheme()) != "http" && lower(parsed->scheme()) != "https") ||
+      !parsed->has_authority() || parsed->encoded_host().empty() || parsed->has_userinfo()) {
     return std::nullopt;
   }
   WebhookUrl out;
+  out.tls = lower(parsed->scheme()) == "https";
+  out.port = out.tls ? 443 : 80;
   if (parsed->host_type() == boost::urls::host_type::ipv6) {
     out.host = parsed->host_ipv6_address().to_string();
   } else {
@@ -64,9 +66,8 @@ std::optional<std::string> webhookUrlProblem(std::string_view url, bool allowPri
   if (!parsed) {
     return "not an absolute URL (RFC 3986)";
   }
-  if (lower(parsed->scheme()) != "http") {
-    return lower(parsed->scheme()) == "https" ? "https is not delivered yet: use http"
-                                              : "the scheme must be http";
+  if (lower(parsed->scheme()) != "http" && lower(parsed->scheme()) != "https") {
+    return "the scheme must be http or https";
   }
   if (!parsed->has_authority() || parsed->encoded_host().empty()) {
     return "no host";
@@ -79,7 +80,7 @@ std::optional<std::string> webhookUrlProblem(std::string_view url, bool allowPri
   }
   auto target = parseWebhookUrl(url);
   if (!target) {
-    return "not an http URL with a host";
+    return "not an http or https URL with a host";
   }
   if (!allowPrivate) {
     boost::system::error_code ec;

@@ -31,17 +31,18 @@ struct WebhookOptions {
 
 // A webhook URL split as the sender uses it.
 struct WebhookUrl {
+  bool tls = false;    // https: TLS, the certificate verified against the system's trust store
   std::string host;    // a name, or an IP literal without brackets
-  uint16_t port = 80;  // the URL's, else the scheme's
+  uint16_t port = 80;  // the URL's, else the scheme's (80, 443)
   std::string target;  // the origin-form request target: path and query, "/" at least
 };
 
 inline constexpr std::size_t kMaxWebhookUrl = 2000;
 
-// The URL as the sender will use it, or why it cannot be one: http:// (https is not delivered
-// yet), a host, no user information (RFC 9110 §4.2.4 deprecates it: a secret in a URL leaks into
-// logs), at most kMaxWebhookUrl bytes. Without 'allowPrivate', a host that is an IP literal or
-// "localhost" must not be a private address; names are checked when resolved, at each delivery.
+// The URL as the sender will use it, or why it cannot be one: http:// or https://, a host, no user
+// information (RFC 9110 §4.2.4 deprecates it: a secret in a URL leaks into logs), at most
+// kMaxWebhookUrl bytes. Without 'allowPrivate', a host that is an IP literal or "localhost" must
+// not be a private address; names are checked when resolved, at each delivery.
 std::optional<std::string> webhookUrlProblem(std::string_view url, bool allowPrivate);
 std::optional<WebhookUrl> parseWebhookUrl(std::string_view url);
 

@@ -4,12 +4,16 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <vector>
+
+#include "focus/transport/TlsIdentity.hpp"
 
 namespace confab::api {
 
@@ -18,19 +22,22 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-// One POST of one event: resolve, check the addresses, connect, write, read the status line and
-// a bounded body, all within one deadline; then 'done' once with what came of it.
+// One POST of one event: resolve, check the addresses, connect, (for https) the TLS handshake with
+// the certificate verified for the URL's host, write, read the status line and a bounded body,
+// all within one deadline; then 'done' once with what came of it.
 class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSender::Post> {
  public:
   using Done = std::function<void(const Outcome&)>;
 
   Post(net::io_context& io,
+       net::ssl::context& tls,
        const Settings& settings,
        WebhookUrl url,
        http::request<http::string_body> request,
        Done done)
       : resolver_(io),
         stream_(io),
+        tls_(url.tls ? std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, tls) : nullptr),
         deadline_(io),
         allowPrivate_(settings.allowPrivate),
         url_(std::move(url)),
@@ -46,7 +53,7 @@ class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSen
       if (!ec) {
         self->timedOut_ = true;
         self->resolver_.cancel();
-        self->stream_.cancel();
+        self->tcp().cancel();
       }
     });
     resolver_.async_resolve(
@@ -61,10 +68,12 @@ class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSen
     done_ = nullptr;
     deadline_.cancel();
     resolver_.cancel();
-    stream_.cancel();
+    tcp().cancel();
   }
 
  private:
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : stream_; }
+
   void onResolved(const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
     if (ec) {
       return finish(false, "cannot resolve " + url_.host + ": " + reason(ec));
@@ -84,20 +93,45 @@ class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSen
                                                  ", a private address (--api-webhooks-private)");
     }
     auto self = shared_from_this();
-    stream_.async_connect(
-        allowed, [self](const boost::system::error_code& e, const tcp::endpoint&) {
-          if (e) {
-            return self->finish(false, "cannot connect: " + self->reason(e));
+    tcp().async_connect(allowed, [self](const boost::system::error_code& e, const tcp::endpoint&) {
+      if (e) {
+        return self->finish(false, "cannot connect: " + self->reason(e));
+      }
+      if (!self->tls_) {
+        return self->exchange(self->stream_);
+      }
+      // RFC 6066 §3: SNI names the host (never an IP literal); RFC 6125: the certificate must
+      // name it (a DNS name, or the IP address in an iPAddress subjectAltName).
+      const std::string& host = self->url_.host;
+      boost::system::error_code notAnAddress;
+      (void)net::ip::make_address(host, notAnAddress);
+      if (notAnAddress) {
+        SSL_set_tlsext_host_name(self->tls_->native_handle(), host.c_str());
+      }
+      self->tls_->set_verify_mode(net::ssl::verify_peer);
+      self->tls_->set_verify_callback(net::ssl::host_name_verification(host));
+      self->tls_->async_handshake(
+          net::ssl::stream_base::client, [self](const boost::system::error_code& h) {
+            if (h) {
+              return self->finish(false, "TLS handshake failed: " + self->reason(h));
+            }
+            self->exchange(*self->tls_);
+          });
+    });
+  }
+
+  // The request out and the response in, on the plain or the TLS stream.
+  template <class Stream>
+  void exchange(Stream& stream) {
+    auto self = shared_from_this();
+    http::async_write(
+        stream, request_, [self, &stream](const boost::system::error_code& w, std::size_t) {
+          if (w) {
+            return self->finish(false, "cannot send: " + self->reason(w));
           }
-          http::async_write(self->stream_, self->request_,
-                            [self](const boost::system::error_code& w, std::size_t) {
-                              if (w) {
-                                return self->finish(false, "cannot send: " + self->reason(w));
-                              }
-                              http::async_read(self->stream_, self->buffer_, self->parser_,
-                                               [self](const boost::system::error_code& r,
-                                                      std::size_t) { self->onRead(r); });
-                            });
+          http::async_read(
+              stream, self->buffer_, self->parser_,
+              [self](const boost::system::error_code& r, std::size_t) { self->onRead(r); });
         });
   }
 
@@ -119,9 +153,11 @@ class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSen
 
   void finish(bool delivered, std::string error) {
     deadline_.cancel();
+    // No TLS close_notify: the request said Connection: close and the response is complete (or
+    // abandoned), so nothing can be truncated that we would act on.
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
     if (auto done = std::move(done_)) {
       done_ = nullptr;
       done(Outcome{delivered, std::move(error)});
@@ -129,7 +165,8 @@ class WebhookSender::Post final : public std::enable_shared_from_this<WebhookSen
   }
 
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;                                   // http
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;  // https
   net::steady_timer deadline_;
   bool allowPrivate_;
   bool timedOut_ = false;
@@ -171,7 +208,16 @@ WebhookSender::WebhookSender(net::io_context& io,
       settings_(settings),
       log_(std::move(log)),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })),
-      jitter_(jitter ? std::move(jitter) : Jitter(&randomFraction)) {}
+      jitter_(jitter ? std::move(jitter) : Jitter(&randomFraction)),
+      tls_(transport::makeClientContext(true)) {
+  if (!settings_.caFile.empty()) {
+    boost::system::error_code ec;
+    tls_.load_verify_file(settings_.caFile, ec);
+    if (ec && log_) {
+      log_("webhooks: cannot read the trust anchors in " + settings_.caFile + ": " + ec.message());
+    }
+  }
+}
 
 WebhookSender::~WebhookSender() {
   stop();
@@ -242,7 +288,9 @@ void WebhookSender::run(int64_t webhookId) {
   auto entry = store_.nextDelivery(webhookId);
   auto hook = entry ? store_.webhook(webhookId) : std::nullopt;
   if (!entry || !hook) {
-    lane.timer.cancel();
+    // Nothing to send (or the webhook is gone): the lane goes until an event comes. Safe from
+    // the lane's own timer handler, which Asio has moved out of the timer before calling it.
+    lanes_.erase(webhookId);
     return;
   }
   const int64_t now = nowMs();
@@ -269,7 +317,7 @@ void WebhookSender::run(int64_t webhookId) {
   request.body() = entry->event;
   request.prepare_payload();
   lane.post = std::make_shared<Post>(
-      io_, settings_, std::move(*url), std::move(request),
+      io_, tls_, settings_, std::move(*url), std::move(request),
       [this, alive = std::weak_ptr<int>(alive_), webhookId, e = *entry](const Outcome& outcome) {
         if (!alive.expired()) {
           finished(webhookId, e, outcome);

@@ -2,11 +2,13 @@
 // POSTed (one in flight per webhook, so a receiver sees a webhook's events in order), signed, over
 // HTTP/1.1 on the focus's io_context; a 2xx removes it, anything else (another status, no
 // connection, no answer within the timeout) tries again later, backing off, until it is a day
-// old. Delivery is at least once: a receiver dedupes by Confab-Event-Id. At start every pending
-// event is picked up, which is what makes an accepted event survive a restart.
+// old. https receivers are verified (RFC 6125) against the system's trust store. Delivery is at
+// least once: a receiver dedupes by Confab-Event-Id. At start every pending event is picked up,
+// which is what makes an accepted event survive a restart.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +32,9 @@ struct WebhookSenderSettings {
   // From resolving the name to the end of the response.
   std::chrono::milliseconds timeout{10000};
   std::size_t maxResponseBytes = 64 * 1024;
+  // https: receivers' certificates are verified against the system's trust store and, when
+  // set, the certificates in this PEM file too (a private CA; the tests' own).
+  std::string caFile;
 };
 
 class WebhookSender final : public WebhookOutbox::Listener {
@@ -88,6 +93,7 @@ class WebhookSender final : public WebhookOutbox::Listener {
   Log log_;
   Clock clock_;
   Jitter jitter_;
+  boost::asio::ssl::context tls_;  // for https receivers
   std::map<int64_t, std::unique_ptr<Lane>> lanes_;
   bool stopped_ = false;
   // Handlers still queued when this is gone see it expired and do nothing.
