@@ -2,6 +2,8 @@
 // its own tenant's; the operator's sees every one and makes the operator's own (every tenant's
 // events) or, naming a tenant, a tenant's. The secret is shown once, in the 201, like a key's
 // token; a webhook of another tenant is as absent as one that does not exist (404).
+#include <algorithm>
+#include <array>
 #include <boost/json/array.hpp>
 #include <cstdint>
 #include <string>
@@ -11,6 +13,21 @@
 namespace confab::api::routes {
 
 namespace {
+
+// What /v1/events sends but participant.talking: several a second per room are too many for a
+// durable write and a POST each.
+constexpr std::array<std::string_view, 7> kEventTypes = {
+    "conference.started",  "conference.changed", "conference.ended", "participant.joined",
+    "participant.updated", "participant.left",   "participant.key"};
+
+std::string typeList() {
+  std::string out;
+  for (auto type : kEventTypes) {
+    out += out.empty() ? "" : ", ";
+    out += type;
+  }
+  return out;
+}
 
 boost::json::object toJson(const policy::Webhook& w) {
   boost::json::array events;
@@ -84,6 +101,12 @@ Reply createWebhook(const Context& context, const Request& request, const Params
   }
   if (!object.contains("url")) {
     return badRequest("a webhook needs a url", {{"url", "required"}});
+  }
+  for (const auto& type : spec.events) {
+    if (std::find(kEventTypes.begin(), kEventTypes.end(), type) == kEventTypes.end()) {
+      return problemWith(http::status::unprocessable_entity, "an event type webhooks do not send",
+                         {{"events", "\"" + printable(type) + "\" is none of " + typeList()}});
+    }
   }
   const bool allowPrivate = context.webhooks != nullptr && context.webhooks->allowPrivate;
   if (auto why = webhookUrlProblem(spec.url, allowPrivate)) {

@@ -294,7 +294,10 @@ void WebhookSender::run(int64_t webhookId) {
     return;
   }
   const int64_t now = nowMs();
-  if (entry->nextAttempt > now) {
+  // A next attempt further away than any backoff gives means the wall clock went back (it is
+  // wall time so that it survives a restart): then it is due now, not in however long the jump.
+  const auto longest = settings_.backoff.cap + settings_.backoff.cap / 10 + std::chrono::seconds(1);
+  if (entry->nextAttempt > now && entry->nextAttempt - now <= longest.count()) {
     wait(lane, webhookId, std::chrono::milliseconds(entry->nextAttempt - now));
     return;
   }

@@ -434,6 +434,23 @@ TEST_F(WebhooksTest, TheSenderFollowsTheBackoffScheduleOnAnInjectedClock) {
   EXPECT_FALSE(keys_.store().nextDelivery(webhook.id));
 }
 
+TEST_F(WebhooksTest, AClockSetBackDoesNotHoldAnEventForTheLengthOfTheJump) {
+  Receiver receiver(io_);
+  receiver.answers = {http::status::internal_server_error};
+  const auto webhook = hook(acme_, receiver.url());
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  auto delivery = sender(1000ms, true, [&now] { return now; });
+  WebhookOutbox outbox(keys_.store(), counters_, delivery.get(), {}, [&now] { return now; });
+  delivery->start();
+  startConference(outbox);
+  ASSERT_TRUE(runUntil([&] { return counters_.retried == 1 && delivery->inFlight() == 0; }));
+  // Retry due in 1 s; the clock is set back a day: the next look sends it rather than wait.
+  now -= 24h;
+  delivery->poke();
+  ASSERT_TRUE(runUntil([&] { return counters_.delivered == 1; }));
+  EXPECT_EQ(keys_.store().webhookStatus(webhook.id)->pending, 0U);
+}
+
 TEST_F(WebhooksTest, EventsQueuedBeforeARestartAreDeliveredByTheNextSender) {
   Receiver receiver(io_);
   const auto webhook = hook(acme_, receiver.url());
@@ -704,6 +721,13 @@ TEST_F(WebhookRoutesTest, BadUrlsAreRefusedNamingTheField) {
   auto wrongType = call(http::verb::post, "/v1/webhooks", R"({"url":7,"events":"all"})");
   EXPECT_EQ(wrongType.result(), http::status::bad_request);
   EXPECT_EQ(problemFields(wrongType), (std::vector<std::string>{"url", "events"}));
+  auto unknownType = call(http::verb::post, "/v1/webhooks",
+                          R"({"url":"http://a.example/","events":["participant.joind"]})");
+  EXPECT_EQ(unknownType.result(), http::status::unprocessable_entity);
+  EXPECT_EQ(problemFields(unknownType), (std::vector<std::string>{"events"}));
+  auto talking = call(http::verb::post, "/v1/webhooks",
+                      R"({"url":"http://a.example/","events":["participant.talking"]})");
+  EXPECT_EQ(talking.result(), http::status::unprocessable_entity) << "never sent to webhooks";
   auto misspelt =
       call(http::verb::post, "/v1/webhooks", R"({"url":"http://a.example/","evnts":[]})");
   EXPECT_EQ(misspelt.result(), http::status::bad_request);
