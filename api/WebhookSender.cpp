@@ -187,10 +187,11 @@ double randomFraction() {
   return static_cast<double>(bits) / 4294967296.0;
 }
 
-// The Host header (RFC 9112 §3.2): the URL's authority, an IPv6 literal in brackets.
+// The Host header (RFC 9112 §3.2): the URL's authority, an IPv6 literal in brackets, the port
+// left out when it is the scheme's.
 std::string hostHeader(const WebhookUrl& url) {
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  return url.port == 80 ? host : host + ":" + std::to_string(url.port);
+  return url.port == (url.tls ? 443 : 80) ? host : host + ":" + std::to_string(url.port);
 }
 
 }  // namespace

@@ -523,6 +523,7 @@ TEST_F(WebhooksTlsTest, AnHttpsReceiverWithATrustedCertificateGetsTheEventSigned
   const auto& got = receiver.got[0];
   EXPECT_EQ(got.headers.at("confab-signature"),
             expectedSignature(webhook.secret, got.headers.at("confab-timestamp"), got.body));
+  EXPECT_EQ(got.headers.at("host"), receiver.url().substr(8, receiver.url().size() - 8 - 5));
 }
 
 TEST_F(WebhooksTlsTest, AnUntrustedOrMisnamedCertificateIsRefused) {
