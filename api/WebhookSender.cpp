@@ -206,7 +206,7 @@ WebhookSender::WebhookSender(net::io_context& io,
     : io_(io),
       store_(store),
       counters_(counters),
-      settings_(settings),
+      settings_(std::move(settings)),
       log_(std::move(log)),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })),
       jitter_(jitter ? std::move(jitter) : Jitter(&randomFraction)),
@@ -221,7 +221,11 @@ WebhookSender::WebhookSender(net::io_context& io,
 }
 
 WebhookSender::~WebhookSender() {
-  stop();
+  try {
+    stop();
+  } catch (...) {
+    // Cancelling timers and sockets does not throw in practice; a destructor must not anyway.
+  }
 }
 
 void WebhookSender::start() {

@@ -492,7 +492,7 @@ class WebhooksTlsTest : public WebhooksTest {
  protected:
   std::string identity(const std::string& name) {
     const auto dir = std::filesystem::path(keys_.path()).parent_path();
-    const auto cert = (dir / (name + "-cert.pem")).string();
+    auto cert = (dir / (name + "-cert.pem")).string();
     const auto key = (dir / (name + "-key.pem")).string();
     transport::writeSelfSignedIdentity(name, cert, key);
     server_.emplace(transport::makeServerContext(transport::TlsIdentity{cert, key}));
