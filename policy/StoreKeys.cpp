@@ -38,7 +38,7 @@ std::string sha256Hex(std::string_view text) {
   return out;
 }
 
-constexpr int64_t kAnswerSeconds = 24 * 3600;
+constexpr int64_t kAnswerSeconds = int64_t{24} * 3600;
 
 int64_t unixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
