@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "api/Events.hpp"
 #include "api/Router.hpp"
 #include "api/Webhook.hpp"
 #include "api/WebhookOutbox.hpp"
@@ -35,6 +36,7 @@
 #include "focus/conference/Model.hpp"
 #include "focus/transport/TlsIdentity.hpp"
 #include "tests/unit/api/ScratchKeys.hpp"
+#include "tests/unit/focus/room/UasHarness.hpp"
 
 namespace confab::api {
 namespace {
@@ -550,6 +552,63 @@ TEST_F(WebhooksTlsTest, AnUntrustedOrMisnamedCertificateIsRefused) {
     ASSERT_TRUE(std::get<bool>(keys_.store().deleteWebhook(webhook.id)));
   }
   EXPECT_EQ(counters_.delivered, 0U);
+}
+
+// From a real (socketless) focus: what the event stream sends goes to the outbox too, the same
+// JSON with the same seq, keys pressed in the conference included, talking left out.
+TEST(WebhookOutboxFromTheFocus, TheOutboxGetsTheEventStreamsEventsButTalking) {
+  ScratchKeys keys;
+  policy::Webhook spec;
+  spec.url = "http://hooks.example.com/";
+  const auto hook = std::get<policy::Webhook>(keys.store().createWebhook(spec));  // operator's
+  WebhookCounters counters;
+  WebhookOutbox outbox(keys.store(), counters);
+  EventHub hub;
+  struct Sink final : EventSink {
+    void push(std::shared_ptr<const std::string> event) override { events.push_back(*event); }
+    std::vector<std::string> events;
+  } sink;
+  hub.subscribe(sink, Principal{1, 0, false}, "");
+  ActivityListeners activity;
+  activity.add(hub);
+  activity.add(outbox);
+  test::UasHarness h;
+  h.uas().conferences().listen(hub);
+  h.uas().conferences().listen(outbox);
+  h.uas().listenActivity(&activity);
+
+  const std::string tag = test::callIn(h, "k1");
+  h.receive(test::request("INFO", "k1", 2, "k2", tag, "Content-Type: application/dtmf-relay\r\n",
+                          "Signal=5\r\nDuration=160\r\n"));
+  const room::Call* call = h.uas().findCall("k1");
+  ASSERT_NE(call, nullptr);
+  activity.onTalking(*call, true);
+  ASSERT_GE(sink.events.size(), 3U);
+  EXPECT_EQ(boost::json::parse(sink.events.back()).at("type"), "participant.talking");
+
+  // Each event the stream sent but talking is in the outbox, in order, with the same body but
+  // for the time it was made.
+  const auto withoutTime = [](const std::string& text) {
+    auto o = boost::json::parse(text).as_object();
+    o.erase("time");
+    return o;
+  };
+  std::vector<std::string> types;
+  std::size_t matched = 0;
+  while (auto next = keys.store().nextDelivery(hook.id)) {
+    types.emplace_back(boost::json::parse(next->event).at("type").as_string());
+    for (const auto& sent : sink.events) {
+      matched += withoutTime(sent) == withoutTime(next->event) ? std::size_t{1} : std::size_t{0};
+    }
+    ASSERT_TRUE(std::get<bool>(keys.store().markDelivered(next->id, 1)));
+  }
+  EXPECT_EQ(types.size() + 1, sink.events.size());
+  EXPECT_EQ(matched, types.size()) << "each one as the stream sent it, seq included";
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), "conference.started");
+  EXPECT_EQ(types.back(), "participant.key");
+  EXPECT_THAT(types, ::testing::Contains("participant.joined"));
+  EXPECT_THAT(types, ::testing::Not(::testing::Contains("participant.talking")));
 }
 
 TEST(WebhookRules, PrivateAddressesAreThoseOfTheLoopbackPrivateAndLinkLocalRanges) {
