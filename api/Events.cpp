@@ -7,9 +7,7 @@
 
 namespace confab::api {
 
-namespace {
-
-std::string_view typeOf(conference::Change::Kind kind) {
+std::string_view EventHub::eventType(conference::Change::Kind kind) {
   using Kind = conference::Change::Kind;
   switch (kind) {
     case Kind::kStarted:
@@ -28,6 +26,8 @@ std::string_view typeOf(conference::Change::Kind kind) {
   return "conference.changed";
 }
 
+namespace {
+
 // Milliseconds since the Unix epoch: what a browser's Date takes.
 int64_t epochMillis(std::chrono::system_clock::time_point at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
@@ -38,7 +38,7 @@ int64_t epochMillis(std::chrono::system_clock::time_point at) {
 std::string EventHub::eventJson(const conference::Change& change, uint64_t seq) {
   const auto& c = change.conference;
   boost::json::object out{{"seq", seq},
-                          {"type", typeOf(change.kind)},
+                          {"type", eventType(change.kind)},
                           {"room", c.id},
                           {"time", epochMillis(std::chrono::system_clock::now())},
                           {"conference", boost::json::object{{"locked", c.locked},
@@ -110,13 +110,17 @@ void EventHub::onKeyPressed(const room::Call& call, char key) {
   if (subscribers_.empty() || tenant == tenants_.end()) {
     return;
   }
-  boost::json::object out{{"seq", seq_},
+  publish(call.roomId(), tenant->second, keyJson(call, key, seq_));
+}
+
+std::string EventHub::keyJson(const room::Call& call, char key, uint64_t seq) {
+  boost::json::object out{{"seq", seq},
                           {"type", "participant.key"},
                           {"room", call.roomId()},
                           {"time", epochMillis(std::chrono::system_clock::now())},
                           {"participant", boost::json::object{{"callId", call.dialog().callId()}}},
                           {"key", std::string(1, key)}};
-  publish(call.roomId(), tenant->second, boost::json::serialize(out));
+  return boost::json::serialize(out);
 }
 
 void EventHub::publish(const std::string& room, int64_t tenant, const std::string& text) {

@@ -39,8 +39,11 @@ class EventHub final : public conference::Listener, public room::ActivityListene
   void onTalking(const room::Call& call, bool talking) override;
   void onKeyPressed(const room::Call& call, char key) override;
 
-  // The event for a change (what subscribers receive), numbered 'seq'.
+  // The event for a change (what subscribers receive), numbered 'seq', and its "type".
   static std::string eventJson(const conference::Change& change, uint64_t seq);
+  static std::string_view eventType(conference::Change::Kind kind);
+  // The participant.key event for a key pressed in a conference.
+  static std::string keyJson(const room::Call& call, char key, uint64_t seq);
 
  private:
   struct Subscriber {
@@ -54,6 +57,26 @@ class EventHub final : public conference::Listener, public room::ActivityListene
   // The tenant of each running conference (from the model's changes), for activity events.
   std::map<std::string, int64_t, std::less<>> tenants_;
   uint64_t seq_ = 0;
+};
+
+// The focus tells one activity listener (room::Uas::listenActivity); this one tells several (the
+// event stream, the webhooks' outbox), in the order they were added.
+class ActivityListeners final : public room::ActivityListener {
+ public:
+  void add(room::ActivityListener& listener) { listeners_.push_back(&listener); }
+  void onTalking(const room::Call& call, bool talking) override {
+    for (auto* l : listeners_) {
+      l->onTalking(call, talking);
+    }
+  }
+  void onKeyPressed(const room::Call& call, char key) override {
+    for (auto* l : listeners_) {
+      l->onKeyPressed(call, key);
+    }
+  }
+
+ private:
+  std::vector<room::ActivityListener*> listeners_;
 };
 
 }  // namespace confab::api

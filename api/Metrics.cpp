@@ -124,6 +124,18 @@ Reply getMetrics(const Context& context, const Request& /*request*/, const Param
       }
     }
   }
+  if (context.webhooks != nullptr && context.webhooks->counters != nullptr) {
+    const auto& w = *context.webhooks->counters;
+    m.family("confab_webhook_deliveries_total", "counter",
+             "Webhook delivery attempts since start, by outcome: delivered (2xx), retried (failed, "
+             "tried again later), failed (given up after a day), dropped (pushed out of a full "
+             "outbox).");
+    for (const auto& [outcome, count] :
+         {std::pair{"delivered", w.delivered}, std::pair{"retried", w.retried},
+          std::pair{"failed", w.failed}, std::pair{"dropped", w.dropped}}) {
+      m.sample(std::string("confab_webhook_deliveries_total{outcome=\"") + outcome + "\"}", count);
+    }
+  }
   m.family("confab_api_requests_total", "counter", "API requests answered.");
   for (const auto& [labels, count] : *context.counts) {
     const auto& [route, method, status] = labels;

@@ -631,6 +631,11 @@ const std::array kRoutes{
     Route{"/v1/tenants/{id}", http::verb::get, &routes::getTenant, Access::kRead},
     Route{"/v1/tenants/{id}", http::verb::patch, &routes::changeTenant, Access::kOperatorWrite},
     Route{"/v1/tenants/{id}", http::verb::delete_, &routes::deleteTenant, Access::kOperatorWrite},
+    Route{"/v1/webhooks", http::verb::get, &routes::listWebhooks, Access::kRead},
+    // Not idempotent, like keys: a replay would show the secret a second time.
+    Route{"/v1/webhooks", http::verb::post, &routes::createWebhook, Access::kWrite},
+    Route{"/v1/webhooks/{id}", http::verb::get, &routes::getWebhook, Access::kRead},
+    Route{"/v1/webhooks/{id}", http::verb::delete_, &routes::deleteWebhook, Access::kWrite},
     Route{"/v1/keys", http::verb::get, &routes::listKeys, Access::kOperatorRead},
     Route{"/v1/keys", http::verb::post, &routes::createKey, Access::kOperatorWrite},
     Route{"/v1/keys/{id}", http::verb::delete_, &routes::deleteKey, Access::kOperatorWrite},
@@ -795,8 +800,8 @@ std::vector<std::pair<std::string_view, http::verb>> Router::routes() {
   return out;
 }
 
-Router::Router(policy::Store& store, Auth& auth, Live* live)
-    : store_(store), auth_(auth), live_(live) {}
+Router::Router(policy::Store& store, Auth& auth, Live* live, WebhookOptions webhooks)
+    : store_(store), auth_(auth), live_(live), webhooks_(webhooks) {}
 
 namespace {
 
@@ -859,8 +864,8 @@ Answer Router::serve(const Request& request, const boost::asio::ip::address& sou
   std::string_view matched = "unmatched";
   std::optional<Principal> who;
   try {
-    answer = toAnswer(dispatch(Context{store_, live_, {}, nullptr, &counts_}, request, auth_,
-                               source, matched, who),
+    answer = toAnswer(dispatch(Context{store_, live_, {}, nullptr, &counts_, &webhooks_}, request,
+                               auth_, source, matched, who),
                       request);
   } catch (const std::exception&) {
     // Only allocation failure gets here; the client may retry.

@@ -11,6 +11,7 @@
 #include "api/Http.hpp"
 #include "api/Live.hpp"
 #include "api/Metrics.hpp"
+#include "api/Webhook.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -22,7 +23,8 @@ class Router {
   // only, and must outlive the router.
   // 'live', when given, adds participants, stats, recording and playback; it is used on the
   // server's thread only, like the store.
-  Router(policy::Store& store, Auth& auth, Live* live = nullptr);
+  // 'webhooks' says which webhook URLs may be registered, and counts deliveries for /metrics.
+  Router(policy::Store& store, Auth& auth, Live* live = nullptr, WebhookOptions webhooks = {});
 
   // Each request answered from now on is a line in 'log' (null: none), which must outlive the
   // router.
@@ -54,6 +56,7 @@ class Router {
   Auth& auth_;
   Live* live_;
   AccessLog* log_ = nullptr;
+  WebhookOptions webhooks_;
   // Requests answered, by route pattern, method and status (for /metrics).
   mutable RequestCounts counts_;
 };

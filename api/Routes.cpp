@@ -127,6 +127,19 @@ std::optional<Problem> checkIfMatch(const Request& request, const std::string& c
                      {{"If-Match", "current is " + current}});
 }
 
+std::variant<int64_t, Problem> idParam(const Params& params, std::string_view what) {
+  const std::string& text = param(params, "id");
+  int64_t id = 0;
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos || text.front() == '0') {
+    return notFound("no " + std::string(what) + " " + printable(text));
+  }
+  for (char c : text) {
+    id = id * 10 + (c - '0');
+  }
+  return id;
+}
+
 Problem fromStore(const policy::StoreError& error) {
   using Kind = policy::StoreError::Kind;
   switch (error.kind) {

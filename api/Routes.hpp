@@ -23,6 +23,7 @@
 #include "api/Live.hpp"
 #include "api/Metrics.hpp"
 #include "api/Problem.hpp"
+#include "api/Webhook.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api::routes {
@@ -57,7 +58,8 @@ struct Context {
   Principal who;  // for open routes, nobody's
   // The decoded query parameters (only those the route takes), in order.
   const std::vector<std::pair<std::string, std::string>>* query;
-  const RequestCounts* counts;  // what the API has answered so far, for /metrics
+  const RequestCounts* counts;               // what the API has answered so far, for /metrics
+  const WebhookOptions* webhooks = nullptr;  // which webhook URLs are allowed; their counters
 };
 
 // Text from the request put into a detail: printable ASCII only, and not much of it, so that a
@@ -195,6 +197,10 @@ std::string entityTag(const boost::json::value& stored);
 // one; otherwise the change is refused with 412, so two organizers cannot overwrite each other.
 std::optional<Problem> checkIfMatch(const Request& request, const std::string& current);
 
+// The {id} of a route as a store id; a 404 naming 'what' for anything else (no such resource can
+// exist).
+std::variant<int64_t, Problem> idParam(const Params& params, std::string_view what);
+
 // What the store refused, as the problem for it: 404, 409 on a conflict (a duplicate name), 422
 // for a value that breaks a rule (naming the field the store named), 500 for the file.
 Problem fromStore(const policy::StoreError& error);
@@ -248,5 +254,11 @@ Reply deleteTenant(const Context& context, const Request& request, const Params&
 Reply listKeys(const Context& context, const Request& request, const Params& params);
 Reply createKey(const Context& context, const Request& request, const Params& params);
 Reply deleteKey(const Context& context, const Request& request, const Params& params);
+
+// Webhooks: a tenant's key its tenant's, the operator's every one (api/WebhookRoutes.cpp).
+Reply listWebhooks(const Context& context, const Request& request, const Params& params);
+Reply createWebhook(const Context& context, const Request& request, const Params& params);
+Reply getWebhook(const Context& context, const Request& request, const Params& params);
+Reply deleteWebhook(const Context& context, const Request& request, const Params& params);
 
 }  // namespace confab::api::routes

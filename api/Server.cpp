@@ -37,8 +37,13 @@ using tcp = net::ip::tcp;
 // What the listener and every connection share. Connections hold it by shared_ptr, so the
 // router stays alive for a connection that outlives the Server object.
 struct Server::Shared {
-  Shared(policy::Store& store, Limits l, Live* live, EventHub* hub, net::ssl::context* context)
-      : auth(store), router(store, auth, live), limits(l), events(hub), tls(context) {}
+  Shared(policy::Store& store,
+         Limits l,
+         Live* live,
+         EventHub* hub,
+         net::ssl::context* context,
+         WebhookOptions webhooks)
+      : auth(store), router(store, auth, live, webhooks), limits(l), events(hub), tls(context) {}
 
   Auth auth;
   Router router;
@@ -609,10 +614,11 @@ Server::Server(net::io_context& io,
                Limits limits,
                Live* live,
                EventHub* events,
-               net::ssl::context* tls)
+               net::ssl::context* tls,
+               WebhookOptions webhooks)
     : io_(io),
       endpoint_(std::move(endpoint)),
-      shared_(std::make_shared<Shared>(store, limits, live, events, tls)) {}
+      shared_(std::make_shared<Shared>(store, limits, live, events, tls, webhooks)) {}
 
 Server::~Server() {
   try {

@@ -13,6 +13,7 @@
 #include "api/Events.hpp"
 #include "api/Http.hpp"
 #include "api/Live.hpp"
+#include "api/Webhook.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::api {
@@ -32,7 +33,8 @@ class Server {
          Limits limits = {},
          Live* live = nullptr,
          EventHub* events = nullptr,
-         boost::asio::ssl::context* tls = nullptr);
+         boost::asio::ssl::context* tls = nullptr,
+         WebhookOptions webhooks = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

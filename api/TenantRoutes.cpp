@@ -47,20 +47,6 @@ boost::json::object toJson(const policy::ApiKey& k) {
   return out;
 }
 
-// The {id} of a route as a store id; a 404 for anything else (no such resource can exist).
-std::variant<int64_t, Problem> idParam(const Params& params, std::string_view what) {
-  const std::string& text = param(params, "id");
-  int64_t id = 0;
-  if (text.empty() || text.size() > 18 ||
-      text.find_first_not_of("0123456789") != std::string::npos || text.front() == '0') {
-    return notFound("no " + std::string(what) + " " + printable(text));
-  }
-  for (char c : text) {
-    id = id * 10 + (c - '0');
-  }
-  return id;
-}
-
 }  // namespace
 
 Reply listTenants(const Context& context, const Request& /*request*/, const Params& /*params*/) {

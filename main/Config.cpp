@@ -699,6 +699,13 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.apiTlsKey}; }},
+    {"api-webhooks-private", "yes|no",
+     "Let webhooks POST to loopback, private (RFC 1918, fc00::/7) and link-local addresses: a "
+     "receiver on this machine or network. No: such URLs are refused when made and when "
+     "delivered (server-side request forgery).",
+     Group::kApi, false,
+     [](Config& c, const Values& v) { return readYesNo(single(v), c.apiWebhooksPrivate); },
+     [](const Config& c) { return Values{c.apiWebhooksPrivate ? "yes" : "no"}; }},
     {"rtp-ports", "FIRST-LAST", "UDP ports for RTP and RTCP, within 1024-65535.", Group::kMedia,
      false, [](Config& c, const Values& v) { return readPortRange(single(v), c.rtpPorts); },
      [](const Config& c) {

@@ -96,6 +96,9 @@ struct Config {
   bool apiTls = false;
   std::string apiTlsCert;
   std::string apiTlsKey;
+  // Webhooks may POST to loopback, private and link-local addresses (a receiver on this machine
+  // or network); off, such URLs are refused, so a tenant cannot reach into the operator's network.
+  bool apiWebhooksPrivate = false;
 
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
@@ -193,6 +196,7 @@ api-access-log =
 api-tls = no
 api-tls-cert =
 api-tls-key =
+api-webhooks-private = no
 data-dir = ./confab-data
 store-sync = normal
 records-days = 400

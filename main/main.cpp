@@ -14,6 +14,8 @@
 #include <optional>
 
 #include "api/Server.hpp"
+#include "api/WebhookOutbox.hpp"
+#include "api/WebhookSender.hpp"
 #include "focus/Focus.hpp"
 #include "focus/auth/Digest.hpp"
 #include "focus/conference/Records.hpp"
@@ -355,6 +357,17 @@ int run(int argc, char** argv) {
       *store, [](const std::string& line) { std::cerr << "confab: warning: " << line << "\n"; },
       std::chrono::hours(24 * static_cast<int64_t>(cfg.recordsDays)));
   boost::asio::io_context io(1);
+  // Webhooks (issue 13 item 3): the outbox writer follows the model into the store; the sender
+  // delivers from it on this io_context, and at start picks up what an earlier run left.
+  api::WebhookCounters webhookCounters;
+  const auto warn = [](const std::string& line) {
+    std::cerr << "confab: warning: " << line << "\n";
+  };
+  api::WebhookSenderSettings senderSettings;
+  senderSettings.allowPrivate = cfg.apiWebhooksPrivate;
+  api::WebhookSender webhookSender(io, *store, webhookCounters, senderSettings, warn);
+  api::WebhookOutbox webhookOutbox(*store, webhookCounters, &webhookSender, warn);
+  api::ActivityListeners activity;
   Log log(cfg.logLevel);
   // PINs are checked on a thread of their own with its own connection to the store (SQLite
   // connections are not shared between threads): a check is a deliberately slow hash.
@@ -455,15 +468,20 @@ int run(int argc, char** argv) {
   std::optional<api::Server> apiServer;  // after its TLS context: it goes first
   if (cfg.api) {
     focus.uas().conferences().listen(events);
-    focus.uas().listenActivity(&events);
+    focus.uas().conferences().listen(webhookOutbox);
+    activity.add(events);
+    activity.add(webhookOutbox);
+    focus.uas().listenActivity(&activity);
     apiServer.emplace(io, boost::asio::ip::tcp::endpoint(cfg.api->address, cfg.api->port), *store,
-                      api::Limits{}, &live, &events, apiTls ? &*apiTls : nullptr);
+                      api::Limits{}, &live, &events, apiTls ? &*apiTls : nullptr,
+                      api::WebhookOptions{cfg.apiWebhooksPrivate, &webhookCounters});
     apiServer->logTo(&accessLog);
     if (auto ec = apiServer->start()) {
       std::cerr << "confab: cannot start the API on " << config::toString(*cfg.api) << ": "
                 << ec.message() << "\n";
       return 1;
     }
+    webhookSender.start();
   }
   for (const auto& bound : focus.transports().boundAddresses()) {
     std::cerr << "confab: SIP " << transport::protocolName(bound.protocol) << " on "
@@ -509,6 +527,8 @@ int run(int argc, char** argv) {
     }
     drain.expires_after(std::chrono::seconds(2));
     drain.async_wait([&](const boost::system::error_code&) {
+      // What is in flight stays in the outbox for the next start.
+      webhookSender.stop();
       focus.stop();
       io.stop();
     });

@@ -127,6 +127,31 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
        ALTER TABLE call_records ADD COLUMN jitter_ms REAL;
        ALTER TABLE call_records ADD COLUMN round_trip_ms REAL;
        ALTER TABLE call_records ADD COLUMN remote_lost INTEGER;)",
+    // 9: webhooks and their outbox (issue 13 item 3). A webhook without a tenant is the
+    // operator's; its outbox rows go with it (and so with its tenant). Times in the outbox and
+    // the delivery status are Unix milliseconds; 'events' is a comma-separated list of types.
+    R"(CREATE TABLE webhooks (
+         id INTEGER PRIMARY KEY,
+         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
+         url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 2000),
+         secret TEXT NOT NULL,
+         events TEXT NOT NULL DEFAULT '',
+         created INTEGER NOT NULL,
+         dropped INTEGER NOT NULL DEFAULT 0,
+         last_success INTEGER NOT NULL DEFAULT 0,
+         last_failure INTEGER NOT NULL DEFAULT 0,
+         last_error TEXT NOT NULL DEFAULT '');
+       CREATE INDEX webhooks_by_tenant ON webhooks(tenant_id);
+       CREATE TABLE webhook_outbox (
+         id INTEGER PRIMARY KEY,
+         webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+         event TEXT NOT NULL,
+         created INTEGER NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt INTEGER NOT NULL,
+         failed INTEGER NOT NULL DEFAULT 0,
+         last_error TEXT NOT NULL DEFAULT '');
+       CREATE INDEX webhook_outbox_by_webhook ON webhook_outbox(webhook_id, failed, id);)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up

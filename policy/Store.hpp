@@ -143,6 +143,44 @@ struct RecordQuery {
   std::size_t limit = 100;
 };
 
+// A webhook (issue 13 item 3): where a tenant's events are POSTed, signed with its secret. The
+// secret is kept as given (HMAC needs it, unlike a key's token, which only needs comparing), and
+// shown to people once, when the webhook is made.
+struct Webhook {
+  int64_t id = 0;
+  int64_t tenantId = 0;             // 0: the operator's, which receives every tenant's events
+  std::string url;                  // http://... (checked by the API, which knows the rules)
+  std::string secret;               // "whsec_" and 43 characters of base64url
+  std::vector<std::string> events;  // event types it wants ("participant.joined"); empty: all
+  int64_t created = 0;              // Unix seconds
+};
+
+// How a webhook's deliveries go, for people: what is queued, what failed, what was dropped.
+struct WebhookStatus {
+  uint64_t pending = 0;
+  uint64_t failed = 0;      // given up on, kept for inspection
+  uint64_t dropped = 0;     // pushed out of a full outbox, since the webhook was made
+  int64_t lastSuccess = 0;  // Unix milliseconds; 0: never
+  int64_t lastFailure = 0;  // Unix milliseconds; 0: never
+  std::string lastError;
+};
+
+// One event waiting in a webhook's outbox (times in Unix milliseconds: they outlive a restart).
+struct OutboxEntry {
+  int64_t id = 0;
+  int64_t webhookId = 0;
+  std::string event;  // the JSON body, as the WebSocket stream sends it
+  int64_t created = 0;
+  unsigned attempts = 0;
+  int64_t nextAttempt = 0;
+};
+
+// What enqueueing one event did: the rows written, and how many old ones a full outbox dropped.
+struct Enqueued {
+  std::vector<int64_t> webhooks;  // the webhooks it was queued for
+  uint64_t dropped = 0;
+};
+
 // What createRoom/updateRoom take: the room, and PINs to set (nullopt: leave as is; empty
 // string: remove). A PIN is 4 to 16 digits, and no two of a room's PINs are the same: a PIN set
 // equal to another set in the same change, or to one the room keeps, is a kInvalid naming both.
@@ -156,7 +194,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -267,6 +305,40 @@ class Store {
   // commit fails (the error then). For writes that must not outlive each other after a crash: a
   // created resource and the Idempotency-Key answer that says it was created.
   StoreResult<bool> together(const std::function<bool()>& body);
+
+  // Webhooks (issue 13 item 3; policy/StoreWebhooks.cpp). createWebhook makes the secret; the
+  // tenant must exist (kNotFound), the URL be 1 to 2000 bytes without control characters
+  // (kInvalid). Deleting a webhook, or its tenant, deletes its outbox with it.
+  StoreResult<Webhook> createWebhook(const Webhook& spec);
+  [[nodiscard]] std::optional<Webhook> webhook(int64_t id) const;
+  // Every webhook (nullopt), or one tenant's (0: the operator's), by id.
+  [[nodiscard]] std::vector<Webhook> webhooks(std::optional<int64_t> tenantId = std::nullopt) const;
+  StoreResult<bool> deleteWebhook(int64_t id);
+  [[nodiscard]] std::optional<WebhookStatus> webhookStatus(int64_t id) const;
+
+  // The outbox: an event accepted here is on disk before the caller goes on, so it is delivered
+  // even if the process dies next. One row per webhook that wants it: the tenant's own (tenantId
+  // 0, an ad-hoc conference's, has none) and the operator's, filtered by type; all in one
+  // transaction. A webhook holds at most 'limit' rows: beyond, its oldest are dropped (and
+  // counted), so that a receiver that is down for good cannot fill the disk.
+  static constexpr std::size_t kOutboxLimit = 10000;
+  StoreResult<Enqueued> enqueueEvent(int64_t tenantId,
+                                     std::string_view type,
+                                     std::string_view event,
+                                     int64_t nowMs,
+                                     std::size_t limit = kOutboxLimit);
+  // The webhooks with events pending, and the oldest pending event of one (its next delivery:
+  // they go in order).
+  [[nodiscard]] std::vector<int64_t> webhooksWithPending() const;
+  [[nodiscard]] std::optional<OutboxEntry> nextDelivery(int64_t webhookId) const;
+  // A delivery's outcome: delivered (the row goes), to be retried at 'nextAttemptMs', or given
+  // up on (nullopt: the row stays, failed, for inspection). False when the row is gone already
+  // (its webhook was deleted meanwhile).
+  StoreResult<bool> markDelivered(int64_t entryId, int64_t nowMs);
+  StoreResult<bool> markFailed(int64_t entryId,
+                               std::string_view error,
+                               int64_t nowMs,
+                               std::optional<int64_t> nextAttemptMs);
 
   // The role a PIN gives in a room: the moderator PIN gives kModerator, the listener PIN
   // kListener, the participant PIN kParticipant; without a participant PIN anyone else is a

@@ -2,7 +2,6 @@
 // SHA-256 of the token, found by that hash, revoked by deleting the row; and the answers each key
 // got to its Idempotency-Key requests.
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <chrono>
@@ -10,6 +9,7 @@
 
 #include "policy/Sqlite.hpp"
 #include "policy/Store.hpp"
+#include "policy/Token.hpp"
 
 namespace confab::policy {
 
@@ -21,31 +21,9 @@ using sqlite::inTransaction;
 using sqlite::Statement;
 
 constexpr std::string_view kTokenPrefix = "confab_";
-constexpr std::size_t kTokenBytes = 32;  // 256 bits
 constexpr std::size_t kMaxKeyName = 128;
 // Longer than any token we issue: hashing a megabyte a stranger sent is work for nothing.
 constexpr std::size_t kMaxTokenBytes = 128;
-
-// RFC 4648 §5, without padding: the token goes in an Authorization header and in shells.
-std::string base64url(const std::array<unsigned char, kTokenBytes>& bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) {
-    out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
-  }
-  return out;
-}
 
 std::string sha256Hex(std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -60,7 +38,7 @@ std::string sha256Hex(std::string_view text) {
   return out;
 }
 
-constexpr int64_t kAnswerSeconds = 24 * 3600;
+constexpr int64_t kAnswerSeconds = int64_t{24} * 3600;
 
 int64_t unixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -86,12 +64,12 @@ StoreResult<IssuedApiKey> Store::createApiKey(const ApiKey& spec) {
   if (auto bad = checkText("name", spec.name, 0, kMaxKeyName)) {
     return *bad;
   }
-  std::array<unsigned char, kTokenBytes> random{};
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+  auto made = token::random(kTokenPrefix);
+  if (!made) {
     return StoreError{StoreError::Kind::kIo, "no random bytes for a key"};
   }
   IssuedApiKey issued;
-  issued.token = std::string(kTokenPrefix) + base64url(random);
+  issued.token = std::move(*made);
   const int64_t now = unixSeconds();
   return inTransaction<IssuedApiKey>(db_, [&]() -> StoreResult<IssuedApiKey> {
     if (spec.tenantId != 0 && !tenant(spec.tenantId)) {

@@ -49,9 +49,9 @@ void bindQuery(Statement& s, const RecordQuery& query) {
 StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
   Statement s(db_,
               "INSERT INTO call_records (tenant_id, room, conference_started, call_id, entity, "
-              "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, reason, "
-              "packets_received, packets_dropped, frames_concealed, fraction_lost, jitter_ms, "
-              "round_trip_ms, remote_lost) "
+              "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
+              "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
+              "jitter_ms, round_trip_ms, remote_lost) "
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   bindTenant(s, 1, r.tenantId);
   s.bind(2, r.room)

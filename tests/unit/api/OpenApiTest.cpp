@@ -152,6 +152,11 @@ class OpenApiExamples : public ::testing::Test {
     wav.close();
     acme_ = keys_.tenant("acme");
     keys_.room(acme_, "4000");
+    // Webhook 1 is acme's: the walk with another tenant's key below must not find it.
+    policy::Webhook hook;
+    hook.tenantId = acme_;
+    hook.url = "http://hooks.example.com/acme";
+    ASSERT_EQ(std::get<policy::Webhook>(keys_.store().createWebhook(hook)).id, 1);
     keys_.room(keys_.tenant("default"), "1000");
     test::callIn(h_, "alice-call");
     test::callIn(h_, "bob-call");
@@ -253,6 +258,12 @@ TEST_F(OpenApiExamples, AnotherTenantsKeyFindsNoneOfAcmesResources) {
             boost::json::parse(R"({"rooms":[]})"));
   EXPECT_TRUE(keys_.store().findRoom(acme_, "4000")) << "nothing of acme's was touched";
   EXPECT_TRUE(keys_.store().tenant(acme_));
+  EXPECT_TRUE(keys_.store().webhook(1));
+  Request hooks(http::verb::get, "/v1/webhooks", 11);
+  hooks.set(http::field::host, "localhost");
+  hooks.set(http::field::authorization, foreign);
+  EXPECT_EQ(boost::json::parse(router_.route(hooks, kClient).body()),
+            boost::json::parse(R"({"webhooks":[]})"));
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "tls-cert",
                            "tls-key",
                            "api",
+                           "api-webhooks-private",
                            "data-dir",
                            "rtp-ports",
                            "rtp-address",
