@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 bash scripts/install-deps.sh --test
 jobs=$(nproc)
-fuzz_seconds=${CONFAB_FUZZ_SECONDS:-12}
+fuzz_seconds=${CONFAB_FUZZ_SECONDS:-10}
 timings=()
 mark() {
   timings+=("$(printf '%-28s %5d s' "$1" $((SECONDS - started)))")
