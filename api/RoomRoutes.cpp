@@ -260,6 +260,35 @@ boost::json::value conferenceJson(const room::Uas& focus, const std::string& key
                              {"uri", c->uri}};
 }
 
+// The conferences running now, by room, that the key may see: a tenant's its own, the operator's
+// all (ad-hoc ones from the factory URI included). Nothing runs without the live focus.
+Reply listConferences(const Context& context,
+                      const Request& /*request*/,
+                      const Params& /*params*/) {
+  boost::json::array out;
+  if (context.live != nullptr) {
+    for (const auto& [key, c] : context.live->calls.conferences().all()) {
+      if (!context.who.sees(c.rules.tenantId)) {
+        continue;
+      }
+      out.push_back(boost::json::object{
+          {"room", c.id},
+          {"tenant", c.rules.tenantId == 0 ? boost::json::value(nullptr)
+                                           : boost::json::value(c.rules.tenantId)},
+          {"uri", c.uri},
+          {"started", std::chrono::duration_cast<std::chrono::milliseconds>(
+                          c.startedAt.time_since_epoch())
+                          .count()},
+          {"participants", c.activeCount()},
+          {"locked", c.locked},
+          {"allMuted", c.allMuted},
+          {"recording", !c.recording.empty()},
+          {"adHoc", c.adHoc}});
+    }
+  }
+  return Json{http::status::ok, boost::json::object{{"conferences", std::move(out)}}};
+}
+
 Reply getRoom(const Context& context, const Request& /*request*/, const Params& params) {
   auto found = resolveRoom(context, params);
   if (auto* problem = std::get_if<Problem>(&found)) {

@@ -597,6 +597,7 @@ const std::array kRoutes{
           kRecordsQuery},
     Route{"/v1/records/conferences", http::verb::get, &routes::listConferenceRecords, Access::kRead,
           kRecordsQuery},
+    Route{"/v1/conferences", http::verb::get, &routes::listConferences, Access::kRead},
     Route{"/v1/rooms", http::verb::get, &routes::listRooms, Access::kRead, kRoomListQuery},
     Route{"/v1/rooms", http::verb::post, &routes::createRoom, Access::kWrite, {}, Creates::kStored},
     Route{"/v1/rooms/{id}", http::verb::get, &routes::getRoom, Access::kRead},

@@ -219,6 +219,7 @@ std::variant<ApiRoom, Problem> resolveRoom(const Context& context, const Params&
 Reply listRooms(const Context& context, const Request& request, const Params& params);
 Reply createRoom(const Context& context, const Request& request, const Params& params);
 Reply getRoom(const Context& context, const Request& request, const Params& params);
+Reply listConferences(const Context& context, const Request& request, const Params& params);
 Reply changeRoom(const Context& context, const Request& request, const Params& params);
 Reply deleteRoom(const Context& context, const Request& request, const Params& params);
 // One participant as the API shows them: call, role, codec, controls and media quality.

@@ -75,6 +75,24 @@ TEST_F(LiveRoutesTest, TheRoomShowsItsConferenceAndEachParticipantsRole) {
   EXPECT_EQ(room.at("conference").at("participants"), 2);
 }
 
+// GET /v1/conferences: what runs now, each key its own tenant's.
+TEST_F(LiveRoutesTest, RunningConferencesAreListedToTheKeysThatMaySeeThem) {
+  auto listed = json(call(http::verb::get, "/v1/conferences")).as_object();
+  ASSERT_EQ(listed.at("conferences").as_array().size(), 1U);
+  const auto& running = listed.at("conferences").as_array()[0].as_object();
+  EXPECT_EQ(running.at("room"), "1000");
+  EXPECT_EQ(running.at("tenant"), tenant_);
+  EXPECT_EQ(running.at("participants"), 2);
+  EXPECT_EQ(running.at("locked"), false);
+  EXPECT_GT(running.at("started").as_int64(), 0);
+
+  key_ = keys_.bearer(tenant_, true);  // the room's own tenant, read-only
+  EXPECT_EQ(json(call(http::verb::get, "/v1/conferences")).at("conferences").as_array().size(), 1U);
+  key_ = keys_.bearer(keys_.tenant("globex"));
+  EXPECT_TRUE(json(call(http::verb::get, "/v1/conferences")).at("conferences").as_array().empty())
+      << "another tenant sees nothing of it";
+}
+
 TEST_F(LiveRoutesTest, LockAndMuteAllGoThroughTheConferenceModel) {
   auto locked = call(http::verb::patch, "/v1/rooms/1000/conference", R"({"locked":true})");
   ASSERT_EQ(locked.result(), http::status::ok) << locked.body();
