@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "policy/Store.hpp"
 
@@ -105,6 +106,38 @@ StoreResult<T> inTransaction(sqlite3* db, Body&& body) {
     return *error;
   }
   return result;
+}
+
+// The rows 'select' ("SELECT columns FROM table") gives for one tenant (0: the operator's, whose
+// rows have no tenant_id) or for all (nullopt), by id, each made by 'read' from the statement.
+template <class Row, class Read>
+std::vector<Row> rowsOfTenant(sqlite3* db,
+                              std::string select,
+                              std::optional<int64_t> tenantId,
+                              Read read) {
+  if (tenantId) {
+    select += *tenantId == 0 ? " WHERE tenant_id IS NULL" : " WHERE tenant_id = ?";
+  }
+  select += " ORDER BY id";
+  Statement s(db, select.c_str());
+  if (tenantId && *tenantId != 0) {
+    s.bind(1, *tenantId);
+  }
+  std::vector<Row> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back(read(s));
+  }
+  return out;
+}
+
+// Runs 'sql' ("DELETE FROM table WHERE id = ?") for 'id': whether a row went.
+inline StoreResult<bool> deleteRow(sqlite3* db, const char* sql, int64_t id) {
+  Statement s(db, sql);
+  s.bind(1, id);
+  if (const int rc = s.step(); rc != SQLITE_DONE) {
+    return failure(db, rc);
+  }
+  return sqlite3_changes(db) > 0;
 }
 
 inline bool isUniqueViolation(sqlite3* db) {

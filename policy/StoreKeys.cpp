@@ -121,29 +121,12 @@ std::optional<ApiKey> Store::apiKey(int64_t id) const {
 }
 
 std::vector<ApiKey> Store::apiKeys(std::optional<int64_t> tenantId) const {
-  std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys";
-  if (tenantId) {
-    sql += *tenantId == 0 ? " WHERE tenant_id IS NULL" : " WHERE tenant_id = ?";
-  }
-  sql += " ORDER BY id";
-  Statement s(db_, sql.c_str());
-  if (tenantId && *tenantId != 0) {
-    s.bind(1, *tenantId);
-  }
-  std::vector<ApiKey> out;
-  while (s.step() == SQLITE_ROW) {
-    out.push_back(keyFrom(s));
-  }
-  return out;
+  return sqlite::rowsOfTenant<ApiKey>(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys",
+                                      tenantId, keyFrom);
 }
 
 StoreResult<bool> Store::deleteApiKey(int64_t id) {
-  Statement s(db_, "DELETE FROM api_keys WHERE id = ?");
-  s.bind(1, id);
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_changes(db_) > 0;
+  return sqlite::deleteRow(db_, "DELETE FROM api_keys WHERE id = ?", id);
 }
 
 std::optional<Store::StoredAnswer> Store::storedAnswer(int64_t apiKeyId,

@@ -138,30 +138,13 @@ std::optional<Webhook> Store::webhook(int64_t id) const {
 }
 
 std::vector<Webhook> Store::webhooks(std::optional<int64_t> tenantId) const {
-  std::string sql = std::string("SELECT ") + kWebhookColumns + " FROM webhooks";
-  if (tenantId) {
-    sql += *tenantId == 0 ? " WHERE tenant_id IS NULL" : " WHERE tenant_id = ?";
-  }
-  sql += " ORDER BY id";
-  Statement s(db_, sql.c_str());
-  if (tenantId && *tenantId != 0) {
-    s.bind(1, *tenantId);
-  }
-  std::vector<Webhook> out;
-  while (s.step() == SQLITE_ROW) {
-    out.push_back(webhookFrom(s));
-  }
-  return out;
+  return sqlite::rowsOfTenant<Webhook>(
+      db_, std::string("SELECT ") + kWebhookColumns + " FROM webhooks", tenantId, webhookFrom);
 }
 
 StoreResult<bool> Store::deleteWebhook(int64_t id) {
   // ON DELETE CASCADE takes its outbox.
-  Statement s(db_, "DELETE FROM webhooks WHERE id = ?");
-  s.bind(1, id);
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_changes(db_) > 0;
+  return sqlite::deleteRow(db_, "DELETE FROM webhooks WHERE id = ?", id);
 }
 
 std::optional<WebhookStatus> Store::webhookStatus(int64_t id) const {
