@@ -3,8 +3,8 @@
 # Debian 12 root with mmdebstrap (--variant=minbase: the Essential and required packages and
 # apt, nothing else), copies a clean clone of this repository's HEAD into it, and in a chroot
 # with /proc, /sys and /dev mounted runs `bash scripts/run.sh` on the default options. Passes
-# when SIP OPTIONS to 127.0.0.1:5060 gets 200, `GET /health` on 127.0.0.1:8080 answers 200, and
-# confab leaves with status 0 on SIGTERM. Reports the time each step took.
+# when SIP OPTIONS to 127.0.0.1:5060 gets 200, the Release build printed no compiler warning,
+# `GET /health` on 127.0.0.1:8080 answers 200, and confab leaves with status 0 on SIGTERM. Reports the time each step took.
 #
 #   bash tests/fresh/fresh_machine.sh [--keep] [--test]
 #
@@ -219,6 +219,13 @@ done
 run_timing="$(grep -o 'run.sh: dependencies .*' "$root/root/run.log" | head -n 1 || true)"
 say "OPTIONS: $answered (${run_timing:-no timing line from run.sh})"
 step_done "scripts/run.sh until OPTIONS 200"
+
+# The user's build (Release, -O3, no -Werror: a user's compiler must not fail it) has no compiler
+# warning either: CI's own builds are -O2 and clang, and -O3 inlines deeper and warns elsewhere.
+warnings="$(grep -E ':[0-9]+:[0-9]+: warning:' "$root/root/run.log" || true)"
+[[ -z "$warnings" ]] || die "the Release build in scripts/run.sh has compiler warnings:
+$warnings"
+say "the Release build in scripts/run.sh has no compiler warning"
 
 health="$(probe health)" || die "GET /health answered '$health'"
 say "GET /health: $health"
