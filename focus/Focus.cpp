@@ -25,6 +25,7 @@ Focus::Focus(boost::asio::io_context& io,
                                                    settings_.timers, *uas_);
   uas_->attach(*layer_);
   uas_->observe(observer_);
+  drain_ = std::make_unique<Drain>(timers_, [this] { return layer_->awaitingAnswers(); });
 }
 
 Focus::~Focus() {
@@ -52,6 +53,17 @@ registration::Registration& Focus::addRegistration(
     registrations_.back()->start();
   }
   return *registrations_.back();
+}
+
+void Focus::shutDown(std::chrono::milliseconds bound, Drain::Done done) {
+  uas_->hangUpAll();
+  unregisterAll();
+  drain_->start(bound, std::move(done));
+}
+
+void Focus::reconfigure(const FocusSettings& next) {
+  transports_->reconfigure(next.transport);
+  uas_->reconfigure(next.uas);
 }
 
 void Focus::unregisterAll() {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "focus/Drain.hpp"
 #include "focus/register/Registration.hpp"
 #include "focus/room/Uas.hpp"
 #include "focus/timer/Timers.hpp"
@@ -57,6 +58,14 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   void start();
   // Sends BYE on every call; the caller keeps the io_context running a moment for them to go.
   void hangUpAll() { uas_->hangUpAll(); }
+  // A stop (SIGTERM; issue 14 item 2): BYE on every call, CANCEL on every call being placed,
+  // the subscriptions ended, every binding removed; then 'done' once each of those requests has
+  // its final answer, or after 'bound' with the number still unanswered (Drain). The caller
+  // stops the focus and the io_context in 'done'.
+  void shutDown(std::chrono::milliseconds bound, Drain::Done done);
+  // A configuration reload (SIGHUP): the limits that may change while calls are up
+  // (TransportLayer::reconfigure, room::Uas::reconfigure).
+  void reconfigure(const FocusSettings& next);
   void stop();
 
   // Registers a room address with a registrar (issue 12 item 4): the first REGISTER goes once
@@ -108,6 +117,7 @@ class Focus final : private transport::TransportLayer::Listener, private txn::Wi
   std::deque<transport::SendId> sentOrder_;
   static constexpr std::size_t kMaxSentRemembered = 4096;
   std::unique_ptr<room::Uas> uas_;
+  std::unique_ptr<Drain> drain_;  // what a shutDown sent, until answered
   // After the layer: destroyed first, they let go of their transactions.
   std::vector<std::unique_ptr<registration::Registration>> registrations_;
   bool started_ = false;

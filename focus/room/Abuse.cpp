@@ -17,6 +17,15 @@ Abuse::Abuse(const AbuseSettings& settings)
       invites_(settings.maxTracked),
       pinSources_(settings.maxTracked),
       pinRooms_(settings.maxTracked) {
+  reconfigure(settings);
+}
+
+void Abuse::reconfigure(const AbuseSettings& settings) {
+  const std::size_t tracked = settings_.maxTracked;
+  settings_ = settings;
+  settings_.maxTracked = tracked;
+  emission_ = {};
+  tolerance_ = {};
   if (settings_.invitesPerSecond != 0 && settings_.inviteBurst != 0) {
     emission_ = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)) /
                 settings_.invitesPerSecond;

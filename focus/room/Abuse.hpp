@@ -57,6 +57,9 @@ class Abuse {
   using TimePoint = Clock::time_point;
 
   explicit Abuse(const AbuseSettings& settings = {});
+  // New limits for what comes next (a configuration reload): buckets, counts and lockouts already
+  // running stay as they are; maxTracked stays as built (the tables are sized once).
+  void reconfigure(const AbuseSettings& settings);
 
   // The addresses below are the source IP address as text without the port; the caller writes
   // one address one way (e.g. an IPv4-mapped IPv6 address as plain IPv4).

@@ -662,6 +662,14 @@ void Uas::onStrayResponse(const sip::Message& response) {
   }
 }
 
+void Uas::reconfigure(const UasSettings& next) {
+  settings_.abuse = next.abuse;
+  abuse_.reconfigure(next.abuse);
+  settings_.entry = next.entry;  // entries hold a reference: questions under way take it too
+  settings_.answerDelay = next.answerDelay;
+  settings_.trustedSources = next.trustedSources;
+}
+
 void Uas::hangUpAll() {
   notifier_.terminateAll();
   for (auto& [key, out] : outgoing_) {

@@ -128,6 +128,10 @@ class Uas final : public txn::TransactionUser,
 
   // Sends BYE on every call (shutdown).
   void hangUpAll();
+  // A configuration reload (SIGHUP, issue 14 item 2): the abuse limits, the PIN and meeting
+  // number questions, the answer delay and the trusted sources of 'next' apply from now on.
+  // Calls up are left as they are (a lower per-source limit ends none of them).
+  void reconfigure(const UasSettings& next);
   [[nodiscard]] std::size_t callCount() const { return calls_.size(); }
   [[nodiscard]] std::size_t callsInRoom(const std::string& roomId) const;
   [[nodiscard]] const Call* findCall(const std::string& callId) const;

@@ -54,6 +54,12 @@ TransportLayer::~TransportLayer() {
   stop();
 }
 
+void TransportLayer::reconfigure(const TransportConfig& next) {
+  config_.maxConnectionsPerSource = next.maxConnectionsPerSource;
+  config_.idleTimeout = next.idleTimeout;
+  connectionSettings_.idleTimeout = next.idleTimeout;
+}
+
 void TransportLayer::start() {
   const bool wantsTls =
       std::any_of(config_.listen.begin(), config_.listen.end(),

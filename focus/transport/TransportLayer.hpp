@@ -72,6 +72,10 @@ class TransportLayer final : private UdpSocket::Listener,
   void start();
   // Closes everything; no callback after this returns.
   void stop();
+  // A configuration reload (SIGHUP): the per-source connection limit and the idle timeout of
+  // 'next' apply to what is accepted from now on. Listen addresses, TLS and message limits are
+  // fixed at start().
+  void reconfigure(const TransportConfig& next);
 
   // RFC 3261 §18.2.2, RFC 3581 §4: over the request's own connection while it is open, else by
   // the response's top Via. UDP responses leave from the socket the request came in on.

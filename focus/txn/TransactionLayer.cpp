@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -282,6 +283,11 @@ void TransactionLayer::onServerTransactionTerminated(ServerTransaction& transact
 
 void TransactionLayer::onAckTimeout(ServerTransaction& transaction) {
   user_.onAckTimeout(transaction);
+}
+
+std::size_t TransactionLayer::awaitingAnswers() const {
+  const auto awaiting = [](const auto& client) { return client.second->finalStatus() == 0; };
+  return static_cast<std::size_t>(std::count_if(clients_.begin(), clients_.end(), awaiting));
 }
 
 void TransactionLayer::onClientTransactionTerminated(ClientTransaction& transaction) {

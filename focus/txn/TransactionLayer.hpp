@@ -101,6 +101,9 @@ class TransactionLayer final : private ServerTransaction::Listener,
 
   [[nodiscard]] std::size_t serverTransactions() const { return servers_.size(); }
   [[nodiscard]] std::size_t clientTransactions() const { return clients_.size(); }
+  // Requests sent that have neither a final response nor a timeout yet (the rest of the client
+  // transactions only linger for retransmissions, Timers D and K).
+  [[nodiscard]] std::size_t awaitingAnswers() const;
   [[nodiscard]] const Settings& settings() const { return settings_; }
   [[nodiscard]] const TransactionCounts& counts() const { return counts_; }
 

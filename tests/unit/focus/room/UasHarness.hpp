@@ -216,6 +216,16 @@ inline std::string request(const std::string& method,
   return m;
 }
 
+// The peer's final answer to a request the focus sent it (a BYE, a NOTIFY): the request's Via,
+// From, To, Call-ID and CSeq echoed (RFC 3261 §8.2.6.2).
+inline std::string answerTo(const sip::Message& sent, int status) {
+  std::string r = "SIP/2.0 " + std::to_string(status) + " Answer\r\n";
+  for (const char* name : {"Via", "From", "To", "Call-ID", "CSeq"}) {
+    r += std::string(name) + ": " + *sent.header(name) + "\r\n";
+  }
+  return r + "Content-Length: 0\r\n\r\n";
+}
+
 // A call from the harness's peer into room 1000, answered and ACKed; returns our To tag.
 inline std::string callIn(UasHarness& h, const std::string& callId) {
   h.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, kOfferPcmu));
