@@ -935,6 +935,15 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.dataDir}; }},
+    {"sounds-dir", "DIR",
+     "The voice prompts and tones (LANG/NAME.wav, as scripts/make-prompts.sh writes them); empty: "
+     "DATA-DIR/sounds. The Debian package installs them in /usr/share/confab/sounds.",
+     Group::kGeneral, false,
+     [](Config& c, const Values& v) {
+       c.soundsDir = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.soundsDir}; }},
     {"records-days", "DAYS",
      "Keep call detail records this many days after they end; 0: until their tenant is removed.",
      Group::kGeneral, false,
@@ -956,6 +965,19 @@ const auto kSettings = std::to_array<Setting>({
     {"log-level", "LEVEL", "One of trace, debug, info, warning, error.", Group::kGeneral, false,
      [](Config& c, const Values& v) { return readLogLevel(single(v), c.logLevel); },
      [](const Config& c) { return Values{std::string(toString(c.logLevel))}; }},
+    {"stop-wait", "SECONDS",
+     "On SIGTERM every call gets a BYE; confab leaves once each is answered, or after this many "
+     "seconds whatever is left (a peer that never answers cannot hold a restart).",
+     Group::kGeneral, false,
+     [](Config& c, const Values& v) {
+       unsigned seconds = 0;
+       auto refusal = readInteger(single(v), 0, 300, seconds);
+       if (!refusal) {
+         c.stopWait = std::chrono::seconds(seconds);
+       }
+       return refusal;
+     },
+     [](const Config& c) { return Values{std::to_string(c.stopWait.count())}; }},
 });
 
 // ---- config-file text ----------------------------------------------------------------------
@@ -1244,6 +1266,16 @@ std::string toConfigFile(const Config& config) {
     }
   }
   return out;
+}
+
+std::vector<std::string> changedOptions(const Config& before, const Config& after) {
+  std::vector<std::string> changed;
+  for (const auto& setting : kSettings) {
+    if (setting.write(before) != setting.write(after)) {
+      changed.emplace_back(setting.name);
+    }
+  }
+  return changed;
 }
 
 Result parse(int argc, const char* const* argv) {

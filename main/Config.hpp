@@ -103,6 +103,7 @@ struct Config {
   // Where state lives (generated certificates, the room database). Relative paths, here and in
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
   std::string dataDir = "./confab-data";
+  std::string soundsDir;  // the voice prompts; empty: DATA-DIR/sounds
   // The policy store flushes each change to the disk (SQLite synchronous=FULL), not only to the
   // operating system (NORMAL, in WAL mode: safe from a crash of confab, not of the machine).
   bool storeSyncFull = false;
@@ -119,6 +120,8 @@ struct Config {
   std::optional<Endpoint> mixer;
 
   LogLevel logLevel = LogLevel::kInfo;
+  // On SIGTERM: how long to wait for the answers to the BYEs before leaving anyway.
+  std::chrono::seconds stopWait{5};
 
   std::vector<Room> rooms{{"1000", "1000"}, {"1001", "1001"}};
   // The user part of the lobby (sip:LOBBY@host): a voice menu asks for the meeting number.
@@ -198,6 +201,7 @@ api-tls-cert =
 api-tls-key =
 api-webhooks-private = no
 data-dir = ./confab-data
+sounds-dir =
 store-sync = normal
 records-days = 400
 rtp-ports = 20000-29999
@@ -205,6 +209,7 @@ rtp-address = 0.0.0.0
 media-address =
 mixer =
 log-level = info
+stop-wait = 5
 room = 1000
 room = 1001
 lobby = lobby
@@ -259,6 +264,10 @@ Result parse(int argc, const char* const* argv);
 
 // The configuration in config-file syntax; parsing it back gives the same Config.
 std::string toConfigFile(const Config& config);
+
+// The names of the options whose values differ between two configurations (each once, in the
+// order --help lists them): what a reload has to apply or report.
+std::vector<std::string> changedOptions(const Config& before, const Config& after);
 
 // "0.0.0.0:5060", "[::1]:8080".
 std::string toString(const Endpoint& endpoint);

@@ -1,17 +1,21 @@
 // confab: reads the configuration, assembles the focus and the API on one io_context, and runs
-// until SIGINT or SIGTERM, when it says BYE to every call before leaving.
+// until SIGINT or SIGTERM, when it says BYE to every call before leaving; SIGHUP reloads the
+// configuration.
+#include <algorithm>
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "api/Server.hpp"
 #include "api/WebhookOutbox.hpp"
@@ -24,6 +28,7 @@
 #include "focus/transport/TlsIdentity.hpp"
 #include "main/Admin.hpp"
 #include "main/Config.hpp"
+#include "main/Service.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
 #include "policy/Store.hpp"
@@ -37,6 +42,7 @@ using namespace confab;
 class Log final : public FocusObserver {
  public:
   explicit Log(config::LogLevel level) : level_(level) {}
+  void setLevel(config::LogLevel level) { level_ = level; }
 
   void onCallStarted(const room::Call& call, const transport::Source& from) override {
     if (level_ > config::LogLevel::kInfo) {
@@ -192,7 +198,8 @@ FocusSettings focusSettings(const config::Config& c) {
   for (const auto& address : c.trustedSources) {
     s.uas.trustedSources.push_back(address.to_string());
   }
-  s.uas.soundsDir = (std::filesystem::path(c.dataDir) / "sounds").string();
+  s.uas.soundsDir =
+      c.soundsDir.empty() ? (std::filesystem::path(c.dataDir) / "sounds").string() : c.soundsDir;
   return s;
 }
 
@@ -201,6 +208,7 @@ FocusSettings focusSettings(const config::Config& c) {
 class RegistrationLog final : public registration::Registration::Listener {
  public:
   explicit RegistrationLog(config::LogLevel level) : level_(level) {}
+  void setLevel(config::LogLevel level) { level_ = level; }
 
   void onRegistrationChanged(const registration::Registration& r) override {
     using State = registration::Registration::State;
@@ -284,6 +292,122 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
               << " not ready yet; calls get 503 until it is" << std::endl;
   }
   return remote;
+}
+
+// What a reload (SIGHUP) applies while calls are up; a change to any other option waits for a
+// restart, and the reload says which.
+bool reloadable(std::string_view option) {
+  static constexpr std::array<std::string_view, 17> kLive = {"log-level",
+                                                             "stop-wait",
+                                                             "room",
+                                                             "invites-per-second",
+                                                             "invite-burst",
+                                                             "calls-per-source",
+                                                             "wrong-pins-per-source",
+                                                             "wrong-pins-per-room",
+                                                             "pin-lockout-minutes",
+                                                             "pin-window-minutes",
+                                                             "room-lockout-minutes",
+                                                             "entry-attempts",
+                                                             "entry-key-seconds",
+                                                             "trusted-source",
+                                                             "answer-delay-ms",
+                                                             "max-connections-per-source",
+                                                             "tcp-idle-timeout"};
+  return std::find(kLive.begin(), kLive.end(), option) != kLive.end();
+}
+
+// The running process's configuration and what a reload changes in it.
+struct Running {
+  const config::Config started;  // what the listening points, store and mixer were made with
+  config::Config current;        // the last configuration read (reloadable options apply)
+};
+
+// SIGHUP (issue 14 item 2): reads the configuration again from the same command line (so the
+// same --config file), applies what can change while calls are up, and reports the rest. A file
+// that no longer parses changes nothing.
+void reload(int argc,
+            char** argv,
+            Running& running,
+            Focus& focus,
+            policy::Store& store,
+            int64_t defaultTenant,
+            Log& log,
+            RegistrationLog& registrationLog) {
+  auto parsed = config::parse(argc, argv);
+  if (auto* error = std::get_if<config::Error>(&parsed)) {
+    std::cerr << "confab: reload refused, the running configuration stays: " << error->message
+              << std::endl;
+    return;
+  }
+  if (!std::holds_alternative<config::Config>(parsed)) {
+    return;
+  }
+  config::Config next = std::get<config::Config>(std::move(parsed));
+  std::vector<std::string> applied;
+  for (auto& option : config::changedOptions(running.current, next)) {
+    if (reloadable(option)) {
+      applied.push_back(std::move(option));
+    }
+  }
+  std::vector<std::string> waiting;
+  for (auto& option : config::changedOptions(running.started, next)) {
+    if (!reloadable(option)) {
+      waiting.push_back(std::move(option));
+    }
+  }
+  log.setLevel(next.logLevel);
+  registrationLog.setLevel(next.logLevel);
+  focus.reconfigure(focusSettings(next));
+  // Rooms the file names now and did not before are created for the default tenant, as the first
+  // start seeds them; a room the file no longer names stays in the store (rooms also come from
+  // the API and `confab room`, and a deletion must be asked for).
+  const auto named = [](const std::vector<config::Room>& rooms, const std::string& id) {
+    return std::any_of(rooms.begin(), rooms.end(), [&](const auto& r) { return r.id == id; });
+  };
+  for (const auto& r : next.rooms) {
+    if (named(running.current.rooms, r.id)) {
+      continue;
+    }
+    if (defaultTenant == 0) {
+      std::cerr << "confab: room " << r.id << " not added: no tenant 'default'" << std::endl;
+      continue;
+    }
+    policy::RoomChange change;
+    change.room.tenantId = defaultTenant;
+    change.room.user = r.id;
+    change.room.name = r.name;
+    change.room.maxParticipants = next.maxParticipants;
+    change.room.entryExitTones = false;  // as the first start seeds them
+    auto created = store.createRoom(change);
+    if (auto* error = std::get_if<policy::StoreError>(&created)) {
+      std::cerr << "confab: room " << r.id << " not added: " << error->message << std::endl;
+    } else {
+      std::cerr << "confab: room " << r.id << " added to tenant default" << std::endl;
+    }
+  }
+  for (const auto& r : running.current.rooms) {
+    if (!named(next.rooms, r.id)) {
+      std::cerr << "confab: room " << r.id
+                << " is no longer in the configuration and stays in the store; remove it with: "
+                   "confab room remove default "
+                << r.id << std::endl;
+    }
+  }
+  const auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) {
+      out += (out.empty() ? "" : ", ") + name;
+    }
+    return out.empty() ? std::string("nothing") : out;
+  };
+  std::cerr << "confab: configuration reloaded" << (next.configFile.empty() ? "" : " from ")
+            << next.configFile << ": applied " << list(applied);
+  if (!waiting.empty()) {
+    std::cerr << "; needs a restart: " << list(waiting);
+  }
+  std::cerr << std::endl;
+  running.current = std::move(next);
 }
 
 int run(int argc, char** argv) {
@@ -512,23 +636,64 @@ int run(int argc, char** argv) {
     }
   }
 
-  // SIGINT/SIGTERM: BYE to every call, then leave once they are gone or after 2 s.
+  // Under systemd (deploy/confab.service, Type=notify): ready now that everything listens. The
+  // watchdog's pings stop if a media thread with rooms stops ticking (in-process mixer; a remote
+  // mixer's health is the focus's business, not a reason to restart it).
+  Service service(
+      io, [&mixer, remote = cfg.mixer.has_value(), last = std::vector<uint64_t>{}]() mutable {
+        if (remote) {
+          return true;
+        }
+        bool ticking = true;
+        const auto threads = mixer->engineStats();
+        for (std::size_t i = 0; i < threads.size() && i < last.size(); ++i) {
+          ticking = ticking && (threads[i].mixes == 0 || threads[i].ticks != last[i]);
+        }
+        last.clear();
+        for (const auto& thread : threads) {
+          last.push_back(thread.ticks);
+        }
+        return ticking;
+      });
+  service.ready("SIP on " + std::to_string(focus.transports().boundAddresses().size()) +
+                " listening points");
+  Running running{cfg, cfg};
+  // SIGHUP: read the configuration again (issue 14 item 2).
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> waitForHangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) {
+        return;
+      }
+      service.reloading();
+      reload(argc, argv, running, focus, *store, defaultTenant, log, registrationLog);
+      service.ready("configuration reloaded");
+      waitForHangup();
+    });
+  };
+  waitForHangup();
+
+  // SIGINT/SIGTERM: BYE to every call, then leave as soon as each is answered (at once with no
+  // calls), or after --stop-wait with what is left (issue 14 item 2).
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  boost::asio::steady_timer drain(io);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) {
       return;
     }
     std::cerr << "confab: stopping, ending " << focus.uas().callCount() << " calls" << std::endl;
-    focus.hangUpAll();
-    focus.unregisterAll();
+    service.stopping();
     if (apiServer) {
       apiServer->stop();
     }
-    drain.expires_after(std::chrono::seconds(2));
-    drain.async_wait([&](const boost::system::error_code&) {
+    const auto wait = running.current.stopWait;
+    focus.shutDown(wait, [&, wait](std::size_t unanswered) {
+      if (unanswered > 0) {
+        std::cerr << "confab: leaving with " << unanswered << " requests unanswered after "
+                  << wait.count() << " s" << std::endl;
+      }
       // What is in flight stays in the outbox for the next start.
       webhookSender.stop();
+      hangups.cancel();
       focus.stop();
       io.stop();
     });

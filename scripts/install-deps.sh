@@ -23,6 +23,8 @@ run_packages=(
   libssl-dev libsqlite3-dev
   # DNS for the focus's own calls (RFC 3263 NAPTR/SRV/A/AAAA): c-ares.
   libc-ares-dev
+  # sd_notify(3) for the systemd unit (Type=notify: ready, reload, stop, watchdog).
+  libsystemd-dev
   libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
   espeak-ng python3
 )
@@ -38,6 +40,10 @@ test_packages=(
   sip-tester sipsak baresip-core openssl libxml2-utils curl
   # A real DNS server on loopback for the resolver's tests.
   dnsmasq-base
+  # The Debian package (cpack -G DEB: dpkg-shlibdeps finds its dependencies, file finds the
+  # binaries) and its test in a fresh root (mmdebstrap; systemd-analyze verifies the unit, and
+  # systemd-nspawn boots the root so the unit runs under a real systemd).
+  dpkg-dev file mmdebstrap systemd systemd-container
   # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
   # libsrtp2 as the comparison in tests/bench/srtp.sh.
   git liburing-dev libsrtp2-1

@@ -9,7 +9,9 @@
 #                   focus <-> mixer hand-offs).
 # All three with warnings as errors (CONFAB_WERROR). The -O3 Release build scripts/run.sh makes is
 # built by tests/fresh/fresh_machine.sh, which fails on any compiler warning in it (a warning -O3
-# raises and -O2 does not) without making it an error for a user. Then scripts/check-deps.py
+# raises and -O2 does not) without making it an error for a user. cpack makes the Debian package
+# of build/test (deploy/), and the fresh-machine run installs it in a second fresh root. Then
+# scripts/check-deps.py
 # checks that every header, library, command and module the builds used comes from a package
 # scripts/install-deps.sh installs, and tests/fresh/fresh_machine.sh runs scripts/run.sh in a
 # minimal Debian 12 root (CONFAB_FRESH=0 skips it: it downloads about 150 MB from the Debian
@@ -60,9 +62,17 @@ mark "ctest build/test"
   cd build/sanitize && ctest --output-on-failure -j "$jobs" | tee ctest.log
 ) || status=1
 mark "ctest build/sanitize"
+# The Debian package (deploy/CMakeLists.txt) of the tested -O2 build.
+rm -f build/test/confab_*.deb
+(cd build/test && cpack -G DEB >cpack.log 2>&1) || { tail -n 30 build/test/cpack.log; status=1; }
+mark "cpack"
 if [[ "${CONFAB_FRESH:-1}" != 0 ]]; then
   bash tests/fresh/fresh_machine.sh || status=1
   mark "fresh machine"
+  for deb in build/test/confab_*.deb; do
+    bash tests/fresh/fresh_machine.sh --package="$deb" || status=1
+  done
+  mark "fresh package"
 fi
 echo "test.sh: times"
 printf '  %s\n' "${timings[@]}"

@@ -6,7 +6,18 @@
 # when SIP OPTIONS to 127.0.0.1:5060 gets 200, the Release build printed no compiler warning,
 # `GET /health` on 127.0.0.1:8080 answers 200, and confab leaves with status 0 on SIGTERM. Reports the time each step took.
 #
-#   bash tests/fresh/fresh_machine.sh [--keep] [--test]
+#   bash tests/fresh/fresh_machine.sh [--keep] [--test | --package=FILE.deb]
+#
+# --package=FILE.deb installs the Debian package (cpack, deploy/CMakeLists.txt) instead, with
+# `apt-get install ./FILE.deb` so that its declared dependencies are all the root gets, and checks
+# what the package put there (binaries, unit and its enablement, conffile, prompts, the confab
+# user), then starts confab as confab.service does (as user confab, in /var/lib/confab, with the
+# unit's command line and a NOTIFY_SOCKET) and passes when it says READY=1, answers OPTIONS and
+# GET /health, and on SIGTERM says STOPPING=1 and leaves with status 0. systemd itself does not
+# run in the root (a chroot has no init); `systemd-analyze verify` checks the unit there once
+# systemd is installed, and then the root boots with systemd-nspawn (systemd-container) so that
+# the unit runs under a real systemd: active with its READY status, `systemctl reload` reaches
+# confab, `systemctl stop` ends it with status 0.
 #
 # --test runs the README's second command instead, `bash scripts/test.sh` (with CONFAB_FRESH=0,
 # and ../shared beside the clone as the tests expect), and passes when it exits 0: about 30
@@ -23,12 +34,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 keep=0
 mode=run
+deb=""
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
     --test) mode=test ;;
+    --package=*)
+      mode=package
+      deb="$(realpath "${arg#--package=}")"
+      [[ -f "$deb" ]] || { echo "$0: no package $deb" >&2; exit 2; }
+      ;;
     *)
-      echo "usage: $0 [--keep] [--test]" >&2
+      echo "usage: $0 [--keep] [--test | --package=FILE.deb]" >&2
       exit 2
       ;;
   esac
@@ -51,6 +68,12 @@ cleanup() {
   local status=$?
   set +e
   if [[ -n "$confab_pid" ]] && kill -0 "$confab_pid" 2>/dev/null; then
+    # SIGTERM first: a booted container (systemd-nspawn) halts its own processes on it.
+    kill -TERM "$confab_pid" 2>/dev/null
+    for _ in $(seq 1 50); do
+      kill -0 "$confab_pid" 2>/dev/null || break
+      sleep 0.1
+    done
     kill -KILL "$confab_pid" 2>/dev/null
     wait "$confab_pid" 2>/dev/null
   fi
@@ -145,33 +168,8 @@ mount -t sysfs sysfs "$root/sys" && mounted+=("$root/sys")
 mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" && mounted+=("$root/dev")
 step_done "clone and mounts"
 
-if [[ "$mode" == test ]]; then
-  # --- 3'. The README's second command. -----------------------------------------------------------
-  [[ -d "$repo/../shared" ]] && cp -r "$repo/../shared" "$root/root/shared"
-  say "running scripts/test.sh in the chroot (log: $root/root/run.log)"
-  if env -i HOME=/root TERM=dumb LANG=C.UTF-8 CONFAB_FRESH=0 \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    timeout "$(time_left)" chroot "$root" /bin/bash -c 'cd /root/confab && exec bash scripts/test.sh' \
-    >"$root/root/run.log" 2>&1; then
-    step_done "scripts/test.sh"
-    sed -n '/^test.sh: times/,$p' "$root/root/run.log"
-    say "PASS: a fresh Debian 12 root ran scripts/test.sh to the end"
-    printf '  %s\n' "${timings[@]}"
-    exit 0
-  fi
-  die "scripts/test.sh failed in the fresh root"
-fi
-
-# --- 3. The README's first command. ---------------------------------------------------------------
-# A clean environment, as a root login on a new machine has; the chroot shares this machine's
-# network, so confab's ports are reachable on 127.0.0.1.
-env -i HOME=/root TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  chroot "$root" /bin/bash -c 'cd /root/confab && exec bash scripts/run.sh' \
-  >"$root/root/run.log" 2>&1 &
-confab_pid=$!
-say "started scripts/run.sh in the chroot (pid $confab_pid); waiting for SIP OPTIONS to get 200"
-
-# Polls until OPTIONS gets 200 or run.sh exits.
+# probe options|health: one SIP OPTIONS to 127.0.0.1:5060 (status 0 on 200, 3 on another answer,
+# 1 on none) or one GET /health on 127.0.0.1:8080.
 probe() {
   python3 - "$1" <<'EOF'
 import socket, sys, random, http.client
@@ -204,6 +202,178 @@ else:
     sys.exit(0 if r.status == 200 else 3)
 EOF
 }
+
+if [[ "$mode" == test ]]; then
+  # --- 3'. The README's second command. -----------------------------------------------------------
+  [[ -d "$repo/../shared" ]] && cp -r "$repo/../shared" "$root/root/shared"
+  say "running scripts/test.sh in the chroot (log: $root/root/run.log)"
+  if env -i HOME=/root TERM=dumb LANG=C.UTF-8 CONFAB_FRESH=0 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    timeout "$(time_left)" chroot "$root" /bin/bash -c 'cd /root/confab && exec bash scripts/test.sh' \
+    >"$root/root/run.log" 2>&1; then
+    step_done "scripts/test.sh"
+    sed -n '/^test.sh: times/,$p' "$root/root/run.log"
+    say "PASS: a fresh Debian 12 root ran scripts/test.sh to the end"
+    printf '  %s\n' "${timings[@]}"
+    exit 0
+  fi
+  die "scripts/test.sh failed in the fresh root"
+fi
+
+if [[ "$mode" == package ]]; then
+  # --- 3''. The Debian package on a fresh root. --------------------------------------------------
+  cp "$deb" "$root/root/"
+  name="$(basename "$deb")"
+  in_root() {
+    env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      timeout "$(time_left)" chroot "$root" "$@"
+  }
+  say "apt-get install ./$name in the fresh root"
+  { in_root apt-get -o Acquire::Retries=3 update -qq &&
+    in_root apt-get install -y -qq --no-install-recommends "/root/$name"; } >"$root/root/run.log" 2>&1 ||
+    die "apt-get install ./$name failed"
+  step_done "apt-get install the package"
+  for path in /usr/bin/confab /usr/bin/confab-mixer /etc/confab/confab.conf \
+    /usr/lib/systemd/system/confab.service /usr/share/confab/sounds/en/enter-pin.wav \
+    /usr/share/confab/sounds/en/entry-tone.wav; do
+    [[ -e "$root$path" ]] || die "the package did not install $path"
+  done
+  in_root dpkg-query -W -f='${Conffiles}\n' confab | grep -q '/etc/confab/confab.conf' ||
+    die "/etc/confab/confab.conf is not a conffile"
+  in_root getent passwd confab >/dev/null || die "the package did not create the user confab"
+  [[ -L "$root/etc/systemd/system/multi-user.target.wants/confab.service" ]] ||
+    die "the package did not enable confab.service (no multi-user.target.wants link)"
+  depends="$(in_root dpkg-query -W -f='${Depends}' confab)"
+  say "the package depends on: $depends"
+
+  # As the unit starts it: StateDirectory=confab (0750, owned by the user), WorkingDirectory,
+  # User/Group, ExecStart, and a notify socket (Type=notify) with a watchdog (WatchdogSec=30s).
+  in_root install -d -o confab -g confab -m 0750 /var/lib/confab
+  notify="$root/run/confab-notify.sock"
+  rm -f "$notify"
+  python3 - "$notify" >"$root/root/notify.log" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+print("listening", flush=True)
+s.settimeout(1.0)
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    try:
+        data = s.recv(4096).decode()
+    except socket.timeout:
+        continue
+    print(data.replace("\n", " "), flush=True)
+    if "STOPPING=1" in data:
+        break
+PYEOF
+  notify_pid=$!
+  until grep -q listening "$root/root/notify.log"; do sleep 0.1; done
+  ExecStart="$(sed -n 's/^ExecStart=//p' "$root/usr/lib/systemd/system/confab.service")"
+  say "starting, as user confab in /var/lib/confab: $ExecStart"
+  # shellcheck disable=SC2086 # the unit's command line, split as systemd splits it (no quotes)
+  env -i HOME=/var/lib/confab LANG=C.UTF-8 NOTIFY_SOCKET=/run/confab-notify.sock \
+    WATCHDOG_USEC=30000000 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    chroot --userspec=confab:confab "$root" /bin/sh -c "cd /var/lib/confab && exec $ExecStart" \
+    >"$root/root/confab.log" 2>&1 &
+  confab_pid=$!
+  until grep -q 'READY=1' "$root/root/notify.log"; do
+    kill -0 "$confab_pid" 2>/dev/null || {
+      tail -n 20 "$root/root/confab.log" >&2
+      die "confab exited before READY=1"
+    }
+    ((SECONDS < deadline)) || die "no READY=1 from the packaged confab"
+    sleep 0.2
+  done
+  say "notify: $(grep 'READY=1' "$root/root/notify.log" | head -n 1)"
+  answered="$(probe options)" || die "OPTIONS to the packaged confab: '$answered'"
+  health="$(probe health)" || die "GET /health on the packaged confab: '$health'"
+  say "OPTIONS: $answered; GET /health: $health"
+  [[ -s "$root/var/lib/confab/policy.db" ]] || die "no policy store in /var/lib/confab"
+  [[ "$(in_root stat -c %U /var/lib/confab/policy.db)" == confab ]] ||
+    die "the policy store is not owned by confab"
+  kill -TERM "$confab_pid"
+  for _ in $(seq 1 100); do
+    kill -0 "$confab_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$confab_pid" 2>/dev/null && die "the packaged confab still runs 10 s after SIGTERM"
+  wait "$confab_pid" && rc=0 || rc=$?
+  confab_pid=""
+  ((rc == 0)) || die "the packaged confab left with status $rc after SIGTERM"
+  wait "$notify_pid" || true
+  grep -q 'STOPPING=1' "$root/root/notify.log" || die "no STOPPING=1 on SIGTERM"
+  step_done "packaged confab: READY, OPTIONS, health, SIGTERM"
+  # The unit against a real systemd's unit files: systemd is not a dependency (containers run
+  # confab without it), so it comes in only now, after the package's own dependencies were shown
+  # to be enough.
+  in_root apt-get install -y -qq --no-install-recommends systemd systemd-sysv >>"$root/root/run.log" 2>&1 ||
+    die "apt-get install systemd failed"
+  verify="$(systemd-analyze verify --root="$root" confab.service 2>&1)" ||
+    die "systemd-analyze verify confab.service: $verify"
+  say "systemd-analyze verify confab.service: ${verify:-no complaint}"
+  step_done "systemd-analyze verify"
+
+  # The unit under a real systemd: the root booted as a container (systemd-nspawn, sharing this
+  # machine's network), where the package's postinst enabled confab.service. Its hardening, its
+  # Type=notify start, a reload and a stop, as an operator's systemctl drives them.
+  if command -v systemd-nspawn >/dev/null 2>&1; then
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+      umount -R "${mounted[i]}" 2>/dev/null || umount -lR "${mounted[i]}"
+    done
+    mounted=()
+    systemd-nspawn -D "$root" --boot --register=no --keep-unit -q >"$root.boot.log" 2>&1 &
+    confab_pid=$! # the container: cleanup kills it if this fails half-way
+    init=""
+    until [[ -n "$init" ]] && answered="$(probe options 2>/dev/null)"; do
+      kill -0 "$confab_pid" 2>/dev/null || { tail -n 20 "$root.boot.log" >&2; die "the container stopped"; }
+      ((SECONDS < deadline)) || die "confab.service did not answer OPTIONS in the booted root"
+      init="$(pgrep -P "$confab_pid" | head -n 1 || true)"
+      sleep 0.5
+    done
+    in_container() { nsenter -t "$init" -m -u -i -p -n -- "$@"; }
+    shown="$(in_container systemctl show confab -p ActiveState -p StatusText -p WatchdogUSec -p User)"
+    say "booted: OPTIONS $answered; $(echo "$shown" | tr '\n' ' ')"
+    grep -qx 'ActiveState=active' <<<"$shown" || die "confab.service is not active: $shown"
+    grep -qx 'StatusText=SIP on .*' <<<"$shown" || die "confab.service has no READY status: $shown"
+    in_container systemctl reload confab || die "systemctl reload confab failed"
+    in_container journalctl -u confab --no-pager | grep -q 'configuration reloaded' ||
+      die "systemctl reload did not reach confab"
+    in_container systemctl stop confab || die "systemctl stop confab failed"
+    stopped="$(in_container systemctl show confab -p Result -p ExecMainStatus)"
+    grep -qx 'Result=success' <<<"$stopped" && grep -qx 'ExecMainStatus=0' <<<"$stopped" ||
+      die "confab.service did not stop cleanly: $stopped"
+    exposure="$(in_container systemd-analyze security confab --no-pager 2>/dev/null | tail -n 1 || true)"
+    say "systemctl reload and stop: clean; systemd-analyze security: ${exposure#→ }"
+    in_container systemctl poweroff || true
+    for _ in $(seq 1 100); do
+      kill -0 "$confab_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$confab_pid" 2>/dev/null || true
+    wait "$confab_pid" 2>/dev/null || true
+    confab_pid=""
+    rm -f "$root.boot.log"
+    step_done "confab.service under systemd (nspawn)"
+  else
+    say "systemd-nspawn (systemd-container) is not installed: the unit was not booted"
+  fi
+  say "PASS: the package installs on a fresh Debian 12 and its confab runs as the unit says"
+  printf '  %s\n' "${timings[@]}"
+  exit 0
+fi
+
+# --- 3. The README's first command. ---------------------------------------------------------------
+# A clean environment, as a root login on a new machine has; the chroot shares this machine's
+# network, so confab's ports are reachable on 127.0.0.1.
+env -i HOME=/root TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  chroot "$root" /bin/bash -c 'cd /root/confab && exec bash scripts/run.sh' \
+  >"$root/root/run.log" 2>&1 &
+confab_pid=$!
+say "started scripts/run.sh in the chroot (pid $confab_pid); waiting for SIP OPTIONS to get 200"
+
 answered=""
 while ((SECONDS < deadline)); do
   kill -0 "$confab_pid" 2>/dev/null || {

@@ -183,8 +183,9 @@ stop_mixer() {
   MIXER_PID=""
 }
 
-# start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT, the API off
-# (or on $CONFAB_API, e.g. 127.0.0.1:0), its data in $WORK/data, its log in $WORK/confab.log;
+# start_confab [EXTRA-OPTIONS...]: confab on SIP_PORT (UDP and TCP) and TLS_PORT (free ones; the
+# same again with KEEP_PORTS=1), the API off (or on $CONFAB_API, e.g. 127.0.0.1:0), its data in
+# $WORK/data, its log in $WORK/confab.log;
 # returns once it listens. In remote-mixer mode confab-mixer starts first and confab gets --mixer.
 start_confab() {
   local mixer_options=()
@@ -192,9 +193,12 @@ start_confab() {
     [[ -n "$MIXER_PID" ]] || start_mixer
     mixer_options=(--mixer "127.0.0.1:$MIXER_PORT")
   fi
-  SIP_PORT="$(free_port)"
-  TLS_PORT="$(free_port)"
-  while [[ "$TLS_PORT" == "$SIP_PORT" ]]; do TLS_PORT="$(free_port)"; done
+  # KEEP_PORTS=1: a restart on the ports of the last start (whatever the old connections left).
+  if [[ "${KEEP_PORTS:-0}" != 1 || -z "$SIP_PORT" ]]; then
+    SIP_PORT="$(free_port)"
+    TLS_PORT="$(free_port)"
+    while [[ "$TLS_PORT" == "$SIP_PORT" ]]; do TLS_PORT="$(free_port)"; done
+  fi
   CONFAB_LOG="$WORK/confab.log"
   mkdir -p "$WORK/data"
   (

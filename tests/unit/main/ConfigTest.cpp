@@ -81,11 +81,13 @@ constexpr const char* kEveryOption =
     "tls-key = /etc/confab/key.pem\n"
     "api = [::1]:9090\n"
     "data-dir = /var/lib/confab\n"
+    "sounds-dir = /usr/share/confab/sounds\n"
     "rtp-ports = 40000-40099\n"
     "rtp-address = 192.0.2.1\n"
     "media-address = 198.51.100.7\n"
     "mixer = 192.0.2.9:7070\n"
     "log-level = debug\n"
+    "stop-wait = 12\n"
     "room = sales:Sales Team\n"
     "room = 42\n"
     "sip-t1-ms = 250\n"
@@ -114,11 +116,13 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.tlsKey, "/etc/confab/key.pem");
   EXPECT_EQ(c.api, endpoint("::1", 9090));
   EXPECT_EQ(c.dataDir, "/var/lib/confab");
+  EXPECT_EQ(c.soundsDir, "/usr/share/confab/sounds");
   EXPECT_EQ(c.rtpPorts, (PortRange{40000, 40099}));
   EXPECT_EQ(c.rtpAddress, ip::make_address("192.0.2.1"));
   EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
   EXPECT_EQ(c.mixer, endpoint("192.0.2.9", 7070));
   EXPECT_EQ(c.logLevel, LogLevel::kDebug);
+  EXPECT_EQ(c.stopWait, std::chrono::seconds(12));
   EXPECT_EQ(c.rooms, (std::vector<Room>{{"sales", "Sales Team"}, {"42", "42"}}));
   EXPECT_EQ(c.sipT1, std::chrono::milliseconds(250));
   EXPECT_EQ(c.sipT2, std::chrono::milliseconds(2000));
@@ -178,11 +182,13 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "api",
                            "api-webhooks-private",
                            "data-dir",
+                           "sounds-dir",
                            "rtp-ports",
                            "rtp-address",
                            "media-address",
                            "mixer",
                            "log-level",
+                           "stop-wait",
                            "room",
                            "sip-t1-ms",
                            "sip-t2-ms",
@@ -237,6 +243,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "[::1]:9090",
       "--data-dir",
       "/var/lib/confab",
+      "--sounds-dir",
+      "/usr/share/confab/sounds",
       "--rtp-ports",
       "40000-40099",
       "--rtp-address",
@@ -247,6 +255,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "192.0.2.9:7070",
       "--log-level",
       "debug",
+      "--stop-wait",
+      "12",
       "--room",
       "sales:Sales Team",
       "--room",
@@ -317,6 +327,23 @@ TEST(ConfigPrecedence, FileListReplacesBuiltInList) {
   Config c = expectConfig(parseArgs({"--config", file.path()}));
   EXPECT_EQ(c.sipUdp, (std::vector{endpoint("::", 5060)}));
   EXPECT_EQ(c.rooms.size(), 2U);
+}
+
+// A reload (SIGHUP) applies or reports each option that changed, and only those.
+TEST(ConfigReload, ChangedOptionsNamesEachDifferingOptionOnce) {
+  TempFile before("log-level = info\nroom = 1000\ninvites-per-second = 10\n");
+  TempFile after("log-level = debug\nroom = 1000\nroom = 2000:Sales\ninvites-per-second = 10\n"
+                 "sip-udp = 127.0.0.1:5070\n");
+  const Config a = expectConfig(parseArgs({"--config", before.path()}));
+  const Config b = expectConfig(parseArgs({"--config", after.path()}));
+  EXPECT_EQ(changedOptions(a, b), (std::vector<std::string>{"sip-udp", "room", "log-level"}));
+  EXPECT_EQ(changedOptions(b, a), changedOptions(a, b));
+  EXPECT_TRUE(changedOptions(a, a).empty());
+  // The same settings from another file: the file's name is not an option.
+  TempFile copy("log-level = info\nroom = 1000\ninvites-per-second = 10\n");
+  const Config c = expectConfig(parseArgs({"--config", copy.path()}));
+  EXPECT_NE(a.configFile, c.configFile);
+  EXPECT_TRUE(changedOptions(a, c).empty());
 }
 
 TEST(ConfigAbuse, TrustedSourcesAndLimitsAreRead) {
