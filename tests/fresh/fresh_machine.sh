@@ -168,6 +168,19 @@ mount -t sysfs sysfs "$root/sys" && mounted+=("$root/sys")
 mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" && mounted+=("$root/dev")
 step_done "clone and mounts"
 
+# terminate_confab NAME: SIGTERM to confab_pid; it must leave within 10 s with status 0.
+terminate_confab() {
+  kill -TERM "$confab_pid"
+  for _ in $(seq 1 100); do
+    kill -0 "$confab_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$confab_pid" 2>/dev/null && die "$1 still runs 10 s after SIGTERM"
+  wait "$confab_pid" && rc=0 || rc=$?
+  confab_pid=""
+  ((rc == 0)) || die "$1 left with status $rc after SIGTERM"
+}
+
 # probe options|health: one SIP OPTIONS to 127.0.0.1:5060 (status 0 on 200, 3 on another answer,
 # 1 on none) or one GET /health on 127.0.0.1:8080.
 probe() {
@@ -294,15 +307,7 @@ PYEOF
   [[ -s "$root/var/lib/confab/policy.db" ]] || die "no policy store in /var/lib/confab"
   [[ "$(in_root stat -c %U /var/lib/confab/policy.db)" == confab ]] ||
     die "the policy store is not owned by confab"
-  kill -TERM "$confab_pid"
-  for _ in $(seq 1 100); do
-    kill -0 "$confab_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$confab_pid" 2>/dev/null && die "the packaged confab still runs 10 s after SIGTERM"
-  wait "$confab_pid" && rc=0 || rc=$?
-  confab_pid=""
-  ((rc == 0)) || die "the packaged confab left with status $rc after SIGTERM"
+  terminate_confab "the packaged confab"
   wait "$notify_pid" || true
   grep -q 'STOPPING=1' "$root/root/notify.log" || die "no STOPPING=1 on SIGTERM"
   step_done "packaged confab: READY, OPTIONS, health, SIGTERM"
@@ -347,7 +352,7 @@ PYEOF
       die "confab.service did not stop cleanly: $stopped"
     exposure="$(in_container systemd-analyze security confab --no-pager 2>/dev/null | tail -n 1 || true)"
     say "systemctl reload and stop: clean; systemd-analyze security: ${exposure#→ }"
-    in_container systemctl poweroff || true
+    in_container systemctl poweroff 2>/dev/null || true
     for _ in $(seq 1 100); do
       kill -0 "$confab_pid" 2>/dev/null || break
       sleep 0.1
@@ -401,15 +406,7 @@ health="$(probe health)" || die "GET /health answered '$health'"
 say "GET /health: $health"
 
 # --- 4. SIGTERM ends it cleanly. ------------------------------------------------------------------
-kill -TERM "$confab_pid"
-for _ in $(seq 1 100); do
-  kill -0 "$confab_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$confab_pid" 2>/dev/null && die "confab still runs 10 s after SIGTERM"
-wait "$confab_pid" && rc=0 || rc=$?
-confab_pid=""
-((rc == 0)) || die "confab left with status $rc after SIGTERM"
+terminate_confab confab
 step_done "health check and SIGTERM"
 
 say "PASS: a fresh Debian 12 root ran scripts/run.sh to a working confab"

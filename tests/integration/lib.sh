@@ -332,6 +332,18 @@ start_confab_api() {
   export API
 }
 
+# wait_for_line FILE PATTERN SECONDS WHAT [ERROR-FILE]: until a line of FILE matches the grep
+# regular expression PATTERN; else fails with WHAT (and ERROR-FILE's text, a helper's stderr).
+wait_for_line() {
+  local file=$1 pattern=$2 seconds=$3 what=$4 errors=${5:-}
+  local deadline=$((SECONDS + seconds))
+  until grep -q -- "$pattern" "$file" 2>/dev/null; do
+    ((SECONDS < deadline)) ||
+      fail "$what (no /$pattern/ in $file after ${seconds}s)${errors:+: $(cat "$errors" 2>/dev/null)}"
+    sleep 0.05
+  done
+}
+
 assert_file_contains() {
   local file=$1 pattern=$2 what=$3
   grep -Eq -- "$pattern" "$file" || fail "$what: /$pattern/ not found in $file"

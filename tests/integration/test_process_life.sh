@@ -52,11 +52,7 @@ wait_for_port "${CONFAB_API#*:}" 10
 hold_connections >"$WORK/held.out" 2>"$WORK/held.err" &
 held_pid=$!
 HELPER_PIDS+=("$held_pid")
-deadline=$((SECONDS + 10))
-until grep -q '^open' "$WORK/held.out"; do
-  ((SECONDS < deadline)) || fail "the held connections were not answered: $(cat "$WORK/held.err")"
-  sleep 0.1
-done
+wait_for_line "$WORK/held.out" '^open' 10 "the held connections were not answered" "$WORK/held.err"
 log "TCP, TLS and API connections open; SIGTERM"
 started=$(now_ms)
 kill -TERM "$CONFAB_PID"
@@ -133,11 +129,7 @@ print("byes", byes, flush=True)
 PYEOF
 silent_pid=$!
 HELPER_PIDS+=("$silent_pid")
-deadline=$((SECONDS + 10))
-until grep -q '^up' "$WORK/silent.out"; do
-  ((SECONDS < deadline)) || fail "the silent caller's call did not come up: $(cat "$WORK/silent.err")"
-  sleep 0.1
-done
+wait_for_line "$WORK/silent.out" '^up' 10 "the silent caller's call did not come up" "$WORK/silent.err"
 started=$(now_ms)
 kill -TERM "$CONFAB_PID"
 wait_confab_exit 15

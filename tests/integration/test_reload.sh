@@ -65,11 +65,7 @@ hangup_and_wait() {
 # The call that stays up: SIPp's built-in UAC, 12 s long, then its own BYE.
 start_sipp long 40 -sn uac -s 1000 -m 1 -d 12000 -trace_msg -message_file "$WORK/long_messages.log"
 long_pid=$SIPP_PID
-deadline=$((SECONDS + 10))
-until grep -q '^ACK ' "$WORK/long_messages.log" 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "the long call did not come up"
-  sleep 0.1
-done
+wait_for_line "$WORK/long_messages.log" '^ACK ' 10 "the long call did not come up"
 log "the long call is up"
 
 # --- 1. A room, the log level, and an option that needs a restart. ------------------------------

@@ -30,19 +30,11 @@ while time.monotonic() < end:
 PYEOF
 listener_pid=$!
 HELPER_PIDS+=("$listener_pid")
-deadline=$((SECONDS + 5))
-until grep -q '^listening' "$WORK/notify.log"; do
-  ((SECONDS < deadline)) || fail "the notify socket did not open: $(cat "$WORK/notify.err")"
-  sleep 0.05
-done
+wait_for_line "$WORK/notify.log" '^listening' 5 "the notify socket did not open" "$WORK/notify.err"
 
 NOTIFY_SOCKET="$NOTIFY_SOCKET" WATCHDOG_USEC=400000 start_confab
 wait_for() { # wait_for PATTERN SECONDS: a notify line matching PATTERN
-  local deadline=$((SECONDS + $2))
-  until grep -q -- "$1" "$WORK/notify.log"; do
-    ((SECONDS < deadline)) || fail "no '$1' from confab on NOTIFY_SOCKET: $(cat "$WORK/notify.log")"
-    sleep 0.05
-  done
+  wait_for_line "$WORK/notify.log" "$1" "$2" "no '$1' from confab on NOTIFY_SOCKET" "$WORK/notify.log"
 }
 wait_for ' READY=1' 10
 # READY=1 means serving: the SIP port answers now.
