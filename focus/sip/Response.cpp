@@ -79,12 +79,18 @@ Message makeResponse(const Message& request, int status, std::string_view reason
   bool seenCallId = false;
   bool seenCSeq = false;
   auto first = [](bool& seen) { return !std::exchange(seen, true); };
+  // RFC 3261 §12.1.1: a response that establishes a dialog (101-299 to INVITE, SUBSCRIBE or
+  // REFER) carries every Record-Route of the request, in order, so that the caller's later
+  // requests take the path a proxy in front (Kamailio, a PBX) asked for.
+  const bool dialogForming =
+      status > 100 && status < 300 &&
+      (request.method == "INVITE" || request.method == "SUBSCRIBE" || request.method == "REFER");
   for (const auto& h : request.fields) {
     // Single-valued headers are copied once even when a broken request repeats them.
     // RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp.
     if (h.name == "Via" || (h.name == "From" && first(seenFrom)) ||
         (h.name == "Call-ID" && first(seenCallId)) || (h.name == "CSeq" && first(seenCSeq)) ||
-        (h.name == "Timestamp" && status == 100)) {
+        (h.name == "Timestamp" && status == 100) || (h.name == "Record-Route" && dialogForming)) {
       response.fields.push_back(h);
     } else if (h.name == "To" && first(seenTo)) {
       Header to = h;

@@ -129,5 +129,37 @@ TEST(SipResponse, CopiesTheRightHeadersAndAddsTag) {
   EXPECT_EQ(error.serialize().find("\r\n\r\n"), error.serialize().size() - 4);
 }
 
+// RFC 3261 §12.1.1: a response that makes a dialog carries the request's Record-Route values in
+// their order, so the caller's in-dialog requests go through the proxy that asked; other
+// responses do not.
+TEST(SipResponse, DialogFormingResponsesCopyRecordRouteInOrder) {
+  auto parsed = parseMessage(
+      "INVITE sip:1000@127.0.0.1 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-p\r\n"
+      "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-a\r\n"
+      "Record-Route: <sip:127.0.0.1:5080;lr;ftag=1>\r\n"
+      "Record-Route: <sip:10.0.0.9;lr>, <sip:10.0.0.8;lr;x=y>\r\n"
+      "From: <sip:a@127.0.0.1>;tag=1\r\n"
+      "To: <sip:1000@127.0.0.1>\r\n"
+      "Call-ID: call-rr\r\n"
+      "CSeq: 1 INVITE\r\n"
+      "Content-Length: 0\r\n\r\n",
+      true);
+  ASSERT_TRUE(std::holds_alternative<Message>(parsed));
+  const Message& invite = std::get<Message>(parsed);
+  const auto expected = invite.headers("Record-Route");
+  ASSERT_EQ(expected.size(), 3u);
+  for (int status : {180, 200}) {
+    Message response = makeResponse(invite, status, {}, "t1");
+    EXPECT_EQ(response.headers("Record-Route"), expected) << status;
+    auto again = parseMessage(response.serialize(), false);
+    ASSERT_TRUE(std::holds_alternative<Message>(again));
+    EXPECT_EQ(std::get<Message>(again).headers("Record-Route"), expected) << status;
+  }
+  for (int status : {100, 486, 503}) {
+    EXPECT_TRUE(makeResponse(invite, status, {}, "t1").headers("Record-Route").empty()) << status;
+  }
+}
+
 }  // namespace
 }  // namespace confab::sip
