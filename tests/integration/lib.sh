@@ -332,6 +332,25 @@ start_confab_api() {
   export API
 }
 
+# sip_options PORT [UDP|TCP]: one OPTIONS to 127.0.0.1:PORT; prints the answer's status line.
+sip_options() {
+  INTEG_DIR="$INTEG_DIR" python3 - "$1" "${2:-UDP}" <<'PYEOF'
+import os, socket, sys
+sys.path.insert(0, os.environ["INTEG_DIR"])
+from sipclient import Dialog
+port, transport = int(sys.argv[1]), sys.argv[2]
+if transport == "UDP":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+else:
+    s = socket.create_connection(("127.0.0.1", port), 5)
+s.settimeout(5)
+d = Dialog(transport, "127.0.0.1", s.getsockname()[1], "1000", "127.0.0.1", port)
+s.sendto(d.request("OPTIONS"), ("127.0.0.1", port)) if transport == "UDP" else s.sendall(d.request("OPTIONS"))
+print(s.recv(65536).split(b"\r\n", 1)[0].decode())
+PYEOF
+}
+
 # wait_for_line FILE PATTERN SECONDS WHAT [ERROR-FILE]: until a line of FILE matches the grep
 # regular expression PATTERN; else fails with WHAT (and ERROR-FILE's text, a helper's stderr).
 wait_for_line() {

@@ -65,23 +65,7 @@ assert_eq 0 "$CONFAB_STATUS" "exit status after SIGTERM"
 # --- 2. An immediate restart on the same ports. --------------------------------------------------
 KEEP_PORTS=1 start_confab
 wait_for_port "${CONFAB_API#*:}" 10
-answer="$(python3 - "$SIP_PORT" <<'PYEOF'
-import os, socket, sys
-sys.path.insert(0, os.environ["INTEG_DIR"])
-from sipclient import Dialog
-port = int(sys.argv[1])
-for transport in ("UDP", "TCP"):
-    if transport == "UDP":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-    else:
-        s = socket.create_connection(("127.0.0.1", port), 5)
-    s.settimeout(5)
-    d = Dialog(transport, "127.0.0.1", s.getsockname()[1], "1000", "127.0.0.1", port)
-    s.sendto(d.request("OPTIONS"), ("127.0.0.1", port)) if transport == "UDP" else s.sendall(d.request("OPTIONS"))
-    print(transport, s.recv(65536).split(b"\r\n", 1)[0].decode())
-PYEOF
-)" || fail "OPTIONS after the restart: $answer"
+answer="$(sip_options "$SIP_PORT" UDP && sip_options "$SIP_PORT" TCP)" || fail "OPTIONS after the restart: $answer"
 log "after the restart: $(echo "$answer" | tr '\n' ';')"
 [[ "$(grep -c 'SIP/2.0 200' <<<"$answer")" == 2 ]] || fail "OPTIONS after the restart: $answer"
 health="$(curl -s -o /dev/null -w '%{http_code}' "$API/health")"

@@ -38,19 +38,7 @@ wait_for() { # wait_for PATTERN SECONDS: a notify line matching PATTERN
 }
 wait_for ' READY=1' 10
 # READY=1 means serving: the SIP port answers now.
-answer="$(python3 - "$SIP_PORT" <<'PYEOF'
-import os, socket, sys
-sys.path.insert(0, os.environ["INTEG_DIR"])
-from sipclient import Dialog
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-s.settimeout(5)
-d = Dialog("UDP", "127.0.0.1", s.getsockname()[1], "1000", "127.0.0.1", port)
-s.sendto(d.request("OPTIONS"), ("127.0.0.1", port))
-print(s.recv(65536).split(b"\r\n", 1)[0].decode())
-PYEOF
-)"
+answer="$(sip_options "$SIP_PORT")"
 [[ "$answer" == "SIP/2.0 200"* ]] || fail "OPTIONS after READY=1 got '$answer'"
 assert_file_contains "$WORK/notify.log" ' STATUS=SIP on ' "the READY message's STATUS"
 
