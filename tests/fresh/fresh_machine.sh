@@ -331,13 +331,16 @@ PYEOF
     mounted=()
     systemd-nspawn -D "$root" --boot --register=no --keep-unit -q >"$root.boot.log" 2>&1 &
     confab_pid=$! # the container: cleanup kills it if this fails half-way
-    init=""
-    until [[ -n "$init" ]] && answered="$(probe options 2>/dev/null)"; do
+    # nspawn's first child is a short-lived intermediate process; the container's PID 1 is the
+    # child named systemd (nspawn is its subreaper), so it is looked up only once confab answers.
+    until answered="$(probe options 2>/dev/null)"; do
       kill -0 "$confab_pid" 2>/dev/null || { tail -n 20 "$root.boot.log" >&2; die "the container stopped"; }
       ((SECONDS < deadline)) || die "confab.service did not answer OPTIONS in the booted root"
-      init="$(pgrep -P "$confab_pid" | head -n 1 || true)"
       sleep 0.5
     done
+    init="$(pgrep -P "$confab_pid" -x systemd | head -n 1 || true)"
+    [[ -n "$init" && -e "/proc/$init/ns/pid" ]] ||
+      die "no systemd under systemd-nspawn ($confab_pid): $(pgrep -a -P "$confab_pid" | tr '\n' ' ')"
     in_container() { nsenter -t "$init" -m -u -i -p -n -- "$@"; }
     shown="$(in_container systemctl show confab -p ActiveState -p StatusText -p WatchdogUSec -p User)"
     say "booted: OPTIONS $answered; $(echo "$shown" | tr '\n' ' ')"
