@@ -8,6 +8,7 @@
 
 #include "focus/register/Registration.hpp"
 #include "focus/room/Uas.hpp"
+#include "focus/transport/TransportLayer.hpp"
 #include "mixer/engine/Control.hpp"
 
 namespace confab::api {
@@ -20,6 +21,8 @@ struct Live {
   std::filesystem::path media;
   // The room addresses the focus registers with PBXs (--register); null: none shown.
   const std::vector<std::unique_ptr<registration::Registration>>* registrations = nullptr;
+  // What the SIP transports received, refused and dropped; null: not shown.
+  const transport::TransportCounters* transport = nullptr;
 };
 
 }  // namespace confab::api

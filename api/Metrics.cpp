@@ -111,15 +111,29 @@ Reply getMetrics(const Context& context, const Request& /*request*/, const Param
                                       std::pair{"room_pin_locked", abuse.refusedRoomLocked}}) {
       m.sample(std::string("confab_abuse_refusals_total{kind=\"") + kind + "\"}", count);
     }
+    if (const auto* t = context.live->transport) {
+      // A proxy in front (deploy/kamailio) should keep "bad" at 0: it stops malformed requests.
+      m.family("confab_sip_messages_total", "counter",
+               "SIP messages on all transports: received (parsed and handed on), bad (did not "
+               "parse; a request gets 400), oversize, framing (a stream connection closed for "
+               "it), foreign_response (top Via not ours), non_sip (a datagram neither SIP nor "
+               "STUN).");
+      for (const auto& [outcome, count] :
+           {std::pair{"received", t->messagesReceived}, std::pair{"bad", t->badMessages},
+            std::pair{"oversize", t->oversizeDatagrams}, std::pair{"framing", t->framingErrors},
+            std::pair{"foreign_response", t->foreignResponses},
+            std::pair{"non_sip", t->nonSipDatagrams}}) {
+        m.sample(std::string("confab_sip_messages_total{outcome=\"") + outcome + "\"}", count);
+      }
+    }
     if (const auto* transactions = focus.transactionCounts()) {
       m.family("confab_sip_transactions_total", "counter",
                "SIP transactions ended, by side (server: requests answered; client: requests "
                "sent), method and final status (408: timed out; 0: none).");
       for (const auto& [end, count] : *transactions) {
         m.sample(std::string("confab_sip_transactions_total{side=\"") +
-                     (end.server ? "server" : "client") + "\",method=\"" +
-                     std::string(end.method) + "\",status=\"" + std::to_string(end.status) +
-                     "\"}",
+                     (end.server ? "server" : "client") + "\",method=\"" + std::string(end.method) +
+                     "\",status=\"" + std::to_string(end.status) + "\"}",
                  count);
       }
     }

@@ -576,7 +576,8 @@ int run(int argc, char** argv) {
     }
   }
   api::Live live{focus.uas(), std::filesystem::path(cfg.dataDir) / "recordings",
-                 std::filesystem::path(cfg.dataDir) / "media", &focus.registrations()};
+                 std::filesystem::path(cfg.dataDir) / "media", &focus.registrations(),
+                 &focus.transports().counters()};
   std::optional<boost::asio::ssl::context> apiTls;
   if (cfg.api && cfg.apiTls) {
     try {

@@ -187,6 +187,28 @@ TEST_F(LiveRoutesTest, MetricsShowTheBridgeInPrometheusTextToTheOperator) {
       << "the bridge's numbers are the operator's";
 }
 
+// What the SIP transports took in and threw out, so that an operator sees malformed traffic
+// (behind a proxy that filters it, "bad" stays 0: tests/integration/test_kamailio.sh).
+TEST_F(LiveRoutesTest, MetricsCountTheSipMessagesReceivedAndRefused) {
+  EXPECT_THAT(call(http::verb::get, "/metrics").body(),
+              ::testing::Not(::testing::HasSubstr("confab_sip_messages_total")))
+      << "no transports wired: nothing to show";
+  transport::TransportCounters counters;
+  counters.messagesReceived = 12;
+  counters.badMessages = 3;
+  counters.framingErrors = 1;
+  counters.nonSipDatagrams = 5;
+  live_.transport = &counters;
+  const std::string text = call(http::verb::get, "/metrics").body();
+  EXPECT_THAT(text, ::testing::HasSubstr("# TYPE confab_sip_messages_total counter\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_sip_messages_total{outcome=\"received\"} 12\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_sip_messages_total{outcome=\"bad\"} 3\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_sip_messages_total{outcome=\"framing\"} 1\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_sip_messages_total{outcome=\"oversize\"} 0\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("confab_sip_messages_total{outcome=\"non_sip\"} 5\n"));
+  live_.transport = nullptr;
+}
+
 TEST_F(LiveRoutesTest, NothingToSteerInARoomNobodyIsIn) {
   keys_.room(keys_.store().tenantByName("default")->id, "1001");
   for (auto [method, target, body] :
