@@ -40,6 +40,8 @@ test_packages=(
   sip-tester sipsak baresip-core openssl libxml2-utils curl
   # A real DNS server on loopback for the resolver's tests.
   dnsmasq-base
+  # Kamailio in front of two confab nodes (deploy/kamailio, tests/integration/test_kamailio.sh).
+  kamailio
   # The Debian package (cpack -G DEB: dpkg-shlibdeps finds its dependencies, file finds the
   # binaries) and its test in a fresh root (mmdebstrap; systemd-analyze verifies the unit, and
   # systemd-nspawn boots the root so the unit runs under a real systemd).
@@ -86,6 +88,14 @@ if ((${#missing[@]})); then
   apt-get -o Acquire::Retries=3 update -qq
   apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "install-deps: apt-get install took $((SECONDS - started)) s"
+  # Debian starts kamailio.service on install with its sample configuration, on port 5060 of
+  # every address: confab's own port. The tests run their own kamailio on loopback ports, so a
+  # kamailio installed here for them is not left running (one installed before is not touched).
+  if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1 &&
+    systemctl is-enabled kamailio.service >/dev/null 2>&1; then
+    systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+    echo "install-deps: kamailio.service disabled (installed for the tests only)"
+  fi
 fi
 # libsrtp2 with OpenSSL, not NSS, in /usr/local (Debian's is built with NSS: 5x slower).
 bash "$(dirname "${BASH_SOURCE[0]}")/build-libsrtp2.sh"

@@ -332,20 +332,21 @@ start_confab_api() {
   export API
 }
 
-# sip_options PORT [UDP|TCP]: one OPTIONS to 127.0.0.1:PORT; prints the answer's status line.
+# sip_options PORT [UDP|TCP [USER]]: one OPTIONS to sip:USER@127.0.0.1:PORT (USER: 1000); prints
+# the answer's status line.
 sip_options() {
-  INTEG_DIR="$INTEG_DIR" python3 - "$1" "${2:-UDP}" <<'PYEOF'
+  INTEG_DIR="$INTEG_DIR" python3 - "$1" "${2:-UDP}" "${3:-1000}" <<'PYEOF'
 import os, socket, sys
 sys.path.insert(0, os.environ["INTEG_DIR"])
 from sipclient import Dialog
-port, transport = int(sys.argv[1]), sys.argv[2]
+port, transport, user = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 if transport == "UDP":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
 else:
     s = socket.create_connection(("127.0.0.1", port), 5)
 s.settimeout(5)
-d = Dialog(transport, "127.0.0.1", s.getsockname()[1], "1000", "127.0.0.1", port)
+d = Dialog(transport, "127.0.0.1", s.getsockname()[1], user, "127.0.0.1", port)
 s.sendto(d.request("OPTIONS"), ("127.0.0.1", port)) if transport == "UDP" else s.sendall(d.request("OPTIONS"))
 print(s.recv(65536).split(b"\r\n", 1)[0].decode())
 PYEOF
