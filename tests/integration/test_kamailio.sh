@@ -17,54 +17,13 @@ integ_init "$@"
 require_tool kamailio
 require_tool curl
 
-CFG="$INTEG_DIR/../../deploy/kamailio/kamailio.cfg"
 TORTURE="$INTEG_DIR/../../../shared/sip-torture/rfc4475"
 [[ -d "$TORTURE" ]] || fail "no torture messages in $TORTURE"
 ROOMS=(2001 2002 2003 2004 2005 2006 2007 2008)
-
-declare -A NODE_PORT NODE_PID NODE_API NODE_TOKEN NODE_RTP
-# start_node NAME: a confab on its own SIP port (UDP and TCP), API, RTP range and store, with the
-# test's rooms; the same ports again on a restart.
-start_node() {
-  local name=$1 dir="$WORK/$1"
-  mkdir -p "$dir/data"
-  [[ -n "${NODE_PORT[$name]:-}" ]] || NODE_PORT[$name]="$(free_port)"
-  [[ -n "${NODE_RTP[$name]:-}" ]] || NODE_RTP[$name]="$(free_rtp_range 100)"
-  local rooms=() r
-  for r in "${ROOMS[@]}"; do rooms+=(--room "$r"); done
-  [[ ! -f "$dir/confab.log" ]] || mv "$dir/confab.log" "$dir/confab.log.$SECONDS"
-  "$CONFAB_BIN" --sip-udp "127.0.0.1:${NODE_PORT[$name]}" --sip-tcp "127.0.0.1:${NODE_PORT[$name]}" \
-    --sip-tls off --api 127.0.0.1:0 --log-level trace --rtp-ports "${NODE_RTP[$name]}" --data-dir "$dir/data" \
-    "${rooms[@]}" >"$dir/confab.log" 2>&1 &
-  NODE_PID[$name]=$!
-  HELPER_PIDS+=("${NODE_PID[$name]}")
-  local deadline=$((SECONDS + 15))
-  until NODE_API[$name]="$(sed -n 's|^confab: API on \(http://[0-9.:]*\)$|\1|p' "$dir/confab.log")" &&
-    [[ -n "${NODE_API[$name]}" ]] && grep -q "SIP UDP on 127.0.0.1:${NODE_PORT[$name]}" "$dir/confab.log"; do
-    kill -0 "${NODE_PID[$name]}" 2>/dev/null || fail "node $name exited while starting: $(tail -n 5 "$dir/confab.log")"
-    ((SECONDS < deadline)) || fail "node $name did not log its listening points"
-    sleep 0.1
-  done
-  if [[ -z "${NODE_TOKEN[$name]:-}" ]]; then
-    NODE_TOKEN[$name]="$(timeout -k 5 30 "$CONFAB_BIN" key add --operator --name tests \
-      --data-dir "$dir/data" | sed -n 's/^token: //p')"
-    [[ -n "${NODE_TOKEN[$name]}" ]] || fail "no operator key for node $name"
-  fi
-  log "node $name: pid ${NODE_PID[$name]}, SIP 127.0.0.1:${NODE_PORT[$name]}, API ${NODE_API[$name]}"
-}
-
-# metric NAME PREFIX: the sum of the node's /metrics samples whose name and labels start with
-# PREFIX. Call it in an assignment, never inside $(( )), so that a failure ends the test.
-metric() {
-  local text
-  text="$(curl -sf --max-time 5 -H "Authorization: Bearer ${NODE_TOKEN[$1]}" "${NODE_API[$1]}/metrics")" ||
-    fail "GET /metrics on node $1 failed"
-  PREFIX="$2" awk 'index($1, ENVIRON["PREFIX"]) == 1 { sum += $2; found = 1 }
-    END { if (!found) exit 1; print sum + 0 }' <<<"$text" || fail "node $1's /metrics has no sample $2..."
-}
+# The nodes trace SIP: which torture messages reached them is read from their logs.
+NODE_OPTIONS=(--log-level trace)
+source "$INTEG_DIR/nodes.sh"
 messages() { metric "$1" "confab_sip_messages_total{outcome=\"$2\"}"; }
-# invites NAME: INVITE server transactions the node has ended.
-invites() { metric "$1" 'confab_sip_transactions_total{side="server",method="INVITE",'; }
 
 # call ROOM...: the callers' JSON lines (kamailio_caller.py), one per room, in $WORK/calls.json.
 call() {
@@ -82,34 +41,7 @@ EOF
 
 start_node a
 start_node b
-port_name() {
-  case "$1" in
-    "${NODE_PORT[a]}") echo a ;;
-    "${NODE_PORT[b]}") echo b ;;
-    *) echo "?$1" ;;
-  esac
-}
-
-PROXY_PORT="$(free_port)"
-cat >"$WORK/dispatcher.list" <<EOF
-# setid destination flags priority
-1 sip:127.0.0.1:${NODE_PORT[a]} 0 0
-1 sip:127.0.0.1:${NODE_PORT[b]} 0 0
-EOF
-mkdir -p "$WORK/kamailio"
-kamailio -f "$CFG" -A "DISPATCHER_LIST=\"$WORK/dispatcher.list\"" \
-  -l "udp:127.0.0.1:$PROXY_PORT" -l "tcp:127.0.0.1:$PROXY_PORT" -m 64 -M 8 \
-  -DD -E -Y "$WORK/kamailio" -P "$WORK/kamailio/kamailio.pid" -w "$WORK/kamailio" \
-  >"$WORK/kamailio.log" 2>&1 &
-KAMAILIO_PID=$!
-HELPER_PIDS+=("$KAMAILIO_PID")
-deadline=$((SECONDS + 15))
-until [[ "$(sip_options "$PROXY_PORT" UDP "${ROOMS[0]}" 2>/dev/null || true)" == "SIP/2.0 200"* ]]; do
-  kill -0 "$KAMAILIO_PID" 2>/dev/null || fail "kamailio exited: $(tail -n 20 "$WORK/kamailio.log")"
-  ((SECONDS < deadline)) || fail "no OPTIONS 200 through kamailio on $PROXY_PORT"
-  sleep 0.2
-done
-log "kamailio pid $KAMAILIO_PID on udp/tcp $PROXY_PORT; OPTIONS through it: 200"
+start_kamailio
 
 # ---- 1. rooms stick to a node and spread over both --------------------------------------------
 # Three callers in each room, all up at once.
@@ -132,7 +64,7 @@ if split:
 for room, n in sorted(nodes.items()):
     print(room, n.pop())
 EOF
-while read -r room port; do ROOM_NODE[$room]="$(port_name "$port")"; done <"$WORK/summary"
+while read -r room port; do ROOM_NODE[$room]="$(node_of "$port")"; done <"$WORK/summary"
 on_a=() on_b=()
 for room in "${ROOMS[@]}"; do
   case "${ROOM_NODE[$room]}" in
@@ -213,16 +145,16 @@ wait "${NODE_PID[a]}" 2>/dev/null || true
 log "node a killed (SIGKILL)"
 call "$victim_room" "$kept_room"
 assert_eq 200 "$(field "$victim_room" status)" "a call to room $victim_room (was on the dead node)"
-assert_eq b "$(port_name "$(field "$victim_room" node)")" "the node that answered room $victim_room"
+assert_eq b "$(node_of "$(field "$victim_room" node)")" "the node that answered room $victim_room"
 assert_eq 200 "$(field "$victim_room" bye)" "BYE of room $victim_room's call"
-assert_eq b "$(port_name "$(field "$kept_room" node)")" "the node that answered room $kept_room"
+assert_eq b "$(node_of "$(field "$kept_room" node)")" "the node that answered room $kept_room"
 failover_ms="$(field "$victim_room" ms)"
 log "room $victim_room moved to node b: its call was answered $failover_ms ms after the INVITE"
 ((failover_ms < 8000)) || fail "the call to the dead node's room took $failover_ms ms (over 8 s)"
 
 start_node a
 deadline=$((SECONDS + 15))
-until call "$victim_room" && [[ "$(port_name "$(field "$victim_room" node)")" == a ]]; do
+until call "$victim_room" && [[ "$(node_of "$(field "$victim_room" node)")" == a ]]; do
   ((SECONDS < deadline)) || fail "room $victim_room did not return to the restarted node a"
   sleep 1
 done
