@@ -50,14 +50,16 @@ node_of() {
   echo "?$1"
 }
 
-# metric NAME PREFIX: the sum of node NAME's /metrics samples whose name and labels start with
-# PREFIX. Call it in an assignment, never inside $(( )), so that a failure ends the test.
+# metric NAME PREFIX [NONE]: the sum of node NAME's /metrics samples whose name and labels start
+# with PREFIX; NONE (when given) if there is none, else a failure. Call it in an assignment, never
+# inside $(( )), so that a failure ends the test.
 metric() {
   local text
   text="$(curl -sf --max-time 5 -H "Authorization: Bearer ${NODE_TOKEN[$1]}" "${NODE_API[$1]}/metrics")" ||
     fail "GET /metrics on node $1 failed"
-  PREFIX="$2" awk 'index($1, ENVIRON["PREFIX"]) == 1 { sum += $2; found = 1 }
-    END { if (!found) exit 1; print sum + 0 }' <<<"$text" || fail "node $1's /metrics has no sample $2..."
+  PREFIX="$2" NONE="${3:-}" awk 'index($1, ENVIRON["PREFIX"]) == 1 { sum += $2; found = 1 }
+    END { if (found) print sum + 0; else if (ENVIRON["NONE"] != "") print ENVIRON["NONE"]; else exit 1 }' \
+    <<<"$text" || fail "node $1's /metrics has no sample $2..."
 }
 
 # start_kamailio [KAMAILIO-OPTIONS...]: Debian's kamailio with deploy/kamailio/kamailio.cfg on
