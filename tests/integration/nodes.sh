@@ -62,7 +62,8 @@ metric() {
     <<<"$text" || fail "node $1's /metrics has no sample $2..."
 }
 
-# start_kamailio [KAMAILIO-OPTIONS...]: Debian's kamailio with deploy/kamailio/kamailio.cfg on
+# start_kamailio [KAMAILIO-OPTIONS...]: Debian's kamailio with deploy/kamailio/kamailio.cfg (and
+# KAMAILIO_SHM_MB of shared memory, 64 by default) on
 # PROXY_PORT (UDP and TCP, a free one), every node started so far in its dispatcher list; returns
 # once an OPTIONS to ROOMS[0] through it gets 200 from a node.
 start_kamailio() {
@@ -76,7 +77,7 @@ start_kamailio() {
   mkdir -p "$WORK/kamailio"
   kamailio -f "$INTEG_DIR/../../deploy/kamailio/kamailio.cfg" \
     -A "DISPATCHER_LIST=\"$WORK/dispatcher.list\"" "$@" \
-    -l "udp:127.0.0.1:$PROXY_PORT" -l "tcp:127.0.0.1:$PROXY_PORT" -m 64 -M 8 \
+    -l "udp:127.0.0.1:$PROXY_PORT" -l "tcp:127.0.0.1:$PROXY_PORT" -m "${KAMAILIO_SHM_MB:-64}" -M 8 \
     -DD -E -Y "$WORK/kamailio" -P "$WORK/kamailio/kamailio.pid" -w "$WORK/kamailio" \
     >"$WORK/kamailio.log" 2>&1 &
   KAMAILIO_PID=$!
