@@ -758,6 +758,15 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.mixer ? toString(*c.mixer) : std::string()}; }},
+    {"mixer-secret-file", "FILE",
+     "The secret shared with the confab-mixers (their --secret-file): confab proves it to each "
+     "and accepts only mixers that prove it back. Needed for a mixer on another machine.",
+     Group::kMedia, false,
+     [](Config& c, const Values& v) {
+       c.mixerSecretFile = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.mixerSecretFile}; }},
     {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
      [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},
@@ -1196,6 +1205,14 @@ std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) 
                            Refusal{c.tlsKey, "tls-cert is needed too (give both or neither)"}}
                : std::pair{std::string_view("tls-cert"),
                            Refusal{c.tlsCert, "tls-key is needed too (give both or neither)"}};
+  }
+  if (c.mixer && !c.mixer->address.is_loopback() && c.mixerSecretFile.empty()) {
+    // The control protocol carries every call's SRTP keys and steers the media: off this
+    // machine, only a mixer that proves the shared secret may have them.
+    return std::pair{std::string_view("mixer"),
+                     Refusal{toString(*c.mixer),
+                             "a mixer on another machine needs mixer-secret-file (the secret "
+                             "its --secret-file holds)"}};
   }
   if (c.apiTlsCert.empty() != c.apiTlsKey.empty()) {
     return c.apiTlsCert.empty()

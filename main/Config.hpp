@@ -118,6 +118,9 @@ struct Config {
   // A confab-mixer's control address (its --listen); nullopt: the mixer runs in this process.
   // With a remote mixer, rtpPorts, rtpAddress and mixerThreads are unused (the mixer has its own).
   std::optional<Endpoint> mixer;
+  // The file holding the secret shared with the confab-mixers (docs/mixer-protocol.md,
+  // "Authentication"); empty: none, which only a mixer on a loopback address accepts.
+  std::string mixerSecretFile;
 
   LogLevel logLevel = LogLevel::kInfo;
   // On SIGTERM: how long to wait for the answers to the BYEs before leaving anyway.
@@ -208,6 +211,7 @@ rtp-ports = 20000-29999
 rtp-address = 0.0.0.0
 media-address =
 mixer =
+mixer-secret-file =
 log-level = info
 stop-wait = 5
 room = 1000

@@ -40,8 +40,11 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
         ("help,h", "Print this help and exit.")     //
         ("version", "Print the version and exit.")  //
         ("listen", po::value<std::string>()->value_name("ADDR:PORT"),
-         "Control protocol listening point for confab (--mixer there). No authentication: keep "
-         "it on loopback or a trusted network. Default: 127.0.0.1:7070.")  //
+         "Control protocol listening point for confab (--mixer there). Any address but a "
+         "loopback one needs --secret-file. Default: 127.0.0.1:7070.")  //
+        ("secret-file", po::value<std::string>()->value_name("FILE"),
+         "A file whose first line is the secret shared with confab (its mixer-secret-file), at "
+         "least 32 characters (openssl rand -hex 32): every connection must prove it first.")  //
         ("rtp-address", po::value<std::string>()->value_name("ADDR"),
          "Local address the RTP sockets bind to. Default: 0.0.0.0.")  //
         ("rtp-ports", po::value<std::string>()->value_name("FIRST-LAST"),
@@ -130,6 +133,17 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
         return refuse("rtp-timeout", *v, "expected a whole number between 1 and 86400");
       }
       out.rtpTimeout = std::chrono::seconds(static_cast<long>(*n));
+    }
+    if (auto v = value("secret-file")) {
+      if (v->empty()) {
+        return refuse("secret-file", *v, "must not be empty");
+      }
+      out.secretFile = *v;
+    }
+    if (!out.listen.address.is_loopback() && out.secretFile.empty()) {
+      // The protocol steers the media and carries every call's SRTP keys.
+      return refuse("listen", toString(out.listen),
+                    "only a loopback address may go without --secret-file");
     }
     return out;
   } catch (const std::exception& e) {

@@ -13,9 +13,11 @@
 namespace confab::config {
 
 struct MixerOptions {
-  // The control protocol's listening point. Loopback by default: the protocol has no
-  // authentication, so only a trusted network may reach it.
+  // The control protocol's listening point. Loopback by default; any other address needs a
+  // secret (docs/mixer-protocol.md, "Authentication").
   Endpoint listen{boost::asio::ip::make_address_v4("127.0.0.1"), 7070};
+  // The file holding the secret every client must prove; empty: no authentication.
+  std::string secretFile;
   boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
   PortRange rtpPorts;
   // What confab writes into SDP c= for this mixer's ports; nullopt: the rtp-address unless it is

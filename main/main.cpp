@@ -30,6 +30,7 @@
 #include "main/Config.hpp"
 #include "main/Service.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
 #include "policy/Store.hpp"
 #include "policy/StoreRooms.hpp"
@@ -282,14 +283,23 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
   }
   mixer::remote::RemoteMixerSettings settings;
   settings.server = {c.mixer->address, c.mixer->port};
+  if (!c.mixerSecretFile.empty()) {
+    auto secret = mixer::remote::readSecretFile(c.mixerSecretFile);
+    if (auto* error = std::get_if<mixer::remote::SecretError>(&secret)) {
+      throw std::runtime_error("mixer-secret-file: " + error->message);
+    }
+    settings.secret = std::get<std::string>(std::move(secret));
+  }
   auto remote = std::make_unique<mixer::remote::RemoteMixer>(settings);
   // Calls get 503 until the mixer answers; give it a moment before taking any, but start anyway
   // (it reconnects in the background).
   if (remote->waitUntilReady(std::chrono::seconds(5), settings.stock)) {
     std::cerr << "confab: mixer at " << config::toString(*c.mixer) << std::endl;
   } else {
+    const std::string refusal = remote->refusal();
     std::cerr << "confab: mixer at " << config::toString(*c.mixer)
-              << " not ready yet; calls get 503 until it is" << std::endl;
+              << " not ready yet; calls get 503 until it is"
+              << (refusal.empty() ? "" : " (" + refusal + ")") << std::endl;
   }
   return remote;
 }

@@ -9,6 +9,7 @@
 #include "main/MixerOptions.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/ControlServer.hpp"
+#include "mixer/remote/Handshake.hpp"
 
 namespace {
 
@@ -37,6 +38,14 @@ int run(int argc, char** argv) {
   mixer::remote::ControlServerSettings serverSettings;
   serverSettings.listen = {options.listen.address, options.listen.port};
   serverSettings.mediaAddress = options.advertisedMediaAddress();
+  if (!options.secretFile.empty()) {
+    auto secret = mixer::remote::readSecretFile(options.secretFile);
+    if (auto* error = std::get_if<mixer::remote::SecretError>(&secret)) {
+      std::cerr << "confab-mixer: --secret-file: " << error->message << "\n";
+      return 2;
+    }
+    serverSettings.secret = std::get<std::string>(std::move(secret));
+  }
   mixer::remote::ControlServer server(io, engine, serverSettings);
   if (auto ec = server.start()) {
     std::cerr << "confab-mixer: cannot listen on " << config::toString(options.listen) << ": "
@@ -47,6 +56,7 @@ int run(int argc, char** argv) {
             << options.rtpAddress.to_string() << " ports " << options.rtpPorts.first << "-"
             << options.rtpPorts.last << ", media address "
             << (serverSettings.mediaAddress.empty() ? "(confab's)" : serverSettings.mediaAddress)
+            << (serverSettings.secret.empty() ? ", no authentication" : ", clients authenticated")
             << std::endl;
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -4,7 +4,10 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
+#include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/LineStream.hpp"
 #include "mixer/remote/Protocol.hpp"
 
@@ -19,6 +22,7 @@ class ControlServer::Connection final : public LineStream::Listener,
  public:
   Connection(ControlServer& server, tcp::socket socket)
       : server_(&server),
+        peer_(peerOf(socket)),
         stream_(std::make_shared<LineStream>(std::move(socket), *this)),
         statsTimer_(server.io_) {}
 
@@ -65,28 +69,83 @@ class ControlServer::Connection final : public LineStream::Listener,
       return;
     }
     if (!greeted_) {
-      const auto* hello = std::get_if<Hello>(&*parsed);
-      if (hello == nullptr) {
-        send(Failed{requestIdOf(*parsed), "say hello first"});
-      } else if (hello->version != kProtocolVersion) {
-        send(Failed{0, "protocol version " + std::to_string(hello->version) +
-                           " not supported; this mixer speaks " +
-                           std::to_string(kProtocolVersion)});
-      } else {
-        greeted_ = true;
-        stream_->setIdleTimeout(std::chrono::milliseconds(0));
-        send(Hello{kProtocolVersion, server_->settings_.mediaAddress});
-        scheduleStats();
-        return;
+      if (auto refusal = greet(*parsed)) {
+        send(Failed{requestIdOf(*parsed), *refusal});
+        stream_->closeAfterSending();
+        drop();
       }
-      stream_->closeAfterSending();
-      drop();
       return;
     }
     std::visit([this](auto& message) { handle(message); }, *parsed);
   }
 
   void onClosed(const std::string& /*why*/) override { drop(); }
+
+  static std::string peerOf(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) {
+      return "?";
+    }
+    std::ostringstream out;
+    out << remote;
+    return out.str();
+  }
+
+  // The handshake (docs/mixer-protocol.md): hello, and with a secret a challenge and the
+  // client's proof, before any request. A refusal to send before closing, or nothing.
+  std::optional<std::string> greet(const Message& message) {
+    const std::string& secret = server_->settings_.secret;
+    if (clientNonce_.empty()) {
+      const auto* hello = std::get_if<Hello>(&message);
+      if (hello == nullptr) {
+        return "say hello first";
+      }
+      if (hello->version != kProtocolVersion) {
+        return "protocol version " + std::to_string(hello->version) +
+               " not supported; this mixer speaks " + std::to_string(kProtocolVersion);
+      }
+      if (secret.empty()) {
+        ready({});
+        return std::nullopt;
+      }
+      if (!isNonce(hello->nonce)) {
+        refused("no nonce in hello");
+        return "this mixer wants authentication: give confab the shared secret "
+               "(mixer-secret-file)";
+      }
+      clientNonce_ = hello->nonce;
+      serverNonce_ = makeNonce();
+      send(Challenge{serverNonce_});
+      return std::nullopt;
+    }
+    const auto* answer = std::get_if<Authenticate>(&message);
+    if (answer == nullptr) {
+      return "authenticate first";
+    }
+    if (!verifyHandshakeProof(secret, HandshakeSide::kClient, clientNonce_, serverNonce_,
+                              answer->proof)) {
+      refused("wrong proof");
+      return "authentication failed";
+    }
+    ready(handshakeProof(secret, HandshakeSide::kServer, clientNonce_, serverNonce_));
+    return std::nullopt;
+  }
+
+  void ready(std::string proof) {
+    greeted_ = true;
+    stream_->setIdleTimeout(std::chrono::milliseconds(0));
+    Hello hello;
+    hello.mediaAddress = server_->settings_.mediaAddress;
+    hello.proof = std::move(proof);
+    send(hello);
+    scheduleStats();
+  }
+
+  // Who knocks without the secret is worth an operator's attention.
+  void refused(const char* why) const {
+    std::cerr << "confab-mixer: refused control connection from " << peer_ << ": " << why << "\n";
+  }
 
   // Leaves the server's books (which closes us); safe from our own handlers.
   void drop() {
@@ -101,6 +160,7 @@ class ControlServer::Connection final : public LineStream::Listener,
   void handle(const Hello& m) {
     send(Failed{0, "hello again (version " + std::to_string(m.version) + ")"});
   }
+  void handle(const Authenticate& /*m*/) { send(Failed{0, "authenticated already"}); }
 
   void handle(const CreateMix& m) {
     if (mixes_.count(m.mix) != 0) {
@@ -309,9 +369,13 @@ class ControlServer::Connection final : public LineStream::Listener,
   }
 
   ControlServer* server_;
+  std::string peer_;  // address:port, for the log
   std::shared_ptr<LineStream> stream_;
   asio::steady_timer statsTimer_;
   bool greeted_ = false;
+  // The handshake's nonces; the client's is set once its hello came (with a secret only).
+  std::string clientNonce_;
+  std::string serverNonce_;
   std::unordered_map<MixId, MixId> mixes_;        // client's id -> server's id
   std::unordered_map<MixId, MixId> clientMixes_;  // server's id -> client's id
   // Reserved endpoints (server ids) and the server mix each joined, if it did.

@@ -22,6 +22,9 @@ struct ControlServerSettings {
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address_v4("127.0.0.1"), 7070};
   // Told to clients in hello: the address their peers send media to (Reservation::address).
   std::string mediaAddress;
+  // Non-empty: every client must prove it knows this secret before anything else
+  // (mixer/remote/Handshake.hpp), and gets the server's proof back in hello.
+  std::string secret;
   // Stats pushes (mix, endpoint, engine) to each connection.
   std::chrono::milliseconds statsInterval{1000};
   // A client that has not said hello after this long is dropped.

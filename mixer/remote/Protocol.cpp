@@ -560,8 +560,11 @@ class Writer {
     out_[key] = finite(static_cast<double>(value));
   }
   void flag(std::string_view key, const bool& value, Need /*need*/) { out_[key] = value; }
-  void text(std::string_view key, const std::string& value, std::size_t maxBytes, Need) {
-    out_[key] = std::string_view(value).substr(0, maxBytes);
+  void text(std::string_view key, const std::string& value, std::size_t maxBytes, Need need) {
+    // An empty optional text is left out: the reader gives it back as empty.
+    if (need == kRequired || !value.empty()) {
+      out_[key] = std::string_view(value).substr(0, maxBytes);
+    }
   }
   template <class Enum>
   void choice(std::string_view key, const Enum& value, Need /*need*/) {

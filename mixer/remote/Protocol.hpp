@@ -17,9 +17,10 @@
 
 namespace confab::mixer::remote {
 
-// Version 2 (1 had setMuted, setDeaf and setGain, and those fields loose in a participant's
-// settings); hello carries it both ways, and a peer speaking another one is refused.
-inline constexpr int64_t kProtocolVersion = 2;
+// Version 3 (2 had no authentication; 1 had setMuted, setDeaf and setGain, and those fields loose
+// in a participant's settings); hello carries it both ways, and a peer speaking another one is
+// refused.
+inline constexpr int64_t kProtocolVersion = 3;
 // The longest line either side accepts, newline included: a join with SRTP keys is under 1 KiB,
 // engine stats for 128 threads (the most a line reports) about 32 KiB.
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
@@ -31,6 +32,7 @@ using RequestId = uint64_t;
 inline constexpr std::size_t kMaxPathBytes = 4096;  // paths name files on the mixer's machine
 inline constexpr std::size_t kMaxAddressBytes = 128;
 inline constexpr std::size_t kMaxMessageBytes = 1024;
+inline constexpr std::size_t kMaxProofBytes = 64;  // a handshake nonce or proof: 64 hex digits
 // Engine stats for more threads than this would not fit a line (about 240 bytes each); a
 // machine with more mixer threads reports the first ones.
 inline constexpr std::size_t kMaxThreads = 128;
@@ -56,10 +58,34 @@ struct Hello {
   int64_t version = kProtocolVersion;
   // Server to client: the address peers send media to (Reservation::address); may be empty.
   std::string mediaAddress;
+  // Client to server: its handshake nonce (mixer/remote/Handshake.hpp), 64 hex digits.
+  std::string nonce;
+  // Server to client, after a good authenticate: the server's proof; empty without a secret.
+  std::string proof;
   template <class V, class M>
   static void visit(V& v, M& m) {
     v.integer("version", m.version, 0, std::numeric_limits<int64_t>::max(), kRequired);
     v.text("mediaAddress", m.mediaAddress, kMaxAddressBytes, kOptional);
+    v.text("nonce", m.nonce, kMaxProofBytes, kOptional);
+    v.text("proof", m.proof, kMaxProofBytes, kOptional);
+  }
+};
+// Server to client, in place of hello, when the server has a secret: its nonce.
+struct Challenge {
+  static constexpr std::string_view kType = "challenge";
+  std::string nonce;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.text("nonce", m.nonce, kMaxProofBytes, kRequired);
+  }
+};
+// Client to server, the answer to a challenge: the client's proof.
+struct Authenticate {
+  static constexpr std::string_view kType = "authenticate";
+  std::string proof;
+  template <class V, class M>
+  static void visit(V& v, M& m) {
+    v.text("proof", m.proof, kMaxProofBytes, kRequired);
   }
 };
 
@@ -335,6 +361,8 @@ struct EngineStatsEvent {
 };
 
 using Message = std::variant<Hello,
+                             Challenge,
+                             Authenticate,
                              CreateMix,
                              DestroyMix,
                              Reserve,

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/LineStream.hpp"
 
 namespace confab::mixer::remote {
@@ -72,7 +73,13 @@ class RemoteMixer::Link final : public LineStream::Listener {
       stream_ = std::make_shared<LineStream>(std::move(*socket_), *this);
       socket_.reset();
       stream_->start(owner_.settings_.idleTimeout);
-      stream_->send(serialize(Hello{kProtocolVersion, {}}));
+      Hello hello;
+      if (!owner_.settings_.secret.empty()) {
+        nonce_ = makeNonce();
+        serverNonce_.clear();
+        hello.nonce = nonce_;
+      }
+      stream_->send(serialize(hello));
     });
   }
 
@@ -230,12 +237,7 @@ class RemoteMixer::Link final : public LineStream::Listener {
     }
     Message& message = *parsed;
     if (generation_ == 0) {
-      const auto* hello = std::get_if<Hello>(&message);
-      if (hello == nullptr || hello->version != kProtocolVersion) {
-        drop();  // a refusal (Failed) or a server of another version
-        return;
-      }
-      greeted(hello->mediaAddress);
+      handshake(message);
       return;
     }
     if (const auto* ok = std::get_if<Ok>(&message)) {
@@ -306,6 +308,54 @@ class RemoteMixer::Link final : public LineStream::Listener {
     }
   }
 
+  // Until the server's hello: with a secret, its challenge answered and its own proof checked
+  // (docs/mixer-protocol.md, "Authentication"). A failed handshake drops the connection and is
+  // kept as refusal() for the log; the link tries again with backoff.
+  void handshake(const Message& message) {
+    const std::string& secret = owner_.settings_.secret;
+    if (const auto* challenge = std::get_if<Challenge>(&message)) {
+      if (secret.empty()) {
+        refuse(
+            "the mixer wants authentication: give confab the shared secret "
+            "(mixer-secret-file)");
+      } else if (!serverNonce_.empty() || !isNonce(challenge->nonce)) {
+        refuse("the mixer sent a bad challenge");
+      } else {
+        serverNonce_ = challenge->nonce;
+        send(Authenticate{handshakeProof(secret, HandshakeSide::kClient, nonce_, serverNonce_)});
+      }
+      return;
+    }
+    const auto* hello = std::get_if<Hello>(&message);
+    if (hello == nullptr) {
+      const auto* failed = std::get_if<Failed>(&message);
+      refuse(failed != nullptr ? "the mixer refused us: " + failed->message
+                               : std::string("the mixer spoke before hello"));
+    } else if (hello->version != kProtocolVersion) {
+      refuse("the mixer speaks protocol version " + std::to_string(hello->version) + ", not " +
+             std::to_string(kProtocolVersion));
+    } else if (!secret.empty() && !verifyHandshakeProof(secret, HandshakeSide::kServer, nonce_,
+                                                        serverNonce_, hello->proof)) {
+      // A server without the secret (or one that skipped the challenge) is not ours to trust
+      // with calls' media keys.
+      refuse("the mixer did not prove it knows the secret");
+    } else {
+      {
+        std::lock_guard lock(owner_.mutex_);
+        owner_.shared_.refusal.clear();
+      }
+      greeted(hello->mediaAddress);
+    }
+  }
+
+  void refuse(std::string why) {
+    {
+      std::lock_guard lock(owner_.mutex_);
+      owner_.shared_.refusal = std::move(why);
+    }
+    drop();
+  }
+
   void greeted(const std::string& mediaAddress) {
     generation_ = ++generations_;
     backoff_ = owner_.settings_.reconnectMin;
@@ -373,6 +423,9 @@ class RemoteMixer::Link final : public LineStream::Listener {
   std::shared_ptr<LineStream> stream_;
   bool stopping_ = false;
   uint64_t generation_ = 0;  // of the greeted connection; 0: none
+  // This connection's handshake nonces (with a secret only).
+  std::string nonce_;
+  std::string serverNonce_;
   uint64_t generations_ = 0;
   RequestId nextRequest_ = 1;
   std::unordered_map<RequestId, Pending> pending_;
@@ -430,6 +483,11 @@ bool RemoteMixer::waitUntilReady(std::chrono::milliseconds timeout, std::size_t 
 bool RemoteMixer::connected() const {
   std::lock_guard lock(mutex_);
   return shared_.generation != 0;
+}
+
+std::string RemoteMixer::refusal() const {
+  std::lock_guard lock(mutex_);
+  return shared_.refusal;
 }
 
 MixId RemoteMixer::createMix(const RoomSettings& settings) {

@@ -33,6 +33,9 @@ struct RemoteMixerSettings {
   std::chrono::milliseconds connectTimeout{3000};
   // The server pushes stats every second; this long without a line means it is gone.
   std::chrono::milliseconds idleTimeout{10000};
+  // Non-empty: prove it to the server and accept only a server that proves it back
+  // (mixer/remote/Handshake.hpp). Empty: a server that asks for one is refused.
+  std::string secret;
 };
 
 class RemoteMixer final : public Control {
@@ -64,6 +67,8 @@ class RemoteMixer final : public Control {
   // and tests. True when it got there.
   bool waitUntilReady(std::chrono::milliseconds timeout, std::size_t endpoints = 1) const;
   [[nodiscard]] bool connected() const;
+  // Why the last handshake failed ("" when none did): for the log when the mixer is not ready.
+  [[nodiscard]] std::string refusal() const;
   [[nodiscard]] bool ready() const override { return connected(); }
 
  private:
@@ -88,6 +93,7 @@ class RemoteMixer final : public Control {
   struct Shared {
     uint64_t generation = 0;  // of the live connection; 0: none
     std::string mediaAddress;
+    std::string refusal;
     std::deque<Stocked> stock;
     std::deque<Inbound> inbound;
   };

@@ -146,14 +146,18 @@ wait_for_port() {
 
 # start_mixer: confab-mixer on a free loopback port (MIXER_PORT; the same one again when it was
 # started before) with the RTP range confab would have used, advertising 127.0.0.1 as its media
-# address; its log appended to $WORK/confab-mixer.log. Returns once it accepts control
-# connections.
+# address, wanting the secret in $WORK/mixer.secret (made on the first start; start_confab gives
+# confab the same file, or CONFAB_MIXER_SECRET_FILE); its log appended to $WORK/confab-mixer.log.
+# Returns once it accepts control connections.
 start_mixer() {
   [[ -n "$MIXER_PORT" ]] || MIXER_PORT="$(free_port)"
   MIXER_LOG="$WORK/confab-mixer.log"
   local starts
   starts=$(($(grep -c "control on 127.0.0.1:$MIXER_PORT" "$MIXER_LOG" 2>/dev/null || true) + 1))
+  # The control protocol authenticated, as on a real network (docs/mixer-protocol.md).
+  [[ -f "$WORK/mixer.secret" ]] || openssl rand -hex 32 >"$WORK/mixer.secret"
   "$MIXER_BIN" --listen "127.0.0.1:$MIXER_PORT" --media-address 127.0.0.1 \
+    --secret-file "$WORK/mixer.secret" \
     --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" >>"$MIXER_LOG" 2>&1 &
   MIXER_PID=$!
   local deadline=$((SECONDS + 15))
@@ -191,7 +195,8 @@ start_confab() {
   local mixer_options=()
   if [[ -n "$MIXER_BIN" ]]; then
     [[ -n "$MIXER_PID" ]] || start_mixer
-    mixer_options=(--mixer "127.0.0.1:$MIXER_PORT")
+    mixer_options=(--mixer "127.0.0.1:$MIXER_PORT"
+      --mixer-secret-file "${CONFAB_MIXER_SECRET_FILE:-$WORK/mixer.secret}")
   fi
   # KEEP_PORTS=1: a restart on the ports of the last start (whatever the old connections left).
   if [[ "${KEEP_PORTS:-0}" != 1 || -z "$SIP_PORT" ]]; then

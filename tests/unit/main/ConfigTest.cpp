@@ -86,6 +86,7 @@ constexpr const char* kEveryOption =
     "rtp-address = 192.0.2.1\n"
     "media-address = 198.51.100.7\n"
     "mixer = 192.0.2.9:7070\n"
+    "mixer-secret-file = /etc/confab/mixer.secret\n"
     "log-level = debug\n"
     "stop-wait = 12\n"
     "room = sales:Sales Team\n"
@@ -121,6 +122,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.rtpAddress, ip::make_address("192.0.2.1"));
   EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
   EXPECT_EQ(c.mixer, endpoint("192.0.2.9", 7070));
+  EXPECT_EQ(c.mixerSecretFile, "/etc/confab/mixer.secret");
   EXPECT_EQ(c.logLevel, LogLevel::kDebug);
   EXPECT_EQ(c.stopWait, std::chrono::seconds(12));
   EXPECT_EQ(c.rooms, (std::vector<Room>{{"sales", "Sales Team"}, {"42", "42"}}));
@@ -187,6 +189,7 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "rtp-address",
                            "media-address",
                            "mixer",
+                           "mixer-secret-file",
                            "log-level",
                            "stop-wait",
                            "room",
@@ -253,6 +256,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "198.51.100.7",
       "--mixer",
       "192.0.2.9:7070",
+      "--mixer-secret-file",
+      "/etc/confab/mixer.secret",
       "--log-level",
       "debug",
       "--stop-wait",
@@ -474,6 +479,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--agc", "loud"}, "agc", "yes or no"},
         BadValue{{"--data-dir", ""}, "data-dir", "must not be empty"},
         BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
+        // The control protocol carries SRTP keys: off this machine only with the shared secret.
+        BadValue{{"--mixer", "192.0.2.9:7070"}, "mixer", "needs mixer-secret-file"},
         BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"},
         BadValue{{"--register", "sip:1000@pbx"}, "register", "AOR,REGISTRAR"},
         BadValue{{"--register", "sip:1000@pbx,h,u,60,r,extra"}, "register", "AOR,REGISTRAR"},
@@ -681,6 +688,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--rtp-address",
                              "--media-address",
                              "--mixer",
+                             "--mixer-secret-file",
                              "--log-level",
                              "--room",
                              "--sip-t1-ms",

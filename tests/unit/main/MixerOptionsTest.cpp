@@ -51,9 +51,11 @@ TEST(MixerOptions, DefaultsListenOnLoopback) {
 }
 
 TEST(MixerOptions, EveryOption) {
-  MixerOptions o = expectOptions(parseArgs(
-      {"--listen", "[::1]:7100", "--rtp-address", "192.0.2.5", "--rtp-ports", "30000-30099",
-       "--media-address", "198.51.100.9", "--mixer-threads", "3", "--rtp-timeout", "15"}));
+  MixerOptions o = expectOptions(
+      parseArgs({"--listen", "[::1]:7100", "--rtp-address", "192.0.2.5", "--rtp-ports",
+                 "30000-30099", "--media-address", "198.51.100.9", "--mixer-threads", "3",
+                 "--rtp-timeout", "15", "--secret-file", "/etc/confab/mixer.secret"}));
+  EXPECT_EQ(o.secretFile, "/etc/confab/mixer.secret");
   EXPECT_EQ(o.listen, (Endpoint{ip::make_address("::1"), 7100}));
   EXPECT_EQ(o.rtpAddress, ip::make_address("192.0.2.5"));
   EXPECT_EQ(o.rtpPorts, (PortRange{30000, 30099}));
@@ -77,13 +79,25 @@ TEST(MixerOptions, BadValuesNameTheOption) {
   EXPECT_THAT(expectError(parseArgs({"--mixer-threads", "many"})), HasSubstr("--mixer-threads"));
   EXPECT_THAT(expectError(parseArgs({"--rtp-timeout", "0"})), HasSubstr("--rtp-timeout"));
   EXPECT_THAT(expectError(parseArgs({"--bogus"})), HasSubstr("bogus"));
+  EXPECT_THAT(expectError(parseArgs({"--secret-file", ""})), HasSubstr("--secret-file"));
+}
+
+// The protocol steers the media and carries SRTP keys: off loopback, only with a secret.
+TEST(MixerOptions, ListeningBeyondLoopbackNeedsASecret) {
+  EXPECT_THAT(expectError(parseArgs({"--listen", "0.0.0.0:7070"})),
+              HasSubstr("only a loopback address may go without --secret-file"));
+  EXPECT_THAT(expectError(parseArgs({"--listen", "192.0.2.5:7070"})), HasSubstr("--listen"));
+  EXPECT_EQ(expectOptions(parseArgs({"--listen", "192.0.2.5:7070", "--secret-file", "/s"})).listen,
+            (Endpoint{ip::make_address("192.0.2.5"), 7070}));
+  EXPECT_EQ(expectOptions(parseArgs({"--listen", "[::1]:7070"})).secretFile, "");
 }
 
 TEST(MixerOptions, HelpAndVersion) {
   auto help = parseArgs({"--help"});
   ASSERT_TRUE(std::holds_alternative<Exit>(help));
-  for (const char* option : {"--listen", "--rtp-address", "--rtp-ports", "--media-address",
-                             "--mixer-threads", "--rtp-timeout", "127.0.0.1:7070"}) {
+  for (const char* option :
+       {"--listen", "--rtp-address", "--rtp-ports", "--media-address", "--mixer-threads",
+        "--rtp-timeout", "--secret-file", "127.0.0.1:7070"}) {
     EXPECT_THAT(std::get<Exit>(help).text, HasSubstr(option)) << option;
   }
   auto version = parseArgs({"--version"});

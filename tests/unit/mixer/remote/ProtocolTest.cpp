@@ -92,7 +92,9 @@ std::vector<Message> everyMessage() {
   MixStats mix{12, 13, true, true};
   EngineThreadStats thread{14, 15.5, 16.25, 17.125, 0.5, 18};
   return {
-      Hello{1, "192.0.2.1"},
+      Hello{1, "192.0.2.1", std::string(64, 'a'), std::string(64, 'b')},
+      Challenge{std::string(64, 'c')},
+      Authenticate{std::string(64, 'd')},
       CreateMix{1, 7, room},
       DestroyMix{2, 7},
       Reserve{3},

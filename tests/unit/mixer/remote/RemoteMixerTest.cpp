@@ -19,10 +19,11 @@
 #include <thread>
 
 #include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/media/WavFile.hpp"
 #include "mixer/remote/ControlServer.hpp"
+#include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/Protocol.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
-#include "mixer/media/WavFile.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 #include "tests/unit/mixer/media/TempDir.hpp"
@@ -39,8 +40,9 @@ using test::RecordingEvents;
 // confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
 class MixerServer {
  public:
-  MixerServer(PortRange ports, uint16_t controlPort = 0)
-      : mixer_(settings(ports)), server_(io_, mixer_, serverSettings(controlPort)) {
+  MixerServer(PortRange ports, uint16_t controlPort = 0, std::string secret = {})
+      : mixer_(settings(ports)),
+        server_(io_, mixer_, serverSettings(controlPort, std::move(secret))) {
     ec_ = server_.start();
     port_ = server_.localEndpoint().port();
     thread_ = std::thread([this] { io_.run(); });
@@ -73,8 +75,9 @@ class MixerServer {
     s.rtpTimeout = 30s;
     return s;
   }
-  static ControlServerSettings serverSettings(uint16_t port) {
+  static ControlServerSettings serverSettings(uint16_t port, std::string secret) {
     ControlServerSettings s;
+    s.secret = std::move(secret);
     s.listen = {asio::ip::make_address_v4("127.0.0.1"), port};
     s.mediaAddress = "127.0.0.1";
     s.statsInterval = 100ms;  // stats arrive quickly in tests
@@ -419,16 +422,16 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   }
   {
     RawClient client(server.endpoint());
-    // Version 1 (before setControls) is refused: its setMuted would be an unknown type here.
-    client.send(R"({"type":"hello","version":1})"
+    // Version 2 (before authentication) is refused: a secret's challenge would be unknown to it.
+    client.send(R"({"type":"hello","version":2})"
                 "\n");
-    EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 1 not supported"));
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("version 2 not supported"));
     EXPECT_EQ(client.receive(), "");
   }
   {
     RawClient client(server.endpoint());
     client.send(serialize(Hello{}));
-    EXPECT_EQ(client.receive(), R"({"type":"hello","version":2,"mediaAddress":"127.0.0.1"})");
+    EXPECT_EQ(client.receive(), R"({"type":"hello","version":3,"mediaAddress":"127.0.0.1"})");
     // A bad line is answered and the connection stays usable.
     client.send("this is not json\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("type":"failed","id":0)"));
@@ -468,6 +471,94 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(server.connections(), 0U);
+}
+
+// With a secret (docs/mixer-protocol.md, "Authentication"): a client with it gets the same
+// service; one without it, with another one, or skipping a step gets nothing, not even the
+// server's proof; a client with a secret refuses a server that cannot prove it.
+TEST(MixerRemote, OnlyClientsThatProveTheSecretAreServed) {
+  const std::string secret = "0123456789abcdef0123456789abcdef-mixers";
+  MixerServer server({44420, 44429}, 0, secret);
+  ASSERT_FALSE(server.startError()) << server.startError().message();
+  {
+    auto settings = clientSettings(server.endpoint());
+    settings.secret = secret;
+    RemoteMixer mixer(settings);
+    ASSERT_TRUE(mixer.waitUntilReady(5s, 4)) << mixer.refusal();
+    EXPECT_EQ(mixer.refusal(), "");
+    const MixId mix = mixer.createMix(RoomSettings{});
+    auto reservation = mixer.reserve();
+    ASSERT_TRUE(reservation);
+    EXPECT_TRUE(mixer.join(reservation->id, mix, pcmu()));
+    mixer.release(reservation->id);
+  }
+  // Without the secret, with another one: never ready, and the reason is kept for the log.
+  for (const auto& [theirs, why] :
+       {std::pair{std::string(), "mixer wants authentication: give confab the shared secret"},
+        std::pair{std::string("another secret, long enough to be accepted"),
+                  "the mixer refused us: authentication failed"}}) {
+    auto settings = clientSettings(server.endpoint());
+    settings.secret = theirs;
+    RemoteMixer mixer(settings);
+    EXPECT_FALSE(mixer.waitUntilReady(500ms)) << "secret '" << theirs << "'";
+    EXPECT_THAT(mixer.refusal(), ::testing::HasSubstr(why));
+    EXPECT_FALSE(mixer.reserve());
+  }
+  // By hand: a hello without a nonce, a request in place of the proof, a wrong proof, a proof
+  // made for another challenge (a replay): each refused and closed, with no server proof sent.
+  {
+    RawClient client(server.endpoint());
+    client.send(serialize(Hello{}));
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("wants authentication"));
+    EXPECT_EQ(client.receive(), "");
+  }
+  const std::string nonce = makeNonce();
+  auto challenged = [&](RawClient& client) {
+    Hello hello;
+    hello.nonce = nonce;
+    client.send(serialize(hello));
+    auto challenge = parse(client.receive());
+    EXPECT_TRUE(challenge && std::holds_alternative<Challenge>(*challenge));
+    return challenge ? std::get<Challenge>(*challenge).nonce : std::string();
+  };
+  {
+    RawClient client(server.endpoint());
+    challenged(client);
+    client.send(serialize(Reserve{1}));
+    EXPECT_THAT(client.receive(), ::testing::HasSubstr("authenticate first"));
+    EXPECT_EQ(client.receive(), "");
+  }
+  std::string recorded;
+  std::string recordedChallenge;
+  {
+    RawClient client(server.endpoint());
+    recordedChallenge = challenged(client);
+    recorded = handshakeProof(secret, HandshakeSide::kClient, nonce, recordedChallenge);
+    client.send(serialize(Authenticate{recorded}));
+    auto hello = parse(client.receive());
+    ASSERT_TRUE(hello && std::holds_alternative<Hello>(*hello));
+    EXPECT_TRUE(verifyHandshakeProof(secret, HandshakeSide::kServer, nonce, recordedChallenge,
+                                     std::get<Hello>(*hello).proof))
+        << "the server proves the secret back";
+  }
+  for (const std::string& proof :
+       {std::string(64, '0'), recorded,
+        handshakeProof(secret, HandshakeSide::kServer, nonce, recordedChallenge)}) {
+    RawClient client(server.endpoint());
+    EXPECT_NE(challenged(client), recordedChallenge) << "a fresh challenge every time";
+    client.send(serialize(Authenticate{proof}));
+    const std::string answer = client.receive();
+    EXPECT_THAT(answer, ::testing::HasSubstr("authentication failed"));
+    EXPECT_THAT(answer, ::testing::Not(::testing::HasSubstr("proof")));
+    EXPECT_EQ(client.receive(), "");
+  }
+  // A client with a secret does not take a server without one (it could not prove it).
+  MixerServer open({44430, 44439});
+  auto settings = clientSettings(open.endpoint());
+  settings.secret = secret;
+  RemoteMixer mixer(settings);
+  EXPECT_FALSE(mixer.waitUntilReady(500ms));
+  EXPECT_THAT(mixer.refusal(), ::testing::HasSubstr("did not prove"));
 }
 
 TEST(MixerRemote, LinesSplitAtEveryByteArriveWhole) {
