@@ -11,18 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 confab="${1:-}"
-if [[ -z "$confab" ]]; then
-  build_log="$(mktemp)"
-  if ! { cmake -S "$repo" -B "$repo/build/bench" -G Ninja \
-    -DCMAKE_BUILD_TYPE="${CONFAB_BENCH_BUILD_TYPE:-RelWithDebInfo}" -DCONFAB_TESTS=OFF &&
-    cmake --build "$repo/build/bench" --target confab; } >"$build_log" 2>&1; then
-    tail -n 30 "$build_log" >&2
-    echo "scale_out: building confab failed (log: $build_log)" >&2
-    exit 1
-  fi
-  rm -f "$build_log"
-  confab="$repo/build/bench/main/confab"
-fi
+[[ -n "$confab" ]] || confab="$(bash "$here/build_confab.sh")"
 shift || true
 rates=("$@")
 ((${#rates[@]})) || rates=(50 100 200 400 600 800 1000)
@@ -68,23 +57,13 @@ for rate in "${rates[@]}"; do
     -m "$calls" -r "$rate" -l $((2 * rate > 200 ? 2 * rate : 200)) -t u1
   cpu_after="$(cpu)"
   for n in a b; do kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n died at $rate cps"; done
-  success="$(sipp_stat "$name" 'SuccessfulCall(C)')"
-  failed="$(sipp_stat "$name" 'FailedCall(C)')"
-  retrans="$(sipp_stat "$name" 'Retransmissions(C)')"
-  unexpected="$(sipp_stat "$name" 'FailedUnexpectedMessage(C)')"
-  start="$(epoch_seconds "$(sipp_stat "$name" 'StartTime')")"
-  end="$(epoch_seconds "$(sipp_stat "$name" 'CurrentTime')")"
-  length="$(duration_seconds "$(sipp_stat "$name" 'CallLength(C)')")"
-  response="$(duration_seconds "$(sipp_stat "$name" 'ResponseTime1(C)')")"
-  cps="$(awk -v n="$calls" -v a="$start" -v b="$end" -v l="$length" 'BEGIN {
-    d = b - a - l; if (d < 0.001) d = 0.001; printf "%.1f\n", n / d }')"
-  response_ms="$(awk -v t="$response" 'BEGIN { if (t < 0.001) print "<1"; else printf "%.0f\n", t * 1000 }')"
+  read_load "$name" "$calls"
   cpu_used="$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f\n", b - a }')"
-  echo "scale_out: $calls calls at $rate cps (achieved $cps), $success ok, $failed failed," \
-    "$retrans retransmissions, $unexpected unexpected, INVITE->200 $response_ms ms, CPU $cpu_used s"
+  echo "scale_out: $calls calls at $rate cps (achieved $LOAD_CPS), $LOAD_SUCCESS ok, $LOAD_FAILED failed," \
+    "$LOAD_RETRANS retransmissions, $LOAD_UNEXPECTED unexpected, INVITE->200 $LOAD_RESPONSE_MS ms, CPU $cpu_used s"
   per1000="$(awk -v c="$cpu_used" -v n="$calls" 'BEGIN { printf "%.2f\n", c * 1000 / n }')"
-  rows+=("| $rate | $cps | $calls | $success | $failed | $retrans | $unexpected | $response_ms | $cpu_used | $per1000 |")
-  if ! [[ "$success" == "$calls" && "$failed" == 0 && "$retrans" == 0 && "$unexpected" == 0 ]]; then
+  rows+=("| $rate | $LOAD_CPS | $calls | $LOAD_SUCCESS | $LOAD_FAILED | $LOAD_RETRANS | $LOAD_UNEXPECTED | $LOAD_RESPONSE_MS | $cpu_used | $per1000 |")
+  if ! [[ "$LOAD_SUCCESS" == "$calls" && "$LOAD_FAILED" == 0 && "$LOAD_RETRANS" == 0 && "$LOAD_UNEXPECTED" == 0 ]]; then
     # What SIPp got instead: the status lines of the unexpected messages, most frequent first.
     refusals="$(grep -ao 'SIP/2.0 [0-9]\{3\} [^[:cntrl:]]*' "$WORK/${name}_errors.log" 2>/dev/null |
       sort | uniq -c | sort -rn | head -n 3 | awk '{ $1 = $1 " x"; print }' | paste -sd ';' || true)"

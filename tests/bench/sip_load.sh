@@ -11,18 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 confab="${1:-}"
-if [[ -z "$confab" ]]; then
-  build_log="$(mktemp)"
-  if ! { cmake -S "$repo" -B "$repo/build/bench" -G Ninja \
-    -DCMAKE_BUILD_TYPE="${CONFAB_BENCH_BUILD_TYPE:-RelWithDebInfo}" -DCONFAB_TESTS=OFF &&
-    cmake --build "$repo/build/bench" --target confab; } >"$build_log" 2>&1; then
-    tail -n 30 "$build_log" >&2
-    echo "sip_load: building confab failed (log: $build_log)" >&2
-    exit 1
-  fi
-  rm -f "$build_log"
-  confab="$repo/build/bench/main/confab"
-fi
+[[ -n "$confab" ]] || confab="$(bash "$here/build_confab.sh")"
 shift || true
 rates=("$@")
 ((${#rates[@]})) || rates=(50 200 500 1000 2000)

@@ -496,6 +496,14 @@ run_load() {
   run_sipp "$name" "$seconds" -sn uac -s 1000 -m "$calls" -r "$rate" -l "$limit" -d 1000 -t u1 "$@"
   assert_confab_alive "after the load run $name"
   cpu_after="$(cpu_seconds "$CONFAB_PID")"
+  read_load "$name" "$calls"
+  LOAD_CPU="$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f\n", b - a }')"
+}
+
+# read_load NAME CALLS: the LOAD_* figures of run_load but LOAD_CPU, from the statistics of the
+# SIPp run NAME that placed CALLS calls.
+read_load() {
+  local name=$1 calls=$2
   [[ -s "$WORK/$name.csv" ]] || { show_sipp "$name"; fail "sipp $name wrote no statistics"; }
   LOAD_SUCCESS="$(sipp_stat "$name" 'SuccessfulCall(C)')"
   LOAD_FAILED="$(sipp_stat "$name" 'FailedCall(C)')"
@@ -509,5 +517,4 @@ run_load() {
   LOAD_CPS="$(awk -v n="$calls" -v a="$start" -v b="$end" -v l="$length" 'BEGIN {
     d = b - a - l; if (d < 0.001) d = 0.001; printf "%.1f\n", n / d }')"
   LOAD_RESPONSE_MS="$(awk -v t="$response" 'BEGIN { if (t < 0.001) print "<1"; else printf "%.0f\n", t * 1000 }')"
-  LOAD_CPU="$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f\n", b - a }')"
 }
