@@ -767,6 +767,12 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.mixerSecretFile}; }},
+    {"mixer-tls", "yes|no",
+     "Encrypt the control connection to the confab-mixers with TLS 1.3 (their --tls); needs "
+     "mixer-secret-file, whose proofs are bound to the TLS session.",
+     Group::kMedia, false,
+     [](Config& c, const Values& v) { return readYesNo(single(v), c.mixerTls); },
+     [](const Config& c) { return Values{c.mixerTls ? "yes" : "no"}; }},
     {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
      [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},
@@ -1213,6 +1219,12 @@ std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) 
                      Refusal{toString(*c.mixer),
                              "a mixer on another machine needs mixer-secret-file (the secret "
                              "its --secret-file holds)"}};
+  }
+  if (c.mixerTls && c.mixerSecretFile.empty()) {
+    // The mixer's certificate is checked by nobody: the secret's proofs, bound to the session,
+    // are what keeps a man in the middle out.
+    return std::pair{std::string_view("mixer-tls"),
+                     Refusal{"yes", "needs mixer-secret-file: the secret authenticates the mixer"}};
   }
   if (c.apiTlsCert.empty() != c.apiTlsKey.empty()) {
     return c.apiTlsCert.empty()

@@ -121,6 +121,8 @@ struct Config {
   // The file holding the secret shared with the confab-mixers (docs/mixer-protocol.md,
   // "Authentication"); empty: none, which only a mixer on a loopback address accepts.
   std::string mixerSecretFile;
+  // TLS 1.3 on the control connection (confab-mixer --tls); needs mixerSecretFile.
+  bool mixerTls = false;
 
   LogLevel logLevel = LogLevel::kInfo;
   // On SIGTERM: how long to wait for the answers to the BYEs before leaving anyway.
@@ -212,6 +214,7 @@ rtp-address = 0.0.0.0
 media-address =
 mixer =
 mixer-secret-file =
+mixer-tls = no
 log-level = info
 stop-wait = 5
 room = 1000

@@ -45,6 +45,9 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
         ("secret-file", po::value<std::string>()->value_name("FILE"),
          "A file whose first line is the secret shared with confab (its mixer-secret-file), at "
          "least 32 characters (openssl rand -hex 32): every connection must prove it first.")  //
+        ("tls",
+         "TLS 1.3 on every control connection (confab: mixer-tls = yes); needs --secret-file, "
+         "whose proofs are bound to the TLS session.")  //
         ("rtp-address", po::value<std::string>()->value_name("ADDR"),
          "Local address the RTP sockets bind to. Default: 0.0.0.0.")  //
         ("rtp-ports", po::value<std::string>()->value_name("FIRST-LAST"),
@@ -139,6 +142,10 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
         return refuse("secret-file", *v, "must not be empty");
       }
       out.secretFile = *v;
+    }
+    out.tls = vm.count("tls") != 0;
+    if (out.tls && out.secretFile.empty()) {
+      return Error{"--tls needs --secret-file: the secret authenticates both ends"};
     }
     if (!out.listen.address.is_loopback() && out.secretFile.empty()) {
       // The protocol steers the media and carries every call's SRTP keys.

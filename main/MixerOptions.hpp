@@ -18,6 +18,8 @@ struct MixerOptions {
   Endpoint listen{boost::asio::ip::make_address_v4("127.0.0.1"), 7070};
   // The file holding the secret every client must prove; empty: no authentication.
   std::string secretFile;
+  // TLS 1.3 on every control connection; only with secretFile.
+  bool tls = false;
   boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
   PortRange rtpPorts;
   // What confab writes into SDP c= for this mixer's ports; nullopt: the rtp-address unless it is

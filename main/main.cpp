@@ -290,6 +290,7 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
     }
     settings.secret = std::get<std::string>(std::move(secret));
   }
+  settings.tls = c.mixerTls;
   auto remote = std::make_unique<mixer::remote::RemoteMixer>(settings);
   // Calls get 503 until the mixer answers; give it a moment before taking any, but start anyway
   // (it reconnects in the background).

@@ -46,6 +46,7 @@ int run(int argc, char** argv) {
     }
     serverSettings.secret = std::get<std::string>(std::move(secret));
   }
+  serverSettings.tls = options.tls;
   mixer::remote::ControlServer server(io, engine, serverSettings);
   if (auto ec = server.start()) {
     std::cerr << "confab-mixer: cannot listen on " << config::toString(options.listen) << ": "
@@ -57,6 +58,7 @@ int run(int argc, char** argv) {
             << options.rtpPorts.last << ", media address "
             << (serverSettings.mediaAddress.empty() ? "(confab's)" : serverSettings.mediaAddress)
             << (serverSettings.secret.empty() ? ", no authentication" : ", clients authenticated")
+            << (serverSettings.tls ? " over TLS" : "")
             << std::endl;
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "mixer/remote/ControlTls.hpp"
 #include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/LineStream.hpp"
 #include "mixer/remote/Protocol.hpp"
@@ -20,10 +21,14 @@ using asio::ip::tcp;
 class ControlServer::Connection final : public LineStream::Listener,
                                         public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ControlServer& server, tcp::socket socket)
+  // 'stream': a plain socket or a TLS stream past its handshake; 'binding': that TLS session's
+  // exporter value, which the proofs cover ("" without TLS).
+  template <class Stream>
+  Connection(ControlServer& server, Stream stream, std::string binding)
       : server_(&server),
-        peer_(peerOf(socket)),
-        stream_(std::make_shared<LineStream>(std::move(socket), *this)),
+        peer_(peerOf(lowest(stream))),
+        binding_(std::move(binding)),
+        stream_(std::make_shared<LineStream>(std::move(stream), *this)),
         statsTimer_(server.io_) {}
 
   void start() { stream_->start(server_->settings_.helloTimeout); }
@@ -81,6 +86,9 @@ class ControlServer::Connection final : public LineStream::Listener,
 
   void onClosed(const std::string& /*why*/) override { drop(); }
 
+  static const tcp::socket& lowest(const tcp::socket& socket) { return socket; }
+  static const tcp::socket& lowest(const TlsStream& stream) { return stream.next_layer(); }
+
   static std::string peerOf(const tcp::socket& socket) {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
@@ -124,11 +132,11 @@ class ControlServer::Connection final : public LineStream::Listener,
       return "authenticate first";
     }
     if (!verifyHandshakeProof(secret, HandshakeSide::kClient, clientNonce_, serverNonce_,
-                              answer->proof)) {
+                              answer->proof, binding_)) {
       refused("wrong proof");
       return "authentication failed";
     }
-    ready(handshakeProof(secret, HandshakeSide::kServer, clientNonce_, serverNonce_));
+    ready(handshakeProof(secret, HandshakeSide::kServer, clientNonce_, serverNonce_, binding_));
     return std::nullopt;
   }
 
@@ -370,6 +378,7 @@ class ControlServer::Connection final : public LineStream::Listener,
 
   ControlServer* server_;
   std::string peer_;  // address:port, for the log
+  std::string binding_;
   std::shared_ptr<LineStream> stream_;
   asio::steady_timer statsTimer_;
   bool greeted_ = false;
@@ -442,7 +451,8 @@ ControlServer::ControlServer(asio::io_context& io, Control& mixer, ControlServer
       settings_(std::move(settings)),
       acceptor_(io),
       mixerEvents_(io, ::dup(mixer.eventFd())),
-      router_(std::make_unique<EventRouter>(*this)) {}
+      router_(std::make_unique<EventRouter>(*this)),
+      tls_(settings_.tls ? makeServerTlsContext() : nullptr) {}
 
 ControlServer::~ControlServer() {
   try {
@@ -488,19 +498,52 @@ tcp::endpoint ControlServer::localEndpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
+void ControlServer::adopt(std::shared_ptr<Connection> connection) {
+  connections_[connection.get()] = connection;
+  connection->start();
+}
+
+// The TLS handshake, bounded like hello: a peer that starts one and stalls holds a connection
+// slot for helloTimeout at most.
+void ControlServer::handshake(tcp::socket socket) {
+  auto stream = std::make_shared<TlsStream>(std::move(socket), *tls_);
+  auto timer = std::make_shared<asio::steady_timer>(io_, settings_.helloTimeout);
+  ++tlsHandshakes_;
+  timer->async_wait([stream](const boost::system::error_code& ec) {
+    if (!ec) {
+      boost::system::error_code ignored;
+      stream->next_layer().close(ignored);
+    }
+  });
+  stream->async_handshake(
+      asio::ssl::stream_base::server,
+      [this, stream, timer](const boost::system::error_code& ec) {
+        timer->cancel();
+        --tlsHandshakes_;
+        if (ec || !acceptor_.is_open()) {
+          return;  // not TLS, too slow, or the server stopped meanwhile
+        }
+        std::string binding = channelBinding(*stream);
+        if (binding.empty()) {
+          return;
+        }
+        adopt(std::make_shared<Connection>(*this, std::move(*stream), std::move(binding)));
+      });
+}
+
 void ControlServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
       return;
     }
     if (!ec) {
-      if (connections_.size() >= settings_.maxConnections) {
+      if (connections_.size() + tlsHandshakes_ >= settings_.maxConnections) {
         boost::system::error_code ignored;
         socket.close(ignored);
+      } else if (tls_) {
+        handshake(std::move(socket));
       } else {
-        auto connection = std::make_shared<Connection>(*this, std::move(socket));
-        connections_[connection.get()] = connection;
-        connection->start();
+        adopt(std::make_shared<Connection>(*this, std::move(socket), std::string()));
       }
     }
     accept();

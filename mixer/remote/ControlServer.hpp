@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@ struct ControlServerSettings {
   // Non-empty: every client must prove it knows this secret before anything else
   // (mixer/remote/Handshake.hpp), and gets the server's proof back in hello.
   std::string secret;
+  // TLS 1.3 on every connection (mixer/remote/ControlTls.hpp); only with a secret.
+  bool tls = false;
   // Stats pushes (mix, endpoint, engine) to each connection.
   std::chrono::milliseconds statsInterval{1000};
   // A client that has not said hello after this long is dropped.
@@ -54,6 +57,8 @@ class ControlServer {
   friend class EventRouter;
 
   void accept();
+  void handshake(boost::asio::ip::tcp::socket socket);
+  void adopt(std::shared_ptr<Connection> connection);
   void waitForMixerEvents();
   void forget(Connection& connection);
 
@@ -67,6 +72,8 @@ class ControlServer {
   // Who owns what, for routing mixer events (server-side ids).
   std::unordered_map<EndpointId, Connection*> endpointOwners_;
   std::unordered_map<MixId, Connection*> mixOwners_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // with settings_.tls
+  std::size_t tlsHandshakes_ = 0;                   // under way, counted as connections
 };
 
 }  // namespace confab::mixer::remote

@@ -56,10 +56,12 @@ std::string makeNonce() {
 std::string handshakeProof(std::string_view secret,
                            HandshakeSide side,
                            std::string_view clientNonce,
-                           std::string_view serverNonce) {
-  // The label, then both nonces, each after its length byte so that no two inputs run together.
+                           std::string_view serverNonce,
+                           std::string_view binding) {
+  // The label, both nonces and the binding, each after its length byte so that no two inputs
+  // run together.
   std::string input;
-  for (std::string_view part : {label(side), clientNonce, serverNonce}) {
+  for (std::string_view part : {label(side), clientNonce, serverNonce, binding}) {
     input += static_cast<char>(part.size() & 0xFFU);
     input += part;
   }
@@ -77,11 +79,12 @@ bool verifyHandshakeProof(std::string_view secret,
                           HandshakeSide side,
                           std::string_view clientNonce,
                           std::string_view serverNonce,
-                          std::string_view proof) {
+                          std::string_view proof,
+                          std::string_view binding) {
   if (!isNonce(clientNonce) || !isNonce(serverNonce) || proof.size() != kHandshakeHexBytes) {
     return false;
   }
-  const std::string expected = handshakeProof(secret, side, clientNonce, serverNonce);
+  const std::string expected = handshakeProof(secret, side, clientNonce, serverNonce, binding);
   return CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) == 0;
 }
 

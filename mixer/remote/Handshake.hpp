@@ -1,7 +1,8 @@
 // Mutual authentication of the mixer control protocol's two ends with a shared secret
 // (docs/mixer-protocol.md, "Authentication"). Each side contributes a fresh 32-byte nonce; the
-// client proves it knows the secret with HMAC-SHA256(secret, "confab-mixer client" | Nc | Ns),
-// and only then the server proves it with the "confab-mixer server" label. The labels keep one
+// client proves it knows the secret with HMAC-SHA256(secret, "confab-mixer client" | Nc | Ns |
+// B), and only then the server proves it with the "confab-mixer server" label; B binds the
+// proofs to the TLS session they cross (empty without TLS). The labels keep one
 // side's proof from passing as the other's; the fresh nonces keep a recorded exchange from being
 // replayed; the secret itself never crosses the wire.
 #pragma once
@@ -25,19 +26,22 @@ enum class HandshakeSide : unsigned char { kClient, kServer };
 // generator fails (no predictable fallback).
 std::string makeNonce();
 
-// The proof 'side' sends: 64 lowercase hex digits.
+// The proof 'side' sends: 64 lowercase hex digits. 'binding' is the connection's TLS exporter
+// value (mixer/remote/ControlTls.hpp), "" without TLS.
 std::string handshakeProof(std::string_view secret,
                            HandshakeSide side,
                            std::string_view clientNonce,
-                           std::string_view serverNonce);
+                           std::string_view serverNonce,
+                           std::string_view binding = {});
 
-// Whether 'proof' is the one 'side' owes for these nonces; constant time in the proof's bytes.
-// False for a nonce that is not 64 hex digits.
+// Whether 'proof' is the one 'side' owes for these nonces (and binding); constant time in the
+// proof's bytes. False for a nonce that is not 64 hex digits.
 bool verifyHandshakeProof(std::string_view secret,
                           HandshakeSide side,
                           std::string_view clientNonce,
                           std::string_view serverNonce,
-                          std::string_view proof);
+                          std::string_view proof,
+                          std::string_view binding = {});
 
 // True for exactly 64 hex digits.
 bool isNonce(std::string_view text);

@@ -10,17 +10,35 @@ namespace confab::mixer::remote {
 
 namespace asio = boost::asio;
 
-LineStream::LineStream(asio::ip::tcp::socket socket, Listener& listener, std::size_t maxQueuedBytes)
-    : socket_(std::move(socket)),
+LineStream::LineStream(Plain socket, Listener& listener, std::size_t maxQueuedBytes)
+    : stream_(std::move(socket)),
       listener_(&listener),
       input_(kMaxLineBytes),
-      idle_(socket_.get_executor()),
+      idle_(this->socket().get_executor()),
       maxQueuedBytes_(maxQueuedBytes) {
   boost::system::error_code ignored;
   // Small messages that someone waits for: no Nagle delay. Keep-alive finds a peer whose machine
   // vanished even when no stats flow.
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+  this->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  this->socket().set_option(asio::socket_base::keep_alive(true), ignored);
+}
+
+LineStream::LineStream(Tls stream, Listener& listener, std::size_t maxQueuedBytes)
+    : stream_(std::move(stream)),
+      listener_(&listener),
+      input_(kMaxLineBytes),
+      idle_(socket().get_executor()),
+      maxQueuedBytes_(maxQueuedBytes) {
+  boost::system::error_code ignored;
+  socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket().set_option(asio::socket_base::keep_alive(true), ignored);
+}
+
+LineStream::Plain& LineStream::socket() {
+  if (auto* tls = std::get_if<Tls>(&stream_)) {
+    return tls->next_layer();
+  }
+  return std::get<Plain>(stream_);
 }
 
 void LineStream::start(std::chrono::milliseconds idleTimeout) {
@@ -48,30 +66,30 @@ void LineStream::armTimer() {
 }
 
 void LineStream::readLine() {
-  asio::async_read_until(
-      socket_, input_, '\n',
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t length) {
-        if (!self->isOpen()) {
-          return;
-        }
-        if (ec == asio::error::not_found) {
-          self->fail("a line longer than " + std::to_string(kMaxLineBytes) + " bytes");
-          return;
-        }
-        if (ec) {
-          self->fail(ec == asio::error::eof ? "closed by the peer" : ec.message());
-          return;
-        }
-        self->armTimer();
-        const auto data = self->input_.data();
-        std::string line(asio::buffers_begin(data),
-                         asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(length - 1));
-        self->input_.consume(length);
-        self->listener_->onLine(line);
-        if (self->isOpen()) {
-          self->readLine();
-        }
-      });
+  auto handler = [self = shared_from_this()](const boost::system::error_code& ec,
+                                             std::size_t length) {
+    if (!self->isOpen()) {
+      return;
+    }
+    if (ec == asio::error::not_found) {
+      self->fail("a line longer than " + std::to_string(kMaxLineBytes) + " bytes");
+      return;
+    }
+    if (ec) {
+      self->fail(ec == asio::error::eof ? "closed by the peer" : ec.message());
+      return;
+    }
+    self->armTimer();
+    const auto data = self->input_.data();
+    std::string line(asio::buffers_begin(data),
+                     asio::buffers_begin(data) + static_cast<std::ptrdiff_t>(length - 1));
+    self->input_.consume(length);
+    self->listener_->onLine(line);
+    if (self->isOpen()) {
+      self->readLine();
+    }
+  };
+  std::visit([&](auto& stream) { asio::async_read_until(stream, input_, '\n', handler); }, stream_);
 }
 
 void LineStream::send(std::string line) {
@@ -86,8 +104,8 @@ void LineStream::send(std::string line) {
     // Told later, from the loop: the owner is in the middle of sending.
     boost::system::error_code ignored;
     socketOpen_ = false;
-    socket_.close(ignored);
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    socket().close(ignored);
+    asio::post(socket().get_executor(), [self = shared_from_this()] {
       if (self->isOpen()) {
         self->fail("the peer does not read (more than " + std::to_string(self->maxQueuedBytes_) +
                    " bytes queued)");
@@ -110,19 +128,21 @@ void LineStream::writeNext() {
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(output_.front()),
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                      if (!self->socketOpen_) {
-                        return;
-                      }
-                      if (ec) {
-                        self->fail(ec.message());
-                        return;
-                      }
-                      self->queuedBytes_ -= self->output_.front().size();
-                      self->output_.pop_front();
-                      self->writeNext();
-                    });
+  auto handler = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+    if (!self->socketOpen_) {
+      return;
+    }
+    if (ec) {
+      self->fail(ec.message());
+      return;
+    }
+    self->queuedBytes_ -= self->output_.front().size();
+    self->output_.pop_front();
+    self->writeNext();
+  };
+  std::visit(
+      [&](auto& stream) { asio::async_write(stream, asio::buffer(output_.front()), handler); },
+      stream_);
 }
 
 void LineStream::fail(const std::string& why) {
@@ -146,8 +166,9 @@ void LineStream::close() {
   socketOpen_ = false;
   boost::system::error_code ignored;
   idle_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  // A TLS stream closes without close_notify: every line is framed, so a cut is seen as one.
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
 }
 
 }  // namespace confab::mixer::remote

@@ -1,10 +1,12 @@
-// One TCP connection carrying the mixer control protocol's framing: lines in, lines out. Reads
+// One TCP connection (plain, or TLS once its handshake is done: mixer/remote/ControlTls.hpp)
+// carrying the mixer control protocol's framing: lines in, lines out. Reads
 // are bounded (kMaxLineBytes) and may have an idle timeout; writes queue in order, and a peer
 // that stops reading is dropped when the queue passes its bound, never buffered without end.
 // Runs on one io_context thread; the owner and the handlers meet only there.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace confab::mixer::remote {
 
@@ -31,9 +34,11 @@ class LineStream : public std::enable_shared_from_this<LineStream> {
 
   static constexpr std::size_t kDefaultMaxQueuedBytes = 4 * 1024 * 1024;
 
-  LineStream(boost::asio::ip::tcp::socket socket,
-             Listener& listener,
-             std::size_t maxQueuedBytes = kDefaultMaxQueuedBytes);
+  using Plain = boost::asio::ip::tcp::socket;
+  using Tls = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+  LineStream(Plain socket, Listener& listener, std::size_t maxQueuedBytes = kDefaultMaxQueuedBytes);
+  LineStream(Tls stream, Listener& listener, std::size_t maxQueuedBytes = kDefaultMaxQueuedBytes);
 
   // Starts reading. 'idleTimeout' (0: none) closes the stream when no line arrives for so long.
   void start(std::chrono::milliseconds idleTimeout);
@@ -51,8 +56,9 @@ class LineStream : public std::enable_shared_from_this<LineStream> {
   void armTimer();
   void writeNext();
   void fail(const std::string& why);
+  Plain& socket();
 
-  boost::asio::ip::tcp::socket socket_;
+  std::variant<Plain, Tls> stream_;
   Listener* listener_;
   boost::asio::streambuf input_;
   boost::asio::steady_timer idle_;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "mixer/remote/ControlTls.hpp"
 #include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/LineStream.hpp"
 
@@ -28,7 +29,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
         work_(asio::make_work_guard(io_)),
         connectTimer_(io_),
         retryTimer_(io_),
-        backoff_(owner.settings_.reconnectMin) {}
+        backoff_(owner.settings_.reconnectMin),
+        tls_(owner.settings_.tls ? makeClientTlsContext() : nullptr) {}
 
   asio::io_context& io() { return io_; }
 
@@ -42,6 +44,10 @@ class RemoteMixer::Link final : public LineStream::Listener {
     if (socket_) {
       boost::system::error_code ignored;
       socket_->close(ignored);
+    }
+    if (handshaking_) {
+      boost::system::error_code ignored;
+      handshaking_->next_layer().close(ignored);
     }
     if (stream_) {
       stream_->close();
@@ -70,17 +76,55 @@ class RemoteMixer::Link final : public LineStream::Listener {
         retryLater();
         return;
       }
-      stream_ = std::make_shared<LineStream>(std::move(*socket_), *this);
-      socket_.reset();
-      stream_->start(owner_.settings_.idleTimeout);
-      Hello hello;
-      if (!owner_.settings_.secret.empty()) {
-        nonce_ = makeNonce();
-        serverNonce_.clear();
-        hello.nonce = nonce_;
+      if (tls_) {
+        secure();
+        return;
       }
-      stream_->send(serialize(hello));
+      binding_.clear();
+      begin(std::make_shared<LineStream>(std::move(*socket_), *this));
+      socket_.reset();
     });
+  }
+
+  // TLS on the connected socket, bounded by connectTimeout like the connect itself.
+  void secure() {
+    handshaking_ = std::make_shared<TlsStream>(std::move(*socket_), *tls_);
+    socket_.reset();
+    connectTimer_.expires_after(owner_.settings_.connectTimeout);
+    connectTimer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && handshaking_) {
+        boost::system::error_code ignored;
+        handshaking_->next_layer().close(ignored);
+      }
+    });
+    handshaking_->async_handshake(
+        asio::ssl::stream_base::client, [this](const boost::system::error_code& ec) {
+          connectTimer_.cancel();
+          auto stream = std::move(handshaking_);
+          if (stopping_) {
+            return;
+          }
+          binding_ = ec ? std::string() : channelBinding(*stream);
+          if (binding_.empty()) {
+            noteRefusal("no TLS with the mixer (does it run with --tls?): " +
+                        (ec ? ec.message() : std::string("no exporter value")));
+            retryLater();
+            return;
+          }
+          begin(std::make_shared<LineStream>(std::move(*stream), *this));
+        });
+  }
+
+  void begin(std::shared_ptr<LineStream> stream) {
+    stream_ = std::move(stream);
+    stream_->start(owner_.settings_.idleTimeout);
+    Hello hello;
+    if (!owner_.settings_.secret.empty()) {
+      nonce_ = makeNonce();
+      serverNonce_.clear();
+      hello.nonce = nonce_;
+    }
+    stream_->send(serialize(hello));
   }
 
   // ---- from the caller's thread (posted) ----
@@ -322,7 +366,8 @@ class RemoteMixer::Link final : public LineStream::Listener {
         refuse("the mixer sent a bad challenge");
       } else {
         serverNonce_ = challenge->nonce;
-        send(Authenticate{handshakeProof(secret, HandshakeSide::kClient, nonce_, serverNonce_)});
+        send(Authenticate{
+            handshakeProof(secret, HandshakeSide::kClient, nonce_, serverNonce_, binding_)});
       }
       return;
     }
@@ -334,8 +379,9 @@ class RemoteMixer::Link final : public LineStream::Listener {
     } else if (hello->version != kProtocolVersion) {
       refuse("the mixer speaks protocol version " + std::to_string(hello->version) + ", not " +
              std::to_string(kProtocolVersion));
-    } else if (!secret.empty() && !verifyHandshakeProof(secret, HandshakeSide::kServer, nonce_,
-                                                        serverNonce_, hello->proof)) {
+    } else if (!secret.empty() &&
+               !verifyHandshakeProof(secret, HandshakeSide::kServer, nonce_, serverNonce_,
+                                     hello->proof, binding_)) {
       // A server without the secret (or one that skipped the challenge) is not ours to trust
       // with calls' media keys.
       refuse("the mixer did not prove it knows the secret");
@@ -349,11 +395,13 @@ class RemoteMixer::Link final : public LineStream::Listener {
   }
 
   void refuse(std::string why) {
-    {
-      std::lock_guard lock(owner_.mutex_);
-      owner_.shared_.refusal = std::move(why);
-    }
+    noteRefusal(std::move(why));
     drop();
+  }
+
+  void noteRefusal(std::string why) {
+    std::lock_guard lock(owner_.mutex_);
+    owner_.shared_.refusal = std::move(why);
   }
 
   void greeted(const std::string& mediaAddress) {
@@ -420,6 +468,10 @@ class RemoteMixer::Link final : public LineStream::Listener {
   asio::steady_timer retryTimer_;
   std::chrono::milliseconds backoff_;
   std::unique_ptr<tcp::socket> socket_;  // while connecting
+  // With settings.tls: the client context, and the stream during its TLS handshake.
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<TlsStream> handshaking_;
+  std::string binding_;  // the connection's TLS exporter value; "" without TLS
   std::shared_ptr<LineStream> stream_;
   bool stopping_ = false;
   uint64_t generation_ = 0;  // of the greeted connection; 0: none

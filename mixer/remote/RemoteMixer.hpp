@@ -36,6 +36,8 @@ struct RemoteMixerSettings {
   // Non-empty: prove it to the server and accept only a server that proves it back
   // (mixer/remote/Handshake.hpp). Empty: a server that asks for one is refused.
   std::string secret;
+  // TLS 1.3 to a server that runs it (mixer/remote/ControlTls.hpp); only with a secret.
+  bool tls = false;
 };
 
 class RemoteMixer final : public Control {

@@ -146,7 +146,7 @@ wait_for_port() {
 
 # start_mixer: confab-mixer on a free loopback port (MIXER_PORT; the same one again when it was
 # started before) with the RTP range confab would have used, advertising 127.0.0.1 as its media
-# address, wanting the secret in $WORK/mixer.secret (made on the first start; start_confab gives
+# address, over TLS and wanting the secret in $WORK/mixer.secret (made on the first start; start_confab gives
 # confab the same file, or CONFAB_MIXER_SECRET_FILE); its log appended to $WORK/confab-mixer.log.
 # Returns once it accepts control connections.
 start_mixer() {
@@ -157,7 +157,7 @@ start_mixer() {
   # The control protocol authenticated, as on a real network (docs/mixer-protocol.md).
   [[ -f "$WORK/mixer.secret" ]] || openssl rand -hex 32 >"$WORK/mixer.secret"
   "$MIXER_BIN" --listen "127.0.0.1:$MIXER_PORT" --media-address 127.0.0.1 \
-    --secret-file "$WORK/mixer.secret" \
+    --secret-file "$WORK/mixer.secret" --tls \
     --rtp-ports "${CONFAB_RTP_PORTS:-21000-22999}" >>"$MIXER_LOG" 2>&1 &
   MIXER_PID=$!
   local deadline=$((SECONDS + 15))
@@ -196,7 +196,7 @@ start_confab() {
   if [[ -n "$MIXER_BIN" ]]; then
     [[ -n "$MIXER_PID" ]] || start_mixer
     mixer_options=(--mixer "127.0.0.1:$MIXER_PORT"
-      --mixer-secret-file "${CONFAB_MIXER_SECRET_FILE:-$WORK/mixer.secret}")
+      --mixer-secret-file "${CONFAB_MIXER_SECRET_FILE:-$WORK/mixer.secret}" --mixer-tls yes)
   fi
   # KEEP_PORTS=1: a restart on the ports of the last start (whatever the old connections left).
   if [[ "${KEEP_PORTS:-0}" != 1 || -z "$SIP_PORT" ]]; then

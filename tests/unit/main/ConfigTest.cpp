@@ -87,6 +87,7 @@ constexpr const char* kEveryOption =
     "media-address = 198.51.100.7\n"
     "mixer = 192.0.2.9:7070\n"
     "mixer-secret-file = /etc/confab/mixer.secret\n"
+    "mixer-tls = yes\n"
     "log-level = debug\n"
     "stop-wait = 12\n"
     "room = sales:Sales Team\n"
@@ -123,6 +124,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
   EXPECT_EQ(c.mixer, endpoint("192.0.2.9", 7070));
   EXPECT_EQ(c.mixerSecretFile, "/etc/confab/mixer.secret");
+  EXPECT_TRUE(c.mixerTls);
   EXPECT_EQ(c.logLevel, LogLevel::kDebug);
   EXPECT_EQ(c.stopWait, std::chrono::seconds(12));
   EXPECT_EQ(c.rooms, (std::vector<Room>{{"sales", "Sales Team"}, {"42", "42"}}));
@@ -190,6 +192,7 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "media-address",
                            "mixer",
                            "mixer-secret-file",
+                           "mixer-tls",
                            "log-level",
                            "stop-wait",
                            "room",
@@ -258,6 +261,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "192.0.2.9:7070",
       "--mixer-secret-file",
       "/etc/confab/mixer.secret",
+      "--mixer-tls",
+      "yes",
       "--log-level",
       "debug",
       "--stop-wait",
@@ -481,6 +486,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{"--tls-cert", "/c.pem"}, "tls-cert", "tls-key is needed too"},
         // The control protocol carries SRTP keys: off this machine only with the shared secret.
         BadValue{{"--mixer", "192.0.2.9:7070"}, "mixer", "needs mixer-secret-file"},
+        BadValue{{"--mixer", "127.0.0.1:7070", "--mixer-tls", "yes"}, "mixer-tls",
+                 "needs mixer-secret-file"},
         BadValue{{"--tls-key", "/k.pem"}, "tls-key", "tls-cert is needed too"},
         BadValue{{"--register", "sip:1000@pbx"}, "register", "AOR,REGISTRAR"},
         BadValue{{"--register", "sip:1000@pbx,h,u,60,r,extra"}, "register", "AOR,REGISTRAR"},
@@ -689,6 +696,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--media-address",
                              "--mixer",
                              "--mixer-secret-file",
+                             "--mixer-tls",
                              "--log-level",
                              "--room",
                              "--sip-t1-ms",

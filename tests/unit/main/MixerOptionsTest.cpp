@@ -54,8 +54,10 @@ TEST(MixerOptions, EveryOption) {
   MixerOptions o = expectOptions(
       parseArgs({"--listen", "[::1]:7100", "--rtp-address", "192.0.2.5", "--rtp-ports",
                  "30000-30099", "--media-address", "198.51.100.9", "--mixer-threads", "3",
-                 "--rtp-timeout", "15", "--secret-file", "/etc/confab/mixer.secret"}));
+                 "--rtp-timeout", "15", "--secret-file", "/etc/confab/mixer.secret",
+                 "--tls"}));
   EXPECT_EQ(o.secretFile, "/etc/confab/mixer.secret");
+  EXPECT_TRUE(o.tls);
   EXPECT_EQ(o.listen, (Endpoint{ip::make_address("::1"), 7100}));
   EXPECT_EQ(o.rtpAddress, ip::make_address("192.0.2.5"));
   EXPECT_EQ(o.rtpPorts, (PortRange{30000, 30099}));
@@ -90,6 +92,7 @@ TEST(MixerOptions, ListeningBeyondLoopbackNeedsASecret) {
   EXPECT_EQ(expectOptions(parseArgs({"--listen", "192.0.2.5:7070", "--secret-file", "/s"})).listen,
             (Endpoint{ip::make_address("192.0.2.5"), 7070}));
   EXPECT_EQ(expectOptions(parseArgs({"--listen", "[::1]:7070"})).secretFile, "");
+  EXPECT_THAT(expectError(parseArgs({"--tls"})), HasSubstr("--tls needs --secret-file"));
 }
 
 TEST(MixerOptions, HelpAndVersion) {
@@ -97,7 +100,7 @@ TEST(MixerOptions, HelpAndVersion) {
   ASSERT_TRUE(std::holds_alternative<Exit>(help));
   for (const char* option :
        {"--listen", "--rtp-address", "--rtp-ports", "--media-address", "--mixer-threads",
-        "--rtp-timeout", "--secret-file", "127.0.0.1:7070"}) {
+        "--rtp-timeout", "--secret-file", "--tls", "127.0.0.1:7070"}) {
     EXPECT_THAT(std::get<Exit>(help).text, HasSubstr(option)) << option;
   }
   auto version = parseArgs({"--version"});

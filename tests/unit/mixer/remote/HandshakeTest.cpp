@@ -48,15 +48,30 @@ TEST(MixerHandshake, AProofHoldsOnlyForItsSecretSideAndNonces) {
 }
 
 // The wire format, pinned by values computed apart from this code (Python's hmac module over
-// length byte + label, length byte + client nonce, length byte + server nonce), so that a
-// confab and a confab-mixer of different builds keep agreeing.
+// length byte + label, length byte + client nonce, length byte + server nonce, length byte +
+// binding), so that a confab and a confab-mixer of different builds keep agreeing.
 TEST(MixerHandshake, ProofsMatchAnIndependentComputation) {
   const std::string c(64, '1');
   const std::string s(64, '2');
   EXPECT_EQ(handshakeProof(kSecret, HandshakeSide::kServer, c, s),
-            "68ca8b1e722a74241ef08454dd8687ebf84b9cfae3536b2daac90b9004200b37");
+            "27c9b78de1ba041da43c8bda70376f17b66a6c97b9538be230faee537f50c45e");
   EXPECT_EQ(handshakeProof(kSecret, HandshakeSide::kClient, c, s),
-            "3ad3f0143e6680ac52f928c4a204e5c71054c7c3681e9799e919c87aca36bd00");
+            "807f52ee1b6b33133725ccdf1397833755cedfa7f449030387aa7def0dc5028c");
+  EXPECT_EQ(handshakeProof(kSecret, HandshakeSide::kClient, c, s, std::string(64, '3')),
+            "e3ba66053ca658d8a5584d0d03cec3acb80f047c3b879ffa9d402c019047b239");
+}
+
+// Over TLS the proofs cover the session's exporter value: one made for another session (what a
+// man in the middle would relay) fails.
+TEST(MixerHandshake, AProofHoldsOnlyForItsTlsSession) {
+  const std::string c = makeNonce();
+  const std::string s = makeNonce();
+  const std::string mine = makeNonce();
+  const std::string proof = handshakeProof(kSecret, HandshakeSide::kClient, c, s, mine);
+  EXPECT_TRUE(verifyHandshakeProof(kSecret, HandshakeSide::kClient, c, s, proof, mine));
+  EXPECT_FALSE(verifyHandshakeProof(kSecret, HandshakeSide::kClient, c, s, proof, makeNonce()));
+  EXPECT_FALSE(verifyHandshakeProof(kSecret, HandshakeSide::kClient, c, s, proof))
+      << "nor without TLS";
 }
 
 TEST(MixerHandshake, SecretFilesAreTrimmedAndShortOnesRefused) {

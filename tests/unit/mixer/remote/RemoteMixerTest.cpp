@@ -40,9 +40,9 @@ using test::RecordingEvents;
 // confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
 class MixerServer {
  public:
-  MixerServer(PortRange ports, uint16_t controlPort = 0, std::string secret = {})
+  MixerServer(PortRange ports, uint16_t controlPort = 0, std::string secret = {}, bool tls = false)
       : mixer_(settings(ports)),
-        server_(io_, mixer_, serverSettings(controlPort, std::move(secret))) {
+        server_(io_, mixer_, serverSettings(controlPort, std::move(secret), tls)) {
     ec_ = server_.start();
     port_ = server_.localEndpoint().port();
     thread_ = std::thread([this] { io_.run(); });
@@ -75,9 +75,10 @@ class MixerServer {
     s.rtpTimeout = 30s;
     return s;
   }
-  static ControlServerSettings serverSettings(uint16_t port, std::string secret) {
+  static ControlServerSettings serverSettings(uint16_t port, std::string secret, bool tls) {
     ControlServerSettings s;
     s.secret = std::move(secret);
+    s.tls = tls;
     s.listen = {asio::ip::make_address_v4("127.0.0.1"), port};
     s.mediaAddress = "127.0.0.1";
     s.statsInterval = 100ms;  // stats arrive quickly in tests
@@ -559,6 +560,59 @@ TEST(MixerRemote, OnlyClientsThatProveTheSecretAreServed) {
   RemoteMixer mixer(settings);
   EXPECT_FALSE(mixer.waitUntilReady(500ms));
   EXPECT_THAT(mixer.refusal(), ::testing::HasSubstr("did not prove"));
+}
+
+// TLS on the control connection (mixer/remote/ControlTls.hpp): a client with TLS and the secret
+// is served as over plain TCP, DTMF and stats included; a plain client gets nothing from a TLS
+// server (not even a line), and a TLS client says why a plain server will not do.
+TEST(MixerRemote, TlsCarriesTheProtocolAndPlainPeersAreRefused) {
+  const std::string secret = "0123456789abcdef0123456789abcdef-over-tls";
+  MixerServer server({44440, 44449}, 0, secret, true);
+  ASSERT_FALSE(server.startError()) << server.startError().message();
+  auto settings = clientSettings(server.endpoint());
+  settings.secret = secret;
+  settings.tls = true;
+  {
+    RemoteMixer mixer(settings);
+    ASSERT_TRUE(mixer.waitUntilReady(5s, 4)) << mixer.refusal();
+    const MixId mix = mixer.createMix(RoomSettings{});
+    auto reservation = mixer.reserve();
+    ASSERT_TRUE(reservation);
+    ASSERT_TRUE(mixer.join(reservation->id, mix, pcmu()));
+    LoopbackPhone phone(Codec::kPcmu, 0, 0, reservation->rtpPort);
+    RecordingEvents events;
+    auto next = std::chrono::steady_clock::now();
+    for (int i = 0; i < 30; ++i) {
+      phone.sendFrame();
+      if (i >= 20 && i < 26) {
+        phone.sendDigit(5, i - 20);
+      }
+      next += 20ms;
+      std::this_thread::sleep_until(next);
+    }
+    ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.digits.empty(); }));
+    EXPECT_EQ(events.digits.front(), std::make_pair(reservation->id, '5'));
+    ASSERT_TRUE(pumpUntil(mixer, events, [&] {
+      auto media = mixer.endpointStats(reservation->id);
+      return media && media->packetsReceived >= 30;
+    }));
+  }
+  {
+    RawClient plain(server.endpoint());
+    plain.send(serialize(Hello{}));
+    EXPECT_EQ(plain.receive(), "") << "no protocol line in clear";
+  }
+  auto plainSettings = settings;
+  plainSettings.tls = false;
+  RemoteMixer plainClient(plainSettings);
+  EXPECT_FALSE(plainClient.waitUntilReady(500ms));
+
+  MixerServer plainServer({44450, 44459}, 0, secret, false);
+  auto tlsToPlain = settings;
+  tlsToPlain.server = plainServer.endpoint();
+  RemoteMixer tlsClient(tlsToPlain);
+  EXPECT_FALSE(tlsClient.waitUntilReady(500ms));
+  EXPECT_THAT(tlsClient.refusal(), ::testing::HasSubstr("no TLS with the mixer"));
 }
 
 TEST(MixerRemote, LinesSplitAtEveryByteArriveWhole) {
