@@ -248,12 +248,20 @@ if [[ "$mode" == package ]]; then
     die "apt-get install ./$name failed"
   step_done "apt-get install the package"
   for path in /usr/bin/confab /usr/bin/confab-mixer /etc/confab/confab.conf \
-    /usr/lib/systemd/system/confab.service /usr/share/confab/sounds/en/enter-pin.wav \
+    /usr/lib/systemd/system/confab.service /usr/lib/systemd/system/confab-mixer.service \
+    /etc/confab/confab-mixer.env /etc/confab/mixer.secret /usr/share/confab/sounds/en/enter-pin.wav \
     /usr/share/confab/sounds/en/entry-tone.wav; do
     [[ -e "$root$path" ]] || die "the package did not install $path"
   done
-  in_root dpkg-query -W -f='${Conffiles}\n' confab | grep -q '/etc/confab/confab.conf' ||
-    die "/etc/confab/confab.conf is not a conffile"
+  for conffile in /etc/confab/confab.conf /etc/confab/confab-mixer.env; do
+    in_root dpkg-query -W -f='${Conffiles}\n' confab | grep -q "$conffile" ||
+      die "$conffile is not a conffile"
+  done
+  # The mixer secret: made once by the postinst, 64 hex digits, readable by root and confab only.
+  secret_mode="$(in_root stat -c '%a %U:%G' /etc/confab/mixer.secret)"
+  [[ "$secret_mode" == "640 root:confab" ]] || die "/etc/confab/mixer.secret is $secret_mode"
+  grep -Eqx '[0-9a-f]{64}' "$root/etc/confab/mixer.secret" ||
+    die "/etc/confab/mixer.secret does not hold 64 hex digits"
   in_root getent passwd confab >/dev/null || die "the package did not create the user confab"
   [[ -L "$root/etc/systemd/system/multi-user.target.wants/confab.service" ]] ||
     die "the package did not enable confab.service (no multi-user.target.wants link)"
@@ -316,8 +324,8 @@ PYEOF
   # to be enough.
   in_root apt-get install -y -qq --no-install-recommends systemd systemd-sysv >>"$root/root/run.log" 2>&1 ||
     die "apt-get install systemd failed"
-  verify="$(systemd-analyze verify --root="$root" confab.service 2>&1)" ||
-    die "systemd-analyze verify confab.service: $verify"
+  verify="$(systemd-analyze verify --root="$root" confab.service confab-mixer.service 2>&1)" ||
+    die "systemd-analyze verify confab.service confab-mixer.service: $verify"
   say "systemd-analyze verify confab.service: ${verify:-no complaint}"
   step_done "systemd-analyze verify"
 
@@ -353,6 +361,23 @@ PYEOF
     stopped="$(in_container systemctl show confab -p Result -p ExecMainStatus)"
     grep -qx 'Result=success' <<<"$stopped" && grep -qx 'ExecMainStatus=0' <<<"$stopped" ||
       die "confab.service did not stop cleanly: $stopped"
+    # The packaged mixer as its own service, and confab on it with the packaged secret over TLS,
+    # as an operator would set up a mixer (here on the same machine).
+    in_container systemctl start confab-mixer || die "systemctl start confab-mixer failed"
+    printf '%s\n' "mixer = 127.0.0.1:7070" "mixer-secret-file = /etc/confab/mixer.secret" \
+      "mixer-tls = yes" >>"$root/etc/confab/confab.conf"
+    in_container systemctl start confab || die "systemctl start confab (remote mixer) failed"
+    until in_container journalctl -u confab --no-pager | grep -q '^.*confab: mixer at 127.0.0.1:7070$'; do
+      ((SECONDS < deadline)) || die "confab.service did not get confab-mixer.service: $(in_container journalctl -u confab -u confab-mixer --no-pager | tail -n 5)"
+      sleep 0.5
+    done
+    answered="$(probe options)" || die "OPTIONS to confab on the packaged mixer: '$answered'"
+    in_container journalctl -u confab-mixer --no-pager | grep -q 'clients authenticated over TLS' ||
+      die "confab-mixer.service did not run with the secret and TLS"
+    in_container systemctl stop confab confab-mixer || die "systemctl stop confab confab-mixer failed"
+    stopped="$(in_container systemctl show confab-mixer -p Result)"
+    grep -qx 'Result=success' <<<"$stopped" || die "confab-mixer.service did not stop cleanly: $stopped"
+    say "confab-mixer.service: started, confab on it with the packaged secret over TLS (OPTIONS $answered), stopped cleanly"
     exposure="$(in_container systemd-analyze security confab --no-pager 2>/dev/null | tail -n 1 || true)"
     say "systemctl reload and stop: clean; systemd-analyze security: ${exposure#→ }"
     in_container systemctl poweroff 2>/dev/null || true
