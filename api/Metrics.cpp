@@ -132,8 +132,9 @@ Reply getMetrics(const Context& context, const Request& /*request*/, const Param
                "sent), method and final status (408: timed out; 0: none).");
       for (const auto& [end, count] : *transactions) {
         m.sample(std::string("confab_sip_transactions_total{side=\"") +
-                     (end.server ? "server" : "client") + "\",method=\"" + std::string(end.method) +
-                     "\",status=\"" + std::to_string(end.status) + "\"}",
+                     (end.server ? "server" : "client") + "\",method=\"" +
+                     std::string(end.method) + "\",status=\"" + std::to_string(end.status) +
+                     "\"}",
                  count);
       }
     }

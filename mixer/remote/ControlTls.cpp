@@ -9,6 +9,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "mixer/remote/Handshake.hpp"
+
 namespace confab::mixer::remote {
 
 namespace asio = boost::asio;
@@ -95,13 +97,7 @@ std::string channelBinding(TlsStream& stream) {
                                  sizeof kLabel - 1, nullptr, 0, 0) != 1) {
     return {};
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kDigits[b >> 4U];
-    out += kDigits[b & 0x0FU];
-  }
-  return out;
+  return toHex(bytes.data(), bytes.size());
 }
 
 }  // namespace confab::mixer::remote

@@ -11,9 +11,7 @@
 
 namespace confab::mixer::remote {
 
-namespace {
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
+std::string toHex(const unsigned char* bytes, std::size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(size * 2);
@@ -23,6 +21,8 @@ std::string hex(const unsigned char* bytes, std::size_t size) {
   }
   return out;
 }
+
+namespace {
 
 std::string_view label(HandshakeSide side) {
   return side == HandshakeSide::kClient ? "confab-mixer client" : "confab-mixer server";
@@ -50,7 +50,7 @@ std::string makeNonce() {
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     throw std::runtime_error("RAND_bytes failed: no random nonce for the mixer handshake");
   }
-  return hex(bytes.data(), bytes.size());
+  return toHex(bytes.data(), bytes.size());
 }
 
 std::string handshakeProof(std::string_view secret,
@@ -72,7 +72,7 @@ std::string handshakeProof(std::string_view secret,
            &size) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed in the mixer handshake");
   }
-  return hex(mac.data(), size);
+  return toHex(mac.data(), size);
 }
 
 bool verifyHandshakeProof(std::string_view secret,

@@ -43,6 +43,9 @@ bool verifyHandshakeProof(std::string_view secret,
                           std::string_view proof,
                           std::string_view binding = {});
 
+// 'size' bytes as lowercase hex digits (nonces, proofs, the TLS binding).
+std::string toHex(const unsigned char* bytes, std::size_t size);
+
 // True for exactly 64 hex digits.
 bool isNonce(std::string_view text);
 

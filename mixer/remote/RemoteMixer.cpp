@@ -386,10 +386,7 @@ class RemoteMixer::Link final : public LineStream::Listener {
       // with calls' media keys.
       refuse("the mixer did not prove it knows the secret");
     } else {
-      {
-        std::lock_guard lock(owner_.mutex_);
-        owner_.shared_.refusal.clear();
-      }
+      noteRefusal({});
       greeted(hello->mediaAddress);
     }
   }

@@ -121,6 +121,19 @@ bool pumpUntil(Control& mixer,
   return true;
 }
 
+// 30 frames of 20 ms in real time, the 21st to 26th carrying RFC 4733 event 'digit'.
+void sendFramesWithDigit(LoopbackPhone& phone, uint8_t digit) {
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) {
+    phone.sendFrame();
+    if (i >= 20 && i < 26) {
+      phone.sendDigit(digit, i - 20);
+    }
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+  }
+}
+
 // What a PCMU caller that can press keys (RFC 4733) negotiates.
 MediaParams pcmu() {
   return test::mediaParams(Codec::kPcmu, 0, 42);
@@ -146,15 +159,7 @@ TEST(MixerRemote, ReserveJoinDtmfAndStatsOverTcp) {
 
   LoopbackPhone phone(Codec::kPcmu, 0, 0, reservation->rtpPort);  // sends silence
   RecordingEvents events;
-  auto next = std::chrono::steady_clock::now();
-  for (int i = 0; i < 30; ++i) {
-    phone.sendFrame();
-    if (i >= 20 && i < 26) {
-      phone.sendDigit(7, i - 20);
-    }
-    next += 20ms;
-    std::this_thread::sleep_until(next);
-  }
+  sendFramesWithDigit(phone, 7);
   ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.digits.empty(); }));
   EXPECT_EQ(events.digits.front(), std::make_pair(reservation->id, '7'));
 
@@ -581,15 +586,7 @@ TEST(MixerRemote, TlsCarriesTheProtocolAndPlainPeersAreRefused) {
     ASSERT_TRUE(mixer.join(reservation->id, mix, pcmu()));
     LoopbackPhone phone(Codec::kPcmu, 0, 0, reservation->rtpPort);
     RecordingEvents events;
-    auto next = std::chrono::steady_clock::now();
-    for (int i = 0; i < 30; ++i) {
-      phone.sendFrame();
-      if (i >= 20 && i < 26) {
-        phone.sendDigit(5, i - 20);
-      }
-      next += 20ms;
-      std::this_thread::sleep_until(next);
-    }
+    sendFramesWithDigit(phone, 5);
     ASSERT_TRUE(pumpUntil(mixer, events, [&] { return !events.digits.empty(); }));
     EXPECT_EQ(events.digits.front(), std::make_pair(reservation->id, '5'));
     ASSERT_TRUE(pumpUntil(mixer, events, [&] {
