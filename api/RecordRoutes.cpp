@@ -10,7 +10,6 @@ namespace confab::api::routes {
 
 namespace {
 
-constexpr std::size_t kMaxPage = 500;
 
 // The query of a records route, for the key asking; or the problem with it.
 std::variant<policy::RecordQuery, Problem> recordQuery(const Context& context) {
@@ -22,7 +21,7 @@ std::variant<policy::RecordQuery, Problem> recordQuery(const Context& context) {
     const bool number = ec == std::errc() && end == value.data() + value.size();
     if (name == "limit") {
       if (!number || n < 1 || n > static_cast<int64_t>(kMaxPage)) {
-        errors.push_back({name, "a whole number from 1 to 500"});
+        errors.push_back({name, "a whole number from 1 to " + std::to_string(kMaxPage)});
       } else {
         query.limit = static_cast<std::size_t>(n);
       }

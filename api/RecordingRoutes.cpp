@@ -13,7 +13,9 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -178,6 +180,26 @@ std::string recordingName(const std::string& roomKey, std::string_view extension
 }
 
 Reply listRecordings(const Context& context, const Request& /*request*/, const Params& params) {
+  // Paging (keyset, as /v1/rooms): 'limit' per page, 'after' the last name of the page before.
+  std::size_t limit = kDefaultPage;
+  std::string after;
+  std::vector<FieldError> errors;
+  for (const auto& [name, value] : *context.query) {
+    if (name == "limit") {
+      std::size_t n = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > kMaxPage) {
+        errors.push_back({name, "a whole number from 1 to " + std::to_string(kMaxPage)});
+      } else {
+        limit = n;
+      }
+    } else if (name == "after") {
+      after = value;
+    }
+  }
+  if (!errors.empty()) {
+    return badRequest("bad query parameters", std::move(errors));
+  }
   auto found = recordingsOf(context, params);
   if (auto* problem = std::get_if<Problem>(&found)) {
     return std::move(*problem);
@@ -212,19 +234,40 @@ Reply listRecordings(const Context& context, const Request& /*request*/, const P
                        "cannot read the recordings folder: " + ec.message());
   }
   // Newest first: by the UTC stamp in the name, which is when the recording started.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  const auto newerFirst = [](const Entry& a, const Entry& b) {
     return a.stamp != b.stamp ? a.stamp > b.stamp : a.name > b.name;
-  });
+  };
+  std::sort(entries.begin(), entries.end(), newerFirst);
+  auto first = entries.begin();
+  if (!after.empty()) {
+    // Whatever sorts after the name given, whether or not that file is still there.
+    const auto parsed = parseName(after, room.key);
+    if (!parsed) {
+      return badRequest("bad query parameters",
+                        {{"after", "the name of one of this room's recordings"}});
+    }
+    const Entry mark{after, std::string(parsed->stamp), parsed->extension, 0};
+    first = std::upper_bound(entries.begin(), entries.end(), mark, newerFirst);
+  }
+  const auto last = entries.end() - first > static_cast<std::ptrdiff_t>(limit)
+                        ? first + static_cast<std::ptrdiff_t>(limit)
+                        : entries.end();
   const std::string now = recordingNow(*live, room.key);
   boost::json::array out;
-  for (const auto& entry : entries) {
+  for (const auto& entry : std::span(first, last)) {
     out.push_back(boost::json::object{{"name", entry.name},
                                       {"format", entry.extension->format},
                                       {"bytes", entry.bytes},
                                       {"started", rfc3339(entry.stamp)},
                                       {"recording", entry.name == now}});
   }
-  return Json{http::status::ok, boost::json::object{{"recordings", std::move(out)}}};
+  boost::json::object page{{"recordings", std::move(out)}};
+  if (last != entries.end()) {
+    page["next"] = "/v1/rooms/" + urlPart(param(params, "id")) +
+                   "/recordings?after=" + urlPart(std::prev(last)->name) +
+                   "&limit=" + std::to_string(limit);
+  }
+  return Json{http::status::ok, std::move(page)};
 }
 
 Reply getRecording(const Context& context, const Request& request, const Params& params) {

@@ -15,9 +15,6 @@ namespace confab::api::routes {
 
 namespace {
 
-constexpr std::size_t kDefaultPage = 100;
-constexpr std::size_t kMaxPage = 500;
-
 double millis(uint32_t units, uint32_t clockRate) {
   return clockRate == 0 ? 0.0 : static_cast<double>(units) * 1000.0 / clockRate;
 }

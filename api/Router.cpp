@@ -554,6 +554,7 @@ Reply listRegistrations(const Context& context,
 constexpr std::array<std::string_view, 1> kEventsQuery = {"room"};
 constexpr std::array<std::string_view, 4> kRecordsQuery = {"tenant", "room", "limit", "after"};
 constexpr std::array<std::string_view, 4> kRoomListQuery = {"tenant", "q", "limit", "after"};
+constexpr std::array<std::string_view, 2> kPageQuery = {"limit", "after"};
 
 // Readiness (a load balancer sends calls here only while this is 200): the policy store answers
 // and the mixer can give new calls media. 503 names what is not ready.
@@ -606,7 +607,8 @@ const std::array kRoutes{
     Route{"/v1/rooms/{id}/recording", http::verb::post, &startRecording, Access::kWrite, {},
           Creates::kLive},
     Route{"/v1/rooms/{id}/recording", http::verb::delete_, &stopRecording, Access::kWrite},
-    Route{"/v1/rooms/{id}/recordings", http::verb::get, &routes::listRecordings, Access::kRead},
+    Route{"/v1/rooms/{id}/recordings", http::verb::get, &routes::listRecordings, Access::kRead,
+          kPageQuery},
     Route{"/v1/rooms/{id}/recordings/{name}", http::verb::get, &routes::getRecording,
           Access::kRead},
     Route{"/v1/rooms/{id}/recordings/{name}", http::verb::delete_, &routes::deleteRecording,
@@ -636,7 +638,10 @@ const std::array kRoutes{
     // Not idempotent, like keys: a replay would show the secret a second time.
     Route{"/v1/webhooks", http::verb::post, &routes::createWebhook, Access::kWrite},
     Route{"/v1/webhooks/{id}", http::verb::get, &routes::getWebhook, Access::kRead},
+    Route{"/v1/webhooks/{id}", http::verb::patch, &routes::changeWebhook, Access::kWrite},
     Route{"/v1/webhooks/{id}", http::verb::delete_, &routes::deleteWebhook, Access::kWrite},
+    Route{"/v1/webhooks/{id}/secret", http::verb::post, &routes::rotateWebhookSecret,
+          Access::kWrite},
     Route{"/v1/keys", http::verb::get, &routes::listKeys, Access::kOperatorRead},
     Route{"/v1/keys", http::verb::post, &routes::createKey, Access::kOperatorWrite},
     Route{"/v1/keys/{id}", http::verb::delete_, &routes::deleteKey, Access::kOperatorWrite},

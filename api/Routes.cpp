@@ -4,6 +4,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 
 namespace confab::api::routes {
@@ -20,6 +22,10 @@ std::string printable(std::string_view text) {
     out += "...";
   }
   return out;
+}
+
+std::string urlPart(std::string_view text) {
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 const std::string& param(const Params& params, std::string_view name) {

@@ -80,6 +80,14 @@ inline std::variant<boost::json::object, Problem> jsonBody(
                   std::span<const std::string_view>(known.begin(), known.size()));
 }
 
+// Pages of a list: how many items when the request does not say, and the most it may ask for.
+inline constexpr std::size_t kDefaultPage = 100;
+inline constexpr std::size_t kMaxPage = 500;
+
+// 'text' percent-encoded but for RFC 3986 §2.3's unreserved characters: safe in a path segment
+// and in a query value of a link the API hands out.
+std::string urlPart(std::string_view text);
+
 // The same bound on counts (limits) the operator's command line has.
 inline constexpr int64_t kMaxCount = 1'000'000;
 
@@ -260,6 +268,9 @@ Reply deleteKey(const Context& context, const Request& request, const Params& pa
 Reply listWebhooks(const Context& context, const Request& request, const Params& params);
 Reply createWebhook(const Context& context, const Request& request, const Params& params);
 Reply getWebhook(const Context& context, const Request& request, const Params& params);
+Reply changeWebhook(const Context& context, const Request& request, const Params& params);
+// A new secret (shown once); the old one signs too for "overlapSeconds" (default a day).
+Reply rotateWebhookSecret(const Context& context, const Request& request, const Params& params);
 Reply deleteWebhook(const Context& context, const Request& request, const Params& params);
 
 }  // namespace confab::api::routes

@@ -4,6 +4,8 @@
 // token; a webhook of another tenant is as absent as one that does not exist (404).
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <optional>
 #include <boost/json/array.hpp>
 #include <cstdint>
 #include <string>
@@ -36,6 +38,9 @@ boost::json::object toJson(const policy::Webhook& w) {
   }
   boost::json::object out{
       {"id", w.id}, {"url", w.url}, {"events", std::move(events)}, {"created", w.created}};
+  // Until when the secret a rotation replaced still signs (Unix seconds); null when none does.
+  out["oldSecretUntil"] =
+      w.oldSecret.empty() ? boost::json::value(nullptr) : boost::json::value(w.oldSecretUntil);
   if (w.tenantId == 0) {
     out["tenant"] = nullptr;
   } else {
@@ -58,6 +63,27 @@ std::variant<policy::Webhook, Problem> visibleWebhook(const Context& context,
   }
   return std::move(*hook);
 }
+
+// What a webhook's url and events must be, beyond their types: event types webhooks send, and a
+// URL the sender may deliver to.
+std::optional<Problem> checkedSpec(const Context& context, const policy::Webhook& spec) {
+  for (const auto& type : spec.events) {
+    if (std::find(kEventTypes.begin(), kEventTypes.end(), type) == kEventTypes.end()) {
+      return problemWith(http::status::unprocessable_entity, "an event type webhooks do not send",
+                         {{"events", "\"" + printable(type) + "\" is none of " + typeList()}});
+    }
+  }
+  const bool allowPrivate = context.webhooks != nullptr && context.webhooks->allowPrivate;
+  if (auto why = webhookUrlProblem(spec.url, allowPrivate)) {
+    return problemWith(http::status::unprocessable_entity, "this URL cannot receive webhooks",
+                       {{"url", *why}});
+  }
+  return std::nullopt;
+}
+
+// The longest a replaced secret may go on signing: a week covers a receiver's release cycle.
+constexpr int64_t kMaxOverlapSeconds = 7 * 24 * 3600;
+constexpr int64_t kDefaultOverlapSeconds = 24 * 3600;
 
 }  // namespace
 
@@ -102,16 +128,8 @@ Reply createWebhook(const Context& context, const Request& request, const Params
   if (!object.contains("url")) {
     return badRequest("a webhook needs a url", {{"url", "required"}});
   }
-  for (const auto& type : spec.events) {
-    if (std::find(kEventTypes.begin(), kEventTypes.end(), type) == kEventTypes.end()) {
-      return problemWith(http::status::unprocessable_entity, "an event type webhooks do not send",
-                         {{"events", "\"" + printable(type) + "\" is none of " + typeList()}});
-    }
-  }
-  const bool allowPrivate = context.webhooks != nullptr && context.webhooks->allowPrivate;
-  if (auto why = webhookUrlProblem(spec.url, allowPrivate)) {
-    return problemWith(http::status::unprocessable_entity, "this URL cannot receive webhooks",
-                       {{"url", *why}});
+  if (auto problem = checkedSpec(context, spec)) {
+    return std::move(*problem);
   }
   auto made = context.store.createWebhook(spec);
   if (auto* error = std::get_if<policy::StoreError>(&made)) {
@@ -137,6 +155,7 @@ Reply getWebhook(const Context& context, const Request& /*request*/, const Param
   }
   const auto& hook = std::get<policy::Webhook>(found);
   auto out = toJson(hook);
+  std::string etag = entityTag(out);
   if (auto status = context.store.webhookStatus(hook.id)) {
     boost::json::object delivery{
         {"pending", status->pending}, {"failed", status->failed}, {"dropped", status->dropped}};
@@ -148,6 +167,68 @@ Reply getWebhook(const Context& context, const Request& /*request*/, const Param
                                                       : boost::json::value(status->lastError);
     out["delivery"] = std::move(delivery);
   }
+  return Json{http::status::ok, std::move(out), {{http::field::etag, std::move(etag)}}};
+}
+
+Reply changeWebhook(const Context& context, const Request& request, const Params& params) {
+  auto body = jsonBody(request, false, {"url", "events"});
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  auto found = visibleWebhook(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto hook = std::get<policy::Webhook>(std::move(found));
+  if (auto stale = checkIfMatch(request, entityTag(toJson(hook)))) {
+    return std::move(*stale);
+  }
+  // RFC 7396 merge: what the body names changes, the rest stays.
+  Fields fields(std::get<boost::json::object>(body));
+  fields.text("url", hook.url);
+  fields.texts("events", hook.events);
+  if (auto problem = fields.problem()) {
+    return std::move(*problem);
+  }
+  if (auto problem = checkedSpec(context, hook)) {
+    return std::move(*problem);
+  }
+  auto updated = context.store.updateWebhook(hook);
+  if (auto* error = std::get_if<policy::StoreError>(&updated)) {
+    return fromStore(*error);
+  }
+  auto out = toJson(std::get<policy::Webhook>(updated));
+  std::string etag = entityTag(out);
+  return Json{http::status::ok, std::move(out), {{http::field::etag, std::move(etag)}}};
+}
+
+Reply rotateWebhookSecret(const Context& context, const Request& request, const Params& params) {
+  auto body = jsonBody(request, true, {"overlapSeconds"});
+  if (auto* problem = std::get_if<Problem>(&body)) {
+    return std::move(*problem);
+  }
+  int64_t overlap = kDefaultOverlapSeconds;
+  if (const auto* v = std::get<boost::json::object>(body).if_contains("overlapSeconds")) {
+    if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > kMaxOverlapSeconds) {
+      return badRequest("members of the wrong type",
+                        {{"overlapSeconds", "a whole number of seconds from 0 to " +
+                                                std::to_string(kMaxOverlapSeconds)}});
+    }
+    overlap = v->as_int64();
+  }
+  auto found = visibleWebhook(context, params);
+  if (auto* problem = std::get_if<Problem>(&found)) {
+    return std::move(*problem);
+  }
+  auto rotated = context.store.rotateWebhookSecret(std::get<policy::Webhook>(found).id,
+                                                   std::chrono::seconds(overlap));
+  if (auto* error = std::get_if<policy::StoreError>(&rotated)) {
+    return fromStore(*error);
+  }
+  const auto& hook = std::get<policy::Webhook>(rotated);
+  boost::json::object out = toJson(hook);
+  // Shown this once, as at creation.
+  out["secret"] = hook.secret;
   return Json{http::status::ok, std::move(out)};
 }
 

@@ -320,7 +320,13 @@ void WebhookSender::run(int64_t webhookId) {
   request.set(http::field::content_type, "application/json");
   request.set("Confab-Event-Id", std::to_string(entry->id));
   request.set("Confab-Timestamp", std::to_string(timestamp));
-  request.set("Confab-Signature", webhookSignature(hook->secret, timestamp, entry->event));
+  // After a rotation the old secret signs too, until its overlap ends: a receiver that has not
+  // taken the new one yet still finds a signature it can check (the header is a list).
+  std::string signature = webhookSignature(hook->secret, timestamp, entry->event);
+  if (!hook->oldSecret.empty() && hook->oldSecretUntil > timestamp) {
+    signature += ", " + webhookSignature(hook->oldSecret, timestamp, entry->event);
+  }
+  request.set("Confab-Signature", signature);
   request.keep_alive(false);
   request.body() = entry->event;
   request.prepare_payload();

@@ -152,6 +152,9 @@ constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
          failed INTEGER NOT NULL DEFAULT 0,
          last_error TEXT NOT NULL DEFAULT '');
        CREATE INDEX webhook_outbox_by_webhook ON webhook_outbox(webhook_id, failed, id);)",
+    // 10: a webhook's secret rotated keeps the old one signing for a while (Unix seconds).
+    R"(ALTER TABLE webhooks ADD COLUMN old_secret TEXT NOT NULL DEFAULT '';
+       ALTER TABLE webhooks ADD COLUMN old_secret_until INTEGER NOT NULL DEFAULT 0;)",
 };
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -153,6 +154,10 @@ struct Webhook {
   std::string secret;               // "whsec_" and 43 characters of base64url
   std::vector<std::string> events;  // event types it wants ("participant.joined"); empty: all
   int64_t created = 0;              // Unix seconds
+  // The secret a rotation replaced, still signing beside the new one until oldSecretUntil (Unix
+  // seconds), so that receivers can take the new secret without losing deliveries meanwhile.
+  std::string oldSecret;
+  int64_t oldSecretUntil = 0;
 };
 
 // How a webhook's deliveries go, for people: what is queued, what failed, what was dropped.
@@ -194,7 +199,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -314,6 +319,12 @@ class Store {
   // Every webhook (nullopt), or one tenant's (0: the operator's), by id.
   [[nodiscard]] std::vector<Webhook> webhooks(std::optional<int64_t> tenantId = std::nullopt) const;
   StoreResult<bool> deleteWebhook(int64_t id);
+  // A webhook's url and events as 'spec' has them (same rules as createWebhook); its secret and
+  // tenant stay. kNotFound when it is gone.
+  StoreResult<Webhook> updateWebhook(const Webhook& spec);
+  // A new secret for the webhook; the one it replaces keeps signing too for 'overlap' (zero: it
+  // stops at once), so a receiver can switch without a gap.
+  StoreResult<Webhook> rotateWebhookSecret(int64_t id, std::chrono::seconds overlap);
   [[nodiscard]] std::optional<WebhookStatus> webhookStatus(int64_t id) const;
 
   // The outbox: an event accepted here is on disk before the caller goes on, so it is delivered

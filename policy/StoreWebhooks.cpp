@@ -3,6 +3,7 @@
 // receiver answered 2xx (or kept, marked failed, once the sender gives up). Bounded per webhook.
 #include <chrono>
 #include <string>
+#include <variant>
 
 #include "policy/Sqlite.hpp"
 #include "policy/Store.hpp"
@@ -24,7 +25,8 @@ constexpr std::size_t kMaxEventType = 64;
 // What a failure's text may hold in the store (it comes from the receiver's status line).
 constexpr std::size_t kMaxError = 300;
 
-constexpr const char* kWebhookColumns = "id, tenant_id, url, secret, events, created";
+constexpr const char* kWebhookColumns =
+    "id, tenant_id, url, secret, events, created, old_secret, old_secret_until";
 
 std::vector<std::string> splitTypes(const std::string& text) {
   std::vector<std::string> out;
@@ -50,6 +52,8 @@ Webhook webhookFrom(const Statement& s) {
   w.secret = s.text(3);
   w.events = splitTypes(s.text(4));
   w.created = s.integer(5);
+  w.oldSecret = s.text(6);
+  w.oldSecretUntil = s.integer(7);
   return w;
 }
 
@@ -75,9 +79,14 @@ std::string clipped(std::string_view error) {
   return out;
 }
 
-}  // namespace
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
-StoreResult<Webhook> Store::createWebhook(const Webhook& spec) {
+// The url and events of 'spec' checked, the events as the store keeps them (comma-separated).
+std::variant<std::string, StoreError> storedEvents(const Webhook& spec) {
   if (auto bad = checkText("url", spec.url, 1, kMaxUrl)) {
     return *bad;
   }
@@ -95,13 +104,22 @@ StoreResult<Webhook> Store::createWebhook(const Webhook& spec) {
     events += events.empty() ? "" : ",";
     events += type;
   }
+  return events;
+}
+
+}  // namespace
+
+StoreResult<Webhook> Store::createWebhook(const Webhook& spec) {
+  auto checked = storedEvents(spec);
+  if (auto* bad = std::get_if<StoreError>(&checked)) {
+    return *bad;
+  }
+  const auto& events = std::get<std::string>(checked);
   auto secret = token::random(kSecretPrefix);
   if (!secret) {
     return StoreError{StoreError::Kind::kIo, "no random bytes for a webhook secret"};
   }
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = unixNow();
   return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
     if (spec.tenantId != 0 && !tenant(spec.tenantId)) {
       return StoreError{StoreError::Kind::kNotFound,
@@ -140,6 +158,46 @@ std::optional<Webhook> Store::webhook(int64_t id) const {
 std::vector<Webhook> Store::webhooks(std::optional<int64_t> tenantId) const {
   return sqlite::rowsOfTenant<Webhook>(
       db_, std::string("SELECT ") + kWebhookColumns + " FROM webhooks", tenantId, webhookFrom);
+}
+
+StoreResult<Webhook> Store::updateWebhook(const Webhook& spec) {
+  auto checked = storedEvents(spec);
+  if (auto* bad = std::get_if<StoreError>(&checked)) {
+    return *bad;
+  }
+  return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
+    Statement update(db_, "UPDATE webhooks SET url = ?, events = ? WHERE id = ?");
+    update.bind(1, spec.url).bind(2, std::get<std::string>(checked)).bind(3, spec.id);
+    if (const int rc = update.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    if (sqlite3_changes(db_) == 0) {
+      return StoreError{StoreError::Kind::kNotFound, "no webhook " + std::to_string(spec.id)};
+    }
+    return *webhook(spec.id);
+  });
+}
+
+StoreResult<Webhook> Store::rotateWebhookSecret(int64_t id, std::chrono::seconds overlap) {
+  auto secret = token::random(kSecretPrefix);
+  if (!secret) {
+    return StoreError{StoreError::Kind::kIo, "no random bytes for a webhook secret"};
+  }
+  const int64_t until = overlap.count() > 0 ? unixNow() + overlap.count() : 0;
+  return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
+    // The secret being replaced is the one receivers know now, whatever an earlier rotation left.
+    Statement update(db_,
+                     "UPDATE webhooks SET old_secret = CASE WHEN ? > 0 THEN secret ELSE '' END, "
+                     "old_secret_until = ?, secret = ? WHERE id = ?");
+    update.bind(1, until).bind(2, until).bind(3, *secret).bind(4, id);
+    if (const int rc = update.step(); rc != SQLITE_DONE) {
+      return failure(db_, rc);
+    }
+    if (sqlite3_changes(db_) == 0) {
+      return StoreError{StoreError::Kind::kNotFound, "no webhook " + std::to_string(id)};
+    }
+    return *webhook(id);
+  });
 }
 
 StoreResult<bool> Store::deleteWebhook(int64_t id) {

@@ -41,7 +41,10 @@ def main():
             expected = "v1=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body,
                                         hashlib.sha256).hexdigest()
             fresh = timestamp.isdigit() and abs(int(timestamp) - time.time()) <= MAX_SKEW_S
-            valid = bool(secret) and fresh and hmac.compare_digest(expected, signature)
+            # After a rotation the header lists a signature per live secret: one must match.
+            valid = bool(secret) and fresh and any(
+                hmac.compare_digest(expected, candidate.strip())
+                for candidate in signature.split(","))
             entry = {"id": self.headers.get("Confab-Event-Id"), "valid": valid,
                      "content_type": self.headers.get("Content-Type")}
             try:

@@ -112,6 +112,51 @@ TEST_F(RecordingsTest, AListShowsTheRoomsOwnRecordingsNewestFirst) {
       http::status::not_found);
 }
 
+TEST_F(RecordingsTest, AListComesInPagesThatFollowOnWithoutGapsOrRepeats) {
+  // Seven recordings over seven days; two of them started in the same second (a .wav and .opus).
+  for (int day = 20; day < 26; ++day) {
+    file("1000-202611" + std::to_string(day) + "T063000Z.wav", 10);
+  }
+  file("1000-20261125T063000Z.opus", 10);
+  std::vector<std::string> seen;
+  std::string target = "/v1/rooms/1000/recordings?limit=3";
+  int pages = 0;
+  while (!target.empty() && pages < 10) {
+    const auto response = call(http::verb::get, target);
+    ASSERT_EQ(response.result(), http::status::ok) << target << ": " << response.body();
+    const auto page = jsonOf(response).as_object();
+    const auto& list = page.at("recordings").as_array();
+    EXPECT_LE(list.size(), 3U);
+    for (const auto& r : list) {
+      seen.emplace_back(r.at("name").as_string());
+    }
+    target = page.contains("next") ? std::string(page.at("next").as_string()) : "";
+    ++pages;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(seen, ::testing::ElementsAre(
+                        "1000-20261125T063000Z.wav", "1000-20261125T063000Z.opus",
+                        "1000-20261124T063000Z.wav", "1000-20261123T063000Z.wav",
+                        "1000-20261122T063000Z.wav", "1000-20261121T063000Z.wav",
+                        "1000-20261120T063000Z.wav"));
+
+  // A page after a name that was deleted meanwhile still starts where it would have.
+  const auto after = jsonOf(call(http::verb::get,
+                                 "/v1/rooms/1000/recordings?after=1000-20261123T120000Z.wav"));
+  ASSERT_EQ(after.at("recordings").as_array().size(), 4U);
+  EXPECT_EQ(after.at("recordings").as_array()[0].at("name"), "1000-20261123T063000Z.wav");
+  EXPECT_FALSE(after.as_object().contains("next"));
+
+  // Bad paging is a 400 naming the parameter; another room's name is not a place to start.
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"limit=0", "limit"}, {"limit=501", "limit"}, {"limit=x", "limit"},
+           {"after=100-20261125T063000Z.wav", "after"}, {"after=../etc", "after"}}) {
+    const auto response = call(http::verb::get, "/v1/rooms/1000/recordings?" + query);
+    EXPECT_EQ(response.result(), http::status::bad_request) << query;
+    EXPECT_EQ(problemFields(response), (std::vector<std::string>{field})) << query;
+  }
+}
+
 TEST_F(RecordingsTest, NoFolderYetIsAnEmptyList) {
   fs::remove_all(folder_);
   EXPECT_TRUE(names("1000").empty());

@@ -313,6 +313,35 @@ TEST_F(WebhooksTest, AnEventReachesARealReceiverSignedAndIsThenGoneFromTheOutbox
   EXPECT_EQ(counters_.retried, 0U);
 }
 
+TEST_F(WebhooksTest, AfterARotationBothSecretsSignUntilTheOverlapEnds) {
+  Receiver receiver(io_);
+  const auto webhook = hook(acme_, receiver.url());
+  auto rotated = std::get<policy::Webhook>(
+      keys_.store().rotateWebhookSecret(webhook.id, std::chrono::seconds(3600)));
+  auto delivery = sender();
+  delivery->start();
+  WebhookOutbox outbox(keys_.store(), counters_, delivery.get());
+  startConference(outbox);
+  ASSERT_TRUE(runUntil([&] { return counters_.delivered == 1; }));
+  ASSERT_EQ(receiver.got.size(), 1U);
+  const auto& got = receiver.got[0];
+  const std::string& timestamp = got.headers.at("confab-timestamp");
+  // The new one first, then the one the receiver may still hold.
+  EXPECT_EQ(got.headers.at("confab-signature"),
+            expectedSignature(rotated.secret, timestamp, got.body) + ", " +
+                expectedSignature(webhook.secret, timestamp, got.body));
+
+  // With no overlap left only the new secret signs.
+  rotated = std::get<policy::Webhook>(
+      keys_.store().rotateWebhookSecret(webhook.id, std::chrono::seconds(0)));
+  startConference(outbox, "4001@acme");
+  ASSERT_TRUE(runUntil([&] { return counters_.delivered == 2; }));
+  ASSERT_EQ(receiver.got.size(), 2U);
+  const auto& next = receiver.got[1];
+  EXPECT_EQ(next.headers.at("confab-signature"),
+            expectedSignature(rotated.secret, next.headers.at("confab-timestamp"), next.body));
+}
+
 TEST_F(WebhooksTest, A500IsRetriedWithTheSameEventIdUntilA2xx) {
   Receiver receiver(io_);
   receiver.answers = {http::status::internal_server_error, http::status::service_unavailable};
@@ -751,6 +780,112 @@ TEST_F(WebhookRoutesTest, AnotherTenantsWebhooksAreNotFoundAndTheOperatorSeesAll
   ASSERT_EQ(call(http::verb::delete_, "/v1/tenants/" + std::to_string(acme_)).result(),
             http::status::no_content);
   EXPECT_FALSE(keys_.store().webhook(std::stoll(id)));
+}
+
+TEST_F(WebhookRoutesTest, AWebhookIsChangedUnderItsETagAndKeepsItsSecret) {
+  auto made = call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/a"})",
+                   acmeKey_);
+  ASSERT_EQ(made.result(), http::status::created);
+  const auto id = std::to_string(jsonOf(made).at("id").as_int64());
+  const std::string secret(jsonOf(made).at("secret").as_string());
+  const auto read = call(http::verb::get, "/v1/webhooks/" + id, {}, acmeKey_);
+  const std::string etag(read[http::field::etag]);
+  ASSERT_FALSE(etag.empty());
+
+  auto request = apiRequest(http::verb::patch, "/v1/webhooks/" + id, acmeKey_,
+                            R"({"url":"http://hooks.acme.example/b","events":["conference.ended"]})");
+  request.set(http::field::if_match, etag);
+  const auto changed = router_.route(request, kClient);
+  ASSERT_EQ(changed.result(), http::status::ok) << changed.body();
+  EXPECT_EQ(jsonOf(changed).at("url"), "http://hooks.acme.example/b");
+  EXPECT_EQ(jsonOf(changed).at("events"), boost::json::parse(R"(["conference.ended"])"));
+  EXPECT_FALSE(jsonOf(changed).as_object().contains("secret"));
+  EXPECT_NE(changed[http::field::etag], etag);
+  const auto stored = keys_.store().webhook(std::stoll(id));
+  EXPECT_EQ(stored->url, "http://hooks.acme.example/b");
+  EXPECT_EQ(stored->secret, secret);
+
+  // The tag read before that change is stale now: 412, and nothing changes.
+  request.body() = R"({"url":"http://hooks.acme.example/c"})";
+  request.prepare_payload();
+  EXPECT_EQ(router_.route(request, kClient).result(), http::status::precondition_failed);
+  EXPECT_EQ(keys_.store().webhook(std::stoll(id))->url, "http://hooks.acme.example/b");
+
+  // The same rules as at creation, each naming its field; an unknown member is refused.
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"url":"ftp://x.example/"})", "url"},
+           {R"({"url":"http://127.0.0.1/"})", "url"},
+           {R"({"events":["participant.talking"]})", "events"},
+           {R"({"events":"participant.joined"})", "events"},
+           {R"({"secret":"whsec_mine"})", "secret"}}) {
+    const auto refused = call(http::verb::patch, "/v1/webhooks/" + id, body, acmeKey_);
+    EXPECT_TRUE(refused.result() == http::status::bad_request ||
+                refused.result() == http::status::unprocessable_entity)
+        << body << ": " << refused.result_int();
+    EXPECT_EQ(problemFields(refused), (std::vector<std::string>{field})) << body;
+  }
+  EXPECT_EQ(keys_.store().webhook(std::stoll(id))->url, "http://hooks.acme.example/b");
+  // Another tenant's, or a read-only key: as for the other routes.
+  EXPECT_EQ(call(http::verb::patch, "/v1/webhooks/" + id, R"({"url":"http://evil.example/"})",
+                 globexKey_)
+                .result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::post, "/v1/webhooks/" + id + "/secret", {}, globexKey_).result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::patch, "/v1/webhooks/" + id, R"({"url":"http://x.example/"})",
+                 keys_.bearer(acme_, true))
+                .result(),
+            http::status::forbidden);
+}
+
+TEST_F(WebhookRoutesTest, ARotatedSecretIsShownOnceAndTheOldOneSignsForTheOverlapOnly) {
+  auto made = call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/"})",
+                   acmeKey_);
+  ASSERT_EQ(made.result(), http::status::created);
+  const auto id = jsonOf(made).at("id").as_int64();
+  const std::string first(jsonOf(made).at("secret").as_string());
+  const auto path = "/v1/webhooks/" + std::to_string(id) + "/secret";
+
+  // Default: a day of overlap.
+  const auto rotated = call(http::verb::post, path, {}, acmeKey_);
+  ASSERT_EQ(rotated.result(), http::status::ok) << rotated.body();
+  const std::string second(jsonOf(rotated).at("secret").as_string());
+  EXPECT_TRUE(second.starts_with("whsec_"));
+  EXPECT_NE(second, first);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto until = jsonOf(rotated).at("oldSecretUntil").as_int64();
+  EXPECT_NEAR(static_cast<double>(until - now), 86400.0, 5.0);
+  auto stored = keys_.store().webhook(id);
+  EXPECT_EQ(stored->secret, second);
+  EXPECT_EQ(stored->oldSecret, first);
+  const auto got = call(http::verb::get, "/v1/webhooks/" + std::to_string(id), {}, acmeKey_);
+  EXPECT_THAT(got.body(), ::testing::Not(HasSubstr(second)));
+  EXPECT_THAT(got.body(), ::testing::Not(HasSubstr(first)));
+
+  // Rotating again replaces the secret receivers know now (the second), not the first.
+  const auto third = call(http::verb::post, path, R"({"overlapSeconds":60})", acmeKey_);
+  ASSERT_EQ(third.result(), http::status::ok);
+  stored = keys_.store().webhook(id);
+  EXPECT_EQ(stored->oldSecret, second);
+  EXPECT_NEAR(static_cast<double>(stored->oldSecretUntil - now), 60.0, 5.0);
+
+  // No overlap: only the new one signs from now on.
+  ASSERT_EQ(call(http::verb::post, path, R"({"overlapSeconds":0})", acmeKey_).result(),
+            http::status::ok);
+  stored = keys_.store().webhook(id);
+  EXPECT_TRUE(stored->oldSecret.empty());
+  EXPECT_TRUE(jsonOf(call(http::verb::get, "/v1/webhooks/" + std::to_string(id), {}, acmeKey_))
+                  .at("oldSecretUntil")
+                  .is_null());
+
+  for (const char* body :
+       {R"({"overlapSeconds":-1})", R"({"overlapSeconds":604801})", R"({"overlapSeconds":"1"})",
+        R"({"overlap":5})"}) {
+    const auto refused = call(http::verb::post, path, body, acmeKey_);
+    EXPECT_EQ(refused.result(), http::status::bad_request) << body;
+  }
 }
 
 TEST_F(WebhookRoutesTest, BadUrlsAreRefusedNamingTheField) {
