@@ -136,6 +136,21 @@ until [[ "$(json_field "$body" delivery pending)" == 0 ]]; do
 done
 log "after SIGKILL and a restart: the queued events arrived, signed; none pending"
 
+# 3. The secret rotated: the receiver, still holding the old one, goes on accepting deliveries
+# through the overlap; then it takes the new one.
+read -r status body < <(api POST "/v1/webhooks/$hook/secret" '{"overlapSeconds":3600}' "$tenant_token")
+assert_eq 200 "$status" "POST /v1/webhooks/$hook/secret: $body"
+new_secret="$(json_field "$body" secret)"
+[[ "$new_secret" != "$(cat "$SECRET")" ]] || fail "the rotated secret is the old one"
+run_sipp call3 20 -sn uac -s 1000 -m 1 -d 500 -t u1
+assert_sipp_clean call3 1
+wait_events participant.left 3 10
+printf '%s\n' "$new_secret" >"$SECRET"
+run_sipp call4 20 -sn uac -s 1000 -m 1 -d 500 -t u1
+assert_sipp_clean call4 1
+wait_events participant.left 4 10
+log "secret rotated: signed deliveries checked with the old secret, then with the new"
+
 # Without the option, a loopback URL is refused, naming url.
 stop_confab
 start_confab
