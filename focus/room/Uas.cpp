@@ -510,7 +510,20 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
                     std::chrono::seconds(30));
     return;
   }
-  auto media = mixer_.reserve();
+  // The call's mix first, then its ports on the mixer that runs it (several mixers: the media
+  // and its room must be in one process).
+  std::shared_ptr<RoomMix> roomMix;
+  if (!entering) {
+    roomMix = mixFor(roomId);
+  } else {
+    // The lobby beside the room's conference when it runs: the caller moves into it next.
+    const auto running = mixes_.find(roomId);
+    const auto conferenceMix = running != mixes_.end() ? running->second.lock() : nullptr;
+    roomMix = std::make_shared<RoomMix>(mixer_, conferenceMix
+                                                    ? mixer_.createMixBeside({}, conferenceMix->id())
+                                                    : mixer_.createMix({}));
+  }
+  auto media = mixer_.reserveFor(roomMix->id());
   if (!media) {
     if (observer_ != nullptr) {
       observer_->onLimit("rtp-ports-exhausted", transaction.source().remote.str());
@@ -537,10 +550,9 @@ void Uas::handleNewInvite(txn::ServerTransaction& transaction) {
       1) {
     local.srtpKeyMaterial.clear();
   }
-  auto ownMix = entering ? std::make_shared<RoomMix>(mixer_, mixer_.createMix({})) : nullptr;
   auto call = std::make_unique<Call>(
       entering ? std::string() : roomId, contactFor(user, request, transaction.source()),
-      std::move(*dialog), mixer_, *media, entering ? ownMix : mixFor(roomId), std::move(local),
+      std::move(*dialog), mixer_, *media, std::move(roomMix), std::move(local),
       *layer_, timers_, settings_.call, *this,
       entering ? Call::Stage::kEntering : Call::Stage::kIn);
   if (!trusted) {
@@ -876,7 +888,7 @@ void Uas::join(Call& call, const policy::Room& room) {
   model_.setControls(id, controls);
   const bool others = !callsIn(room.key).empty();
   greeted_.insert(&call);
-  call.moveTo(room.key, mixFor(room.key), Call::Stage::kIn);
+  call.moveTo(room.key, mixFor(room.key, call.mix()), Call::Stage::kIn);
   model_.setStatus(id, conference::EndpointStatus::kConnected);
   if (room.tones && others) {
     announce(room.key, "entry-tone");
@@ -931,14 +943,16 @@ void Uas::tellCount(Call& call, const policy::Room& rules) {
   // prompt (the room does not hear them meanwhile) and comes back.
   std::vector<std::string> told = countPrompts(callsIn(call.roomId()).size());
   const std::string roomId = call.roomId();
-  call.moveTo(roomId, std::make_shared<RoomMix>(mixer_, mixer_.createMix({})), Call::Stage::kIn);
+  call.moveTo(roomId,
+              std::make_shared<RoomMix>(mixer_, mixer_.createMixBeside({}, call.mix()->id())),
+              Call::Stage::kIn);
   auto entry = std::make_unique<Entry>(call, rules, std::string(), mixer_, timers_, prompts_,
                                        settings_.entry, *this);
   Entry& teller = *entry;
   entries_[&call] = std::move(entry);
   teller.say(std::move(told), [this, &call, roomId] {
     dropEntry(call);
-    call.moveTo(roomId, mixFor(roomId), Call::Stage::kIn);
+    call.moveTo(roomId, mixFor(roomId, call.mix()), Call::Stage::kIn);
   });
 }
 
@@ -1066,12 +1080,14 @@ void Uas::admit(std::unique_ptr<Call> call, const transport::Source& from) {
   }
 }
 
-std::shared_ptr<RoomMix> Uas::mixFor(const std::string& roomId) {
+std::shared_ptr<RoomMix> Uas::mixFor(const std::string& roomId,
+                                     const std::shared_ptr<RoomMix>& beside) {
   if (auto existing = mixes_[roomId].lock()) {
     return existing;
   }
   mixer::RoomSettings settings;
-  auto mix = std::make_shared<RoomMix>(mixer_, mixer_.createMix(settings));
+  auto mix = std::make_shared<RoomMix>(mixer_, beside ? mixer_.createMixBeside(settings, beside->id())
+                                                      : mixer_.createMix(settings));
   mixes_[roomId] = mix;
   return mix;
 }
@@ -1521,7 +1537,10 @@ std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomK
            rules.tenantMaxParticipants)) {
     return std::make_pair(486, std::string("the conference is full"));
   }
-  auto media = mixer_.reserve();
+  // Its ports where the conference's mix runs (several mixers).
+  const auto running = mixes_.find(rules.key);
+  const auto mix = running != mixes_.end() ? running->second.lock() : nullptr;
+  auto media = mix ? mixer_.reserveFor(mix->id()) : mixer_.reserve();
   if (!media) {
     return std::make_pair(503, std::string("no media ports free"));
   }

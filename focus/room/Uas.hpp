@@ -295,7 +295,10 @@ class Uas final : public txn::TransactionUser,
   // Our Contact URI for a room, at our address for 'protocol'.
   [[nodiscard]] std::string roomContact(const std::string& user,
                                         transport::Protocol protocol) const;
-  std::shared_ptr<RoomMix> mixFor(const std::string& roomId);
+  // The room's mix, made when it has none: beside 'beside' (the mix its first caller is in now),
+  // so that with several mixers that caller's media can move into it.
+  std::shared_ptr<RoomMix> mixFor(const std::string& roomId,
+                                  const std::shared_ptr<RoomMix>& beside = nullptr);
   Call* findByEndpoint(mixer::EndpointId endpoint);
   std::string mediaAddressFor(const sip::Message& request, const transport::Source& source) const;
   std::string contactFor(const std::string& roomId,

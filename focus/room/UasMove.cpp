@@ -22,6 +22,13 @@ std::optional<MoveRefusal> Uas::move(std::string_view participantId, const polic
                                            callsInRoom(target.key), settled})) {
     return refused;
   }
+  // Several mixers: the target's conference may run on another one, where this call's media
+  // cannot go without new ports (not yet: docs/multi-mixer.md). Refused while nothing changed.
+  if (auto running = mixes_.find(target.key); running != mixes_.end()) {
+    if (auto mix = running->second.lock(); mix && !mixer_.canMove(call->mediaEndpoint(), mix->id())) {
+      return MoveRefusal::kOtherMixer;
+    }
+  }
   const std::string source = from->id;
   const bool wasModerator = call->moderator();
   conference::Participant moved = *who;

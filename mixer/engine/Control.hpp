@@ -123,9 +123,17 @@ class Control {
   virtual ~Control() = default;
 
   virtual MixId createMix(const RoomSettings& settings) = 0;
+  // A mix that endpoints of 'near' can move into (a lobby beside its room, a prompt beside the
+  // room a caller is in): with several mixers, on the same one. One mixer: createMix().
+  virtual MixId createMixBeside(const RoomSettings& settings, MixId /*near*/) {
+    return createMix(settings);
+  }
   virtual void destroyMix(MixId mix) = 0;
   // Binds the ports for a participant-to-be: the port goes into the SDP answer.
   virtual std::optional<Reservation> reserve() = 0;
+  // The same, for a participant of 'mix': with several mixers (MixerSet) the ports must be where
+  // the mix runs. One mixer: reserve().
+  virtual std::optional<Reservation> reserveFor(MixId /*mix*/) { return reserve(); }
   // After negotiation: the endpoint starts sending and receiving as part of the mix.
   virtual bool join(EndpointId endpoint, MixId mix, const MediaParams& params) = 0;
   // A re-INVITE changed the media (codec, keys, hold).
@@ -137,6 +145,10 @@ class Control {
   // a move that fails later ends with onEndpointFailed. Requests about the endpoint made after it
   // apply in the new mix.
   virtual bool move(EndpointId endpoint, MixId mix) = 0;
+  // Whether move() could take the endpoint there: false when, with several mixers, the mix runs
+  // on another one than the endpoint's media (asked before a move, so that it can be refused
+  // while the call stays where it is).
+  [[nodiscard]] virtual bool canMove(EndpointId /*endpoint*/, MixId /*mix*/) const { return true; }
   // Leaves the mix (if joined) and frees the ports.
   virtual void release(EndpointId endpoint) = 0;
   // Replaces all of a joined endpoint's live controls (Controls, mixer/room/Room.hpp) at once: one

@@ -50,8 +50,17 @@ class MixerTap final : public mixer::Control {
   mixer::MixId createMix(const mixer::RoomSettings& settings) override {
     return mixer_.createMix(settings);
   }
+  mixer::MixId createMixBeside(const mixer::RoomSettings& settings, mixer::MixId near) override {
+    return mixer_.createMixBeside(settings, near);
+  }
   void destroyMix(mixer::MixId mix) override { mixer_.destroyMix(mix); }
+  [[nodiscard]] bool canMove(mixer::EndpointId endpoint, mixer::MixId mix) const override {
+    return mixer_.canMove(endpoint, mix);
+  }
   std::optional<mixer::Reservation> reserve() override { return mixer_.reserve(); }
+  std::optional<mixer::Reservation> reserveFor(mixer::MixId mix) override {
+    return mixer_.reserveFor(mix);
+  }
   bool join(mixer::EndpointId endpoint,
             mixer::MixId mix,
             const mixer::MediaParams& params) override {

@@ -1,0 +1,325 @@
+#include "mixer/remote/MixerSet.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <utility>
+
+namespace confab::mixer::remote {
+
+namespace {
+
+// A mixer that has not answered its stats for this long takes no new rooms. RemoteMixer's own
+// ready() already drops at once on a lost connection; this covers a hung one.
+constexpr auto kHeartbeatTimeout = std::chrono::seconds(3);
+
+}  // namespace
+
+// An inner mixer's events, passed up with its ids mapped to ours; an id we do not know (released
+// meanwhile) is dropped, as the single mixers drop events of released endpoints.
+class MixerSet::Translator final : public MixerEvents {
+ public:
+  Translator(MixerSet& set, std::size_t mixer, MixerEvents& up)
+      : set_(set), mixer_(mixer), up_(up) {}
+
+  void onDtmf(EndpointId endpoint, char digit) override {
+    if (auto id = endpoint_(endpoint)) {
+      up_.onDtmf(*id, digit);
+    }
+  }
+  void onRtpTimeout(EndpointId endpoint) override {
+    if (auto id = endpoint_(endpoint)) {
+      up_.onRtpTimeout(*id);
+    }
+  }
+  void onEndpointFailed(EndpointId endpoint) override {
+    if (auto id = endpoint_(endpoint)) {
+      up_.onEndpointFailed(*id);
+    }
+  }
+  void onTalking(EndpointId endpoint, bool talking) override {
+    if (auto id = endpoint_(endpoint)) {
+      up_.onTalking(*id, talking);
+    }
+  }
+  void onPlaybackEnded(MixId mix, MediaFileEnd how) override {
+    if (auto id = mix_(mix)) {
+      up_.onPlaybackEnded(*id, how);
+    }
+  }
+  void onRecordingEnded(MixId mix, MediaFileEnd how) override {
+    if (auto id = mix_(mix)) {
+      up_.onRecordingEnded(*id, how);
+    }
+  }
+  void onMediaSource(EndpointId endpoint, const MediaSourceEvent& event) override {
+    if (auto id = endpoint_(endpoint)) {
+      up_.onMediaSource(*id, event);
+    }
+  }
+  void onMixerFault(EndpointId endpoint, MixId mix, const std::string& what) override {
+    // Zero means "neither" and stays zero.
+    up_.onMixerFault(endpoint == 0 ? 0 : endpoint_(endpoint).value_or(0),
+                     mix == 0 ? 0 : mix_(mix).value_or(0), what);
+  }
+
+ private:
+  std::optional<EndpointId> endpoint_(EndpointId inner) const {
+    const auto& ids = set_.endpointIds_[mixer_];
+    const auto found = ids.find(inner);
+    return found == ids.end() ? std::nullopt : std::optional<EndpointId>(found->second);
+  }
+  std::optional<MixId> mix_(MixId inner) const {
+    const auto& ids = set_.mixIds_[mixer_];
+    const auto found = ids.find(inner);
+    return found == ids.end() ? std::nullopt : std::optional<MixId>(found->second);
+  }
+
+  MixerSet& set_;
+  std::size_t mixer_;
+  MixerEvents& up_;
+};
+
+MixerSet::MixerSet(std::vector<std::unique_ptr<Control>> mixers,
+                   std::function<Clock::time_point()> now)
+    : mixers_(std::move(mixers)),
+      now_(std::move(now)),
+      placement_(mixers_.size(), kHeartbeatTimeout),
+      load_(mixers_.size(), 0),
+      mixIds_(mixers_.size()),
+      endpointIds_(mixers_.size()) {
+  if (mixers_.empty()) {
+    throw std::invalid_argument("a mixer set needs a mixer");
+  }
+  // One descriptor for the focus to wait on: epoll's is readable while any of its members is.
+  epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epollFd_ < 0) {
+    throw std::runtime_error("epoll_create1 failed");
+  }
+  for (std::size_t i = 0; i < mixers_.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    if (::epoll_ctl(epollFd_, EPOLL_CTL_ADD, mixers_[i]->eventFd(), &event) != 0) {
+      ::close(epollFd_);
+      throw std::runtime_error("epoll_ctl failed for a mixer's event descriptor");
+    }
+  }
+}
+
+MixerSet::~MixerSet() {
+  if (epollFd_ >= 0) {
+    ::close(epollFd_);
+  }
+}
+
+void MixerSet::refreshPlacement() {
+  const auto now = now_();
+  for (std::size_t i = 0; i < mixers_.size(); ++i) {
+    if (mixers_[i]->ready()) {
+      if (!placement_.live(i, now)) {
+        placement_.onConnected(i, now);
+      }
+      placement_.onHeartbeat(i, now, static_cast<uint32_t>(load_[i]));
+    } else {
+      placement_.onDisconnected(i);
+    }
+  }
+}
+
+const MixerSet::Inner* MixerSet::findMix(MixId mix) const {
+  const auto found = mixes_.find(mix);
+  return found == mixes_.end() ? nullptr : &found->second;
+}
+
+const MixerSet::Inner* MixerSet::findEndpoint(EndpointId endpoint) const {
+  const auto found = endpoints_.find(endpoint);
+  return found == endpoints_.end() ? nullptr : &found->second;
+}
+
+MixId MixerSet::createMix(const RoomSettings& settings) {
+  refreshPlacement();
+  // None live and open: the first mixer takes it anyway (its calls are refused as with a single
+  // mixer that is down, and it works again once that one is back).
+  return createOn(placement_.choose(now_()).value_or(0), settings);
+}
+
+MixId MixerSet::createMixBeside(const RoomSettings& settings, MixId near) {
+  const Inner* beside = findMix(near);
+  return beside != nullptr ? createOn(beside->mixer, settings) : createMix(settings);
+}
+
+MixId MixerSet::createOn(std::size_t mixer, const RoomSettings& settings) {
+  const MixId inner = mixers_[mixer]->createMix(settings);
+  const MixId id = nextMix_++;
+  mixes_[id] = Inner{mixer, inner};
+  mixIds_[mixer][inner] = id;
+  lastMixer_ = mixer;
+  return id;
+}
+
+void MixerSet::destroyMix(MixId mix) {
+  const auto found = mixes_.find(mix);
+  if (found == mixes_.end()) {
+    return;
+  }
+  const Inner inner = found->second;
+  mixes_.erase(found);
+  mixers_[inner.mixer]->destroyMix(inner.id);
+  // Its end events (a recording closing) may still come: the reverse entry goes with the mix's
+  // inner id reused, which RemoteMixer and InProcessMixer never do.
+  mixIds_[inner.mixer].erase(inner.id);
+}
+
+std::optional<Reservation> MixerSet::reserveOn(std::size_t mixer) {
+  auto reservation = mixers_[mixer]->reserve();
+  if (!reservation) {
+    return std::nullopt;
+  }
+  const EndpointId id = nextEndpoint_++;
+  endpoints_[id] = Inner{mixer, reservation->id};
+  endpointIds_[mixer][reservation->id] = id;
+  ++load_[mixer];
+  reservation->id = id;
+  return reservation;
+}
+
+std::optional<Reservation> MixerSet::reserve() {
+  if (lastMixer_) {
+    return reserveOn(*lastMixer_);
+  }
+  refreshPlacement();
+  return reserveOn(placement_.choose(now_()).value_or(0));
+}
+
+std::optional<Reservation> MixerSet::reserveFor(MixId mix) {
+  const Inner* inner = findMix(mix);
+  return inner != nullptr ? reserveOn(inner->mixer) : reserve();
+}
+
+bool MixerSet::join(EndpointId endpoint, MixId mix, const MediaParams& params) {
+  const Inner* e = findEndpoint(endpoint);
+  const Inner* m = findMix(mix);
+  // Media and mix in two processes cannot meet.
+  if (e == nullptr || m == nullptr || e->mixer != m->mixer) {
+    return false;
+  }
+  return mixers_[e->mixer]->join(e->id, m->id, params);
+}
+
+bool MixerSet::update(EndpointId endpoint, const MediaParams& params) {
+  const Inner* e = findEndpoint(endpoint);
+  return e != nullptr && mixers_[e->mixer]->update(e->id, params);
+}
+
+bool MixerSet::move(EndpointId endpoint, MixId mix) {
+  if (!canMove(endpoint, mix)) {
+    return false;
+  }
+  return mixers_[endpoints_.at(endpoint).mixer]->move(endpoints_.at(endpoint).id,
+                                                      mixes_.at(mix).id);
+}
+
+bool MixerSet::canMove(EndpointId endpoint, MixId mix) const {
+  const Inner* e = findEndpoint(endpoint);
+  const Inner* m = findMix(mix);
+  return e != nullptr && m != nullptr && e->mixer == m->mixer;
+}
+
+void MixerSet::release(EndpointId endpoint) {
+  const auto found = endpoints_.find(endpoint);
+  if (found == endpoints_.end()) {
+    return;
+  }
+  const Inner inner = found->second;
+  endpoints_.erase(found);
+  endpointIds_[inner.mixer].erase(inner.id);
+  --load_[inner.mixer];
+  mixers_[inner.mixer]->release(inner.id);
+}
+
+void MixerSet::setControls(EndpointId endpoint, const Controls& controls) {
+  if (const Inner* e = findEndpoint(endpoint)) {
+    mixers_[e->mixer]->setControls(e->id, controls);
+  }
+}
+
+bool MixerSet::startRecording(MixId mix, const std::string& path, RecordingFormat format) {
+  const Inner* m = findMix(mix);
+  return m != nullptr && mixers_[m->mixer]->startRecording(m->id, path, format);
+}
+
+void MixerSet::stopRecording(MixId mix) {
+  if (const Inner* m = findMix(mix)) {
+    mixers_[m->mixer]->stopRecording(m->id);
+  }
+}
+
+bool MixerSet::play(MixId mix, const std::string& path) {
+  const Inner* m = findMix(mix);
+  return m != nullptr && mixers_[m->mixer]->play(m->id, path);
+}
+
+void MixerSet::stopPlaying(MixId mix) {
+  if (const Inner* m = findMix(mix)) {
+    mixers_[m->mixer]->stopPlaying(m->id);
+  }
+}
+
+std::optional<MixStats> MixerSet::mixStats(MixId mix) const {
+  const Inner* m = findMix(mix);
+  return m != nullptr ? mixers_[m->mixer]->mixStats(m->id) : std::nullopt;
+}
+
+std::optional<MediaStats> MixerSet::endpointStats(EndpointId endpoint) const {
+  const Inner* e = findEndpoint(endpoint);
+  return e != nullptr ? mixers_[e->mixer]->endpointStats(e->id) : std::nullopt;
+}
+
+std::vector<EngineThreadStats> MixerSet::engineStats() const {
+  std::vector<EngineThreadStats> out;
+  for (const auto& mixer : mixers_) {
+    auto threads = mixer->engineStats();
+    out.insert(out.end(), threads.begin(), threads.end());
+  }
+  return out;
+}
+
+bool MixerSet::ready() const {
+  for (std::size_t i = 0; i < mixers_.size(); ++i) {
+    if (mixers_[i]->ready() && !placement_.draining(i)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void MixerSet::deliverEvents(MixerEvents& events) {
+  // Every mixer gets its turn: each drains its own non-blocking descriptor (which is what clears
+  // the epoll set's readiness) and a mixer with nothing waiting costs one failed read.
+  for (std::size_t i = 0; i < mixers_.size(); ++i) {
+    Translator up(*this, i, events);
+    mixers_[i]->deliverEvents(up);
+  }
+}
+
+void MixerSet::setDraining(std::size_t mixer, bool draining) {
+  placement_.setDraining(mixer, draining);
+}
+
+std::optional<std::size_t> MixerSet::mixerOf(MixId mix) const {
+  const Inner* m = findMix(mix);
+  return m != nullptr ? std::optional<std::size_t>(m->mixer) : std::nullopt;
+}
+
+std::optional<std::size_t> MixerSet::mixerOfEndpoint(EndpointId endpoint) const {
+  const Inner* e = findEndpoint(endpoint);
+  return e != nullptr ? std::optional<std::size_t>(e->mixer) : std::nullopt;
+}
+
+std::size_t MixerSet::endpointsOn(std::size_t mixer) const {
+  return load_.at(mixer);
+}
+
+}  // namespace confab::mixer::remote

@@ -1,0 +1,103 @@
+// Several mixers behind one Control (issue 14 item 4): the focus keeps driving one mixer, and this
+// spreads its rooms over N of them (confab-mixers, each a RemoteMixer; any Control in tests).
+// A new room goes where Placement says (the least-loaded ready mixer not draining, ties in turn);
+// a participant's ports are reserved on the mixer of the room it will join, so that its media
+// and its room are in one process. Ids are this set's own, mapped to (mixer, inner id), and the
+// events of all mixers come back through one eventFd (an epoll set of theirs) with the ids
+// mapped back. Nothing here knows SIP, and everything runs on the caller's (the focus's) thread.
+//
+// Not yet (docs/multi-mixer.md): moving a joined endpoint to a mix on another mixer (it would
+// need new ports and a re-INVITE; move() answers false and the call ends), and failover of a dead
+// mixer's rooms (its calls fail as with one mixer).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mixer/engine/Control.hpp"
+#include "mixer/remote/Placement.hpp"
+
+namespace confab::mixer::remote {
+
+class MixerSet final : public Control {
+ public:
+  using Clock = Placement::Clock;
+
+  // 'mixers' in --mixer order (the indexes of setDraining and mixerOf); at least one.
+  explicit MixerSet(std::vector<std::unique_ptr<Control>> mixers,
+                    std::function<Clock::time_point()> now = [] { return Clock::now(); });
+  ~MixerSet() override;
+  MixerSet(const MixerSet&) = delete;
+  MixerSet& operator=(const MixerSet&) = delete;
+
+  MixId createMix(const RoomSettings& settings) override;
+  MixId createMixBeside(const RoomSettings& settings, MixId near) override;
+  void destroyMix(MixId mix) override;
+  // On the mixer of the mix created last: the focus creates (or finds) a call's room right
+  // before reserving its ports. reserveFor names the mix.
+  std::optional<Reservation> reserve() override;
+  std::optional<Reservation> reserveFor(MixId mix) override;
+  bool join(EndpointId endpoint, MixId mix, const MediaParams& params) override;
+  bool update(EndpointId endpoint, const MediaParams& params) override;
+  bool move(EndpointId endpoint, MixId mix) override;
+  [[nodiscard]] bool canMove(EndpointId endpoint, MixId mix) const override;
+  void release(EndpointId endpoint) override;
+  void setControls(EndpointId endpoint, const Controls& controls) override;
+  bool startRecording(MixId mix, const std::string& path, RecordingFormat format) override;
+  void stopRecording(MixId mix) override;
+  bool play(MixId mix, const std::string& path) override;
+  void stopPlaying(MixId mix) override;
+  [[nodiscard]] std::optional<MixStats> mixStats(MixId mix) const override;
+  [[nodiscard]] std::optional<MediaStats> endpointStats(EndpointId endpoint) const override;
+  // Every mixer's threads, in mixer order.
+  [[nodiscard]] std::vector<EngineThreadStats> engineStats() const override;
+  // Some mixer can take new rooms.
+  [[nodiscard]] bool ready() const override;
+  [[nodiscard]] int eventFd() const override { return epollFd_; }
+  void deliverEvents(MixerEvents& events) override;
+
+  // A draining mixer keeps its rooms (and new callers of those rooms) but gets no new room.
+  void setDraining(std::size_t mixer, bool draining);
+  [[nodiscard]] std::size_t size() const { return mixers_.size(); }
+  // Which mixer runs the mix, or holds the endpoint (nullopt: unknown id).
+  [[nodiscard]] std::optional<std::size_t> mixerOf(MixId mix) const;
+  [[nodiscard]] std::optional<std::size_t> mixerOfEndpoint(EndpointId endpoint) const;
+  // Participants reserved or joined on a mixer through this set: the load Placement weighs.
+  [[nodiscard]] std::size_t endpointsOn(std::size_t mixer) const;
+
+ private:
+  struct Inner {
+    std::size_t mixer = 0;
+    uint64_t id = 0;  // the inner mixer's MixId or EndpointId
+  };
+  class Translator;
+
+  // Placement told what each mixer looks like now.
+  void refreshPlacement();
+  std::optional<Reservation> reserveOn(std::size_t mixer);
+  MixId createOn(std::size_t mixer, const RoomSettings& settings);
+  [[nodiscard]] const Inner* findMix(MixId mix) const;
+  [[nodiscard]] const Inner* findEndpoint(EndpointId endpoint) const;
+
+  std::vector<std::unique_ptr<Control>> mixers_;
+  std::function<Clock::time_point()> now_;
+  Placement placement_;
+  std::vector<std::size_t> load_;  // endpoints per mixer
+  int epollFd_ = -1;
+
+  MixId nextMix_ = 1;
+  EndpointId nextEndpoint_ = 1;
+  std::unordered_map<MixId, Inner> mixes_;
+  std::unordered_map<EndpointId, Inner> endpoints_;
+  // Inner ids back to ours, per mixer, for the events.
+  std::vector<std::unordered_map<uint64_t, MixId>> mixIds_;
+  std::vector<std::unordered_map<uint64_t, EndpointId>> endpointIds_;
+  std::optional<std::size_t> lastMixer_;  // of the mix created last
+};
+
+}  // namespace confab::mixer::remote

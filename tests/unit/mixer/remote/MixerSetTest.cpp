@@ -1,0 +1,206 @@
+// MixerSet over two real in-process mixers on loopback (and a RemoteMixer with no server behind
+// it, for a mixer that is down): rooms spread by load and take turns, a caller's ports are where
+// its room runs and it hears that room, draining keeps a mixer's rooms but sends new ones
+// elsewhere, a mixer that is down gets none, nothing crosses from one mixer to another, and
+// events come back under the set's own ids through its one descriptor.
+#include "mixer/remote/MixerSet.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/remote/RemoteMixer.hpp"
+#include "tests/unit/mixer/AudioTestSupport.hpp"
+#include "tests/unit/mixer/engine/LoopbackPhone.hpp"
+
+namespace confab::mixer::remote {
+namespace {
+
+using namespace std::chrono_literals;
+using test::LoopbackPhone;
+using test::RecordingEvents;
+
+constexpr PortRange kFirst{45100, 45149};
+constexpr PortRange kSecond{45150, 45199};
+
+bool inRange(uint16_t port, PortRange range) {
+  return port >= range.first && port <= range.last;
+}
+
+std::vector<std::unique_ptr<Control>> twoMixers() {
+  std::vector<std::unique_ptr<Control>> mixers;
+  mixers.push_back(std::make_unique<InProcessMixer>(test::loopbackMixer(kFirst)));
+  mixers.push_back(std::make_unique<InProcessMixer>(test::loopbackMixer(kSecond)));
+  return mixers;
+}
+
+// Delivers events as the focus would (when the set's descriptor is readable) until 'done'.
+bool pumpUntil(Control& mixer, RecordingEvents& events, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    pollfd p{mixer.eventFd(), POLLIN, 0};
+    if (::poll(&p, 1, 20) == 1) {
+      mixer.deliverEvents(events);
+    }
+  }
+  return true;
+}
+
+TEST(MixerSet, RoomsTakeTurnsThenGoWhereFewestParticipantsAre) {
+  MixerSet set(twoMixers());
+  EXPECT_TRUE(set.ready());
+  const MixId a = set.createMix({});
+  const MixId b = set.createMix({});
+  ASSERT_TRUE(set.mixerOf(a) && set.mixerOf(b));
+  EXPECT_NE(*set.mixerOf(a), *set.mixerOf(b)) << "two empty mixers take turns";
+
+  // Three callers in a's room: the next two rooms go to b's mixer.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(set.reserveFor(a));
+  }
+  EXPECT_EQ(set.endpointsOn(*set.mixerOf(a)), 3U);
+  const MixId c = set.createMix({});
+  const MixId d = set.createMix({});
+  EXPECT_EQ(set.mixerOf(c), set.mixerOf(b));
+  EXPECT_EQ(set.mixerOf(d), set.mixerOf(b));
+  EXPECT_FALSE(set.mixerOf(d + 100));
+}
+
+TEST(MixerSet, ACallerIsReservedWhereItsRoomRunsAndHearsThatRoom) {
+  MixerSet set(twoMixers());
+  set.createMix({});  // the first mixer's
+  const MixId room = set.createMix({});
+  ASSERT_EQ(set.mixerOf(room), 1U);
+  auto ra = set.reserveFor(room);
+  auto rb = set.reserve();  // with no mix named: the mix made last
+  ASSERT_TRUE(ra && rb);
+  EXPECT_TRUE(inRange(ra->rtpPort, kSecond)) << ra->rtpPort;
+  EXPECT_TRUE(inRange(rb->rtpPort, kSecond)) << rb->rtpPort;
+  EXPECT_NE(ra->id, rb->id);
+  EXPECT_EQ(set.mixerOfEndpoint(ra->id), 1U);
+
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 1500, rb->rtpPort);
+  ASSERT_TRUE(set.join(ra->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(set.join(rb->id, room, test::mediaParams(Codec::kPcmu, 0, 2)));
+  RecordingEvents events;
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 60; ++i) {
+    a.sendFrame();
+    b.sendFrame();
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+    a.receiveAll();
+    b.receiveAll();
+  }
+  EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -6)) << "B hears A";
+  EXPECT_TRUE(test::hasTone(a.recent(30), 1500, 8000, -6)) << "A hears B";
+  ASSERT_TRUE(pumpUntil(set, events, [&] {
+    auto stats = set.endpointStats(ra->id);
+    auto mix = set.mixStats(room);
+    return stats && stats->packetsReceived >= 30 && mix && mix->participants == 2;
+  }));
+  EXPECT_EQ(set.engineStats().size(), 2U) << "one thread per mixer";
+
+  set.release(ra->id);
+  EXPECT_FALSE(set.endpointStats(ra->id));
+  EXPECT_EQ(set.endpointsOn(1), 1U);
+}
+
+TEST(MixerSet, EventsComeBackUnderTheSetsIdsThroughOneDescriptor) {
+  MixerSet set(twoMixers());
+  const MixId first = set.createMix({});
+  const MixId second = set.createMix({});
+  // Each mixer numbers its own endpoints from 1: the set's ids must still tell them apart.
+  auto r0 = set.reserveFor(first);
+  auto r1 = set.reserveFor(second);
+  ASSERT_TRUE(r0 && r1);
+  ASSERT_NE(r0->id, r1->id);
+  ASSERT_TRUE(set.join(r0->id, first, test::mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(set.join(r1->id, second, test::mediaParams(Codec::kPcmu, 0, 2)));
+  LoopbackPhone phone(Codec::kPcmu, 0, 0, r1->rtpPort);
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) {
+    phone.sendFrame();
+    if (i >= 20 && i < 26) {
+      phone.sendDigit(4, i - 20);
+    }
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+  }
+  RecordingEvents events;
+  ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.digits.empty(); }));
+  EXPECT_EQ(events.digits.front(), std::make_pair(r1->id, '4'));
+  EXPECT_EQ(events.digits.size(), 1U);
+}
+
+TEST(MixerSet, ADrainingMixerKeepsItsRoomsButGetsNoNewOnes) {
+  MixerSet set(twoMixers());
+  const MixId kept = set.createMix({});
+  const std::size_t drained = *set.mixerOf(kept);
+  set.setDraining(drained, true);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NE(set.mixerOf(set.createMix({})), drained) << i;
+  }
+  // Its running room still takes callers, there.
+  auto late = set.reserveFor(kept);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(set.mixerOfEndpoint(late->id), drained);
+  EXPECT_TRUE(set.ready());
+  set.setDraining(1 - drained, true);
+  EXPECT_FALSE(set.ready()) << "every mixer draining: no new calls";
+  set.setDraining(drained, false);
+  EXPECT_EQ(set.mixerOf(set.createMix({})), drained);
+}
+
+TEST(MixerSet, AMixerThatIsDownGetsNoRooms) {
+  std::vector<std::unique_ptr<Control>> mixers;
+  RemoteMixerSettings nowhere;
+  nowhere.server = {boost::asio::ip::make_address_v4("127.0.0.1"), 9};  // nothing listens
+  nowhere.reconnectMin = 1000ms;
+  mixers.push_back(std::make_unique<RemoteMixer>(nowhere));
+  mixers.push_back(std::make_unique<InProcessMixer>(test::loopbackMixer(kSecond)));
+  MixerSet set(std::move(mixers));
+  EXPECT_TRUE(set.ready());
+  for (int i = 0; i < 3; ++i) {
+    const MixId mix = set.createMix({});
+    EXPECT_EQ(set.mixerOf(mix), 1U) << i;
+    auto reservation = set.reserveFor(mix);
+    ASSERT_TRUE(reservation);
+    EXPECT_TRUE(inRange(reservation->rtpPort, kSecond));
+  }
+}
+
+TEST(MixerSet, NothingCrossesFromOneMixerToAnother) {
+  MixerSet set(twoMixers());
+  const MixId room = set.createMix({});
+  const MixId elsewhere = set.createMix({});
+  ASSERT_NE(set.mixerOf(room), set.mixerOf(elsewhere));
+  auto caller = set.reserveFor(room);
+  ASSERT_TRUE(caller);
+  EXPECT_FALSE(set.join(caller->id, elsewhere, test::mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(set.join(caller->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
+  EXPECT_FALSE(set.canMove(caller->id, elsewhere));
+  EXPECT_FALSE(set.move(caller->id, elsewhere));
+  // A prompt or lobby made beside the caller's room is on its mixer: the caller can go there
+  // and back.
+  const MixId beside = set.createMixBeside({}, room);
+  EXPECT_EQ(set.mixerOf(beside), set.mixerOf(room));
+  EXPECT_TRUE(set.canMove(caller->id, beside));
+  EXPECT_TRUE(set.move(caller->id, beside));
+  EXPECT_TRUE(set.move(caller->id, room));
+  set.destroyMix(beside);
+  EXPECT_FALSE(set.mixerOf(beside));
+  EXPECT_FALSE(set.move(caller->id, beside));
+}
+
+}  // namespace
+}  // namespace confab::mixer::remote
