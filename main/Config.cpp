@@ -187,6 +187,41 @@ Values writeEndpoints(const std::vector<Endpoint>& endpoints) {
   return out;
 }
 
+// confab-mixers' control addresses: none (an empty value) or each an address and a port.
+Check readMixers(const Values& values, std::vector<Endpoint>& out) {
+  std::vector<Endpoint> mixers;
+  for (const auto& value : values) {
+    if (value.empty()) {
+      continue;
+    }
+    auto parsed = parseEndpoint(value);
+    if (auto* reason = std::get_if<std::string>(&parsed)) {
+      return Refusal{value, *reason};
+    }
+    const auto& endpoint = std::get<Endpoint>(parsed);
+    if (endpoint.port == 0 || endpoint.address.is_unspecified()) {
+      return Refusal{value, "the mixer's address and port must be given"};
+    }
+    if (std::find(mixers.begin(), mixers.end(), endpoint) != mixers.end()) {
+      return Refusal{value, "listed twice"};
+    }
+    mixers.push_back(endpoint);
+  }
+  out = std::move(mixers);
+  return std::nullopt;
+}
+
+Values mixerValues(const std::vector<Endpoint>& mixers) {
+  if (mixers.empty()) {
+    return {std::string()};
+  }
+  Values out;
+  for (const auto& endpoint : mixers) {
+    out.push_back(toString(endpoint));
+  }
+  return out;
+}
+
 Check readAddress(const std::string& value, boost::asio::ip::address& out) {
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(value, ec);
@@ -737,27 +772,18 @@ const auto kSettings = std::to_array<Setting>({
        return Values{c.mediaAddress ? c.mediaAddress->to_string() : std::string()};
      }},
     {"mixer", "ADDR:PORT",
-     "Run media on a separately started confab-mixer listening there (its --listen); empty: "
-     "the mixer runs inside confab. With a remote mixer, rtp-ports, rtp-address and "
-     "mixer-threads are confab-mixer's options instead.",
-     Group::kMedia, false,
-     [](Config& c, const Values& v) {
-       if (single(v).empty()) {
-         c.mixer.reset();
-         return Check();
-       }
-       auto parsed = parseEndpoint(single(v));
-       if (auto* reason = std::get_if<std::string>(&parsed)) {
-         return Check(Refusal{single(v), *reason});
-       }
-       const auto& endpoint = std::get<Endpoint>(parsed);
-       if (endpoint.port == 0 || endpoint.address.is_unspecified()) {
-         return Check(Refusal{single(v), "the mixer's address and port must be given"});
-       }
-       c.mixer = endpoint;
-       return Check();
-     },
-     [](const Config& c) { return Values{c.mixer ? toString(*c.mixer) : std::string()}; }},
+     "Run media on a separately started confab-mixer listening there (its --listen); repeat "
+     "for several, and rooms are spread over them (the least loaded takes a new room, and its "
+     "callers follow it); empty: the mixer runs inside confab. With remote mixers, rtp-ports, "
+     "rtp-address and mixer-threads are confab-mixer's options instead.",
+     Group::kMedia, true, [](Config& c, const Values& v) { return readMixers(v, c.mixers); },
+     [](const Config& c) { return mixerValues(c.mixers); }},
+    {"mixer-drain", "ADDR:PORT",
+     "A mixer (one of --mixer) that takes no new rooms: its running rooms stay, and new callers "
+     "of those rooms still go to it. Repeatable; a reload (SIGHUP) applies it, so a mixer can "
+     "be emptied for maintenance without ending a call.",
+     Group::kMedia, true, [](Config& c, const Values& v) { return readMixers(v, c.mixerDrain); },
+     [](const Config& c) { return mixerValues(c.mixerDrain); }},
     {"mixer-secret-file", "FILE",
      "The secret shared with the confab-mixers (their --secret-file): confab proves it to each "
      "and accepts only mixers that prove it back. Needed for a mixer on another machine.",
@@ -1212,13 +1238,21 @@ std::optional<std::pair<std::string_view, Refusal>> crossCheck(const Config& c) 
                : std::pair{std::string_view("tls-cert"),
                            Refusal{c.tlsCert, "tls-key is needed too (give both or neither)"}};
   }
-  if (c.mixer && !c.mixer->address.is_loopback() && c.mixerSecretFile.empty()) {
-    // The control protocol carries every call's SRTP keys and steers the media: off this
-    // machine, only a mixer that proves the shared secret may have them.
-    return std::pair{std::string_view("mixer"),
-                     Refusal{toString(*c.mixer),
-                             "a mixer on another machine needs mixer-secret-file (the secret "
-                             "its --secret-file holds)"}};
+  for (const auto& mixer : c.mixers) {
+    if (!mixer.address.is_loopback() && c.mixerSecretFile.empty()) {
+      // The control protocol carries every call's SRTP keys and steers the media: off this
+      // machine, only a mixer that proves the shared secret may have them.
+      return std::pair{std::string_view("mixer"),
+                       Refusal{toString(mixer),
+                               "a mixer on another machine needs mixer-secret-file (the secret "
+                               "its --secret-file holds)"}};
+    }
+  }
+  for (const auto& drained : c.mixerDrain) {
+    if (std::find(c.mixers.begin(), c.mixers.end(), drained) == c.mixers.end()) {
+      return std::pair{std::string_view("mixer-drain"),
+                       Refusal{toString(drained), "not one of the mixers --mixer names"}};
+    }
   }
   if (c.mixerTls && c.mixerSecretFile.empty()) {
     // The mixer's certificate is checked by nobody: the secret's proofs, bound to the session,

@@ -115,9 +115,12 @@ struct Config {
   boost::asio::ip::address rtpAddress = boost::asio::ip::address_v4::any();
   // Address written into SDP c= lines; nullopt: derived from the local address of each call.
   std::optional<boost::asio::ip::address> mediaAddress;
-  // A confab-mixer's control address (its --listen); nullopt: the mixer runs in this process.
-  // With a remote mixer, rtpPorts, rtpAddress and mixerThreads are unused (the mixer has its own).
-  std::optional<Endpoint> mixer;
+  // The confab-mixers' control addresses (their --listen); none: the mixer runs in this process.
+  // Several: rooms are spread over them (mixer/remote/MixerSet.hpp). With remote mixers,
+  // rtpPorts, rtpAddress and mixerThreads are unused (each mixer has its own).
+  std::vector<Endpoint> mixers;
+  // Those of 'mixers' that take no new rooms (their running rooms stay); reloadable.
+  std::vector<Endpoint> mixerDrain;
   // The file holding the secret shared with the confab-mixers (docs/mixer-protocol.md,
   // "Authentication"); empty: none, which only a mixer on a loopback address accepts.
   std::string mixerSecretFile;
@@ -213,6 +216,7 @@ rtp-ports = 20000-29999
 rtp-address = 0.0.0.0
 media-address =
 mixer =
+mixer-drain =
 mixer-secret-file =
 mixer-tls = no
 log-level = info

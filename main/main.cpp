@@ -31,6 +31,7 @@
 #include "main/Service.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/Handshake.hpp"
+#include "mixer/remote/MixerSet.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
 #include "policy/Store.hpp"
 #include "policy/StoreRooms.hpp"
@@ -272,17 +273,11 @@ std::optional<std::string> addRegistrations(const config::Config& c,
   return std::nullopt;
 }
 
-// The mixer inside this process, or a confab-mixer reached over TCP (--mixer).
-std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
-  if (!c.mixer) {
-    mixer::MixerSettings settings;
-    settings.threads = c.mixerThreads;
-    settings.bindAddress = c.rtpAddress;
-    settings.ports = {c.rtpPorts.first, c.rtpPorts.last};
-    return std::make_unique<mixer::InProcessMixer>(settings);
-  }
+// One confab-mixer reached over TCP.
+std::unique_ptr<mixer::remote::RemoteMixer> makeRemoteMixer(const config::Config& c,
+                                                            const config::Endpoint& server) {
   mixer::remote::RemoteMixerSettings settings;
-  settings.server = {c.mixer->address, c.mixer->port};
+  settings.server = {server.address, server.port};
   if (!c.mixerSecretFile.empty()) {
     auto secret = mixer::remote::readSecretFile(c.mixerSecretFile);
     if (auto* error = std::get_if<mixer::remote::SecretError>(&secret)) {
@@ -295,20 +290,55 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c) {
   // Calls get 503 until the mixer answers; give it a moment before taking any, but start anyway
   // (it reconnects in the background).
   if (remote->waitUntilReady(std::chrono::seconds(5), settings.stock)) {
-    std::cerr << "confab: mixer at " << config::toString(*c.mixer) << std::endl;
+    std::cerr << "confab: mixer at " << config::toString(server) << std::endl;
   } else {
     const std::string refusal = remote->refusal();
-    std::cerr << "confab: mixer at " << config::toString(*c.mixer)
-              << " not ready yet; calls get 503 until it is"
+    std::cerr << "confab: mixer at " << config::toString(server)
+              << (c.mixers.size() > 1 ? " not ready yet; it gets no rooms until it is"
+                                      : " not ready yet; calls get 503 until it is")
               << (refusal.empty() ? "" : " (" + refusal + ")") << std::endl;
   }
   return remote;
 }
 
+// Which of the set's mixers drain, as --mixer-drain says.
+void applyDraining(const config::Config& c, mixer::remote::MixerSet& set) {
+  for (std::size_t i = 0; i < c.mixers.size(); ++i) {
+    const bool draining =
+        std::find(c.mixerDrain.begin(), c.mixerDrain.end(), c.mixers[i]) != c.mixerDrain.end();
+    set.setDraining(i, draining);
+  }
+}
+
+// The mixer inside this process, a confab-mixer reached over TCP (--mixer), or several of them
+// with rooms spread over them (--mixer repeated); 'set' is that last one, for reloads.
+std::unique_ptr<mixer::Control> makeMixer(const config::Config& c,
+                                          mixer::remote::MixerSet*& set) {
+  set = nullptr;
+  if (c.mixers.empty()) {
+    mixer::MixerSettings settings;
+    settings.threads = c.mixerThreads;
+    settings.bindAddress = c.rtpAddress;
+    settings.ports = {c.rtpPorts.first, c.rtpPorts.last};
+    return std::make_unique<mixer::InProcessMixer>(settings);
+  }
+  if (c.mixers.size() == 1) {
+    return makeRemoteMixer(c, c.mixers.front());
+  }
+  std::vector<std::unique_ptr<mixer::Control>> mixers;
+  for (const auto& server : c.mixers) {
+    mixers.push_back(makeRemoteMixer(c, server));
+  }
+  auto made = std::make_unique<mixer::remote::MixerSet>(std::move(mixers));
+  applyDraining(c, *made);
+  set = made.get();
+  return made;
+}
+
 // What a reload (SIGHUP) applies while calls are up; a change to any other option waits for a
 // restart, and the reload says which.
 bool reloadable(std::string_view option) {
-  static constexpr std::array<std::string_view, 17> kLive = {"log-level",
+  static constexpr std::array<std::string_view, 18> kLive = {"log-level",
                                                              "stop-wait",
                                                              "room",
                                                              "invites-per-second",
@@ -319,6 +349,7 @@ bool reloadable(std::string_view option) {
                                                              "pin-lockout-minutes",
                                                              "pin-window-minutes",
                                                              "room-lockout-minutes",
+                                                             "mixer-drain",
                                                              "entry-attempts",
                                                              "entry-key-seconds",
                                                              "trusted-source",
@@ -332,6 +363,7 @@ bool reloadable(std::string_view option) {
 struct Running {
   const config::Config started;  // what the listening points, store and mixer were made with
   config::Config current;        // the last configuration read (reloadable options apply)
+  mixer::remote::MixerSet* mixers = nullptr;  // several mixers: which of them drain
 };
 
 // SIGHUP (issue 14 item 2): reads the configuration again from the same command line (so the
@@ -369,6 +401,9 @@ void reload(int argc,
   }
   log.setLevel(next.logLevel);
   registrationLog.setLevel(next.logLevel);
+  if (running.mixers != nullptr && next.mixers == running.started.mixers) {
+    applyDraining(next, *running.mixers);
+  }
   focus.reconfigure(focusSettings(next));
   // Rooms the file names now and did not before are created for the default tenant, as the first
   // start seeds them; a room the file no longer names stays in the store (rooms also come from
@@ -482,7 +517,8 @@ int run(int argc, char** argv) {
   }
   policy::StoreRooms storeRooms(*store, defaultTenant, cfg.requireSrtp);
   // Declared before the focus: calls hand their media back to the mixer as they end.
-  std::unique_ptr<mixer::Control> mixer = makeMixer(cfg);
+  mixer::remote::MixerSet* mixerSet = nullptr;
+  std::unique_ptr<mixer::Control> mixer = makeMixer(cfg, mixerSet);
 
   // The API's live events follow the conference model. Declared before the io_context: an event
   // stream still queued on it unsubscribes as the io_context's handlers are destroyed.
@@ -652,7 +688,7 @@ int run(int argc, char** argv) {
   // watchdog's pings stop if a media thread with rooms stops ticking (in-process mixer; a remote
   // mixer's health is the focus's business, not a reason to restart it).
   Service service(
-      io, [&mixer, remote = cfg.mixer.has_value(), last = std::vector<uint64_t>{}]() mutable {
+      io, [&mixer, remote = !cfg.mixers.empty(), last = std::vector<uint64_t>{}]() mutable {
         if (remote) {
           return true;
         }
@@ -669,7 +705,7 @@ int run(int argc, char** argv) {
       });
   service.ready("SIP on " + std::to_string(focus.transports().boundAddresses().size()) +
                 " listening points");
-  Running running{cfg, cfg};
+  Running running{cfg, cfg, mixerSet};
   // SIGHUP: read the configuration again (issue 14 item 2).
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> waitForHangup = [&] {

@@ -86,6 +86,8 @@ constexpr const char* kEveryOption =
     "rtp-address = 192.0.2.1\n"
     "media-address = 198.51.100.7\n"
     "mixer = 192.0.2.9:7070\n"
+    "mixer = 192.0.2.10:7070\n"
+    "mixer-drain = 192.0.2.10:7070\n"
     "mixer-secret-file = /etc/confab/mixer.secret\n"
     "mixer-tls = yes\n"
     "log-level = debug\n"
@@ -122,7 +124,9 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.rtpPorts, (PortRange{40000, 40099}));
   EXPECT_EQ(c.rtpAddress, ip::make_address("192.0.2.1"));
   EXPECT_EQ(c.mediaAddress, ip::make_address("198.51.100.7"));
-  EXPECT_EQ(c.mixer, endpoint("192.0.2.9", 7070));
+  EXPECT_EQ(c.mixers,
+            (std::vector<Endpoint>{endpoint("192.0.2.9", 7070), endpoint("192.0.2.10", 7070)}));
+  EXPECT_EQ(c.mixerDrain, (std::vector<Endpoint>{endpoint("192.0.2.10", 7070)}));
   EXPECT_EQ(c.mixerSecretFile, "/etc/confab/mixer.secret");
   EXPECT_TRUE(c.mixerTls);
   EXPECT_EQ(c.logLevel, LogLevel::kDebug);
@@ -164,7 +168,8 @@ TEST(ConfigDefaults, NoArgumentsGivesTheBuiltInDefaults) {
   EXPECT_EQ(c.rtpPorts, (PortRange{20000, 29999}));
   EXPECT_EQ(c.logLevel, LogLevel::kInfo);
   EXPECT_FALSE(c.mediaAddress.has_value());
-  EXPECT_FALSE(c.mixer.has_value());  // the mixer runs in-process
+  EXPECT_TRUE(c.mixers.empty());  // the mixer runs in-process
+  EXPECT_TRUE(c.mixerDrain.empty());
   EXPECT_TRUE(c.sipDomain.empty());
   EXPECT_EQ(c.sessionExpires, std::chrono::seconds(1800));
   ASSERT_EQ(c.rooms.size(), 2U);
@@ -259,6 +264,10 @@ TEST(ConfigCommandLine, EveryOption) {
       "198.51.100.7",
       "--mixer",
       "192.0.2.9:7070",
+      "--mixer",
+      "192.0.2.10:7070",
+      "--mixer-drain",
+      "192.0.2.10:7070",
       "--mixer-secret-file",
       "/etc/confab/mixer.secret",
       "--mixer-tls",
@@ -725,9 +734,37 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
 
 TEST(ConfigMixer, EmptyMeansInProcessAndCommandLineOverridesFile) {
   TempFile file("mixer = 127.0.0.1:7070\n");
-  EXPECT_EQ(expectConfig(parseArgs({"--config", file.path()})).mixer, endpoint("127.0.0.1", 7070));
-  EXPECT_FALSE(expectConfig(parseArgs({"--config", file.path(), "--mixer", ""})).mixer);
-  EXPECT_EQ(expectConfig(parseArgs({"--mixer", "[::1]:7071"})).mixer, endpoint("::1", 7071));
+  using Mixers = std::vector<Endpoint>;
+  EXPECT_EQ(expectConfig(parseArgs({"--config", file.path()})).mixers,
+            Mixers{endpoint("127.0.0.1", 7070)});
+  EXPECT_TRUE(expectConfig(parseArgs({"--config", file.path(), "--mixer", ""})).mixers.empty());
+  EXPECT_EQ(expectConfig(parseArgs({"--mixer", "[::1]:7071"})).mixers,
+            Mixers{endpoint("::1", 7071)});
+}
+
+TEST(ConfigMixer, SeveralMixersAndTheDrainedAreAmongThem) {
+  const auto both = expectConfig(
+      parseArgs({"--mixer", "127.0.0.1:7070", "--mixer", "127.0.0.1:7071", "--mixer-drain",
+                 "127.0.0.1:7071"}));
+  EXPECT_EQ(both.mixers.size(), 2U);
+  EXPECT_EQ(both.mixerDrain, std::vector<Endpoint>{endpoint("127.0.0.1", 7071)});
+  for (const auto& [args, option, value] :
+       std::vector<std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"--mixer", "127.0.0.1:7070", "--mixer", "127.0.0.1:7070"}, "mixer", "127.0.0.1:7070"},
+           {{"--mixer", "127.0.0.1:7070", "--mixer-drain", "127.0.0.1:7072"},
+            "mixer-drain",
+            "127.0.0.1:7072"},
+           {{"--mixer", "127.0.0.1:7070", "--mixer", "192.0.2.7:7070"}, "mixer", "192.0.2.7:7070"},
+           {{"--mixer", "127.0.0.1:0"}, "mixer", "127.0.0.1:0"}}) {
+    std::vector<const char*> argv{"confab"};
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+    }
+    auto parsed = parse(static_cast<int>(argv.size()), argv.data());
+    ASSERT_TRUE(std::holds_alternative<Error>(parsed)) << option << " " << value;
+    EXPECT_THAT(std::get<Error>(parsed).message, HasSubstr(option)) << value;
+    EXPECT_THAT(std::get<Error>(parsed).message, HasSubstr(value)) << option;
+  }
 }
 
 TEST(ConfigExit, Version) {
