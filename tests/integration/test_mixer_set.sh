@@ -2,7 +2,8 @@
 # Several confab-mixers behind one confab (issue 14 item 4, --mixer repeated): two real mixers
 # with their own RTP port ranges, confab on both (secret and TLS, as off one machine). A call to
 # room 1000 and one to room 1001 land on different mixers (the SDP answer's port says which); a
-# second caller of room 1000 lands where that room runs and hears the first one's tone. Then
+# second caller of room 1000 lands where that room runs and hears the first one's tone; moving the
+# first by the API into room 1001 (the other mixer) is a 409 that leaves its call alone. Then
 # mixer B is drained by editing the configuration and SIGHUP: new rooms all go to A, and nothing
 # that was up ends. The gap of a mixer killed mid-call (failover) is not built yet.
 export CONFAB_REMOTE_MIXER=1
@@ -71,6 +72,14 @@ m2="$(which_mixer P2)"
 start_phone P3 1000 3 --freq 0
 m3="$(which_mixer P3)"
 assert_eq "$m1" "$m3" "the mixer of room 1000's second caller"
+# Moving P1 by the API into room 1001, which runs on the other mixer, is refused before anything
+# changes: its call goes on (P3 still hears it below).
+p1_call="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call_id"])' "$WORK/P1.info")"
+code="$(curl -s --max-time 5 -o "$WORK/move.json" -w '%{http_code}' \
+  -H "Authorization: Bearer $CONFAB_API_TOKEN" -H 'Content-Type: application/json' \
+  -X POST --data '{"room":"1001"}' "$API/v1/rooms/1000/participants/$p1_call/move")"
+assert_eq 409 "$code" "moving P1 into a room on the other mixer: $(cat "$WORK/move.json")"
+assert_file_contains "$WORK/move.json" "another media mixer" "the refusal's detail"
 wait_phone P3
 heard="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["tones_dbov"]["1000"])' "$WORK/P3.json")"
 python3 -c "import sys; sys.exit(0 if float('$heard') > -40 else 1)" ||
