@@ -552,6 +552,47 @@ TEST_F(ServerTest, ARecordingIsStreamedWholeAndByRange) {
   server_.reset();  // before the focus it reads goes
 }
 
+TEST_F(ServerTest, ADownloadTheClientStopsReadingIsClosedAndFreesItsPlace) {
+  test::UasHarness focus;
+  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  std::filesystem::create_directories(folder);
+  const std::string name = "1000-20261125T063000Z.wav";
+  // Far more than loopback's socket buffers hold, so the server's writes must wait on the reader.
+  constexpr std::size_t kBytes = 48U * 1024U * 1024U;
+  {
+    std::ofstream out(folder / name, std::ios::binary);
+    const std::string block(1024 * 1024, 'r');
+    for (std::size_t written = 0; written < kBytes; written += block.size()) {
+      out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
+  }
+  Live live{focus.uas(), folder, folder.parent_path() / "media", nullptr};
+  Limits limits;
+  limits.requestTimeout = 300ms;
+  limits.maxConnections = 1;  // the stalled download holds the only place while it lasts
+  startServer(limits, &live);
+  Client stalled(io_, server_->localEndpoint());
+  Request request(http::verb::get, "/v1/rooms/1000/recordings/" + name, 11);
+  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::authorization, operator_);
+  stalled.send(request);
+  // The client reads nothing for a while; the server goes on with everything else meanwhile.
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    io_.restart();
+    io_.run_for(20ms);
+  }
+  // Its place was given up: a new client is served.
+  Client next(io_, server_->localEndpoint());
+  EXPECT_EQ(next.get("/health").result(), http::status::ok);
+  // And the stalled one finds its download cut short, not complete.
+  beast::error_code ec;
+  const auto response = stalled.receive(&ec);
+  EXPECT_FALSE(response.has_value());
+  EXPECT_TRUE(ec);
+  server_.reset();  // before the focus it reads goes
+}
+
 // HTTPS (issue 13 item 1) with a throwaway self-signed certificate made as confab makes its own;
 // the client trusts exactly that certificate.
 class TlsServerTest : public ServerTest {
