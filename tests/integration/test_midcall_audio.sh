@@ -33,6 +33,7 @@ HELPER_PIDS+=("$talker_pid")
 sleep 1  # the talker is in the room first
 
 declare -A PIDS
+phones_started=$EPOCHREALTIME
 for transport in udp tcp; do
   for security in rtp srtp; do
     name="$transport-$security"
@@ -46,21 +47,22 @@ for transport in udp tcp; do
   done
 done
 
-# The API's packetsReceived for every participant, just before the holds and at the end.
+# The API's room (with every participant's packetsReceived) just before the holds and at the end,
+# taken with curl at times counted from the phones' start, so that no interpreter's start-up time
+# (a pyenv shim adds about 0.3 s to each python3) shifts them towards the phones' BYEs.
 snapshot() {
-  python3 - "$api" >"$WORK/$1.api.json" <<'PYEOF'
-import json, os, sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "/v1/rooms/1000",
-                             headers={"Authorization": "Bearer " + os.environ["CONFAB_API_TOKEN"]})
-with urllib.request.urlopen(req, timeout=5) as r:
-    room = json.load(r)
-print(json.dumps({p["callId"]: p.get("media", {}).get("packetsReceived", 0)
-                  for p in room.get("participants", [])}))
-PYEOF
+  curl -sf --max-time 5 -H "Authorization: Bearer $CONFAB_API_TOKEN" "$api/v1/rooms/1000" \
+    >"$WORK/$1.api.json"
 }
-sleep "$(python3 -c "print($HOLD_AT - 0.3)")"
+sleep_until() { # SECONDS after the phones started
+  local wait
+  wait="$(awk -v t0="$phones_started" -v at="$1" -v now="$EPOCHREALTIME" \
+    'BEGIN { w = t0 + at - now; printf "%.3f", (w > 0 ? w : 0) }')"
+  sleep "$wait"
+}
+sleep_until "$(awk -v h="$HOLD_AT" 'BEGIN { print h - 0.3 }')"
 snapshot before_hold || fail "the API did not answer before the holds"
-sleep "$(python3 -c "print($DURATION - $HOLD_AT - 0.6)")"
+sleep_until "$(awk -v d="$DURATION" 'BEGIN { print d - 0.6 }')"
 snapshot at_end || fail "the API did not answer at the end"
 
 status=0
@@ -74,8 +76,12 @@ assert_confab_alive "after the holds and resumes"
 if ! python3 - "$WORK" "$HOLD_AT" "$RESUME_AT" >"$WORK/verdict.txt" 2>&1 <<'PYEOF'; then
 import json, sys
 work, hold_at, resume_at = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-before = json.load(open(f"{work}/before_hold.api.json"))
-end = json.load(open(f"{work}/at_end.api.json"))
+def received(name):
+    room = json.load(open(f"{work}/{name}.api.json"))
+    return {p["callId"]: p.get("media", {}).get("packetsReceived", 0)
+            for p in room.get("participants", [])}
+before = received("before_hold")
+end = received("at_end")
 problems = []
 for name in ("udp-rtp", "udp-srtp", "tcp-rtp", "tcp-srtp"):
     r = json.loads(open(f"{work}/{name}.json").read().strip().splitlines()[-1])
