@@ -13,6 +13,8 @@ namespace {
 // A mixer that has not answered its stats for this long takes no new rooms. RemoteMixer's own
 // ready() already drops at once on a lost connection; this covers a hung one.
 constexpr auto kHeartbeatTimeout = std::chrono::seconds(3);
+// Destroyed mixes whose late events are still passed up: far more than are ever ending at once.
+constexpr std::size_t kRetiredMixes = 4096;
 
 }  // namespace
 
@@ -167,9 +169,14 @@ void MixerSet::destroyMix(MixId mix) {
   const Inner inner = found->second;
   mixes_.erase(found);
   mixers_[inner.mixer]->destroyMix(inner.id);
-  // Its end events (a recording closing) may still come: the reverse entry goes with the mix's
-  // inner id reused, which RemoteMixer and InProcessMixer never do.
-  mixIds_[inner.mixer].erase(inner.id);
+  // Its end events still come (a recording is closed after destroyMix, then onRecordingEnded), so
+  // its inner id still maps to ours for a while; the oldest such ids go once there are many
+  // (inner ids are never reused).
+  retired_.push_back(inner);
+  if (retired_.size() > kRetiredMixes) {
+    mixIds_[retired_.front().mixer].erase(retired_.front().id);
+    retired_.pop_front();
+  }
 }
 
 std::optional<Reservation> MixerSet::reserveOn(std::size_t mixer) {
@@ -199,13 +206,12 @@ std::optional<Reservation> MixerSet::reserveFor(MixId mix) {
 }
 
 bool MixerSet::join(EndpointId endpoint, MixId mix, const MediaParams& params) {
-  const Inner* e = findEndpoint(endpoint);
-  const Inner* m = findMix(mix);
   // Media and mix in two processes cannot meet.
-  if (e == nullptr || m == nullptr || e->mixer != m->mixer) {
+  if (!canMove(endpoint, mix)) {
     return false;
   }
-  return mixers_[e->mixer]->join(e->id, m->id, params);
+  return mixers_[endpoints_.at(endpoint).mixer]->join(endpoints_.at(endpoint).id,
+                                                      mixes_.at(mix).id, params);
 }
 
 bool MixerSet::update(EndpointId endpoint, const MediaParams& params) {

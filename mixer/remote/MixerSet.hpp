@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -98,6 +99,7 @@ class MixerSet final : public Control {
   std::vector<std::unordered_map<uint64_t, MixId>> mixIds_;
   std::vector<std::unordered_map<uint64_t, EndpointId>> endpointIds_;
   std::optional<std::size_t> lastMixer_;  // of the mix created last
+  std::deque<Inner> retired_;             // destroyed mixes, oldest first
 };
 
 }  // namespace confab::mixer::remote

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -225,6 +227,25 @@ struct RecordingEvents final : mixer::MixerEvents {
   std::vector<Ended> recordings;
   std::vector<std::pair<mixer::EndpointId, std::string>> faults;
 };
+
+// Delivers a mixer's events as the focus would (when its descriptor is readable) until 'done' or
+// the timeout; true when 'done' came.
+inline bool pumpUntil(mixer::Control& mixer,
+                      RecordingEvents& events,
+                      const std::function<bool()>& done,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    pollfd p{mixer.eventFd(), POLLIN, 0};
+    if (::poll(&p, 1, 20) == 1) {
+      mixer.deliverEvents(events);
+    }
+  }
+  return true;
+}
 
 // A mixer on 127.0.0.1 with its own port range, so tests running side by side do not meet.
 inline mixer::MixerSettings loopbackMixer(mixer::PortRange ports, unsigned threads = 1) {

@@ -18,12 +18,14 @@
 #include "mixer/remote/RemoteMixer.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
+#include "tests/unit/mixer/media/TempDir.hpp"
 
 namespace confab::mixer::remote {
 namespace {
 
 using namespace std::chrono_literals;
 using test::LoopbackPhone;
+using test::pumpUntil;
 using test::RecordingEvents;
 
 constexpr PortRange kFirst{45100, 45149};
@@ -40,20 +42,6 @@ std::vector<std::unique_ptr<Control>> twoMixers() {
   return mixers;
 }
 
-// Delivers events as the focus would (when the set's descriptor is readable) until 'done'.
-bool pumpUntil(Control& mixer, RecordingEvents& events, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    pollfd p{mixer.eventFd(), POLLIN, 0};
-    if (::poll(&p, 1, 20) == 1) {
-      mixer.deliverEvents(events);
-    }
-  }
-  return true;
-}
 
 TEST(MixerSet, RoomsTakeTurnsThenGoWhereFewestParticipantsAre) {
   MixerSet set(twoMixers());
@@ -140,6 +128,19 @@ TEST(MixerSet, EventsComeBackUnderTheSetsIdsThroughOneDescriptor) {
   ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.digits.empty(); }));
   EXPECT_EQ(events.digits.front(), std::make_pair(r1->id, '4'));
   EXPECT_EQ(events.digits.size(), 1U);
+}
+
+TEST(MixerSet, ARecordingStoppedByDestroyingItsMixStillReportsItsEnd) {
+  MixerSet set(twoMixers());
+  set.createMix({});
+  const MixId room = set.createMix({});  // on the second mixer: its inner id is 1, ours is 2
+  test::TempDir dir;
+  ASSERT_TRUE(set.startRecording(room, dir.file("room.wav"), RecordingFormat::kWav));
+  std::this_thread::sleep_for(100ms);
+  set.destroyMix(room);
+  RecordingEvents events;
+  ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.recordings.empty(); }));
+  EXPECT_EQ(events.recordings.front().what(), std::make_pair(room, MediaFileEnd::kStopped));
 }
 
 TEST(MixerSet, ADrainingMixerKeepsItsRoomsButGetsNoNewOnes) {

@@ -35,6 +35,7 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using test::LoopbackPhone;
+using test::pumpUntil;
 using test::RecordingEvents;
 
 // confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
@@ -103,23 +104,6 @@ RemoteMixerSettings clientSettings(const tcp::endpoint& server, std::size_t stoc
   return s;
 }
 
-// Delivers events as the focus would (when the descriptor is readable) until 'done' or timeout.
-bool pumpUntil(Control& mixer,
-               RecordingEvents& events,
-               const std::function<bool()>& done,
-               std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    pollfd p{mixer.eventFd(), POLLIN, 0};
-    if (::poll(&p, 1, 20) == 1) {
-      mixer.deliverEvents(events);
-    }
-  }
-  return true;
-}
 
 // 30 frames of 20 ms in real time, the 21st to 26th carrying RFC 4733 event 'digit'.
 void sendFramesWithDigit(LoopbackPhone& phone, uint8_t digit) {
