@@ -50,7 +50,7 @@ Call::Call(std::string roomId,
 
 Call::~Call() {
   mixer_.release(media_.id);
-  for (auto id : {okTimer_, ackTimeout_, sessionTimerId_, finishTimer_}) {
+  for (auto id : {okTimer_, ackTimeout_, sessionTimerId_, finishTimer_, relocationTimer_}) {
     timers_.cancel(id);
   }
   if (bye_ != nullptr) {
@@ -301,6 +301,107 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
   mix_ = std::move(mix);  // the old mix goes when nobody else is in it
 }
 
+void Call::relocateMedia(const mixer::Reservation& where) {
+  if (ending_) {
+    return;
+  }
+  if (!negotiated_ || lastSdp_.empty()) {
+    hangUp("the media mixer was lost before the call had media", true);
+    return;
+  }
+  media_.rtpPort = where.rtpPort;
+  media_.address = where.address;
+  local_.rtpPort = where.rtpPort;
+  if (!where.address.empty()) {
+    local_.address = where.address;
+  }
+  // The new endpoint is in no mix until the phone has its address: the answer joins it.
+  joined_ = false;
+  // RFC 3711 §9.1: a key must not protect two packets with the same index. The new mixer starts
+  // its stream afresh, so the old key (and, to be safe, the old SSRC) are not carried over.
+  if (!local_.srtpKeyMaterial.empty() &&
+      RAND_bytes(local_.srtpKeyMaterial.data(),
+                 static_cast<int>(local_.srtpKeyMaterial.size())) != 1) {
+    hangUp("no random bytes for a new SRTP key", true);
+    return;
+  }
+  ssrc_ = static_cast<uint32_t>(std::random_device{}());
+  relocationPending_ = true;
+  listener_.onMediaChange(*this, "the mixer went away: moving to port " +
+                                     std::to_string(where.rtpPort));
+  sendRelocation();
+}
+
+void Call::sendRelocation() {
+  if (ending_ || !relocationPending_) {
+    return;
+  }
+  // One INVITE transaction at a time each way (RFC 3261 §14.1): after our refresh or their
+  // re-INVITE (until its ACK, with an offer of ours until that answer) is done.
+  if (refresh_ != nullptr || awaitingAckFor_ || pendingOffer_) {
+    if (relocationTimer_ == 0) {
+      relocationTimer_ = timers_.schedule(std::chrono::milliseconds(50), [this] {
+        relocationTimer_ = 0;
+        sendRelocation();
+      });
+    }
+    return;
+  }
+  auto last = sdp::SessionDescription::parse(lastSdp_);
+  if (!last) {
+    hangUp("our last SDP does not parse again", true);
+    return;
+  }
+  relocationPending_ = false;
+  sdp::SessionDescription offer = sdp::reoffer(*last, negotiated_->mediaIndex, local_);
+  stampVersion(offer);
+  sip::Message request = dialog_.makeRequest("INVITE");
+  request.add("Contact", contact_);
+  request.add("Supported", std::string(kSupported));
+  // A re-INVITE is a session refresh too (RFC 4028 §1): without Session-Expires the phone could
+  // take it as turning the timer off, and stop refreshing a session we would then expire.
+  addSessionExpires(request);
+  request.add("Content-Type", "application/sdp");
+  request.body = offer.serialize();
+  lastSdp_ = request.body;
+  relocationOffer_ = std::move(offer);
+  refresh_ = layer_.sendRequest(std::move(request), dialog_.destination(), this);
+}
+
+void Call::onRelocationAnswer(const sip::Message& response) {
+  sdp::SessionDescription offer = std::move(*relocationOffer_);
+  relocationOffer_.reset();
+  if (response.status == 491) {
+    // RFC 3261 §14.1: our re-INVITE crossed theirs; try again after a random 0 to 2 s.
+    relocationPending_ = true;
+    const auto wait = std::chrono::milliseconds(std::random_device{}() % 2001);
+    relocationTimer_ = timers_.schedule(wait, [this] {
+      relocationTimer_ = 0;
+      sendRelocation();
+    });
+    return;
+  }
+  if (response.status >= 300) {
+    hangUp("the phone refused the new media address (" + std::to_string(response.status) + ")",
+           true);
+    return;
+  }
+  auto answer = sdp::SessionDescription::parse(response.body);
+  if (!answer) {
+    hangUp("no usable SDP answer to the new media address", true);
+    return;
+  }
+  auto accepted = sdp::acceptAnswer(offer, *answer);
+  if (!accepted) {
+    hangUp("the answer to the new media address is not usable: " + accepted.error().reason, true);
+    return;
+  }
+  negotiated_ = std::move(*accepted);
+  if (!applyMedia()) {
+    hangUp("the new media mixer could not take the call", true);
+  }
+}
+
 void Call::setControls(const Controls& controls) {
   if (joined_ && controls != controls_) {
     mixer_.setControls(media_.id, mixerControls(controls));
@@ -403,6 +504,17 @@ void Call::armSessionTimer() {
   }
 }
 
+void Call::addSessionExpires(sip::Message& request) const {
+  if (!sessionTimer_) {
+    return;
+  }
+  // In a request of ours we are the UAC (RFC 4028 §7.4): the roles named in the initial INVITE
+  // swap, and whoever refreshed goes on refreshing.
+  const bool weRefresh = sessionTimer_->refresher() == dialog::SessionTimer::Refresher::kUas;
+  request.add("Session-Expires", std::to_string(sessionTimer_->interval()) +
+                                     (weRefresh ? ";refresher=uac" : ";refresher=uas"));
+}
+
 void Call::refreshSession() {
   if (ending_ || refresh_ != nullptr) {
     return;
@@ -410,7 +522,7 @@ void Call::refreshSession() {
   // RFC 4028 §7.4: UPDATE without a body when the peer allows it, else a re-INVITE with the
   // same session description.
   sip::Message request = dialog_.makeRequest(peerAllowsUpdate_ ? "UPDATE" : "INVITE");
-  request.add("Session-Expires", std::to_string(sessionTimer_->interval()) + ";refresher=uas");
+  addSessionExpires(request);
   request.add("Supported", std::string(kSupported));
   request.add("Contact", contact_);
   if (request.method == "INVITE" && !lastSdp_.empty()) {
@@ -478,6 +590,10 @@ void Call::onResponse(txn::ClientTransaction& transaction, const sip::Message& r
       layer_.sendAck(dialog_.makeAck(cseq->number), dialog_.destination());
     }
     refresh_ = nullptr;
+    if (relocationOffer_) {
+      onRelocationAnswer(response);
+      return;
+    }
     if (response.status == 408 || response.status == 481) {
       hangUp("session refresh refused", true);  // RFC 4028 §10: the session is gone at the far end
       return;
@@ -492,7 +608,9 @@ void Call::onTimeout(txn::ClientTransaction& transaction) {
     finish(endReason_ + " (BYE unanswered)");
   } else if (&transaction == refresh_) {
     refresh_ = nullptr;
-    hangUp("session refresh unanswered", true);
+    hangUp(relocationOffer_ ? "the re-INVITE to the new media address went unanswered"
+                            : "session refresh unanswered",
+           true);
   }
 }
 

@@ -138,6 +138,13 @@ class Call final : private txn::ClientTransaction::User {
   // controls set on it; the call now belongs to 'roomId'.
   void moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage);
   [[nodiscard]] const std::shared_ptr<RoomMix>& mix() const { return mix_; }
+  // The call's mixer went away and its room runs on another now (mixer::MixerSet failover):
+  // 'where' is its new ports there. The phone is re-INVITEd with the new address and a new SRTP
+  // key of ours (RFC 3264 §8.3.1), and the media joins the room again with its answer. A phone
+  // that refuses or does not answer is hung up on.
+  void relocateMedia(const mixer::Reservation& where);
+  // A relocation's re-INVITE is out or waiting for its turn.
+  [[nodiscard]] bool relocating() const { return relocationPending_ || relocationOffer_; }
   // Why the call ended, for people reading logs ("caller hung up", "no ACK", ...).
   [[nodiscard]] const std::string& endReason() const { return endReason_; }
 
@@ -156,12 +163,17 @@ class Call final : private txn::ClientTransaction::User {
   void retransmitOk();
   void armSessionTimer();
   void refreshSession();
+  // Session-Expires for a request of ours in the dialog (a refresh, a relocation).
+  void addSessionExpires(sip::Message& request) const;
   void finish(std::string reason);
   // Hands the negotiated media to the mixer: join the room's mix, or update it (re-INVITE).
   // False when the mixer refused it.
   bool applyMedia();
   // Sets an SDP's o= version for sending (RFC 3264 §8: higher only when it changed).
   void stampVersion(sdp::SessionDescription& sd);
+  // Sends the relocation's re-INVITE, or waits for the INVITE transaction under way to finish.
+  void sendRelocation();
+  void onRelocationAnswer(const sip::Message& response);
 
   std::string roomId_;
   std::string contact_;
@@ -203,7 +215,12 @@ class Call final : private txn::ClientTransaction::User {
   timer::Timers::Id sessionTimerId_ = 0;
   timer::Timers::Id finishTimer_ = 0;
   txn::ClientTransaction* bye_ = nullptr;
+  // A session refresh, or the relocation's re-INVITE (relocationOffer_ set): one INVITE of ours
+  // at a time in the dialog (RFC 3261 §14.1).
   txn::ClientTransaction* refresh_ = nullptr;
+  bool relocationPending_ = false;                          // to send when the dialog is free
+  std::optional<sdp::SessionDescription> relocationOffer_;  // sent, awaiting the answer
+  timer::Timers::Id relocationTimer_ = 0;
 };
 
 }  // namespace confab::room

@@ -1156,6 +1156,13 @@ void Uas::onEndpointFailed(mixer::EndpointId endpoint) {
   }
 }
 
+void Uas::onEndpointRelocated(mixer::EndpointId endpoint, const mixer::Reservation& where) {
+  // The mixer went away and the room now runs on another: the call follows with a re-INVITE.
+  if (Call* call = findByEndpoint(endpoint)) {
+    call->relocateMedia(where);
+  }
+}
+
 void Uas::onMediaChange(Call& call, const std::string& change) {
   noteMedia(call);
   if (observer_ != nullptr) {

@@ -125,6 +125,7 @@ class Uas final : public txn::TransactionUser,
   void onMixerFault(mixer::EndpointId endpoint, mixer::MixId mix, const std::string& what) override;
   void onRtpTimeout(mixer::EndpointId endpoint) override;
   void onEndpointFailed(mixer::EndpointId endpoint) override;
+  void onEndpointRelocated(mixer::EndpointId endpoint, const mixer::Reservation& where) override;
 
   // Sends BYE on every call (shutdown).
   void hangUpAll();

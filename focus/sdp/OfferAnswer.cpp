@@ -646,6 +646,47 @@ SessionDescription offer(const LocalMedia& local) {
   return sd;
 }
 
+SessionDescription reoffer(const SessionDescription& lastSent,
+                           std::size_t mediaIndex,
+                           const LocalMedia& local) {
+  SessionDescription sd = lastSent;
+  const bool ipv6 = local.address.find(':') != std::string::npos;
+  const Connection connection{ipv6, local.address, std::nullopt, std::nullopt};
+  sd.origin.ipv6 = ipv6;
+  sd.origin.address = local.address;
+  if (sd.connection) {
+    sd.connection = connection;
+  }
+  if (mediaIndex >= sd.media.size()) {
+    return sd;
+  }
+  MediaDescription& m = sd.media[mediaIndex];
+  m.port = local.rtpPort;
+  if (!m.connections.empty() || !sd.connection) {
+    m.connections.assign(1, connection);
+  }
+  std::vector<Attribute> kept;
+  for (auto& attribute : m.attributes) {
+    if (lower(attribute.name) == "rtcp") {
+      continue;
+    }
+    if (lower(attribute.name) == "crypto" && attribute.value) {
+      auto crypto = Crypto::parse(*attribute.value);
+      const auto suite = crypto ? srtpSuiteFromName(crypto->suite) : std::nullopt;
+      const auto key = suite ? localKey(local, *suite) : std::nullopt;
+      if (!key) {
+        continue;  // no key of ours for it: not offered again
+      }
+      crypto->keys.assign(1, CryptoKey{base64Encode(*key), std::nullopt, std::nullopt,
+                                       std::nullopt});
+      attribute.value = crypto->toValue();
+    }
+    kept.push_back(std::move(attribute));
+  }
+  m.attributes = std::move(kept);
+  return sd;
+}
+
 Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,
                                 const SessionDescription& answer) {
   // RFC 3264 §6: one m= line in the answer for each in the offer, in order.

@@ -140,6 +140,17 @@ Result<Negotiated> answer(const SessionDescription& offer, const LocalMedia& loc
 // a=crypto (RFC 8643 opportunistic SRTP) when opportunisticSrtp is set and we have key material.
 SessionDescription offer(const LocalMedia& local);
 
+// The same session at a new address (RFC 3264 §8.3.1): 'lastSent' (the SDP we last sent in the
+// dialog, offer or answer) as a new offer with local.address on its c= and o= lines, local.rtpPort
+// on the audio stream at 'mediaIndex', no a=rtcp (it named the old port), and on each a=crypto
+// line the key LocalMedia gives for its suite. The codecs, payload types, profile and direction
+// stay, so a phone that took the session takes its move. Used when the media moved to another
+// mixer: a new master key, because the new mixer's stream may reuse packet indices the old one
+// used with the old key (RFC 3711 §9.1). The caller stamps the o= version.
+SessionDescription reoffer(const SessionDescription& lastSent,
+                           std::size_t mediaIndex,
+                           const LocalMedia& local);
+
 // Reads the answer (from the ACK or a 200) to an offer we made. 488 when it is not a valid answer
 // to that offer or leaves no usable audio.
 Result<Negotiated> acceptAnswer(const SessionDescription& ourOffer,

@@ -105,6 +105,12 @@ class MixerEvents {
   // The endpoint cannot carry media any more (a remote mixer refused it or went away); treat it
   // like a timeout.
   virtual void onEndpointFailed(EndpointId endpoint) { onRtpTimeout(endpoint); }
+  // The endpoint's mixer went away and its room now runs on another one (MixerSet failover):
+  // 'where' holds its new ports there, under the same id. It is not joined: the owner tells the
+  // peer the new address (a re-INVITE) and joins it again. Whoever cannot ends the call.
+  virtual void onEndpointRelocated(EndpointId endpoint, const Reservation& /*where*/) {
+    onEndpointFailed(endpoint);
+  }
   // Voice activity picked or dropped them as a talker (with hysteresis, so not per packet).
   virtual void onTalking(EndpointId /*endpoint*/, bool /*talking*/) {}
   virtual void onPlaybackEnded(MixId /*mix*/, MediaFileEnd /*how*/) {}

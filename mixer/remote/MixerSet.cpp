@@ -36,7 +36,7 @@ class MixerSet::Translator final : public MixerEvents {
     }
   }
   void onEndpointFailed(EndpointId endpoint) override {
-    if (auto id = endpoint_(endpoint)) {
+    if (auto id = endpoint_(endpoint); id && !set_.failOver(*id, up_)) {
       up_.onEndpointFailed(*id);
     }
   }
@@ -156,6 +156,7 @@ MixId MixerSet::createOn(std::size_t mixer, const RoomSettings& settings) {
   const MixId inner = mixers_[mixer]->createMix(settings);
   const MixId id = nextMix_++;
   mixes_[id] = Inner{mixer, inner};
+  settings_.emplace(id, settings);
   mixIds_[mixer][inner] = id;
   lastMixer_ = mixer;
   return id;
@@ -168,7 +169,12 @@ void MixerSet::destroyMix(MixId mix) {
   }
   const Inner inner = found->second;
   mixes_.erase(found);
+  settings_.erase(mix);
   mixers_[inner.mixer]->destroyMix(inner.id);
+  retire(inner);
+}
+
+void MixerSet::retire(Inner inner) {
   // Its end events still come (a recording is closed after destroyMix, then onRecordingEnded), so
   // its inner id still maps to ours for a while; the oldest such ids go once there are many
   // (inner ids are never reused).
@@ -177,6 +183,70 @@ void MixerSet::destroyMix(MixId mix) {
     mixIds_[retired_.front().mixer].erase(retired_.front().id);
     retired_.pop_front();
   }
+}
+
+bool MixerSet::relocateMix(MixId mix, MixerEvents* up) {
+  const auto found = mixes_.find(mix);
+  if (found == mixes_.end()) {
+    return false;
+  }
+  const Inner old = found->second;
+  if (mixers_[old.mixer]->ready()) {
+    return true;
+  }
+  refreshPlacement();
+  const auto to = placement_.choose(now_());
+  if (!to || *to == old.mixer) {
+    return false;
+  }
+  // Read before the old mix goes: what it was doing ends here, since the new one starts bare.
+  const auto stats = mixers_[old.mixer]->mixStats(old.id);
+  const MixId inner = mixers_[*to]->createMix(settings_.at(mix));
+  found->second = Inner{*to, inner};
+  mixIds_[*to][inner] = mix;
+  // Destroyed there too, so that a RemoteMixer that reconnects does not create it again; its
+  // events (none should come) no longer name our mix. Not yet: destroying it takes its
+  // participants with it, and the ones still to fail over need their failure events first.
+  orphans_.push_back(old);
+  mixIds_[old.mixer].erase(old.id);
+  if (up != nullptr && stats) {
+    if (stats->recording) {
+      up->onRecordingEnded(mix, MediaFileEnd::kError);
+    }
+    if (stats->playing) {
+      up->onPlaybackEnded(mix, MediaFileEnd::kError);
+    }
+  }
+  return true;
+}
+
+bool MixerSet::failOver(EndpointId endpoint, MixerEvents& up) {
+  const auto found = endpoints_.find(endpoint);
+  const auto joined = joinedTo_.find(endpoint);
+  if (found == endpoints_.end() || joined == joinedTo_.end()) {
+    return false;
+  }
+  const Inner old = found->second;
+  // A mixer that is still up refused this one endpoint: that is the call's failure, not the
+  // mixer's.
+  if (mixers_[old.mixer]->ready() || !relocateMix(joined->second, &up)) {
+    return false;
+  }
+  const std::size_t to = mixes_.at(joined->second).mixer;
+  auto reservation = mixers_[to]->reserve();
+  if (!reservation) {
+    return false;
+  }
+  endpointIds_[old.mixer].erase(old.id);
+  --load_[old.mixer];
+  mixers_[old.mixer]->release(old.id);
+  found->second = Inner{to, reservation->id};
+  endpointIds_[to][reservation->id] = endpoint;
+  ++load_[to];
+  joinedTo_.erase(joined);  // joined again by the focus, once the phone has the new address
+  reservation->id = endpoint;
+  up.onEndpointRelocated(endpoint, *reservation);
+  return true;
 }
 
 std::optional<Reservation> MixerSet::reserveOn(std::size_t mixer) {
@@ -201,6 +271,9 @@ std::optional<Reservation> MixerSet::reserve() {
 }
 
 std::optional<Reservation> MixerSet::reserveFor(MixId mix) {
+  // A room whose mixer went away with nobody joined (a lobby, a prompt) moves on its next caller.
+  (void)relocateMix(mix, nullptr);
+  destroyOrphans();
   const Inner* inner = findMix(mix);
   return inner != nullptr ? reserveOn(inner->mixer) : reserve();
 }
@@ -210,8 +283,12 @@ bool MixerSet::join(EndpointId endpoint, MixId mix, const MediaParams& params) {
   if (!canMove(endpoint, mix)) {
     return false;
   }
-  return mixers_[endpoints_.at(endpoint).mixer]->join(endpoints_.at(endpoint).id,
-                                                      mixes_.at(mix).id, params);
+  if (!mixers_[endpoints_.at(endpoint).mixer]->join(endpoints_.at(endpoint).id, mixes_.at(mix).id,
+                                                    params)) {
+    return false;
+  }
+  joinedTo_[endpoint] = mix;
+  return true;
 }
 
 bool MixerSet::update(EndpointId endpoint, const MediaParams& params) {
@@ -223,8 +300,12 @@ bool MixerSet::move(EndpointId endpoint, MixId mix) {
   if (!canMove(endpoint, mix)) {
     return false;
   }
-  return mixers_[endpoints_.at(endpoint).mixer]->move(endpoints_.at(endpoint).id,
-                                                      mixes_.at(mix).id);
+  if (!mixers_[endpoints_.at(endpoint).mixer]->move(endpoints_.at(endpoint).id,
+                                                    mixes_.at(mix).id)) {
+    return false;
+  }
+  joinedTo_[endpoint] = mix;
+  return true;
 }
 
 bool MixerSet::canMove(EndpointId endpoint, MixId mix) const {
@@ -240,6 +321,7 @@ void MixerSet::release(EndpointId endpoint) {
   }
   const Inner inner = found->second;
   endpoints_.erase(found);
+  joinedTo_.erase(endpoint);
   endpointIds_[inner.mixer].erase(inner.id);
   --load_[inner.mixer];
   mixers_[inner.mixer]->release(inner.id);
@@ -307,6 +389,13 @@ void MixerSet::deliverEvents(MixerEvents& events) {
   for (std::size_t i = 0; i < mixers_.size(); ++i) {
     Translator up(*this, i, events);
     mixers_[i]->deliverEvents(up);
+  }
+  destroyOrphans();
+}
+
+void MixerSet::destroyOrphans() {
+  for (const Inner& orphan : std::exchange(orphans_, {})) {
+    mixers_[orphan.mixer]->destroyMix(orphan.id);
   }
 }
 

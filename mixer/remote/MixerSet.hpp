@@ -6,9 +6,15 @@
 // events of all mixers come back through one eventFd (an epoll set of theirs) with the ids
 // mapped back. Nothing here knows SIP, and everything runs on the caller's (the focus's) thread.
 //
-// Not yet (docs/multi-mixer.md): moving a joined endpoint to a mix on another mixer (it would
-// need new ports and a re-INVITE; move() answers false and the call ends), and failover of a dead
-// mixer's rooms (its calls fail as with one mixer).
+// Failover: when a mixer goes away (its connection drops: RemoteMixer fails its joined
+// endpoints), each room that ran there is created again, with the same settings, on the
+// least-loaded mixer still up, and each of its participants gets new ports there under the same
+// id (onEndpointRelocated): the focus re-INVITEs the phone with the new address and joins it
+// again. What the room was recording or playing ends with kError. With no other mixer up, the
+// calls fail as with one mixer.
+//
+// Not yet (docs/multi-mixer.md): moving a joined endpoint to a mix on another mixer on request
+// (move() answers false; canMove() lets the focus refuse it first).
 #pragma once
 
 #include <chrono>
@@ -82,6 +88,16 @@ class MixerSet final : public Control {
   void refreshPlacement();
   std::optional<Reservation> reserveOn(std::size_t mixer);
   MixId createOn(std::size_t mixer, const RoomSettings& settings);
+  // The endpoint's mixer is gone: its room moves (relocateMix) and it gets ports beside it, told
+  // to 'up'. False when it cannot (no other mixer up, it was not joined, no ports there).
+  bool failOver(EndpointId endpoint, MixerEvents& up);
+  // A mix whose mixer is gone is created again on another (ends of its recording and playback
+  // told to 'up' when given); true when it runs on a live mixer now.
+  bool relocateMix(MixId mix, MixerEvents* up);
+  // Forgets an inner mix's id, keeping it for late events a while (destroyed mixes).
+  void retire(Inner inner);
+  // Destroys the mixes left behind on a mixer that went away (relocateMix).
+  void destroyOrphans();
   [[nodiscard]] const Inner* findMix(MixId mix) const;
   [[nodiscard]] const Inner* findEndpoint(EndpointId endpoint) const;
 
@@ -94,12 +110,15 @@ class MixerSet final : public Control {
   MixId nextMix_ = 1;
   EndpointId nextEndpoint_ = 1;
   std::unordered_map<MixId, Inner> mixes_;
+  std::unordered_map<MixId, RoomSettings> settings_;  // each mix's, to create it again elsewhere
   std::unordered_map<EndpointId, Inner> endpoints_;
+  std::unordered_map<EndpointId, MixId> joinedTo_;  // the mix each joined endpoint is in
   // Inner ids back to ours, per mixer, for the events.
   std::vector<std::unordered_map<uint64_t, MixId>> mixIds_;
   std::vector<std::unordered_map<uint64_t, EndpointId>> endpointIds_;
   std::optional<std::size_t> lastMixer_;  // of the mix created last
   std::deque<Inner> retired_;             // destroyed mixes, oldest first
+  std::vector<Inner> orphans_;            // relocated mixes to destroy where they were
 };
 
 }  // namespace confab::mixer::remote

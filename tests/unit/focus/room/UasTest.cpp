@@ -292,7 +292,9 @@ TEST(UasSessionTimer, UasRefresherSendsRefresh) {
   h.timers.advance(milliseconds(1100));
   ASSERT_EQ(h.wire.requests.size(), 1u);
   EXPECT_EQ(h.wire.requests[0].first.method, "UPDATE");
-  EXPECT_NE(h.wire.requests[0].first.header("Session-Expires"), nullptr);
+  // We send it, so we are its UAC, and we stay the refresher (RFC 4028 §7.4).
+  ASSERT_NE(h.wire.requests[0].first.header("Session-Expires"), nullptr);
+  EXPECT_EQ(*h.wire.requests[0].first.header("Session-Expires"), "120;refresher=uac");
 }
 
 TEST(UasRequests, OptionsAdvertisesCapabilities) {

@@ -61,6 +61,8 @@ class LoopbackPhone {
     in_ =
         srtp::Session::create(srtp::Suite::kAesCm128HmacSha1_80, srtp::Direction::kInbound, theirs);
   }
+  // Sends to another port of the mixer from now on (a re-INVITE moved the call's media).
+  void retarget(uint16_t mixerPort) { mixer_.sin_port = htons(mixerPort); }
   // Sends the last packet again, byte for byte (a replay).
   void replayLast() {
     ::sendto(fd_, last_.data(), last_.size(), 0, reinterpret_cast<sockaddr*>(&mixer_),
@@ -204,6 +206,10 @@ struct RecordingEvents final : mixer::MixerEvents {
   }
   void onRtpTimeout(mixer::EndpointId endpoint) override { timeouts.push_back(endpoint); }
   void onEndpointFailed(mixer::EndpointId endpoint) override { failed.push_back(endpoint); }
+  void onEndpointRelocated(mixer::EndpointId endpoint, const mixer::Reservation& where) override {
+    relocated.push_back(where);
+    relocated.back().id = endpoint;
+  }
   void onTalking(mixer::EndpointId endpoint, bool talking) override {
     talkingChanges.emplace_back(endpoint, talking);
   }
@@ -222,6 +228,7 @@ struct RecordingEvents final : mixer::MixerEvents {
   std::vector<std::pair<mixer::EndpointId, char>> digits;
   std::vector<mixer::EndpointId> timeouts;
   std::vector<mixer::EndpointId> failed;
+  std::vector<mixer::Reservation> relocated;  // under the endpoint's id, with its new ports
   std::vector<std::pair<mixer::EndpointId, bool>> talkingChanges;
   std::vector<Ended> playbacks;
   std::vector<Ended> recordings;

@@ -2,9 +2,11 @@
 // it, for a mixer that is down): rooms spread by load and take turns, a caller's ports are where
 // its room runs and it hears that room, draining keeps a mixer's rooms but sends new ones
 // elsewhere, a mixer that is down gets none, nothing crosses from one mixer to another, and
-// events come back under the set's own ids through its one descriptor.
+// events come back under the set's own ids through its one descriptor. A confab-mixer that goes
+// away hands its rooms to the other, where its callers get new ports and are heard again.
 #include "mixer/remote/MixerSet.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -16,6 +18,7 @@
 
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
+#include "tests/unit/mixer/remote/MixerServer.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 #include "tests/unit/mixer/media/TempDir.hpp"
@@ -201,6 +204,109 @@ TEST(MixerSet, NothingCrossesFromOneMixerToAnother) {
   set.destroyMix(beside);
   EXPECT_FALSE(set.mixerOf(beside));
   EXPECT_FALSE(set.move(caller->id, beside));
+}
+
+// Two confab-mixers (real servers over loopback TCP), the room on the first; 'dying' goes.
+struct TwoServers {
+  std::unique_ptr<test::MixerServer> dying = std::make_unique<test::MixerServer>(kFirst);
+  test::MixerServer alive{kSecond};
+  std::unique_ptr<MixerSet> set;
+
+  TwoServers() {
+    std::vector<std::unique_ptr<Control>> mixers;
+    for (const auto* server : {dying.get(), &alive}) {
+      auto remote = std::make_unique<RemoteMixer>(test::clientSettings(server->endpoint()));
+      EXPECT_TRUE(remote->waitUntilReady(5s, 4));
+      mixers.push_back(std::move(remote));
+    }
+    set = std::make_unique<MixerSet>(std::move(mixers));
+  }
+};
+
+// Sends a frame from each phone every 20 ms for 'frames' frames, taking in what comes back.
+void talk(LoopbackPhone& a, LoopbackPhone& b, int frames) {
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < frames; ++i) {
+    a.sendFrame();
+    b.sendFrame();
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+    a.receiveAll();
+    b.receiveAll();
+  }
+}
+
+TEST(MixerSet, AMixerThatGoesAwayHandsItsRoomToAnotherWhereItsCallersGetNewPorts) {
+  TwoServers servers;
+  MixerSet& set = *servers.set;
+  set.setDraining(1, true);
+  const MixId room = set.createMix({});
+  set.setDraining(1, false);
+  ASSERT_EQ(set.mixerOf(room), 0U);
+  auto ra = set.reserveFor(room);
+  auto rb = set.reserveFor(room);
+  ASSERT_TRUE(ra && rb);
+  ASSERT_TRUE(set.join(ra->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
+  ASSERT_TRUE(set.join(rb->id, room, test::mediaParams(Codec::kPcmu, 0, 2)));
+  LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 1500, rb->rtpPort);
+  test::TempDir dir;
+  ASSERT_TRUE(set.startRecording(room, dir.file("room.wav"), RecordingFormat::kWav));
+  talk(a, b, 40);
+  ASSERT_TRUE(test::hasTone(b.recent(20), 1000, 8000, -6)) << "B hears A on the first mixer";
+
+  servers.dying.reset();  // its connection drops, as when the process is killed
+  RecordingEvents events;
+  ASSERT_TRUE(pumpUntil(*servers.set, events, [&] { return events.relocated.size() == 2; }))
+      << events.relocated.size() << " relocated, " << events.failed.size() << " failed";
+  EXPECT_TRUE(events.failed.empty()) << "no call fails while another mixer is up";
+  EXPECT_EQ(set.mixerOf(room), 1U) << "the room runs on the other mixer now";
+  std::vector<EndpointId> moved;
+  for (const auto& where : events.relocated) {
+    moved.push_back(where.id);
+    EXPECT_TRUE(inRange(where.rtpPort, kSecond)) << where.rtpPort;
+    EXPECT_EQ(set.mixerOfEndpoint(where.id), 1U);
+  }
+  EXPECT_THAT(moved, ::testing::UnorderedElementsAre(ra->id, rb->id)) << "the same ids";
+  ASSERT_EQ(events.recordings.size(), 1U) << "its recording ended with the mixer";
+  EXPECT_EQ(events.recordings.front().what(), std::make_pair(room, MediaFileEnd::kError));
+  EXPECT_EQ(set.endpointsOn(0), 0U);
+  EXPECT_EQ(set.endpointsOn(1), 2U);
+
+  // The focus re-INVITEs the phones and joins them again: they hear each other there.
+  const auto portOf = [&](EndpointId id) {
+    for (const auto& where : events.relocated) {
+      if (where.id == id) {
+        return where.rtpPort;
+      }
+    }
+    return uint16_t{0};
+  };
+  a.retarget(portOf(ra->id));
+  b.retarget(portOf(rb->id));
+  ASSERT_TRUE(set.join(ra->id, room, test::mediaParams(Codec::kPcmu, 0, 3)));
+  ASSERT_TRUE(set.join(rb->id, room, test::mediaParams(Codec::kPcmu, 0, 4)));
+  a.heard.clear();
+  b.heard.clear();
+  talk(a, b, 40);
+  EXPECT_TRUE(test::hasTone(b.recent(20), 1000, 8000, -6)) << "B hears A on the second mixer";
+  EXPECT_TRUE(test::hasTone(a.recent(20), 1500, 8000, -6)) << "A hears B on the second mixer";
+  // A lobby made beside the room now is on the mixer it moved to.
+  EXPECT_EQ(set.mixerOf(set.createMixBeside({}, room)), 1U);
+}
+
+TEST(MixerSet, WithNoOtherMixerUpTheCallsOfOneThatGoesAwayFail) {
+  TwoServers servers;
+  MixerSet& set = *servers.set;
+  set.setDraining(1, true);  // the only other one takes no rooms
+  const MixId room = set.createMix({});
+  auto caller = set.reserveFor(room);
+  ASSERT_TRUE(caller);
+  ASSERT_TRUE(set.join(caller->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
+  servers.dying.reset();
+  RecordingEvents events;
+  ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.failed.empty(); }));
+  EXPECT_EQ(events.failed, std::vector<EndpointId>{caller->id});
+  EXPECT_TRUE(events.relocated.empty());
 }
 
 }  // namespace

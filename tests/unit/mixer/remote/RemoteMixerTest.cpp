@@ -24,6 +24,7 @@
 #include "mixer/remote/Handshake.hpp"
 #include "mixer/remote/Protocol.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
+#include "tests/unit/mixer/remote/MixerServer.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 #include "tests/unit/mixer/media/TempDir.hpp"
@@ -37,73 +38,8 @@ using asio::ip::tcp;
 using test::LoopbackPhone;
 using test::pumpUntil;
 using test::RecordingEvents;
-
-// confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
-class MixerServer {
- public:
-  MixerServer(PortRange ports, uint16_t controlPort = 0, std::string secret = {}, bool tls = false)
-      : mixer_(settings(ports)),
-        server_(io_, mixer_, serverSettings(controlPort, std::move(secret), tls)) {
-    ec_ = server_.start();
-    port_ = server_.localEndpoint().port();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~MixerServer() {
-    asio::post(io_, [this] {
-      server_.stop();
-      io_.stop();
-    });
-    thread_.join();
-  }
-  MixerServer(const MixerServer&) = delete;
-  MixerServer& operator=(const MixerServer&) = delete;
-
-  [[nodiscard]] boost::system::error_code startError() const { return ec_; }
-  [[nodiscard]] uint16_t port() const { return port_; }
-  [[nodiscard]] tcp::endpoint endpoint() const {
-    return {asio::ip::make_address_v4("127.0.0.1"), port_};
-  }
-  // How many clients are connected, asked on the server's thread.
-  std::size_t connections() {
-    std::promise<std::size_t> answer;
-    asio::post(io_, [&] { answer.set_value(server_.connectionCount()); });
-    return answer.get_future().get();
-  }
-
- private:
-  static MixerSettings settings(PortRange ports) {
-    MixerSettings s = test::loopbackMixer(ports);
-    s.rtpTimeout = 30s;
-    return s;
-  }
-  static ControlServerSettings serverSettings(uint16_t port, std::string secret, bool tls) {
-    ControlServerSettings s;
-    s.secret = std::move(secret);
-    s.tls = tls;
-    s.listen = {asio::ip::make_address_v4("127.0.0.1"), port};
-    s.mediaAddress = "127.0.0.1";
-    s.statsInterval = 100ms;  // stats arrive quickly in tests
-    s.helloTimeout = 2s;
-    return s;
-  }
-
-  asio::io_context io_;
-  InProcessMixer mixer_;
-  ControlServer server_;
-  boost::system::error_code ec_;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
-
-RemoteMixerSettings clientSettings(const tcp::endpoint& server, std::size_t stock = 4) {
-  RemoteMixerSettings s;
-  s.server = server;
-  s.stock = stock;
-  s.reconnectMin = 50ms;
-  s.reconnectMax = 200ms;
-  return s;
-}
-
+using test::MixerServer;
+using test::clientSettings;
 
 // 30 frames of 20 ms in real time, the 21st to 26th carrying RFC 4733 event 'digit'.
 void sendFramesWithDigit(LoopbackPhone& phone, uint8_t digit) {
