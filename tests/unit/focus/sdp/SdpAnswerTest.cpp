@@ -738,6 +738,55 @@ TEST(SdpOffer, LoopbackWithOurOwnAnswerer) {
   EXPECT_EQ(accepted->headerExtensions.size(), 2U);
 }
 
+TEST(SdpReoffer, TheSameSessionAtANewAddressWithANewKey) {
+  // A desk phone's SDES offer, answered; then our media moves (another mixer) and we re-offer.
+  auto l = local();
+  const auto phone = parseOk(lines(
+      {"v=0", "o=phone 7 7 IN IP4 192.0.2.50", "s=-", "c=IN IP4 192.0.2.50", "t=0 0",
+       "m=video 0 RTP/AVP 31", "m=audio 11800 RTP/SAVP 0 97", "a=rtpmap:0 PCMU/8000",
+       "a=rtpmap:97 telephone-event/8000", "a=rtcp:11900",
+       "a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+       "a=sendonly"}));
+  const auto answered = answer(phone, l);
+  ASSERT_TRUE(answered.ok()) << answered.error().reason;
+  ASSERT_EQ(answered->mediaIndex, 1U);
+  auto moved = l;
+  moved.address = "2001:db8::7";
+  moved.rtpPort = 42424;
+  moved.srtpKeyMaterial.assign(30, 0x5a);
+  const auto ours = reoffer(answered->answer, answered->mediaIndex, moved);
+  const auto text = ours.serialize();
+  EXPECT_NE(text.find("c=IN IP6 2001:db8::7"), std::string::npos) << text;
+  EXPECT_NE(text.find("o=- "), std::string::npos) << text;
+  EXPECT_EQ(ours.origin.address, "2001:db8::7");
+  ASSERT_EQ(ours.media.size(), 2U);
+  EXPECT_EQ(ours.media[0].port, 0) << "a refused stream stays refused";
+  const auto& audio = ours.media[1];
+  EXPECT_EQ(audio.port, 42424);
+  EXPECT_EQ(audio.proto, "RTP/SAVP");
+  EXPECT_EQ(audio.formats, answered->answer.media[1].formats) << "the same codecs";
+  EXPECT_FALSE(audio.rtcp()) << "no a=rtcp naming the old port";
+  EXPECT_EQ(ours.directionOf(audio), Direction::kRecvOnly) << "still held by them";
+  const auto cryptos = audio.cryptos();
+  ASSERT_EQ(cryptos.size(), 1U);
+  EXPECT_EQ(cryptos[0].tag, 3U);
+  EXPECT_EQ(cryptos[0].suite, "AES_CM_128_HMAC_SHA1_32");
+  EXPECT_EQ(cryptos[0].keys[0].keySalt,
+            base64Encode(std::vector<std::uint8_t>(30, 0x5a))) << "the new key";
+  // The phone's answer to it takes the new key as ours.
+  const auto accepted = acceptAnswer(
+      ours, parseOk(lines({"v=0", "o=phone 7 8 IN IP4 192.0.2.50", "s=-", "c=IN IP4 192.0.2.50",
+                           "t=0 0", "m=video 0 RTP/AVP 31", "m=audio 11800 RTP/SAVP 0 97",
+                           "a=rtpmap:0 PCMU/8000", "a=rtpmap:97 telephone-event/8000",
+                           "a=crypto:3 AES_CM_128_HMAC_SHA1_32 "
+                           "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
+                           "a=sendonly"})));
+  ASSERT_TRUE(accepted.ok()) << accepted.error().reason;
+  ASSERT_TRUE(accepted->srtp);
+  EXPECT_EQ(accepted->srtp->localKey, std::vector<std::uint8_t>(30, 0x5a));
+  EXPECT_EQ(accepted->codec.name, "PCMU");
+}
+
 // ---- answers to our offers
 // -----------------------------------------------------------------------
 
