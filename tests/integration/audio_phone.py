@@ -334,6 +334,8 @@ class Phone:
         self.final_ok = None
         self.in_dialog_requests = []
         self.strays_sent = 0
+        self.sender = None
+        self.moves = []  # when a re-INVITE moved the media (monotonic)
 
     # SIP plumbing
 
@@ -348,13 +350,28 @@ class Phone:
                 return Response(data)
             except TestFailure:
                 return None
-        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        head, _, body = data.partition(b"\r\n\r\n")
+        head = head.decode("utf-8", "replace")
         method = head.split(" ", 1)[0]
         self.in_dialog_requests.append(method)
         if method != "ACK":
             keep = [line for line in head.split("\r\n")[1:]
                     if re.match(r"(?i)(via|v|from|f|to|t|call-id|i|cseq)\s*:", line)]
-            reply = "SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n"
+            answer = ""
+            if method == "INVITE" and body.strip():
+                # A re-INVITE offering the media somewhere else (the focus moved the call to
+                # another mixer): send there from now on and answer with our own stream.
+                address, port, _ = parse_answer(body.decode("utf-8", "replace"))
+                if (address, port) != self.mixer:
+                    self.mixer = (address, port)
+                    if self.sender is not None:
+                        self.sender.dest = self.mixer
+                    self.moves.append(time.monotonic())
+                answer = sdp_offer(self.rtp_port)
+                keep.append(f"Contact: <sip:phone@{HOST}:{self.sip.getsockname()[1]}>")
+                keep.append("Content-Type: application/sdp")
+            reply = ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) +
+                     f"\r\nContent-Length: {len(answer)}\r\n\r\n" + answer)
             self.sip_send(reply.encode())
         return None
 
@@ -468,7 +485,7 @@ class Phone:
         t0 = time.monotonic() + max(start_wall_left, 0.0)
         while (left := t0 - time.monotonic()) > 0:
             self.reack_200s(self.poll(left), invite_cseq)
-        sender = RtpSender(self.rtp, self.mixer)
+        sender = self.sender = RtpSender(self.rtp, self.mixer)
         plan = MediaPlan(ToneSource(a.freq, a.level),
                          a.dtmf, int(round(a.dtmf_at / PTIME)) if a.dtmf else 0)
         slots = int(round(a.duration / PTIME))
@@ -556,7 +573,21 @@ class Phone:
             "rms_dbov": analysis["rms_dbov"],
             "tones_dbov": analysis["tones_dbov"],
             "in_dialog_requests": self.in_dialog_requests,
+            "moves_s": [round(t - t0, 3) for t in self.moves],
+            # The longest silence in the last move's neighbourhood: from the last packet before
+            # the move (from the old address) to the first one after it (from the new one).
+            "move_gap_ms": self.move_gap_ms(),
         }
+
+    def move_gap_ms(self):
+        if not self.moves:
+            return None
+        moved = self.moves[-1]
+        before = [t for t, _ in self.received if t < moved]
+        after = [t for t, _ in self.received if t >= moved]
+        if not before or not after:
+            return None
+        return round((after[0] - before[-1]) * 1000, 1)
 
 
 def run_stranger(args):
