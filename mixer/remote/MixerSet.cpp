@@ -195,7 +195,8 @@ bool MixerSet::relocateMix(MixId mix, MixerEvents* up) {
     return true;
   }
   refreshPlacement();
-  const auto to = placement_.choose(now_());
+  // A draining mixer only when no open one is up: keeping calls up beats draining strictly.
+  const auto to = placement_.failoverTarget(old.mixer, now_());
   if (!to || *to == old.mixer) {
     return false;
   }

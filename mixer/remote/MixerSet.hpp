@@ -10,7 +10,7 @@
 // endpoints), each room that ran there is created again, with the same settings, on the
 // least-loaded mixer still up, and each of its participants gets new ports there under the same
 // id (onEndpointRelocated): the focus re-INVITEs the phone with the new address and joins it
-// again. What the room was recording or playing ends with kError. With no other mixer up, the
+// again (a draining mixer takes them only when no open one is up). What the room was recording or playing ends with kError. With no other mixer up, the
 // calls fail as with one mixer.
 //
 // Not yet (docs/multi-mixer.md): moving a joined endpoint to a mix on another mixer on request

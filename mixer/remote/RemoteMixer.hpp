@@ -31,8 +31,10 @@ struct RemoteMixerSettings {
   std::chrono::milliseconds reconnectMin{100};
   std::chrono::milliseconds reconnectMax{5000};
   std::chrono::milliseconds connectTimeout{3000};
-  // The server pushes stats every second; this long without a line means it is gone.
-  std::chrono::milliseconds idleTimeout{10000};
+  // The server pushes stats every second; this long without a line means it is gone (hung, or
+  // its machine off the network with the connection still open): three missed pushes and a
+  // margin, as Placement's heartbeat timeout, so that a MixerSet moves its rooms within seconds.
+  std::chrono::milliseconds idleTimeout{3500};
   // Non-empty: prove it to the server and accept only a server that proves it back
   // (mixer/remote/Handshake.hpp). Empty: a server that asks for one is refused.
   std::string secret;

@@ -43,6 +43,7 @@ integ_cleanup() {
   for pid in "${HELPER_PIDS[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null
+      kill -CONT "$pid" 2>/dev/null # one a test stopped (SIGSTOP) handles TERM only once continued
       wait "$pid" 2>/dev/null
     fi
   done

@@ -7,7 +7,13 @@
 # ended early. The audio gap each phone heard (last packet from the dead mixer to the first from
 # the new one) is printed, and with FAILOVER_RESULTS=FILE appended there as JSON lines
 # (tests/bench/mixer_failover.sh runs it several times for RESULTS.md).
+# FAILOVER_SIGNAL=STOP (test_mixer_hang.sh) freezes the mixer instead (SIGSTOP): its connection
+# stays open and only its silence tells, after the control link's idle timeout (3.5 s).
 export CONFAB_REMOTE_MIXER=1
+signal="${FAILOVER_SIGNAL:-KILL}"
+[[ "$signal" == KILL || "$signal" == STOP ]] || { echo "FAILOVER_SIGNAL: KILL or STOP" >&2; exit 2; }
+duration=8
+[[ "$signal" == KILL ]] || duration=10
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 PHONE="$INTEG_DIR/audio_phone.py"
@@ -35,12 +41,12 @@ json_field() { # FILE FIELD: from the file's last line
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]])' "$1" "$2"
 }
 
-# Both phones start sending at the same wall-clock moment, 8 s of tone each.
+# Both phones start sending at the same wall-clock moment, 8 s of tone each (10 s for a hang).
 start_at="$(python3 -c 'import time; print(f"{time.time() + 1.5:.3f}")')"
 for spec in "P1 1000" "P2 1500"; do
   read -r name freq <<<"$spec"
   timeout -k 5 40 python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" --freq "$freq" \
-    --duration 8 --start-at "$start_at" --analyze 2 --detect 1000,1500 \
+    --duration "$duration" --start-at "$start_at" --analyze 2 --detect 1000,1500 \
     --info-file "$WORK/$name.info" >"$WORK/$name.json" 2>"$WORK/$name.err" &
   HELPER_PIDS+=("$!")
   eval "PHONE_$name=$!"
@@ -58,10 +64,10 @@ else
 fi
 log "room 1000 runs on mixer $victim (port $port1)"
 
-# kill -9 three seconds into the media.
+# kill -9 (or SIGSTOP) three seconds into the media.
 sleep "$(python3 -c "import time; print(max(0.0, $start_at + 3.0 - time.time()))")"
-kill -KILL "$victim_pid"
-log "kill -9 mixer $victim (pid $victim_pid)"
+kill "-$signal" "$victim_pid"
+log "SIG$signal to mixer $victim (pid $victim_pid)"
 
 for name in P1 P2; do
   pid_var="PHONE_$name"
@@ -80,12 +86,14 @@ for name in P1 P2; do
     fail "$name did not hear the other phone's tone after the move (${heard} dBov): $(tail -n 1 "$f")"
   gap="$(json_field "$f" move_gap_ms)"
   [[ "$gap" != None ]] || fail "$name heard nothing either side of the move: $(tail -n 1 "$f")"
-  log "$name: moved at ${moves} s (killed at 3.0 s), audio gap ${gap} ms, hears the other at ${heard} dBov"
+  log "$name: moved at ${moves} s (SIG$signal at 3.0 s), audio gap ${gap} ms, hears the other at ${heard} dBov"
   if [[ -n "${FAILOVER_RESULTS:-}" ]]; then
-    printf '{"phone":"%s","gap_ms":%s,"moved_s":%s,"heard_dbov":%s}\n' "$name" "$gap" "$moves" "$heard" >>"$FAILOVER_RESULTS"
+    printf '{"signal":"%s","phone":"%s","gap_ms":%s,"moved_s":%s,"heard_dbov":%s}\n' \
+      "$signal" "$name" "$gap" "$moves" "$heard" >>"$FAILOVER_RESULTS"
   fi
 done
 
+[[ "$signal" == KILL ]] || kill -KILL "$victim_pid" # the frozen one: nothing of it is used now
 kill -TERM "$CONFAB_PID"
 wait_confab_exit 10
 assert_eq 0 "$CONFAB_STATUS" "confab's exit status"

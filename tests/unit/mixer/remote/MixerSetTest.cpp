@@ -294,15 +294,38 @@ TEST(MixerSet, AMixerThatGoesAwayHandsItsRoomToAnotherWhereItsCallersGetNewPorts
   EXPECT_EQ(set.mixerOf(set.createMixBeside({}, room)), 1U);
 }
 
-TEST(MixerSet, WithNoOtherMixerUpTheCallsOfOneThatGoesAwayFail) {
+TEST(MixerSet, ADrainingMixerTakesADeadOnesRoomsWhenNoOpenOneIsUp) {
   TwoServers servers;
   MixerSet& set = *servers.set;
-  set.setDraining(1, true);  // the only other one takes no rooms
+  set.setDraining(1, true);  // the only other one is draining: keeping calls up comes first
   const MixId room = set.createMix({});
   auto caller = set.reserveFor(room);
   ASSERT_TRUE(caller);
   ASSERT_TRUE(set.join(caller->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
   servers.dying.reset();
+  RecordingEvents events;
+  ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.relocated.empty(); }));
+  EXPECT_TRUE(events.failed.empty());
+  EXPECT_EQ(set.mixerOf(room), 1U);
+}
+
+TEST(MixerSet, WithNoOtherMixerUpTheCallsOfOneThatGoesAwayFail) {
+  auto dying = std::make_unique<test::MixerServer>(kFirst);
+  std::vector<std::unique_ptr<Control>> mixers;
+  auto remote = std::make_unique<RemoteMixer>(test::clientSettings(dying->endpoint()));
+  ASSERT_TRUE(remote->waitUntilReady(5s, 4));
+  mixers.push_back(std::move(remote));
+  RemoteMixerSettings nowhere;
+  nowhere.server = {boost::asio::ip::make_address_v4("127.0.0.1"), 9};  // nothing listens
+  nowhere.reconnectMin = 1000ms;
+  mixers.push_back(std::make_unique<RemoteMixer>(nowhere));
+  MixerSet set(std::move(mixers));
+  const MixId room = set.createMix({});
+  ASSERT_EQ(set.mixerOf(room), 0U);
+  auto caller = set.reserveFor(room);
+  ASSERT_TRUE(caller);
+  ASSERT_TRUE(set.join(caller->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
+  dying.reset();
   RecordingEvents events;
   ASSERT_TRUE(pumpUntil(set, events, [&] { return !events.failed.empty(); }));
   EXPECT_EQ(events.failed, std::vector<EndpointId>{caller->id});
