@@ -31,7 +31,6 @@ Problem refusedMove(room::MoveRefusal refusal, const std::string& from, const st
     case MoveRefusal::kLocked:
     case MoveRefusal::kFull:
     case MoveRefusal::kWaitsForModerator:
-    case MoveRefusal::kOtherMixer:
       return problemWith(http::status::conflict, detail + " (room " + to + ")", {{"room", detail}});
     case MoveRefusal::kNotSettled:
       break;

@@ -289,6 +289,18 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
     return;
   }
   // Not joined yet (an offerless INVITE waiting for the ACK's answer): it joins the new mix.
+  if (joined_ && !mixer_.canMove(media_.id, mix->id())) {
+    // The new mix runs on another mixer: new ports there, and the phone is told (as after a
+    // mixer failure); the answer joins it to the new mix.
+    auto where = mixer_.relocate(media_.id, mix->id());
+    mix_ = std::move(mix);
+    if (!where) {
+      hangUp("the media mixer could not move the call", true);
+      return;
+    }
+    relocateMedia(*where);
+    return;
+  }
   if (joined_) {
     if (!mixer_.move(media_.id, mix->id())) {
       hangUp("the media mixer could not move the call", true);
@@ -327,7 +339,7 @@ void Call::relocateMedia(const mixer::Reservation& where) {
   }
   ssrc_ = static_cast<uint32_t>(std::random_device{}());
   relocationPending_ = true;
-  listener_.onMediaChange(*this, "the mixer went away: moving to port " +
+  listener_.onMediaChange(*this, "media moving to another mixer, port " +
                                      std::to_string(where.rtpPort));
   sendRelocation();
 }

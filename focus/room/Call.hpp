@@ -135,11 +135,12 @@ class Call final : private txn::ClientTransaction::User {
   [[nodiscard]] bool listener() const { return role_ == policy::Role::kListener; }
   void setRole(policy::Role role) { role_ = role; }
   // Takes the call's media to another mix (out of its own into the conference), keeping the
-  // controls set on it; the call now belongs to 'roomId'.
+  // controls set on it; the call now belongs to 'roomId'. A mix on another mixer (several
+  // mixers) takes a re-INVITE to new ports there (relocateMedia).
   void moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage);
   [[nodiscard]] const std::shared_ptr<RoomMix>& mix() const { return mix_; }
-  // The call's mixer went away and its room runs on another now (mixer::MixerSet failover):
-  // 'where' is its new ports there. The phone is re-INVITEd with the new address and a new SRTP
+  // The call's media has new ports on another mixer (mixer::MixerSet: its mixer went away and
+  // the room runs elsewhere now, or moveTo() a mix on another mixer): 'where' is them. The phone is re-INVITEd with the new address and a new SRTP
   // key of ours (RFC 3264 §8.3.1), and the media joins the room again with its answer. A phone
   // that refuses or does not answer is hung up on.
   void relocateMedia(const mixer::Reservation& where);

@@ -21,8 +21,6 @@ std::string_view describe(MoveRefusal refusal) {
       return "the target room's participants wait for a moderator, and none is in it";
     case MoveRefusal::kMediaFailed:
       return "the media mixer could not move the call";
-    case MoveRefusal::kOtherMixer:
-      return "the target room runs on another media mixer than the call";
   }
   return "the move was refused";
 }

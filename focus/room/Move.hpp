@@ -23,7 +23,6 @@ enum class MoveRefusal : uint8_t {
   kFull,               // the target room's participant limit is reached
   kWaitsForModerator,  // the target room's participants wait for a moderator, and none is in
   kMediaFailed,        // the mixer could not move the call (it is being ended)
-  kOtherMixer,         // the target room runs on another media mixer than the call's media
 };
 
 // For a person reading the refusal: what is wrong, without the room names.

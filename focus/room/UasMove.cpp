@@ -22,13 +22,8 @@ std::optional<MoveRefusal> Uas::move(std::string_view participantId, const polic
                                            callsInRoom(target.key), settled})) {
     return refused;
   }
-  // Several mixers: the target's conference may run on another one, where this call's media
-  // cannot go without new ports (not yet: docs/multi-mixer.md). Refused while nothing changed.
-  if (auto running = mixes_.find(target.key); running != mixes_.end()) {
-    if (auto mix = running->second.lock(); mix && !mixer_.canMove(call->mediaEndpoint(), mix->id())) {
-      return MoveRefusal::kOtherMixer;
-    }
-  }
+  // Several mixers: when the target's conference runs on another one, Call::moveTo gives the
+  // media new ports there and re-INVITEs the phone (docs/multi-mixer.md).
   const std::string source = from->id;
   const bool wasModerator = call->moderator();
   conference::Participant moved = *who;

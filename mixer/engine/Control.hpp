@@ -155,6 +155,12 @@ class Control {
   // on another one than the endpoint's media (asked before a move, so that it can be refused
   // while the call stays where it is).
   [[nodiscard]] virtual bool canMove(EndpointId /*endpoint*/, MixId /*mix*/) const { return true; }
+  // Where canMove() is false: new ports for the endpoint on the mixer that runs 'mix', under the
+  // same id; it leaves its mix and its old ports are freed. It is joined again (to 'mix') once the
+  // peer has the new address (a re-INVITE). Nothing when it cannot (one mixer never needs it).
+  virtual std::optional<Reservation> relocate(EndpointId /*endpoint*/, MixId /*mix*/) {
+    return std::nullopt;
+  }
   // Leaves the mix (if joined) and frees the ports.
   virtual void release(EndpointId endpoint) = 0;
   // Replaces all of a joined endpoint's live controls (Controls, mixer/room/Room.hpp) at once: one

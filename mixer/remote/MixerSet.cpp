@@ -233,21 +233,39 @@ bool MixerSet::failOver(EndpointId endpoint, MixerEvents& up) {
   if (mixers_[old.mixer]->ready() || !relocateMix(joined->second, &up)) {
     return false;
   }
-  const std::size_t to = mixes_.at(joined->second).mixer;
-  auto reservation = mixers_[to]->reserve();
+  auto reservation = moveEndpoint(endpoint, mixes_.at(joined->second).mixer);
   if (!reservation) {
     return false;
   }
+  up.onEndpointRelocated(endpoint, *reservation);
+  return true;
+}
+
+std::optional<Reservation> MixerSet::moveEndpoint(EndpointId endpoint, std::size_t to) {
+  auto reservation = mixers_[to]->reserve();
+  if (!reservation) {
+    return std::nullopt;
+  }
+  Inner& inner = endpoints_.at(endpoint);
+  const Inner old = inner;
   endpointIds_[old.mixer].erase(old.id);
   --load_[old.mixer];
   mixers_[old.mixer]->release(old.id);
-  found->second = Inner{to, reservation->id};
+  inner = Inner{to, reservation->id};
   endpointIds_[to][reservation->id] = endpoint;
   ++load_[to];
-  joinedTo_.erase(joined);  // joined again by the focus, once the phone has the new address
+  joinedTo_.erase(endpoint);  // joined again by the focus, once the phone has the new address
   reservation->id = endpoint;
-  up.onEndpointRelocated(endpoint, *reservation);
-  return true;
+  return reservation;
+}
+
+std::optional<Reservation> MixerSet::relocate(EndpointId endpoint, MixId mix) {
+  const Inner* e = findEndpoint(endpoint);
+  const Inner* m = findMix(mix);
+  if (e == nullptr || m == nullptr || e->mixer == m->mixer) {
+    return std::nullopt;
+  }
+  return moveEndpoint(endpoint, m->mixer);
 }
 
 std::optional<Reservation> MixerSet::reserveOn(std::size_t mixer) {

@@ -13,8 +13,8 @@
 // again (a draining mixer takes them only when no open one is up). What the room was recording or playing ends with kError. With no other mixer up, the
 // calls fail as with one mixer.
 //
-// Not yet (docs/multi-mixer.md): moving a joined endpoint to a mix on another mixer on request
-// (move() answers false; canMove() lets the focus refuse it first).
+// A move into a mix on another mixer is the same relocation on request: move() answers false
+// there, and relocate() gives the endpoint new ports beside the mix it is to join.
 #pragma once
 
 #include <chrono>
@@ -53,6 +53,7 @@ class MixerSet final : public Control {
   bool update(EndpointId endpoint, const MediaParams& params) override;
   bool move(EndpointId endpoint, MixId mix) override;
   [[nodiscard]] bool canMove(EndpointId endpoint, MixId mix) const override;
+  std::optional<Reservation> relocate(EndpointId endpoint, MixId mix) override;
   void release(EndpointId endpoint) override;
   void setControls(EndpointId endpoint, const Controls& controls) override;
   bool startRecording(MixId mix, const std::string& path, RecordingFormat format) override;
@@ -91,6 +92,8 @@ class MixerSet final : public Control {
   // The endpoint's mixer is gone: its room moves (relocateMix) and it gets ports beside it, told
   // to 'up'. False when it cannot (no other mixer up, it was not joined, no ports there).
   bool failOver(EndpointId endpoint, MixerEvents& up);
+  // New ports for a known endpoint on mixer 'to', under its id; the old ones are released.
+  std::optional<Reservation> moveEndpoint(EndpointId endpoint, std::size_t to);
   // A mix whose mixer is gone is created again on another (ends of its recording and playback
   // told to 'up' when given); true when it runs on a live mixer now.
   bool relocateMix(MixId mix, MixerEvents* up);

@@ -3,9 +3,9 @@
 # with their own RTP port ranges, confab on both (secret and TLS, as off one machine). A call to
 # room 1000 and one to room 1001 land on different mixers (the SDP answer's port says which); a
 # second caller of room 1000 lands where that room runs and hears the first one's tone; moving the
-# first by the API into room 1001 (the other mixer) is a 409 that leaves its call alone. Then
-# mixer B is drained by editing the configuration and SIGHUP: new rooms all go to A, and nothing
-# that was up ends. The gap of a mixer killed mid-call (failover) is not built yet.
+# first by the API into room 1001 (the other mixer) re-INVITEs it to that mixer, where room
+# 1001's caller hears it. Then mixer B is drained by editing the configuration and SIGHUP: new
+# rooms all go to A, and nothing that was up ends. A mixer killed mid-call: test_mixer_failover.sh.
 export CONFAB_REMOTE_MIXER=1
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
@@ -63,30 +63,37 @@ wait_phone() {
   wait "${!pid_var}" || fail "phone $1 failed: $(cat "$WORK/$1.json" "$WORK/$1.err")"
 }
 
-# 1. Two rooms, two mixers; a room's second caller follows the room and hears it.
-start_phone P1 1000 6 --freq 1000
+# 1. Two rooms, two mixers; a room's second caller follows the room and hears it. Then the
+# first caller is moved by the API into the other room, which runs on the other mixer: confab
+# re-INVITEs it to ports there, and that room's caller hears it.
+start_phone P1 1000 9 --freq 1000
 m1="$(which_mixer P1)"
-start_phone P2 1001 3 --freq 0
+start_phone P2 1001 9 --freq 0
 m2="$(which_mixer P2)"
 [[ "$m1" != "$m2" ]] || fail "rooms 1000 and 1001 both went to mixer $m1"
 start_phone P3 1000 3 --freq 0
 m3="$(which_mixer P3)"
 assert_eq "$m1" "$m3" "the mixer of room 1000's second caller"
-# Moving P1 by the API into room 1001, which runs on the other mixer, is refused before anything
-# changes: its call goes on (P3 still hears it below).
-p1_call="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call_id"])' "$WORK/P1.info")"
-code="$(curl -s --max-time 5 -o "$WORK/move.json" -w '%{http_code}' \
-  -H "Authorization: Bearer $CONFAB_API_TOKEN" -H 'Content-Type: application/json' \
-  -X POST --data '{"room":"1001"}' "$API/v1/rooms/1000/participants/$p1_call/move")"
-assert_eq 409 "$code" "moving P1 into a room on the other mixer: $(cat "$WORK/move.json")"
-assert_file_contains "$WORK/move.json" "another media mixer" "the refusal's detail"
 wait_phone P3
 heard="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["tones_dbov"]["1000"])' "$WORK/P3.json")"
 python3 -c "import sys; sys.exit(0 if float('$heard') > -40 else 1)" ||
   fail "P3 did not hear P1's 1000 Hz tone on mixer $m1 (${heard} dBov)"
+p1_call="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["call_id"])' "$WORK/P1.info")"
+code="$(curl -s --max-time 5 -o "$WORK/move.json" -w '%{http_code}' \
+  -H "Authorization: Bearer $CONFAB_API_TOKEN" -H 'Content-Type: application/json' \
+  -X POST --data '{"room":"1001"}' "$API/v1/rooms/1000/participants/$p1_call/move")"
+assert_eq 200 "$code" "moving P1 into room 1001, on the other mixer: $(cat "$WORK/move.json")"
 wait_phone P1
 wait_phone P2
-log "room 1000 on mixer $m1, room 1001 on mixer $m2; room 1000's second caller on $m1 heard the tone at $heard dBov"
+p1_moves="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["moves_s"])' "$WORK/P1.json")"
+[[ "$p1_moves" != "[]" ]] || fail "P1 was not re-INVITEd to the other mixer: $(tail -n 1 "$WORK/P1.json")"
+p1_port="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["mixer"].split(":")[1])' "$WORK/P1.json")"
+if [[ "$m2" == A ]]; then m2_range=$range_a; else m2_range=$range_b; fi
+in_range "$p1_port" "$m2_range" || fail "P1 ended on port $p1_port, not on mixer $m2 ($m2_range)"
+heard2="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["tones_dbov"]["1000"])' "$WORK/P2.json")"
+python3 -c "import sys; sys.exit(0 if float('$heard2') > -40 else 1)" ||
+  fail "P2 in room 1001 did not hear P1 after the move (${heard2} dBov)"
+log "room 1000 on mixer $m1, room 1001 on mixer $m2; room 1000's second caller on $m1 heard the tone at $heard dBov; P1 moved into room 1001 (re-INVITE at ${p1_moves} s) and was heard there at $heard2 dBov"
 
 # 2. Drain the mixer room 1000 runs on now (a reload): new rooms go to the other one, room
 # 1000's callers still join it there, and the call up stays up.

@@ -2,7 +2,8 @@
 // confab-mixers (ControlServers on loopback TCP). When the call's mixer dies, the phone gets a
 // re-INVITE offering the same session at the other mixer's address with a new SRTP key of ours,
 // and the media joins there with the answer; a phone that refuses the move is hung up on, and
-// one whose re-INVITE crossed ours (491) is asked again.
+// one whose re-INVITE crossed ours (491) is asked again. Moving a participant into a room that
+// runs on the other mixer takes the same re-INVITE.
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -108,9 +109,11 @@ class FailoverFocus {
   room::Uas uas_;
 };
 
-// An SRTP call into room 1000 on the mixer that will die; returns our answer.
-std::string callIn(FailoverFocus& focus, const std::string& callId) {
-  focus.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, sdesOffer()));
+// An SRTP call into 'room' (1000 by default) on the mixer that will die; returns our answer.
+std::string callIn(FailoverFocus& focus, const std::string& callId,
+                   const std::string& room = "1000") {
+  focus.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, sdesOffer(),
+                        "sip:" + room + "@127.0.0.1:5060"));
   const auto& ok = focus.wire.responses.back().first;
   EXPECT_EQ(ok.status, 200);
   focus.receive(request("ACK", callId, 1, "a" + callId, ok.to()->tag()));
@@ -188,6 +191,38 @@ TEST(UasFailover, AReInviteThatCrossedTheirsIsSentAgain) {
   std::string phoneAnswer = sdesOffer();
   focus.receive(okWithAnswer(again, phoneAnswer));
   EXPECT_TRUE(focus.uas().findCall("fo3")->inMix());
+}
+
+TEST(UasFailover, AMoveIntoARoomOnTheOtherMixerReInvitesToItsPorts) {
+  FailoverFocus focus;
+  focus.rooms.put(policy::Room{"1001", "Room 1001", 0});
+  callIn(focus, "mv1");  // room 1000, on the first mixer
+  focus.set->setDraining(0, true);
+  callIn(focus, "mv2", "1001");  // room 1001, on the second
+  focus.set->setDraining(0, false);
+  room::Call* call = focus.uas().findCall("mv1");
+  ASSERT_NE(call, nullptr);
+  ASSERT_EQ(focus.set->mixerOfEndpoint(call->mediaEndpoint()), 0U);
+  const std::size_t sent = focus.wire.requests.size();
+
+  ASSERT_EQ(focus.uas().move(call->dialog().key(), *focus.rooms.find("1001")), std::nullopt);
+  ASSERT_EQ(focus.wire.requests.size(), sent + 1);
+  const sip::Message reinvite = focus.wire.requests.back().first;
+  ASSERT_EQ(reinvite.method, "INVITE");
+  const int port = std::stoi(firstMatch(reinvite.body, "m=audio (\\d+) "));
+  EXPECT_GE(port, kLivePorts.first);
+  EXPECT_LE(port, kLivePorts.last);
+  EXPECT_EQ(call->roomId(), "1001");
+  EXPECT_FALSE(call->inMix());
+  // Not settled until the phone has answered: a second move waits.
+  EXPECT_EQ(focus.uas().move(call->dialog().key(), *focus.rooms.find("1000")),
+            room::MoveRefusal::kNotSettled);
+
+  focus.receive(okWithAnswer(reinvite, sdesOffer()));
+  EXPECT_TRUE(call->inMix());
+  EXPECT_EQ(focus.set->mixerOfEndpoint(call->mediaEndpoint()), 1U);
+  EXPECT_EQ(focus.set->endpointsOn(0), 0U) << "its old ports are freed";
+  EXPECT_EQ(call->mix(), focus.uas().findCall("mv2")->mix()) << "in room 1001's mix";
 }
 
 }  // namespace
