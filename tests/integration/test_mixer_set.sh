@@ -66,9 +66,9 @@ wait_phone() {
 # 1. Two rooms, two mixers; a room's second caller follows the room and hears it. Then the
 # first caller is moved by the API into the other room, which runs on the other mixer: confab
 # re-INVITEs it to ports there, and that room's caller hears it.
-start_phone P1 1000 9 --freq 1000
+start_phone P1 1000 11 --freq 1000
 m1="$(which_mixer P1)"
-start_phone P2 1001 9 --freq 0
+start_phone P2 1001 10 --freq 0
 m2="$(which_mixer P2)"
 [[ "$m1" != "$m2" ]] || fail "rooms 1000 and 1001 both went to mixer $m1"
 start_phone P3 1000 3 --freq 0
