@@ -80,6 +80,8 @@ struct EngineThreadStats {
   double latenessP999Micros = 0;
   double cpuSeconds = 0;  // since the thread started
   std::size_t mixes = 0;
+  // Endpoints joined to its mixes, whoever's (several confabs may share a mixer).
+  std::size_t participants = 0;
   uint64_t faults = 0;  // exceptions caught on the thread since it started (onMixerFault)
 };
 

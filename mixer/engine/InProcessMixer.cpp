@@ -394,6 +394,7 @@ std::vector<EngineThreadStats> InProcessMixer::engineStats() const {
     s.latenessP999Micros = w->lateness().percentileMicros(0.999);
     s.cpuSeconds = std::chrono::duration<double>(w->cpuTime()).count();
     s.mixes = w->mixCount();
+    s.participants = w->legCount();
     s.faults = w->faults();
     out.push_back(s);
   }

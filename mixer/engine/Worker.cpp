@@ -645,6 +645,7 @@ bool Worker::addLeg(EndpointId id,
   mix->second->byParticipant[leg->participant] = leg.get();
   watch(*leg);
   legs_.emplace(id, std::move(leg));
+  legCount_.store(legs_.size(), std::memory_order_relaxed);
   backlog_.reserve(legs_.size() + graveyard_.size());
   draining_.reserve(legs_.size() + graveyard_.size());
   return true;
@@ -667,6 +668,7 @@ void Worker::removeLeg(EndpointId id) {
   leg.removed = true;
   graveyard_.push_back(std::move(found->second));  // sockets close when the batch is done
   legs_.erase(found);
+  legCount_.store(legs_.size(), std::memory_order_relaxed);
 }
 
 bool Worker::updateLeg(EndpointId id,
@@ -756,6 +758,7 @@ LegParcel Worker::takeLeg(Leg& leg) {
   auto found = legs_.find(id);
   graveyard_.push_back(std::move(found->second));  // an event of this batch may still name it
   legs_.erase(found);
+  legCount_.store(legs_.size(), std::memory_order_relaxed);
   return parcel;
 }
 

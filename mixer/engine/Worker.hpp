@@ -122,6 +122,8 @@ class Worker {
   // Starts a new measurement window (benchmarks, stats resets); safe from any thread.
   void resetLateness() { lateness_.reset(); }
   [[nodiscard]] std::size_t mixCount() const { return mixCount_.load(std::memory_order_relaxed); }
+  // Endpoints joined to its mixes: what a mixer's load is counted in (placement across mixers).
+  [[nodiscard]] std::size_t legCount() const { return legCount_.load(std::memory_order_relaxed); }
   // CPU time the mixer thread has used (CLOCK_THREAD_CPUTIME_ID), for benchmarks and stats.
   [[nodiscard]] std::chrono::nanoseconds cpuTime() const {
     return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
@@ -231,6 +233,7 @@ class Worker {
   // A playback ended in a tick: its feed is freed after the batch, not in the tick.
   bool endedPlaybacks_ = false;
   std::atomic<std::size_t> mixCount_{0};
+  std::atomic<std::size_t> legCount_{0};
   ReceiveBatch batch_;
   TickLateness lateness_;
   uint64_t tickCount_ = 0;

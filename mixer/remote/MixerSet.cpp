@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -123,7 +124,13 @@ void MixerSet::refreshPlacement() {
       if (!placement_.live(i, now)) {
         placement_.onConnected(i, now);
       }
-      placement_.onHeartbeat(i, now, static_cast<uint32_t>(load_[i]));
+      // The mixer's own count (its last stats push) sees every confab's participants; ours sees
+      // our reservations at once, before a push can. The larger of the two.
+      std::size_t joined = 0;
+      for (const auto& thread : mixers_[i]->engineStats()) {
+        joined += thread.participants;
+      }
+      placement_.onHeartbeat(i, now, static_cast<uint32_t>(std::max(load_[i], joined)));
     } else {
       placement_.onDisconnected(i);
     }

@@ -539,6 +539,7 @@ void describe(V& v, S& t) {
   v.real("latenessP999Micros", t.latenessP999Micros, 0.0, kMaxMeasure, kOptional);
   v.real("cpuSeconds", t.cpuSeconds, 0.0, kMaxMeasure, kOptional);
   v.number("mixes", t.mixes, kOptional);
+  v.number("participants", t.participants, kOptional);
   v.number("faults", t.faults, kOptional);
 }
 

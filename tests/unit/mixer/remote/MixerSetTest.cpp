@@ -66,6 +66,27 @@ TEST(MixerSet, RoomsTakeTurnsThenGoWhereFewestParticipantsAre) {
   EXPECT_FALSE(set.mixerOf(d + 100));
 }
 
+TEST(MixerSet, ParticipantsAnotherConfabJoinedCountInTheMixersLoad) {
+  auto mixers = twoMixers();
+  Control& shared = *mixers[0];  // also driven by "another confab", straight
+  MixerSet set(std::move(mixers));
+  const MixId theirs = shared.createMix({});
+  for (uint32_t i = 0; i < 3; ++i) {
+    auto r = shared.reserve();
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(shared.join(r->id, theirs, test::mediaParams(Codec::kPcmu, 0, 10 + i)));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (shared.engineStats().front().participants < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(shared.engineStats().front().participants, 3U) << "the mixer counts them itself";
+  // This set reserved nothing anywhere, yet the first mixer is the busier one.
+  EXPECT_EQ(set.mixerOf(set.createMix({})), 1U);
+  EXPECT_EQ(set.mixerOf(set.createMix({})), 1U);
+}
+
 TEST(MixerSet, ACallerIsReservedWhereItsRoomRunsAndHearsThatRoom) {
   MixerSet set(twoMixers());
   set.createMix({});  // the first mixer's
