@@ -332,15 +332,15 @@ void Call::relocateMedia(const mixer::Reservation& where) {
   // RFC 3711 §9.1: a key must not protect two packets with the same index. The new mixer starts
   // its stream afresh, so the old key (and, to be safe, the old SSRC) are not carried over.
   if (!local_.srtpKeyMaterial.empty() &&
-      RAND_bytes(local_.srtpKeyMaterial.data(),
-                 static_cast<int>(local_.srtpKeyMaterial.size())) != 1) {
+      RAND_bytes(local_.srtpKeyMaterial.data(), static_cast<int>(local_.srtpKeyMaterial.size())) !=
+          1) {
     hangUp("no random bytes for a new SRTP key", true);
     return;
   }
   ssrc_ = static_cast<uint32_t>(std::random_device{}());
   relocationPending_ = true;
-  listener_.onMediaChange(*this, "media moving to another mixer, port " +
-                                     std::to_string(where.rtpPort));
+  listener_.onMediaChange(*this,
+                          "media moving to another mixer, port " + std::to_string(where.rtpPort));
   sendRelocation();
 }
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "focus/dialog/Dialog.hpp"
 #include "focus/conference/Model.hpp"
+#include "focus/dialog/Dialog.hpp"
 #include "focus/dialog/SessionTimer.hpp"
 #include "focus/sdp/OfferAnswer.hpp"
 #include "focus/timer/Timers.hpp"
@@ -140,9 +140,9 @@ class Call final : private txn::ClientTransaction::User {
   void moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage);
   [[nodiscard]] const std::shared_ptr<RoomMix>& mix() const { return mix_; }
   // The call's media has new ports on another mixer (mixer::MixerSet: its mixer went away and
-  // the room runs elsewhere now, or moveTo() a mix on another mixer): 'where' is them. The phone is re-INVITEd with the new address and a new SRTP
-  // key of ours (RFC 3264 §8.3.1), and the media joins the room again with its answer. A phone
-  // that refuses or does not answer is hung up on.
+  // the room runs elsewhere now, or moveTo() a mix on another mixer): 'where' is them. The phone is
+  // re-INVITEd with the new address and a new SRTP key of ours (RFC 3264 §8.3.1), and the media
+  // joins the room again with its answer. A phone that refuses or does not answer is hung up on.
   void relocateMedia(const mixer::Reservation& where);
   // A relocation's re-INVITE is out or waiting for its turn.
   [[nodiscard]] bool relocating() const { return relocationPending_ || relocationOffer_; }

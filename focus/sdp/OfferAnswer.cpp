@@ -677,8 +677,8 @@ SessionDescription reoffer(const SessionDescription& lastSent,
       if (!key) {
         continue;  // no key of ours for it: not offered again
       }
-      crypto->keys.assign(1, CryptoKey{base64Encode(*key), std::nullopt, std::nullopt,
-                                       std::nullopt});
+      crypto->keys.assign(1,
+                          CryptoKey{base64Encode(*key), std::nullopt, std::nullopt, std::nullopt});
       attribute.value = crypto->toValue();
     }
     kept.push_back(std::move(attribute));

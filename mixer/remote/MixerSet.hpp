@@ -10,8 +10,8 @@
 // endpoints), each room that ran there is created again, with the same settings, on the
 // least-loaded mixer still up, and each of its participants gets new ports there under the same
 // id (onEndpointRelocated): the focus re-INVITEs the phone with the new address and joins it
-// again (a draining mixer takes them only when no open one is up). What the room was recording or playing ends with kError. With no other mixer up, the
-// calls fail as with one mixer.
+// again (a draining mixer takes them only when no open one is up). What the room was recording or
+// playing ends with kError. With no other mixer up, the calls fail as with one mixer.
 //
 // A move into a mix on another mixer is the same relocation on request: move() answers false
 // there, and relocate() gives the endpoint new ports beside the mix it is to join.
@@ -36,8 +36,9 @@ class MixerSet final : public Control {
   using Clock = Placement::Clock;
 
   // 'mixers' in --mixer order (the indexes of setDraining and mixerOf); at least one.
-  explicit MixerSet(std::vector<std::unique_ptr<Control>> mixers,
-                    std::function<Clock::time_point()> now = [] { return Clock::now(); });
+  explicit MixerSet(
+      std::vector<std::unique_ptr<Control>> mixers,
+      std::function<Clock::time_point()> now = [] { return Clock::now(); });
   ~MixerSet() override;
   MixerSet(const MixerSet&) = delete;
   MixerSet& operator=(const MixerSet&) = delete;

@@ -27,7 +27,8 @@ constexpr mixer::PortRange kLivePorts{43350, 43399};
 std::string sdesOffer() {
   std::string offer = kOfferPcmu;
   offer.replace(offer.find("RTP/AVP"), 7, "RTP/SAVP");
-  return offer + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+  return offer +
+         "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
 }
 
 // The phone's 200 to a re-INVITE the focus sent it, with its SDP answer.
@@ -110,7 +111,8 @@ class FailoverFocus {
 };
 
 // An SRTP call into 'room' (1000 by default) on the mixer that will die; returns our answer.
-std::string callIn(FailoverFocus& focus, const std::string& callId,
+std::string callIn(FailoverFocus& focus,
+                   const std::string& callId,
                    const std::string& room = "1000") {
   focus.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, sdesOffer(),
                         "sip:" + room + "@127.0.0.1:5060"));

@@ -58,7 +58,8 @@ class MixerTap final : public mixer::Control {
     return mixer_.canMove(endpoint, mix);
   }
   std::optional<mixer::Reservation> reserve() override { return mixer_.reserve(); }
-  std::optional<mixer::Reservation> relocate(mixer::EndpointId endpoint, mixer::MixId mix) override {
+  std::optional<mixer::Reservation> relocate(mixer::EndpointId endpoint,
+                                             mixer::MixId mix) override {
     return mixer_.relocate(endpoint, mix);
   }
   std::optional<mixer::Reservation> reserveFor(mixer::MixId mix) override {

@@ -17,11 +17,13 @@
 
 namespace confab::test {
 
-
 // confab-mixer in a thread: an InProcessMixer on 127.0.0.1 served on a loopback port.
 class MixerServer {
  public:
-  MixerServer(mixer::PortRange ports, uint16_t controlPort = 0, std::string secret = {}, bool tls = false)
+  MixerServer(mixer::PortRange ports,
+              uint16_t controlPort = 0,
+              std::string secret = {},
+              bool tls = false)
       : mixer_(settings(ports)),
         server_(io_, mixer_, serverSettings(controlPort, std::move(secret), tls)) {
     ec_ = server_.start();
@@ -56,7 +58,9 @@ class MixerServer {
     s.rtpTimeout = std::chrono::seconds(30);
     return s;
   }
-  static mixer::remote::ControlServerSettings serverSettings(uint16_t port, std::string secret, bool tls) {
+  static mixer::remote::ControlServerSettings serverSettings(uint16_t port,
+                                                             std::string secret,
+                                                             bool tls) {
     mixer::remote::ControlServerSettings s;
     s.secret = std::move(secret);
     s.tls = tls;
@@ -75,7 +79,8 @@ class MixerServer {
   std::thread thread_;
 };
 
-inline mixer::remote::RemoteMixerSettings clientSettings(const boost::asio::ip::tcp::endpoint& server, std::size_t stock = 4) {
+inline mixer::remote::RemoteMixerSettings clientSettings(
+    const boost::asio::ip::tcp::endpoint& server, std::size_t stock = 4) {
   mixer::remote::RemoteMixerSettings s;
   s.server = server;
   s.stock = stock;

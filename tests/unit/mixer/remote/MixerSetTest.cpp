@@ -4,8 +4,6 @@
 // elsewhere, a mixer that is down gets none, nothing crosses from one mixer to another, and
 // events come back under the set's own ids through its one descriptor. A confab-mixer that goes
 // away hands its rooms to the other, where its callers get new ports and are heard again.
-#include "mixer/remote/MixerSet.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -17,11 +15,12 @@
 #include <vector>
 
 #include "mixer/engine/InProcessMixer.hpp"
+#include "mixer/remote/MixerSet.hpp"
 #include "mixer/remote/RemoteMixer.hpp"
-#include "tests/unit/mixer/remote/MixerServer.hpp"
 #include "tests/unit/mixer/AudioTestSupport.hpp"
 #include "tests/unit/mixer/engine/LoopbackPhone.hpp"
 #include "tests/unit/mixer/media/TempDir.hpp"
+#include "tests/unit/mixer/remote/MixerServer.hpp"
 
 namespace confab::mixer::remote {
 namespace {
@@ -44,7 +43,6 @@ std::vector<std::unique_ptr<Control>> twoMixers() {
   mixers.push_back(std::make_unique<InProcessMixer>(test::loopbackMixer(kSecond)));
   return mixers;
 }
-
 
 TEST(MixerSet, RoomsTakeTurnsThenGoWhereFewestParticipantsAre) {
   MixerSet set(twoMixers());
