@@ -411,7 +411,10 @@ void Call::onRelocationAnswer(const sip::Message& response) {
   negotiated_ = std::move(*accepted);
   if (!applyMedia()) {
     hangUp("the new media mixer could not take the call", true);
+    return;
   }
+  // It carried Session-Expires: a refresh too (RFC 4028 §10), and the timers start over.
+  armSessionTimer();
 }
 
 void Call::setControls(const Controls& controls) {

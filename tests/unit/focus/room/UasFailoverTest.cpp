@@ -114,8 +114,10 @@ class FailoverFocus {
 std::string callIn(FailoverFocus& focus,
                    const std::string& callId,
                    const std::string& room = "1000") {
-  focus.receive(request("INVITE", callId, 1, "i" + callId, {}, {}, sdesOffer(),
-                        "sip:" + room + "@127.0.0.1:5060"));
+  // The phone refreshes the session (RFC 4028), every 120 s.
+  focus.receive(request("INVITE", callId, 1, "i" + callId, {},
+                        "Supported: timer\r\nSession-Expires: 120;refresher=uac\r\n",
+                        sdesOffer(), "sip:" + room + "@127.0.0.1:5060"));
   const auto& ok = focus.wire.responses.back().first;
   EXPECT_EQ(ok.status, 200);
   focus.receive(request("ACK", callId, 1, "a" + callId, ok.to()->tag()));
@@ -135,7 +137,8 @@ TEST(UasFailover, ACallOnAMixerThatDiesIsReInvitedToTheOtherWithANewKey) {
   EXPECT_LE(oldPort, kDyingPorts.last);
   ASSERT_FALSE(oldKey.empty());
 
-  focus.dying.reset();  // as kill -9: its connection drops
+  focus.timers.advance(std::chrono::seconds(60));  // a minute into the call
+  focus.dying.reset();                             // as kill -9: its connection drops
   const sip::Message* reinvite = focus.awaitRequest();
   ASSERT_NE(reinvite, nullptr) << "no re-INVITE after the mixer went away";
   ASSERT_EQ(reinvite->method, "INVITE") << call->endReason();
@@ -164,6 +167,14 @@ TEST(UasFailover, ACallOnAMixerThatDiesIsReInvitedToTheOtherWithANewKey) {
   EXPECT_EQ(call->localRtpPort(), newPort);
   EXPECT_EQ(focus.set->mixerOfEndpoint(call->mediaEndpoint()), 1U);
   EXPECT_FALSE(call->ended());
+  // The re-INVITE's 2xx refreshed the session: the old deadline (120 - 32 s after the call came
+  // in, 28 s from now) passes without a BYE, and a new one comes 88 s after the move.
+  const std::size_t sent = focus.wire.requests.size();
+  focus.timers.advance(std::chrono::seconds(87));
+  EXPECT_EQ(focus.wire.requests.size(), sent) << "the re-INVITE refreshed the session";
+  focus.timers.advance(std::chrono::seconds(2));
+  ASSERT_GT(focus.wire.requests.size(), sent);
+  EXPECT_EQ(focus.wire.requests[sent].first.method, "BYE") << "no refresh from the phone since";
 }
 
 TEST(UasFailover, APhoneThatRefusesTheMoveIsHungUpOn) {
