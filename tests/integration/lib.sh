@@ -170,6 +170,24 @@ start_mixer() {
   log "confab-mixer pid $MIXER_PID on 127.0.0.1:$MIXER_PORT"
 }
 
+# start_two_mixers: two confab-mixers with their own RTP port ranges (range_a, range_b), at A_PORT
+# and B_PORT (pids A_PID, B_PID, ended on exit); MIXER_PORT and MIXER_PID name A afterwards, so
+# start_confab uses A (and the shared secret) and a test adds --mixer 127.0.0.1:$B_PORT.
+start_two_mixers() {
+  range_a="$(free_rtp_range 40)"
+  CONFAB_RTP_PORTS="$range_a" start_mixer
+  A_PORT=$MIXER_PORT
+  A_PID=$MIXER_PID
+  range_b="$(free_rtp_range 40)"
+  while [[ "$range_b" == "$range_a" ]]; do range_b="$(free_rtp_range 40)"; done
+  MIXER_PORT="" MIXER_PID=""
+  CONFAB_RTP_PORTS="$range_b" start_mixer
+  B_PORT=$MIXER_PORT
+  B_PID=$MIXER_PID
+  HELPER_PIDS+=("$A_PID" "$B_PID")
+  MIXER_PORT=$A_PORT MIXER_PID=$A_PID
+}
+
 # stop_mixer: SIGTERM to the confab-mixer this test started, SIGKILL after 10 s; sets
 # MIXER_STATUS (0: it left cleanly by itself).
 MIXER_STATUS=""

@@ -18,18 +18,7 @@ source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 PHONE="$INTEG_DIR/audio_phone.py"
 
-range_a="$(free_rtp_range 40)"
-CONFAB_RTP_PORTS="$range_a" start_mixer
-A_PORT=$MIXER_PORT
-A_PID=$MIXER_PID
-range_b="$(free_rtp_range 40)"
-while [[ "$range_b" == "$range_a" ]]; do range_b="$(free_rtp_range 40)"; done
-MIXER_PORT="" MIXER_PID=""
-CONFAB_RTP_PORTS="$range_b" start_mixer
-B_PORT=$MIXER_PORT
-B_PID=$MIXER_PID
-HELPER_PIDS+=("$A_PID" "$B_PID")
-MIXER_PORT=$A_PORT MIXER_PID=$A_PID
+start_two_mixers # A and B, each with its own port range; start_confab names A, B is added
 start_confab --mixer "127.0.0.1:$B_PORT"
 wait_for_line "$CONFAB_LOG" "^confab: mixer at 127.0.0.1:$B_PORT$" 15 "confab did not get mixer B"
 

@@ -44,6 +44,19 @@ std::vector<std::unique_ptr<Control>> twoMixers() {
   return mixers;
 }
 
+// Sends a frame from each phone every 20 ms for 'frames' frames, taking in what comes back.
+void talk(LoopbackPhone& a, LoopbackPhone& b, int frames) {
+  auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < frames; ++i) {
+    a.sendFrame();
+    b.sendFrame();
+    next += 20ms;
+    std::this_thread::sleep_until(next);
+    a.receiveAll();
+    b.receiveAll();
+  }
+}
+
 TEST(MixerSet, RoomsTakeTurnsThenGoWhereFewestParticipantsAre) {
   MixerSet set(twoMixers());
   EXPECT_TRUE(set.ready());
@@ -102,15 +115,7 @@ TEST(MixerSet, ACallerIsReservedWhereItsRoomRunsAndHearsThatRoom) {
   ASSERT_TRUE(set.join(ra->id, room, test::mediaParams(Codec::kPcmu, 0, 1)));
   ASSERT_TRUE(set.join(rb->id, room, test::mediaParams(Codec::kPcmu, 0, 2)));
   RecordingEvents events;
-  auto next = std::chrono::steady_clock::now();
-  for (int i = 0; i < 60; ++i) {
-    a.sendFrame();
-    b.sendFrame();
-    next += 20ms;
-    std::this_thread::sleep_until(next);
-    a.receiveAll();
-    b.receiveAll();
-  }
+  talk(a, b, 60);
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -6)) << "B hears A";
   EXPECT_TRUE(test::hasTone(a.recent(30), 1500, 8000, -6)) << "A hears B";
   ASSERT_TRUE(pumpUntil(set, events, [&] {
@@ -241,19 +246,6 @@ struct TwoServers {
     set = std::make_unique<MixerSet>(std::move(mixers));
   }
 };
-
-// Sends a frame from each phone every 20 ms for 'frames' frames, taking in what comes back.
-void talk(LoopbackPhone& a, LoopbackPhone& b, int frames) {
-  auto next = std::chrono::steady_clock::now();
-  for (int i = 0; i < frames; ++i) {
-    a.sendFrame();
-    b.sendFrame();
-    next += 20ms;
-    std::this_thread::sleep_until(next);
-    a.receiveAll();
-    b.receiveAll();
-  }
-}
 
 TEST(MixerSet, AMixerThatGoesAwayHandsItsRoomToAnotherWhereItsCallersGetNewPorts) {
   TwoServers servers;
