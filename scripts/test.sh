@@ -14,8 +14,10 @@
 # scripts/check-deps.py
 # checks that every header, library, command and module the builds used comes from a package
 # scripts/install-deps.sh installs, and tests/fresh/fresh_machine.sh runs scripts/run.sh in a
-# minimal Debian 12 root (CONFAB_FRESH=0 skips it: it downloads about 150 MB from the Debian
-# mirror and binds the default ports 5060, 5061 and 8080).
+# minimal Debian 12 root when its inputs changed since the last passing run (tests/fresh/inputs.sh,
+# tests/fresh/VERIFIED; CONFAB_FRESH=1 always, CONFAB_FRESH=0 never, with the package test too:
+# they download about 150 MB from the Debian mirror and bind the default ports 5060, 5061 and
+# 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -66,9 +68,19 @@ mark "ctest build/sanitize"
 rm -f build/test/confab_*.deb
 (cd build/test && cpack -G DEB >cpack.log 2>&1) || { tail -n 30 build/test/cpack.log; status=1; }
 mark "cpack"
-if [[ "${CONFAB_FRESH:-1}" != 0 ]]; then
-  bash tests/fresh/fresh_machine.sh || status=1
+if [[ "${CONFAB_FRESH:-auto}" != 0 ]]; then
+  # scripts/run.sh in a fresh root (about 8 minutes) when what decides it changed since the last
+  # passing run (tests/fresh/inputs.sh against tests/fresh/VERIFIED), or with CONFAB_FRESH=1.
+  inputs="$(bash tests/fresh/inputs.sh)"
+  verified="$(sed -n 's/^inputs //p' tests/fresh/VERIFIED 2>/dev/null || true)"
+  if [[ "${CONFAB_FRESH:-auto}" == 1 || "$inputs" != "$verified" ]]; then
+    bash tests/fresh/fresh_machine.sh || status=1
+  else
+    echo "test.sh: the fresh-machine run of scripts/run.sh is skipped: its inputs are as in" \
+      "tests/fresh/VERIFIED ($(sed -n 's/^verified //p' tests/fresh/VERIFIED)); CONFAB_FRESH=1 runs it"
+  fi
   mark "fresh machine"
+  # The package of this build, installed in a fresh root: always (under a minute).
   for deb in build/test/confab_*.deb; do
     bash tests/fresh/fresh_machine.sh --package="$deb" || status=1
   done

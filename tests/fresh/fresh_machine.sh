@@ -438,5 +438,11 @@ terminate_confab confab
 step_done "health check and SIGTERM"
 
 say "PASS: a fresh Debian 12 root ran scripts/run.sh to a working confab"
+# What it passed with: scripts/test.sh runs this again only when these inputs change.
+if [[ "$mode" == run ]]; then
+  printf 'inputs %s\nverified %s at %s\n' "$(bash "$here/inputs.sh")" "$(date -u +%Y-%m-%d)" \
+    "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" >"$here/VERIFIED"
+  say "wrote tests/fresh/VERIFIED (commit it with the change it verified)"
+fi
 say "times:"
 printf '  %s\n' "${timings[@]}" "${run_timing:-}"
