@@ -288,7 +288,6 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
   if (mix == mix_) {
     return;
   }
-  // Not joined yet (an offerless INVITE waiting for the ACK's answer): it joins the new mix.
   if (joined_ && !mixer_.canMove(media_.id, mix->id())) {
     // The new mix runs on another mixer: new ports there, and the phone is told (as after a
     // mixer failure); the answer joins it to the new mix.
@@ -301,6 +300,7 @@ void Call::moveTo(std::string roomId, std::shared_ptr<RoomMix> mix, Stage stage)
     relocateMedia(*where);
     return;
   }
+  // Not joined yet (an offerless INVITE waiting for the ACK's answer): it joins the new mix.
   if (joined_) {
     if (!mixer_.move(media_.id, mix->id())) {
       hangUp("the media mixer could not move the call", true);
