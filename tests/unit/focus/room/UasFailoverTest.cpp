@@ -116,8 +116,8 @@ std::string callIn(FailoverFocus& focus,
                    const std::string& room = "1000") {
   // The phone refreshes the session (RFC 4028), every 120 s.
   focus.receive(request("INVITE", callId, 1, "i" + callId, {},
-                        "Supported: timer\r\nSession-Expires: 120;refresher=uac\r\n",
-                        sdesOffer(), "sip:" + room + "@127.0.0.1:5060"));
+                        "Supported: timer\r\nSession-Expires: 120;refresher=uac\r\n", sdesOffer(),
+                        "sip:" + room + "@127.0.0.1:5060"));
   const auto& ok = focus.wire.responses.back().first;
   EXPECT_EQ(ok.status, 200);
   focus.receive(request("ACK", callId, 1, "a" + callId, ok.to()->tag()));
