@@ -5,8 +5,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -16,146 +14,17 @@
 #include <utility>
 
 #include "policy/Directory.hpp"
-#include "policy/Sqlite.hpp"
+#include "policy/Sql.hpp"
 
 namespace confab::policy {
 
-using sqlite::checkText;
-using sqlite::execSql;
-using sqlite::failure;
-using sqlite::inTransaction;
-using sqlite::invalid;
-using sqlite::isUniqueViolation;
-using sqlite::Statement;
+using sql::checkText;
+using sql::failure;
+using sql::inTransaction;
+using sql::invalid;
+using sql::Statement;
 
 namespace {
-
-// Migrations, in order: kSchemaVersion is their count. A file at version N gets N+1.. applied,
-// each in its own transaction with the version bump, so a crash leaves a consistent version.
-constexpr std::array<const char*, Store::kSchemaVersion> kMigrations = {
-    R"(CREATE TABLE tenants (
-         id INTEGER PRIMARY KEY,
-         name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 128),
-         max_rooms INTEGER NOT NULL DEFAULT 0 CHECK (max_rooms >= 0),
-         max_participants INTEGER NOT NULL DEFAULT 0 CHECK (max_participants >= 0),
-         recording_allowed INTEGER NOT NULL DEFAULT 1);
-       CREATE TABLE tenant_domains (
-         domain TEXT PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) >= 1),
-         tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE);
-       CREATE INDEX tenant_domains_by_tenant ON tenant_domains(tenant_id);
-       CREATE TABLE rooms (
-         id INTEGER PRIMARY KEY,
-         tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-         user TEXT NOT NULL CHECK (length(user) BETWEEN 1 AND 64),
-         name TEXT NOT NULL,
-         participant_pin TEXT,
-         moderator_pin TEXT,
-         max_participants INTEGER NOT NULL DEFAULT 0 CHECK (max_participants >= 0),
-         mute_on_entry INTEGER NOT NULL DEFAULT 0,
-         wait_for_moderator INTEGER NOT NULL DEFAULT 0,
-         end_when_last_moderator_leaves INTEGER NOT NULL DEFAULT 0,
-         entry_exit_tones INTEGER NOT NULL DEFAULT 1,
-         announce_count INTEGER NOT NULL DEFAULT 0,
-         locked INTEGER NOT NULL DEFAULT 0,
-         language TEXT NOT NULL DEFAULT 'en',
-         UNIQUE (tenant_id, user));)",
-    // 2: the listener PIN (issue 11); rooms of version 1 have none.
-    R"(ALTER TABLE rooms ADD COLUMN listener_pin TEXT;)",
-    // 3: who may watch the roster and who may invite (issue 12); version 2 rooms keep the
-    // defaults: participants only for a PIN room's roster, moderators only to invite.
-    R"(ALTER TABLE rooms ADD COLUMN public_roster INTEGER NOT NULL DEFAULT 0;
-       ALTER TABLE rooms ADD COLUMN participants_invite INTEGER NOT NULL DEFAULT 0;)",
-    // 4: each tenant's dial-out account (issue 12); version 3 tenants have none, and their
-    // dial-outs use the focus's --dial-out-user.
-    R"(CREATE TABLE tenant_dial_out (
-         tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
-         username TEXT NOT NULL CHECK (length(username) BETWEEN 1 AND 256),
-         password TEXT NOT NULL CHECK (length(password) BETWEEN 1 AND 256),
-         realm TEXT NOT NULL DEFAULT '');)",
-    // 5: REST API keys (issue 13), kept as hashes; a tenant's go with it.
-    R"(CREATE TABLE api_keys (
-         id INTEGER PRIMARY KEY,
-         hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
-         name TEXT NOT NULL DEFAULT '',
-         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
-         read_only INTEGER NOT NULL DEFAULT 0,
-         created INTEGER NOT NULL);
-       CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id);)",
-    // 6: call detail records (issue 13 item 6); an ad-hoc conference's have no tenant.
-    R"(CREATE TABLE call_records (
-         id INTEGER PRIMARY KEY,
-         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
-         room TEXT NOT NULL,
-         conference_started INTEGER NOT NULL,
-         call_id TEXT NOT NULL,
-         entity TEXT NOT NULL,
-         display_name TEXT NOT NULL,
-         role TEXT NOT NULL,
-         joining TEXT NOT NULL,
-         joined_at INTEGER NOT NULL,
-         left_at INTEGER NOT NULL,
-         codec TEXT NOT NULL,
-         srtp INTEGER NOT NULL,
-         disconnection TEXT NOT NULL,
-         reason TEXT NOT NULL);
-       CREATE INDEX call_records_by_tenant ON call_records(tenant_id, id);
-       CREATE TABLE conference_records (
-         id INTEGER PRIMARY KEY,
-         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
-         room TEXT NOT NULL,
-         started INTEGER NOT NULL,
-         ended INTEGER NOT NULL,
-         participants INTEGER NOT NULL);
-       CREATE INDEX conference_records_by_tenant ON conference_records(tenant_id, id);)",
-    // 7: answers kept for Idempotency-Key (issue 13 item 2), per API key, for a day.
-    R"(CREATE TABLE idempotent_answers (
-         api_key_id INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
-         idempotency_key TEXT NOT NULL,
-         request_hash TEXT NOT NULL,
-         status INTEGER NOT NULL,
-         location TEXT NOT NULL,
-         body TEXT NOT NULL,
-         created INTEGER NOT NULL,
-         PRIMARY KEY (api_key_id, idempotency_key));
-       CREATE INDEX idempotent_answers_by_age ON idempotent_answers(created);)",
-    // 8: call quality in the call detail records (issue 13 item 6); NULL for calls without media
-    // and for the records written before.
-    R"(ALTER TABLE call_records ADD COLUMN packets_received INTEGER;
-       ALTER TABLE call_records ADD COLUMN packets_dropped INTEGER;
-       ALTER TABLE call_records ADD COLUMN frames_concealed INTEGER;
-       ALTER TABLE call_records ADD COLUMN fraction_lost REAL;
-       ALTER TABLE call_records ADD COLUMN jitter_ms REAL;
-       ALTER TABLE call_records ADD COLUMN round_trip_ms REAL;
-       ALTER TABLE call_records ADD COLUMN remote_lost INTEGER;)",
-    // 9: webhooks and their outbox (issue 13 item 3). A webhook without a tenant is the
-    // operator's; its outbox rows go with it (and so with its tenant). Times in the outbox and
-    // the delivery status are Unix milliseconds; 'events' is a comma-separated list of types.
-    R"(CREATE TABLE webhooks (
-         id INTEGER PRIMARY KEY,
-         tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,
-         url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 2000),
-         secret TEXT NOT NULL,
-         events TEXT NOT NULL DEFAULT '',
-         created INTEGER NOT NULL,
-         dropped INTEGER NOT NULL DEFAULT 0,
-         last_success INTEGER NOT NULL DEFAULT 0,
-         last_failure INTEGER NOT NULL DEFAULT 0,
-         last_error TEXT NOT NULL DEFAULT '');
-       CREATE INDEX webhooks_by_tenant ON webhooks(tenant_id);
-       CREATE TABLE webhook_outbox (
-         id INTEGER PRIMARY KEY,
-         webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
-         event TEXT NOT NULL,
-         created INTEGER NOT NULL,
-         attempts INTEGER NOT NULL DEFAULT 0,
-         next_attempt INTEGER NOT NULL,
-         failed INTEGER NOT NULL DEFAULT 0,
-         last_error TEXT NOT NULL DEFAULT '');
-       CREATE INDEX webhook_outbox_by_webhook ON webhook_outbox(webhook_id, failed, id);)",
-    // 10: a webhook's secret rotated keeps the old one signing for a while (Unix seconds).
-    R"(ALTER TABLE webhooks ADD COLUMN old_secret TEXT NOT NULL DEFAULT '';
-       ALTER TABLE webhooks ADD COLUMN old_secret_until INTEGER NOT NULL DEFAULT 0;)",
-};
 
 // PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): enough iterations that a stolen file does not give up
 // 6-digit PINs in moments, few enough (a few milliseconds) for the SIP thread at PIN entry.
@@ -216,7 +85,6 @@ std::string lower(std::string_view text) {
 
 constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxAccountBytes = 256;  // a digest username, password or realm
-constexpr int kBusyTimeoutMs = 5000;
 
 // Names are shown to people and printed one per line by the operator's tool.
 std::optional<StoreError> checkName(std::string_view field,
@@ -260,25 +128,25 @@ StoreResult<std::vector<std::string>> normalizeDomains(const std::vector<std::st
 
 // Inside a transaction: gives the tenant these (normalized) domains; a domain another tenant
 // owns is a kConflict naming both.
-std::optional<StoreError> putDomains(sqlite3* db,
+std::optional<StoreError> putDomains(sql::Database& db,
                                      int64_t tenantId,
                                      const std::vector<std::string>& domains) {
   for (const auto& domain : domains) {
+    // Asked before the insert: a refused statement ends a PostgreSQL transaction's use, so the
+    // owner could not be asked after it. Under the write lock nobody takes it in between.
+    Statement owner(db,
+                    "SELECT t.name FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id "
+                    "WHERE d.domain = ?");
+    owner.bind(1, domain);
+    if (owner.step() == sql::kRow) {
+      return StoreError{StoreError::Kind::kConflict,
+                        "domain " + domain + ": tenant \"" + owner.text(0) + "\" owns it already"};
+    }
     Statement add(db, "INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)");
     add.bind(1, domain).bind(2, tenantId);
-    if (const int rc = add.step(); rc != SQLITE_DONE) {
-      StoreError e = failure(db, rc);
-      if (isUniqueViolation(db)) {
-        Statement owner(db,
-                        "SELECT t.name FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id "
-                        "WHERE d.domain = ?");
-        owner.bind(1, domain);
-        e.message = "domain " + domain + ": tenant \"" +
-                    (owner.step() == SQLITE_ROW ? owner.text(0) : std::string("?")) +
-                    "\" owns it already";
-      } else {
-        e.message = "domain " + domain + ": " + e.message;
-      }
+    if (add.step() != sql::kDone) {
+      StoreError e = failure(db);
+      e.message = "domain " + domain + ": " + e.message;
       return e;
     }
   }
@@ -286,24 +154,24 @@ std::optional<StoreError> putDomains(sqlite3* db,
 }
 
 // Inside a transaction: the new tenant's id.
-StoreResult<int64_t> insertTenant(sqlite3* db,
+StoreResult<int64_t> insertTenant(sql::Database& db,
                                   const Tenant& tenant,
                                   const std::vector<std::string>& domains) {
   Statement insert(db,
                    "INSERT INTO tenants (name, max_rooms, max_participants, recording_allowed) "
-                   "VALUES (?, ?, ?, ?)");
+                   "VALUES (?, ?, ?, ?) RETURNING id");
   insert.bind(1, tenant.name)
       .bind(2, int64_t{tenant.maxRooms})
       .bind(3, int64_t{tenant.maxParticipants})
       .bind(4, int64_t{tenant.recordingAllowed ? 1 : 0});
-  if (const int rc = insert.step(); rc != SQLITE_DONE) {
-    StoreError e = failure(db, rc);
-    if (isUniqueViolation(db)) {
-      e.message = "name: a tenant \"" + tenant.name + "\" exists already";
+  auto inserted = sql::insertedId(db, insert);
+  if (auto* e = std::get_if<StoreError>(&inserted)) {
+    if (db.lastWasUniqueViolation()) {
+      e->message = "name: a tenant \"" + tenant.name + "\" exists already";
     }
-    return e;
+    return *e;
   }
-  const int64_t id = sqlite3_last_insert_rowid(db);
+  const int64_t id = std::get<int64_t>(inserted);
   if (auto error = putDomains(db, id, domains)) {
     return *error;
   }
@@ -311,26 +179,28 @@ StoreResult<int64_t> insertTenant(sqlite3* db,
 }
 
 // Sets (or with nullopt removes) a tenant's dial-out account, inside the caller's transaction.
-std::optional<StoreError> putDialOut(sqlite3* db,
+std::optional<StoreError> putDialOut(sql::Database& db,
                                      int64_t tenantId,
                                      const std::optional<SipAccount>& account) {
   if (!account) {
     Statement clear(db, "DELETE FROM tenant_dial_out WHERE tenant_id = ?");
     clear.bind(1, tenantId);
-    if (const int rc = clear.step(); rc != SQLITE_DONE) {
-      return failure(db, rc);
+    if (clear.step() != sql::kDone) {
+      return failure(db);
     }
     return std::nullopt;
   }
   Statement put(db,
-                "INSERT OR REPLACE INTO tenant_dial_out (tenant_id, username, password, realm) "
-                "VALUES (?, ?, ?, ?)");
+                "INSERT INTO tenant_dial_out (tenant_id, username, password, realm) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET "
+                "username = excluded.username, password = excluded.password, "
+                "realm = excluded.realm");
   put.bind(1, tenantId)
       .bind(2, account->username)
       .bind(3, account->password)
       .bind(4, account->realm);
-  if (const int rc = put.step(); rc != SQLITE_DONE) {
-    return failure(db, rc);
+  if (put.step() != sql::kDone) {
+    return failure(db);
   }
   return std::nullopt;
 }
@@ -370,11 +240,11 @@ std::array<const std::optional<std::string>*, kPinKinds> pinsOf(const RoomChange
 using StoredPins = std::array<std::optional<std::string>, kPinKinds>;
 
 // All none for a room not (yet) in the store.
-StoredPins storedPins(sqlite3* db, int64_t roomId) {
+StoredPins storedPins(sql::Database& db, int64_t roomId) {
   StoredPins out;
   Statement s(db, (std::string("SELECT ") + kPinColumns + " FROM rooms WHERE id = ?").c_str());
   s.bind(1, roomId);
-  if (s.step() == SQLITE_ROW) {
+  if (s.step() == sql::kRow) {
     for (std::size_t i = 0; i < kPinKinds; ++i) {
       if (!s.isNull(static_cast<int>(i))) {
         out[i] = s.text(static_cast<int>(i));
@@ -448,39 +318,40 @@ StoreResult<RoomWrite> prepareRoom(const RoomChange& change) {
 }
 
 // Inside a transaction: creates or updates the room; its id.
-StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
+StoreResult<int64_t> writeRoomIn(sql::Database& db, const RoomWrite& w, bool create) {
   const StoredRoom& r = w.room;
   int64_t id = r.id;
   if (create) {
     Statement owner(db, "SELECT max_rooms FROM tenants WHERE id = ?");
     owner.bind(1, r.tenantId);
-    if (owner.step() != SQLITE_ROW) {
+    if (owner.step() != sql::kRow) {
       return StoreError{StoreError::Kind::kNotFound,
                         "tenantId: no tenant " + std::to_string(r.tenantId)};
     }
     const int64_t maxRooms = owner.integer(0);
-    Statement insert(db, "INSERT INTO rooms (tenant_id, user, name) VALUES (?, ?, ?)");
+    Statement insert(db,
+                     "INSERT INTO rooms (tenant_id, \"user\", name) VALUES (?, ?, ?) RETURNING id");
     insert.bind(1, r.tenantId).bind(2, r.user).bind(3, r.name);
-    if (const int rc = insert.step(); rc != SQLITE_DONE) {
-      StoreError e = failure(db, rc);
-      if (e.kind == StoreError::Kind::kConflict) {
-        e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
+    auto inserted = sql::insertedId(db, insert);
+    if (auto* e = std::get_if<StoreError>(&inserted)) {
+      if (e->kind == StoreError::Kind::kConflict) {
+        e->message = "user: the tenant has a room " + r.user + " already (" + e->message + ")";
       }
-      return e;
+      return *e;
     }
     // The tenant's room limit holds inside the transaction that adds the room; counted after the
     // insert, so that a duplicate is reported as one even at the limit.
     Statement count(db, "SELECT count(*) FROM rooms WHERE tenant_id = ?");
     count.bind(1, r.tenantId);
-    if (maxRooms != 0 && count.step() == SQLITE_ROW && count.integer(0) > maxRooms) {
+    if (maxRooms != 0 && count.step() == sql::kRow && count.integer(0) > maxRooms) {
       return StoreError{StoreError::Kind::kConflict,
                         "max-rooms: the tenant has its " + std::to_string(maxRooms) +
                             (maxRooms == 1 ? " room" : " rooms") + " already"};
     }
-    id = sqlite3_last_insert_rowid(db);
+    id = std::get<int64_t>(inserted);
   }
   Statement update(db,
-                   "UPDATE rooms SET user = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
+                   "UPDATE rooms SET \"user\" = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
                    "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
                    "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ?, "
                    "public_roster = ?, participants_invite = ? WHERE id = ?");
@@ -497,14 +368,14 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
       .bind(11, int64_t{r.publicRoster})
       .bind(12, int64_t{r.participantsInvite})
       .bind(13, id);
-  if (const int rc = update.step(); rc != SQLITE_DONE) {
-    StoreError e = failure(db, rc);
+  if (update.step() != sql::kDone) {
+    StoreError e = failure(db);
     if (e.kind == StoreError::Kind::kConflict) {
       e.message = "user: the tenant has a room " + r.user + " already (" + e.message + ")";
     }
     return e;
   }
-  if (sqlite3_changes(db) == 0) {
+  if (update.changes() == 0) {
     return StoreError{StoreError::Kind::kNotFound, "id: no room " + std::to_string(id)};
   }
   const std::pair<const std::optional<std::string>*, const char*> pins[] = {
@@ -522,15 +393,15 @@ StoreResult<int64_t> writeRoomIn(sqlite3* db, const RoomWrite& w, bool create) {
       set.bind(1, **hash);
     }
     set.bind(2, id);
-    if (const int rc = set.step(); rc != SQLITE_DONE) {
-      return failure(db, rc);
+    if (set.step() != sql::kDone) {
+      return failure(db);
     }
   }
   return id;
 }
 
 constexpr const char* kRoomColumns =
-    "id, tenant_id, user, name, participant_pin IS NOT NULL, moderator_pin IS NOT NULL, "
+    "id, tenant_id, \"user\", name, participant_pin IS NOT NULL, moderator_pin IS NOT NULL, "
     "max_participants, mute_on_entry, wait_for_moderator, end_when_last_moderator_leaves, "
     "entry_exit_tones, announce_count, locked, language, listener_pin IS NOT NULL, "
     "public_roster, participants_invite";
@@ -559,87 +430,35 @@ StoredRoom roomFrom(const Statement& s) {
 
 }  // namespace
 
-Store::Store(sqlite3* db) : db_(db) {}
+Store::Store(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
 
-Store::~Store() {
-  sqlite3_close(db_);
+Store::~Store() = default;
+
+bool Store::isPostgres(std::string_view location) {
+  return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
-StoreResult<std::unique_ptr<Store>> Store::open(const std::string& path) {
-  // The file holds dial-out passwords: a new one is its owner's only (SQLite gives its -wal and
-  // -shm files the same mode). An operator may widen it afterwards; we do not narrow it again.
-  struct stat before {};
-  const bool created = !path.empty() && path != ":memory:" && ::stat(path.c_str(), &before) != 0;
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    StoreError e{StoreError::Kind::kIo,
-                 "cannot open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : "")};
-    sqlite3_close(db);
-    return e;
+StoreResult<std::unique_ptr<Store>> Store::open(const std::string& location) {
+  auto db = isPostgres(location) ? sql::openPostgres(location) : sql::openSqlite(location);
+  if (auto* error = std::get_if<StoreError>(&db)) {
+    return *error;
   }
-  if (created) {
-    ::chmod(path.c_str(), S_IRUSR | S_IWUSR);
-  }
-  std::unique_ptr<Store> store(new Store(db));
-  // Another connection writing (the server, or the operator's tool while the server writes)
-  // makes us wait, not fail: WAL has one writer at a time, and a write is milliseconds.
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"}) {
-    if (auto done = store->exec(pragma); std::holds_alternative<StoreError>(done)) {
-      return std::get<StoreError>(done);
-    }
-  }
-  if (auto migrated = store->migrate(); std::holds_alternative<StoreError>(migrated)) {
-    return std::get<StoreError>(migrated);
-  }
-  return store;
+  return std::unique_ptr<Store>(new Store(std::move(std::get<0>(db))));
 }
 
-StoreResult<bool> Store::exec(const char* sql) {
-  if (auto error = execSql(db_, sql)) {
+StoreResult<bool> Store::flushEachChange(bool full) {
+  if (auto error = db_->flushEachChange(full)) {
     return *error;
   }
   return true;
 }
 
-StoreResult<bool> Store::flushEachChange(bool full) {
-  return exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-}
-
 bool Store::flushesEachChange() const {
-  Statement s(db_, "PRAGMA synchronous");
-  return s.step() == SQLITE_ROW && s.integer(0) >= 2;  // 2: FULL, 3: EXTRA
+  return db_->flushesEachChange();
 }
 
 int Store::schemaVersion() const {
-  Statement s(db_, "PRAGMA user_version");
-  return s.step() == SQLITE_ROW ? static_cast<int>(s.integer(0)) : -1;
-}
-
-StoreResult<bool> Store::migrate() {
-  const int version = schemaVersion();
-  if (version < 0) {
-    return StoreError{StoreError::Kind::kIo, "cannot read the schema version"};
-  }
-  if (version > kSchemaVersion) {
-    return StoreError{StoreError::Kind::kInvalid,
-                      "the store is at schema version " + std::to_string(version) +
-                          ", newer than this confab knows (" + std::to_string(kSchemaVersion) +
-                          "): refusing to touch it"};
-  }
-  for (int v = version; v < kSchemaVersion; ++v) {
-    const std::string step = std::string("BEGIN IMMEDIATE;") +
-                             kMigrations[static_cast<std::size_t>(v)] +
-                             ";PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
-    if (auto done = exec(step.c_str()); std::holds_alternative<StoreError>(done)) {
-      (void)exec("ROLLBACK");
-      return std::get<StoreError>(done);
-    }
-  }
-  return true;
+  return db_->schemaVersion();
 }
 
 StoreResult<Tenant> Store::createTenant(const Tenant& tenant,
@@ -656,13 +475,13 @@ StoreResult<Tenant> Store::createTenant(const Tenant& tenant,
       return *bad;
     }
   }
-  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
-    auto id = insertTenant(db_, tenant, std::get<std::vector<std::string>>(domains));
+  return inTransaction<Tenant>(*db_, [&]() -> StoreResult<Tenant> {
+    auto id = insertTenant(*db_, tenant, std::get<std::vector<std::string>>(domains));
     if (auto* error = std::get_if<StoreError>(&id)) {
       return *error;
     }
     if (dialOut) {
-      if (auto error = putDialOut(db_, std::get<int64_t>(id), dialOut)) {
+      if (auto error = putDialOut(*db_, std::get<int64_t>(id), dialOut)) {
         return *error;
       }
     }
@@ -687,8 +506,8 @@ StoreResult<Tenant> Store::updateTenant(const Tenant& changed,
       return *bad;
     }
   }
-  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
-    Statement update(db_,
+  return inTransaction<Tenant>(*db_, [&]() -> StoreResult<Tenant> {
+    Statement update(*db_,
                      "UPDATE tenants SET name = ?, max_rooms = ?, max_participants = ?, "
                      "recording_allowed = ? WHERE id = ?");
     update.bind(1, changed.name)
@@ -696,26 +515,26 @@ StoreResult<Tenant> Store::updateTenant(const Tenant& changed,
         .bind(3, int64_t{changed.maxParticipants})
         .bind(4, int64_t{changed.recordingAllowed ? 1 : 0})
         .bind(5, changed.id);
-    if (const int rc = update.step(); rc != SQLITE_DONE) {
-      StoreError e = failure(db_, rc);
-      if (isUniqueViolation(db_)) {
+    if (update.step() != sql::kDone) {
+      StoreError e = failure(*db_);
+      if (db_->lastWasUniqueViolation()) {
         e.message = "name: a tenant \"" + changed.name + "\" exists already";
       }
       return e;
     }
-    if (sqlite3_changes(db_) == 0) {
+    if (update.changes() == 0) {
       return StoreError{StoreError::Kind::kNotFound, "id: no tenant " + std::to_string(changed.id)};
     }
-    Statement clear(db_, "DELETE FROM tenant_domains WHERE tenant_id = ?");
+    Statement clear(*db_, "DELETE FROM tenant_domains WHERE tenant_id = ?");
     clear.bind(1, changed.id);
-    if (const int rc = clear.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (clear.step() != sql::kDone) {
+      return failure(*db_);
     }
-    if (auto error = putDomains(db_, changed.id, std::get<std::vector<std::string>>(domains))) {
+    if (auto error = putDomains(*db_, changed.id, std::get<std::vector<std::string>>(domains))) {
       return *error;
     }
     if (dialOut) {
-      if (auto error = putDialOut(db_, changed.id, *dialOut)) {
+      if (auto error = putDialOut(*db_, changed.id, *dialOut)) {
         return *error;
       }
     }
@@ -727,21 +546,21 @@ StoreResult<Tenant> Store::updateTenant(const Tenant& changed,
 }
 
 std::optional<Tenant> Store::tenant(int64_t id) const {
-  Statement s(db_,
+  Statement s(*db_,
               (std::string("SELECT ") + kTenantColumns + " FROM tenants WHERE id = ?").c_str());
   s.bind(1, id);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   Tenant t = tenantFrom(s);
-  Statement d(db_, "SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain");
+  Statement d(*db_, "SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain");
   d.bind(1, id);
-  while (d.step() == SQLITE_ROW) {
+  while (d.step() == sql::kRow) {
     t.domains.push_back(d.text(0));
   }
-  Statement a(db_, "SELECT username, realm FROM tenant_dial_out WHERE tenant_id = ?");
+  Statement a(*db_, "SELECT username, realm FROM tenant_dial_out WHERE tenant_id = ?");
   a.bind(1, id);
-  if (a.step() == SQLITE_ROW) {
+  if (a.step() == sql::kRow) {
     t.dialOutUser = a.text(0);
     t.dialOutRealm = a.text(1);
   }
@@ -749,32 +568,32 @@ std::optional<Tenant> Store::tenant(int64_t id) const {
 }
 
 std::optional<Tenant> Store::tenantByName(std::string_view name) const {
-  Statement s(db_, "SELECT id FROM tenants WHERE name = ?");
+  Statement s(*db_, "SELECT id FROM tenants WHERE name = ?");
   s.bind(1, name);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return tenant(s.integer(0));
 }
 
 std::vector<Tenant> Store::tenants() const {
-  Statement s(db_,
+  Statement s(*db_,
               (std::string("SELECT ") + kTenantColumns + " FROM tenants ORDER BY name").c_str());
   std::vector<Tenant> out;
   std::map<int64_t, std::size_t> index;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     index[s.integer(0)] = out.size();
     out.push_back(tenantFrom(s));
   }
   // Every domain in one query rather than one query per tenant.
-  Statement d(db_, "SELECT tenant_id, domain FROM tenant_domains ORDER BY domain");
-  while (d.step() == SQLITE_ROW) {
+  Statement d(*db_, "SELECT tenant_id, domain FROM tenant_domains ORDER BY domain");
+  while (d.step() == sql::kRow) {
     if (auto at = index.find(d.integer(0)); at != index.end()) {
       out[at->second].domains.push_back(d.text(1));
     }
   }
-  Statement a(db_, "SELECT tenant_id, username, realm FROM tenant_dial_out");
-  while (a.step() == SQLITE_ROW) {
+  Statement a(*db_, "SELECT tenant_id, username, realm FROM tenant_dial_out");
+  while (a.step() == sql::kRow) {
     if (auto at = index.find(a.integer(0)); at != index.end()) {
       out[at->second].dialOutUser = a.text(1);
       out[at->second].dialOutRealm = a.text(2);
@@ -790,11 +609,11 @@ std::optional<Tenant> Store::tenantForDomain(std::string_view domain) const {
                               ? std::get<std::string>(normalized)
                               : lower(domain);
   // One indexed query: the exact owner sorts before the wildcard's.
-  Statement s(db_,
+  Statement s(*db_,
               "SELECT tenant_id FROM tenant_domains WHERE domain IN (?1, ?2) "
               "ORDER BY domain = ?2 LIMIT 1");
   s.bind(1, key).bind(2, kAnyDomain);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return tenant(s.integer(0));
@@ -818,11 +637,11 @@ StoreResult<Tenant> Store::seedDefault(const std::vector<std::pair<std::string, 
     }
     writes.push_back(std::get<RoomWrite>(std::move(prepared)));
   }
-  return inTransaction<Tenant>(db_, [&]() -> StoreResult<Tenant> {
+  return inTransaction<Tenant>(*db_, [&]() -> StoreResult<Tenant> {
     // Inside the transaction, so two servers starting at once seed once.
-    Statement any(db_, "SELECT EXISTS (SELECT 1 FROM tenants)");
-    if (const int rc = any.step(); rc != SQLITE_ROW) {
-      return failure(db_, rc);
+    Statement any(*db_, "SELECT EXISTS (SELECT 1 FROM tenants)");
+    if (any.step() != sql::kRow) {
+      return failure(*db_);
     }
     if (any.integer(0) != 0) {
       if (auto existing = tenantByName(kDefaultTenant)) {
@@ -835,13 +654,13 @@ StoreResult<Tenant> Store::seedDefault(const std::vector<std::pair<std::string, 
     Tenant t;
     t.name = kDefaultTenant;
     const std::vector<std::string> domains{std::string(kAnyDomain)};
-    auto id = insertTenant(db_, t, domains);
+    auto id = insertTenant(*db_, t, domains);
     if (auto* error = std::get_if<StoreError>(&id)) {
       return *error;
     }
     for (auto& w : writes) {
       w.room.tenantId = std::get<int64_t>(id);
-      if (auto written = writeRoomIn(db_, w, true); std::holds_alternative<StoreError>(written)) {
+      if (auto written = writeRoomIn(*db_, w, true); std::holds_alternative<StoreError>(written)) {
         StoreError e = std::get<StoreError>(written);
         e.message = "room " + w.room.user + ": " + e.message;
         return e;
@@ -855,12 +674,7 @@ StoreResult<Tenant> Store::seedDefault(const std::vector<std::pair<std::string, 
 }
 
 StoreResult<bool> Store::deleteTenant(int64_t id) {
-  Statement s(db_, "DELETE FROM tenants WHERE id = ?");
-  s.bind(1, id);
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_changes(db_) > 0;
+  return sql::deleteRow(*db_, "DELETE FROM tenants WHERE id = ?", id);
 }
 
 StoreResult<bool> Store::setDialOutAccount(int64_t tenantId,
@@ -870,11 +684,11 @@ StoreResult<bool> Store::setDialOutAccount(int64_t tenantId,
       return *bad;
     }
   }
-  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+  return inTransaction<bool>(*db_, [&]() -> StoreResult<bool> {
     if (!tenant(tenantId)) {
       return StoreError{StoreError::Kind::kNotFound, "id: no tenant " + std::to_string(tenantId)};
     }
-    if (auto error = putDialOut(db_, tenantId, account)) {
+    if (auto error = putDialOut(*db_, tenantId, account)) {
       return *error;
     }
     return true;
@@ -896,9 +710,9 @@ std::optional<StoreError> Store::checkAccount(const SipAccount& account) {
 }
 
 std::optional<SipAccount> Store::dialOutAccount(int64_t tenantId) const {
-  Statement s(db_, "SELECT username, password, realm FROM tenant_dial_out WHERE tenant_id = ?");
+  Statement s(*db_, "SELECT username, password, realm FROM tenant_dial_out WHERE tenant_id = ?");
   s.bind(1, tenantId);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return SipAccount{s.text(0), s.text(1), s.text(2)};
@@ -1025,20 +839,20 @@ StoreResult<StoredRoom> Store::writeRoom(const RoomChange& change, bool create) 
   // and again under it only if another writer changed the room's PINs meanwhile.
   StoredPins before;
   if (!create) {
-    before = storedPins(db_, change.room.id);
+    before = storedPins(*db_, change.room.id);
     if (auto same = samePins(change, before)) {
       return *same;
     }
   }
-  return inTransaction<StoredRoom>(db_, [&]() -> StoreResult<StoredRoom> {
+  return inTransaction<StoredRoom>(*db_, [&]() -> StoreResult<StoredRoom> {
     if (!create) {
-      if (const StoredPins now = storedPins(db_, change.room.id); now != before) {
+      if (const StoredPins now = storedPins(*db_, change.room.id); now != before) {
         if (auto same = samePins(change, now)) {
           return *same;
         }
       }
     }
-    auto id = writeRoomIn(db_, std::get<RoomWrite>(prepared), create);
+    auto id = writeRoomIn(*db_, std::get<RoomWrite>(prepared), create);
     if (auto* error = std::get_if<StoreError>(&id)) {
       return *error;
     }
@@ -1058,9 +872,9 @@ StoreResult<StoredRoom> Store::updateRoom(const RoomChange& change) {
 }
 
 std::optional<StoredRoom> Store::room(int64_t id) const {
-  Statement s(db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id = ?").c_str());
+  Statement s(*db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id = ?").c_str());
   s.bind(1, id);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return roomFrom(s);
@@ -1068,10 +882,10 @@ std::optional<StoredRoom> Store::room(int64_t id) const {
 
 std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view user) const {
   Statement s(
-      db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? AND user = ?")
+      *db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? AND \"user\" = ?")
                .c_str());
   s.bind(1, tenantId).bind(2, user);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return roomFrom(s);
@@ -1079,11 +893,11 @@ std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view use
 
 std::vector<StoredRoom> Store::rooms(int64_t tenantId) const {
   Statement s(
-      db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? ORDER BY user")
+      *db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? ORDER BY \"user\"")
                .c_str());
   s.bind(1, tenantId);
   std::vector<StoredRoom> out;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     out.push_back(roomFrom(s));
   }
   return out;
@@ -1097,39 +911,42 @@ std::vector<StoredRoom> Store::roomPage(const RoomQuery& query) const {
     sql += " AND tenant_id = ?2";
   }
   if (!query.search.empty()) {
-    // instr() on lower(): no LIKE wildcards for a search to smuggle in.
-    sql += " AND (instr(lower(user), lower(?3)) > 0 OR instr(lower(name), lower(?3)) > 0)";
+    // A substring, in ASCII letters of either case: the search's own '%', '_' and '\\' are
+    // escaped, so it matches them as text and cannot widen itself.
+    sql += " AND (lower(\"user\") LIKE ?3 ESCAPE '\\' OR lower(name) LIKE ?3 ESCAPE '\\')";
   }
   sql += " ORDER BY id LIMIT ?4";
-  Statement s(db_, sql.c_str());
+  Statement s(*db_, sql.c_str());
   s.bind(1, query.afterId);
   if (query.tenantId) {
     s.bind(2, *query.tenantId);
   }
   if (!query.search.empty()) {
-    s.bind(3, query.search);
+    std::string pattern = "%";
+    for (char c : lower(query.search)) {
+      if (c == '%' || c == '_' || c == '\\') {
+        pattern += '\\';
+      }
+      pattern += c;
+    }
+    s.bind(3, pattern + "%");
   }
   s.bind(4, static_cast<int64_t>(query.limit));
   std::vector<StoredRoom> out;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     out.push_back(roomFrom(s));
   }
   return out;
 }
 
 StoreResult<bool> Store::deleteRoom(int64_t id) {
-  Statement s(db_, "DELETE FROM rooms WHERE id = ?");
-  s.bind(1, id);
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_changes(db_) > 0;
+  return sql::deleteRow(*db_, "DELETE FROM rooms WHERE id = ?", id);
 }
 
 std::optional<Role> Store::checkPin(int64_t roomId, std::string_view pin) const {
-  Statement s(db_, (std::string("SELECT ") + kPinColumns + " FROM rooms WHERE id = ?").c_str());
+  Statement s(*db_, (std::string("SELECT ") + kPinColumns + " FROM rooms WHERE id = ?").c_str());
   s.bind(1, roomId);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   // No two PINs of a room are the same, so the order of the checks gives no PIN another's role.

@@ -1,13 +1,14 @@
 // The policy store (issue 11): tenants, the SIP domains they own, and their rooms with PINs and
-// rules, persisted in one SQLite file. WAL journal (readers never wait for the writer), foreign
-// keys on, a schema version (PRAGMA user_version) with migrations applied in order, and every
-// change one transaction. PINs are stored only as salted PBKDF2-HMAC-SHA256 hashes: they can be
+// rules, persisted in one SQLite file (WAL journal: readers never wait for the writer), or in a
+// PostgreSQL database that several confab nodes share (issue 14). The same schema on both, with a
+// version and migrations applied in order, foreign keys enforced, and every change one
+// transaction, writers one at a time. PINs are stored only as salted PBKDF2-HMAC-SHA256 hashes: they can be
 // checked, never read back.
 //
 // Errors are values (StoreError), never exceptions; a constraint a caller broke (a duplicate
 // room number, an unknown tenant, a malformed domain) says which. A lookup by domain or by room is
-// one indexed query (the SIP thread can afford it). One Store per thread: SQLite connections are
-// not shared.
+// one indexed query (the SIP thread can afford it; on PostgreSQL, one round trip to the server).
+// One Store per thread: a Store is one connection, and connections are not shared.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,11 @@
 #include "policy/CallQuality.hpp"
 #include "policy/Room.hpp"
 
-struct sqlite3;
-
 namespace confab::policy {
+
+namespace sql {
+class Database;
+}
 
 struct StoreError {
   enum class Kind : uint8_t { kIo, kConflict, kNotFound, kInvalid };
@@ -205,11 +208,15 @@ class Store {
   // The tenant seedDefault() creates.
   static constexpr std::string_view kDefaultTenant = "default";
 
-  // Opens (creating if need be) the store at 'path'.
-  static StoreResult<std::unique_ptr<Store>> open(const std::string& path);
-  // In WAL mode with synchronous=NORMAL (the default) a committed change survives a crash of the
-  // process, and the last ones may not survive a power loss; with 'full' each commit waits for
-  // the disk's flush as well (SQLite synchronous=FULL), at the disk's pace.
+  // Opens the store at 'location', creating its tables (and on SQLite the file) if need be and
+  // migrating older ones: a SQLite file's path, or a PostgreSQL connection URI
+  // ("postgresql://user@host/db", "postgresql:///db?host=/run/postgresql"; isPostgres).
+  static StoreResult<std::unique_ptr<Store>> open(const std::string& location);
+  static bool isPostgres(std::string_view location);
+  // On SQLite in WAL mode with synchronous=NORMAL (the default) a committed change survives a
+  // crash of the process, and the last ones may not survive a power loss; with 'full' each commit
+  // waits for the disk's flush as well (SQLite synchronous=FULL), at the disk's pace. On
+  // PostgreSQL each commit waits for the server's WAL flush either way (synchronous_commit=on).
   StoreResult<bool> flushEachChange(bool full);
   [[nodiscard]] bool flushesEachChange() const;
   ~Store();
@@ -366,12 +373,10 @@ class Store {
   static StoreResult<std::string> normalizeDomain(std::string_view domain);
 
  private:
-  explicit Store(sqlite3* db);
-  StoreResult<bool> migrate();
-  StoreResult<bool> exec(const char* sql);
+  explicit Store(std::unique_ptr<sql::Database> db);
   StoreResult<StoredRoom> writeRoom(const RoomChange& change, bool create);
 
-  sqlite3* db_;
+  std::unique_ptr<sql::Database> db_;
 };
 
 }  // namespace confab::policy

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "policy/Sqlite.hpp"
+#include "policy/Sql.hpp"
 #include "policy/Store.hpp"
 #include "policy/Token.hpp"
 
@@ -15,10 +15,10 @@ namespace confab::policy {
 
 namespace {
 
-using sqlite::checkText;
-using sqlite::failure;
-using sqlite::inTransaction;
-using sqlite::Statement;
+using sql::checkText;
+using sql::failure;
+using sql::inTransaction;
+using sql::Statement;
 
 constexpr std::string_view kTokenPrefix = "confab_";
 constexpr std::size_t kMaxKeyName = 128;
@@ -71,14 +71,14 @@ StoreResult<IssuedApiKey> Store::createApiKey(const ApiKey& spec) {
   IssuedApiKey issued;
   issued.token = std::move(*made);
   const int64_t now = unixSeconds();
-  return inTransaction<IssuedApiKey>(db_, [&]() -> StoreResult<IssuedApiKey> {
+  return inTransaction<IssuedApiKey>(*db_, [&]() -> StoreResult<IssuedApiKey> {
     if (spec.tenantId != 0 && !tenant(spec.tenantId)) {
       return StoreError{StoreError::Kind::kNotFound,
                         "tenant: no tenant " + std::to_string(spec.tenantId)};
     }
-    Statement insert(db_,
+    Statement insert(*db_,
                      "INSERT INTO api_keys (hash, name, tenant_id, read_only, created) "
-                     "VALUES (?, ?, ?, ?, ?)");
+                     "VALUES (?, ?, ?, ?, ?) RETURNING id");
     insert.bind(1, sha256Hex(issued.token)).bind(2, spec.name);
     if (spec.tenantId != 0) {
       insert.bind(3, spec.tenantId);
@@ -86,10 +86,11 @@ StoreResult<IssuedApiKey> Store::createApiKey(const ApiKey& spec) {
       insert.bindNull(3);
     }
     insert.bind(4, int64_t{spec.readOnly ? 1 : 0}).bind(5, now);
-    if (const int rc = insert.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    auto id = sql::insertedId(*db_, insert);
+    if (auto* error = std::get_if<StoreError>(&id)) {
+      return *error;
     }
-    auto key = apiKey(sqlite3_last_insert_rowid(db_));
+    auto key = apiKey(std::get<int64_t>(id));
     if (!key) {
       return StoreError{StoreError::Kind::kIo, "the key vanished after writing it"};
     }
@@ -102,40 +103,40 @@ std::optional<ApiKey> Store::apiKeyForToken(std::string_view token) const {
   if (!token.starts_with(kTokenPrefix) || token.size() > kMaxTokenBytes) {
     return std::nullopt;
   }
-  Statement s(db_,
+  Statement s(*db_,
               (std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?").c_str());
   s.bind(1, sha256Hex(token));
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return keyFrom(s);
 }
 
 std::optional<ApiKey> Store::apiKey(int64_t id) const {
-  Statement s(db_, (std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?").c_str());
+  Statement s(*db_, (std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?").c_str());
   s.bind(1, id);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return keyFrom(s);
 }
 
 std::vector<ApiKey> Store::apiKeys(std::optional<int64_t> tenantId) const {
-  return sqlite::rowsOfTenant<ApiKey>(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys",
+  return sql::rowsOfTenant<ApiKey>(*db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys",
                                       tenantId, keyFrom);
 }
 
 StoreResult<bool> Store::deleteApiKey(int64_t id) {
-  return sqlite::deleteRow(db_, "DELETE FROM api_keys WHERE id = ?", id);
+  return sql::deleteRow(*db_, "DELETE FROM api_keys WHERE id = ?", id);
 }
 
 std::optional<Store::StoredAnswer> Store::storedAnswer(int64_t apiKeyId,
                                                        std::string_view idempotencyKey) const {
-  Statement s(db_,
+  Statement s(*db_,
               "SELECT request_hash, status, location, body FROM idempotent_answers "
               "WHERE api_key_id = ? AND idempotency_key = ? AND created > ?");
   s.bind(1, apiKeyId).bind(2, idempotencyKey).bind(3, unixSeconds() - kAnswerSeconds);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return StoredAnswer{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.text(3)};
@@ -144,16 +145,19 @@ std::optional<Store::StoredAnswer> Store::storedAnswer(int64_t apiKeyId,
 StoreResult<bool> Store::keepAnswer(int64_t apiKeyId,
                                     std::string_view idempotencyKey,
                                     const StoredAnswer& answer) {
-  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+  return inTransaction<bool>(*db_, [&]() -> StoreResult<bool> {
     // Old answers go as new ones come: the table holds about a day's worth.
-    Statement sweep(db_, "DELETE FROM idempotent_answers WHERE created <= ?");
+    Statement sweep(*db_, "DELETE FROM idempotent_answers WHERE created <= ?");
     sweep.bind(1, unixSeconds() - kAnswerSeconds);
-    if (const int rc = sweep.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (sweep.step() != sql::kDone) {
+      return failure(*db_);
     }
-    Statement put(db_,
-                  "INSERT OR REPLACE INTO idempotent_answers (api_key_id, idempotency_key, "
-                  "request_hash, status, location, body, created) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    Statement put(*db_,
+                  "INSERT INTO idempotent_answers (api_key_id, idempotency_key, request_hash, "
+                  "status, location, body, created) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (api_key_id, idempotency_key) DO UPDATE SET "
+                  "request_hash = excluded.request_hash, status = excluded.status, "
+                  "location = excluded.location, body = excluded.body, created = excluded.created");
     put.bind(1, apiKeyId)
         .bind(2, idempotencyKey)
         .bind(3, answer.requestHash)
@@ -161,15 +165,15 @@ StoreResult<bool> Store::keepAnswer(int64_t apiKeyId,
         .bind(5, answer.location)
         .bind(6, answer.body)
         .bind(7, unixSeconds());
-    if (const int rc = put.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (put.step() != sql::kDone) {
+      return failure(*db_);
     }
     return true;
   });
 }
 
 StoreResult<bool> Store::together(const std::function<bool()>& body) {
-  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
+  return inTransaction<bool>(*db_, [&]() -> StoreResult<bool> {
     if (!body()) {
       return StoreError{StoreError::Kind::kInvalid, "not written: the request failed"};
     }

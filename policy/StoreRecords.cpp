@@ -2,16 +2,16 @@
 // one per conference, written as they end, read in pages by id.
 #include <string>
 
-#include "policy/Sqlite.hpp"
+#include "policy/Sql.hpp"
 #include "policy/Store.hpp"
 
 namespace confab::policy {
 
 namespace {
 
-using sqlite::failure;
-using sqlite::inTransaction;
-using sqlite::Statement;
+using sql::failure;
+using sql::inTransaction;
+using sql::Statement;
 
 void bindTenant(Statement& s, int i, int64_t tenantId) {
   if (tenantId != 0) {
@@ -47,12 +47,12 @@ void bindQuery(Statement& s, const RecordQuery& query) {
 }  // namespace
 
 StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
-  Statement s(db_,
+  Statement s(*db_,
               "INSERT INTO call_records (tenant_id, room, conference_started, call_id, entity, "
               "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
               "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
               "jitter_ms, round_trip_ms, remote_lost) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   bindTenant(s, 1, r.tenantId);
   s.bind(2, r.room)
       .bind(3, r.conferenceStarted)
@@ -81,42 +81,36 @@ StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
       s.bindNull(i);
     }
   }
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_last_insert_rowid(db_);
+  return sql::insertedId(*db_, s);
 }
 
 StoreResult<int64_t> Store::addConferenceRecord(const ConferenceRecord& r) {
-  Statement s(db_,
+  Statement s(*db_,
               "INSERT INTO conference_records (tenant_id, room, started, ended, participants) "
-              "VALUES (?, ?, ?, ?, ?)");
+              "VALUES (?, ?, ?, ?, ?) RETURNING id");
   bindTenant(s, 1, r.tenantId);
   s.bind(2, r.room).bind(3, r.started).bind(4, r.ended).bind(5, int64_t{r.participants});
-  if (const int rc = s.step(); rc != SQLITE_DONE) {
-    return failure(db_, rc);
-  }
-  return sqlite3_last_insert_rowid(db_);
+  return sql::insertedId(*db_, s);
 }
 
 StoreResult<int64_t> Store::deleteRecordsBefore(int64_t unixMillis) {
-  return inTransaction<int64_t>(db_, [&]() -> StoreResult<int64_t> {
+  return inTransaction<int64_t>(*db_, [&]() -> StoreResult<int64_t> {
     int64_t removed = 0;
     for (const char* sql : {"DELETE FROM call_records WHERE left_at < ?",
                             "DELETE FROM conference_records WHERE ended < ?"}) {
-      Statement s(db_, sql);
+      Statement s(*db_, sql);
       s.bind(1, unixMillis);
-      if (const int rc = s.step(); rc != SQLITE_DONE) {
-        return failure(db_, rc);
+      if (s.step() != sql::kDone) {
+        return failure(*db_);
       }
-      removed += sqlite3_changes(db_);
+      removed += s.changes();
     }
     return removed;
   });
 }
 
 std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
-  Statement s(db_, ("SELECT id, tenant_id, room, conference_started, call_id, entity, "
+  Statement s(*db_, ("SELECT id, tenant_id, room, conference_started, call_id, entity, "
                     "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
                     "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
                     "jitter_ms, round_trip_ms, remote_lost FROM call_records" +
@@ -124,7 +118,7 @@ std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
                        .c_str());
   bindQuery(s, query);
   std::vector<CallRecord> out;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     CallRecord r;
     r.id = s.integer(0);
     r.tenantId = s.isNull(1) ? 0 : s.integer(1);
@@ -151,13 +145,13 @@ std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
 }
 
 std::vector<ConferenceRecord> Store::conferenceRecords(const RecordQuery& query) const {
-  Statement s(db_, ("SELECT id, tenant_id, room, started, ended, participants "
+  Statement s(*db_, ("SELECT id, tenant_id, room, started, ended, participants "
                     "FROM conference_records" +
                     where(query))
                        .c_str());
   bindQuery(s, query);
   std::vector<ConferenceRecord> out;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     ConferenceRecord r;
     r.id = s.integer(0);
     r.tenantId = s.isNull(1) ? 0 : s.integer(1);

@@ -5,7 +5,7 @@
 #include <string>
 #include <variant>
 
-#include "policy/Sqlite.hpp"
+#include "policy/Sql.hpp"
 #include "policy/Store.hpp"
 #include "policy/Token.hpp"
 
@@ -13,10 +13,10 @@ namespace confab::policy {
 
 namespace {
 
-using sqlite::checkText;
-using sqlite::failure;
-using sqlite::inTransaction;
-using sqlite::Statement;
+using sql::checkText;
+using sql::failure;
+using sql::inTransaction;
+using sql::Statement;
 
 constexpr std::string_view kSecretPrefix = "whsec_";
 constexpr std::size_t kMaxUrl = 2000;
@@ -91,7 +91,7 @@ std::variant<std::string, StoreError> storedEvents(const Webhook& spec) {
     return *bad;
   }
   if (spec.events.size() > kMaxEventTypes) {
-    return sqlite::invalid("events: at most " + std::to_string(kMaxEventTypes) + " types");
+    return sql::invalid("events: at most " + std::to_string(kMaxEventTypes) + " types");
   }
   std::string events;
   for (const auto& type : spec.events) {
@@ -99,7 +99,7 @@ std::variant<std::string, StoreError> storedEvents(const Webhook& spec) {
       return *bad;
     }
     if (type.find(',') != std::string::npos) {
-      return sqlite::invalid("events: a type has no ','");
+      return sql::invalid("events: a type has no ','");
     }
     events += events.empty() ? "" : ",";
     events += type;
@@ -120,24 +120,25 @@ StoreResult<Webhook> Store::createWebhook(const Webhook& spec) {
     return StoreError{StoreError::Kind::kIo, "no random bytes for a webhook secret"};
   }
   const int64_t now = unixNow();
-  return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
+  return inTransaction<Webhook>(*db_, [&]() -> StoreResult<Webhook> {
     if (spec.tenantId != 0 && !tenant(spec.tenantId)) {
       return StoreError{StoreError::Kind::kNotFound,
                         "tenant: no tenant " + std::to_string(spec.tenantId)};
     }
-    Statement insert(db_,
+    Statement insert(*db_,
                      "INSERT INTO webhooks (tenant_id, url, secret, events, created) "
-                     "VALUES (?, ?, ?, ?, ?)");
+                     "VALUES (?, ?, ?, ?, ?) RETURNING id");
     if (spec.tenantId != 0) {
       insert.bind(1, spec.tenantId);
     } else {
       insert.bindNull(1);
     }
     insert.bind(2, spec.url).bind(3, *secret).bind(4, events).bind(5, now);
-    if (const int rc = insert.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    auto id = sql::insertedId(*db_, insert);
+    if (auto* error = std::get_if<StoreError>(&id)) {
+      return *error;
     }
-    auto made = webhook(sqlite3_last_insert_rowid(db_));
+    auto made = webhook(std::get<int64_t>(id));
     if (!made) {
       return StoreError{StoreError::Kind::kIo, "the webhook vanished after writing it"};
     }
@@ -146,18 +147,18 @@ StoreResult<Webhook> Store::createWebhook(const Webhook& spec) {
 }
 
 std::optional<Webhook> Store::webhook(int64_t id) const {
-  Statement s(db_,
+  Statement s(*db_,
               (std::string("SELECT ") + kWebhookColumns + " FROM webhooks WHERE id = ?").c_str());
   s.bind(1, id);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   return webhookFrom(s);
 }
 
 std::vector<Webhook> Store::webhooks(std::optional<int64_t> tenantId) const {
-  return sqlite::rowsOfTenant<Webhook>(
-      db_, std::string("SELECT ") + kWebhookColumns + " FROM webhooks", tenantId, webhookFrom);
+  return sql::rowsOfTenant<Webhook>(
+      *db_, std::string("SELECT ") + kWebhookColumns + " FROM webhooks", tenantId, webhookFrom);
 }
 
 StoreResult<Webhook> Store::updateWebhook(const Webhook& spec) {
@@ -165,13 +166,13 @@ StoreResult<Webhook> Store::updateWebhook(const Webhook& spec) {
   if (auto* bad = std::get_if<StoreError>(&checked)) {
     return *bad;
   }
-  return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
-    Statement update(db_, "UPDATE webhooks SET url = ?, events = ? WHERE id = ?");
+  return inTransaction<Webhook>(*db_, [&]() -> StoreResult<Webhook> {
+    Statement update(*db_, "UPDATE webhooks SET url = ?, events = ? WHERE id = ?");
     update.bind(1, spec.url).bind(2, std::get<std::string>(checked)).bind(3, spec.id);
-    if (const int rc = update.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (update.step() != sql::kDone) {
+      return failure(*db_);
     }
-    if (sqlite3_changes(db_) == 0) {
+    if (update.changes() == 0) {
       return StoreError{StoreError::Kind::kNotFound, "no webhook " + std::to_string(spec.id)};
     }
     return *webhook(spec.id);
@@ -184,16 +185,16 @@ StoreResult<Webhook> Store::rotateWebhookSecret(int64_t id, std::chrono::seconds
     return StoreError{StoreError::Kind::kIo, "no random bytes for a webhook secret"};
   }
   const int64_t until = overlap.count() > 0 ? unixNow() + overlap.count() : 0;
-  return inTransaction<Webhook>(db_, [&]() -> StoreResult<Webhook> {
+  return inTransaction<Webhook>(*db_, [&]() -> StoreResult<Webhook> {
     // The secret being replaced is the one receivers know now, whatever an earlier rotation left.
-    Statement update(db_,
+    Statement update(*db_,
                      "UPDATE webhooks SET old_secret = CASE WHEN ? > 0 THEN secret ELSE '' END, "
                      "old_secret_until = ?, secret = ? WHERE id = ?");
     update.bind(1, until).bind(2, until).bind(3, *secret).bind(4, id);
-    if (const int rc = update.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (update.step() != sql::kDone) {
+      return failure(*db_);
     }
-    if (sqlite3_changes(db_) == 0) {
+    if (update.changes() == 0) {
       return StoreError{StoreError::Kind::kNotFound, "no webhook " + std::to_string(id)};
     }
     return *webhook(id);
@@ -202,17 +203,17 @@ StoreResult<Webhook> Store::rotateWebhookSecret(int64_t id, std::chrono::seconds
 
 StoreResult<bool> Store::deleteWebhook(int64_t id) {
   // ON DELETE CASCADE takes its outbox.
-  return sqlite::deleteRow(db_, "DELETE FROM webhooks WHERE id = ?", id);
+  return sql::deleteRow(*db_, "DELETE FROM webhooks WHERE id = ?", id);
 }
 
 std::optional<WebhookStatus> Store::webhookStatus(int64_t id) const {
-  Statement s(db_,
+  Statement s(*db_,
               "SELECT dropped, last_success, last_failure, last_error, "
               "(SELECT count(*) FROM webhook_outbox WHERE webhook_id = ?1 AND failed = 0), "
               "(SELECT count(*) FROM webhook_outbox WHERE webhook_id = ?1 AND failed = 1) "
               "FROM webhooks WHERE id = ?1");
   s.bind(1, id);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   WebhookStatus status;
@@ -232,57 +233,57 @@ StoreResult<Enqueued> Store::enqueueEvent(int64_t tenantId,
                                           std::size_t limit) {
   // Most events on most bridges have no webhook: one read, and no write transaction, for those.
   {
-    Statement any(db_, "SELECT 1 FROM webhooks WHERE tenant_id = ? OR tenant_id IS NULL LIMIT 1");
+    Statement any(*db_, "SELECT 1 FROM webhooks WHERE tenant_id = ? OR tenant_id IS NULL LIMIT 1");
     any.bind(1, tenantId);
-    const int rc = any.step();
-    if (rc == SQLITE_DONE) {
+    const sql::Step rc = any.step();
+    if (rc == sql::kDone) {
       return Enqueued{};
     }
-    if (rc != SQLITE_ROW) {
-      return failure(db_, rc);
+    if (rc != sql::kRow) {
+      return failure(*db_);
     }
   }
-  return inTransaction<Enqueued>(db_, [&]() -> StoreResult<Enqueued> {
+  return inTransaction<Enqueued>(*db_, [&]() -> StoreResult<Enqueued> {
     Enqueued out;
     // The tenant's webhooks and the operator's; an ad-hoc conference (tenant 0) has only the
     // operator's (tenant_id = 0 matches no row).
-    Statement targets(db_,
+    Statement targets(*db_,
                       "SELECT id, events FROM webhooks WHERE tenant_id = ? OR tenant_id IS NULL "
                       "ORDER BY id");
     targets.bind(1, tenantId);
     std::vector<int64_t> ids;
-    while (targets.step() == SQLITE_ROW) {
+    while (targets.step() == sql::kRow) {
       if (wants(targets.text(1), type)) {
         ids.push_back(targets.integer(0));
       }
     }
     for (int64_t id : ids) {
       // Room for one more: the oldest rows beyond limit - 1 go (failed ones are the oldest).
-      Statement count(db_, "SELECT count(*) FROM webhook_outbox WHERE webhook_id = ?");
+      Statement count(*db_, "SELECT count(*) FROM webhook_outbox WHERE webhook_id = ?");
       count.bind(1, id);
-      const int64_t held = count.step() == SQLITE_ROW ? count.integer(0) : 0;
+      const int64_t held = count.step() == sql::kRow ? count.integer(0) : 0;
       const int64_t excess = held - static_cast<int64_t>(limit) + 1;
       if (excess > 0) {
-        Statement drop(db_,
+        Statement drop(*db_,
                        "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox "
                        "WHERE webhook_id = ? ORDER BY id LIMIT ?)");
         drop.bind(1, id).bind(2, excess);
-        if (const int rc = drop.step(); rc != SQLITE_DONE) {
-          return failure(db_, rc);
+        if (drop.step() != sql::kDone) {
+          return failure(*db_);
         }
-        Statement counted(db_, "UPDATE webhooks SET dropped = dropped + ? WHERE id = ?");
+        Statement counted(*db_, "UPDATE webhooks SET dropped = dropped + ? WHERE id = ?");
         counted.bind(1, excess).bind(2, id);
-        if (const int rc = counted.step(); rc != SQLITE_DONE) {
-          return failure(db_, rc);
+        if (counted.step() != sql::kDone) {
+          return failure(*db_);
         }
         out.dropped += static_cast<uint64_t>(excess);
       }
-      Statement insert(db_,
+      Statement insert(*db_,
                        "INSERT INTO webhook_outbox (webhook_id, event, created, next_attempt) "
                        "VALUES (?, ?, ?, ?)");
       insert.bind(1, id).bind(2, event).bind(3, nowMs).bind(4, nowMs);
-      if (const int rc = insert.step(); rc != SQLITE_DONE) {
-        return failure(db_, rc);
+      if (insert.step() != sql::kDone) {
+        return failure(*db_);
       }
       out.webhooks.push_back(id);
     }
@@ -292,20 +293,20 @@ StoreResult<Enqueued> Store::enqueueEvent(int64_t tenantId,
 
 std::vector<int64_t> Store::webhooksWithPending() const {
   Statement s(
-      db_, "SELECT DISTINCT webhook_id FROM webhook_outbox WHERE failed = 0 ORDER BY webhook_id");
+      *db_, "SELECT DISTINCT webhook_id FROM webhook_outbox WHERE failed = 0 ORDER BY webhook_id");
   std::vector<int64_t> out;
-  while (s.step() == SQLITE_ROW) {
+  while (s.step() == sql::kRow) {
     out.push_back(s.integer(0));
   }
   return out;
 }
 
 std::optional<OutboxEntry> Store::nextDelivery(int64_t webhookId) const {
-  Statement s(db_,
+  Statement s(*db_,
               "SELECT id, webhook_id, event, created, attempts, next_attempt FROM webhook_outbox "
               "WHERE webhook_id = ? AND failed = 0 ORDER BY id LIMIT 1");
   s.bind(1, webhookId);
-  if (s.step() != SQLITE_ROW) {
+  if (s.step() != sql::kRow) {
     return std::nullopt;
   }
   OutboxEntry e;
@@ -319,20 +320,20 @@ std::optional<OutboxEntry> Store::nextDelivery(int64_t webhookId) const {
 }
 
 StoreResult<bool> Store::markDelivered(int64_t entryId, int64_t nowMs) {
-  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
-    Statement success(db_,
+  return inTransaction<bool>(*db_, [&]() -> StoreResult<bool> {
+    Statement success(*db_,
                       "UPDATE webhooks SET last_success = ? WHERE id = "
                       "(SELECT webhook_id FROM webhook_outbox WHERE id = ?)");
     success.bind(1, nowMs).bind(2, entryId);
-    if (const int rc = success.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (success.step() != sql::kDone) {
+      return failure(*db_);
     }
-    Statement gone(db_, "DELETE FROM webhook_outbox WHERE id = ?");
+    Statement gone(*db_, "DELETE FROM webhook_outbox WHERE id = ?");
     gone.bind(1, entryId);
-    if (const int rc = gone.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (gone.step() != sql::kDone) {
+      return failure(*db_);
     }
-    return sqlite3_changes(db_) > 0;
+    return gone.changes() > 0;
   });
 }
 
@@ -341,25 +342,25 @@ StoreResult<bool> Store::markFailed(int64_t entryId,
                                     int64_t nowMs,
                                     std::optional<int64_t> nextAttemptMs) {
   const std::string text = clipped(error);
-  return inTransaction<bool>(db_, [&]() -> StoreResult<bool> {
-    Statement status(db_,
+  return inTransaction<bool>(*db_, [&]() -> StoreResult<bool> {
+    Statement status(*db_,
                      "UPDATE webhooks SET last_failure = ?, last_error = ? WHERE id = "
                      "(SELECT webhook_id FROM webhook_outbox WHERE id = ?)");
     status.bind(1, nowMs).bind(2, text).bind(3, entryId);
-    if (const int rc = status.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (status.step() != sql::kDone) {
+      return failure(*db_);
     }
-    Statement row(db_,
+    Statement row(*db_,
                   "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, "
                   "next_attempt = ?, failed = ? WHERE id = ?");
     row.bind(1, text)
         .bind(2, nextAttemptMs.value_or(nowMs))
         .bind(3, int64_t{nextAttemptMs ? 0 : 1})
         .bind(4, entryId);
-    if (const int rc = row.step(); rc != SQLITE_DONE) {
-      return failure(db_, rc);
+    if (row.step() != sql::kDone) {
+      return failure(*db_);
     }
-    return sqlite3_changes(db_) > 0;
+    return row.changes() > 0;
   });
 }
 

@@ -21,6 +21,8 @@ run_packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev
+  # The policy store on PostgreSQL, for several nodes sharing one (--store postgresql://...).
+  libpq-dev
   # DNS for the focus's own calls (RFC 3263 NAPTR/SRV/A/AAAA): c-ares.
   libc-ares-dev
   # sd_notify(3) for the systemd unit (Type=notify: ready, reload, stop, watchdog).
@@ -40,6 +42,8 @@ test_packages=(
   sip-tester sipsak baresip-core openssl libxml2-utils curl
   # A real DNS server on loopback for the resolver's tests.
   dnsmasq-base
+  # A real PostgreSQL server for the store's tests on PostgreSQL (tests/postgres/).
+  postgresql
   # Kamailio in front of two confab nodes (deploy/kamailio, tests/integration/test_kamailio.sh).
   kamailio
   # The Debian package (cpack -G DEB: dpkg-shlibdeps finds its dependencies, file finds the
