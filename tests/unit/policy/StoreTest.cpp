@@ -1,6 +1,8 @@
-// The policy store on a real SQLite file in a scratch folder: schema and migrations, tenants by
-// SIP domain, rooms with write-only PINs, constraints as errors naming what broke, and that
-// everything survives closing and opening again.
+// The policy store on a real SQLite file in a scratch folder, or on a real PostgreSQL server
+// (tests/postgres/run.sh runs this binary again with CONFAB_TEST_POSTGRES set): schema and
+// migrations, tenants by SIP domain, rooms with write-only PINs, constraints as errors naming what
+// broke, and that everything survives closing and opening again. The tests that look at SQLite's
+// file itself are SQLite's only; StorePostgresTest has PostgreSQL's own.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -12,21 +14,14 @@
 #include <thread>
 
 #include "policy/Store.hpp"
+#include "tests/unit/policy/ScratchStore.hpp"
 
 namespace confab::policy {
 namespace {
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("confab-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "policy.sqlite").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  [[nodiscard]] bool onPostgres() const { return scratch_.postgres(); }
 
   std::unique_ptr<Store> open() {
     auto opened = Store::open(path_);
@@ -61,11 +56,18 @@ class StoreTest : public ::testing::Test {
     return c;
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  test::ScratchStore scratch_;
+  std::string path_ = scratch_.location();
 };
 
+// For a test of SQLite's file itself.
+#define SQLITE_FILE_ONLY()                                    \
+  if (onPostgres()) {                                          \
+    GTEST_SKIP() << "about SQLite's file (PostgreSQL: StorePostgresTest)"; \
+  }
+
 TEST_F(StoreTest, ANewFileGetsTheSchemaInWalModeWithForeignKeys) {
+  SQLITE_FILE_ONLY();
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schemaVersion(), Store::kSchemaVersion);
@@ -82,6 +84,7 @@ TEST_F(StoreTest, ANewFileGetsTheSchemaInWalModeWithForeignKeys) {
 }
 
 TEST_F(StoreTest, ANewerSchemaIsRefusedUntouched) {
+  SQLITE_FILE_ONLY();
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -94,6 +97,7 @@ TEST_F(StoreTest, ANewerSchemaIsRefusedUntouched) {
 }
 
 TEST_F(StoreTest, GarbageIsAClearErrorNotACrash) {
+  SQLITE_FILE_ONLY();
   std::ofstream(path_) << std::string(4096, 'x');
   auto opened = Store::open(path_);
   ASSERT_TRUE(std::holds_alternative<StoreError>(opened));
@@ -190,6 +194,7 @@ TEST_F(StoreTest, ChangesMadeTogetherAreWrittenBothOrNeither) {
 
 // store-sync full: each commit waits for the disk (power-loss safe); normal is the default.
 TEST_F(StoreTest, FlushingEachChangeToTheDiskIsTheOperatorsChoice) {
+  SQLITE_FILE_ONLY();
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->flushesEachChange());
@@ -203,6 +208,7 @@ TEST_F(StoreTest, FlushingEachChangeToTheDiskIsTheOperatorsChoice) {
 }
 
 TEST_F(StoreTest, PinsAreStoredOnlyAsSaltedHashes) {
+  SQLITE_FILE_ONLY();
   auto store = open();
   ASSERT_TRUE(store);
   const Tenant t = ok(store->createTenant(Tenant{0, "T", 0, 0, true, {"t.example"}}));
@@ -540,6 +546,7 @@ TEST_F(StoreTest, ARoomIsFoundByIdAndItsFieldsAreChecked) {
 }
 
 TEST_F(StoreTest, AWriterWaitsForAnotherConnectionsWriteInsteadOfFailing) {
+  SQLITE_FILE_ONLY();
   auto store = open();
   ASSERT_TRUE(store);
   // Another process (the server, or the operator's tool) holds the write lock for a moment.
@@ -607,6 +614,7 @@ int userVersion(const std::string& path) {
 }
 
 TEST_F(StoreTest, AVersionOneFileIsMigratedKeepingItsRoomsAndPins) {
+  SQLITE_FILE_ONLY();
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -746,7 +754,7 @@ TEST_F(StoreTest, ApiKeysAreIssuedOnceKeptAsHashesFoundByTokenAndRevoked) {
   store.reset();
 
   // What the file holds: hashes, never a token.
-  {
+  if (!onPostgres()) {
     std::ifstream in(path_, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::ifstream wal(path_ + "-wal", std::ios::binary);
@@ -793,6 +801,7 @@ TEST_F(StoreTest, ApiKeysAreIssuedOnceKeptAsHashesFoundByTokenAndRevoked) {
 }
 
 TEST_F(StoreTest, ANewStoreFileIsReadableByItsOwnerOnly) {
+  SQLITE_FILE_ONLY();
   auto store = open();
   ASSERT_TRUE(store);
   const auto perms = std::filesystem::status(path_).permissions();
@@ -802,6 +811,7 @@ TEST_F(StoreTest, ANewStoreFileIsReadableByItsOwnerOnly) {
 }
 
 TEST_F(StoreTest, AMigrationThatFailsLeavesTheFileAtItsVersion) {
+  SQLITE_FILE_ONLY();
   {
     // Version 1 by its number, but without the rooms table the next migration alters.
     sqlite3* db = nullptr;

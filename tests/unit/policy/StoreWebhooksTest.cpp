@@ -1,7 +1,7 @@
-// Webhooks and their outbox in the policy store (issue 13 item 3), on a real SQLite file: secrets
-// made once, each event queued for the tenant's webhooks and the operator's in one transaction,
-// delivered in order, retried, given up on, bounded, kept across a reopen, and gone with their
-// webhook or tenant.
+// Webhooks and their outbox in the policy store (issue 13 item 3), on a real SQLite file or
+// PostgreSQL server (ScratchStore): secrets made once, each event queued for the tenant's webhooks
+// and the operator's in one transaction, delivered in order, retried, given up on, bounded, kept
+// across a reopen, and gone with their webhook or tenant.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "policy/Store.hpp"
+#include "tests/unit/policy/ScratchStore.hpp"
 
 namespace confab::policy {
 namespace {
@@ -16,12 +17,6 @@ namespace {
 class StoreWebhooksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("confab-store-webhooks-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "policy.sqlite").string();
     store_ = open();
     Tenant t;
     t.name = "acme";
@@ -29,10 +24,7 @@ class StoreWebhooksTest : public ::testing::Test {
     t.name = "globex";
     globex_ = ok(store_->createTenant(t)).id;
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   std::unique_ptr<Store> open() {
     auto opened = Store::open(path_);
@@ -58,8 +50,8 @@ class StoreWebhooksTest : public ::testing::Test {
     return ok(store_->createWebhook(spec));
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  test::ScratchStore scratch_;
+  std::string path_ = scratch_.location();
   std::unique_ptr<Store> store_;
   int64_t acme_ = 0;
   int64_t globex_ = 0;
