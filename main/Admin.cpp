@@ -77,6 +77,7 @@ struct OptionSpec {
 // Accepted anywhere on the line, with every command.
 constexpr auto kGlobalOptions = std::to_array<OptionSpec>({
     {"data-dir", true},
+    {"store", true},
     {"config", true},
     {"help", false},
 });
@@ -136,6 +137,7 @@ struct CommandLine {
   std::vector<std::string> positional;                       // the verb first
   std::vector<std::pair<std::string, std::string>> options;  // in the order given
   std::optional<std::string> dataDir;
+  std::optional<std::string> store;
   std::optional<std::string> configFile;
   bool help = false;
 };
@@ -198,6 +200,11 @@ Outcome<CommandLine> readCommandLine(int argc, char** argv) {
         return badInput("--data-dir: an empty path");
       }
       line.dataDir = value;
+    } else if (name == "store") {
+      if (value.empty()) {
+        return badInput("--store: an empty path or URI");
+      }
+      line.store = value;
     } else if (name == "config") {
       line.configFile = value;
     } else if (name == "help") {
@@ -216,7 +223,9 @@ std::string usage(std::string_view noun) {
       "  --data-dir DIR   where policy.db lives, as for the server (default " +
       dataDir +
       ")\n"
-      "  --config FILE    take data-dir from this confab config file instead\n"
+      "  --store PATH|URI the store itself, as the server's store option: a SQLite file or a\n"
+      "                   PostgreSQL URI (postgresql://confab@db.example.com/confab)\n"
+      "  --config FILE    take data-dir and store from this confab config file instead\n"
       "The server reads the same file; changing it while the server runs is safe.\n"
       "Exit status: 0 done, 1 refused by the store (a clash, something missing), 2 bad input.\n";
   if (noun == "key") {
@@ -663,13 +672,17 @@ void printRoom(std::ostream& out, const Tenant& t, const StoredRoom& r) {
 
 // ---- the commands --------------------------------------------------------------------------
 
-// The data directory: --data-dir, else the --config file's data-dir, else the server's default.
-Outcome<std::string> dataDirOf(const CommandLine& line) {
+// Where the store is, as the server finds it: --store; else --data-dir's policy.db; else the
+// --config file's store, or its data-dir's policy.db; else the server's default.
+Outcome<std::string> storeOf(const CommandLine& line) {
+  if (line.store) {
+    return *line.store;
+  }
   if (line.dataDir) {
-    return *line.dataDir;
+    return policyStorePath(*line.dataDir).string();
   }
   if (!line.configFile) {
-    return config::Config{}.dataDir;
+    return policyStorePath(config::Config{}.dataDir).string();
   }
   const char* args[] = {"confab", "--config", line.configFile->c_str()};
   auto parsed = config::parse(3, args);
@@ -677,20 +690,30 @@ Outcome<std::string> dataDirOf(const CommandLine& line) {
     return badInput(error->message);
   }
   if (auto* cfg = std::get_if<config::Config>(&parsed)) {
-    return cfg->dataDir;
+    return cfg->store.empty() ? policyStorePath(cfg->dataDir).string() : cfg->store;
   }
   return badInput("--config: " + *line.configFile + " is not a config file");
 }
 
-// Opens the store; only `tenant add` may create it (a mistyped --data-dir elsewhere must not
-// leave an empty store behind).
-Outcome<std::unique_ptr<Store>> openStore(const std::string& dataDir, bool create) {
-  const std::filesystem::path path = policyStorePath(dataDir);
+// Opens the store; only `tenant add` may create a SQLite file (a mistyped --data-dir elsewhere
+// must not leave an empty store behind). A PostgreSQL database is the operator's to create; its
+// tables are made on first use, as the server does.
+Outcome<std::unique_ptr<Store>> openStore(const std::string& location, bool create) {
+  if (Store::isPostgres(location)) {
+    auto opened = Store::open(location);
+    if (auto* error = std::get_if<StoreError>(&opened)) {
+      return Failure{kFailed, Store::shown(location) + ": " + error->message};
+    }
+    return std::move(std::get<std::unique_ptr<Store>>(opened));
+  }
+  const std::filesystem::path path = location;
   std::error_code ec;
   if (create) {
-    std::filesystem::create_directories(dataDir, ec);
+    const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    std::filesystem::create_directories(folder, ec);
     if (ec) {
-      return Failure{kFailed, "cannot create the data directory " + dataDir + ": " + ec.message()};
+      return Failure{kFailed,
+                     "cannot create the data directory " + folder.string() + ": " + ec.message()};
     }
   } else if (!std::filesystem::exists(path, ec)) {
     return Failure{kFailed,
@@ -956,12 +979,12 @@ std::optional<Failure> run(int argc, char** argv, std::ostream& out) {
     return *failure;
   }
   const std::string_view verb = std::get<Verb>(checked).name;
-  auto dataDir = dataDirOf(line);
-  if (auto* failure = std::get_if<Failure>(&dataDir)) {
+  auto location = storeOf(line);
+  if (auto* failure = std::get_if<Failure>(&location)) {
     return *failure;
   }
   // An operator key may be the first thing a new bridge needs, before the server ever ran.
-  auto opened = openStore(std::get<std::string>(dataDir),
+  auto opened = openStore(std::get<std::string>(location),
                           (line.noun == "tenant" || line.noun == "key") && verb == "add");
   if (auto* failure = std::get_if<Failure>(&opened)) {
     return *failure;

@@ -985,6 +985,17 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.soundsDir}; }},
+    {"store", "PATH|URI",
+     "The policy store (tenants, rooms, keys, records): empty, DATA-DIR/policy.db; a SQLite "
+     "file's path; or a PostgreSQL connection URI (postgresql://confab@db.example.com/confab, "
+     "postgresql:///confab?host=/run/postgresql) that several confab nodes share. Keep a "
+     "password out of the URI: libpq reads it from ~/.pgpass, PGPASSFILE or passfile=FILE.",
+     Group::kGeneral, false,
+     [](Config& c, const Values& v) {
+       c.store = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.store}; }},
     {"records-days", "DAYS",
      "Keep call detail records this many days after they end; 0: until their tenant is removed.",
      Group::kGeneral, false,

@@ -104,6 +104,9 @@ struct Config {
   // tlsCert/tlsKey, are taken from the working directory, not from the config file's folder.
   std::string dataDir = "./confab-data";
   std::string soundsDir;  // the voice prompts; empty: DATA-DIR/sounds
+  // The policy store: empty, DATA-DIR/policy.db; else a SQLite file's path or a PostgreSQL
+  // connection URI (policy::Store::open), which several nodes may share.
+  std::string store;
   // The policy store flushes each change to the disk (SQLite synchronous=FULL), not only to the
   // operating system (NORMAL, in WAL mode: safe from a crash of confab, not of the machine).
   bool storeSyncFull = false;
@@ -210,6 +213,7 @@ api-tls-key =
 api-webhooks-private = no
 data-dir = ./confab-data
 sounds-dir =
+store =
 store-sync = normal
 records-days = 400
 rtp-ports = 20000-29999

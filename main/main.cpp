@@ -476,10 +476,13 @@ int run(int argc, char** argv) {
   // as the default tenant's (which owns every domain no other tenant owns).
   std::error_code madeDir;
   std::filesystem::create_directories(cfg.dataDir, madeDir);
-  const std::string storePath = (std::filesystem::path(cfg.dataDir) / "policy.db").string();
+  const std::string storePath = cfg.store.empty()
+                                    ? (std::filesystem::path(cfg.dataDir) / "policy.db").string()
+                                    : cfg.store;
+  const std::string storeShown = policy::Store::shown(storePath);
   auto opened = policy::Store::open(storePath);
   if (auto* error = std::get_if<policy::StoreError>(&opened)) {
-    std::cerr << "confab: cannot open the policy store " << storePath << ": " << error->message
+    std::cerr << "confab: cannot open the policy store " << storeShown << ": " << error->message
               << "\n";
     return 1;
   }
@@ -540,11 +543,11 @@ int run(int argc, char** argv) {
   api::WebhookOutbox webhookOutbox(*store, webhookCounters, &webhookSender, warn);
   api::ActivityListeners activity;
   Log log(cfg.logLevel);
-  // PINs are checked on a thread of their own with its own connection to the store (SQLite
-  // connections are not shared between threads): a check is a deliberately slow hash.
+  // PINs are checked on a thread of their own with its own connection to the store (a store's
+  // connection is not shared between threads): a check is a deliberately slow hash.
   auto pinStoreOpened = policy::Store::open(storePath);
   if (auto* error = std::get_if<policy::StoreError>(&pinStoreOpened)) {
-    std::cerr << "confab: cannot open the policy store " << storePath << ": " << error->message
+    std::cerr << "confab: cannot open the policy store " << storeShown << ": " << error->message
               << "\n";
     return 1;
   }
@@ -663,7 +666,7 @@ int run(int argc, char** argv) {
     std::cerr << "confab: API on " << (apiTls ? "https://" : "http://")
               << apiServer->localEndpoint() << "\n";
   }
-  std::cerr << "confab: policy store " << storePath << ", default tenant rooms";
+  std::cerr << "confab: policy store " << storeShown << ", default tenant rooms";
   for (const auto& r : store->rooms(defaultTenant)) {
     std::cerr << " " << r.user;
   }

@@ -438,6 +438,34 @@ bool Store::isPostgres(std::string_view location) {
   return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
+std::string Store::shown(std::string_view location) {
+  if (!isPostgres(location)) {
+    return std::string(location);
+  }
+  std::string out(location);
+  // postgresql://user:secret@host/db: the userinfo ends at the first '@' before the path.
+  const std::size_t authority = out.find("://") + 3;
+  const std::size_t at = out.find('@', authority);
+  const std::size_t slash = out.find('/', authority);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const std::size_t colon = out.find(':', authority);
+    if (colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // ...?password=secret&...
+  for (std::size_t key = out.find("password="); key != std::string::npos;
+       key = out.find("password=", key + 1)) {
+    if (key > 0 && out[key - 1] != '?' && out[key - 1] != '&') {
+      continue;
+    }
+    const std::size_t value = key + 9;
+    const std::size_t end = std::min(out.find('&', value), out.size());
+    out.replace(value, end - value, "***");
+  }
+  return out;
+}
+
 StoreResult<std::unique_ptr<Store>> Store::open(const std::string& location) {
   auto db = isPostgres(location) ? sql::openPostgres(location) : sql::openSqlite(location);
   if (auto* error = std::get_if<StoreError>(&db)) {

@@ -213,6 +213,9 @@ class Store {
   // ("postgresql://user@host/db", "postgresql:///db?host=/run/postgresql"; isPostgres).
   static StoreResult<std::unique_ptr<Store>> open(const std::string& location);
   static bool isPostgres(std::string_view location);
+  // The location as logs and messages may show it: a URI's password (user:PASSWORD@, or
+  // password=) replaced by "***".
+  static std::string shown(std::string_view location);
   // On SQLite in WAL mode with synchronous=NORMAL (the default) a committed change survives a
   // crash of the process, and the last ones may not survive a power loss; with 'full' each commit
   // waits for the disk's flush as well (SQLite synchronous=FULL), at the disk's pace. On

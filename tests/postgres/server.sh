@@ -5,6 +5,7 @@
 #
 #   tests/postgres/server.sh start DIR   initdb and start; prints the connection URI
 #   tests/postgres/server.sh stop DIR    stop it (the server started from DIR, by its pid file)
+#   tests/postgres/server.sh restart DIR stop it and start it again on the same data
 #
 # PostgreSQL refuses to run as root: as root, the server runs as the system user "postgres"
 # (which the package creates) and DIR is given to it.
@@ -36,6 +37,10 @@ case "$action" in
       -o "-c listen_addresses='' -k $dir -c fsync=off -c full_page_writes=off -c max_connections=200" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgresql:///postgres?host=$dir&user=confab"
+    ;;
+  restart)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null ||
+      { cat "$dir/server.log" >&2; exit 1; }
     ;;
   stop)
     if [[ -f "$dir/data/postmaster.pid" ]]; then

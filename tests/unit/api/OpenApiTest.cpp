@@ -163,8 +163,8 @@ class OpenApiExamples : public ::testing::Test {
   }
   test::UasHarness h_;
   ScratchKeys keys_;
-  std::filesystem::path media_ = std::filesystem::path(keys_.path()).parent_path() / "media";
-  Live live_{h_.uas(), std::filesystem::path(keys_.path()).parent_path() / "recordings", media_,
+  std::filesystem::path media_ = keys_.folder() / "media";
+  Live live_{h_.uas(), keys_.folder() / "recordings", media_,
              nullptr};
   Auth auth_{keys_.store()};
   Router router_{keys_.store(), auth_, &live_};

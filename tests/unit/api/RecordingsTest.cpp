@@ -72,8 +72,8 @@ class RecordingsTest : public ::testing::Test {
 
   UasHarness h_;
   ScratchKeys keys_;
-  fs::path folder_ = fs::path(keys_.path()).parent_path() / "recordings";
-  Live live_{h_.uas(), folder_, fs::path(keys_.path()).parent_path() / "media", nullptr};
+  fs::path folder_ = keys_.folder() / "recordings";
+  Live live_{h_.uas(), folder_, keys_.folder() / "media", nullptr};
   Auth auth_{keys_.store()};
   Router router_{keys_.store(), auth_, &live_};
   std::string operator_ = keys_.bearer();
@@ -230,6 +230,9 @@ TEST_F(RecordingsTest, OneByteRangeResumesADownload) {
 TEST_F(RecordingsTest, NamesThatArePathsOrLinksOutOfTheFolderReachNothing) {
   // A file beside the folder (the data directory), and a link to it under a valid name.
   file("../policy-secret.txt", 100);
+  if (!fs::exists(keys_.folder() / "policy.db")) {
+    file("../policy.db", 10);  // the store is on PostgreSQL: a file in its place
+  }
   fs::create_symlink(folder_ / ".." / "policy-secret.txt", folder_ / "1000-20261125T063000Z.wav");
   file("1000-20261126T063000Z.wav", 10);
   for (const std::string name :
@@ -249,7 +252,7 @@ TEST_F(RecordingsTest, NamesThatArePathsOrLinksOutOfTheFolderReachNothing) {
   EXPECT_TRUE(fs::exists(folder_ / ".." / "policy-secret.txt"));
   EXPECT_TRUE(fs::is_symlink(folder_ / "1000-20261125T063000Z.wav")) << "a link is not deleted";
   EXPECT_TRUE(fs::exists(folder_ / "1000-20261126T063000Z.wav"));
-  EXPECT_TRUE(fs::exists(fs::path(keys_.path())));
+  EXPECT_TRUE(fs::exists(keys_.folder() / "policy.db"));
 }
 
 TEST_F(RecordingsTest, DeleteRemovesARecordingButNotTheOneBeingWritten) {

@@ -1,4 +1,5 @@
-// A real policy store in a scratch folder for the API's tests, with keys issued on demand: the
+// A real policy store for the API's tests (a SQLite file in a scratch folder, or a schema on the
+// PostgreSQL server tests/postgres/run.sh names: ScratchStore), with keys issued on demand: the
 // API authenticates every request against it as confab does.
 #pragma once
 
@@ -15,30 +16,29 @@
 
 #include "api/Http.hpp"
 #include "policy/Store.hpp"
+#include "tests/unit/policy/ScratchStore.hpp"
 
 namespace confab::api {
 
 class ScratchKeys {
  public:
   ScratchKeys() {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("confab-api-keys-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto opened = policy::Store::open((dir_ / "policy.db").string());
+    auto opened = policy::Store::open(scratch_.location());
     if (auto* error = std::get_if<policy::StoreError>(&opened)) {
       ADD_FAILURE() << error->message;
       return;
     }
     store_ = std::move(std::get<std::unique_ptr<policy::Store>>(opened));
   }
-  ~ScratchKeys() { std::filesystem::remove_all(dir_); }
+  ~ScratchKeys() { store_.reset(); }
   ScratchKeys(const ScratchKeys&) = delete;
   ScratchKeys& operator=(const ScratchKeys&) = delete;
 
   policy::Store& store() { return *store_; }
-  [[nodiscard]] std::string path() const { return (dir_ / "policy.db").string(); }
+  // Where the store is, for a second connection to it (Store::open).
+  [[nodiscard]] std::string path() const { return scratch_.location(); }
+  // A scratch folder of the test's own (recordings, media).
+  [[nodiscard]] const std::filesystem::path& folder() const { return scratch_.dir(); }
 
   // A tenant owning nothing, for keys and rooms scoped to it.
   int64_t tenant(const std::string& name) {
@@ -82,7 +82,7 @@ class ScratchKeys {
   }
 
  private:
-  std::filesystem::path dir_;
+  test::ScratchStore scratch_;
   std::unique_ptr<policy::Store> store_;
 };
 

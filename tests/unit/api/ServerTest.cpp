@@ -496,7 +496,7 @@ TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
 // alone (the connection stays usable after it); a byte range resumes it.
 TEST_F(ServerTest, ARecordingIsStreamedWholeAndByRange) {
   test::UasHarness focus;
-  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  const auto folder = keys_.folder() / "recordings";
   std::filesystem::create_directories(folder);
   std::string bytes(3 * 1024 * 1024 + 12345, '\0');
   uint32_t x = 12345;
@@ -554,7 +554,7 @@ TEST_F(ServerTest, ARecordingIsStreamedWholeAndByRange) {
 
 TEST_F(ServerTest, ADownloadTheClientStopsReadingIsClosedAndFreesItsPlace) {
   test::UasHarness focus;
-  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  const auto folder = keys_.folder() / "recordings";
   std::filesystem::create_directories(folder);
   const std::string name = "1000-20261125T063000Z.wav";
   // Far more than loopback's socket buffers hold, so the server's writes must wait on the reader.
@@ -599,7 +599,7 @@ class TlsServerTest : public ServerTest {
  protected:
   void SetUp() override {
     ServerTest::SetUp();
-    const auto dir = std::filesystem::path(keys_.path()).parent_path();
+    const auto dir = keys_.folder();
     identity_ = {(dir / "api-cert.pem").string(), (dir / "api-key.pem").string()};
     transport::writeSelfSignedIdentity("localhost", identity_.certificateFile,
                                        identity_.privateKeyFile);
@@ -679,7 +679,7 @@ TEST_F(TlsServerTest, SilentConnectionsCountForTheirAddressAndGiveWay) {
 
 TEST_F(TlsServerTest, ARecordingIsStreamedOverTls) {
   test::UasHarness focus;
-  const auto folder = std::filesystem::path(keys_.path()).parent_path() / "recordings";
+  const auto folder = keys_.folder() / "recordings";
   std::filesystem::create_directories(folder);
   std::string bytes(1024 * 1024 + 7, '\0');
   for (std::size_t i = 0; i < bytes.size(); ++i) {

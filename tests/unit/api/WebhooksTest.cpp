@@ -522,7 +522,7 @@ TEST_F(WebhooksTest, WithoutTheOptionAPrivateAddressIsNotContactedAtDelivery) {
 class WebhooksTlsTest : public WebhooksTest {
  protected:
   std::string identity(const std::string& name) {
-    const auto dir = std::filesystem::path(keys_.path()).parent_path();
+    const auto dir = keys_.folder();
     auto cert = (dir / (name + "-cert.pem")).string();
     const auto key = (dir / (name + "-key.pem")).string();
     transport::writeSelfSignedIdentity(name, cert, key);

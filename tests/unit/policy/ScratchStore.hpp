@@ -26,6 +26,9 @@ class ScratchStore {
       name += "0123456789abcdef"[b >> 4];
       name += "0123456789abcdef"[b & 0x0F];
     }
+    dir_ = std::filesystem::temp_directory_path() /
+           ("confab-store-" + std::to_string(::getpid()) + "-" + name);
+    std::filesystem::create_directories(dir_);
     if (const char* server = std::getenv("CONFAB_TEST_POSTGRES"); server != nullptr && *server) {
       server_ = server;
       schema_ = "t" + name;
@@ -36,19 +39,15 @@ class ScratchStore {
       location_ = server_ + (server_.find('?') == std::string::npos ? "?" : "&") +
                   "options=-csearch_path%3D" + schema_;
     } else {
-      dir_ = std::filesystem::temp_directory_path() /
-             ("confab-store-" + std::to_string(::getpid()) + "-" + name);
-      std::filesystem::create_directories(dir_);
       location_ = (dir_ / "policy.db").string();
     }
   }
   ~ScratchStore() {
     if (!schema_.empty()) {
       run(server_, "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
-    } else if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
     }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
   ScratchStore(const ScratchStore&) = delete;
   ScratchStore& operator=(const ScratchStore&) = delete;
@@ -56,7 +55,7 @@ class ScratchStore {
   // What Store::open takes.
   [[nodiscard]] const std::string& location() const { return location_; }
   [[nodiscard]] bool postgres() const { return !schema_.empty(); }
-  // The scratch folder (SQLite only): for files a test puts beside the store.
+  // A scratch folder of the test's own, for files beside the store (the SQLite file is in it).
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
 
   // Runs SQL on the test's own schema, outside the store (as another tool would): whether it
