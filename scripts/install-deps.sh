@@ -32,8 +32,9 @@ run_packages=(
 )
 # Tests and benchmarks, on top of the above.
 test_packages=(
-  # The sanitizer and fuzzer builds (clang with its ASan/UBSan/TSan/libFuzzer runtimes).
-  clang libclang-rt-14-dev
+  # The sanitizer and fuzzer builds (clang with its ASan/UBSan/TSan/libFuzzer runtimes), and a
+  # compiler cache that scripts/test.sh's three builds keep between runs.
+  clang libclang-rt-14-dev ccache
   # Unit tests.
   libgtest-dev libgmock-dev
   # Integration tests: real SIP peers, openssl for the TLS test (python3, which runs the RTP

@@ -31,20 +31,30 @@ mark() {
 }
 mark "install"
 
+# A compiler cache kept between runs on this machine (~/.cache/ccache): a run that changed a few
+# files recompiles those, in whatever clone it runs. Paths are taken relative to the clone, so a
+# fresh clone elsewhere hits the entries another clone made.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  ccache --zero-stats >/dev/null
+fi
+
 # One gcc build for the optimised tests and for the packager's -O2 warnings, without -g (warnings
 # do not depend on debug information, and it costs CI a minute).
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFAB_WERROR=ON \
+cmake -S . -B build/test -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFAB_WERROR=ON \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG"
 cmake --build build/test -j "$jobs"
 mark "build/test"
 
-cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+cmake -S . -B build/sanitize -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONFAB_WERROR=ON \
   -DCONFAB_SANITIZE=ON -DCONFAB_FUZZ=ON -DCONFAB_FUZZ_SECONDS="$fuzz_seconds"
 cmake --build build/sanitize -j "$jobs"
 mark "build/sanitize"
 
-cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+cmake -S . -B build/tsan -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONFAB_WERROR=ON \
   -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
 cmake --build build/tsan -j "$jobs" --target unit_mixer unit_focus
@@ -85,6 +95,10 @@ if [[ "${CONFAB_FRESH:-auto}" != 0 ]]; then
     bash tests/fresh/fresh_machine.sh --package="$deb" || status=1
   done
   mark "fresh package"
+fi
+if ((${#launcher[@]})); then
+  echo "test.sh: compiler cache: $(ccache --print-stats 2>/dev/null |
+    awk -F'\t' '$1 ~ /^(direct_cache_hit|preprocessed_cache_hit|cache_miss)$/ { printf "%s %s ", $1, $2 }')"
 fi
 echo "test.sh: times"
 printf '  %s\n' "${timings[@]}"
