@@ -709,7 +709,8 @@ Outcome<std::unique_ptr<Store>> openStore(const std::string& location, bool crea
   const std::filesystem::path path = location;
   std::error_code ec;
   if (create) {
-    const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    const auto folder =
+        path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     std::filesystem::create_directories(folder, ec);
     if (ec) {
       return Failure{kFailed,

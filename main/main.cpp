@@ -312,8 +312,7 @@ void applyDraining(const config::Config& c, mixer::remote::MixerSet& set) {
 
 // The mixer inside this process, a confab-mixer reached over TCP (--mixer), or several of them
 // with rooms spread over them (--mixer repeated); 'set' is that last one, for reloads.
-std::unique_ptr<mixer::Control> makeMixer(const config::Config& c,
-                                          mixer::remote::MixerSet*& set) {
+std::unique_ptr<mixer::Control> makeMixer(const config::Config& c, mixer::remote::MixerSet*& set) {
   set = nullptr;
   if (c.mixers.empty()) {
     mixer::MixerSettings settings;
@@ -476,9 +475,8 @@ int run(int argc, char** argv) {
   // as the default tenant's (which owns every domain no other tenant owns).
   std::error_code madeDir;
   std::filesystem::create_directories(cfg.dataDir, madeDir);
-  const std::string storePath = cfg.store.empty()
-                                    ? (std::filesystem::path(cfg.dataDir) / "policy.db").string()
-                                    : cfg.store;
+  const std::string storePath =
+      cfg.store.empty() ? (std::filesystem::path(cfg.dataDir) / "policy.db").string() : cfg.store;
   const std::string storeShown = policy::Store::shown(storePath);
   auto opened = policy::Store::open(storePath);
   if (auto* error = std::get_if<policy::StoreError>(&opened)) {
@@ -690,22 +688,22 @@ int run(int argc, char** argv) {
   // Under systemd (deploy/confab.service, Type=notify): ready now that everything listens. The
   // watchdog's pings stop if a media thread with rooms stops ticking (in-process mixer; a remote
   // mixer's health is the focus's business, not a reason to restart it).
-  Service service(
-      io, [&mixer, remote = !cfg.mixers.empty(), last = std::vector<uint64_t>{}]() mutable {
-        if (remote) {
-          return true;
-        }
-        bool ticking = true;
-        const auto threads = mixer->engineStats();
-        for (std::size_t i = 0; i < threads.size() && i < last.size(); ++i) {
-          ticking = ticking && (threads[i].mixes == 0 || threads[i].ticks != last[i]);
-        }
-        last.clear();
-        for (const auto& thread : threads) {
-          last.push_back(thread.ticks);
-        }
-        return ticking;
-      });
+  Service service(io,
+                  [&mixer, remote = !cfg.mixers.empty(), last = std::vector<uint64_t>{}]() mutable {
+                    if (remote) {
+                      return true;
+                    }
+                    bool ticking = true;
+                    const auto threads = mixer->engineStats();
+                    for (std::size_t i = 0; i < threads.size() && i < last.size(); ++i) {
+                      ticking = ticking && (threads[i].mixes == 0 || threads[i].ticks != last[i]);
+                    }
+                    last.clear();
+                    for (const auto& thread : threads) {
+                      last.push_back(thread.ticks);
+                    }
+                    return ticking;
+                  });
   service.ready("SIP on " + std::to_string(focus.transports().boundAddresses().size()) +
                 " listening points");
   Running running{cfg, cfg, mixerSet};

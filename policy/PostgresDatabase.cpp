@@ -212,7 +212,8 @@ class PostgresCursor final : public Cursor {
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(PGconn* conn) : conn_(conn) {
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
   }
   ~PostgresDatabase() override { PQfinish(conn_); }
   PostgresDatabase(const PostgresDatabase&) = delete;
@@ -245,11 +246,10 @@ class PostgresDatabase final : public Database {
       for (const auto& v : values) {
         pointers.push_back(v ? v->c_str() : nullptr);
       }
-      PGresult* result =
-          values.empty() && types.empty()
-              ? PQexec(conn_, sql.c_str())
-              : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), types.data(),
-                             pointers.data(), nullptr, nullptr, 0);
+      PGresult* result = values.empty() && types.empty()
+                             ? PQexec(conn_, sql.c_str())
+                             : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                            types.data(), pointers.data(), nullptr, nullptr, 0);
       const ExecStatusType status = PQresultStatus(result);
       if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         return result;
@@ -355,18 +355,18 @@ class PostgresDatabase final : public Database {
       version = step.to;
     }
     if (version != Store::kSchemaVersion) {
-      return StoreError{StoreError::Kind::kInvalid,
-                        "no way from schema version " + std::to_string(from) + " to " +
-                            std::to_string(Store::kSchemaVersion)};
+      return StoreError{StoreError::Kind::kInvalid, "no way from schema version " +
+                                                        std::to_string(from) + " to " +
+                                                        std::to_string(Store::kSchemaVersion)};
     }
     if (version == from) {
       return std::nullopt;
     }
-    const std::string bump =
-        from == 0 ? "CREATE TABLE schema_version (version BIGINT NOT NULL); "
-                    "INSERT INTO schema_version VALUES (" +
-                        std::to_string(version) + ")"
-                  : "UPDATE schema_version SET version = " + std::to_string(version);
+    const std::string bump = from == 0
+                                 ? "CREATE TABLE schema_version (version BIGINT NOT NULL); "
+                                   "INSERT INTO schema_version VALUES (" +
+                                       std::to_string(version) + ")"
+                                 : "UPDATE schema_version SET version = " + std::to_string(version);
     return exec(bump);
   }
 

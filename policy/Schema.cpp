@@ -133,7 +133,6 @@ const std::array<const char*, Store::kSchemaVersion> kSqliteMigrations = {
        ALTER TABLE webhooks ADD COLUMN old_secret_until INTEGER NOT NULL DEFAULT 0;)",
 };
 
-
 // The same tables as the SQLite migrations leave them, in PostgreSQL's types: 64-bit ids, times
 // and counts (Unix milliseconds do not fit 32 bits), flags as 0/1 integers as in SQLite, and text
 // compared and sorted byte by byte (COLLATE "C"), as SQLite does, so that both order lists the

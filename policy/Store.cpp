@@ -350,11 +350,12 @@ StoreResult<int64_t> writeRoomIn(sql::Database& db, const RoomWrite& w, bool cre
     }
     id = std::get<int64_t>(inserted);
   }
-  Statement update(db,
-                   "UPDATE rooms SET \"user\" = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
-                   "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
-                   "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ?, "
-                   "public_roster = ?, participants_invite = ? WHERE id = ?");
+  Statement update(
+      db,
+      "UPDATE rooms SET \"user\" = ?, name = ?, max_participants = ?, mute_on_entry = ?, "
+      "wait_for_moderator = ?, end_when_last_moderator_leaves = ?, "
+      "entry_exit_tones = ?, announce_count = ?, locked = ?, language = ?, "
+      "public_roster = ?, participants_invite = ? WHERE id = ?");
   update.bind(1, r.user)
       .bind(2, r.name)
       .bind(3, int64_t{r.maxParticipants})
@@ -909,9 +910,9 @@ std::optional<StoredRoom> Store::room(int64_t id) const {
 }
 
 std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view user) const {
-  Statement s(
-      *db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? AND \"user\" = ?")
-               .c_str());
+  Statement s(*db_, (std::string("SELECT ") + kRoomColumns +
+                     " FROM rooms WHERE tenant_id = ? AND \"user\" = ?")
+                        .c_str());
   s.bind(1, tenantId).bind(2, user);
   if (s.step() != sql::kRow) {
     return std::nullopt;
@@ -920,9 +921,9 @@ std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view use
 }
 
 std::vector<StoredRoom> Store::rooms(int64_t tenantId) const {
-  Statement s(
-      *db_, (std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE tenant_id = ? ORDER BY \"user\"")
-               .c_str());
+  Statement s(*db_, (std::string("SELECT ") + kRoomColumns +
+                     " FROM rooms WHERE tenant_id = ? ORDER BY \"user\"")
+                        .c_str());
   s.bind(1, tenantId);
   std::vector<StoredRoom> out;
   while (s.step() == sql::kRow) {

@@ -2,8 +2,8 @@
 // rules, persisted in one SQLite file (WAL journal: readers never wait for the writer), or in a
 // PostgreSQL database that several confab nodes share (issue 14). The same schema on both, with a
 // version and migrations applied in order, foreign keys enforced, and every change one
-// transaction, writers one at a time. PINs are stored only as salted PBKDF2-HMAC-SHA256 hashes: they can be
-// checked, never read back.
+// transaction, writers one at a time. PINs are stored only as salted PBKDF2-HMAC-SHA256 hashes:
+// they can be checked, never read back.
 //
 // Errors are values (StoreError), never exceptions; a constraint a caller broke (a duplicate
 // room number, an unknown tenant, a malformed domain) says which. A lookup by domain or by room is
@@ -11,8 +11,8 @@
 // One Store per thread: a Store is one connection, and connections are not shared.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>

@@ -123,7 +123,7 @@ std::optional<ApiKey> Store::apiKey(int64_t id) const {
 
 std::vector<ApiKey> Store::apiKeys(std::optional<int64_t> tenantId) const {
   return sql::rowsOfTenant<ApiKey>(*db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys",
-                                      tenantId, keyFrom);
+                                   tenantId, keyFrom);
 }
 
 StoreResult<bool> Store::deleteApiKey(int64_t id) {

@@ -47,12 +47,13 @@ void bindQuery(Statement& s, const RecordQuery& query) {
 }  // namespace
 
 StoreResult<int64_t> Store::addCallRecord(const CallRecord& r) {
-  Statement s(*db_,
-              "INSERT INTO call_records (tenant_id, room, conference_started, call_id, entity, "
-              "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
-              "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
-              "jitter_ms, round_trip_ms, remote_lost) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+  Statement s(
+      *db_,
+      "INSERT INTO call_records (tenant_id, room, conference_started, call_id, entity, "
+      "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
+      "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
+      "jitter_ms, round_trip_ms, remote_lost) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   bindTenant(s, 1, r.tenantId);
   s.bind(2, r.room)
       .bind(3, r.conferenceStarted)
@@ -111,11 +112,11 @@ StoreResult<int64_t> Store::deleteRecordsBefore(int64_t unixMillis) {
 
 std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
   Statement s(*db_, ("SELECT id, tenant_id, room, conference_started, call_id, entity, "
-                    "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
-                    "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
-                    "jitter_ms, round_trip_ms, remote_lost FROM call_records" +
-                    where(query))
-                       .c_str());
+                     "display_name, role, joining, joined_at, left_at, codec, srtp, disconnection, "
+                     "reason, packets_received, packets_dropped, frames_concealed, fraction_lost, "
+                     "jitter_ms, round_trip_ms, remote_lost FROM call_records" +
+                     where(query))
+                        .c_str());
   bindQuery(s, query);
   std::vector<CallRecord> out;
   while (s.step() == sql::kRow) {
@@ -146,9 +147,9 @@ std::vector<CallRecord> Store::callRecords(const RecordQuery& query) const {
 
 std::vector<ConferenceRecord> Store::conferenceRecords(const RecordQuery& query) const {
   Statement s(*db_, ("SELECT id, tenant_id, room, started, ended, participants "
-                    "FROM conference_records" +
-                    where(query))
-                       .c_str());
+                     "FROM conference_records" +
+                     where(query))
+                        .c_str());
   bindQuery(s, query);
   std::vector<ConferenceRecord> out;
   while (s.step() == sql::kRow) {

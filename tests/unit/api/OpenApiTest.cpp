@@ -164,8 +164,7 @@ class OpenApiExamples : public ::testing::Test {
   test::UasHarness h_;
   ScratchKeys keys_;
   std::filesystem::path media_ = keys_.folder() / "media";
-  Live live_{h_.uas(), keys_.folder() / "recordings", media_,
-             nullptr};
+  Live live_{h_.uas(), keys_.folder() / "recordings", media_, nullptr};
   Auth auth_{keys_.store()};
   Router router_{keys_.store(), auth_, &live_};
   int64_t acme_ = 0;

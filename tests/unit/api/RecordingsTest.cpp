@@ -134,23 +134,26 @@ TEST_F(RecordingsTest, AListComesInPagesThatFollowOnWithoutGapsOrRepeats) {
     ++pages;
   }
   EXPECT_EQ(pages, 3);
-  EXPECT_THAT(seen, ::testing::ElementsAre(
-                        "1000-20261125T063000Z.wav", "1000-20261125T063000Z.opus",
-                        "1000-20261124T063000Z.wav", "1000-20261123T063000Z.wav",
-                        "1000-20261122T063000Z.wav", "1000-20261121T063000Z.wav",
-                        "1000-20261120T063000Z.wav"));
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre("1000-20261125T063000Z.wav", "1000-20261125T063000Z.opus",
+                                     "1000-20261124T063000Z.wav", "1000-20261123T063000Z.wav",
+                                     "1000-20261122T063000Z.wav", "1000-20261121T063000Z.wav",
+                                     "1000-20261120T063000Z.wav"));
 
   // A page after a name that was deleted meanwhile still starts where it would have.
-  const auto after = jsonOf(call(http::verb::get,
-                                 "/v1/rooms/1000/recordings?after=1000-20261123T120000Z.wav"));
+  const auto after =
+      jsonOf(call(http::verb::get, "/v1/rooms/1000/recordings?after=1000-20261123T120000Z.wav"));
   ASSERT_EQ(after.at("recordings").as_array().size(), 4U);
   EXPECT_EQ(after.at("recordings").as_array()[0].at("name"), "1000-20261123T063000Z.wav");
   EXPECT_FALSE(after.as_object().contains("next"));
 
   // Bad paging is a 400 naming the parameter; another room's name is not a place to start.
-  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
-           {"limit=0", "limit"}, {"limit=501", "limit"}, {"limit=x", "limit"},
-           {"after=100-20261125T063000Z.wav", "after"}, {"after=../etc", "after"}}) {
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::string, std::string>>{{"limit=0", "limit"},
+                                                        {"limit=501", "limit"},
+                                                        {"limit=x", "limit"},
+                                                        {"after=100-20261125T063000Z.wav", "after"},
+                                                        {"after=../etc", "after"}}) {
     const auto response = call(http::verb::get, "/v1/rooms/1000/recordings?" + query);
     EXPECT_EQ(response.result(), http::status::bad_request) << query;
     EXPECT_EQ(problemFields(response), (std::vector<std::string>{field})) << query;

@@ -783,8 +783,8 @@ TEST_F(WebhookRoutesTest, AnotherTenantsWebhooksAreNotFoundAndTheOperatorSeesAll
 }
 
 TEST_F(WebhookRoutesTest, AWebhookIsChangedUnderItsETagAndKeepsItsSecret) {
-  auto made = call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/a"})",
-                   acmeKey_);
+  auto made =
+      call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/a"})", acmeKey_);
   ASSERT_EQ(made.result(), http::status::created);
   const auto id = std::to_string(jsonOf(made).at("id").as_int64());
   const std::string secret(jsonOf(made).at("secret").as_string());
@@ -792,8 +792,9 @@ TEST_F(WebhookRoutesTest, AWebhookIsChangedUnderItsETagAndKeepsItsSecret) {
   const std::string etag(read[http::field::etag]);
   ASSERT_FALSE(etag.empty());
 
-  auto request = apiRequest(http::verb::patch, "/v1/webhooks/" + id, acmeKey_,
-                            R"({"url":"http://hooks.acme.example/b","events":["conference.ended"]})");
+  auto request =
+      apiRequest(http::verb::patch, "/v1/webhooks/" + id, acmeKey_,
+                 R"({"url":"http://hooks.acme.example/b","events":["conference.ended"]})");
   request.set(http::field::if_match, etag);
   const auto changed = router_.route(request, kClient);
   ASSERT_EQ(changed.result(), http::status::ok) << changed.body();
@@ -826,10 +827,10 @@ TEST_F(WebhookRoutesTest, AWebhookIsChangedUnderItsETagAndKeepsItsSecret) {
   }
   EXPECT_EQ(keys_.store().webhook(std::stoll(id))->url, "http://hooks.acme.example/b");
   // Another tenant's, or a read-only key: as for the other routes.
-  EXPECT_EQ(call(http::verb::patch, "/v1/webhooks/" + id, R"({"url":"http://evil.example/"})",
-                 globexKey_)
-                .result(),
-            http::status::not_found);
+  EXPECT_EQ(
+      call(http::verb::patch, "/v1/webhooks/" + id, R"({"url":"http://evil.example/"})", globexKey_)
+          .result(),
+      http::status::not_found);
   EXPECT_EQ(call(http::verb::post, "/v1/webhooks/" + id + "/secret", {}, globexKey_).result(),
             http::status::not_found);
   EXPECT_EQ(call(http::verb::patch, "/v1/webhooks/" + id, R"({"url":"http://x.example/"})",
@@ -839,8 +840,8 @@ TEST_F(WebhookRoutesTest, AWebhookIsChangedUnderItsETagAndKeepsItsSecret) {
 }
 
 TEST_F(WebhookRoutesTest, ARotatedSecretIsShownOnceAndTheOldOneSignsForTheOverlapOnly) {
-  auto made = call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/"})",
-                   acmeKey_);
+  auto made =
+      call(http::verb::post, "/v1/webhooks", R"({"url":"http://hooks.acme.example/"})", acmeKey_);
   ASSERT_EQ(made.result(), http::status::created);
   const auto id = jsonOf(made).at("id").as_int64();
   const std::string first(jsonOf(made).at("secret").as_string());
@@ -880,9 +881,8 @@ TEST_F(WebhookRoutesTest, ARotatedSecretIsShownOnceAndTheOldOneSignsForTheOverla
                   .at("oldSecretUntil")
                   .is_null());
 
-  for (const char* body :
-       {R"({"overlapSeconds":-1})", R"({"overlapSeconds":604801})", R"({"overlapSeconds":"1"})",
-        R"({"overlap":5})"}) {
+  for (const char* body : {R"({"overlapSeconds":-1})", R"({"overlapSeconds":604801})",
+                           R"({"overlapSeconds":"1"})", R"({"overlap":5})"}) {
     const auto refused = call(http::verb::post, path, body, acmeKey_);
     EXPECT_EQ(refused.result(), http::status::bad_request) << body;
   }

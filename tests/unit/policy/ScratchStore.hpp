@@ -60,14 +60,13 @@ class ScratchStore {
 
   // Runs SQL on the test's own schema, outside the store (as another tool would): whether it
   // succeeded.
-  bool sql(const std::string& statement) const {
-    return postgres() && run(location_, statement);
-  }
+  bool sql(const std::string& statement) const { return postgres() && run(location_, statement); }
 
   // Runs SQL on a server by URI: whether it succeeded.
   static bool run(const std::string& uri, const std::string& statement) {
     PGconn* conn = PQconnectdb(uri.c_str());
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // DROP's "cascades to"
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);  // DROP's "cascades to"
     bool ok = PQstatus(conn) == CONNECTION_OK;
     if (ok) {
       PGresult* result = PQexec(conn, statement.c_str());

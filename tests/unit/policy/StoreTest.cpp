@@ -61,8 +61,8 @@ class StoreTest : public ::testing::Test {
 };
 
 // For a test of SQLite's file itself.
-#define SQLITE_FILE_ONLY()                                    \
-  if (onPostgres()) {                                          \
+#define SQLITE_FILE_ONLY()                                                 \
+  if (onPostgres()) {                                                      \
     GTEST_SKIP() << "about SQLite's file (PostgreSQL: StorePostgresTest)"; \
   }
 
@@ -94,6 +94,23 @@ TEST_F(StoreTest, ANewerSchemaIsRefusedUntouched) {
   auto opened = Store::open(path_);
   ASSERT_TRUE(std::holds_alternative<StoreError>(opened));
   EXPECT_NE(std::get<StoreError>(opened).message.find("99"), std::string::npos);
+}
+
+// Logs and error messages name the store; a password in a PostgreSQL URI stays out of them.
+TEST(StoreLocation, APasswordInAUriIsNeverShown) {
+  EXPECT_EQ(Store::shown("/var/lib/confab/policy.db"), "/var/lib/confab/policy.db");
+  EXPECT_EQ(Store::shown("postgresql://confab:s3cret@db.example.com:5432/confab"),
+            "postgresql://confab:***@db.example.com:5432/confab");
+  EXPECT_EQ(Store::shown("postgres://confab@db.example.com/confab?password=s3cret&sslmode=require"),
+            "postgres://confab@db.example.com/confab?password=***&sslmode=require");
+  EXPECT_EQ(Store::shown("postgresql:///confab?host=/run/postgresql"),
+            "postgresql:///confab?host=/run/postgresql");
+  // An '@' in the query is not a user's.
+  EXPECT_EQ(Store::shown("postgresql://db/confab?application_name=a:b@c"),
+            "postgresql://db/confab?application_name=a:b@c");
+  EXPECT_TRUE(Store::isPostgres("postgresql://db/confab"));
+  EXPECT_TRUE(Store::isPostgres("postgres://db/confab"));
+  EXPECT_FALSE(Store::isPostgres("./postgresql.db"));
 }
 
 TEST_F(StoreTest, GarbageIsAClearErrorNotACrash) {
