@@ -12,9 +12,34 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
+#include <variant>
+
+#include "policy/Store.hpp"
 
 namespace confab::test {
+
+// The store at 'location', or a test failure and nullptr.
+inline std::unique_ptr<policy::Store> openStore(const std::string& location) {
+  auto opened = policy::Store::open(location);
+  if (auto* error = std::get_if<policy::StoreError>(&opened)) {
+    ADD_FAILURE() << error->message;
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<policy::Store>>(opened));
+}
+
+// A store call's value, or a test failure and T{}.
+template <class T>
+T ok(policy::StoreResult<T> r) {
+  if (auto* error = std::get_if<policy::StoreError>(&r)) {
+    ADD_FAILURE() << error->message;
+    return T{};
+  }
+  return std::get<T>(std::move(r));
+}
 
 class ScratchStore {
  public:

@@ -26,21 +26,10 @@ class StorePostgresTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<Store> open() {
-    auto opened = Store::open(scratch_.location());
-    if (auto* error = std::get_if<StoreError>(&opened)) {
-      ADD_FAILURE() << error->message;
-      return nullptr;
-    }
-    return std::move(std::get<std::unique_ptr<Store>>(opened));
-  }
+  std::unique_ptr<Store> open() { return test::openStore(scratch_.location()); }
   template <class T>
   static T ok(StoreResult<T> r) {
-    if (auto* error = std::get_if<StoreError>(&r)) {
-      ADD_FAILURE() << error->message;
-      return T{};
-    }
-    return std::get<T>(std::move(r));
+    return test::ok(std::move(r));
   }
 
   test::ScratchStore scratch_;

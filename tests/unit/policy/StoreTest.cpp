@@ -23,21 +23,10 @@ class StoreTest : public ::testing::Test {
  protected:
   [[nodiscard]] bool onPostgres() const { return scratch_.postgres(); }
 
-  std::unique_ptr<Store> open() {
-    auto opened = Store::open(path_);
-    if (auto* error = std::get_if<StoreError>(&opened)) {
-      ADD_FAILURE() << error->message;
-      return nullptr;
-    }
-    return std::move(std::get<std::unique_ptr<Store>>(opened));
-  }
+  std::unique_ptr<Store> open() { return test::openStore(path_); }
   template <class T>
   static T ok(StoreResult<T> r) {
-    if (auto* error = std::get_if<StoreError>(&r)) {
-      ADD_FAILURE() << error->message;
-      return T{};
-    }
-    return std::get<T>(std::move(r));
+    return test::ok(std::move(r));
   }
 
   template <class T>
