@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server (Debian's postgresql package) for the tests: its own cluster in
 # DIR, listening on a Unix socket in DIR only (no TCP port to collide with anything), trust
-# authentication for the role "confab", no fsync (a test's data need not survive a power cut).
+# authentication for the role "confab", no fsync (a test's data need not survive a power cut;
+# PG_FSYNC=on for a benchmark that must pay for it, as a real server does).
 #
 #   tests/postgres/server.sh start DIR   initdb and start; prints the connection URI
 #   tests/postgres/server.sh stop DIR    stop it (the server started from DIR, by its pid file)
@@ -34,7 +35,7 @@ case "$action" in
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U confab --auth=trust --no-locale -E UTF8 --no-sync \
       >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses='' -k $dir -c fsync=off -c full_page_writes=off -c max_connections=200" \
+      -o "-c listen_addresses='' -k $dir -c fsync=${PG_FSYNC:-off} -c full_page_writes=${PG_FSYNC:-off} -c max_connections=200" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgresql:///postgres?host=$dir&user=confab"
     ;;

@@ -4,9 +4,14 @@
 // confab: they see each other's writes, take turns writing so that limits hold across them, start
 // together on an empty database without tripping over each other, and outlive a dropped
 // connection. StoreTest and StoreWebhooksTest run on this server too, for everything else.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -203,13 +208,38 @@ TEST_F(StorePostgresTest, EachCommitWaitsForTheServersFlush) {
   EXPECT_TRUE(store->flushesEachChange()) << "never weaker than the server's durability";
 }
 
-TEST_F(StorePostgresTest, AServerThatIsNotThereIsAClearError) {
+// Needs no server: runs in every build.
+TEST(StorePostgres, AServerThatIsNotThereIsAClearError) {
   auto opened = Store::open("postgresql:///confab?host=/nonexistent-confab-socket-dir");
   ASSERT_TRUE(std::holds_alternative<StoreError>(opened));
   const StoreError& e = std::get<StoreError>(opened);
   EXPECT_EQ(e.kind, StoreError::Kind::kIo);
   EXPECT_NE(e.message.find("cannot connect to PostgreSQL"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("nonexistent-confab-socket-dir"), std::string::npos) << e.message;
+}
+
+// A server that takes the connection and never answers (a hung host, a wrong port behind a
+// firewall that accepts): opening fails after libpq's connect timeout, not TCP's minutes, so a
+// node that starts, or reconnects, does not hang with it.
+TEST(StorePostgres, AServerThatNeverAnswersIsGivenUpOnInSeconds) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto opened =
+      Store::open("postgresql://confab@127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
+                  "/confab?sslmode=disable");
+  const auto took = std::chrono::steady_clock::now() - started;
+  ::close(listener);
+  ASSERT_TRUE(std::holds_alternative<StoreError>(opened));
+  EXPECT_LT(took, std::chrono::seconds(10)) << "the connect timeout bounds the wait";
+  EXPECT_NE(std::get<StoreError>(opened).message.find("cannot connect"), std::string::npos);
 }
 
 }  // namespace
