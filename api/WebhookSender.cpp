@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -211,6 +212,14 @@ WebhookSender::WebhookSender(net::io_context& io,
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })),
       jitter_(jitter ? std::move(jitter) : Jitter(&randomFraction)),
       tls_(transport::makeClientContext(true)) {
+  owner_ = settings_.owner;
+  std::array<unsigned char, 12> bytes{};
+  if (owner_.empty() && RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1) {
+    for (unsigned char b : bytes) {
+      owner_ += "0123456789abcdef"[b >> 4];
+      owner_ += "0123456789abcdef"[b & 0x0F];
+    }
+  }
   if (!settings_.caFile.empty()) {
     boost::system::error_code ec;
     tls_.load_verify_file(settings_.caFile, ec);
@@ -243,6 +252,8 @@ void WebhookSender::stop() {
       lane->post->cancel();
       lane->post.reset();
     }
+    // Another node sharing the store may take these webhooks over now, not when the lease lapses.
+    (void)store_.releaseDelivery(id, owner_);
   }
 }
 
@@ -293,8 +304,10 @@ void WebhookSender::run(int64_t webhookId) {
   auto entry = store_.nextDelivery(webhookId);
   auto hook = entry ? store_.webhook(webhookId) : std::nullopt;
   if (!entry || !hook) {
-    // Nothing to send (or the webhook is gone): the lane goes until an event comes. Safe from
-    // the lane's own timer handler, which Asio has moved out of the timer before calling it.
+    // Nothing to send (or the webhook is gone): the lane goes until an event comes, and another
+    // node may deliver meanwhile. Safe from the lane's own timer handler, which Asio has moved
+    // out of the timer before calling it.
+    (void)store_.releaseDelivery(webhookId, owner_);
     lanes_.erase(webhookId);
     return;
   }
@@ -304,6 +317,13 @@ void WebhookSender::run(int64_t webhookId) {
   const auto longest = settings_.backoff.cap + settings_.backoff.cap / 10 + std::chrono::seconds(1);
   if (entry->nextAttempt > now && entry->nextAttempt - now <= longest.count()) {
     wait(lane, webhookId, std::chrono::milliseconds(entry->nextAttempt - now));
+    return;
+  }
+  // Another node on the same store may be delivering this webhook's events (its own and ours:
+  // they share the outbox): send only while holding the lease, else look again shortly.
+  auto claimed = store_.claimDelivery(webhookId, owner_, now, now + settings_.lease.count());
+  if (!std::holds_alternative<bool>(claimed) || !std::get<bool>(claimed) || owner_.empty()) {
+    wait(lane, webhookId, settings_.leaseRetry);
     return;
   }
   auto url = parseWebhookUrl(hook->url);

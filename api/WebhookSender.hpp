@@ -32,6 +32,15 @@ struct WebhookSenderSettings {
   // From resolving the name to the end of the response.
   std::chrono::milliseconds timeout{10000};
   std::size_t maxResponseBytes = 64 * 1024;
+  // With several nodes on one store, a node delivers a webhook's events while it holds that
+  // webhook's lease: this long from each attempt (well over 'timeout', so it cannot lapse during
+  // one), taken over by another node after a crash. A node that finds another's lease looks
+  // again after 'leaseRetry'.
+  std::chrono::milliseconds lease{30000};
+  // This node's name in the leases; the same after a restart, so that a node back from a crash
+  // takes its own leases again at once (confab keeps it in DATA-DIR/node-id). Empty: a random one.
+  std::string owner;
+  std::chrono::milliseconds leaseRetry{2000};
   // https: receivers' certificates are verified against the system's trust store and, when
   // set, the certificates in this PEM file too (a private CA; the tests' own).
   std::string caFile;
@@ -95,6 +104,9 @@ class WebhookSender final : public WebhookOutbox::Listener {
   Jitter jitter_;
   boost::asio::ssl::context tls_;  // for https receivers
   std::map<int64_t, std::unique_ptr<Lane>> lanes_;
+  // Who this sender is in the webhooks' delivery leases (Store::claimDelivery): random, so that
+  // nodes sharing one store never take each other for themselves.
+  std::string owner_;
   bool stopped_ = false;
   // Handlers still queued when this is gone see it expired and do nothing.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -1,6 +1,8 @@
 // confab: reads the configuration, assembles the focus and the API on one io_context, and runs
 // until SIGINT or SIGTERM, when it says BYE to every call before leaving; SIGHUP reloads the
 // configuration.
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -37,6 +40,30 @@
 #include "policy/StoreRooms.hpp"
 
 namespace {
+
+// This node's name among nodes sharing one store (the webhooks' delivery leases): 128 random bits
+// kept in DATA-DIR/node-id, so that it is the same after a restart and differs between nodes.
+// Empty when it can be neither read nor made (the sender then picks one per run).
+std::string nodeId(const std::string& dataDir) {
+  const auto path = std::filesystem::path(dataDir) / "node-id";
+  std::string id;
+  if (std::ifstream in(path); in >> id && id.size() == 32 &&
+                              id.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    return id;
+  }
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    return {};
+  }
+  id.clear();
+  for (unsigned char b : bytes) {
+    id += "0123456789abcdef"[b >> 4];
+    id += "0123456789abcdef"[b & 0x0F];
+  }
+  std::ofstream out(path);
+  out << id << "\n";
+  return out ? id : std::string();
+}
 
 using namespace confab;
 
@@ -537,6 +564,7 @@ int run(int argc, char** argv) {
   };
   api::WebhookSenderSettings senderSettings;
   senderSettings.allowPrivate = cfg.apiWebhooksPrivate;
+  senderSettings.owner = nodeId(cfg.dataDir);
   api::WebhookSender webhookSender(io, *store, webhookCounters, senderSettings, warn);
   api::WebhookOutbox webhookOutbox(*store, webhookCounters, &webhookSender, warn);
   api::ActivityListeners activity;

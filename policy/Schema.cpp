@@ -131,6 +131,10 @@ const std::array<const char*, Store::kSchemaVersion> kSqliteMigrations = {
     // 10: a webhook's secret rotated keeps the old one signing for a while (Unix seconds).
     R"(ALTER TABLE webhooks ADD COLUMN old_secret TEXT NOT NULL DEFAULT '';
        ALTER TABLE webhooks ADD COLUMN old_secret_until INTEGER NOT NULL DEFAULT 0;)",
+    // 11: which node delivers a webhook's events, until when (Unix milliseconds): with several
+    // nodes on one store, one at a time, so that each event goes once and in order.
+    R"(ALTER TABLE webhooks ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+       ALTER TABLE webhooks ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;)",
 };
 
 // The same tables as the SQLite migrations leave them, in PostgreSQL's types: 64-bit ids, times
@@ -247,6 +251,9 @@ const std::vector<PostgresStep> kPostgresSteps = {
           failed BIGINT NOT NULL DEFAULT 0,
           last_error TEXT NOT NULL DEFAULT '');
         CREATE INDEX webhook_outbox_by_webhook ON webhook_outbox(webhook_id, failed, id);)"},
+    {10, 11,
+     R"(ALTER TABLE webhooks ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+        ALTER TABLE webhooks ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;)"},
 };
 
 }  // namespace confab::policy::schema

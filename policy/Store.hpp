@@ -202,7 +202,7 @@ struct RoomChange {
 class Store {
  public:
   // The schema version this code writes; open() migrates older files up to it and refuses newer.
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
   // The wildcard domain: its tenant owns every domain no other tenant owns.
   static constexpr std::string_view kAnyDomain = "*";
   // The tenant seedDefault() creates.
@@ -351,6 +351,15 @@ class Store {
   // The webhooks with events pending, and the oldest pending event of one (its next delivery:
   // they go in order).
   [[nodiscard]] std::vector<int64_t> webhooksWithPending() const;
+  // Several nodes on one store deliver from one outbox: a node sends a webhook's events only
+  // while it holds the webhook's lease, so each event goes out once and in order. Claims (or
+  // renews) it for 'owner' until 'untilMs' when it is free, lapsed by 'nowMs', or owner's already;
+  // false when another node holds it. releaseDelivery frees it when the owner has nothing to send.
+  StoreResult<bool> claimDelivery(int64_t webhookId,
+                                  std::string_view owner,
+                                  int64_t nowMs,
+                                  int64_t untilMs);
+  StoreResult<bool> releaseDelivery(int64_t webhookId, std::string_view owner);
   [[nodiscard]] std::optional<OutboxEntry> nextDelivery(int64_t webhookId) const;
   // A delivery's outcome: delivered (the row goes), to be retried at 'nextAttemptMs', or given
   // up on (nullopt: the row stays, failed, for inspection). False when the row is gone already

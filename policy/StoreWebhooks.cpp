@@ -301,6 +301,30 @@ std::vector<int64_t> Store::webhooksWithPending() const {
   return out;
 }
 
+StoreResult<bool> Store::claimDelivery(int64_t webhookId,
+                                       std::string_view owner,
+                                       int64_t nowMs,
+                                       int64_t untilMs) {
+  // One statement: the row's lock makes the check and the claim one step on either database.
+  Statement claim(*db_,
+                  "UPDATE webhooks SET lease_owner = ?1, lease_until = ?2 "
+                  "WHERE id = ?3 AND (lease_owner = ?1 OR lease_until <= ?4)");
+  claim.bind(1, owner).bind(2, untilMs).bind(3, webhookId).bind(4, nowMs);
+  if (claim.step() != sql::kDone) {
+    return failure(*db_);
+  }
+  return claim.changes() > 0;
+}
+
+StoreResult<bool> Store::releaseDelivery(int64_t webhookId, std::string_view owner) {
+  Statement release(*db_, "UPDATE webhooks SET lease_until = 0 WHERE id = ? AND lease_owner = ?");
+  release.bind(1, webhookId).bind(2, owner);
+  if (release.step() != sql::kDone) {
+    return failure(*db_);
+  }
+  return release.changes() > 0;
+}
+
 std::optional<OutboxEntry> Store::nextDelivery(int64_t webhookId) const {
   Statement s(*db_,
               "SELECT id, webhook_id, event, created, attempts, next_attempt FROM webhook_outbox "

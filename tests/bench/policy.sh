@@ -22,7 +22,7 @@ load="$(cut -d' ' -f1 /proc/loadavg)"
 "$build/tests/bench_policy" "$work" "$tenants" "$rooms" "$lookups" >"$work/table.md"
 cat "$work/table.md"
 uri="$(PG_FSYNC=on bash "$repo/tests/postgres/server.sh" start "$work/pg")"
-pg_version="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1 | xargs -I{} {}/postgres --version)"
+pg_version="$("$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/postgres" --version)"
 "$build/tests/bench_policy" "$uri" "$tenants" "$rooms" "$lookups" >"$work/table-pg.md"
 cat "$work/table-pg.md"
 

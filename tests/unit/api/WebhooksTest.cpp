@@ -504,6 +504,58 @@ TEST_F(WebhooksTest, EventsQueuedBeforeARestartAreDeliveredByTheNextSender) {
   EXPECT_EQ(store.webhookStatus(webhook.id)->pending, 0U);
 }
 
+// Two nodes on one store (each its own connection and sender) share one outbox: every event
+// reaches the receiver once, in order, one request at a time, whichever node sends it; and when
+// one node stops, the other delivers what comes next without waiting for its lease to lapse.
+TEST_F(WebhooksTest, TwoNodesOnOneStoreDeliverEachEventOnceAndInOrder) {
+  Receiver receiver(io_);
+  const auto webhook = hook(acme_, receiver.url());
+  auto opened = policy::Store::open(keys_.path());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<policy::Store>>(opened));
+  auto& otherStore = *std::get<std::unique_ptr<policy::Store>>(opened);
+  WebhookSenderSettings settings;
+  settings.allowPrivate = true;
+  settings.timeout = 2s;
+  settings.leaseRetry = 20ms;
+  WebhookCounters otherCounters;
+  auto first = sender();
+  auto second = std::make_unique<WebhookSender>(io_, otherStore, otherCounters, settings);
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (int i = 0; i < 20; ++i) {
+    // Events come in on both nodes, each telling its own sender.
+    auto& store = i % 2 == 0 ? keys_.store() : otherStore;
+    ASSERT_TRUE(std::holds_alternative<policy::Enqueued>(
+        store.enqueueEvent(acme_, "participant.joined", std::to_string(i), now + i)));
+  }
+  first->start();
+  second->start();
+  const auto delivered = [&] { return counters_.delivered + otherCounters.delivered; };
+  ASSERT_TRUE(runUntil([&] { return delivered() == 20; }));
+  io_.restart();
+  io_.run_for(100ms);  // a late duplicate would arrive now
+  std::vector<std::string> bodies;
+  std::vector<std::string> expected;
+  for (const auto& g : receiver.got) {
+    bodies.push_back(g.body);
+  }
+  for (int i = 0; i < 20; ++i) {
+    expected.push_back(std::to_string(i));
+  }
+  EXPECT_EQ(bodies, expected);
+  EXPECT_EQ(receiver.mostOpen, 1);
+  // The first node stops while holding the lease: the second sends the next event at once.
+  ASSERT_TRUE(std::holds_alternative<policy::Enqueued>(
+      keys_.store().enqueueEvent(acme_, "participant.joined", "20", now + 20)));
+  first->onQueued(webhook.id);  // sending it, when it stops
+  first->stop();
+  second->poke();
+  ASSERT_TRUE(runUntil([&] { return delivered() == 21; }, 2000ms))
+      << "the second node waited for a stopped node's lease";
+  EXPECT_EQ(receiver.got.back().body, "20");
+}
+
 TEST_F(WebhooksTest, WithoutTheOptionAPrivateAddressIsNotContactedAtDelivery) {
   Receiver receiver(io_);
   // Accepted earlier (a name that resolved elsewhere then, say), loopback now.

@@ -183,5 +183,25 @@ TEST_F(StoreWebhooksTest, AFullOutboxDropsItsOldestAndCountsThem) {
   EXPECT_EQ(store_->nextDelivery(a.id)->event, "3") << "the oldest went";
 }
 
+// Several nodes on one store deliver from one outbox: one node at a time per webhook, so that
+// each event goes once and in order; a crashed node's lease lapses and another takes over.
+TEST_F(StoreWebhooksTest, OneNodeAtATimeDeliversAWebhooksEvents) {
+  const Webhook w = hook(acme_);
+  auto other = open();  // a second node's connection
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(ok(store_->claimDelivery(w.id, "node-a", 1000, 31000)));
+  EXPECT_FALSE(ok(other->claimDelivery(w.id, "node-b", 2000, 32000))) << "node a holds it";
+  EXPECT_TRUE(ok(store_->claimDelivery(w.id, "node-a", 3000, 33000))) << "renewed by its owner";
+  EXPECT_FALSE(ok(other->claimDelivery(w.id, "node-b", 32999, 62999)));
+  // Node a stops renewing (it crashed): its lease lapses and node b takes over.
+  EXPECT_TRUE(ok(other->claimDelivery(w.id, "node-b", 33000, 63000)));
+  EXPECT_FALSE(ok(store_->claimDelivery(w.id, "node-a", 34000, 64000)));
+  // Node b has nothing left to send: it lets go, and node a may deliver at once.
+  EXPECT_FALSE(ok(store_->releaseDelivery(w.id, "node-a"))) << "not node a's to release";
+  EXPECT_TRUE(ok(other->releaseDelivery(w.id, "node-b")));
+  EXPECT_TRUE(ok(store_->claimDelivery(w.id, "node-a", 35000, 65000)));
+  EXPECT_FALSE(ok(store_->claimDelivery(w.id + 1000, "node-a", 35000, 65000))) << "no such webhook";
+}
+
 }  // namespace
 }  // namespace confab::policy
