@@ -116,6 +116,15 @@ std::string validUtf8(std::string_view in) {
   return out;
 }
 
+// libpq's messages end in a line break; ours go into one line of a log or an HTTP problem.
+std::string trimmed(const char* message) {
+  std::string out = message != nullptr ? message : "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  return out;
+}
+
 class PostgresDatabase;
 
 class PostgresCursor final : public Cursor {
@@ -221,7 +230,7 @@ class PostgresDatabase final : public Database {
 
   std::optional<StoreError> setUp() {
     if (PQstatus(conn_) != CONNECTION_OK) {
-      return StoreError{StoreError::Kind::kIo, PQerrorMessage(conn_)};
+      return StoreError{StoreError::Kind::kIo, trimmed(PQerrorMessage(conn_))};
     }
     return exec(kSession);
   }
@@ -374,7 +383,7 @@ class PostgresDatabase final : public Database {
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK) {
       state_.clear();
-      message_ = PQerrorMessage(conn_);
+      message_ = trimmed(PQerrorMessage(conn_));
       return false;
     }
     PGresult* result = PQexec(conn_, kSession);
@@ -387,10 +396,7 @@ class PostgresDatabase final : public Database {
     const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     state_ = state != nullptr ? state : "";
     const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-    message_ = primary != nullptr ? primary : PQerrorMessage(conn_);
-    while (!message_.empty() && (message_.back() == '\n' || message_.back() == ' ')) {
-      message_.pop_back();
-    }
+    message_ = trimmed(primary != nullptr ? primary : PQerrorMessage(conn_));
   }
 
   PGconn* conn_;
@@ -432,11 +438,7 @@ StoreResult<std::unique_ptr<Database>> openPostgres(const std::string& uri) {
   }
   auto db = std::make_unique<PostgresDatabase>(conn);
   if (auto error = db->setUp()) {
-    std::string message = error->message;
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.pop_back();
-    }
-    return StoreError{StoreError::Kind::kIo, "cannot connect to PostgreSQL: " + message};
+    return StoreError{StoreError::Kind::kIo, "cannot connect to PostgreSQL: " + error->message};
   }
   if (auto error = db->migrate()) {
     return *error;
