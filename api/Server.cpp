@@ -1,6 +1,7 @@
 #include "api/Server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -470,12 +471,40 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
         beast::error_code ignored;
         self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+        self->linger();
       });
     } else {
       beast::error_code ignored;
       socket().shutdown(tcp::socket::shutdown_send, ignored);
+      linger();
     }
   }
+
+  // A connection closed while the client is still sending (a body over the limit answered with
+  // 413 before it was read) would be reset by the kernel on close, and a reset can destroy the
+  // answer in the client's receive buffer before it reads it (RFC 9112 §9.6). So read and drop
+  // what comes until the client closes its side, for a bounded time and amount, then close.
+  void linger() {
+    beast::get_lowest_layer(stream_).expires_after(kLingerTime);
+    lingerRead();
+  }
+
+  void lingerRead() {
+    beast::get_lowest_layer(stream_).async_read_some(
+        net::buffer(lingerBuffer_),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+          self->lingered_ += bytes;
+          if (!ec && self->lingered_ < kLingerBytes) {
+            self->lingerRead();
+          }
+          // Otherwise: end of stream, timeout, or enough: the last reference closes the socket.
+        });
+  }
+
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
+  static constexpr std::size_t kLingerBytes = 16U << 20U;
+  std::array<char, 4096> lingerBuffer_{};
+  std::size_t lingered_ = 0;
 
   Stream stream_;
   net::any_io_executor executor_;  // the connection's strand

@@ -124,8 +124,8 @@ bad() {
   local name=$1 want=$2 field=$3
   shift 3
   local got
-  got="$(curl -s -o "$WORK/$name.json" -w '%{http_code} %{content_type}' \
-    -H "Authorization: Bearer $CONFAB_API_TOKEN" "$@")"
+  got="$(curl -sS -o "$WORK/$name.json" -w '%{http_code} %{content_type}' \
+    -H "Authorization: Bearer $CONFAB_API_TOKEN" "$@")" || fail "$name: curl failed (${got:-no answer})"
   [[ "$got" == "$want application/problem+json" ]] || fail "$name: $got $(head -c 300 "$WORK/$name.json")"
   python3 - "$WORK/$name.json" "$field" <<'PY' || fail "$name does not name $field: $(head -c 300 "$WORK/$name.json")"
 import json, sys
@@ -143,6 +143,12 @@ bad no_content_type 415 Content-Type -X POST "$API/v1/tenants" --data-binary '{"
   -H 'Content-Type: text/plain'
 head -c 1048576 /dev/zero | tr '\0' 'a' >"$WORK/huge.json"
 bad huge_body 413 "too large" "${json[@]}" -X POST "$API/v1/tenants" --data-binary "@$WORK/huge.json"
+# Without "Expect: 100-continue" the client is still sending when the 413 goes out: it must
+# read the answer all the same, not a connection reset.
+for i in 1 2 3; do
+  bad "huge_body_sent_$i" 413 "too large" "${json[@]}" -H 'Expect:' -X POST "$API/v1/tenants" \
+    --data-binary "@$WORK/huge.json"
+done
 bad bad_room_id 400 id "$API/v1/rooms/%00%2F..%2Fetc"
 assert_confab_alive
 took="$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")"
