@@ -28,6 +28,8 @@ run_packages=(
   # sd_notify(3) for the systemd unit (Type=notify: ready, reload, stop, watchdog).
   libsystemd-dev
   libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
+  # G.722 (mixer/codec/G722.cpp).
+  libspandsp-dev
   espeak-ng python3
 )
 # Tests and benchmarks, on top of the above.

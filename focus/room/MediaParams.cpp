@@ -133,6 +133,8 @@ std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n,
     p.codec = mixer::Codec::kPcmu;
   } else if (sip::iequals(n.codec.name, "PCMA")) {
     p.codec = mixer::Codec::kPcma;
+  } else if (sip::iequals(n.codec.name, "G722")) {
+    p.codec = mixer::Codec::kG722;
   } else {
     return std::nullopt;
   }

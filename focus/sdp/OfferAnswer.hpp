@@ -44,7 +44,9 @@ struct LocalMedia {
   bool allowPlainRtp = true;  // plain RTP only when this is set and requireSrtp is not
   bool requireSrtp = false;
   // Preference order, first best; telephone-event entries give the RFC 4733 rates we take.
+  // G.722 before G.711: a desk phone that has it sounds twice as wide (RFC 3551 §4.5.2).
   std::vector<Codec> codecs = {{"opus", 48000, 2},
+                               {"G722", 8000, 1},
                                {"PCMU", 8000, 1},
                                {"PCMA", 8000, 1},
                                {"telephone-event", 8000, 1},

@@ -639,7 +639,7 @@ bool Worker::addLeg(EndpointId id,
   leg->sending = sending;
   leg->receiving = receiving;
   leg->settings = settings;
-  leg->clockRate = static_cast<uint32_t>(pcmRate(settings.codec));
+  leg->clockRate = static_cast<uint32_t>(rtpClockRate(settings.codec));
   leg->nextReportTick = tickCount_ + 1 + id % 50;
   leg->lastRtpTick = tickCount_;
   mix->second->byParticipant[leg->participant] = leg.get();

@@ -97,7 +97,9 @@ void PlaybackReader::refill() {
 }
 
 PlaybackFeed::PlaybackFeed(std::shared_ptr<PlaybackChannel> channel)
-    : channel_(std::move(channel)), toNarrowband_(PlaybackReader::kRate, 8000) {}
+    : channel_(std::move(channel)),
+      toNarrowband_(PlaybackReader::kRate, 8000),
+      toWideband_(PlaybackReader::kRate, 16000) {}
 
 PlaybackFeed::~PlaybackFeed() {
   channel_->cancelled.store(true, std::memory_order_release);
@@ -124,6 +126,9 @@ bool PlaybackFeed::fill(std::span<int16_t> out, int rate) {
   }
   if (rate == toNarrowband_.outRate() && frame->rate == toNarrowband_.inRate()) {
     return toNarrowband_.process(frame->view(), out) == out.size();
+  }
+  if (rate == toWideband_.outRate() && frame->rate == toWideband_.inRate()) {
+    return toWideband_.process(frame->view(), out) == out.size();
   }
   return false;  // no room mixes at another rate
 }

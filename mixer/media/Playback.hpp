@@ -81,6 +81,7 @@ class PlaybackFeed final : public Room::PlaybackSource {
  private:
   std::shared_ptr<PlaybackChannel> channel_;
   dsp::Resampler toNarrowband_;  // 48 kHz frames into an all-G.711 room at 8 kHz
+  dsp::Resampler toWideband_;    // 48 kHz frames into a G.722 room at 16 kHz
   bool finished_ = false;
   uint64_t underruns_ = 0;
 };

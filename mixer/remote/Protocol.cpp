@@ -26,10 +26,11 @@ struct Named {
   std::string_view name;
 };
 
-constexpr std::array<Named<Codec>, 3> kCodecs{{
+constexpr std::array<Named<Codec>, 4> kCodecs{{
     {Codec::kOpus, "opus"},
     {Codec::kPcmu, "pcmu"},
     {Codec::kPcma, "pcma"},
+    {Codec::kG722, "g722"},
 }};
 constexpr std::array<Named<srtp::Suite>, 3> kSuites{{
     {srtp::Suite::kAesCm128HmacSha1_80, srtp::toString(srtp::Suite::kAesCm128HmacSha1_80)},

@@ -10,10 +10,18 @@ namespace confab::mixer {
 AudioDecoder::AudioDecoder(Codec codec) : codec_(codec) {
   if (codec == Codec::kOpus) {
     opus_.emplace(pcmRate(codec));
-  } else {
-    plc_.emplace(pcmRate(codec));
+    return;
   }
+  if (codec == Codec::kG722) {
+    g722_.emplace();
+  }
+  plc_.emplace(pcmRate(codec));
 }
+
+namespace {
+// G.722 bytes in the longest packet we take: 120 ms at 8 bytes per ms.
+constexpr std::size_t kMaxG722Bytes = 960;
+}  // namespace
 
 bool AudioDecoder::decode(std::span<const uint8_t> payload, std::span<int16_t> out) {
   const std::size_t n = frameSamples(codec_);
@@ -25,10 +33,12 @@ bool AudioDecoder::decode(std::span<const uint8_t> payload, std::span<int16_t> o
     auto result = opus_->decode(payload, out);
     return result.ok() && result.value() == n;
   }
-  if (payload.size() != n) {
-    return false;  // 20 ms of G.711 is exactly one byte per sample
+  if (payload.size() * samplesPerTick(codec_) != n) {
+    return false;  // 20 ms of G.711 is exactly one byte per sample, of G.722 one per two
   }
-  if (codec_ == Codec::kPcmu) {
+  if (codec_ == Codec::kG722) {
+    g722_->decode(payload, out);
+  } else if (codec_ == Codec::kPcmu) {
     codec::mulaw::decode(payload, out);
   } else {
     codec::alaw::decode(payload, out);
@@ -38,6 +48,9 @@ bool AudioDecoder::decode(std::span<const uint8_t> payload, std::span<int16_t> o
 }
 
 std::size_t AudioDecoder::packetSamples(std::span<const uint8_t> payload) const {
+  if (codec_ == Codec::kG722) {
+    return payload.size() <= kMaxG722Bytes ? payload.size() * 2 : 0;
+  }
   if (codec_ != Codec::kOpus) {
     return payload.size() <= kMaxPacketSamples ? payload.size() : 0;
   }
@@ -54,7 +67,11 @@ std::size_t AudioDecoder::decodePacket(std::span<const uint8_t> payload, std::sp
     auto result = opus_->decode(payload, out);
     return result.ok() ? result.value() : 0;
   }
-  if (codec_ == Codec::kPcmu) {
+  if (codec_ == Codec::kG722) {
+    if (g722_->decode(payload, out) != n) {
+      return 0;
+    }
+  } else if (codec_ == Codec::kPcmu) {
     codec::mulaw::decode(payload, out);
   } else {
     codec::alaw::decode(payload, out);
@@ -98,6 +115,8 @@ AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity) : c
     config.bitrate = opusBitrate;
     config.complexity = opusComplexity;
     opus_.emplace(config);
+  } else if (codec == Codec::kG722) {
+    g722_.emplace();
   }
 }
 
@@ -105,6 +124,9 @@ std::size_t AudioEncoder::encode(std::span<const int16_t> pcm, std::span<uint8_t
   if (codec_ == Codec::kOpus) {
     auto result = opus_->encode(pcm, out);
     return result.ok() ? result.value() : 0;
+  }
+  if (codec_ == Codec::kG722) {
+    return g722_->encode(pcm, out);
   }
   if (out.size() < pcm.size()) {
     return 0;

@@ -9,18 +9,42 @@
 #include <span>
 
 #include "mixer/codec/G711Plc.hpp"
+#include "mixer/codec/G722.hpp"
 #include "mixer/codec/Opus.hpp"
 
 namespace confab::mixer {
 
-enum class Codec : uint8_t { kOpus, kPcmu, kPcma };
+enum class Codec : uint8_t { kOpus, kPcmu, kPcma, kG722 };
 
 // PCM rate the codec is decoded to and encoded from: Opus at 48 kHz (RFC 7587 §4.1: the RTP
-// clock is always 48000), G.711 at 8 kHz.
-constexpr int pcmRate(Codec codec) { return codec == Codec::kOpus ? 48000 : 8000; }
-// Samples in one 20 ms frame at the codec's PCM rate; also the RTP timestamp step per frame.
+// clock is always 48000), G.722 at 16 kHz, G.711 at 8 kHz.
+constexpr int pcmRate(Codec codec) {
+  switch (codec) {
+    case Codec::kOpus:
+      return 48000;
+    case Codec::kG722:
+      return codec::kG722SampleRate;
+    case Codec::kPcmu:
+    case Codec::kPcma:
+      break;
+  }
+  return 8000;
+}
+// The RTP timestamp rate: the PCM rate, except G.722's 8000 (RFC 3551 §4.5.2).
+constexpr int rtpClockRate(Codec codec) {
+  return codec == Codec::kG722 ? codec::kG722RtpClockRate : pcmRate(codec);
+}
+// PCM samples per RTP timestamp unit: 2 for G.722, else 1.
+constexpr std::size_t samplesPerTick(Codec codec) {
+  return static_cast<std::size_t>(pcmRate(codec) / rtpClockRate(codec));
+}
+// Samples in one 20 ms frame at the codec's PCM rate.
 constexpr std::size_t frameSamples(Codec codec) {
   return static_cast<std::size_t>(pcmRate(codec) / 50);
+}
+// RTP timestamp units in one 20 ms frame: the timestamp step per frame sent.
+constexpr uint32_t frameTicks(Codec codec) {
+  return static_cast<uint32_t>(rtpClockRate(codec) / 50);
 }
 
 // The longest 20 ms frame we handle (48 kHz).
@@ -35,14 +59,14 @@ class AudioDecoder {
   explicit AudioDecoder(Codec codec);
   // Decodes one packet into out (frameSamples(codec) samples); false when it is not decodable.
   bool decode(std::span<const uint8_t> payload, std::span<int16_t> out);
-  // Samples (at pcmRate) one payload holds: G.711 one per byte, Opus from its TOC byte
-  // (RFC 6716 §3.1); 0 when malformed, empty or over kMaxPacketSamples.
+  // Samples (at pcmRate) one payload holds: G.711 one per byte, G.722 two, Opus from its TOC
+  // byte (RFC 6716 §3.1); 0 when malformed, empty or over 120 ms.
   [[nodiscard]] std::size_t packetSamples(std::span<const uint8_t> payload) const;
   // Decodes a packet of any duration (ptime 10, 20, 30, 40, 60 ms...) into out, which has room
   // for packetSamples(payload); returns the samples written, 0 when it is not decodable.
   std::size_t decodePacket(std::span<const uint8_t> payload, std::span<int16_t> out);
   // Lost audio, out.size() samples: Opus PLC (and comfort noise after DTX, which libopus makes
-  // from the same call), or G.711 Appendix I style concealment.
+  // from the same call), or G.711 Appendix I style concealment (G.722 too, at 16 kHz).
   void conceal(std::span<int16_t> out);
   // The out.size() samples right before nextPacket were lost: Opus decodes them from
   // nextPacket's in-band FEC (LBRR, RFC 6716 §2.1.7; libopus conceals whatever part of the gap
@@ -55,12 +79,13 @@ class AudioDecoder {
  private:
   Codec codec_;
   std::optional<codec::OpusDecoder> opus_;
+  std::optional<codec::G722Decoder> g722_;
   std::optional<codec::G711Plc> plc_;
 };
 
 class AudioEncoder {
  public:
-  // opusComplexity: libopus 0..10 (5 by default); ignored for G.711.
+  // opusComplexity: libopus 0..10 (5 by default); ignored for G.711 and G.722.
   explicit AudioEncoder(Codec codec, int opusBitrate = 32000, int opusComplexity = 5);
   // Encodes one frame; returns the payload size, 0 on failure.
   std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out);
@@ -69,6 +94,7 @@ class AudioEncoder {
  private:
   Codec codec_;
   std::optional<codec::OpusEncoder> opus_;
+  std::optional<codec::G722Encoder> g722_;
 };
 
 }  // namespace confab::mixer

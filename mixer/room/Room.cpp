@@ -18,14 +18,15 @@ std::size_t mixSamples(int rate) {
 // What the jitter buffer holds besides audio: RFC 3389 comfort noise packets.
 constexpr uint8_t kComfortNoiseTag = 1;
 
-// One jitter-buffer slot takes a packet of up to 120 ms (RFC 6716 §3.2.5; 960 bytes of G.711);
-// a lost stretch is handed out in pieces of at most that much.
+// One jitter-buffer slot takes a packet of up to 120 ms (RFC 6716 §3.2.5; 960 bytes of G.711 or
+// G.722); a lost stretch is handed out in pieces of at most that much. The buffer counts in RTP
+// timestamp units, which are not samples for G.722 (RFC 3551 §4.5.2).
 dsp::JitterBufferConfig jitterConfig(Codec codec) {
   dsp::JitterBufferConfig config;
-  config.clockRate = static_cast<uint32_t>(pcmRate(codec));
-  config.frameDuration = static_cast<uint32_t>(frameSamples(codec));
+  config.clockRate = static_cast<uint32_t>(rtpClockRate(codec));
+  config.frameDuration = frameTicks(codec);
   config.maxPayload = codec == Codec::kOpus ? 1275 : kMaxPacketSamples / 6;
-  config.maxGapDuration = static_cast<uint32_t>(kMaxPacketSamples / 6 * frameSamples(codec) / 160);
+  config.maxGapDuration = 6 * frameTicks(codec);
   return config;
 }
 
@@ -263,9 +264,11 @@ Room::Group& Room::groupFor(Codec codec, bool silent) {
 }
 
 void Room::configureRate() {
-  const bool anyOpus = std::any_of(participants_.begin(), participants_.end(),
-                                   [](const auto& p) { return p->settings.codec == Codec::kOpus; });
-  mixRate_ = anyOpus ? 48000 : 8000;
+  // The widest participant's rate and no more: Opus 48 kHz, else G.722 16 kHz, else 8 kHz.
+  mixRate_ = 8000;
+  for (const auto& p : participants_) {
+    mixRate_ = std::max(mixRate_, pcmRate(p->settings.codec));
+  }
   for (auto& p : participants_) {
     const int rate = pcmRate(p->settings.codec);
     if (rate == mixRate_) {
@@ -325,7 +328,8 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
   if (comfortNoise) {
     flags |= dsp::JitterBuffer::kSilenceAfter;
   } else {
-    duration = static_cast<uint32_t>(p->decoder.packetSamples(packet->payload()));
+    duration = static_cast<uint32_t>(p->decoder.packetSamples(packet->payload()) /
+                                     samplesPerTick(p->settings.codec));
     if (duration == 0) {
       ++p->stats.packetsMalformed;  // an empty or malformed payload, or over 120 ms
       return;
@@ -345,8 +349,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel, bool skipDecode
   Fill kind = decodedLength > 0 ? decodedKind : Fill::kSkipped;
   while (decodedLength < n) {
     const auto frame = jitter.get();
-    const std::size_t length =
-        std::min<std::size_t>(frame.duration, decoded.size() - decodedLength);
+    const std::size_t length = std::min<std::size_t>(frame.duration * samplesPerTick(settings.codec),
+                                                     decoded.size() - decodedLength);
     if (length == 0) {
       break;  // never: every outcome stands for some audio
     }
@@ -375,8 +379,9 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
       frame.outcome == dsp::JitterBuffer::Outcome::Missing) {
     // Audio already played as the sender's silence turned out lost (the jitter buffer had run
     // dry): it was concealment after all.
-    const uint64_t moved = std::min<uint64_t>(frame.lostBefore, silenceConcealed);
-    samples.lost += frame.lostBefore;
+    const uint64_t lostBefore = uint64_t{frame.lostBefore} * samplesPerTick(settings.codec);
+    const uint64_t moved = std::min<uint64_t>(lostBefore, silenceConcealed);
+    samples.lost += lostBefore;
     samples.comfortNoise -= moved;
     samples.concealed += moved;
     silenceConcealed = 0;
@@ -553,7 +558,7 @@ void Room::tick() {
   }
   for (auto& p : participants_) {
     if (!p->listening) {
-      p->timestamp += static_cast<uint32_t>(frameSamples(p->settings.codec));
+      p->timestamp += frameTicks(p->settings.codec);
       continue;
     }
     if (p->selected && !p->settings.controls.deaf) {
@@ -620,7 +625,7 @@ void Room::send(Participant& p, std::span<const uint8_t> payload) {
   header.sequenceNumber = p.sequence++;
   header.timestamp = p.timestamp;
   header.ssrc = p.settings.ssrc;
-  p.timestamp += static_cast<uint32_t>(frameSamples(p.settings.codec));
+  p.timestamp += frameTicks(p.settings.codec);
   // RFC 6465: the talkers they hear, each with its level, when they asked for it.
   std::array<uint32_t, 15> csrcs{};
   std::array<uint8_t, 15> levels{};

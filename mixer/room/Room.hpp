@@ -179,8 +179,8 @@ class Room {
   // Every 20 ms: pull a frame from each jitter buffer, pick talkers, mix, encode, send.
   void tick();
 
-  // The rate the room mixes at: 48 kHz with any Opus participant, else 8 kHz (an all-G.711
-  // room never pays for wideband).
+  // The rate the room mixes at: 48 kHz with any Opus participant, else 16 kHz with any G.722
+  // one, else 8 kHz (a room never pays for more bandwidth than its widest participant has).
   [[nodiscard]] int mixRate() const { return mixRate_; }
   [[nodiscard]] std::size_t size() const { return participants_.size(); }
   // Counters as of now (frame counts are worked out when asked, not every tick).

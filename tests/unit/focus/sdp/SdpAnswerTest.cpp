@@ -123,15 +123,27 @@ TEST(SdpAnswer, LinphonePrefersOpusWithOfferersNumbersAndTelephoneEventAt48k) {
   EXPECT_TRUE(hasLine(a, "t=0 0"));
 }
 
-TEST(SdpAnswer, DeskPhoneGetsPcmuAndTelephoneEventAt8k) {
+TEST(SdpAnswer, DeskPhoneGetsG722AndTelephoneEventAt8k) {
+  // Both phones offer G.722 beside G.711: wideband wins, at its RTP clock of 8000 (RFC 3551
+  // §4.5.2), and telephone-event at that same 8000.
   for (const char* file : {"yealink.sdp", "polycom.sdp"}) {
     SCOPED_TRACE(file);
     const auto n = answerOk(readCorpus(file));
-    EXPECT_EQ(n.codec.name, "PCMU");
-    EXPECT_EQ(n.codec.payloadType, 0);
+    EXPECT_EQ(n.codec.name, "G722");
+    EXPECT_EQ(n.codec.payloadType, 9);
     EXPECT_EQ(n.codec.clockRate, 8000U);
     EXPECT_FALSE(n.codec.opus.has_value());
     EXPECT_EQ(n.telephoneEventClockRate, 8000U);
+    EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:9 G722/8000"));
+  }
+  // Without G.722 on our side they get PCMU, their first G.711.
+  auto narrow = local();
+  std::erase_if(narrow.codecs, [](const auto& c) { return c.name == "G722"; });
+  for (const char* file : {"yealink.sdp", "polycom.sdp"}) {
+    SCOPED_TRACE(file);
+    const auto n = answerOk(readCorpus(file), narrow);
+    EXPECT_EQ(n.codec.name, "PCMU");
+    EXPECT_EQ(n.codec.payloadType, 0);
     EXPECT_TRUE(hasLine(n.answer, "a=rtpmap:0 PCMU/8000"));
   }
   EXPECT_EQ(answerOk(readCorpus("yealink.sdp")).telephoneEventPayloadType, 101);
@@ -212,7 +224,7 @@ TEST(SdpAnswer, TelephoneEventPrefersCodecRateButTakesTheOther) {
   EXPECT_EQ(n.telephoneEventPayloadType, 98);
   EXPECT_EQ(n.telephoneEventClockRate, 48000U);
   auto noOpus = local();
-  noOpus.codecs.erase(noOpus.codecs.begin());
+  std::erase_if(noOpus.codecs, [](const auto& c) { return c.name == "opus" || c.name == "G722"; });
   n = answerOk(readCorpus("zoiper.sdp"), noOpus);
   EXPECT_EQ(n.codec.name, "PCMU");
   EXPECT_EQ(n.telephoneEventPayloadType, 101);
@@ -592,7 +604,7 @@ TEST(SdpAnswer, KeepsOrderAndCountWhenAudioIsNotFirst) {
 }
 
 TEST(SdpAnswer, NotAcceptable) {
-  auto e = answerFails(audioOffer({"m=audio 5004 RTP/AVP 18 9", "a=rtpmap:18 G729/8000"}));
+  auto e = answerFails(audioOffer({"m=audio 5004 RTP/AVP 18 4", "a=rtpmap:18 G729/8000"}));
   EXPECT_NE(e.reason.find("no common audio codec"), std::string::npos) << e.reason;
   EXPECT_NE(e.reason.find("G729/8000"), std::string::npos) << e.reason;
   EXPECT_EQ(e.warnCode, 305) << "Incompatible media format";
@@ -673,8 +685,9 @@ TEST(SdpOffer, OffersEverythingWeHave) {
   const auto& m = sd.media[0];
   EXPECT_EQ(m.proto, "RTP/AVP");
   EXPECT_EQ(m.port, 30000);
-  EXPECT_EQ(m.formats, (std::vector<std::string>{"96", "0", "8", "97", "98"}));
+  EXPECT_EQ(m.formats, (std::vector<std::string>{"96", "9", "0", "8", "97", "98"}));
   EXPECT_TRUE(hasLine(sd, "a=rtpmap:96 opus/48000/2"));
+  EXPECT_TRUE(hasLine(sd, "a=rtpmap:9 G722/8000"));
   EXPECT_TRUE(hasLine(sd, "a=fmtp:96 useinbandfec=1"));
   EXPECT_TRUE(hasLine(sd, "a=rtpmap:0 PCMU/8000"));
   EXPECT_TRUE(hasLine(sd, "a=rtpmap:8 PCMA/8000"));

@@ -37,7 +37,7 @@ class Phone {
       h.audioLevelId = *levelId;
       h.audioLevel = rtp::AudioLevel{level < 127, level};
     }
-    ts_ += static_cast<uint32_t>(frameSamples(codec_));
+    ts_ += frameTicks(codec_);
     std::vector<uint8_t> packet(1500);
     packet.resize(rtp::writeRtpPacket(packet, h, payload));
     return packet;
@@ -51,6 +51,8 @@ class Phone {
     std::vector<int16_t> pcm(frameSamples(codec_));
     ASSERT_TRUE(decoder_.decode(packet->payload(), pcm));
     heard.insert(heard.end(), pcm.begin(), pcm.end());
+    timestamps.push_back(packet->timestamp());
+    payloadBytes = packet->payload().size();
     ++packetsHeard;
   }
 
@@ -62,6 +64,8 @@ class Phone {
   int rate() const { return pcmRate(codec_); }
 
   std::vector<int16_t> heard;
+  std::vector<uint32_t> timestamps;  // of each packet heard
+  std::size_t payloadBytes = 0;      // of the last one
   std::size_t packetsHeard = 0;
 
  private:
@@ -163,6 +167,45 @@ TEST(MixerRoom, AllG711RoomMixesAtEightKilohertz) {
   EXPECT_EQ(room.mixRate(), 8000);
   run(room, {ca, cb}, 50);
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 8000, -3));
+}
+
+TEST(MixerRoom, G722RoomMixesAtSixteenKilohertzAndKeepsTheWideband) {
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  // a talks at 6 kHz (only wideband carries it), d at 1 kHz on G.711; b (G.722) and c (G.711)
+  // listen.
+  Phone a(Codec::kG722, 9, 6000, 0xA), b(Codec::kG722, 9, 0, 0xB), c(Codec::kPcmu, 0, 0, 0xC),
+      d(Codec::kPcmu, 0, 1000, 0xD);
+  Call ca{room.add(settingsFor(Codec::kG722, 9, 0x1A)), &a};
+  Call cb{room.add(settingsFor(Codec::kG722, 9, 0x1B)), &b};
+  Call cc{room.add(settingsFor(Codec::kPcmu, 0, 0x1C)), &c};
+  Call cd{room.add(settingsFor(Codec::kPcmu, 0, 0x1D)), &d};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}, {cd.id, &d}};
+  EXPECT_EQ(room.mixRate(), 16000) << "the widest participant is G.722";
+  run(room, {ca, cb, cc, cd}, 100);
+  // The G.722 listener hears both talkers, the 6 kHz one too.
+  EXPECT_TRUE(test::hasTone(b.recent(50), 6000, 16000, -6));
+  EXPECT_TRUE(test::hasTone(b.recent(50), 1000, 16000, -6));
+  EXPECT_GT(test::toneDbov(b.recent(50), 6000, 16000), -24.0);
+  // The G.711 listener hears the 1 kHz one; 6 kHz cannot pass 8 kHz sampling and does not fold
+  // back as a 2 kHz whistle.
+  EXPECT_TRUE(test::hasTone(c.recent(50), 1000, 8000, -1));
+  EXPECT_LT(test::toneDbov(c.recent(50), 2000, 8000), kAbsentDbov);
+  // The talkers hear each other in their N-1 mixes.
+  EXPECT_TRUE(test::hasTone(a.recent(50), 1000, 16000, -1));
+  EXPECT_LT(test::toneDbov(d.recent(50), 1000, 8000), kAbsentDbov) << "N-1: not themselves";
+  // RFC 3551 §4.5.2: 160 bytes and 160 timestamp units per 20 ms, though 320 samples.
+  EXPECT_EQ(b.payloadBytes, 160U);
+  ASSERT_GE(b.timestamps.size(), 2U);
+  EXPECT_EQ(b.timestamps.back() - b.timestamps[b.timestamps.size() - 2], 160U);
+  // An Opus participant widens the room to 48 kHz; when they leave it narrows back.
+  const ParticipantId opus = room.add(settingsFor(Codec::kOpus, 111, 0x1E));
+  EXPECT_EQ(room.mixRate(), 48000);
+  room.remove(opus);
+  EXPECT_EQ(room.mixRate(), 16000);
+  room.remove(ca.id);
+  room.remove(cb.id);
+  EXPECT_EQ(room.mixRate(), 8000) << "no G.722 left: no wideband to pay for";
 }
 
 TEST(MixerRoom, ListenersShareOneEncodePerCodec) {
@@ -419,11 +462,11 @@ TEST(MixerRoom, MutedParticipantIsNotDecoded) {
 }
 
 TEST(MixerRoom, SpeechContinuesUnderFivePercentLoss) {
-  for (Codec codec : {Codec::kOpus, Codec::kPcmu}) {
-    SCOPED_TRACE(codec == Codec::kOpus ? "opus" : "pcmu");
+  for (Codec codec : {Codec::kOpus, Codec::kPcmu, Codec::kG722}) {
+    SCOPED_TRACE(static_cast<int>(codec));
     RecordingSink sink;
     Room room(RoomSettings{}, sink);
-    const uint8_t pt = codec == Codec::kOpus ? 111 : 0;
+    const uint8_t pt = codec == Codec::kOpus ? 111 : codec == Codec::kG722 ? 9 : 0;
     Phone a(codec, pt, 1000, 1), b(codec, pt, 0, 2);
     Call ca{room.add(settingsFor(codec, pt, 11)), &a};
     Call cb{room.add(settingsFor(codec, pt, 12)), &b};
