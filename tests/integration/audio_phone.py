@@ -18,11 +18,17 @@ refuse by RFC 3550 A.1 and the stream's timeline).
 Stranger mode (--stranger-to HOST:PORT): sends RTP of a tone from its own socket to that address
 (somebody else's mixer port) over the same kind of schedule, and counts what comes back.
 
+With --codec g722 the phone speaks G.722 instead (PT 9, G722/8000: 16 kHz audio, 160 bytes and
+160 RTP timestamp units per 20 ms, RFC 3551 §4.5.2), coded by SpanDSP through ctypes (Debian's
+libspandsp2, which baresip's g722 module uses too), and judges what it heard at 16 kHz.
+
 Everything is bounded by timeouts; exit status 0 when the SIP exchange went as expected (the
 audio itself is judged by the caller), 1 otherwise (still printing a JSON line with "error").
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import math
 import os
@@ -108,7 +114,7 @@ def db(x):
 
 def goertzel_amplitude(samples, window, freq):
     """Amplitude of a sine at FREQ in SAMPLES (Hann-windowed Goertzel, any frequency)."""
-    w = 2 * math.pi * freq / RATE
+    w = 2 * math.pi * freq / CODEC.rate
     coeff = 2 * math.cos(w)
     s1 = s2 = 0.0
     for x, h in zip(samples, window):
@@ -130,6 +136,64 @@ def analyse_samples(samples, freqs):
     return {"samples": n, "rms_dbov": db(rms / FULL_SCALE), "tones_dbov": tones}
 
 
+# --- the codec this phone speaks ---------------------------------------------------------------
+
+class Pcmu:
+    name, pt, rate = "PCMU", PT_PCMU, RATE
+
+    def encoder(self):
+        return ulaw_encode
+
+    def decoder(self):
+        return ulaw_decode
+
+    def silence(self):
+        return b"\xff" * SAMPLES
+
+
+class G722:
+    """G.722 at 64 kbit/s through SpanDSP: 320 samples at 16 kHz per 160 bytes."""
+    name, pt, rate = "G722", 9, 16000
+
+    def __init__(self):
+        path = ctypes.util.find_library("spandsp") or "libspandsp.so.2"
+        self.lib = ctypes.CDLL(path)
+        self.lib.g722_encode_init.restype = ctypes.c_void_p
+        self.lib.g722_encode_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        self.lib.g722_decode_init.restype = ctypes.c_void_p
+        self.lib.g722_decode_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        self.lib.g722_encode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p,
+                                         ctypes.c_int]
+        self.lib.g722_decode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
+                                         ctypes.c_int]
+
+    def encoder(self):
+        state = self.lib.g722_encode_init(None, 64000, 0)
+
+        def encode(pcm):
+            n = len(pcm)
+            samples = (ctypes.c_int16 * n)(*[max(-32768, min(32767, int(round(x)))) for x in pcm])
+            out = ctypes.create_string_buffer(n // 2)
+            written = self.lib.g722_encode(state, out, samples, n)
+            return out.raw[:written]
+        return encode
+
+    def decoder(self):
+        state = self.lib.g722_decode_init(None, 64000, 0)
+
+        def decode(payload):
+            out = (ctypes.c_int16 * (2 * len(payload)))()
+            written = self.lib.g722_decode(state, out, bytes(payload), len(payload))
+            return list(out[:written])
+        return decode
+
+    def silence(self):
+        return None  # encoded from zeros: G.722 has no one silent byte
+
+
+CODEC = Pcmu()
+
+
 def extend_seq(packets):
     """Sequence numbers extended past 16-bit wrap, in arrival order."""
     out, last, cycles = [], None, 0
@@ -146,10 +210,13 @@ def extend_seq(packets):
 
 
 def reconstruct(packets):
-    """The audio of PACKETS (one SSRC, PCMU): played out in sequence order, gaps (from the RTP
-    timestamps) filled with silence, duplicates dropped."""
+    """The audio of PACKETS (one SSRC, the phone's codec): played out in sequence order, gaps
+    (from the RTP timestamps) filled with silence, duplicates dropped. G.711 and G.722 both take
+    one RTP timestamp unit per byte."""
     if not packets:
         return [], 0
+    decode = CODEC.decoder()
+    per_tick = CODEC.rate // RATE
     ext = extend_seq(packets)
     order = sorted(range(len(packets)), key=lambda i: ext[i])
     samples, seen, gaps, prev_end = [], set(), 0, None
@@ -161,11 +228,10 @@ def reconstruct(packets):
         if prev_end is not None:
             gap = (p["ts"] - prev_end) & 0xFFFFFFFF
             if 0 < gap <= RATE:  # at most a second of missing audio is filled
-                samples.extend([0] * gap)
+                samples.extend([0] * (gap * per_tick))
                 gaps += 1
-        pcm = ulaw_decode(p["payload"])
-        samples.extend(pcm)
-        prev_end = (p["ts"] + len(pcm)) & 0xFFFFFFFF
+        samples.extend(decode(p["payload"]))
+        prev_end = (p["ts"] + len(p["payload"])) & 0xFFFFFFFF
     return samples, gaps
 
 
@@ -217,15 +283,17 @@ class ToneSource:
         self.freq = freq
         self.amp = FULL_SCALE * 10 ** (level_dbov / 20) * math.sqrt(2)
         self.n = 0
+        self.encode = CODEC.encoder()
+        self.samples = SAMPLES * CODEC.rate // RATE  # per 20 ms
 
     def frame(self):
-        if self.freq <= 0:
-            self.n += SAMPLES
-            return b"\xff" * SAMPLES
-        w = 2 * math.pi * self.freq / RATE
-        pcm = [self.amp * math.sin(w * (self.n + i)) for i in range(SAMPLES)]
-        self.n += SAMPLES
-        return ulaw_encode(pcm)
+        if self.freq <= 0 and CODEC.silence() is not None:
+            self.n += self.samples
+            return CODEC.silence()
+        w = 2 * math.pi * self.freq / CODEC.rate
+        pcm = [self.amp * math.sin(w * (self.n + i)) for i in range(self.samples)]
+        self.n += self.samples
+        return self.encode(pcm)
 
 
 DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14,
@@ -254,7 +322,7 @@ class MediaPlan:
             sender.send(PT_EVENT, k == 0, self.dtmf_slot * SAMPLES, payload)
             sender.sent_events += 1
             return
-        sender.send(PT_PCMU, slot == 0, ts, audio)
+        sender.send(CODEC.pt, slot == 0, ts, audio)
         sender.sent += 1
 
 
@@ -284,8 +352,8 @@ def sdp_offer(rtp_port):
             "s=-\r\n"
             f"c=IN IP4 {HOST}\r\n"
             "t=0 0\r\n"
-            f"m=audio {rtp_port} RTP/AVP {PT_PCMU} {PT_EVENT}\r\n"
-            f"a=rtpmap:{PT_PCMU} PCMU/8000\r\n"
+            f"m=audio {rtp_port} RTP/AVP {CODEC.pt} {PT_EVENT}\r\n"
+            f"a=rtpmap:{CODEC.pt} {CODEC.name}/8000\r\n"
             f"a=rtpmap:{PT_EVENT} telephone-event/8000\r\n"
             f"a=fmtp:{PT_EVENT} 0-15\r\n"
             "a=ptime:20\r\n"
@@ -455,8 +523,8 @@ class Phone:
                     self.dialog.remote_target = m.group(1)
                 self.sip_send(self.ack(cseq))
                 address, port, pts = parse_answer(r.body)
-                if PT_PCMU not in pts:
-                    raise TestFailure(f"the answer does not keep PCMU: m=audio {port} {pts}")
+                if CODEC.pt not in pts:
+                    raise TestFailure(f"the answer does not keep {CODEC.name}: m=audio {port} {pts}")
                 self.answer_pts = pts
                 self.mixer = (address, port)
                 self.dialog.cseq += 1
@@ -521,7 +589,7 @@ class Phone:
     def send_stray(self, sender):
         """A forged packet in our own stream (issue 10 item 17): our SSRC, from our address, with
         a random sequence number and timestamp and loud noise as payload."""
-        header = struct.pack("!BBHII", 0x80, PT_PCMU, random.randint(0, 0xFFFF),
+        header = struct.pack("!BBHII", 0x80, CODEC.pt, random.randint(0, 0xFFFF),
                              random.randint(0, 0xFFFFFFFF), sender.ssrc)
         try:
             self.rtp.sendto(header + os.urandom(SAMPLES), self.mixer)
@@ -536,7 +604,7 @@ class Phone:
         for _, p in self.received:
             by_pt[str(p["pt"])] = by_pt.get(str(p["pt"]), 0) + 1
         window_from = t_end - a.analyze
-        audio = [p for t, p in self.received if window_from <= t < t_end and p["pt"] == PT_PCMU]
+        audio = [p for t, p in self.received if window_from <= t < t_end and p["pt"] == CODEC.pt]
         ssrcs = {}
         for p in audio:
             ssrcs[p["ssrc"]] = ssrcs.get(p["ssrc"], 0) + 1
@@ -606,7 +674,7 @@ def run_stranger(args):
         now = time.monotonic()
         due = t0 + slot * PTIME
         if slot < slots and now >= due:
-            sender.send(PT_PCMU, slot == 0, slot * SAMPLES, tone.frame())
+            sender.send(CODEC.pt, slot == 0, slot * SAMPLES, tone.frame())
             sender.sent += 1
             slot += 1
             continue
@@ -643,8 +711,12 @@ def main():
     ap.add_argument("--stray-rate", type=float, default=0.0,
                     help="also send this many forged packets a second in our own stream "
                          "(our SSRC, random sequence numbers and timestamps)")
+    ap.add_argument("--codec", choices=["pcmu", "g722"], default="pcmu")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
+    global CODEC
+    if args.codec == "g722":
+        CODEC = G722()
     if args.self_test:
         self_test()
         return 0

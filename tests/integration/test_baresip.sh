@@ -5,7 +5,8 @@
 # In each call baresip dials sip:1000@127.0.0.1:PORT over UDP and the call must be established.
 #   1. plain RTP, baresip's own codec order (opus first): the call stays up 3 s, baresip hangs up;
 #      confab logs the join with opus/48000 and "caller hung up" for that Call-ID;
-#   2. the same offering only PCMU: confab answers PCMU/8000;
+#   2. the same offering only PCMU: confab answers PCMU/8000; offering only G.722 (baresip's
+#      SpanDSP-based g722 module): confab answers G722/8000 (RFC 3551 §4.5.2);
 #   3. SDES SRTP (mediaenc=srtp-mand, RTP/SAVP with a=crypto): confab's join line says SRTP;
 #   4. hold and resume: baresip's jitter buffer takes in confab's stream again after resuming;
 #   5. confab's BYE: while a call is up confab gets SIGTERM; baresip reports the session closed
@@ -16,7 +17,7 @@ require_tool baresip
 require_tool timeout
 
 BARESIP_MODULES=/usr/lib/baresip/modules
-for m in g711 opus ausine aubridge srtp account ctrl_tcp menu; do
+for m in g711 g722 opus ausine aubridge srtp account ctrl_tcp menu; do
   [[ -f "$BARESIP_MODULES/$m.so" ]] || fail "baresip module $m.so missing in $BARESIP_MODULES (package baresip-core)"
 done
 
@@ -70,6 +71,7 @@ rtcp_mux		no
 module_path		$BARESIP_MODULES
 module			opus.so
 module			g711.so
+module			g722.so
 module			ausine.so
 module			aubridge.so
 module			srtp.so
@@ -166,6 +168,8 @@ assert_confab_alive "after the plain call"
 # 2. Plain RTP, G.711 only.
 call_and_hang_up pcmu ";audio_codecs=PCMU/8000/1" "PCMU/8000"
 assert_confab_alive "after the PCMU call"
+call_and_hang_up g722 ";audio_codecs=G722/16000/1" "G722/8000"
+assert_confab_alive "after the G.722 call"
 
 # 3. SDES SRTP, mandatory: RTP/SAVP with a=crypto.
 call_and_hang_up srtp ";mediaenc=srtp-mand" "opus/48000 SRTP"
