@@ -100,9 +100,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     auto participantFor = [](uint8_t choice, uint32_t ssrc) {
       ParticipantSettings p;
-      const uint8_t codec = choice % 3;
-      p.codec = codec == 0 ? Codec::kPcmu : codec == 1 ? Codec::kPcma : Codec::kOpus;
-      p.payloadType = codec == 0 ? 0 : codec == 1 ? 8 : 111;
+      constexpr std::array<Codec, 4> kCodecs{Codec::kPcmu, Codec::kPcma, Codec::kOpus, Codec::kG722};
+      constexpr std::array<uint8_t, 4> kTypes{0, 8, 111, 9};
+      const uint8_t codec = choice % 4;
+      p.codec = kCodecs[codec];
+      p.payloadType = kTypes[codec];
       p.ssrc = ssrc;
       return p;
     };
