@@ -145,6 +145,10 @@ OpusResult OpusDecoder::conceal(std::span<int16_t> out) {
                      : OpusResult::count(static_cast<std::size_t>(samples));
 }
 
+void OpusDecoder::reset() {
+  opus_decoder_ctl(state_->get(), OPUS_RESET_STATE);
+}
+
 int OpusDecoder::lastPacketDuration() const {
   opus_int32 samples = 0;
   opus_decoder_ctl(state_->get(), OPUS_GET_LAST_PACKET_DURATION(&samples));

@@ -100,6 +100,8 @@ class OpusDecoder {
   // Lost with nothing to recover from: the decoder's own concealment for out.size() samples.
   OpusResult conceal(std::span<int16_t> out);
 
+  // Back to a fresh decoder's state (OPUS_RESET_STATE), for a new source; allocates nothing.
+  void reset();
   // Samples (at our rate) of the last packet decoded or concealed (OPUS_GET_LAST_PACKET_DURATION).
   [[nodiscard]] int lastPacketDuration() const;
   [[nodiscard]] int sampleRate() const { return rate_; }

@@ -190,14 +190,26 @@ void Worker::Leg::onRtp(std::span<uint8_t> packet) {
   if (!received) {
     received.emplace(header->ssrc(), clockRate, false);  // the endpoint latched strictly
   }
+  const auto arrived = Clock::now();
   if (received->ssrc() != header->ssrc()) {
-    ++history.refusedBySsrc;
-    return;
+    if (!history.sourceChange.onOther(header->ssrc(), header->sequenceNumber(), arrived)) {
+      ++history.refusedBySsrc;
+      return;
+    }
+    // Their phone started a new source (hold, transfer, restart): a new timeline for RFC 3550
+    // A.1, a new jitter buffer and decoder state in the room. With SRTP the new SSRC has its own
+    // cryptographic context already (RFC 3711 §3.2.3: one per SSRC; libsrtp derives it from the
+    // same master key on its first authenticated packet, rollover counter 0).
+    received.emplace(header->ssrc(), clockRate, false);
+    mix->room->restartSource(participant);
+    ++history.sourceChanges;
+  } else {
+    history.sourceChange.onCurrent(arrived);
   }
   // RFC 3550 A.1 and the timeline check decide what is played: a stray packet with this SSRC
   // (UDP source addresses can be forged) is refused here, before it can disturb the jitter
   // buffer. Arrival in the stream's clock units (A.8): the monotonic clock, scaled.
-  const auto now = Clock::now().time_since_epoch();
+  const auto now = arrived.time_since_epoch();
   const auto units = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(now).count() * clockRate / 1'000'000);
   switch (received->onPacket(header->sequenceNumber(), header->timestamp(), units)) {

@@ -108,6 +108,15 @@ void AudioDecoder::conceal(std::span<int16_t> out) {
   plc_->conceal(out);
 }
 
+void AudioDecoder::reset() {
+  if (opus_) {
+    opus_->reset();
+  }
+  if (g722_) {
+    g722_->reset();
+  }
+}
+
 AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity) : codec_(codec) {
   if (codec == Codec::kOpus) {
     codec::OpusEncoderConfig config;

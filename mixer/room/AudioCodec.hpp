@@ -74,6 +74,8 @@ class AudioDecoder {
   // from FEC data: none without the next packet's LBRR flag (codec::opusHasLbrr), at most one
   // of its frames' worth.
   std::size_t recover(std::span<const uint8_t> nextPacket, std::span<int16_t> out);
+  // A new source: decoder state of the old one would only distort its first frames.
+  void reset();
   [[nodiscard]] Codec codec() const { return codec_; }
 
  private:

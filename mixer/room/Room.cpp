@@ -243,6 +243,21 @@ bool Room::setControls(ParticipantId id, const Controls& controls) {
   return p != nullptr;
 }
 
+void Room::restartSource(ParticipantId id) {
+  Participant* p = find(id);
+  if (p == nullptr) {
+    return;
+  }
+  p->remoteSsrc.reset();
+  p->jitter.reset();
+  p->decoder.reset();
+  p->dtmf.reset();
+  p->lastLevel.reset();
+  p->decodedLength = 0;
+  p->inComfortNoise = false;
+  p->silenceConcealed = 0;
+}
+
 bool Room::setListening(ParticipantId id, bool listening) {
   Participant* p = find(id);
   if (p != nullptr) {

@@ -174,6 +174,11 @@ class Room {
   // encode included; their RTP timestamp keeps time (RFC 3550 §5.1), their sequence does not jump.
   bool setListening(ParticipantId id, bool listening);
 
+  // Their stream moved to a new SSRC (rtp::SourceChange decided it): the room latches to the
+  // next packet's SSRC, with an empty jitter buffer, fresh decoder state and no key press under
+  // way; the old source's packets still queued are dropped. Allocates nothing.
+  void restartSource(ParticipantId id);
+
   // Data path: one RTP packet from a participant (already SRTP-unprotected).
   void receive(ParticipantId from, std::span<uint8_t> packet);
   // Every 20 ms: pull a frame from each jitter buffer, pick talkers, mix, encode, send.

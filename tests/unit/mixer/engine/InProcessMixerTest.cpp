@@ -247,6 +247,69 @@ TEST(MixerEngine, SrtpCallsHearEachOtherAndReplaysChangeNothing) {
   EXPECT_LT(test::toneDbov(b.recent(30), 1000, 8000), -9.0);
 }
 
+// Phones start a new RTP source on resume, transfer or restart (RFC 3550 §8.2), with no
+// signalling to say so. The caller must be heard again within a few packets, plain or SRTP (where
+// the new SSRC gets its own cryptographic context from the same master key, RFC 3711 §3.2.3).
+TEST(MixerEngine, APhoneThatStartsANewSourceIsHeardAgainAfterAShortSwitch) {
+  for (bool withSrtp : {false, true}) {
+    SCOPED_TRACE(withSrtp ? "SRTP" : "RTP");
+    MixerSettings settings = test::loopbackMixer({46000, 46999});
+    InProcessMixer mixer(settings);
+    RecordingEvents events;
+    const MixId mix = mixer.createMix(RoomSettings{});
+    auto ra = mixer.reserve(), rb = mixer.reserve();
+    ASSERT_TRUE(ra && rb);
+    LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 0, rb->rtpPort);
+    MediaParams pa = mediaParams(Codec::kPcmu, 0, 1);
+    MediaParams pb = mediaParams(Codec::kPcmu, 0, 2);
+    a.describe(pa);
+    b.describe(pb);
+    if (withSrtp) {
+      std::vector<uint8_t> keys[4];
+      for (int k = 0; k < 4; ++k) {
+        for (int i = 0; i < 30; ++i) {
+          keys[k].push_back(static_cast<uint8_t>(k * 50 + i + 3));
+        }
+      }
+      a.useSrtp(keys[0], keys[1]);
+      b.useSrtp(keys[2], keys[3]);
+      pa.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, keys[1], keys[0]};
+      pb.endpoint.srtp = SrtpKeys{srtp::Suite::kAesCm128HmacSha1_80, keys[3], keys[2]};
+    }
+    ASSERT_TRUE(mixer.join(ra->id, mix, pa));
+    ASSERT_TRUE(mixer.join(rb->id, mix, pb));
+    auto talk = [&](int frames) {
+      auto next = std::chrono::steady_clock::now();
+      for (int i = 0; i < frames; ++i) {
+        a.sendFrame();
+        b.sendFrame();
+        next += std::chrono::milliseconds(20);
+        std::this_thread::sleep_until(next);
+        a.receiveAll();
+        b.receiveAll();
+      }
+    };
+    talk(50);
+    EXPECT_TRUE(test::hasTone(b.recent(25), 1000, 8000, -3));
+    const std::size_t heardBefore = b.heard.size();
+    a.newSource(1500);
+    talk(50);
+    // Within a few packets (and the jitter buffer's delay) b hears the new source...
+    const auto after = std::span<const int16_t>(b.heard).subspan(heardBefore);
+    ASSERT_GE(after.size(), 40U * 160U);
+    EXPECT_TRUE(test::hasTone(after.subspan(15 * 160, 25 * 160), 1500, 8000, -3))
+        << "the new source is heard from 300 ms after it started";
+    EXPECT_LT(test::toneDbov(after.subspan(15 * 160, 25 * 160), 1000, 8000), -45.0);
+    // ...and only its first packets were held back while the switch was decided.
+    auto stats = statsWhen(mixer, events, ra->id,
+                           [](const MediaStats& s) { return s.framesDecoded >= 80; });
+    ASSERT_TRUE(stats);
+    EXPECT_GE(stats->packetsRefused, 2U);
+    EXPECT_LE(stats->packetsRefused, 6U);
+    EXPECT_EQ(b.undecryptable, 0);
+  }
+}
+
 // A caller waits alone in a mix of their own (a lobby: they hear only what is played to them),
 // then moves into the conference on another mixer thread, and back: the room hears them and they
 // hear the room only while they are in it, their SRTP stream goes on under one SSRC with no

@@ -79,8 +79,16 @@ class LoopbackPhone {
     h.sequenceNumber = seq_++;
     h.timestamp = ts_;
     h.ssrc = ssrc();
-    ts_ += static_cast<uint32_t>(mixer::frameSamples(codec_));
+    ts_ += mixer::frameTicks(codec_);
     sendPacket(h, payload);
+  }
+  // The phone starts a new RTP source, as phones do on resume, transfer or restart (RFC 3550
+  // §8.2): another SSRC, its own random-looking sequence number and timestamp, and a new tone.
+  void newSource(double toneHz) {
+    ssrcOffset_ += 0x01000000u;
+    seq_ = static_cast<uint16_t>(seq_ + 20000);
+    ts_ += 3'000'000u;
+    tone_ = SineGenerator(toneHz, toneHz > 0 ? 8000.0 : 0.0, mixer::pcmRate(codec_));
   }
   // One packet of an RFC 4733 key press: index 0 starts it, 3 and later mark its end. Stamped
   // with the event's start, on the audio's clock (RFC 4733 §2.3.4).
@@ -137,7 +145,9 @@ class LoopbackPhone {
     return std::span<const int16_t>(heard).last(n);
   }
 
-  [[nodiscard]] uint32_t ssrc() const { return 0xC0FFEE00u + pt_ + static_cast<uint32_t>(fd_); }
+  [[nodiscard]] uint32_t ssrc() const {
+    return 0xC0FFEE00u + pt_ + static_cast<uint32_t>(fd_) + ssrcOffset_;
+  }
   // What the phone's SDP would tell the mixer: where it sends from, the only address allowed to
   // latch (so the mixer latches at its first packet).
   void describe(mixer::MediaParams& params) const {
@@ -186,6 +196,7 @@ class LoopbackPhone {
   uint16_t seq_ = 1;
   uint32_t ts_ = 1000;
   uint32_t eventTs_ = 0;
+  uint32_t ssrcOffset_ = 0;
   std::optional<srtp::Session> out_;
   std::optional<srtp::Session> in_;
   std::vector<uint8_t> last_;
