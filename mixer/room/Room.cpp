@@ -537,6 +537,7 @@ void Room::tick() {
   encodesLastTick_ = 0;
   ++ticks_;
   for (auto& p : participants_) {
+    p->dtmf.tick();
     analyse(*p);
   }
   selectTalkers();

@@ -75,9 +75,11 @@ void DtmfDetector::reset() {
   ended_ = false;
   event_ = 0;
   start_ = 0;
+  quietTicks_ = 0;
 }
 
 void DtmfDetector::onBlock(const TelephoneEvent& block, uint32_t start, bool marker) {
+  quietTicks_ = 0;
   if (haveEvent_) {
     const auto age = static_cast<int32_t>(start - start_);
     if (age == 0) {

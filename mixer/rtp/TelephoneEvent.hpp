@@ -70,6 +70,19 @@ class DtmfDetector {
   // Forget the current event, e.g. when the sender's SSRC changes.
   void reset();
 
+  // Called once per 20 ms tick. An event with no packet for kEndAfterTicks has ended, whether or
+  // not its end packets came (RFC 4733 §2.5.1.4 sends three; a burst of loss takes all three):
+  // otherwise the next press of the same key, its first packet (with the marker) lost too, would
+  // pass for the old press going on (§2.5.1.3) and never be reported.
+  void tick() {
+    if (haveEvent_ && !ended_ && ++quietTicks_ >= kEndAfterTicks) {
+      ended_ = true;
+    }
+  }
+  // 200 ms: four times the update interval §2.5.1.2 suggests (50 ms), so a long press whose
+  // updates are merely delayed is not cut in two.
+  static constexpr uint8_t kEndAfterTicks = 10;
+
   // The press under way, carried when the stream moves to another detector (the caller's leg
   // moves to another mix): the rest of its packets are then not a second press.
   struct State {
@@ -94,6 +107,7 @@ class DtmfDetector {
   bool ended_ = false;
   uint8_t event_ = 0;
   uint32_t start_ = 0;
+  uint8_t quietTicks_ = 0;
 };
 
 }  // namespace confab::rtp

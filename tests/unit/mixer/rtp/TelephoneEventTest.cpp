@@ -144,6 +144,40 @@ TEST(DtmfDetector, LongEventContinuesWithoutANewPress) {
   EXPECT_EQ(l.digits, "8");
 }
 
+TEST(DtmfDetector, AnEventWhoseEndNeverCameEndsAfter200Ms) {
+  // '5' pressed, its end packets all lost; 200 ms later '5' again with its first packet (the
+  // marker) lost too: the second press must still be reported.
+  RecordingListener l;
+  DtmfDetector d(l);
+  d.onPacket(block(5, false, 160), 1000, true);
+  d.onPacket(block(5, false, 320), 1000, false);
+  for (int i = 0; i < DtmfDetector::kEndAfterTicks; ++i) {
+    d.tick();
+  }
+  d.onPacket(block(5, false, 320), 5000, false);
+  EXPECT_EQ(l.digits, "55");
+  EXPECT_EQ(l.timestamps, (std::vector<uint32_t>{1000, 5000}));
+}
+
+TEST(DtmfDetector, ALongPressWithUpdatesWithin200MsStaysOnePress) {
+  // Updates every 60 ms (delayed, not lost): the press goes on, and its §2.5.1.3 continuation
+  // under a new timestamp is no new press.
+  RecordingListener l;
+  DtmfDetector d(l);
+  d.onPacket(block(8, false, 160), 0, true);
+  for (int i = 0; i < 10; ++i) {
+    for (int t = 0; t < 3; ++t) {
+      d.tick();
+    }
+    d.onPacket(block(8, false, static_cast<uint16_t>(160 * (i + 2))), 0, false);
+  }
+  for (int t = 0; t < DtmfDetector::kEndAfterTicks - 1; ++t) {
+    d.tick();
+  }
+  d.onPacket(block(8, false, 160), 0xFFFF, false);
+  EXPECT_EQ(l.digits, "8");
+}
+
 TEST(DtmfDetector, PackedEventsReportEach) {
   RecordingListener l;
   DtmfDetector d(l);
