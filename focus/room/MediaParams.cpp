@@ -139,6 +139,8 @@ std::optional<mixer::MediaParams> toMediaParams(const sdp::Negotiated& n,
     return std::nullopt;
   }
   p.payloadType = n.codec.payloadType;
+  // RFC 7587 §6.1: useinbandfec (default 0) says whether their decoder makes use of FEC.
+  p.opusFec = n.codec.opus && n.codec.opus->useInbandFec;
   p.telephoneEventPayloadType = n.telephoneEventPayloadType;
   p.comfortNoisePayloadType = n.comfortNoisePayloadType;
   p.ssrc = ssrc;

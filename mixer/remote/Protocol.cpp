@@ -460,6 +460,7 @@ void describe(V& v, S& s) {
   v.number("ssrc", s.ssrc, kOptional);
   v.flag("noiseSuppression", s.noiseSuppression, kOptional);
   v.flag("automaticGain", s.automaticGain, kOptional);
+  v.flag("opusFec", s.opusFec, kOptional);
   v.nested("controls", s.controls, kOptional);
 }
 

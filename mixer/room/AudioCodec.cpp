@@ -117,15 +117,23 @@ void AudioDecoder::reset() {
   }
 }
 
-AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity) : codec_(codec) {
+AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity, bool opusFec)
+    : codec_(codec) {
   if (codec == Codec::kOpus) {
     codec::OpusEncoderConfig config;
     config.sampleRate = pcmRate(codec);
     config.bitrate = opusBitrate;
     config.complexity = opusComplexity;
+    config.inbandFec = opusFec;
     opus_.emplace(config);
   } else if (codec == Codec::kG722) {
     g722_.emplace();
+  }
+}
+
+void AudioEncoder::setOpusFec(bool on) {
+  if (opus_) {
+    opus_->setInbandFec(on);
   }
 }
 

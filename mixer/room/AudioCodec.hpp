@@ -87,8 +87,14 @@ class AudioDecoder {
 
 class AudioEncoder {
  public:
-  // opusComplexity: libopus 0..10 (5 by default); ignored for G.711 and G.722.
-  explicit AudioEncoder(Codec codec, int opusBitrate = 32000, int opusComplexity = 5);
+  // opusComplexity: libopus 0..10 (5 by default); opusFec: in-band FEC (RFC 7587 §3.3); both
+  // ignored for G.711 and G.722.
+  explicit AudioEncoder(Codec codec,
+                        int opusBitrate = 32000,
+                        int opusComplexity = 5,
+                        bool opusFec = true);
+  // Turns Opus in-band FEC on or off between frames; nothing for other codecs.
+  void setOpusFec(bool on);
   // Encodes one frame; returns the payload size, 0 on failure.
   std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out);
   [[nodiscard]] Codec codec() const { return codec_; }

@@ -48,7 +48,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
         id(participantId),
         settings(s),
         decoder(s.codec),
-        encoder(s.codec, opusBitrate, opusComplexity),
+        encoder(s.codec, opusBitrate, opusComplexity, s.opusFec),
         jitter(jitterConfig(s.codec)),
         dtmf(*this),
         preprocessor(
@@ -116,12 +116,15 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   ParticipantStats stats;
 };
 
-// The listeners of one codec share this: one limiter, one resampler, one encode per tick.
+// The listeners of one codec share this: one limiter, one resampler, one encode per tick. Opus
+// listeners who want in-band FEC and those who do not are two groups.
 struct Room::Group {
-  Group(Codec c, bool isSilent, int opusBitrate, int opusComplexity)
-      : codec(c), silent(isSilent), encoder(c, opusBitrate, opusComplexity) {}
+  Group(Codec c, bool isSilent, bool withFec, int opusBitrate, int opusComplexity)
+      : codec(c), silent(isSilent), fec(withFec),
+        encoder(c, opusBitrate, opusComplexity, withFec) {}
   Codec codec;
   bool silent;  // for deaf participants: encodes silence
+  bool fec;     // Opus in-band FEC (always false for other codecs)
   AudioEncoder encoder;
   std::optional<dsp::Resampler> fromMix;
   std::optional<dsp::SoftLimiter> limiter;
@@ -177,8 +180,8 @@ ParticipantId Room::add(const ParticipantSettings& settings,
     pre->setAgc(settings.automaticGain);
   }
   candidates_.reserve(participants_.size());
-  groupFor(settings.codec, false);
-  groupFor(settings.codec, true);
+  groupFor(settings.codec, false, settings.opusFec);
+  groupFor(settings.codec, true, settings.opusFec);
   configureRate();
   return id;
 }
@@ -229,6 +232,11 @@ bool Room::update(ParticipantId id, const ParticipantSettings& settings) {
   // participant, whatever the SSRC, so that an SSRC that comes back (an update to another and
   // back) finds its packet indices beyond those it used, and none repeats under the SRTP key the
   // endpoint keeps (RFC 3711 §9.1). RFC 3550 §5.1 only asks a random start of a new source.
+  if (settings.opusFec != p->settings.opusFec) {
+    p->encoder.setOpusFec(settings.opusFec);
+    groupFor(settings.codec, false, settings.opusFec);  // made here, not on the tick
+    groupFor(settings.codec, true, settings.opusFec);
+  }
   p->settings = settings;
   p->settings.controls.gain = std::clamp(settings.controls.gain, 0.0F, kMaxGain);
   return true;
@@ -266,13 +274,14 @@ bool Room::setListening(ParticipantId id, bool listening) {
   return p != nullptr;
 }
 
-Room::Group& Room::groupFor(Codec codec, bool silent) {
+Room::Group& Room::groupFor(Codec codec, bool silent, bool fec) {
+  fec = fec && codec == Codec::kOpus;
   for (auto& g : groups_) {
-    if (g->codec == codec && g->silent == silent) {
+    if (g->codec == codec && g->silent == silent && g->fec == fec) {
       return *g;
     }
   }
-  groups_.push_back(std::make_unique<Group>(codec, silent, settings_.opusBitrate,
+  groups_.push_back(std::make_unique<Group>(codec, silent, fec, settings_.opusBitrate,
                                             settings_.listenerOpusComplexity));
   configureRate();
   return *groups_.back();
@@ -611,7 +620,7 @@ void Room::sendOwnMix(Participant& p) {
 }
 
 void Room::sendGroupMix(Participant& p) {
-  Group& g = groupFor(p.settings.codec, p.settings.controls.deaf);
+  Group& g = groupFor(p.settings.codec, p.settings.controls.deaf, p.settings.opusFec);
   if (!g.encoded) {
     g.encoded = true;
     const std::size_t n = mixSamples(mixRate_);

@@ -53,6 +53,9 @@ struct ParticipantSettings {
   uint32_t ssrc = 0;                                 // the SSRC of what we send them
   bool noiseSuppression = false;                     // SpeexDSP noise suppression on their voice
   bool automaticGain = false;                        // SpeexDSP AGC on their voice
+  // Opus only: in-band FEC in what we send them, as their useinbandfec asks (RFC 7587 §6.1: a
+  // decoder that does not use it would only get a worse primary coding for the same bitrate).
+  bool opusFec = true;
   Controls controls;                                 // as they join; setControls changes them
 };
 
@@ -204,7 +207,7 @@ class Room {
   void sendOwnMix(Participant& p);
   void sendGroupMix(Participant& p);
   void send(Participant& p, std::span<const uint8_t> payload);
-  Group& groupFor(Codec codec, bool silent);
+  Group& groupFor(Codec codec, bool silent, bool fec);
   void addPlayback(std::size_t n);
   void record(std::size_t n);
 

@@ -3,6 +3,8 @@
 // audio a listener decodes from what the room sent it (plus the talker's counters).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -342,6 +344,67 @@ TEST(MixerRoomReceive, WhatWeSendOpusListenersCarriesFec) {
   EXPECT_GT(sink.withLbrr, 75) << sink.withLbrr << " of " << sink.packets;
   std::printf("sent to an Opus listener: %d of %d packets carry LBRR\n", sink.withLbrr,
               sink.packets);
+}
+
+TEST(MixerRoomReceive, FecInWhatWeSendFollowsEachListenersUseinbandfec) {
+  // RFC 7587 §6.1: one listener asked for FEC, one did not, and the talker did not either (its
+  // own N-1 mix). Each gets what it asked for, in one room.
+  class LbrrByListener final : public Room::Sink {
+   public:
+    void onRtp(ParticipantId to, std::span<const uint8_t> bytes) override {
+      std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+      auto packet = rtp::RtpPacket::parse(copy);
+      ASSERT_TRUE(packet);
+      ++packets[to];
+      withLbrr[to] += codec::opusHasLbrr(packet->payload()) ? 1 : 0;
+    }
+    void onDtmf(ParticipantId /*from*/, char /*digit*/) override {}
+    std::map<ParticipantId, int> packets;
+    std::map<ParticipantId, int> withLbrr;
+  } sink;
+  Room room(RoomSettings{}, sink);
+  auto withFec = [](uint32_t ssrc, bool fec) {
+    ParticipantSettings s = settingsFor(Codec::kOpus, ssrc);
+    s.opusFec = fec;
+    return s;
+  };
+  const ParticipantId talker = room.add(withFec(1, false));
+  const ParticipantId other = room.add(withFec(4, true));  // a second talker, asking for FEC
+  const ParticipantId wants = room.add(withFec(2, true));
+  const ParticipantId refuses = room.add(withFec(3, false));
+  Sender sender({Codec::kOpus, 20, false, false});
+  Sender otherSender({Codec::kOpus, 20, false, false});
+  SyllabicTone tone(48000);
+  SyllabicTone otherTone(48000);
+  std::vector<int16_t> pcm(960);
+  for (int tick = 0; tick < 150; ++tick) {
+    tone.fill(pcm);
+    for (auto& packet : sender.capture(pcm)) {
+      room.receive(talker, packet);
+    }
+    otherTone.fill(pcm);
+    for (auto& packet : otherSender.capture(pcm)) {
+      room.receive(other, packet);
+    }
+    room.tick();
+  }
+  EXPECT_GT(sink.withLbrr[wants], 75) << "the listener that asked for FEC";
+  EXPECT_EQ(sink.withLbrr[refuses], 0) << "the listener that did not";
+  EXPECT_EQ(sink.withLbrr[talker], 0) << "the talker's own mix, which did not ask";
+  EXPECT_GT(sink.withLbrr[other], 40) << "the other talker's own mix, which did";
+  EXPECT_EQ(sink.packets[refuses], 150);
+  // A re-INVITE that changes their mind applies in place.
+  ParticipantSettings changed = withFec(3, true);
+  ASSERT_TRUE(room.update(refuses, changed));
+  sink.withLbrr.clear();
+  for (int tick = 0; tick < 50; ++tick) {
+    tone.fill(pcm);
+    for (auto& packet : sender.capture(pcm)) {
+      room.receive(talker, packet);
+    }
+    room.tick();
+  }
+  EXPECT_GT(sink.withLbrr[refuses], 20);
 }
 
 TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
