@@ -166,14 +166,17 @@ Result<std::monostate> validate(const Message& m) {
 }
 
 // Enough to answer a request that failed validation (RFC 3261 §8.2: the response copies Via,
-// From, To, Call-ID and CSeq); the values are copied as received. The Via routes the response
-// (§18.2.2) and the CSeq lets the sender match it to its transaction; a missing From, To or
-// Call-ID is the very thing the 400 reports (RFC 4475 §3.3.1), so the response goes without.
+// From, To, Call-ID and CSeq); the values are copied as received. The CSeq lets the sender match
+// the response to its transaction; a missing From, To or Call-ID is the very thing the 400
+// reports (RFC 4475 §3.3.1), so the response goes without. The Via routes the response
+// (§18.2.2); a Via too broken to read (RFC 4475 §3.1.2.1, badinv01) is still copied as it came,
+// for the sender to recognise, and the transport sends such a response back to where the request
+// came from (transport::TransportLayer::sendResponse).
 std::optional<Message> partialForResponse(const Message& m) {
   if (!m.isRequest() || m.method.empty() || m.method == "ACK") {
     return std::nullopt;
   }
-  if (!m.topVia() || m.header("CSeq") == nullptr) {
+  if (m.header("Via") == nullptr || m.header("CSeq") == nullptr) {
     return std::nullopt;
   }
   return m;
@@ -263,9 +266,10 @@ ParseResult parseMessage(std::string_view bytes, bool datagram, const Limits& li
     return fail(badRequest("empty message"));
   }
   Message m;
-  std::optional<Error> startError;
+  // An error found while the rest can still be read, so its response can be built (RFC 4475).
+  std::optional<Error> deferredError;
   if (auto start = parseStartLine(line, m); !start) {
-    startError = start.error();
+    deferredError = start.error();
     // A broken request line still gets its error response when the headers allow one
     // (RFC 4475 §3.1.2.7 - §3.1.2.10, §3.1.2.16): keep the method and read on.
     const bool isResponseLine = line.size() >= 4 && iequals(line.substr(0, 4), "SIP/");
@@ -333,14 +337,22 @@ ParseResult parseMessage(std::string_view bytes, bool datagram, const Limits& li
     }
     if (isListHeader(canonical) && !value.empty()) {
       auto items = splitList(value);
-      for (auto item : items) {
-        if (item.empty()) {
-          if (emptyElementIsError(canonical)) {
-            return fail(badRequest("empty element in " + canonical), &m);
-          }
-          continue;
+      const bool broken = emptyElementIsError(canonical) &&
+                          std::any_of(items.begin(), items.end(),
+                                      [](std::string_view item) { return item.empty(); });
+      if (broken) {
+        // RFC 4475 §3.1.2.1: refused, but read on so the 400 can carry the CSeq and the rest;
+        // the field is kept whole, as sent, for the response to copy.
+        if (!deferredError) {
+          deferredError = badRequest("empty element in " + canonical);
         }
-        m.fields.push_back(Header{canonical, std::string(item)});
+        m.fields.push_back(Header{canonical, std::string(value)});
+        continue;
+      }
+      for (auto item : items) {
+        if (!item.empty()) {
+          m.fields.push_back(Header{canonical, std::string(item)});
+        }
       }
     } else {
       m.fields.push_back(Header{std::move(canonical), std::string(value)});
@@ -354,8 +366,8 @@ ParseResult parseMessage(std::string_view bytes, bool datagram, const Limits& li
       m.method = cseq->method;
     }
   }
-  if (startError) {
-    return fail(*startError, &m);
+  if (deferredError) {
+    return fail(*deferredError, &m);
   }
   // RFC 3261 §18.3 framing; RFC 4475 §3.1.2.2, §3.1.2.3, §3.3.9.
   if (contentLengthMalformed) {

@@ -346,7 +346,14 @@ sip::Result<SendId> TransportLayer::sendResponse(const sip::Message& response,
   }
   const auto via = response.topVia();
   if (!via) {
-    return sip::Error{503, "response without a usable Via: " + via.error().reason};
+    if (requestSource.protocol != Protocol::kUdp || response.header("Via") == nullptr) {
+      return sip::Error{503, "response without a usable Via: " + via.error().reason};
+    }
+    // A request whose Via we could not read, answered 400 (RFC 4475 §3.1.2.1): the one address
+    // we know is the datagram's source, where RFC 3581 would send it too.
+    route(requestSource.protocol, requestSource.remote.address.to_string(), requestSource.remote.port,
+          std::move(bytes), id, requestSource.local);
+    return id;
   }
   auto target = responseTarget(*via, requestSource.protocol);
   if (!target) {

@@ -191,6 +191,32 @@ def main():
             raise TestFailure(f"the reason phrase {r.reason!r} does not name {what}")
         return f"{r}"
 
+    def answered_to_source(headers, what):
+        data, _, _ = request(peer, "OPTIONS", headers=headers)
+        peer.send(data)
+        got = peer.quiet(1.0)
+        if not got:
+            raise TestFailure("no answer at the request's source")
+        r = Response(got[0])
+        expect_status(r, 400)
+        if what.lower() not in r.reason.lower():
+            raise TestFailure(f"the reason phrase {r.reason!r} does not name {what}")
+        return f"{r}"
+
+    def torture_badinv01():
+        """RFC 4475 §3.1.2.1 as written (stray ';' and ',' in Via and Contact): 400, sent to where
+        the datagram came from since its Via names no usable address, with that Via copied."""
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                            "shared", "sip-torture", "rfc4475", "badinv01.dat")
+        peer.send(open(path, "rb").read())
+        r = peer.final_response("badinv01.0ha0isndaksdjasdf3234nas", wait=2.0)
+        expect_status(r, 400)
+        if b"\r\nVia: SIP/2.0/UDP 192.0.2.15;;,;,,\r\n" not in r.raw:
+            raise TestFailure(f"the Via was not copied as sent: {r.raw[:300]!r}")
+        if r.header("cseq") != "8 INVITE":
+            raise TestFailure(f"CSeq {r.header('cseq')!r}")
+        return f"{r}"
+
     def missing_call_id():
         """RFC 4475 §3.3.1: the Via and CSeq are there, so the 400 can go back by the Via."""
         host = "%s:%d" % peer.server
@@ -212,8 +238,9 @@ def main():
         return f"{r}"
 
     def unparsable_via():
+        """A Via we cannot read: the 400 goes back to the datagram's source (RFC 4475 §3.1.2.1)."""
         host = "%s:%d" % peer.server
-        return unanswerable([
+        return answered_to_source([
             f"Via: SIP/2.0/UDP 127.0.0.1:99999;branch={branch()};rport",
             "Max-Forwards: 70",
             f"From: <sip:tester@{peer.local}>;tag={token(6)}",
@@ -365,7 +392,8 @@ def main():
     check("From with an unterminated quote -> 400 naming From", bad_from)
     check("Via branch without a transaction id -> 400 naming Via", bad_via_branch)
     check("no Call-ID -> 400 naming Call-ID", missing_call_id)
-    check("Via port 99999 -> no crash (dropped, or 400 naming Via)", unparsable_via)
+    check("Via port 99999 -> 400 naming Via, to the source", unparsable_via)
+    check("RFC 4475 badinv01 -> 400 to the source", torture_badinv01)
     check("method FOO -> 501 with Allow", unknown_method)
     check("REGISTER -> 405 with Allow", register)
     check("Require: frobnicate -> 420 with Unsupported", require_unknown)

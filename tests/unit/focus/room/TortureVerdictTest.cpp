@@ -54,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
         Verdict{"transports", 200}, Verdict{"mpart01", 415}, Verdict{"unreason", 0},
         Verdict{"noreason", 0},
         // 3.1.2 invalid messages
-        Verdict{"badinv01", 0}, Verdict{"clerr", 400}, Verdict{"ncl", 400},
+        Verdict{"badinv01", 400}, Verdict{"clerr", 400}, Verdict{"ncl", 400},
         Verdict{"scalar02", 400}, Verdict{"scalarlg", 0}, Verdict{"quotbal", 400},
         Verdict{"ltgtruri", 400}, Verdict{"lwsruri", 400}, Verdict{"lwsstart", 400},
         Verdict{"trws", 400}, Verdict{"escruri", 400}, Verdict{"baddate", 200},
