@@ -604,6 +604,20 @@ const auto kSettings = std::to_array<Setting>({
        return Check();
      },
      [](const Config& c) { return Values{c.tlsKey}; }},
+    {"tls-verify-peer", "yes|no",
+     "Check the certificate of a peer we connect to over TLS (dial-out, registration, NOTIFY): "
+     "signed by tls-ca-file (or the system's store) and naming the host dialled (RFC 5922).",
+     Group::kSip, false,
+     [](Config& c, const Values& v) { return readYesNo(single(v), c.tlsVerifyPeer); },
+     [](const Config& c) { return Values{c.tlsVerifyPeer ? "yes" : "no"}; }},
+    {"tls-ca-file", "FILE",
+     "PEM certificate authorities trusted by tls-verify-peer; empty: the system's store.",
+     Group::kSip, false,
+     [](Config& c, const Values& v) {
+       c.tlsCaFile = single(v);
+       return Check();
+     },
+     [](const Config& c) { return Values{c.tlsCaFile}; }},
     {"sip-t1-ms", "MS", "SIP timer T1, the round-trip estimate (RFC 3261 §17.1.1.1).", Group::kSip,
      false, [](Config& c, const Values& v) { return readDuration(single(v), 1, 60000, c.sipT1); },
      [](const Config& c) { return Values{std::to_string(c.sipT1.count())}; }},

@@ -84,6 +84,10 @@ struct Config {
   // generated in dataDir.
   std::string tlsCert;
   std::string tlsKey;
+  // Our outgoing TLS (dial-out, registration, NOTIFY) checks the peer's certificate against
+  // tlsCaFile (PEM; empty: the system's trust store) and the host it names (RFC 5922 §7.2).
+  bool tlsVerifyPeer = false;
+  std::string tlsCaFile;
 
   // REST API listening point; nullopt means off.
   std::optional<Endpoint> api = Endpoint{boost::asio::ip::make_address_v4("127.0.0.1"), 8080};
@@ -205,6 +209,8 @@ sip-tls = 0.0.0.0:5061
 sip-domain =
 tls-cert =
 tls-key =
+tls-verify-peer = no
+tls-ca-file =
 api = 127.0.0.1:8080
 api-access-log =
 api-tls = no

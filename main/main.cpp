@@ -193,6 +193,8 @@ FocusSettings focusSettings(const config::Config& c) {
   s.transport.hostName = c.sipDomain;
   s.transport.tlsCertificateFile = c.tlsCert;
   s.transport.tlsPrivateKeyFile = c.tlsKey;
+  s.transport.tlsVerifyPeer = c.tlsVerifyPeer;
+  s.transport.tlsCaFile = c.tlsCaFile;
   s.transport.dataDirectory = c.dataDir;
   s.transport.idleTimeout = c.tcpIdleTimeout;
   s.transport.maxConnectionsPerSource = c.maxConnectionsPerSource;

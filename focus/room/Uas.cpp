@@ -96,7 +96,7 @@ std::string Uas::mediaAddressFor(const sip::Message& request,
 std::string Uas::contactFor(const std::string& roomId,
                             const sip::Message& request,
                             const transport::Source& source) const {
-  std::string uri = "sip:" + roomId + "@";
+  std::string uri = transport::contactScheme(source.protocol) + roomId + "@";
   if (!settings_.call.contactHost.empty()) {
     uri += settings_.call.contactHost + ":" + std::to_string(layer_->sentBy(source.protocol).port);
   } else if (auto used = addressPeerUsed(request, source)) {
@@ -104,13 +104,7 @@ std::string Uas::contactFor(const std::string& roomId,
   } else {
     uri += layer_->sentBy(source.protocol).hostPort();
   }
-  // RFC 3261 §19.1.1: say the transport so in-dialog requests come back the same way.
-  if (source.protocol == transport::Protocol::kTcp) {
-    uri += ";transport=tcp";
-  } else if (source.protocol == transport::Protocol::kTls) {
-    uri += ";transport=tls";
-  }
-  return uri;
+  return uri + transport::contactTransportParam(source.protocol);
 }
 
 void Uas::onRequest(txn::ServerTransaction& transaction) {
@@ -1513,18 +1507,13 @@ void Uas::handleRefer(Call* from, txn::ServerTransaction& transaction) {
 }
 
 std::string Uas::roomContact(const std::string& user, transport::Protocol protocol) const {
-  std::string uri = "sip:" + user + "@";
+  std::string uri = transport::contactScheme(protocol) + user + "@";
   if (!settings_.call.contactHost.empty()) {
     uri += settings_.call.contactHost + ":" + std::to_string(layer_->sentBy(protocol).port);
   } else {
     uri += layer_->sentBy(protocol).hostPort();
   }
-  if (protocol == transport::Protocol::kTcp) {
-    uri += ";transport=tcp";
-  } else if (protocol == transport::Protocol::kTls) {
-    uri += ";transport=tls";
-  }
-  return uri;
+  return uri + transport::contactTransportParam(protocol);
 }
 
 std::optional<std::pair<int, std::string>> Uas::dialOut(const std::string& roomKey,

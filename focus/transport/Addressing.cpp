@@ -68,6 +68,14 @@ std::optional<ip::address> parseIpLiteral(std::string_view host) {
   return address;
 }
 
+std::string contactScheme(Protocol protocol) {
+  return protocol == Protocol::kTls ? "sips:" : "sip:";
+}
+
+std::string contactTransportParam(Protocol protocol) {
+  return protocol == Protocol::kTcp ? ";transport=tcp" : "";
+}
+
 std::optional<Endpoint> parseEndpoint(std::string_view text) {
   std::string_view host = text;
   std::string_view port;

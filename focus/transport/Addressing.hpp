@@ -41,6 +41,12 @@ struct Endpoint {
   }
 };
 
+// Our Contact URIs say how in-dialog requests are to reach us (RFC 3261 §19.1.1): over TLS a
+// sips: URI (RFC 5630 §3.1.3: the scheme, not the deprecated transport=tls, asks for TLS), over
+// TCP sip: with transport=tcp, over UDP plain sip:.
+std::string contactScheme(Protocol protocol);        // "sips:" or "sip:"
+std::string contactTransportParam(Protocol protocol);  // ";transport=tcp" or ""
+
 // Parses "192.0.2.1:5060", "[::1]:5060" or a bare address (port 0).
 std::optional<Endpoint> parseEndpoint(std::string_view text);
 // Parses an IP literal, with or without the brackets of an IPv6 reference (RFC 3261 §25.1).

@@ -1,6 +1,7 @@
 #include "focus/transport/StreamConnection.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -72,13 +73,24 @@ void StreamConnection::startConnect(const Endpoint& remote,
   state_ = State::kConnecting;
   // One deadline covers connect and TLS handshake together.
   armTimer(Clock::now() + settings_.handshakeTimeout);
-  if (tls_ && !serverName.empty() && !parseIpLiteral(serverName)) {
-    // RFC 5922 §7.4 / RFC 6066 §3: name the SIP domain we want, so a host serving several
-    // domains presents the right certificate. SNI carries names only, never IP literals.
-    SSL_set_tlsext_host_name(tls_->native_handle(), serverName.c_str());
+  if (tls_) {
+    const auto literal = parseIpLiteral(serverName);
+    if (!serverName.empty() && !literal) {
+      // RFC 5922 §7.4 / RFC 6066 §3: name the SIP domain we want, so a host serving several
+      // domains presents the right certificate. SNI carries names only, never IP literals.
+      SSL_set_tlsext_host_name(tls_->native_handle(), serverName.c_str());
+    }
     if (verifyPeer) {
       tls_->set_verify_mode(asio::ssl::verify_peer);
-      tls_->set_verify_callback(asio::ssl::host_name_verification(serverName));
+      if (literal) {
+        // An address literal is matched against the certificate's IP subjectAltName.
+        const std::string ip = literal->to_string();
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_->native_handle()), ip.c_str());
+      } else {
+        // The name we meant to reach, or for a bare address our target's address.
+        const std::string name = serverName.empty() ? remote.address.to_string() : serverName;
+        tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+      }
     }
   }
   auto self = shared_from_this();

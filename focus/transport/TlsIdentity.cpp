@@ -212,12 +212,20 @@ ssl::context makeHttpsContext(const TlsIdentity& identity) {
   return context;
 }
 
-ssl::context makeClientContext(bool verifyPeer) {
+ssl::context makeClientContext(bool verifyPeer, const std::string& caFile) {
   ssl::context context(ssl::context::tls_client);
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   if (verifyPeer) {
-    context.set_default_verify_paths();
+    if (caFile.empty()) {
+      context.set_default_verify_paths();
+    } else {
+      boost::system::error_code ec;
+      context.load_verify_file(caFile, ec);
+      if (ec) {
+        throw std::runtime_error("cannot read the TLS CA file " + caFile + ": " + ec.message());
+      }
+    }
     context.set_verify_mode(ssl::verify_peer);
   } else {
     context.set_verify_mode(ssl::verify_none);

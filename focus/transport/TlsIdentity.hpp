@@ -28,7 +28,9 @@ void writeSelfSignedIdentity(const std::string& name,
 // TLS 1.2 or later. The server context presents 'identity' and does not ask for client
 // certificates; the client context verifies the peer only when 'verifyPeer' is set.
 boost::asio::ssl::context makeServerContext(const TlsIdentity& identity);
-boost::asio::ssl::context makeClientContext(bool verifyPeer);
+// 'caFile' (PEM) replaces the system's trust store when set. Throws std::runtime_error when it
+// cannot be read.
+boost::asio::ssl::context makeClientContext(bool verifyPeer, const std::string& caFile = {});
 // The REST API's HTTPS: makeServerContext, and no TLS compression (CRIME) and no session tickets
 // (RFC 5077: a ticket key lives as long as the process and is never rotated, so a stolen one would
 // open every past session; sessions resume from the server's own cache instead).

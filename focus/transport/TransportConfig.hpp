@@ -28,8 +28,13 @@ struct TransportConfig {
   std::string tlsCertificateFile;
   std::string tlsPrivateKeyFile;
   std::string dataDirectory = ".";
-  // Off by default for now: peers mostly present self-signed certificates. SNI is sent anyway.
+  // Our outgoing TLS connections (dial-out, registration, NOTIFY to a subscriber) check the
+  // peer's certificate chain and that it names the host we connect to (RFC 5922 §7.2: its
+  // subjectAltName, DNS for a name, IP for an address literal). Off by default: phones and PBXs
+  // mostly present self-signed certificates. SNI is sent either way.
   bool tlsVerifyPeer = false;
+  // PEM file of the certificate authorities trusted when verifying; empty: the system's store.
+  std::string tlsCaFile;
 
   // A connection with no byte in either direction for this long is closed.
   std::chrono::milliseconds idleTimeout{std::chrono::seconds(120)};

@@ -67,6 +67,9 @@ void TransportLayer::start() {
   if (wantsTls) {
     serverTls_.emplace(makeServerContext(ensureTlsIdentity(config_)));
   }
+  if (config_.tlsVerifyPeer) {
+    clientTls();  // a CA file that cannot be read stops the start, not the first call
+  }
   for (const ListenAddress& address : config_.listen) {
     if (address.protocol == Protocol::kUdp) {
       // A socket's in-flight sends are bounded like one connection's write queue.
@@ -326,7 +329,7 @@ void TransportLayer::failLater(SendId id, std::string reason) {
 
 asio::ssl::context& TransportLayer::clientTls() {
   if (!clientTls_) {
-    clientTls_.emplace(makeClientContext(config_.tlsVerifyPeer));
+    clientTls_.emplace(makeClientContext(config_.tlsVerifyPeer, config_.tlsCaFile));
   }
   return *clientTls_;
 }

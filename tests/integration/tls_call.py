@@ -66,6 +66,9 @@ def main():
         raise TestFailure("200 to INVITE has no Contact")
     cm = re.search(r"<([^>]+)>", contact)
     d.remote_target = cm.group(1) if cm else contact.split(";")[0].strip()
+    # RFC 5630 §3.1.3: reached over TLS, the focus asks for TLS in the dialog by its scheme.
+    if not d.remote_target.startswith("sips:") or "transport=tls" in d.remote_target:
+        raise TestFailure(f"over TLS the Contact should be a sips: URI, got {d.remote_target}")
     print(f"tls: answered, remote target {d.remote_target}")
 
     # RFC 3261 §13.2.2.4: ACK for a 2xx is its own transaction, same CSeq number.

@@ -167,6 +167,76 @@ TEST_F(TransportTlsTest, OutboundTlsConnectsToAnotherLayer) {
   EXPECT_TRUE(listener_.sendFailures.empty());
 }
 
+// With verification on, our outgoing TLS connection goes through only to a certificate that the
+// CA file trusts and that names the address we dialled (RFC 5922 §7.2, an IP subjectAltName for
+// an address literal); otherwise the send fails and the peer hears nothing.
+TEST_F(TransportTlsTest, VerifiedOutboundTlsNeedsATrustedCertificateForThatAddress) {
+  // Peers whose generated certificates name 127.0.0.1 and 127.0.0.2, both listening on 127.0.0.1.
+  // Each peer's certificate file doubles as the CA file that trusts it (it is self-signed).
+  std::string rightCa;
+  std::string wrongNameCa;
+  auto makePeer = [&](const char* name, RecordingListener& listener, std::string& certificate) {
+    TransportConfig config = loopbackConfig({Protocol::kTls});
+    config.hostName = name;
+    config.dataDirectory = scratchDirectory(std::string("tls-verify-") + name);
+    certificate = ensureTlsIdentity(config).certificateFile;
+    auto peer = std::make_unique<TransportLayer>(io_, config, listener);
+    peer->start();
+    return peer;
+  };
+  RecordingListener rightListener;
+  RecordingListener wrongNameListener;
+  auto right = makePeer("127.0.0.1", rightListener, rightCa);
+  auto wrongName = makePeer("127.0.0.2", wrongNameListener, wrongNameCa);
+
+  struct Case {
+    const char* what;
+    TransportLayer* peer;
+    RecordingListener* peerListener;
+    std::string caFile;
+    bool connects;
+  };
+  const std::vector<Case> cases = {
+      {"trusted, names the address", right.get(), &rightListener, rightCa, true},
+      {"trusted by nobody we trust", right.get(), &rightListener, wrongNameCa, false},
+      {"trusted, but names another address", wrongName.get(), &wrongNameListener, wrongNameCa,
+       false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    RecordingListener ours;
+    TransportConfig config = loopbackConfig({Protocol::kTls});
+    config.dataDirectory = scratchDirectory("tls-verify-us");
+    config.tlsVerifyPeer = true;
+    config.tlsCaFile = c.caFile;
+    TransportLayer layer(io_, config, ours);
+    layer.start();
+    const std::size_t before = c.peerListener->messages.size();
+    const auto notify = parsed(requestText(
+        "SIP/2.0/TLS " + layer.sentBy(Protocol::kTls)->hostPort() + ";branch=z9hG4bKv", "NOTIFY"));
+    ASSERT_TRUE(layer
+                    .send(notify, Destination{Protocol::kTls, "127.0.0.1",
+                                              c.peer->boundEndpoint(Protocol::kTls)->port})
+                    .ok());
+    ASSERT_TRUE(runUntil(io_, [&] {
+      return c.peerListener->messages.size() > before || !ours.sendFailures.empty();
+    }));
+    EXPECT_EQ(c.peerListener->messages.size() > before, c.connects);
+    EXPECT_EQ(ours.sendFailures.empty(), c.connects)
+        << (ours.sendFailures.empty() ? "" : ours.sendFailures.front().second);
+    layer.stop();
+  }
+}
+
+TEST_F(TransportTlsTest, AnUnreadableCaFileStopsTheStart) {
+  TransportConfig config = loopbackConfig({Protocol::kUdp});
+  config.dataDirectory = scratchDirectory("tls-verify-missing");
+  config.tlsVerifyPeer = true;
+  config.tlsCaFile = config.dataDirectory + "/no-such-ca.pem";
+  TransportLayer layer(io_, config, listener_);
+  EXPECT_THROW(layer.start(), std::runtime_error);
+}
+
 TEST_F(TransportTlsTest, HandshakeTimeoutClosesASilentClient) {
   TransportConfig config = loopbackConfig({Protocol::kTls});
   config.handshakeTimeout = 200ms;
