@@ -303,6 +303,9 @@ Reply getRoom(const Context& context, const Request& /*request*/, const Params& 
     const auto mix = context.live->calls.roomMedia(room.live.key);
     out["recording"] = mix && mix->recording;
     out["playing"] = mix && mix->playing;
+    // Frames the room's files fell behind by (MixStats): anything but 0 means a slow disk.
+    out["media"] = boost::json::object{{"playbackUnderruns", mix ? mix->playbackUnderruns : 0},
+                                       {"recordingDrops", mix ? mix->recordingDrops : 0}};
     out["conference"] = conferenceJson(context.live->calls, room.live.key);
   }
   return Json{http::status::ok, std::move(out), {{http::field::etag, etag}}};

@@ -70,6 +70,11 @@ struct MixStats {
   unsigned encodesLastTick = 0;
   bool recording = false;
   bool playing = false;
+  // Since the mix was created, over all its files: 20 ms frames a playback had not read from
+  // disk in time (the room heard nothing of the file for them), and frames a recording could not
+  // hand to its file in time (written as silence). Both 0 on a healthy machine.
+  uint64_t playbackUnderruns = 0;
+  uint64_t recordingDrops = 0;
 };
 
 // How one mixer thread keeps time: tick lateness over the last stats interval.

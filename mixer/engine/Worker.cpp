@@ -159,7 +159,18 @@ struct Worker::Mix final : Room::Sink {
       reportPlayback(how);
     }
     room->setPlaybackSource(nullptr);
+    if (playback) {
+      pastUnderruns += playback->underruns();
+    }
     playback.reset();
+  }
+  // Between ticks: detaches the recording (its file completes) and keeps its count of drops.
+  void endRecording() {
+    room->setRecordingTap(nullptr);
+    if (recording) {
+      pastDrops += recording->drops();
+    }
+    recording.reset();
   }
   void reportPlayback(MediaFileEnd how) {
     WorkerEvent event = eventOf(WorkerEvent::Kind::kPlaybackEnded, 0, id);
@@ -179,6 +190,8 @@ struct Worker::Mix final : Room::Sink {
   uint64_t playbackFile = 0;
   bool playbackReported = false;
   std::shared_ptr<RecordingFeed> recording;
+  uint64_t pastUnderruns = 0;  // of the playbacks before this one
+  uint64_t pastDrops = 0;      // of the recordings before this one
 };
 
 void Worker::Leg::onRtp(std::span<uint8_t> packet) {
@@ -573,6 +586,9 @@ void Worker::publishStats() {
     WorkerEvent event = eventOf(WorkerEvent::Kind::kMixStats, 0, id);
     event.mixStats.participants = mix->room->size();
     event.mixStats.encodesLastTick = mix->room->encodesLastTick();
+    event.mixStats.playbackUnderruns =
+        mix->pastUnderruns + (mix->playback ? mix->playback->underruns() : 0);
+    event.mixStats.recordingDrops = mix->pastDrops + (mix->recording ? mix->recording->drops() : 0);
     pushed = stats_.push(event) || pushed;
   }
   if (pushed) {
@@ -852,14 +868,14 @@ void Worker::record(MixId id, std::shared_ptr<RecordingFeed> feed) {
     return;
   }
   Mix& mix = *found->second;
+  mix.endRecording();  // a replaced recording is completed
   mix.room->setRecordingTap(feed.get());
-  mix.recording = std::move(feed);  // a replaced recording is completed
+  mix.recording = std::move(feed);
 }
 
 void Worker::stopRecording(MixId id) {
   if (auto found = mixes_.find(id); found != mixes_.end()) {
-    found->second->room->setRecordingTap(nullptr);
-    found->second->recording.reset();
+    found->second->endRecording();
   }
 }
 

@@ -18,7 +18,15 @@ std::unique_ptr<PcmFileReader> openForPlayback(const std::string& path) {
     return nullptr;
   }
   if (std::memcmp(magic.data(), "RIFF", 4) == 0) {
-    std::rewind(file.get());
+    if (std::fseek(file.get(), 0, SEEK_SET) != 0) {
+      // A pipe (a stream fed by another program) cannot seek: push the magic back instead
+      // (glibc takes back any number of bytes, in reverse order).
+      for (auto it = magic.rbegin(); it != magic.rend(); ++it) {
+        if (std::ungetc(static_cast<unsigned char>(*it), file.get()) == EOF) {
+          return nullptr;
+        }
+      }
+    }
     return WavReader::open(std::move(file));
   }
   if (std::memcmp(magic.data(), "OggS", 4) == 0) {

@@ -24,6 +24,7 @@ void RecordingFeed::onMix(std::span<const int16_t> mix, int rate) {
   std::copy(mix.begin(), mix.end(), frame.pcm.begin());
   if (!channel_->ring.push(frame)) {
     channel_->dropped.fetch_add(1, std::memory_order_relaxed);
+    ++drops_;
   }
 }
 

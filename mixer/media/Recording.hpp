@@ -35,9 +35,13 @@ class RecordingFeed final : public Room::RecordingTap {
   RecordingFeed& operator=(const RecordingFeed&) = delete;
 
   void onMix(std::span<const int16_t> mix, int rate) override;
+  // Frames the file thread had no room for (it writes silence in their place): a disk too slow
+  // for the recording. Mixer thread only.
+  [[nodiscard]] uint64_t drops() const { return drops_; }
 
  private:
   std::shared_ptr<RecordingChannel> channel_;
+  uint64_t drops_ = 0;
 };
 
 // Media file thread side.

@@ -503,6 +503,8 @@ void describe(V& v, S& s) {
   v.number("encodesLastTick", s.encodesLastTick, kOptional);
   v.flag("recording", s.recording, kOptional);
   v.flag("playing", s.playing, kOptional);
+  v.number("playbackUnderruns", s.playbackUnderruns, kOptional);
+  v.number("recordingDrops", s.recordingDrops, kOptional);
 }
 
 template <class V, Is<MediaQuality> S>

@@ -3,6 +3,7 @@
 // the machine running the tests is busy.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -113,6 +114,58 @@ TEST(MixerEngineFiles, PlaybackIsHeardByTalkerAndListenerAndEndsAfterItsDuration
   EXPECT_LT(test::toneDbov(during(*talker.phone, talkerFrom), 1000, 48000), -45.0);
   EXPECT_TRUE(test::hasTone(during(*listener.phone, listenerFrom), 440, 48000, -6));
   EXPECT_TRUE(test::hasTone(during(*listener.phone, listenerFrom), 1000, 48000, -6));
+  mixer.destroyMix(mix);
+}
+
+// A file that cannot be read fast enough (here a pipe whose writer stalls for 2 s, as a slow or
+// network disk would) leaves the room without its next frames: each 20 ms the room goes without
+// is counted in the mix's stats, so an operator can see it.
+TEST(MixerEngineFiles, APlaybackThatFallsBehindItsFileIsCounted) {
+  test::TempDir dir;
+  const std::string path = dir.file("slow.wav");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::thread writer([&] {
+    std::ofstream out(path, std::ios::binary);  // blocks until the mixer opens it
+    auto le32 = [&](uint32_t v) {
+      for (int i = 0; i < 4; ++i) {
+        out.put(static_cast<char>((v >> (8 * i)) & 0xFF));
+      }
+    };
+    auto le16 = [&](uint16_t v) {
+      out.put(static_cast<char>(v & 0xFF));
+      out.put(static_cast<char>(v >> 8));
+    };
+    const uint32_t dataBytes = 30 * 8000 * 2;  // announces 30 s of 8 kHz mono
+    out.write("RIFF", 4);
+    le32(36 + dataBytes);
+    out.write("WAVEfmt ", 8);
+    le32(16);
+    le16(1);
+    le16(1);
+    le32(8000);
+    le32(16000);
+    le16(2);
+    le16(16);
+    out.write("data", 4);
+    le32(dataBytes);
+    const auto second = test::sine(440, 8000, 8000, 8000);
+    out.write(reinterpret_cast<const char*>(second.data()),
+              static_cast<std::streamsize>(second.size() * 2));
+    out.flush();
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // the disk stalls
+  });
+  InProcessMixer mixer(test::loopbackMixer({48400, 48599}));
+  RecordingEvents events;
+  const MixId mix = mixer.createMix(RoomSettings{});
+  Joined listener = joinPhone(mixer, mix, Codec::kPcmu, 0, 2);
+  ASSERT_TRUE(mixer.play(mix, path));
+  EXPECT_EQ(mixer.mixStats(mix)->playbackUnderruns, 0U);
+  // A second of audio plays, then about two seconds go missing: about 100 frames.
+  runFor(mixer, events, {&listener}, std::chrono::milliseconds(4500),
+         [&] { return mixer.mixStats(mix)->playbackUnderruns >= 50; });
+  writer.join();
+  EXPECT_GE(mixer.mixStats(mix)->playbackUnderruns, 50U);
+  EXPECT_EQ(mixer.mixStats(mix)->recordingDrops, 0U);
   mixer.destroyMix(mix);
 }
 

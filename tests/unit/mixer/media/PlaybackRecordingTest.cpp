@@ -203,6 +203,9 @@ TEST(MediaRecording, FramesDroppedOnAFullRingBecomeSilenceOfTheSameLength) {
   Recorder recorder(1, 1, RecordingFormat::kWav, createRecordingFile(path), channel);
   recordTone(*feed, 1000, 8000, static_cast<int>(kPcmRingFrames) + 10);  // the disk stalled
   EXPECT_EQ(channel->dropped.load(), 10u);
+  EXPECT_EQ(feed->drops(), 10u) << "what the mix's stats show (MixStats::recordingDrops)";
+  (void)recorder.drain();  // the file thread catches up: its count is taken...
+  EXPECT_EQ(feed->drops(), 10u) << "...the feed's stays";
   feed.reset();
   EXPECT_EQ(recorder.drain(), MediaFileEnd::kStopped);
   EXPECT_EQ(recorder.framesWritten(), kPcmRingFrames + 10);
