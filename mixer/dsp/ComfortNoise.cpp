@@ -5,27 +5,82 @@
 
 namespace confab::dsp {
 
-void ComfortNoise::setLevel(uint8_t minusDbov) {
-  level_ = static_cast<uint8_t>(minusDbov & 0x7F);
+void ComfortNoise::setParameters(std::span<const uint8_t> payload) {
+  level_ = payload.empty() ? uint8_t{127} : static_cast<uint8_t>(payload[0] & 0x7F);
+  order_ = std::min(payload.empty() ? 0 : payload.size() - 1, kMaxOrder);
+  // RFC 3389 §3.2: each byte N carries a reflection coefficient k = (N - 127) / 128, with the
+  // sign of the Levinson-Durbin recursion for A(z) = 1 + sum a_i z^-i (a low-pass noise has a
+  // negative k1). Kept within +-0.99 so that N = 255 (k = 1) cannot make the filter unstable.
+  // The step-up recursion turns them into the direct-form a_i.
+  std::array<float, kMaxOrder> previous{};
+  for (std::size_t m = 0; m < order_; ++m) {
+    const float k =
+        std::clamp((static_cast<float>(payload[m + 1]) - 127.0F) / 128.0F, -0.99F, 0.99F);
+    previous = lpc_;
+    for (std::size_t i = 0; i < m; ++i) {
+      lpc_[i] = previous[i] + k * previous[m - 1 - i];
+    }
+    lpc_[m] = k;
+  }
+  history_.fill(0.0F);
   if (level_ == 127) {
-    amplitude_ = 0.0F;
+    excitation_ = 0.0F;
     return;
   }
-  // dBov is relative to a full-scale square wave, whose RMS is 32767 (as in RFC 6464 §4). Uniform
-  // noise in [-a, a] has an RMS of a / sqrt(3).
+  // dBov is relative to a full-scale square wave, whose RMS is 32767 (as in RFC 6464 §4). The
+  // filter multiplies the excitation's power by its impulse response's energy (in theory
+  // 1 / prod(1 - k_i^2), which float loses for extreme models); measured over 2048 samples and
+  // at most 60 dB: a model beyond that (or one that float arithmetic cannot run stably, which a
+  // hostile packet can ask for) is dropped for white noise at the level.
+  float energy = 1.0F;
+  if (order_ > 0) {
+    std::array<float, kMaxOrder> past{};
+    energy = 0.0F;
+    for (std::size_t n = 0; n < 2048; ++n) {
+      float y = n == 0 ? 1.0F : 0.0F;
+      for (std::size_t i = 0; i < order_; ++i) {
+        y -= lpc_[i] * past[i];
+      }
+      for (std::size_t i = order_; i-- > 1;) {
+        past[i] = past[i - 1];
+      }
+      past[0] = y;
+      energy += y * y;
+    }
+    if (!std::isfinite(energy) || energy > 1e6F) {
+      order_ = 0;
+      energy = 1.0F;
+    }
+    energy = std::max(energy, 1.0F);
+  }
   const float rms = 32767.0F * std::pow(10.0F, -static_cast<float>(level_) / 20.0F);
-  amplitude_ = std::min(32767.0F, rms * std::sqrt(3.0F));
+  excitation_ = rms / std::sqrt(energy);
 }
 
 void ComfortNoise::generate(std::span<int16_t> out) {
-  if (amplitude_ == 0.0F) {
+  if (excitation_ == 0.0F) {
     std::fill(out.begin(), out.end(), int16_t{0});
     return;
   }
+  // Uniform noise in [-a, a] has an RMS of a / sqrt(3).
+  const float amplitude = excitation_ * std::sqrt(3.0F);
   for (auto& sample : out) {
     seed_ = seed_ * 1664525U + 1013904223U;  // Numerical Recipes LCG: cheap, good enough for hiss
     const float uniform = static_cast<float>(seed_ >> 8) / 8388608.0F - 1.0F;  // [-1, 1)
-    sample = static_cast<int16_t>(std::lround(uniform * amplitude_));
+    float y = uniform * amplitude;
+    for (std::size_t i = 0; i < order_; ++i) {
+      y -= lpc_[i] * history_[i];
+    }
+    if (!(std::abs(y) < 1e6F)) {
+      // Diverging after all (NaN fails the test too): white noise from here on.
+      order_ = 0;
+      y = uniform * amplitude;
+    }
+    for (std::size_t i = order_; i-- > 1;) {
+      history_[i] = history_[i - 1];
+    }
+    history_[0] = y;
+    sample = static_cast<int16_t>(std::lround(std::clamp(y, -32768.0F, 32767.0F)));
   }
 }
 

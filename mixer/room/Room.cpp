@@ -413,8 +413,8 @@ Fill Room::Participant::fill(const dsp::JitterBuffer::Frame& frame,
   switch (frame.outcome) {
     case dsp::JitterBuffer::Outcome::Packet:
       if (frame.tag == kComfortNoiseTag) {
-        // RFC 3389 §3.1: the first byte is the noise level in -dBov; 127 (or none) is silence.
-        comfortNoise.setLevel(frame.payload.empty() ? uint8_t{127} : frame.payload[0]);
+        // RFC 3389 §3: the noise level in -dBov (127, or nothing, is silence), then its shape.
+        comfortNoise.setParameters(frame.payload);
         inComfortNoise = true;
         return fillSilence(out);
       }
