@@ -324,8 +324,8 @@ struct SendEvent {
 };
 
 struct SenderReport {
-  std::vector<double> lateMs;  // actual send - due, A's packets
-  uint64_t reordered = 0;      // A's packets sent after a later frame of the same room
+  std::vector<double> lateMs;       // actual send - due, A's packets
+  std::vector<uint64_t> reordered;  // by room: A's packets sent after a later frame of A's
   uint64_t failures = 0;
 };
 
@@ -335,6 +335,7 @@ void runSender(std::vector<Room>& rooms,
                SenderReport& report) {
   std::array<uint8_t, kSlot> packet{};
   std::vector<int64_t> newest(rooms.size(), -1);
+  report.reordered.assign(rooms.size(), 0);
   for (const auto& e : events) {
     std::this_thread::sleep_until(Clock::time_point(std::chrono::nanoseconds(e.at)));
     Room& room = rooms[e.room];
@@ -361,7 +362,7 @@ void runSender(std::vector<Room>& rooms,
       room.sentAt[e.frame] = before;
       report.lateMs.push_back(ms(before - e.at));
       if (static_cast<int64_t>(e.frame) < newest[e.room]) {
-        ++report.reordered;
+        ++report.reordered[e.room];
       }
       newest[e.room] = std::max<int64_t>(newest[e.room], e.frame);
     }
@@ -752,10 +753,12 @@ int main(int argc, char** argv) {
     uint64_t late = 0;
     uint64_t concealed = 0;
     uint64_t receivedByMixer = 0;
+    uint64_t reordered = 0;
     for (auto& room : rooms) {
       if (room.codec != codec) {
         continue;
       }
+      reordered += sender.reordered[static_cast<std::size_t>(&room - rooms.data())];
       const double usual = usualArrival(room.arrivalPoints);
       const double align = wrap(tickPoint - ms(room.phaseOffset));
       const double tickWork = wrap(usual - align);
@@ -859,7 +862,7 @@ int main(int argc, char** argv) {
         mean(extra), largest(extra), mean(onsets), opusLookaheadMs,
         static_cast<unsigned long long>(late), static_cast<unsigned long long>(concealed),
         static_cast<unsigned long long>(receivedByMixer),
-        static_cast<unsigned long long>(sender.reordered), percentile(sender.lateMs, 0.99),
+        static_cast<unsigned long long>(reordered), percentile(sender.lateMs, 0.99),
         largest(sender.lateMs), tickLateP99.c_str(), tickLateP999.c_str(),
         static_cast<unsigned long long>(sender.failures), events.failed,
         realtime ? "fifo" : "normal", load.c_str());

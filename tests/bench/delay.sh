@@ -171,15 +171,18 @@ out.append(
     " frame falls on a skipped tick the VAD sees its first loud frame a tick late and frame 2"
     " (40 ms) is the first mixed: half the bursts each way, 30 ms on average.")
 out.append(
-    "- **Tick alignment**: from the moment A's frame is complete (and on loopback, there) to the"
-    " mixer's next tick, 0-20 ms by the room's phase; spread evenly, about 10 on average.")
+    "- **Tick alignment**: from the moment A's frame is complete (on loopback it reaches the mixer"
+    " at once) to the mixer's next tick, 0-20 ms by the room's phase; spread evenly, about 10 on average.")
 out.append(
     "- **Tick work**: how far into the tick B's packet of that room usually leaves (decode, mix,"
     " encode of the rooms served before it and its own).")
 out.append(
     "- **Jitter buffer**: whole ticks the frame waited beyond that. The buffer plays a packet one"
     " tick after the tick that follows its arrival at the least (`JitterBufferConfig::minDelayMs` ="
-    " 20), so 20 ms is its floor; with jitter it holds the network's delay too, as it must. More"
+    " 20), so 20 ms is its floor; with jitter it holds the network's delay too, as it must: it"
+    " grows at once when a packet comes too late, and shrinks by one tick only after 2 s of packets"
+    " all two ticks early, which 0-30 ms of jitter never gives, so it keeps whatever it grew to"
+    " (from its 40 ms start). More"
     " than 20 ms at zero jitter (\"> 20 ms\" counts those bursts) comes from the buffer keeping time"
     " from its first packet: when a call's first packet came later than its usual point across a"
     " tick boundary (a sender a fraction of a millisecond late at start), every later packet is"
@@ -231,8 +234,8 @@ if zero:
         " makes the attack always 20 (-10 ms on average, -20 at the most); (b) mixing a talker from"
         " its first loud frame decoded makes it 0 or 20 (with (a), always 0); (c) a buffer floor of"
         " zero ticks while the stream shows no jitter (a packet played in the first tick after it"
-        " came) takes 20 off every burst. Any one alone leaves about 41 on average and 61 at the"
-        " most (the p99 misses); any two give 21-31 on average and 41 at the most, inside the goal;"
+        " came) takes 20 off every burst. Any one alone leaves 41-51 on average and 61 at the most"
+        " (the p99 misses); any two give 21-31 on average and 41 at the most, inside the goal;"
         " (b) is a trade: the attack is there so that a click does not take a talker's place.")
     out.append("")
 print("\n".join(out))
