@@ -18,15 +18,18 @@ die() {
 }
 command -v espeak-ng >/dev/null || die "espeak-ng is needed (apt-get install espeak-ng)"
 
-# Three voices and texts, a meeting's turn-taking; the benchmark overlaps them in time.
-espeak-ng -v en-us -s 150 -w "$work/talker1.wav" "The quarterly numbers came in this morning," \
-  "and I think we should go through them one region at a time. Sales in the north were better" \
-  "than expected, but the south is still behind plan."
-espeak-ng -v en-gb+f3 -s 160 -w "$work/talker2.wav" "Sorry to interrupt, but before we start on" \
-  "the regions, can somebody share the slides? I can't see anything on my screen at the moment." \
-  "Thank you, that's much better."
-espeak-ng -v de -s 145 -w "$work/talker3.wav" "Guten Morgen zusammen. Ich habe die Zahlen auch" \
-  "gesehen, und ich glaube, wir müssen über die Kosten im Süden sprechen, bevor wir weitermachen."
+# Three voices and texts, a meeting's turn-taking; the benchmark overlaps them in time. Each text
+# is one argument: espeak-ng speaks only the first.
+text1="The quarterly numbers came in this morning, and I think we should go through them one"
+text1+=" region at a time. Sales in the north were better than expected, but the south is still"
+text1+=" behind plan."
+text2="Sorry to interrupt, but before we start on the regions, can somebody share the slides? I"
+text2+=" can't see anything on my screen at the moment. Thank you, that's much better."
+text3="Guten Morgen zusammen. Ich habe die Zahlen auch gesehen, und ich glaube, wir müssen über"
+text3+=" die Kosten im Süden sprechen, bevor wir weitermachen."
+espeak-ng -v en-us -s 150 -w "$work/talker1.wav" "$text1"
+espeak-ng -v en-gb+f3 -s 160 -w "$work/talker2.wav" "$text2"
+espeak-ng -v de -s 145 -w "$work/talker3.wav" "$text3"
 
 { cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
   cmake --build "$build" --target bench_opus_modes; } >"$work/cmake.log" 2>&1 ||
