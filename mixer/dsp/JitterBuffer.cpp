@@ -84,7 +84,10 @@ void JitterBuffer::noteMargin(int64_t margin, uint32_t duration) {
   if (marginTime_ < static_cast<uint64_t>(kShrinkWindow) * frame_) {
     return;
   }
-  if (minMargin_ >= kShrinkHeadroom * frame_ && delay_ > minDelay_) {
+  // The margins, not the target, say how deep the buffer really is: a call whose first packet
+  // came late (across a tick) plays every later one a tick after its minimum with the target at
+  // the minimum already, and only the margins show the spare tick.
+  if (minMargin_ >= kShrinkHeadroom * frame_ && minMargin_ >= int64_t{minDelay_} + frame_) {
     pendingShrink_ = true;
   }
   minMargin_ = INT64_MAX;
@@ -182,14 +185,12 @@ void JitterBuffer::shrink() {
       cut = static_cast<uint32_t>(diff) + due->duration;
     }
   }
-  if (delay_ < minDelay_ + cut) {
-    return;
-  }
   if (due != nullptr && timestampDiff(due->timestamp, playout_) < cut) {
     ++stats_.shrinkDropped;
     release(*due);
   }
-  delay_ -= cut;
+  // The target never goes under the minimum; the margins (noteMargin) vouched for the cut.
+  delay_ = delay_ >= minDelay_ + cut ? delay_ - cut : minDelay_;
   playout_ += cut;
 }
 

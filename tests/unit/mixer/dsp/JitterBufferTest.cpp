@@ -208,6 +208,32 @@ TEST(DspJitterBuffer, DelayShrinksSlowlyWhenJitterGoesAway) {
   EXPECT_EQ(buffer.stats().missing, 0U);
 }
 
+TEST(DspJitterBuffer, AFirstPacketLateAcrossATickDoesNotCostEveryLaterOneATick) {
+  // At the minimum delay (one tick), every packet arrives just before a tick, except the first,
+  // which came just after one: the buffer's time, set by that first packet, puts every later
+  // packet a tick further back than it needs. Within a few seconds without jitter, the margins
+  // must take that tick back.
+  JitterBufferConfig config;
+  config.initialDelayMs = 20;
+  JitterBuffer buffer(config);
+  ASSERT_EQ(buffer.get().outcome, Outcome::Empty);  // tick 0, before packet 0
+  buffer.put(0, 0, payloadFor(0));                  // packet 0, late
+  uint16_t lastPlayed = 0;
+  int missing = 0;
+  for (uint16_t k = 1; k < 300; ++k) {  // 6 s
+    buffer.put(k, k * kFrame, payloadFor(k));  // just before tick k
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Packet) {
+      lastPlayed = sequenceIn(frame.payload);
+    }
+    missing += frame.outcome == Outcome::Missing ? 1 : 0;
+  }
+  EXPECT_EQ(lastPlayed, 298) << "played one tick after it came, not two";
+  EXPECT_EQ(buffer.targetDelayMs(), 20U);
+  EXPECT_EQ(missing, 0);
+  EXPECT_LE(buffer.stats().shrinkDropped, 1U) << "one frame given up for the tick, at most";
+}
+
 TEST(DspJitterBuffer, NeverExceedsMaximumDelay) {
   JitterBuffer buffer;
   const Played played = simulate(buffer, 800, 150, 3);
