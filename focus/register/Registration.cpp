@@ -106,11 +106,11 @@ void Registration::start() {
   // Our Contact is the room's URI at our listening address (RFC 3261 §10.2.1), so a call the
   // registrar routes to it reaches that room.
   const auto sentBy = layer_.sentBy(settings_.registrar.protocol);
-  contact_ = transport::contactScheme(settings_.registrar.protocol) + settings_.contactUser + "@" +
-             (settings_.contactHost.empty()
-                  ? sentBy.hostPort()
-                  : settings_.contactHost + ":" + std::to_string(sentBy.port)) +
-             transport::contactTransportParam(settings_.registrar.protocol);
+  contact_ =
+      transport::contactScheme(settings_.registrar.protocol) + settings_.contactUser + "@" +
+      (settings_.contactHost.empty() ? sentBy.hostPort()
+                                     : settings_.contactHost + ":" + std::to_string(sentBy.port)) +
+      transport::contactTransportParam(settings_.registrar.protocol);
   attempt();
 }
 

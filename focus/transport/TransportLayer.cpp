@@ -354,8 +354,8 @@ sip::Result<SendId> TransportLayer::sendResponse(const sip::Message& response,
     }
     // A request whose Via we could not read, answered 400 (RFC 4475 §3.1.2.1): the one address
     // we know is the datagram's source, where RFC 3581 would send it too.
-    route(requestSource.protocol, requestSource.remote.address.to_string(), requestSource.remote.port,
-          std::move(bytes), id, requestSource.local);
+    route(requestSource.protocol, requestSource.remote.address.to_string(),
+          requestSource.remote.port, std::move(bytes), id, requestSource.local);
     return id;
   }
   auto target = responseTarget(*via, requestSource.protocol);

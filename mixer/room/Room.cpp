@@ -120,7 +120,9 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
 // listeners who want in-band FEC and those who do not are two groups.
 struct Room::Group {
   Group(Codec c, bool isSilent, bool withFec, int opusBitrate, int opusComplexity)
-      : codec(c), silent(isSilent), fec(withFec),
+      : codec(c),
+        silent(isSilent),
+        fec(withFec),
         encoder(c, opusBitrate, opusComplexity, withFec) {}
   Codec codec;
   bool silent;  // for deaf participants: encodes silence
@@ -373,8 +375,8 @@ Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel, bool skipDecode
   Fill kind = decodedLength > 0 ? decodedKind : Fill::kSkipped;
   while (decodedLength < n) {
     const auto frame = jitter.get();
-    const std::size_t length = std::min<std::size_t>(frame.duration * samplesPerTick(settings.codec),
-                                                     decoded.size() - decodedLength);
+    const std::size_t length = std::min<std::size_t>(
+        frame.duration * samplesPerTick(settings.codec), decoded.size() - decodedLength);
     if (length == 0) {
       break;  // never: every outcome stands for some audio
     }

@@ -100,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     auto participantFor = [](uint8_t choice, uint32_t ssrc) {
       ParticipantSettings p;
-      constexpr std::array<Codec, 4> kCodecs{Codec::kPcmu, Codec::kPcma, Codec::kOpus, Codec::kG722};
+      constexpr std::array<Codec, 4> kCodecs{Codec::kPcmu, Codec::kPcma, Codec::kOpus,
+                                             Codec::kG722};
       constexpr std::array<uint8_t, 4> kTypes{0, 8, 111, 9};
       const uint8_t codec = choice % 4;
       p.codec = kCodecs[codec];

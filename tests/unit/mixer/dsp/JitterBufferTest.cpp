@@ -220,7 +220,7 @@ TEST(DspJitterBuffer, AFirstPacketLateAcrossATickDoesNotCostEveryLaterOneATick) 
   buffer.put(0, 0, payloadFor(0));                  // packet 0, late
   uint16_t lastPlayed = 0;
   int missing = 0;
-  for (uint16_t k = 1; k < 300; ++k) {  // 6 s
+  for (uint16_t k = 1; k < 300; ++k) {         // 6 s
     buffer.put(k, k * kFrame, payloadFor(k));  // just before tick k
     const auto frame = buffer.get();
     if (frame.outcome == Outcome::Packet) {

@@ -301,8 +301,8 @@ TEST(MixerEngine, APhoneThatStartsANewSourceIsHeardAgainAfterAShortSwitch) {
         << "the new source is heard from 300 ms after it started";
     EXPECT_LT(test::toneDbov(after.subspan(15 * 160, 25 * 160), 1000, 8000), -45.0);
     // ...and only its first packets were held back while the switch was decided.
-    auto stats = statsWhen(mixer, events, ra->id,
-                           [](const MediaStats& s) { return s.framesDecoded >= 80; });
+    auto stats =
+        statsWhen(mixer, events, ra->id, [](const MediaStats& s) { return s.framesDecoded >= 80; });
     ASSERT_TRUE(stats);
     EXPECT_GE(stats->packetsRefused, 2U);
     EXPECT_LE(stats->packetsRefused, 6U);

@@ -3,10 +3,9 @@
 // audio a listener decodes from what the room sent it (plus the talker's counters).
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numbers>
 #include <optional>
 #include <vector>
