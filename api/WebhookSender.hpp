@@ -104,8 +104,9 @@ class WebhookSender final : public WebhookOutbox::Listener {
   Jitter jitter_;
   boost::asio::ssl::context tls_;  // for https receivers
   std::map<int64_t, std::unique_ptr<Lane>> lanes_;
-  // Who this sender is in the webhooks' delivery leases (Store::claimDelivery): random, so that
-  // nodes sharing one store never take each other for themselves.
+  // Who this sender is in the webhooks' delivery leases (Store::claimDelivery): settings.owner
+  // (the node's id), else random, so that nodes sharing one store never take each other for
+  // themselves.
   std::string owner_;
   bool stopped_ = false;
   // Handlers still queued when this is gone see it expired and do nothing.

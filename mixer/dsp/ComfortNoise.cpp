@@ -12,7 +12,10 @@ void ComfortNoise::setParameters(std::span<const uint8_t> payload) {
   // sign of the Levinson-Durbin recursion for A(z) = 1 + sum a_i z^-i (a low-pass noise has a
   // negative k1). Kept within +-0.99 so that N = 255 (k = 1) cannot make the filter unstable.
   // The step-up recursion turns them into the direct-form a_i.
+  // The filter multiplies the excitation's power by 1 / prod(1 - k_i^2) (the prediction error
+  // of the Levinson-Durbin recursion, run backwards), known here at no cost.
   std::array<float, kMaxOrder> previous{};
+  float errorPower = 1.0F;
   for (std::size_t m = 0; m < order_; ++m) {
     const float k =
         std::clamp((static_cast<float>(payload[m + 1]) - 127.0F) / 128.0F, -0.99F, 0.99F);
@@ -21,40 +24,22 @@ void ComfortNoise::setParameters(std::span<const uint8_t> payload) {
       lpc_[i] = previous[i] + k * previous[m - 1 - i];
     }
     lpc_[m] = k;
+    errorPower *= 1.0F - k * k;
+  }
+  // A model that lifts its excitation by more than 60 dB (a hostile packet's poles all at the
+  // unit circle, which float arithmetic cannot run stably) is dropped for white noise.
+  if (errorPower < 1e-6F) {
+    order_ = 0;
+    errorPower = 1.0F;
   }
   history_.fill(0.0F);
   if (level_ == 127) {
     excitation_ = 0.0F;
     return;
   }
-  // dBov is relative to a full-scale square wave, whose RMS is 32767 (as in RFC 6464 §4). The
-  // filter multiplies the excitation's power by its impulse response's energy (in theory
-  // 1 / prod(1 - k_i^2), which float loses for extreme models); measured over 2048 samples and
-  // at most 60 dB: a model beyond that (or one that float arithmetic cannot run stably, which a
-  // hostile packet can ask for) is dropped for white noise at the level.
-  float energy = 1.0F;
-  if (order_ > 0) {
-    std::array<float, kMaxOrder> past{};
-    energy = 0.0F;
-    for (std::size_t n = 0; n < 2048; ++n) {
-      float y = n == 0 ? 1.0F : 0.0F;
-      for (std::size_t i = 0; i < order_; ++i) {
-        y -= lpc_[i] * past[i];
-      }
-      for (std::size_t i = order_; i-- > 1;) {
-        past[i] = past[i - 1];
-      }
-      past[0] = y;
-      energy += y * y;
-    }
-    if (!std::isfinite(energy) || energy > 1e6F) {
-      order_ = 0;
-      energy = 1.0F;
-    }
-    energy = std::max(energy, 1.0F);
-  }
+  // dBov is relative to a full-scale square wave, whose RMS is 32767 (as in RFC 6464 §4).
   const float rms = 32767.0F * std::pow(10.0F, -static_cast<float>(level_) / 20.0F);
-  excitation_ = rms / std::sqrt(energy);
+  excitation_ = rms * std::sqrt(errorPower);
 }
 
 void ComfortNoise::generate(std::span<int16_t> out) {

@@ -215,7 +215,6 @@ void Worker::Leg::onRtp(std::span<uint8_t> packet) {
     // same master key on its first authenticated packet, rollover counter 0).
     received.emplace(header->ssrc(), clockRate, false);
     mix->room->restartSource(participant);
-    ++history.sourceChanges;
   } else {
     history.sourceChange.onCurrent(arrived);
   }

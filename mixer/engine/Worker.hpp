@@ -76,7 +76,6 @@ struct LegHistory {
   uint64_t refusedBySequence = 0;  // RFC 3550 A.1 or the timeline refused them (ReceiveStats)
   uint64_t refusedBySsrc = 0;      // not the SSRC being played (a new one on its way in too)
   rtp::SourceChange sourceChange;  // when a new SSRC from them takes over
-  uint64_t sourceChanges = 0;
   uint64_t lastRefusedNoteTick = 0;
   uint64_t refusedReported = 0;  // the endpoint's refused count in the last note sent
   // The room's counters of the participants a rebuild or a move replaced: published ones go on.
