@@ -43,19 +43,22 @@ struct OpusDecoder::Storage {
 };
 
 OpusEncoder::OpusEncoder(const OpusEncoderConfig& config)
-    : state_(std::make_unique<Storage>()), rate_(config.sampleRate) {
+    : state_(std::make_unique<Storage>()), rate_(config.sampleRate), celtOnly_(config.celtOnly) {
   if (!validRate(config.sampleRate)) {
     throw std::invalid_argument("OpusEncoder: sample rate must be 8, 12, 16, 24 or 48 kHz");
   }
   state_->bytes =
       std::make_unique<unsigned char[]>(static_cast<std::size_t>(opus_encoder_get_size(1)));
   // VOIP application: favours speech intelligibility and enables the SILK layer at low rates.
-  const int init = opus_encoder_init(state_->get(), config.sampleRate, 1, OPUS_APPLICATION_VOIP);
+  // RESTRICTED_LOWDELAY: CELT alone, for mixes where encode time matters more than FEC.
+  const int init =
+      opus_encoder_init(state_->get(), config.sampleRate, 1,
+                        config.celtOnly ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_VOIP);
   if (init != OPUS_OK) {
     throw std::invalid_argument(std::string("OpusEncoder: ") + opus_strerror(init));
   }
   if (!setBitrate(config.bitrate) || !setComplexity(config.complexity) ||
-      !setInbandFec(config.inbandFec) || !setDtx(config.dtx) ||
+      !setInbandFec(config.inbandFec && !config.celtOnly) || !setDtx(config.dtx) ||
       !setPacketLossPercent(config.packetLossPercent)) {
     throw std::invalid_argument("OpusEncoder: bitrate, complexity or loss percentage refused");
   }
@@ -85,6 +88,9 @@ bool OpusEncoder::setComplexity(int complexity) {
 }
 
 bool OpusEncoder::setInbandFec(bool on) {
+  if (celtOnly_) {
+    return !on;  // CELT has no LBRR to carry it
+  }
   return opus_encoder_ctl(state_->get(), OPUS_SET_INBAND_FEC(on ? 1 : 0)) == OPUS_OK;
 }
 

@@ -48,6 +48,11 @@ struct OpusEncoderConfig {
   bool dtx = false;        // RFC 7587 §3.1.3 usedtx
   // Expected loss: tunes how much LBRR the encoder spends (and how robust its prediction is).
   int packetLossPercent = kDefaultFecLossPercent;
+  // CELT only (OPUS_APPLICATION_RESTRICTED_LOWDELAY, RFC 6716 §2): no SILK layer, so no in-band
+  // FEC (inbandFec is ignored), 2.5 ms of look-ahead instead of 6.5, and about a third of the
+  // VOIP encoder's time at complexity 1 (tests/bench/RESULTS.md "Opus encode modes"). Fixed for
+  // the encoder's life: libopus does not switch a running encoder into it.
+  bool celtOnly = false;
 };
 
 class OpusEncoder {
@@ -72,6 +77,7 @@ class OpusEncoder {
   bool setPacketLossPercent(int percent);
 
   [[nodiscard]] int sampleRate() const { return rate_; }
+  [[nodiscard]] bool celtOnly() const { return celtOnly_; }
   // Delay the encoder adds, in samples at its rate (OPUS_GET_LOOKAHEAD).
   [[nodiscard]] int lookahead() const;
 
@@ -79,6 +85,7 @@ class OpusEncoder {
   struct Storage;
   std::unique_ptr<Storage> state_;
   int rate_;
+  bool celtOnly_;
 };
 
 class OpusDecoder {

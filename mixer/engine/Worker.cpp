@@ -254,6 +254,7 @@ void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
         continue;
       }
       quality.theirFractionLost = block.fractionLost;
+      mix->room->lossReported(participant, block.fractionLost);  // FEC while they lose packets
       quality.theirCumulativeLost = block.cumulativeLost;
       quality.theirJitter = block.jitter;
       const uint32_t now =

@@ -445,7 +445,10 @@ void describe(V& v, S& s) {
   v.number("silentLevel", s.silentLevel, kOptional, 127);  // RFC 6464 §3: 0-127 -dBov
   v.real("talkerStickinessDb", s.talkerStickinessDb, 0.0, 100.0, kOptional);
   v.integer("talkerOpusComplexity", s.talkerOpusComplexity, 0, 10, kOptional);  // libopus 0..10
+  v.flag("talkerOpusCeltOnly", s.talkerOpusCeltOnly, kOptional);
   v.integer("listenerOpusComplexity", s.listenerOpusComplexity, 0, 10, kOptional);
+  v.integer("plainListenerOpusComplexity", s.plainListenerOpusComplexity, 0, 10, kOptional);
+  v.flag("plainListenerOpusCeltOnly", s.plainListenerOpusCeltOnly, kOptional);
   v.real("quietListenerDbov", s.quietListenerDbov, -127.0, 0.0, kOptional);
 }
 

@@ -117,14 +117,16 @@ void AudioDecoder::reset() {
   }
 }
 
-AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity, bool opusFec)
+AudioEncoder::AudioEncoder(
+    Codec codec, int opusBitrate, int opusComplexity, bool opusFec, bool opusCeltOnly)
     : codec_(codec) {
   if (codec == Codec::kOpus) {
     codec::OpusEncoderConfig config;
     config.sampleRate = pcmRate(codec);
     config.bitrate = opusBitrate;
     config.complexity = opusComplexity;
-    config.inbandFec = opusFec;
+    config.inbandFec = opusFec && !opusCeltOnly;
+    config.celtOnly = opusCeltOnly;
     opus_.emplace(config);
   } else if (codec == Codec::kG722) {
     g722_.emplace();
@@ -132,7 +134,7 @@ AudioEncoder::AudioEncoder(Codec codec, int opusBitrate, int opusComplexity, boo
 }
 
 void AudioEncoder::setOpusFec(bool on) {
-  if (opus_) {
+  if (opus_ && !opus_->celtOnly()) {
     opus_->setInbandFec(on);
   }
 }

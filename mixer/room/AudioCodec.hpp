@@ -87,13 +87,15 @@ class AudioDecoder {
 
 class AudioEncoder {
  public:
-  // opusComplexity: libopus 0..10 (5 by default); opusFec: in-band FEC (RFC 7587 §3.3); both
+  // opusComplexity: libopus 0..10 (5 by default); opusFec: in-band FEC (RFC 7587 §3.3);
+  // opusCeltOnly: CELT alone, cheaper, never with FEC (codec::OpusEncoderConfig::celtOnly); all
   // ignored for G.711 and G.722.
   explicit AudioEncoder(Codec codec,
                         int opusBitrate = 32000,
                         int opusComplexity = 5,
-                        bool opusFec = true);
-  // Turns Opus in-band FEC on or off between frames; nothing for other codecs.
+                        bool opusFec = true,
+                        bool opusCeltOnly = false);
+  // Turns Opus in-band FEC on or off between frames; nothing for other codecs or CELT only.
   void setOpusFec(bool on);
   // Encodes one frame; returns the payload size, 0 on failure.
   std::size_t encode(std::span<const int16_t> pcm, std::span<uint8_t> out);

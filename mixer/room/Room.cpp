@@ -43,12 +43,13 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
               ParticipantId participantId,
               const ParticipantSettings& s,
               int opusBitrate,
-              int opusComplexity)
+              int opusComplexity,
+              bool opusCeltOnly)
       : room(owner),
         id(participantId),
         settings(s),
         decoder(s.codec),
-        encoder(s.codec, opusBitrate, opusComplexity, s.opusFec),
+        encoder(s.codec, opusBitrate, opusComplexity, s.opusFec, opusCeltOnly),
         jitter(jitterConfig(s.codec)),
         dtmf(*this),
         preprocessor(
@@ -109,6 +110,8 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   bool talking = false;
   bool selected = false;
   bool listening = true;  // false: on hold, nothing is encoded or sent for them
+  // Until this tick their reports showed loss; none yet: unknown, taken as loss (see lossReported).
+  std::optional<uint64_t> lossyUntilTick;
   float loudness = -127.0F;
 
   uint16_t sequence;
@@ -119,11 +122,11 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
 // The listeners of one codec share this: one limiter, one resampler, one encode per tick. Opus
 // listeners who want in-band FEC and those who do not are two groups.
 struct Room::Group {
-  Group(Codec c, bool isSilent, bool withFec, int opusBitrate, int opusComplexity)
+  Group(Codec c, bool isSilent, bool withFec, int opusBitrate, int opusComplexity, bool celtOnly)
       : codec(c),
         silent(isSilent),
         fec(withFec),
-        encoder(c, opusBitrate, opusComplexity, withFec) {}
+        encoder(c, opusBitrate, opusComplexity, withFec, celtOnly) {}
   Codec codec;
   bool silent;  // for deaf participants: encodes silence
   bool fec;     // Opus in-band FEC (always false for other codecs)
@@ -171,7 +174,8 @@ ParticipantId Room::add(const ParticipantSettings& settings,
                         std::optional<SendState> continueFrom) {
   const ParticipantId id = nextId_++;
   participants_.push_back(std::make_unique<Participant>(*this, id, settings, settings_.opusBitrate,
-                                                        settings_.talkerOpusComplexity));
+                                                        settings_.talkerOpusComplexity,
+                                                        settings_.talkerOpusCeltOnly));
   byId_[id] = participants_.back().get();
   if (continueFrom) {
     participants_.back()->sequence = continueFrom->sequence;
@@ -182,8 +186,7 @@ ParticipantId Room::add(const ParticipantSettings& settings,
     pre->setAgc(settings.automaticGain);
   }
   candidates_.reserve(participants_.size());
-  groupFor(settings.codec, false, settings.opusFec);
-  groupFor(settings.codec, true, settings.opusFec);
+  makeGroups(settings);
   configureRate();
   return id;
 }
@@ -236,8 +239,7 @@ bool Room::update(ParticipantId id, const ParticipantSettings& settings) {
   // endpoint keeps (RFC 3711 §9.1). RFC 3550 §5.1 only asks a random start of a new source.
   if (settings.opusFec != p->settings.opusFec) {
     p->encoder.setOpusFec(settings.opusFec);
-    groupFor(settings.codec, false, settings.opusFec);  // made here, not on the tick
-    groupFor(settings.codec, true, settings.opusFec);
+    makeGroups(settings);
   }
   p->settings = settings;
   p->settings.controls.gain = std::clamp(settings.controls.gain, 0.0F, kMaxGain);
@@ -276,6 +278,36 @@ bool Room::setListening(ParticipantId id, bool listening) {
   return p != nullptr;
 }
 
+void Room::lossReported(ParticipantId id, uint8_t fractionLost) {
+  Participant* p = find(id);
+  if (p == nullptr) {
+    return;
+  }
+  if (fractionLost >= kLossyFraction) {
+    p->lossyUntilTick = ticks_ + kFecHoldTicks;
+  } else if (!p->lossyUntilTick) {
+    p->lossyUntilTick = ticks_;  // a first report without loss
+  }
+}
+
+bool Room::takesFec(const Participant& p) const {
+  // In-band FEC only helps a decoder that uses it (useinbandfec=1) on a path that loses packets:
+  // anywhere else its LBRR takes bits from the primary coding and the VOIP encoder costs several
+  // times CELT's. Before any report the path is unknown and FEC stays on.
+  return p.settings.opusFec && p.settings.codec == Codec::kOpus &&
+         (!p.lossyUntilTick || ticks_ < *p.lossyUntilTick);
+}
+
+void Room::makeGroups(const ParticipantSettings& settings) {
+  // Every group a listener can move into, made now so that the tick never allocates.
+  for (const bool silent : {false, true}) {
+    groupFor(settings.codec, silent, false);
+    if (settings.opusFec) {
+      groupFor(settings.codec, silent, true);
+    }
+  }
+}
+
 Room::Group& Room::groupFor(Codec codec, bool silent, bool fec) {
   fec = fec && codec == Codec::kOpus;
   for (auto& g : groups_) {
@@ -283,8 +315,10 @@ Room::Group& Room::groupFor(Codec codec, bool silent, bool fec) {
       return *g;
     }
   }
-  groups_.push_back(std::make_unique<Group>(codec, silent, fec, settings_.opusBitrate,
-                                            settings_.listenerOpusComplexity));
+  groups_.push_back(std::make_unique<Group>(
+      codec, silent, fec, settings_.opusBitrate,
+      fec ? settings_.listenerOpusComplexity : settings_.plainListenerOpusComplexity,
+      !fec && settings_.plainListenerOpusCeltOnly));
   configureRate();
   return *groups_.back();
 }
@@ -622,7 +656,7 @@ void Room::sendOwnMix(Participant& p) {
 }
 
 void Room::sendGroupMix(Participant& p) {
-  Group& g = groupFor(p.settings.codec, p.settings.controls.deaf, p.settings.opusFec);
+  Group& g = groupFor(p.settings.codec, p.settings.controls.deaf, takesFec(p));
   if (!g.encoded) {
     g.encoded = true;
     const std::size_t n = mixSamples(mixRate_);

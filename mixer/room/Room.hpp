@@ -66,11 +66,18 @@ struct RoomSettings {
   uint8_t silentLevel = 60;
   // A talker holds its place against a louder newcomer by this many dB (no flapping).
   float talkerStickinessDb = 6.0F;
-  // libopus complexity (0..10) of each talker's own N-1 encode, heard by that talker only, while
-  // talking over it, and of the shared mix every listener hears. The N-1 encodes are most of a
-  // room's encoding; complexity 1 costs about half of 5 for ~2 dB less SNR on a tone.
+  // How each Opus mix is encoded (tests/bench/RESULTS.md "Opus encode modes: what to pick").
+  // A talker's own N-1 mix, heard by that talker only while they talk over it: CELT only at
+  // complexity 1, a third of the VOIP encoder's time at complexity 1, fullband, no FEC.
   int talkerOpusComplexity = 1;
+  bool talkerOpusCeltOnly = true;
+  // The shared mix for listeners who take in-band FEC (useinbandfec=1) while their RTCP reports
+  // show loss, or before their first report: VOIP (SILK and CELT, with FEC).
   int listenerOpusComplexity = 5;
+  // The shared mix for every other Opus listener, whom FEC would not help: by default CELT only
+  // at complexity 1, a seventh of the VOIP encoder's time at 5 with FEC.
+  int plainListenerOpusComplexity = 1;
+  bool plainListenerOpusCeltOnly = true;
   // A listener whose last decoded frame was below this level (well under the VAD's start level)
   // is decoded every other frame only (half of them on odd ticks, half on even): their audio is
   // not mixed, only watched for speech, and speech still starts them talking, at most one frame
@@ -182,6 +189,14 @@ class Room {
   // way; the old source's packets still queued are dropped. Allocates nothing.
   void restartSource(ParticipantId id);
 
+  // The fraction of what we send them that they lost (RFC 3550 §6.4.1, 8-bit fixed point), from
+  // their RTCP report. An Opus listener who takes in-band FEC gets it while their reports show
+  // loss (kLossyFraction or more) and for kFecHoldTicks after the last such report, or before
+  // their first report; otherwise the cheaper mix without it.
+  void lossReported(ParticipantId id, uint8_t fractionLost);
+  static constexpr uint8_t kLossyFraction = 3;    // 3/256: 1.2 %
+  static constexpr uint64_t kFecHoldTicks = 500;  // 10 s: two or more clean reports at 5 s
+
   // Data path: one RTP packet from a participant (already SRTP-unprotected).
   void receive(ParticipantId from, std::span<uint8_t> packet);
   // Every 20 ms: pull a frame from each jitter buffer, pick talkers, mix, encode, send.
@@ -208,6 +223,8 @@ class Room {
   void sendGroupMix(Participant& p);
   void send(Participant& p, std::span<const uint8_t> payload);
   Group& groupFor(Codec codec, bool silent, bool fec);
+  void makeGroups(const ParticipantSettings& settings);
+  [[nodiscard]] bool takesFec(const Participant& p) const;
   void addPlayback(std::size_t n);
   void record(std::size_t n);
 

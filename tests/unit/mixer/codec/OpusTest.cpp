@@ -61,9 +61,10 @@ TEST(CodecOpus, ToneSurvivesEncodeAndDecode) {
 // What a talker's own N-1 mix costs in quality at the room's complexity 1 against the default 5:
 // two vibrato tones (two other talkers) through encode and decode, SNR of the decoded signal
 // against the input, aligned at the best lag near the encoder's look-ahead.
-double mixSnrAtComplexity(int complexity) {
+double mixSnrAtComplexity(int complexity, bool celtOnly = false) {
   OpusEncoderConfig config;
   config.complexity = complexity;
+  config.celtOnly = celtOnly;
   OpusEncoder encoder(config);
   OpusDecoder decoder;
   constexpr std::size_t kFrames = 100;
@@ -97,6 +98,41 @@ TEST(CodecOpus, ComplexityOneCostsLittleQualityOnAMix) {
   // Measured: 18.2 dB at 5, 16.5 dB at 1 (libopus 1.3.1).
   EXPECT_GT(c5, 14.0);
   EXPECT_GT(c1, c5 - 3.0);
+}
+
+TEST(CodecOpus, CeltOnlyIsFullbandWithoutFecAndShortLookahead) {
+  // What the room's talkers and non-FEC listeners get: RESTRICTED_LOWDELAY, complexity 1.
+  OpusEncoderConfig config;
+  config.complexity = 1;
+  config.inbandFec = true;  // asked, and ignored: CELT carries no LBRR
+  config.celtOnly = true;
+  OpusEncoder encoder(config);
+  EXPECT_TRUE(encoder.celtOnly());
+  EXPECT_FALSE(encoder.setInbandFec(true));
+  EXPECT_TRUE(encoder.setInbandFec(false));
+  EXPECT_EQ(encoder.lookahead(), 120);  // 2.5 ms at 48 kHz (VOIP: 312)
+  OpusDecoder decoder;
+  test::SineGenerator tone(440.0, 8000.0, kRate);
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 50; ++i) {
+    std::array<int16_t, kFrame> pcm{};
+    tone.fill(pcm);
+    const Packet packet = encodeFrame(encoder, pcm);
+    ASSERT_FALSE(packet.empty());
+    const OpusToc toc = parseToc(packet[0]);
+    EXPECT_EQ(toc.mode(), OpusMode::Celt);
+    EXPECT_EQ(toc.bandwidthHz(), 48000U);
+    EXPECT_FALSE(opusHasLbrr(packet));
+    std::array<int16_t, kFrame> out{};
+    ASSERT_TRUE(decoder.decode(packet, out).ok());
+    if (i >= 5) {
+      heard.insert(heard.end(), out.begin(), out.end());
+    }
+  }
+  EXPECT_TRUE(test::hasTone(heard, 440.0, kRate, -1.0));
+  EXPECT_NEAR(test::toneDbov(heard, 440.0, kRate), 20.0 * std::log10(8000.0 / 32767.0) - 3.0, 2.0);
+  // On two vibrato tones it keeps the waveform at least as well as the VOIP encoder at 5.
+  EXPECT_GT(mixSnrAtComplexity(1, true), mixSnrAtComplexity(5) - 1.0);
 }
 
 TEST(CodecOpus, WidebandAndNarrowbandRates) {

@@ -448,6 +448,61 @@ TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
   EXPECT_TRUE(sawReport);
 }
 
+TEST(MixerEngine, AListenersReceiverReportsDecideTheirOpusFec) {
+  // B takes in-band FEC (useinbandfec=1). Until B reports, the path is unknown and B's mix carries
+  // FEC (VOIP mode); a report of no loss moves B to the CELT-only mix; a report of 10 % loss
+  // brings FEC back. The reports are B's own RTCP, through the worker, over loopback.
+  MixerSettings settings = test::loopbackMixer({47100, 47199});
+  InProcessMixer mixer(settings);
+  const MixId mix = mixer.createMix(RoomSettings{});
+  auto ra = mixer.reserve(), rb = mixer.reserve();
+  ASSERT_TRUE(ra && rb);
+  LoopbackPhone a(Codec::kOpus, 111, 440, ra->rtpPort), b(Codec::kOpus, 111, 0, rb->rtpPort);
+  ASSERT_TRUE(mixer.join(ra->id, mix, mediaParams(Codec::kOpus, 111, 1)));
+  MediaParams pb = mediaParams(Codec::kOpus, 111, 0xB0B);
+  pb.participant.opusFec = true;
+  pb.endpoint.rtcpMux = true;
+  b.describe(pb);
+  ASSERT_TRUE(mixer.join(rb->id, mix, pb));
+  auto next = std::chrono::steady_clock::now();
+  // Runs the call for 'frames' frames; returns how many of what B got in the last 'judged' frames
+  // were CELT and how many carried LBRR.
+  auto run = [&](int frames, int judged) {
+    for (int i = 0; i < frames; ++i) {
+      a.sendFrame();
+      b.sendFrame();
+      next += std::chrono::milliseconds(20);
+      std::this_thread::sleep_until(next);
+      a.receiveAll();
+      b.receiveAll();
+      if (i == frames - judged - 1) {
+        b.arrived.clear();
+      }
+    }
+    int celt = 0;
+    int lbrr = 0;
+    for (const auto& arrival : b.arrived) {
+      celt += arrival.opusCelt ? 1 : 0;
+      lbrr += arrival.opusLbrr ? 1 : 0;
+    }
+    return std::make_pair(celt, lbrr);
+  };
+  const auto before = run(50, 25);
+  EXPECT_EQ(before.first, 0) << "no report yet: the VOIP mix with FEC";
+  EXPECT_GT(before.second, 10);
+  b.sendReceiverReport(0xB0B, 0);
+  const auto clean = run(40, 25);  // the report is applied within a tick or two
+  EXPECT_GE(clean.first, 24) << "a clean path: CELT only";
+  EXPECT_EQ(clean.second, 0);
+  b.sendReceiverReport(0xB0B, 26);  // 10 %
+  const auto lossy = run(40, 25);
+  EXPECT_EQ(lossy.first, 0) << "loss reported: FEC again";
+  EXPECT_GT(lossy.second, 10);
+  mixer.release(ra->id);
+  mixer.release(rb->id);
+  mixer.destroyMix(mix);
+}
+
 TEST(MixerEngine, StatsAndTalkingReachTheSignallingSide) {
   MixerSettings settings = test::loopbackMixer({50100, 50199});  // one thread: both mixes on it
   InProcessMixer mixer(settings);

@@ -22,8 +22,10 @@
 #include <vector>
 
 #include "mixer/engine/Control.hpp"
+#include "mixer/codec/OpusPacket.hpp"
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/room/AudioCodec.hpp"
+#include "mixer/rtp/Rtcp.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 #include "mixer/rtp/TelephoneEvent.hpp"
 #include "mixer/srtp/Session.hpp"
@@ -107,6 +109,17 @@ class LoopbackPhone {
     h.ssrc = ssrc();
     sendPacket(h, payload);
   }
+  // An RTCP receiver report (RFC 3550 §6.4.2) on what the mixer sends from 'mixerSsrc': this
+  // fraction lost (8-bit fixed point), everything else zero. Plain RTCP: not for SRTP calls.
+  void sendReceiverReport(uint32_t mixerSsrc, uint8_t fractionLost) {
+    rtp::ReportBlock block;
+    block.ssrc = mixerSsrc;
+    block.fractionLost = fractionLost;
+    std::vector<uint8_t> packet(1500);
+    const std::size_t length = rtp::writeReceiverReportCompound(
+        packet, ssrc(), std::span<const rtp::ReportBlock>(&block, 1), "phone@127.0.0.1");
+    ::sendto(fd_, packet.data(), length, 0, reinterpret_cast<sockaddr*>(&mixer_), sizeof(mixer_));
+  }
   // Takes everything that has arrived, without waiting.
   void receiveAll() {
     std::vector<uint8_t> buffer(1500);
@@ -129,7 +142,13 @@ class LoopbackPhone {
       if (!packet) {
         continue;
       }
-      arrived.push_back({packet->ssrc(), packet->sequenceNumber(), packet->timestamp()});
+      Arrival arrival{packet->ssrc(), packet->sequenceNumber(), packet->timestamp()};
+      if (codec_ == mixer::Codec::kOpus && !packet->payload().empty()) {
+        arrival.opusCelt =
+            codec::parseToc(packet->payload()[0]).mode() == codec::OpusMode::Celt;
+        arrival.opusLbrr = codec::opusHasLbrr(packet->payload());
+      }
+      arrived.push_back(arrival);
       if (packet->payloadType() != pt_) {
         continue;
       }
@@ -168,6 +187,8 @@ class LoopbackPhone {
     uint32_t ssrc;
     uint16_t sequence;
     uint32_t timestamp;
+    bool opusCelt = false;  // Opus only: the packet's mode, and whether it carries in-band FEC
+    bool opusLbrr = false;
   };
   std::vector<Arrival> arrived;
   std::vector<std::vector<uint8_t>> rtcp;

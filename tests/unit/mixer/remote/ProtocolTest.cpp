@@ -74,6 +74,9 @@ std::vector<Message> everyMessage() {
   room.talkerStickinessDb = 4.5F;
   room.talkerOpusComplexity = 3;
   room.listenerOpusComplexity = 7;
+  room.talkerOpusCeltOnly = false;
+  room.plainListenerOpusComplexity = 4;
+  room.plainListenerOpusCeltOnly = false;
   room.quietListenerDbov = -60.0F;
   MediaStats media;
   media.packetsReceived = 1;

@@ -345,32 +345,140 @@ TEST(MixerRoomReceive, WhatWeSendOpusListenersCarriesFec) {
               sink.packets);
 }
 
+// Counts, per participant, the packets sent to them, those carrying LBRR and those in CELT mode.
+class OpusModeByListener final : public Room::Sink {
+ public:
+  void onRtp(ParticipantId to, std::span<const uint8_t> bytes) override {
+    std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+    auto packet = rtp::RtpPacket::parse(copy);
+    ASSERT_TRUE(packet);
+    ASSERT_FALSE(packet->payload().empty());
+    ++packets[to];
+    withLbrr[to] += codec::opusHasLbrr(packet->payload()) ? 1 : 0;
+    celt[to] += codec::parseToc(packet->payload()[0]).mode() == codec::OpusMode::Celt ? 1 : 0;
+  }
+  void onDtmf(ParticipantId /*from*/, char /*digit*/) override {}
+  void clear() {
+    packets.clear();
+    withLbrr.clear();
+    celt.clear();
+  }
+  std::map<ParticipantId, int> packets;
+  std::map<ParticipantId, int> withLbrr;
+  std::map<ParticipantId, int> celt;
+};
+
+ParticipantSettings opusWithFec(uint32_t ssrc, bool fec) {
+  ParticipantSettings s = settingsFor(Codec::kOpus, ssrc);
+  s.opusFec = fec;
+  return s;
+}
+
 TEST(MixerRoomReceive, FecInWhatWeSendFollowsEachListenersUseinbandfec) {
-  // RFC 7587 §6.1: one listener asked for FEC, one did not, and the talker did not either (its
-  // own N-1 mix). Each gets what it asked for, in one room.
-  class LbrrByListener final : public Room::Sink {
-   public:
-    void onRtp(ParticipantId to, std::span<const uint8_t> bytes) override {
-      std::vector<uint8_t> copy(bytes.begin(), bytes.end());
-      auto packet = rtp::RtpPacket::parse(copy);
-      ASSERT_TRUE(packet);
-      ++packets[to];
-      withLbrr[to] += codec::opusHasLbrr(packet->payload()) ? 1 : 0;
-    }
-    void onDtmf(ParticipantId /*from*/, char /*digit*/) override {}
-    std::map<ParticipantId, int> packets;
-    std::map<ParticipantId, int> withLbrr;
-  } sink;
+  // RFC 7587 §6.1: one listener asked for FEC, one did not. Each gets what it asked for, in one
+  // room: LBRR for the one (VOIP mode), the cheaper CELT-only mix for the other. The talkers' own
+  // N-1 mixes are CELT only whatever they asked (RoomSettings::talkerOpusCeltOnly).
+  OpusModeByListener sink;
   Room room(RoomSettings{}, sink);
-  auto withFec = [](uint32_t ssrc, bool fec) {
-    ParticipantSettings s = settingsFor(Codec::kOpus, ssrc);
-    s.opusFec = fec;
-    return s;
+  const ParticipantId talker = room.add(opusWithFec(1, false));
+  const ParticipantId other = room.add(opusWithFec(4, true));  // a second talker, asking for FEC
+  const ParticipantId wants = room.add(opusWithFec(2, true));
+  const ParticipantId refuses = room.add(opusWithFec(3, false));
+  Sender sender({Codec::kOpus, 20, false, false});
+  Sender otherSender({Codec::kOpus, 20, false, false});
+  SyllabicTone tone(48000);
+  SyllabicTone otherTone(48000);
+  std::vector<int16_t> pcm(960);
+  auto talk = [&](int ticks, bool both) {
+    for (int tick = 0; tick < ticks; ++tick) {
+      tone.fill(pcm);
+      for (auto& packet : sender.capture(pcm)) {
+        room.receive(talker, packet);
+      }
+      if (both) {
+        otherTone.fill(pcm);
+        for (auto& packet : otherSender.capture(pcm)) {
+          room.receive(other, packet);
+        }
+      }
+      room.tick();
+    }
   };
-  const ParticipantId talker = room.add(withFec(1, false));
-  const ParticipantId other = room.add(withFec(4, true));  // a second talker, asking for FEC
-  const ParticipantId wants = room.add(withFec(2, true));
-  const ParticipantId refuses = room.add(withFec(3, false));
+  talk(150, true);
+  EXPECT_GT(sink.withLbrr[wants], 75) << "the listener that asked for FEC";
+  EXPECT_EQ(sink.celt[wants], 0);
+  EXPECT_EQ(sink.withLbrr[refuses], 0) << "the listener that did not";
+  EXPECT_EQ(sink.celt[refuses], 150);
+  EXPECT_EQ(sink.withLbrr[talker], 0) << "the talker's own mix";
+  EXPECT_EQ(sink.withLbrr[other], 0) << "the other talker's own mix, CELT only though it asked";
+  EXPECT_GT(sink.celt[other], 100);
+  EXPECT_EQ(sink.packets[refuses], 150);
+  // A re-INVITE that changes their mind applies in place.
+  ASSERT_TRUE(room.update(refuses, opusWithFec(3, true)));
+  sink.clear();
+  talk(50, false);
+  EXPECT_GT(sink.withLbrr[refuses], 20);
+  EXPECT_EQ(sink.celt[refuses], 0);
+}
+
+TEST(MixerRoomReceive, FecFollowsTheLossAListenerReports) {
+  // A listener that takes FEC gets it until a report shows a clean path, then the CELT-only mix;
+  // a report with loss brings FEC back at once, and it stays for Room::kFecHoldTicks after the
+  // last lossy report, whatever clean reports come meanwhile.
+  OpusModeByListener sink;
+  Room room(RoomSettings{}, sink);
+  const ParticipantId talker = room.add(opusWithFec(1, false));
+  const ParticipantId listener = room.add(opusWithFec(2, true));
+  const ParticipantId refuses = room.add(opusWithFec(3, false));
+  Sender sender({Codec::kOpus, 20, false, false});
+  SyllabicTone tone(48000);
+  std::vector<int16_t> pcm(960);
+  auto talk = [&](int ticks) {
+    sink.clear();
+    for (int tick = 0; tick < ticks; ++tick) {
+      tone.fill(pcm);
+      for (auto& packet : sender.capture(pcm)) {
+        room.receive(talker, packet);
+      }
+      room.tick();
+    }
+  };
+  talk(100);
+  EXPECT_GT(sink.withLbrr[listener], 50) << "no report yet: FEC";
+  room.lossReported(listener, 0);
+  talk(100);
+  EXPECT_EQ(sink.withLbrr[listener], 0) << "a clean path";
+  EXPECT_EQ(sink.celt[listener], 100);
+  room.lossReported(listener, 13);  // 5 %
+  talk(100);
+  EXPECT_GT(sink.withLbrr[listener], 50) << "loss reported";
+  EXPECT_EQ(sink.celt[listener], 0);
+  room.lossReported(listener, Room::kLossyFraction - 1);  // under the threshold
+  talk(static_cast<int>(Room::kFecHoldTicks) - 150);
+  EXPECT_EQ(sink.celt[listener], 0) << "held after the last lossy report";
+  talk(100);
+  EXPECT_GT(sink.celt[listener], 40) << "the hold ran out";
+  EXPECT_EQ(sink.packets[listener], 100);
+  // A listener who refused FEC never gets it, whatever they report.
+  room.lossReported(refuses, 255);
+  talk(50);
+  EXPECT_EQ(sink.withLbrr[refuses], 0);
+  EXPECT_EQ(sink.celt[refuses], 50);
+  // An unknown participant is ignored.
+  room.lossReported(999, 255);
+}
+
+TEST(MixerRoomReceive, TheOldEncodingsStayAvailableBySetting) {
+  // talkerOpusCeltOnly and plainListenerOpusCeltOnly false: the VOIP encoder everywhere, as before
+  // (a hybrid or SILK mix), with FEC for the talker who asked for it.
+  OpusModeByListener sink;
+  RoomSettings settings;
+  settings.talkerOpusCeltOnly = false;
+  settings.plainListenerOpusCeltOnly = false;
+  Room room(settings, sink);
+  const ParticipantId talker = room.add(opusWithFec(1, true));
+  const ParticipantId other = room.add(opusWithFec(4, true));
+  const ParticipantId refuses = room.add(opusWithFec(3, false));
   Sender sender({Codec::kOpus, 20, false, false});
   Sender otherSender({Codec::kOpus, 20, false, false});
   SyllabicTone tone(48000);
@@ -387,23 +495,9 @@ TEST(MixerRoomReceive, FecInWhatWeSendFollowsEachListenersUseinbandfec) {
     }
     room.tick();
   }
-  EXPECT_GT(sink.withLbrr[wants], 75) << "the listener that asked for FEC";
-  EXPECT_EQ(sink.withLbrr[refuses], 0) << "the listener that did not";
-  EXPECT_EQ(sink.withLbrr[talker], 0) << "the talker's own mix, which did not ask";
-  EXPECT_GT(sink.withLbrr[other], 40) << "the other talker's own mix, which did";
-  EXPECT_EQ(sink.packets[refuses], 150);
-  // A re-INVITE that changes their mind applies in place.
-  ParticipantSettings changed = withFec(3, true);
-  ASSERT_TRUE(room.update(refuses, changed));
-  sink.withLbrr.clear();
-  for (int tick = 0; tick < 50; ++tick) {
-    tone.fill(pcm);
-    for (auto& packet : sender.capture(pcm)) {
-      room.receive(talker, packet);
-    }
-    room.tick();
-  }
-  EXPECT_GT(sink.withLbrr[refuses], 20);
+  EXPECT_GT(sink.withLbrr[talker], 40) << "the talker's own mix, VOIP with FEC";
+  EXPECT_LT(sink.celt[refuses], 20) << "the listener without FEC, VOIP";
+  EXPECT_EQ(sink.withLbrr[refuses], 0);
 }
 
 TEST(MixerRoomReceive, OtherPacketizationsPlayAsOneContinuousTone) {
