@@ -42,6 +42,7 @@
 
 #include "mixer/engine/InProcessMixer.hpp"
 #include "mixer/room/AudioCodec.hpp"
+#include "mixer/rtp/Rtcp.hpp"
 #include "mixer/rtp/RtpPacket.hpp"
 #include "mixer/srtp/Library.hpp"
 #include "mixer/srtp/Session.hpp"
@@ -60,6 +61,8 @@ constexpr Suite kSuite = Suite::kAesCm128HmacSha1_80;
 constexpr uint8_t kAudioLevelId = 1;
 constexpr std::size_t kDrainEvery = 5;  // each generator socket is drained every 100 ms
 constexpr std::size_t kSlot = 1500;
+constexpr uint64_t kReportEvery = 250;  // ticks: an RTCP report every 5 s per phone
+constexpr uint64_t kFirstReportWithin = 50;
 
 [[noreturn]] void fail(const std::string& why) {
   std::fprintf(stderr, "bench_mixer: %s\n", why.c_str());
@@ -86,6 +89,12 @@ struct Options {
   // Send slots per tick: phones' clocks are unrelated, so packets arrive spread over the tick.
   // 1 sends each tick's packets in one burst.
   std::size_t slices = 10;
+  // Each simulated phone sends an RTCP receiver report every 5 s (the first within 1 s), as real
+  // phones do; the mixer's Opus FEC follows the loss they report (none, on loopback).
+  bool reports = true;
+  // The room's CELT-only encodes (talkers' own mixes, listeners without FEC); off: VOIP for all,
+  // as before issue 15, for an A/B in one build.
+  bool celt = true;
 };
 
 bool onOff(std::string_view value, std::string_view name) {
@@ -152,6 +161,10 @@ Options parse(int argc, char** argv) {
       o.realtime = v == "fifo";
     } else if (arg == "--slices") {
       o.slices = std::max<std::size_t>(1, number());
+    } else if (arg == "--celt") {
+      o.celt = onOff(value(), arg);
+    } else if (arg == "--reports") {
+      o.reports = onOff(value(), arg);
     } else if (arg == "--no-pin") {
       o.pin = false;
     } else if (arg == "--floor") {
@@ -402,6 +415,7 @@ struct SimulatedParticipant {
   int fd = -1;
   sockaddr_in mixer{};
   uint32_t ssrc = 0;
+  uint32_t mixerSsrc = 0;  // what the mixer sends them from
   uint16_t seq = 0;
   uint32_t timestamp = 0;
   const Templates* templates = nullptr;
@@ -424,9 +438,15 @@ struct GeneratorReport {
 
 class Generator {
  public:
-  Generator(std::span<SimulatedParticipant> legs, Codec codec, std::size_t slices,
+  Generator(std::span<SimulatedParticipant> legs, Codec codec, std::size_t slices, bool reports,
             Clock::time_point start, const std::atomic<int>& phase, const std::atomic<bool>& stop)
-      : legs_(legs), codec_(codec), slices_(slices), start_(start), phase_(phase), stop_(stop) {}
+      : legs_(legs),
+        codec_(codec),
+        slices_(slices),
+        reports_(reports),
+        start_(start),
+        phase_(phase),
+        stop_(stop) {}
 
   void run() {
     std::array<uint8_t, kSlot> buffer{};
@@ -482,6 +502,12 @@ class Generator {
       for (std::size_t i = tick % kDrainEvery; i < legs_.size(); i += kDrainEvery) {
         drain(legs_[i], phase == kMeasuring);
       }
+      // Reports go out in the first second of every five, leg i at tick i mod 50 of it.
+      if (reports_ && tick % kReportEvery < kFirstReportWithin) {
+        for (std::size_t i = tick % kFirstReportWithin; i < legs_.size(); i += kFirstReportWithin) {
+          sendReport(legs_[i], buffer);
+        }
+      }
     }
     if (report_.cpuAtEnd.count() == 0) {
       report_.cpuAtEnd = threadCpu();
@@ -530,9 +556,26 @@ class Generator {
     }
   }
 
+  // An RTCP receiver report (RFC 3550 §6.4.2) on the mixer's stream: no loss (a loss on this
+  // loopback path fails the row anyway, in the loss column). SRTCP when the call is SRTP.
+  void sendReport(SimulatedParticipant& p, std::span<uint8_t> buffer) {
+    confab::rtp::ReportBlock block;
+    block.ssrc = p.mixerSsrc;
+    block.extendedHighestSequence = static_cast<uint32_t>(p.lastExt);
+    std::size_t length = confab::rtp::writeReceiverReportCompound(
+        buffer, p.ssrc, std::span<const confab::rtp::ReportBlock>(&block, 1), "bench@127.0.0.1");
+    if (length == 0 || (p.protect && !p.protect->protectRtcp(buffer, length))) {
+      ++report_.sendFailures;
+      return;
+    }
+    ::sendto(p.fd, buffer.data(), length, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&p.mixer),
+             sizeof(p.mixer));
+  }
+
   std::span<SimulatedParticipant> legs_;
   Codec codec_;
   std::size_t slices_;
+  bool reports_;
   Clock::time_point start_;
   const std::atomic<int>& phase_;
   const std::atomic<bool>& stop_;
@@ -598,6 +641,8 @@ int runLoad(const Options& o) {
   confab::mixer::RoomSettings roomSettings;
   roomSettings.maxTalkers = static_cast<unsigned>(o.talkers);
   roomSettings.opusBitrate = 32000;
+  roomSettings.talkerOpusCeltOnly = o.celt;
+  roomSettings.plainListenerOpusCeltOnly = o.celt;
   std::vector<confab::mixer::MixId> mixes;
   for (std::size_t r = 0; r < rooms; ++r) {
     mixes.push_back(mixer.createMix(roomSettings));
@@ -653,6 +698,7 @@ int runLoad(const Options& o) {
     params.participant.payloadType = payloadTypeOf(o.codec);
     params.participant.audioLevelId = o.levels ? kAudioLevelId : 0;
     params.participant.ssrc = 0x10000000u + static_cast<uint32_t>(i);
+    p.mixerSsrc = params.participant.ssrc;
     params.endpoint.rtcpMux = true;
     sockaddr_storage remote{};
     std::memcpy(&remote, &local, sizeof(local));
@@ -687,7 +733,7 @@ int runLoad(const Options& o) {
     const std::size_t last = n * (g + 1) / generatorThreads;
     generators.push_back(std::make_unique<Generator>(
         std::span<SimulatedParticipant>(legs).subspan(first, last - first), o.codec, o.slices,
-        start, phase, stop));
+        o.reports, start, phase, stop));
   }
   for (auto& g : generators) {
     threads.emplace_back([&g] { g->run(); });

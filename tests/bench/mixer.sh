@@ -58,9 +58,9 @@ sweep() {
 }
 
 common=(--room-size 20 --talkers 3 --srtp on)
-sweep opus "100 160 240 320 400 480 560" --codec opus --levels off "${common[@]}"
-sweep pcmu "1000 1250 1500 2000 3000 4000 5000" --codec pcmu --levels off "${common[@]}"
-sweep opus6464 "200 300 400 500 600 800 1000 2000 3000" --codec opus --levels on "${common[@]}"
+sweep opus "160 320 400 480 560 640 720 800" --codec opus --levels off "${common[@]}"
+sweep pcmu "1000 1500 2000 2500 3000 4000" --codec pcmu --levels off "${common[@]}"
+sweep opus6464 "300 500 600 700 800 900 1000 1200 1500" --codec opus --levels on "${common[@]}"
 # One big room against many small ones, same participant count and talkers per room (PCMU: 50
 # Opus rooms would need 200 Opus encodes a tick, beyond one core whatever the room size).
 run bigroom --participants 1000 --room-size 1000 --talkers 3 --srtp on --codec pcmu --levels off || true
@@ -115,7 +115,9 @@ names = {
     "bigroom": "PCMU + SRTP, one room",
     "smallrooms": "PCMU + SRTP, rooms of 20",
 }
-targets = {"opus": 320, "pcmu": 4000, "opus6464": 3000}
+# Issue 15's targets (the first ones, 320 / 4,000 / 3,000, are discussed in "Mixer: what the two
+# missed targets would take").
+targets = {"opus": 500, "pcmu": 2500, "opus6464": 800}
 
 def best(label):
     passing = [int(r["n"]) for r in rows if r["label"] == label and ok(r)]
@@ -140,9 +142,12 @@ out.append(
     " run SCHED_FIFO priority 1 so the neighbours' load does not land in the tick lateness"
     " (measured without it, a 100-participant run on this busy machine showed p99 ~5 ms at 37 %"
     " of a core; with it, 100 µs). Rooms of 20 with 3 talkers (`maxTalkers` = 3), AES_CM_128_HMAC_SHA1_80,"
-    " rtcp-mux, Opus at 32 kbit/s; the room's defaults: each talker's own N-1 mix encoded at Opus"
-    " complexity 1, the listeners' shared mix at 5, and a listener quieter than -50 dBov decoded"
-    " every other frame. Talkers send a -20 dBov vibrato tone (~82-byte Opus frames);"
+    " rtcp-mux, Opus at 32 kbit/s with useinbandfec=1 on every participant; the room's defaults:"
+    " each talker's own N-1 mix encoded CELT-only at complexity 1, the listeners' shared mix with"
+    " in-band FEC (VOIP, complexity 5) for listeners whose RTCP reports show loss or who have not"
+    " reported yet, else CELT-only at complexity 1, and a listener quieter than -50 dBov decoded"
+    " every other frame. Each simulated phone sends an RTCP receiver report every 5 s (the first"
+    " within 1 s of the start, so before the window), reporting no loss. Talkers send a -20 dBov vibrato tone (~82-byte Opus frames);"
     " listeners send low noise at about -60 dBov (~63-byte frames), real audio for the decoder"
     " but below the VAD's start level; with RFC 6464 on, talkers' packets carry level 30 and"
     " listeners' 127 (silence: not decoded).")
