@@ -7,10 +7,8 @@ namespace confab::dsp {
 
 namespace {
 
-// Shrinking needs this many frames of packets (2 s at 20 ms) all early by at least
-// kShrinkHeadroom frames.
+// Shrinking needs this many frames of packets (2 s at 20 ms) all with time to spare.
 constexpr uint32_t kShrinkWindow = 100;
-constexpr int64_t kShrinkHeadroom = 2;
 
 // RTP timestamps wrap (RFC 3550 §5.1): differences are taken modulo 2^32, as signed.
 int64_t timestampDiff(uint32_t a, uint32_t b) {
@@ -20,18 +18,23 @@ int64_t timestampDiff(uint32_t a, uint32_t b) {
 }  // namespace
 
 JitterBuffer::JitterBuffer(const JitterBufferConfig& config)
-    : config_(config), frame_(config.frameDuration), minDelay_(0), maxDelay_(0), delay_(0) {
+    : config_(config),
+      frame_(config.frameDuration),
+      minDelay_(0),
+      maxDelay_(0),
+      guard_(static_cast<uint32_t>(uint64_t{config.shrinkGuardMs} * config.clockRate / 1000)),
+      delay_(0) {
   if (config.clockRate == 0 || config.frameDuration == 0 || config.capacity < 2 ||
       config.maxPayload == 0 || config.maxGapDuration == 0) {
     throw std::invalid_argument("JitterBuffer: rate, frame, capacity, payload and gap must be set");
   }
   const auto msToFrames = [&](uint32_t ms) {
     const uint64_t units = static_cast<uint64_t>(ms) * config.clockRate / 1000;
-    return static_cast<uint32_t>(std::max<uint64_t>(1, (units + frame_ - 1) / frame_));
+    return static_cast<uint32_t>((units + frame_ - 1) / frame_);
   };
   // The delay stays inside the look-ahead window, with a frame to spare for the newest packet.
   const auto windowFrames = static_cast<uint32_t>(config.capacity - 1);
-  const uint32_t maxFrames = std::min(msToFrames(config.maxDelayMs), windowFrames);
+  const uint32_t maxFrames = std::clamp<uint32_t>(msToFrames(config.maxDelayMs), 1, windowFrames);
   const uint32_t minFrames = std::min(msToFrames(config.minDelayMs), maxFrames);
   maxDelay_ = maxFrames * frame_;
   minDelay_ = minFrames * frame_;
@@ -86,8 +89,9 @@ void JitterBuffer::noteMargin(int64_t margin, uint32_t duration) {
   }
   // The margins, not the target, say how deep the buffer really is: a call whose first packet
   // came late (across a tick) plays every later one a tick after its minimum with the target at
-  // the minimum already, and only the margins show the spare tick.
-  if (minMargin_ >= kShrinkHeadroom * frame_ && minMargin_ >= int64_t{minDelay_} + frame_) {
+  // the minimum already, and only the margins show the spare tick. A tick less leaves every
+  // packet of the window the guard (or the minimum delay) to spare.
+  if (minMargin_ >= int64_t{frame_} + std::max(guard_, minDelay_)) {
     pendingShrink_ = true;
   }
   minMargin_ = INT64_MAX;
@@ -99,7 +103,8 @@ bool JitterBuffer::put(uint16_t sequence,
                        std::span<const uint8_t> payload,
                        uint32_t duration,
                        uint8_t flags,
-                       uint8_t tag) {
+                       uint8_t tag,
+                       uint32_t untilNextGet) {
   if (payload.size() > config_.maxPayload) {
     ++stats_.tooLarge;
     return false;
@@ -146,7 +151,9 @@ bool JitterBuffer::put(uint16_t sequence,
   *free = Slot{true, flags, tag, sequence, timestamp, duration, payload.size()};
   ++buffered_;
   ++stats_.received;
-  noteMargin(margin, duration);
+  // Its spare time: the ticks between now and its playout, plus the part of this tick still to
+  // run. A packet a whole tick early or more says nothing new of the time within the tick.
+  noteMargin(margin + std::min(untilNextGet, frame_ - 1), duration);
   return true;
 }
 

@@ -6,7 +6,14 @@
 // speex_alloc() (only a destroy callback without any context pointer avoids that), and it
 // shrinks its delay by silently skipping audio. This one is keyed by RTP timestamp, counts every
 // outcome, and adapts its delay in whole ticks: up at once when a packet comes too late, down by
-// one tick only after a long run (2 s) of packets that all arrived with two ticks to spare.
+// one tick only after a long run (2 s) of packets that all arrived with a tick and
+// shrinkGuardMs to spare (or the minimum delay, if more).
+//
+// The spare time of a packet is its margin in ticks plus, when the caller knows it, how long
+// before the caller's next get() it came (put's untilNextGet). Without that, a packet that came
+// just before a tick and one that came just after the previous one look alike, so the buffer
+// never goes under one tick of delay; with it, a stream whose packets all come at least
+// shrinkGuardMs before the tick is played in the first tick after it arrives (minDelayMs 0).
 //
 // Packets may carry any duration (10, 20, 30, 40, 60 ms... up to 120 ms, RFC 6716 §3.2.5 and
 // RFC 3551 §4.2 ptime): each outcome says how much audio it stands for, and the caller keeps
@@ -31,8 +38,9 @@ struct JitterBufferConfig {
   uint32_t frameDuration = 960;  // timestamp units per tick (20 ms at 48 kHz); default packet
   std::size_t capacity = 32;     // packet slots; also the look-ahead window in ticks (640 ms)
   std::size_t maxPayload = 512;  // bytes per slot (G.711 20 ms is 160; Opus 32 kbit/s ~ 80)
-  uint32_t minDelayMs = 20;
+  uint32_t minDelayMs = 20;  // 0: no whole tick of delay when put() is told the arrival time
   uint32_t initialDelayMs = 40;
+  uint32_t shrinkGuardMs = 5;  // spare time every packet of a window keeps after a shrink
   uint32_t maxDelayMs = 200;
   uint32_t maxGapDuration = 5760;  // the longest Missing handed out at once (120 ms at 48 kHz)
 };
@@ -86,14 +94,17 @@ class JitterBuffer {
   // Throws std::invalid_argument for a zero rate, frame, payload or gap, or under two slots.
   explicit JitterBuffer(const JitterBufferConfig& config = {});
 
-  // duration: timestamp units of audio in the packet (0: one frameDuration). Returns false when
-  // the packet is dropped (late, duplicate, too large, no free slot); see stats().
+  // duration: timestamp units of audio in the packet (0: one frameDuration). untilNextGet: how
+  // long before the caller's next get() the packet came, in timestamp units (0: not known).
+  // Returns false when the packet is dropped (late, duplicate, too large, no free slot); see
+  // stats().
   bool put(uint16_t sequence,
            uint32_t timestamp,
            std::span<const uint8_t> payload,
            uint32_t duration = 0,
            uint8_t flags = 0,
-           uint8_t tag = 0);
+           uint8_t tag = 0,
+           uint32_t untilNextGet = 0);
   // The next piece of audio, in order. Call it until the caller holds a tick's worth (once per
   // tick with 20 ms packets); every outcome advances the playout point by its duration.
   Frame get();
@@ -128,6 +139,7 @@ class JitterBuffer {
   uint32_t frame_;
   uint32_t minDelay_;  // timestamp units, whole frames
   uint32_t maxDelay_;
+  uint32_t guard_;  // timestamp units
   std::vector<Slot> slots_;
   std::vector<uint8_t> bytes_;  // capacity * maxPayload
   Stats stats_;

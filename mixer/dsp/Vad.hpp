@@ -23,6 +23,8 @@ class Vad {
   bool process(std::span<const int16_t> frame);
 
   [[nodiscard]] bool talking() const { return talking_; }
+  // The last frame was loud but talking has not started yet (the attack is under way).
+  [[nodiscard]] bool rising() const { return !talking_ && loudRun_ > 0; }
   // Level of the last frame, dBov (<= 0, -127 for silence).
   [[nodiscard]] float lastDbov() const { return lastDbov_; }
   void reset();

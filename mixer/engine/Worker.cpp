@@ -236,7 +236,10 @@ void Worker::Leg::onRtp(std::span<uint8_t> packet) {
       return;
   }
   lastRtpTick = worker->tickCount_;
-  mix->room->receive(participant, packet);
+  const auto untilTick = std::chrono::duration_cast<std::chrono::microseconds>(
+      worker->nextTickDue_ - arrived);
+  mix->room->receive(participant, packet,
+                     untilTick.count() > 0 ? static_cast<uint32_t>(untilTick.count()) : 0);
 }
 
 void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
@@ -368,7 +371,8 @@ void Worker::run() {
   const auto start = Clock::time_point(std::chrono::seconds(spec.it_value.tv_sec) +
                                        std::chrono::nanoseconds(spec.it_value.tv_nsec));
   uint64_t scheduled = 0;  // ticks due so far
-  auto nextDue = start;
+  auto& nextDue = nextTickDue_;
+  nextDue = start;
   // The clock decides when a tick runs; the timer only wakes us. Checked between sockets too:
   // when a burst of packets lands just before a tick, the timer's event queues behind every
   // ready socket, and would otherwise wait for all of them to be read.

@@ -239,6 +239,9 @@ class Worker {
   ReceiveBatch batch_;
   TickLateness lateness_;
   uint64_t tickCount_ = 0;
+  // When the next tick is due (the thread's clock): a packet's distance to it goes to the jitter
+  // buffer with the packet.
+  std::chrono::steady_clock::time_point nextTickDue_{};
   std::atomic<uint64_t> cpuNanos_{0};
   std::atomic<uint64_t> ticksDone_{0};
   std::atomic<uint64_t> faults_{0};

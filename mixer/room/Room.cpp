@@ -27,6 +27,9 @@ dsp::JitterBufferConfig jitterConfig(Codec codec) {
   config.frameDuration = frameTicks(codec);
   config.maxPayload = codec == Codec::kOpus ? 1275 : kMaxPacketSamples / 6;
   config.maxGapDuration = 6 * frameTicks(codec);
+  // No whole tick of delay while every packet comes shrinkGuardMs or more before the tick (the
+  // worker says when each came); one tick, as any buffer without arrival times, otherwise.
+  config.minDelayMs = 0;
   return config;
 }
 
@@ -108,6 +111,7 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   std::array<int32_t, kMaxFrameSamples> contribution{};  // what they added to the sum, mix rate
   bool hasAudio = false;
   bool talking = false;
+  bool rising = false;  // a loud frame, the VAD's attack not over: may take a free talker's place
   bool selected = false;
   bool listening = true;  // false: on hold, nothing is encoded or sent for them
   // Until this tick their reports showed loss; none yet: unknown, taken as loss (see lossReported).
@@ -351,7 +355,7 @@ void Room::configureRate() {
   }
 }
 
-void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
+void Room::receive(ParticipantId from, std::span<uint8_t> bytes, uint32_t untilTickUs) {
   Participant* p = find(from);
   if (p == nullptr) {
     return;
@@ -401,8 +405,11 @@ void Room::receive(ParticipantId from, std::span<uint8_t> bytes) {
       p->lastLevel = level->level;
     }
   }
+  const auto untilTick = static_cast<uint32_t>(uint64_t{untilTickUs} *
+                                               static_cast<uint64_t>(rtpClockRate(p->settings.codec)) /
+                                               1'000'000);
   p->jitter.put(packet->sequenceNumber(), packet->timestamp(), packet->payload(), duration, flags,
-                comfortNoise ? kComfortNoiseTag : 0);
+                comfortNoise ? kComfortNoiseTag : 0, untilTick);
 }
 
 Fill Room::Participant::pull(std::size_t n, uint8_t silentLevel, bool skipDecode) {
@@ -530,7 +537,10 @@ void Room::analyse(Participant& p) {
   // state settles within a frame, long before their voice is mixed. Not with a preprocessor: its
   // noise estimate and gain follow every frame, and AGC may lift them. Odd and even participants
   // skip on alternate ticks, so ticks stay the same length.
-  const bool quietSkip = !p.talking && !p.preprocessor &&
+  // G.711 decodes for next to nothing, so it is decoded every tick: the first loud frame is
+  // seen at once.
+  const bool cheapDecode = p.settings.codec == Codec::kPcmu || p.settings.codec == Codec::kPcma;
+  const bool quietSkip = !p.talking && !p.preprocessor && !cheapDecode &&
                          p.loudness < settings_.quietListenerDbov && ((ticks_ + p.id) & 1U) == 0;
   const Fill kind = p.pull(n, settings_.silentLevel, mutedSkip || quietSkip);
   p.hasAudio = kind > Fill::kNothing && !p.settings.controls.muted;
@@ -545,6 +555,7 @@ void Room::analyse(Participant& p) {
   const bool wasTalking = p.talking;
   // No voice is silence: the VAD's level of an empty frame is the same -127 dBov, for free.
   p.talking = p.vad.process(voice ? std::span<const int16_t>(pcm) : std::span<const int16_t>());
+  p.rising = p.vad.rising();
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
   if (p.talking != wasTalking) {
@@ -553,21 +564,37 @@ void Room::analyse(Participant& p) {
 }
 
 void Room::selectTalkers() {
+  // Loudest first; a current talker counts as louder by the stickiness margin.
+  const float stickiness = settings_.talkerStickinessDb;
+  auto score = [stickiness](const Participant* p) {
+    return p->loudness + (p->selected ? stickiness : 0.0F);
+  };
+  auto louder = [&](const Participant* a, const Participant* b) { return score(a) > score(b); };
   candidates_.clear();
   for (auto& p : participants_) {
     if (p->talking && p->hasAudio) {
       candidates_.push_back(p.get());
     }
   }
-  // Loudest first; a current talker counts as louder by the stickiness margin.
-  const float stickiness = settings_.talkerStickinessDb;
-  auto score = [stickiness](const Participant* p) {
-    return p->loudness + (p->selected ? stickiness : 0.0F);
-  };
-  const std::size_t k = std::min<std::size_t>(settings_.maxTalkers, candidates_.size());
-  std::partial_sort(
-      candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k), candidates_.end(),
-      [&](const Participant* a, const Participant* b) { return score(a) > score(b); });
+  std::size_t k = std::min<std::size_t>(settings_.maxTalkers, candidates_.size());
+  std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
+                    candidates_.end(), louder);
+  candidates_.resize(k);
+  // Places no talker holds go to those whose voice is just starting (a loud frame, the VAD's
+  // attack not yet over), so the first syllable is heard, not 20-40 ms after it. A click takes
+  // such a place for one frame and is gone; it never takes a talker's place.
+  if (k < settings_.maxTalkers) {
+    for (auto& p : participants_) {
+      if (p->rising && p->hasAudio) {
+        candidates_.push_back(p.get());
+      }
+    }
+    const std::size_t more = std::min<std::size_t>(settings_.maxTalkers - k, candidates_.size() - k);
+    std::partial_sort(candidates_.begin() + static_cast<std::ptrdiff_t>(k),
+                      candidates_.begin() + static_cast<std::ptrdiff_t>(k + more), candidates_.end(),
+                      louder);
+    k += more;
+  }
   for (auto* t : talkers_) {
     t->selected = false;
   }

@@ -197,8 +197,10 @@ class Room {
   static constexpr uint8_t kLossyFraction = 3;    // 3/256: 1.2 %
   static constexpr uint64_t kFecHoldTicks = 500;  // 10 s: two or more clean reports at 5 s
 
-  // Data path: one RTP packet from a participant (already SRTP-unprotected).
-  void receive(ParticipantId from, std::span<uint8_t> packet);
+  // Data path: one RTP packet from a participant (already SRTP-unprotected). untilTickUs: how
+  // long before the next tick() it came, when the caller knows (0: not known); the jitter buffer
+  // needs it to play a steady stream without a whole tick of delay.
+  void receive(ParticipantId from, std::span<uint8_t> packet, uint32_t untilTickUs = 0);
   // Every 20 ms: pull a frame from each jitter buffer, pick talkers, mix, encode, send.
   void tick();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "mixer/dsp/JitterBuffer.hpp"
@@ -232,6 +233,81 @@ TEST(DspJitterBuffer, AFirstPacketLateAcrossATickDoesNotCostEveryLaterOneATick) 
   EXPECT_EQ(buffer.targetDelayMs(), 20U);
   EXPECT_EQ(missing, 0);
   EXPECT_LE(buffer.stats().shrinkDropped, 1U) << "one frame given up for the tick, at most";
+}
+
+// A steady stream, each packet put 'untilTickMs' before the get() of its tick (0: not told), with
+// minDelayMs 0. Returns how many ticks after its put the last packet was played.
+struct ZeroFloorRun {
+  int ticksAfterPut = -1;
+  int missing = 0;
+  uint32_t targetMs = 0;
+};
+ZeroFloorRun steadyStream(uint32_t untilTickMs, int ticks) {
+  JitterBufferConfig config;
+  config.minDelayMs = 0;
+  JitterBuffer buffer(config);
+  ZeroFloorRun run;
+  std::map<uint16_t, int> putAt;
+  for (int tick = 0; tick < ticks; ++tick) {
+    const auto k = static_cast<uint16_t>(tick);
+    buffer.put(k, k * kFrame, payloadFor(k), 0, 0, 0, untilTickMs * kFrame / 20);
+    putAt[k] = tick;
+    const auto frame = buffer.get();
+    if (frame.outcome == Outcome::Packet) {
+      run.ticksAfterPut = tick - putAt[sequenceIn(frame.payload)];
+    }
+    run.missing += frame.outcome == Outcome::Missing ? 1 : 0;
+  }
+  run.targetMs = buffer.targetDelayMs();
+  return run;
+}
+
+TEST(DspJitterBuffer, AStreamWellBeforeTheTickIsPlayedWithoutAWholeTickOfDelay) {
+  // Packets 10 ms before each tick: after the start-up (40 ms, down a tick per clean 2 s) each is
+  // played at the very next tick.
+  const ZeroFloorRun early = steadyStream(10, 350);
+  EXPECT_EQ(early.ticksAfterPut, 0);
+  EXPECT_EQ(early.targetMs, 0U);
+  EXPECT_EQ(early.missing, 0);
+  // 2 ms before the tick is under the 5 ms guard: one tick of delay stays.
+  const ZeroFloorRun grazing = steadyStream(2, 350);
+  EXPECT_EQ(grazing.ticksAfterPut, 1);
+  EXPECT_EQ(grazing.missing, 0);
+  // Not told when packets come: one tick, as before.
+  const ZeroFloorRun unknown = steadyStream(0, 350);
+  EXPECT_EQ(unknown.ticksAfterPut, 1);
+  EXPECT_EQ(unknown.targetMs, 20U);
+}
+
+TEST(DspJitterBuffer, AtZeroDelayALatePacketBuysTheTickBackAtOnce) {
+  JitterBufferConfig config;
+  config.minDelayMs = 0;
+  JitterBuffer buffer(config);
+  uint16_t k = 0;
+  auto tick = [&](bool late) {
+    if (!late) {
+      buffer.put(k, k * kFrame, payloadFor(k), 0, 0, 0, kFrame / 2);
+    }
+    const auto frame = buffer.get();
+    if (late) {
+      EXPECT_FALSE(buffer.put(k, k * kFrame, payloadFor(k), 0, 0, 0, kFrame - 1));
+    }
+    ++k;
+    return frame;
+  };
+  for (int i = 0; i < 300; ++i) {
+    tick(false);
+  }
+  ASSERT_EQ(buffer.targetDelayMs(), 0U);
+  EXPECT_EQ(tick(true).outcome, Outcome::Empty) << "its tick went by without it";
+  EXPECT_EQ(buffer.stats().late, 1U);
+  EXPECT_EQ(tick(false).outcome, Outcome::Insert) << "the buffer deepens by the tick it missed";
+  EXPECT_EQ(buffer.targetDelayMs(), 20U);
+  int missing = 0;
+  for (int i = 0; i < 50; ++i) {
+    missing += tick(false).outcome == Outcome::Missing ? 1 : 0;
+  }
+  EXPECT_EQ(missing, 0);
 }
 
 TEST(DspJitterBuffer, NeverExceedsMaximumDelay) {

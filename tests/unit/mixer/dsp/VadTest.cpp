@@ -41,6 +41,17 @@ TEST_F(DspVad, OneLoudFrameIsAClickNotSpeech) {
   EXPECT_FALSE(pause());
 }
 
+TEST_F(DspVad, ALoudFrameBeforeTalkingIsRising) {
+  EXPECT_FALSE(vad_.rising());
+  EXPECT_FALSE(speak());
+  EXPECT_TRUE(vad_.rising()) << "loud, the attack under way";
+  EXPECT_FALSE(pause());
+  EXPECT_FALSE(vad_.rising()) << "a click is over";
+  speak();
+  EXPECT_TRUE(speak());
+  EXPECT_FALSE(vad_.rising()) << "talking now";
+}
+
 TEST_F(DspVad, TwoLoudFramesStartTalking) {
   EXPECT_FALSE(speak());
   EXPECT_TRUE(speak());

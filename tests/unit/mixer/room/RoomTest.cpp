@@ -43,6 +43,9 @@ class Phone {
     return packet;
   }
 
+  // From the next packet on, this tone (0: silence).
+  void setTone(double toneHz) { tone_ = SineGenerator(toneHz, toneHz > 0 ? 8000.0 : 0.0, pcmRate(codec_)); }
+
   void hear(std::span<const uint8_t> bytes) {
     std::vector<uint8_t> copy(bytes.begin(), bytes.end());
     auto packet = rtp::RtpPacket::parse(copy);
@@ -425,6 +428,123 @@ TEST(MixerRoom, QuietListenerIsDecodedEveryOtherFrameAndStillStartsTalking) {
   }
   EXPECT_TRUE(room.stats(ca.id)->talking);
   EXPECT_TRUE(test::hasTone(b.recent(30), 1000, 48000, -3));
+}
+
+TEST(MixerRoom, G711IsDecodedEveryFrameEvenWhenQuiet) {
+  // Decoding G.711 costs next to nothing, so a quiet G.711 participant is never skipped: their
+  // first loud frame is seen on the tick it is due.
+  RecordingSink sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kPcmu, 0, 0, 1), b(Codec::kPcma, 8, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kPcmu, 0, 11)), &a};
+  ParticipantSettings sb = settingsFor(Codec::kPcma, 8, 12);
+  Call cb{room.add(sb), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  run(room, {ca, cb}, 50);
+  EXPECT_EQ(room.stats(ca.id)->framesSkippedQuiet, 0u);
+  EXPECT_EQ(room.stats(cb.id)->framesSkippedQuiet, 0u);
+  EXPECT_GE(room.stats(ca.id)->framesDecoded, 48u);
+}
+
+// The tick (counted from 0) at which 'phone' first heard a frame at -30 dBov or louder, or -1.
+int firstLoudFrame(const Phone& phone, std::size_t frameSamples) {
+  for (std::size_t i = 0; i + frameSamples <= phone.heard.size(); i += frameSamples) {
+    if (test::rmsDbov(std::span<const int16_t>(phone.heard).subspan(i, frameSamples)) > -30.0) {
+      return static_cast<int>(i / frameSamples);
+    }
+  }
+  return -1;
+}
+
+TEST(MixerRoom, AVoiceStartingInAFreePlaceIsHeardOnTheTickItCame) {
+  // Packets come 10 ms before each tick (the worker says so). Once the jitter buffer has seen
+  // 4 s of that, a packet is played at the next tick, and a voice starting while talker places
+  // are free is mixed from its first loud frame: A's first loud packet reaches B in the same tick.
+  for (const Codec codec : {Codec::kPcmu, Codec::kOpus}) {
+    SCOPED_TRACE(codec == Codec::kPcmu ? "pcmu" : "opus");
+    const uint8_t pt = codec == Codec::kPcmu ? 0 : 111;
+    RecordingSink sink;
+    Room room(RoomSettings{}, sink);
+    Phone a(codec, pt, 0, 1), b(codec, pt, 0, 2);
+    Call ca{room.add(settingsFor(codec, pt, 11)), &a};
+    Call cb{room.add(settingsFor(codec, pt, 12)), &b};
+    sink.phones = {{ca.id, &a}, {cb.id, &b}};
+    int startedAt = -1;
+    for (int tick = 0; tick < 300; ++tick) {
+      if (tick == 251) {
+        a.setTone(1000);
+        startedAt = tick;
+      }
+      for (const Call& c : {ca, cb}) {
+        auto packet = c.phone->nextPacket();
+        room.receive(c.id, packet, 10'000);
+      }
+      room.tick();
+    }
+    EXPECT_EQ(room.stats(ca.id)->jitterDelayMs, 0u);
+    // Opus decodes a quiet participant every other tick, so its first loud frame may be seen a
+    // tick late (and its look-ahead puts the tone's first 6.5 ms in the next packet).
+    const int heard = firstLoudFrame(b, frameSamples(codec));
+    if (codec == Codec::kPcmu) {
+      EXPECT_EQ(heard, startedAt);
+    } else {
+      EXPECT_GE(heard, startedAt);
+      EXPECT_LE(heard, startedAt + 2);
+    }
+    EXPECT_TRUE(room.stats(ca.id)->talking);
+  }
+}
+
+TEST(MixerRoom, AClickInAFreePlaceIsOneFrameAndNeverATalker) {
+  struct TalkingSink final : Room::Sink {
+    void onRtp(ParticipantId to, std::span<const uint8_t> packet) override {
+      if (auto it = phones.find(to); it != phones.end()) {
+        it->second->hear(packet);
+      }
+    }
+    void onDtmf(ParticipantId /*from*/, char /*digit*/) override {}
+    void onTalking(ParticipantId id, bool talking) override { changes.emplace_back(id, talking); }
+    std::map<ParticipantId, Phone*> phones;
+    std::vector<std::pair<ParticipantId, bool>> changes;
+  } sink;
+  Room room(RoomSettings{}, sink);
+  Phone a(Codec::kPcmu, 0, 0, 1), b(Codec::kPcmu, 0, 0, 2);
+  Call ca{room.add(settingsFor(Codec::kPcmu, 0, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kPcmu, 0, 12)), &b};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}};
+  for (int tick = 0; tick < 100; ++tick) {
+    a.setTone(tick == 60 ? 1000 : 0);  // one loud frame
+    for (const Call& c : {ca, cb}) {
+      auto packet = c.phone->nextPacket();
+      room.receive(c.id, packet);
+    }
+    room.tick();
+  }
+  int loudFrames = 0;
+  for (std::size_t i = 0; i + 160 <= b.heard.size(); i += 160) {
+    loudFrames += test::rmsDbov(std::span<const int16_t>(b.heard).subspan(i, 160)) > -30.0 ? 1 : 0;
+  }
+  EXPECT_EQ(loudFrames, 1) << "the click, once";
+  EXPECT_TRUE(sink.changes.empty()) << "nobody started talking";
+}
+
+TEST(MixerRoom, AStartingVoiceNeverTakesAHeldPlace) {
+  // One place, held by A. C's voice starts: its first frames are not mixed over A's (the VAD's
+  // attack stands), and C does not displace A (not louder by the stickiness margin).
+  RecordingSink sink;
+  RoomSettings settings;
+  settings.maxTalkers = 1;
+  Room room(settings, sink);
+  Phone a(Codec::kPcmu, 0, 600, 1), b(Codec::kPcmu, 0, 0, 2), c(Codec::kPcmu, 0, 0, 3);
+  Call ca{room.add(settingsFor(Codec::kPcmu, 0, 11)), &a};
+  Call cb{room.add(settingsFor(Codec::kPcmu, 0, 12)), &b};
+  Call cc{room.add(settingsFor(Codec::kPcmu, 0, 13)), &c};
+  sink.phones = {{ca.id, &a}, {cb.id, &b}, {cc.id, &c}};
+  run(room, {ca, cb, cc}, 40);
+  c.setTone(1300);
+  run(room, {ca, cb, cc}, 20);
+  EXPECT_TRUE(test::hasTone(b.recent(20), 600, 8000, -3));
+  EXPECT_LT(test::toneDbov(b.recent(20), 1300, 8000), kAbsentDbov);
 }
 
 TEST(MixerRoom, HeldParticipantGetsNothingAndCostsNoEncode) {
