@@ -100,7 +100,7 @@ struct Options {
   std::vector<Codec> codecs{Codec::kPcmu, Codec::kOpus};
   std::size_t rooms = 8;         // per codec
   std::size_t bursts = 20;       // measured, per room
-  std::size_t warmupBursts = 3;  // not measured: the jitter buffer settles (2 s at zero jitter)
+  std::size_t warmupBursts = 5;  // not measured: the jitter buffer settles (40 ms to 0: 4 s)
   double jitterMs = 0;
   uint32_t seed = 1;
   uint16_t portLow = 26000;

@@ -25,10 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 static constexpr int PKT = 172;
@@ -227,7 +229,7 @@ static void* gen_main(void*) {
           if (r < 0) continue;
           got[i] = 1;
           cnt++;
-          if (r != PKT || ntohs(src.sin_port) != MIX_BASE + i) gen_errors++;
+          if (r != PKT || ntohs(src.sin_port) != (O.mode == "s5mm" ? MIX_BASE : MIX_BASE + i)) gen_errors++;
         }
         if (++passes > 100000) { fprintf(stderr, "gen: stuck at %d/%d tick %d\n", cnt, N, t); exit(2); }
       }
@@ -264,8 +266,9 @@ static void* gen_main(void*) {
     for (int t = 0; t < total; t++) {
       if (t == O.warm) c0 = tcpu();
       wait_ge(a_done, t);  // mixer finished previous tick (or posted 'go' in live mode)
+      const bool shared = O.mode == "r5mm";  // every phone sends to the one shared port
       for (int i = 0; i < N; i++)
-        if (sendto(genfd[i], pkt, PKT, 0, (sockaddr*)&mixaddr[i], sizeof(sockaddr_in)) != PKT) gen_errors++;
+        if (sendto(genfd[i], pkt, PKT, 0, (sockaddr*)&mixaddr[shared ? 0 : i], sizeof(sockaddr_in)) != PKT) gen_errors++;
       post(a_sent, t + 1);
     }
   }
@@ -345,6 +348,24 @@ static void* mix_main(void*) {
       mm[i].msg_hdr.msg_iovlen = 1;
     }
   }
+  // Shared port: one socket for every participant, batches of 64 each way, demultiplexed by the
+  // source address (a hash lookup, as a real mixer would before checking the SSRC).
+  std::unordered_map<uint64_t, int> bySource;
+  std::vector<mmsghdr> smm;
+  std::vector<iovec> sio;
+  std::vector<sockaddr_in> ssrc;
+  std::vector<std::array<char, 2048>> sbufs;
+  if (m == "s5mm" || m == "r5mm") {
+    int big = 16 << 20;
+    setsockopt(mixfd[0], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    setsockopt(mixfd[0], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+    smm.resize(64);
+    sio.resize(64);
+    ssrc.resize(64);
+    sbufs.resize(64);
+    for (int i = 0; i < N; i++)
+      bySource[(uint64_t)ntohl(genaddr[i].sin_addr.s_addr) << 16 | ntohs(genaddr[i].sin_port)] = i;
+  }
   if (m == "r1") {
     ep = epoll_create1(0);
     for (int i = 0; i < N; i++) {
@@ -408,6 +429,21 @@ static void* mix_main(void*) {
           io_uring_cqe* cqe;
           io_uring_for_each_cqe(&ring, head, cqe) { errors++; cnt++; }
           io_uring_cq_advance(&ring, cnt);
+        }
+      } else if (m == "s5mm") {
+        for (int i = 0; i < N; i += 64) {
+          int k = N - i < 64 ? N - i : 64;
+          for (int j = 0; j < k; j++) {
+            sio[j] = {pkt, PKT};
+            memset(&smm[j], 0, sizeof(mmsghdr));
+            smm[j].msg_hdr.msg_name = &genaddr[i + j];
+            smm[j].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+            smm[j].msg_hdr.msg_iov = &sio[j];
+            smm[j].msg_hdr.msg_iovlen = 1;
+          }
+          int r = sendmmsg(mixfd[0], smm.data(), k, 0);
+          if (r < 0) die("sendmmsg");
+          if (r != k) errors += k - r;
         }
       } else if (m == "s4raw" || m == "s4udp") {
         for (int i = 0; i < N; i++) {
@@ -485,6 +521,35 @@ static void* mix_main(void*) {
             }
           }
           if (++passes > 1000) { fprintf(stderr, "r2 stuck\n"); exit(3); }
+        }
+      }
+      post(a_done, t + 1);
+    } else if (m == "r5mm") {
+      if (!O.live) wait_ge(a_sent, t + 1);
+      int got = 0;
+      std::vector<char> have(N, 0);
+      while (got < N) {
+        for (int j = 0; j < 64; j++) {
+          sio[j] = {sbufs[j].data(), sbufs[j].size()};
+          memset(&smm[j], 0, sizeof(mmsghdr));
+          smm[j].msg_hdr.msg_name = &ssrc[j];
+          smm[j].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+          smm[j].msg_hdr.msg_iov = &sio[j];
+          smm[j].msg_hdr.msg_iovlen = 1;
+        }
+        // live: wait in recvmmsg for the first packet, then take what is there (up to 64)
+        timespec limit{1, 0};
+        int r = recvmmsg(mixfd[0], smm.data(), 64, O.live ? MSG_WAITFORONE : MSG_DONTWAIT, O.live ? &limit : nullptr);
+        if (r < 0) {
+          if (!O.live && errno == EAGAIN) { fprintf(stderr, "r5 short: %d of %d\n", got, N); exit(3); }
+          die("recvmmsg shared");
+        }
+        for (int j = 0; j < r; j++) {
+          auto it = bySource.find((uint64_t)ntohl(ssrc[j].sin_addr.s_addr) << 16 | ntohs(ssrc[j].sin_port));
+          if (it == bySource.end() || smm[j].msg_len != PKT || have[it->second]) { errors++; continue; }
+          have[it->second] = 1;
+          sink += sbufs[j][0];
+          got++;
         }
       }
       post(a_done, t + 1);

@@ -59,6 +59,9 @@ sweep() {
 
 common=(--room-size 20 --talkers 3 --srtp on)
 sweep opus "160 320 400 480 560 640 720 800" --codec opus --levels off "${common[@]}"
+# The same rooms with the VOIP encoder everywhere (the encodes before issue 15), for the A/B on
+# the same machine on the same day.
+sweep opusvoip "160 320 400 480 560" --codec opus --levels off --celt off "${common[@]}"
 sweep pcmu "1000 1500 2000 2500 3000 4000" --codec pcmu --levels off "${common[@]}"
 sweep opus6464 "300 500 600 700 800 900 1000 1200 1500" --codec opus --levels on "${common[@]}"
 # One big room against many small ones, same participant count and talkers per room (PCMU: 50
@@ -110,6 +113,7 @@ def why(r):
 
 names = {
     "opus": "Opus 32k + SRTP",
+    "opusvoip": "Opus 32k + SRTP, VOIP encodes (before)",
     "pcmu": "PCMU + SRTP",
     "opus6464": "Opus 32k + SRTP + RFC 6464",
     "bigroom": "PCMU + SRTP, one room",

@@ -14,7 +14,7 @@ g++ -std=c++20 -O2 -Wall -Wextra -Werror -o "$work/bench" "$here/bench_udp_io.cp
 rt=${RT---rt}
 variants=(
   "s1" "s2" "s3msg" "s3send --fixed" "s3send --fixed --defer --skipcqe" "s4raw" "s4raw --csum"
-  "r1" "r1 --live" "r2mm" "r2rf" "r3" "r3 --live" "r3 --live --defer"
+  "s5mm" "r1" "r1 --live" "r2mm" "r2rf" "r3" "r3 --live" "r3 --live --defer" "r5mm" "r5mm --live"
   "r4 --defer --skipcqe" "r4 --defer --skipcqe --fixed --conn"
 )
 for rep in 1 2; do
@@ -47,6 +47,8 @@ what = {
     "r2rf": "receive: `recvfrom` on every socket, no epoll",
     "r3": "receive: io_uring multishot recvmsg, provided buffers",
     "r4": "both: one ring, one submit-and-wait per tick (per rx+tx pair)",
+    "s5mm": "send: one shared UDP port, `sendmmsg` of 64 to N peers",
+    "r5mm": "receive: one shared UDP port, `recvmmsg` of 64, demultiplexed by source (hash)",
 }
 out = ["## Kernel UDP I/O per packet", "",
        f"Measured {date} by `tests/bench/udp_io.sh` (commit {commit}), kernel {kernel}. N UDP sockets on"
