@@ -106,4 +106,9 @@ printf '  %s\n' "${timings[@]}"
 awk '/tests passed, [0-9]+ tests? failed out of/ { failed += $4; total += $NF }
      END { printf "tests: %d passed, %d failed\n", total - failed, failed }' \
   build/test/ctest.log build/sanitize/ctest.log || true
+# ...and which tests failed, since the last lines of a run are often all that is kept of it.
+for log in build/test/ctest.log build/sanitize/ctest.log; do
+  [[ -f $log ]] || continue
+  sed -n 's#^[[:space:]]*[0-9]* - \(.*\) (\(Failed\|Timeout\|.*Exception\|Not Run\))$#  failed in '"${log%/ctest.log}"': \1 (\2)#p' "$log"
+done
 exit "$status"
