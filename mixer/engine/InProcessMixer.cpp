@@ -25,7 +25,8 @@ InProcessMixer::InProcessMixer(MixerSettings settings)
                                : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(
-        std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval));
+        std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval,
+                                 settings_.ioUring));
     workers_.back()->start();
   }
 }

@@ -21,6 +21,9 @@ struct MixerSettings {
   std::chrono::milliseconds rtpTimeout{std::chrono::seconds(60)};
   // How often each participant gets an RTCP sender report (RFC 3550 §6.2 suggests 5 s minimum).
   std::chrono::milliseconds rtcpInterval{std::chrono::seconds(5)};
+  // Mixer threads read their participants' sockets through io_uring where the kernel allows it
+  // (Linux 6.1+, not refused by seccomp), else, or when false, through epoll.
+  bool ioUring = true;
 };
 
 class InProcessMixer final : public Control {

@@ -127,6 +127,16 @@ class MediaEndpoint {
   std::size_t drainRtp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
   std::size_t drainRtcp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
 
+  // One datagram read elsewhere (the mixer thread's io_uring): the same checks and delivery as a
+  // drain. 'buffer' holds it in its first 'length' bytes and is writable (SRTP comes off in
+  // place); 'truncated': the kernel cut it to fit. True when it was delivered.
+  bool deliver(std::span<uint8_t> buffer,
+               std::size_t length,
+               const sockaddr_storage& from,
+               bool rtcpSocket,
+               bool truncated,
+               Receiver& receiver);
+
   // Protects (SRTP) and sends an RTP packet of 'length' bytes at the start of 'buffer', which must
   // have room for the SRTP trailer. Nothing is sent before we know where to (SDP or latched).
   bool sendRtp(std::span<uint8_t> buffer, std::size_t length);
