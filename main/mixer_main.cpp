@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   settings.ports = {options.rtpPorts.first, options.rtpPorts.last};
   settings.rtpTimeout = options.rtpTimeout;
   mixer::InProcessMixer engine(settings);
+  std::cerr << "confab-mixer: mixer threads read RTP through " << engine.ioPath() << std::endl;
 
   boost::asio::io_context io(1);
   mixer::remote::ControlServerSettings serverSettings;

@@ -402,4 +402,18 @@ std::vector<EngineThreadStats> InProcessMixer::engineStats() const {
   return out;
 }
 
+std::string InProcessMixer::ioPath() const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (const auto& worker : workers_) {
+    while (!worker->ioChosen() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!worker->usingIoRing()) {
+      const std::string why = worker->ioRingRefused();
+      return "epoll (io_uring: " + (why.empty() ? std::string("not started") : why) + ")";
+    }
+  }
+  return "io_uring";
+}
+
 }  // namespace confab::mixer

@@ -50,6 +50,9 @@ class InProcessMixer final : public Control {
   void deliverEvents(MixerEvents& events) override;
 
   [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  // How the threads read their sockets, for the log: "io_uring", or "epoll" with the reason io_uring
+  // is not used. Waits (at most a second) for the threads to have chosen.
+  [[nodiscard]] std::string ioPath() const;
 
  private:
   struct Pending {

@@ -443,10 +443,14 @@ void Worker::run() {
       }
     } else {
       ring_.reset();
-      std::snprintf(ioRefused_.data(), ioRefused_.size(), "%s", why.c_str());
+      std::snprintf(ioRefused_.data(), ioRefused_.size(), "%s",
+                    why.empty() ? "the ring cannot watch the thread's epoll set" : why.c_str());
     }
   }
-  ioRing_.store(ring_ != nullptr, std::memory_order_release);
+  if (!useIoRing_) {
+    std::snprintf(ioRefused_.data(), ioRefused_.size(), "%s", "turned off");
+  }
+  ioState_.store(ring_ != nullptr ? 1 : 2, std::memory_order_release);
 
   std::array<epoll_event, 64> ready{};
   // One epoll batch: the timer, commands and legs on epoll; returns how many events it took.

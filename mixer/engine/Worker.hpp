@@ -135,10 +135,12 @@ class Worker {
     return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
   }
   [[nodiscard]] uint64_t tickCount() const { return ticksDone_.load(std::memory_order_relaxed); }
-  // Whether the running thread reads through io_uring; if it was asked to and does not, why.
-  [[nodiscard]] bool usingIoRing() const { return ioRing_.load(std::memory_order_acquire); }
+  // Whether the running thread reads through io_uring (false until it has started and chosen);
+  // if it was asked to and does not, why.
+  [[nodiscard]] bool ioChosen() const { return ioState_.load(std::memory_order_acquire) != 0; }
+  [[nodiscard]] bool usingIoRing() const { return ioState_.load(std::memory_order_acquire) == 1; }
   [[nodiscard]] std::string ioRingRefused() const {
-    return usingIoRing() ? std::string() : std::string(ioRefused_.data());
+    return ioChosen() && !usingIoRing() ? std::string(ioRefused_.data()) : std::string();
   }
   // Exceptions caught on this thread since it started (each one also a kFault event).
   [[nodiscard]] uint64_t faults() const { return faults_.load(std::memory_order_relaxed); }
@@ -231,8 +233,8 @@ class Worker {
   int epoll_ = -1;
   bool useIoRing_ = true;
   std::unique_ptr<IoRing> ring_;  // made by the thread itself (the ring's only submitter)
-  std::atomic<bool> ioRing_{false};
-  std::array<char, 160> ioRefused_{};  // written before ioRing_ is stored
+  std::atomic<int> ioState_{0};          // 0: not chosen yet, 1: io_uring, 2: epoll
+  std::array<char, 160> ioRefused_{};  // written before ioState_ is stored
   int timer_ = -1;
   int commandsReady_ = -1;
   std::thread thread_;
