@@ -202,7 +202,7 @@ void IoRing::complete(void* raw, Handler& handler, unsigned& recycled) {
   if (kind == kCancel || index >= state_->watches.size()) {
     return;
   }
-  State::Watch& w = state_->watches[index];
+  const State::Watch w = state_->watches[index];  // a copy: the handler may grow the table
   const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
   if (kind == kReadable) {
     if (w.active && cqe->res >= 0) {
@@ -233,9 +233,11 @@ void IoRing::complete(void* raw, Handler& handler, unsigned& recycled) {
   }
   if (!more) {
     // The request is over: cancelled (its slot is free now), or ended by the kernel (out of
-    // buffers, an error): armed again while the socket is still watched.
-    w.armed = false;
-    if (!w.active) {
+    // buffers, an error): armed again while the socket is still watched (as of now: the
+    // handler may have unwatched it).
+    State::Watch& now = state_->watches[index];
+    now.armed = false;
+    if (!now.active) {
       state_->freeWatches.push_back(index);
     } else {
       ++counters_.rearmed;

@@ -514,7 +514,9 @@ void Worker::run() {
     // in one wait. Arrival times (RFC 3550 jitter) are then known to within kReadPause.
     // The last kReadPause before a tick is left to the wait and the timer: measured, sleeping
     // right up to the tick made it start late by milliseconds now and then (p99.9 lateness).
-    if (taken < ready.size() && backlog_.empty()) {
+    // (The ring hands out everything that has come in one wait: after it the thread may always
+    // rest. An epoll batch that filled 'ready' may have left sockets unread.)
+    if ((ring_ || taken < ready.size()) && backlog_.empty()) {
       const auto until = std::min(Clock::now() + kReadPause, nextDue - kReadPause);
       if (until > Clock::now()) {
         std::this_thread::sleep_until(until);
