@@ -111,7 +111,6 @@ struct Room::Participant final : rtp::DtmfDetector::Listener {
   std::array<int32_t, kMaxFrameSamples> contribution{};  // what they added to the sum, mix rate
   bool hasAudio = false;
   bool talking = false;
-  bool rising = false;  // a loud frame, the VAD's attack not over: may take a free talker's place
   bool selected = false;
   bool listening = true;  // false: on hold, nothing is encoded or sent for them
   // Until this tick their reports showed loss; none yet: unknown, taken as loss (see lossReported).
@@ -555,7 +554,6 @@ void Room::analyse(Participant& p) {
   const bool wasTalking = p.talking;
   // No voice is silence: the VAD's level of an empty frame is the same -127 dBov, for free.
   p.talking = p.vad.process(voice ? std::span<const int16_t>(pcm) : std::span<const int16_t>());
-  p.rising = p.vad.rising();
   p.loudness = p.vad.lastDbov();
   p.stats.talking = p.talking;
   if (p.talking != wasTalking) {
@@ -585,7 +583,7 @@ void Room::selectTalkers() {
   // such a place for one frame and is gone; it never takes a talker's place.
   if (k < settings_.maxTalkers) {
     for (auto& p : participants_) {
-      if (p->rising && p->hasAudio) {
+      if (p->vad.rising() && p->hasAudio) {  // loud, the VAD's attack not over
         candidates_.push_back(p.get());
       }
     }
