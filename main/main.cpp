@@ -346,6 +346,7 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c, mixer::remote
   if (c.mixers.empty()) {
     mixer::MixerSettings settings;
     settings.threads = c.mixerThreads;
+    settings.ioUring = c.mixerIoUring;
     settings.bindAddress = c.rtpAddress;
     settings.ports = {c.rtpPorts.first, c.rtpPorts.last};
     auto made = std::make_unique<mixer::InProcessMixer>(settings);
