@@ -388,6 +388,12 @@ struct Worker::RingHandler final : IoRing::Handler {
     }
   }
   void onReadable(uint64_t /*tag*/) override { epollReady = true; }
+  void onSendFailed(uint64_t tag, int /*error*/) override {
+    auto found = worker.legs_.find(tag);
+    if (found != worker.legs_.end() && found->second->endpoint) {
+      found->second->endpoint->countSendFailure();
+    }
+  }
 
   Worker& worker;
   const std::function<void()>& runDueTicks;
@@ -516,6 +522,9 @@ void Worker::run() {
     // right up to the tick made it start late by milliseconds now and then (p99.9 lateness).
     // (The ring hands out everything that has come in one wait: after it the thread may always
     // rest. An epoll batch that filled 'ready' may have left sockets unread.)
+    if (ring_) {
+      ring_->flush();  // nothing sent outside a tick is left queued
+    }
     if ((ring_ || taken < ready.size()) && backlog_.empty()) {
       const auto until = std::min(Clock::now() + kReadPause, nextDue - kReadPause);
       if (until > Clock::now()) {
@@ -602,6 +611,9 @@ void Worker::tick() {
     if (tickCount_ >= leg->nextReportTick) {
       sendReport(*leg);
     }
+  }
+  if (ring_) {
+    ring_->flush();  // the tick's packets and reports, in one system call
   }
   timespec cpu{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
@@ -738,6 +750,7 @@ void Worker::watch(Leg& leg) {
     const bool separateRtcp = leg.endpoint->rtcpFd() >= 0 && !leg.endpoint->rtcpMux();
     if (ring_->watch(leg.endpoint->rtpFd(), tag) &&
         (!separateRtcp || ring_->watch(leg.endpoint->rtcpFd(), tag | 1U))) {
+      leg.endpoint->setOutbox(ring_.get(), leg.id);  // its sends go out with the tick's others
       return;
     }
     ring_->unwatch(leg.endpoint->rtpFd());  // the ring would not take it: epoll then
@@ -757,6 +770,10 @@ void Worker::unwatch(Leg& leg) {
   if (!leg.endpoint) {
     return;
   }
+  if (ring_) {
+    ring_->flush();  // no queued send outlives the socket it names (its number may come back)
+  }
+  leg.endpoint->setOutbox(nullptr, 0);
   for (const int fd : {leg.endpoint->rtpFd(), leg.endpoint->rtcpFd()}) {
     if (fd < 0) {
       continue;

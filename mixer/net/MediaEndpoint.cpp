@@ -466,6 +466,9 @@ bool MediaEndpoint::sendTo(int fd, const std::optional<sockaddr_storage>& to,
   if (!to || fd < 0) {
     return false;
   }
+  if (outbox_ != nullptr && outbox_->post(fd, *to, addressLength(*to), data, outboxTag_)) {
+    return true;
+  }
   const auto sent = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT,
                              reinterpret_cast<const sockaddr*>(&*to), addressLength(*to));
   if (sent != static_cast<ssize_t>(data.size())) {

@@ -1,7 +1,8 @@
-// The mixer thread's io_uring receive path, on real UDP sockets on 127.0.0.1.
+// The mixer thread's io_uring receive and send paths, on real UDP sockets on 127.0.0.1.
 #include "mixer/engine/IoRing.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -63,8 +65,10 @@ class Collector final : public IoRing::Handler {
                    ntohs(in.sin_port), truncated});
   }
   void onReadable(uint64_t tag) override { readable.push_back(tag); }
+  void onSendFailed(uint64_t tag, int error) override { failed.emplace_back(tag, error); }
   std::vector<Received> got;
   std::vector<uint64_t> readable;
+  std::vector<std::pair<uint64_t, int>> failed;
 };
 
 // Waits (up to 2 s) until the collector holds 'count' datagrams.
@@ -205,6 +209,88 @@ TEST(MixerIoRing, AReadableFileWakesTheRingEachTime) {
   }
   ring->unwatch(event);
   ::close(event);
+}
+
+sockaddr_storage loopback(uint16_t port, socklen_t& length) {
+  sockaddr_storage out{};
+  auto& in = reinterpret_cast<sockaddr_in&>(out);
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  in.sin_port = htons(port);
+  length = sizeof(sockaddr_in);
+  return out;
+}
+
+// Reads what is waiting on a non-blocking socket.
+std::vector<std::vector<uint8_t>> readAll(int fd) {
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<uint8_t> buffer(2048);
+  for (;;) {
+    const auto n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      return out;
+    }
+    out.emplace_back(buffer.begin(), buffer.begin() + n);
+  }
+}
+
+TEST(MixerIoRing, PostedSendsLeaveInOrderOnFlushAndTheSlotsCanBeReused) {
+  auto ring = makeRing(16);
+  ASSERT_TRUE(ring);
+  uint16_t mixerPort = 0, phonePort = 0;
+  const int mixer = boundSocket(mixerPort), phone = boundSocket(phonePort);
+  int buffer = 4 << 20;  // room for every datagram below before the phone reads
+  ::setsockopt(phone, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+  socklen_t length = 0;
+  const sockaddr_storage to = loopback(phonePort, length);
+  // More than the slots: post() flushes by itself when they are full, and a posted datagram is
+  // copied (the caller's buffer is used again at once, as the mixer's send buffer is).
+  const std::size_t count = IoRing::kSendSlots + 100;
+  std::vector<uint8_t> packet(172);
+  for (std::size_t i = 0; i < count; ++i) {
+    packet[0] = static_cast<uint8_t>(i);
+    packet[1] = static_cast<uint8_t>(i >> 8);
+    ASSERT_TRUE(ring->post(mixer, to, length, packet, 9));
+  }
+  ring->flush();
+  const auto got = readAll(phone);
+  ASSERT_EQ(got.size(), count) << "every send was tried by the time flush() returned";
+  for (std::size_t i = 0; i < count; ++i) {
+    ASSERT_EQ(got[i].size(), 172U);
+    EXPECT_EQ(got[i][0] | (got[i][1] << 8), static_cast<int>(i & 0xFFFF)) << "in order";
+  }
+  EXPECT_EQ(ring->counters().sent, count);
+  Collector c;
+  ring->wait(0ns, c);
+  EXPECT_TRUE(c.failed.empty()) << "a send that worked makes no completion";
+  EXPECT_FALSE(ring->post(mixer, to, length, std::vector<uint8_t>(IoRing::kSendBytes + 1), 9))
+      << "too big for a slot: the caller sends it itself";
+  ::close(mixer);
+  ::close(phone);
+}
+
+TEST(MixerIoRing, AFailedSendIsReportedWithItsTagAndTheOthersGoOn) {
+  auto ring = makeRing(16);
+  ASSERT_TRUE(ring);
+  uint16_t mixerPort = 0, phonePort = 0;
+  const int mixer = boundSocket(mixerPort), phone = boundSocket(phonePort);
+  const int notASocket = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  socklen_t length = 0;
+  const sockaddr_storage to = loopback(phonePort, length);
+  ASSERT_TRUE(ring->post(mixer, to, length, std::vector<uint8_t>{1}, 1));
+  ASSERT_TRUE(ring->post(notASocket, to, length, std::vector<uint8_t>{2}, 0x1234));
+  ASSERT_TRUE(ring->post(mixer, to, length, std::vector<uint8_t>{3}, 3));
+  ring->flush();
+  EXPECT_EQ(readAll(phone), (std::vector<std::vector<uint8_t>>{{1}, {3}}));
+  Collector c;
+  ring->wait(0ns, c);
+  ASSERT_EQ(c.failed.size(), 1U);
+  EXPECT_EQ(c.failed[0].first, 0x1234U);
+  EXPECT_EQ(c.failed[0].second, ENOTSOCK);
+  EXPECT_EQ(ring->counters().sendFailures, 1U);
+  ::close(notASocket);
+  ::close(mixer);
+  ::close(phone);
 }
 
 }  // namespace
