@@ -789,7 +789,7 @@ const auto kSettings = std::to_array<Setting>({
      "Run media on a separately started confab-mixer listening there (its --listen); repeat "
      "for several, and rooms are spread over them (the least loaded takes a new room, and its "
      "callers follow it); empty: the mixer runs inside confab. With remote mixers, rtp-ports, "
-     "rtp-address and mixer-threads are confab-mixer's options instead.",
+     "rtp-address, mixer-threads and mixer-io are confab-mixer's options instead.",
      Group::kMedia, true, [](Config& c, const Values& v) { return readMixers(v, c.mixers); },
      [](const Config& c) { return mixerValues(c.mixers); }},
     {"mixer-drain", "ADDR:PORT",
@@ -816,6 +816,19 @@ const auto kSettings = std::to_array<Setting>({
     {"mixer-threads", "N", "Mixer worker threads; 0: one per core.", Group::kMedia, false,
      [](Config& c, const Values& v) { return readInteger(single(v), 0, 1024, c.mixerThreads); },
      [](const Config& c) { return Values{std::to_string(c.mixerThreads)}; }},
+    {"mixer-io", "io_uring|epoll",
+     "How the mixer threads read RTP: io_uring (falls back to epoll where the kernel or a seccomp "
+     "filter refuses it) or epoll always.",
+     Group::kMedia, false,
+     [](Config& c, const Values& v) {
+       const std::string& value = single(v);
+       if (value != "io_uring" && value != "epoll") {
+         return Check(Refusal{value, "expected io_uring or epoll"});
+       }
+       c.mixerIoUring = value == "io_uring";
+       return Check();
+     },
+     [](const Config& c) { return Values{c.mixerIoUring ? "io_uring" : "epoll"}; }},
     {"room", "ID[:NAME]",
      "A room callers reach at sip:ID@host; repeat for several, or 'off' "
      "for none. ID is 1 to 64 of A-Z a-z 0-9 . _ -",

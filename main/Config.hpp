@@ -174,6 +174,8 @@ struct Config {
   std::size_t maxMessageBytes = 65535;
 
   unsigned mixerThreads = 0;     // 0: one per core
+  // The mixer threads read RTP through io_uring where the kernel allows it; false: epoll always.
+  bool mixerIoUring = true;
   unsigned maxParticipants = 0;  // per room; 0: no limit
   // Ring this long with 180 before answering (lets a caller hear ringback, and CANCEL); 0: none.
   std::chrono::milliseconds answerDelay{0};
@@ -254,6 +256,7 @@ entry-key-seconds = 10
 trusted-source = off
 max-message-bytes = 65535
 mixer-threads = 0
+mixer-io = io_uring
 max-participants = 0
 answer-delay-ms = 0
 register = off

@@ -57,6 +57,9 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
          "unless it is 0.0.0.0 or ::, else none (confab uses its own address).")  //
         ("mixer-threads", po::value<std::string>()->value_name("N"),
          "Mixer worker threads; 0: one per core. Default: 0.")  //
+        ("mixer-io", po::value<std::string>()->value_name("io_uring|epoll"),
+         "How the mixer threads read RTP: io_uring (epoll where the kernel or a seccomp filter "
+         "refuses it) or epoll always. Default: io_uring.")  //
         ("rtp-timeout", po::value<std::string>()->value_name("SECONDS"),
          "A joined participant who sends no RTP for this long is reported gone. Default: 60.");
     constexpr int kStyle =
@@ -129,6 +132,12 @@ MixerOptionsResult parseMixerOptions(int argc, const char* const* argv) {
         return refuse("mixer-threads", *v, "expected a whole number between 0 and 1024");
       }
       out.mixerThreads = static_cast<unsigned>(*n);
+    }
+    if (auto v = value("mixer-io")) {
+      if (*v != "io_uring" && *v != "epoll") {
+        return refuse("mixer-io", *v, "expected io_uring or epoll");
+      }
+      out.ioUring = *v == "io_uring";
     }
     if (auto v = value("rtp-timeout")) {
       auto n = parseNumber(*v);

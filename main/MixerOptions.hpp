@@ -26,6 +26,7 @@ struct MixerOptions {
   // a wildcard, else nothing (confab then uses its own address, right when both share a host).
   std::optional<boost::asio::ip::address> mediaAddress;
   unsigned mixerThreads = 0;  // 0: one per core
+  bool ioUring = true;        // false: the threads read RTP through epoll always
   std::chrono::seconds rtpTimeout{60};
 
   // The address given to confab in Reservation::address; empty: confab picks.

@@ -346,9 +346,12 @@ std::unique_ptr<mixer::Control> makeMixer(const config::Config& c, mixer::remote
   if (c.mixers.empty()) {
     mixer::MixerSettings settings;
     settings.threads = c.mixerThreads;
+    settings.ioUring = c.mixerIoUring;
     settings.bindAddress = c.rtpAddress;
     settings.ports = {c.rtpPorts.first, c.rtpPorts.last};
-    return std::make_unique<mixer::InProcessMixer>(settings);
+    auto made = std::make_unique<mixer::InProcessMixer>(settings);
+    std::cerr << "confab: mixer threads read RTP through " << made->ioPath() << std::endl;
+    return made;
   }
   if (c.mixers.size() == 1) {
     return makeRemoteMixer(c, c.mixers.front());

@@ -32,7 +32,9 @@ int run(int argc, char** argv) {
   settings.bindAddress = options.rtpAddress;
   settings.ports = {options.rtpPorts.first, options.rtpPorts.last};
   settings.rtpTimeout = options.rtpTimeout;
+  settings.ioUring = options.ioUring;
   mixer::InProcessMixer engine(settings);
+  std::cerr << "confab-mixer: mixer threads read RTP through " << engine.ioPath() << std::endl;
 
   boost::asio::io_context io(1);
   mixer::remote::ControlServerSettings serverSettings;

@@ -30,6 +30,8 @@ run_packages=(
   libopus-dev libspeexdsp-dev libopusenc-dev libopusfile-dev
   # G.722 (mixer/codec/G722.cpp).
   libspandsp-dev
+  # io_uring for the mixer threads' receive path (mixer/engine/IoRing.cpp).
+  liburing-dev
   espeak-ng python3
 )
 # Tests and benchmarks, on top of the above.
@@ -53,9 +55,9 @@ test_packages=(
   # binaries) and its test in a fresh root (mmdebstrap; systemd-analyze verifies the unit, and
   # systemd-nspawn boots the root so the unit runs under a real systemd).
   dpkg-dev file mmdebstrap systemd systemd-container
-  # Benchmarks: git for the commit in RESULTS.md, liburing for bench_udp_io, Debian's NSS
+  # Benchmarks: git for the commit in RESULTS.md, Debian's NSS
   # libsrtp2 as the comparison in tests/bench/srtp.sh.
-  git liburing-dev libsrtp2-1
+  git libsrtp2-1
 )
 
 want_test=0

@@ -25,7 +25,8 @@ InProcessMixer::InProcessMixer(MixerSettings settings)
                                : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(
-        std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval));
+        std::make_unique<Worker>(eventFd_, settings_.rtpTimeout, settings_.rtcpInterval,
+                                 settings_.ioUring));
     workers_.back()->start();
   }
 }
@@ -399,6 +400,20 @@ std::vector<EngineThreadStats> InProcessMixer::engineStats() const {
     out.push_back(s);
   }
   return out;
+}
+
+std::string InProcessMixer::ioPath() const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (const auto& worker : workers_) {
+    while (!worker->ioChosen() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!worker->usingIoRing()) {
+      const std::string why = worker->ioRingRefused();
+      return "epoll (io_uring: " + (why.empty() ? std::string("not started") : why) + ")";
+    }
+  }
+  return "io_uring";
 }
 
 }  // namespace confab::mixer

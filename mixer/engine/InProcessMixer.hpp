@@ -21,6 +21,9 @@ struct MixerSettings {
   std::chrono::milliseconds rtpTimeout{std::chrono::seconds(60)};
   // How often each participant gets an RTCP sender report (RFC 3550 §6.2 suggests 5 s minimum).
   std::chrono::milliseconds rtcpInterval{std::chrono::seconds(5)};
+  // Mixer threads read their participants' sockets through io_uring where the kernel allows it
+  // (Linux 6.1+, not refused by seccomp), else, or when false, through epoll.
+  bool ioUring = true;
 };
 
 class InProcessMixer final : public Control {
@@ -47,6 +50,9 @@ class InProcessMixer final : public Control {
   void deliverEvents(MixerEvents& events) override;
 
   [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  // How the threads read their sockets, for the log: "io_uring", or "epoll" with the reason io_uring
+  // is not used. Waits (at most a second) for the threads to have chosen.
+  [[nodiscard]] std::string ioPath() const;
 
  private:
   struct Pending {

@@ -30,6 +30,10 @@ constexpr uint64_t kCommandTag = 2;
 constexpr uint64_t kMaxCatchUpTicks = 5;
 // The longest rest between two reads of the sockets (see Worker::run).
 constexpr auto kReadPause = std::chrono::milliseconds(2);
+constexpr uint64_t kEpollTag = 3;
+// Datagrams the ring can hold before the thread takes them (8 MB): the thread takes them at
+// least every kReadPause, when 2,500 legs send about 250.
+constexpr std::size_t kRingBuffers = 4096;
 
 void signal(int fd) {
   const uint64_t one = 1;
@@ -287,8 +291,9 @@ void Worker::Leg::onRtcp(std::span<uint8_t> packet) {
 
 Worker::Worker(int wake,
                std::chrono::milliseconds rtpTimeout,
-               std::chrono::milliseconds rtcpInterval)
-    : wake_(wake), rtpTimeout_(rtpTimeout), rtcpInterval_(rtcpInterval) {
+               std::chrono::milliseconds rtcpInterval,
+               bool useIoRing)
+    : wake_(wake), rtpTimeout_(rtpTimeout), rtcpInterval_(rtcpInterval), useIoRing_(useIoRing) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   commandsReady_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -355,6 +360,47 @@ void Worker::emit(const WorkerEvent& event) {
   }
 }
 
+// What the ring reports: a datagram for a leg (its pointer; the low bit set for the RTCP socket
+// without rtcp-mux), or the epoll set being readable.
+struct Worker::RingHandler final : IoRing::Handler {
+  RingHandler(Worker& w, const std::function<void()>& dueTicks) : worker(w), runDueTicks(dueTicks) {}
+  void onDatagram(uint64_t tag,
+                  std::span<uint8_t> data,
+                  std::size_t length,
+                  const sockaddr_storage& from,
+                  bool truncated) override {
+    if ((++since & 63U) == 0) {
+      runDueTicks();  // a flood of datagrams never holds a tick back
+    }
+    Leg& leg = *reinterpret_cast<Leg*>(tag & ~uint64_t{1});
+    if (leg.removed || !leg.endpoint) {
+      return;
+    }
+    try {
+      leg.endpoint->deliver(data, length, from, (tag & 1U) != 0, truncated, leg);
+      worker.noteSources(leg);
+    } catch (const std::exception& e) {
+      worker.fault(leg.id, leg.mix->id, e.what());
+      worker.failEndpoint(leg.id);
+    } catch (...) {
+      worker.fault(leg.id, leg.mix->id, "unknown exception");
+      worker.failEndpoint(leg.id);
+    }
+  }
+  void onReadable(uint64_t /*tag*/) override { epollReady = true; }
+  void onSendFailed(uint64_t tag, int /*error*/) override {
+    auto found = worker.legs_.find(tag);
+    if (found != worker.legs_.end() && found->second->endpoint) {
+      found->second->endpoint->countSendFailure();
+    }
+  }
+
+  Worker& worker;
+  const std::function<void()>& runDueTicks;
+  bool epollReady = false;
+  unsigned since = 0;
+};
+
 void Worker::run() {
   // Ticks at absolute times start + n * 20 ms: a late tick does not push the next one back.
   itimerspec spec{};
@@ -391,9 +437,30 @@ void Worker::run() {
     }
   };
 
+  // io_uring where the kernel allows it: the legs' datagrams come from the ring, and the epoll
+  // set (timer, commands, and any leg the ring could not take) is one more thing it watches.
+  if (useIoRing_) {
+    std::string why;
+    ring_ = IoRing::create(kRingBuffers, why);
+    if (ring_ && ring_->watchReadable(epoll_, kEpollTag)) {
+      for (auto& [id, leg] : legs_) {  // legs added before the thread started
+        unwatch(*leg);
+        watch(*leg);
+      }
+    } else {
+      ring_.reset();
+      std::snprintf(ioRefused_.data(), ioRefused_.size(), "%s",
+                    why.empty() ? "the ring cannot watch the thread's epoll set" : why.c_str());
+    }
+  }
+  if (!useIoRing_) {
+    std::snprintf(ioRefused_.data(), ioRefused_.size(), "%s", "turned off");
+  }
+  ioState_.store(ring_ != nullptr ? 1 : 2, std::memory_order_release);
+
   std::array<epoll_event, 64> ready{};
-  while (running_.load(std::memory_order_relaxed)) {
-    const int timeoutMs = backlog_.empty() ? 100 : 0;
+  // One epoll batch: the timer, commands and legs on epoll; returns how many events it took.
+  const auto pollEpoll = [&](int timeoutMs) {
     const int n = ::epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()), timeoutMs);
     for (int i = 0; i < n; ++i) {
       runDueTicks();
@@ -417,6 +484,24 @@ void Worker::run() {
         drain(*reinterpret_cast<Leg*>(tag));
       }
     }
+    return std::max(n, 0);
+  };
+  const std::function<void()> dueTicks = runDueTicks;  // made once, before the loop
+  RingHandler handler{*this, dueTicks};
+  while (running_.load(std::memory_order_relaxed)) {
+    std::size_t taken = 0;
+    if (ring_) {
+      handler.epollReady = false;
+      taken = ring_->wait(backlog_.empty() ? std::chrono::nanoseconds(std::chrono::milliseconds(100))
+                                           : std::chrono::nanoseconds(0),
+                          handler);
+      if (handler.epollReady) {
+        taken += static_cast<std::size_t>(pollEpoll(0));
+      }
+      runDueTicks();
+    } else {
+      taken = static_cast<std::size_t>(pollEpoll(backlog_.empty() ? 100 : 0));
+    }
     draining_.swap(backlog_);
     for (Leg* leg : draining_) {
       runDueTicks();
@@ -432,15 +517,26 @@ void Worker::run() {
     // Packets are only mixed at the tick, so reading them as they trickle in buys nothing but
     // wake-ups: with hundreds of sockets a wake-up per few packets costs more than the reads.
     // Between batches we rest up to kReadPause (never past the next tick), and take what came
-    // in one epoll_wait. Arrival times (RFC 3550 jitter) are then known to within kReadPause.
-    // The last kReadPause before a tick is left to epoll_wait and the timer: measured, sleeping
+    // in one wait. Arrival times (RFC 3550 jitter) are then known to within kReadPause.
+    // The last kReadPause before a tick is left to the wait and the timer: measured, sleeping
     // right up to the tick made it start late by milliseconds now and then (p99.9 lateness).
-    if (n < static_cast<int>(ready.size()) && backlog_.empty()) {
+    // (The ring hands out everything that has come in one wait: after it the thread may always
+    // rest. An epoll batch that filled 'ready' may have left sockets unread.)
+    if (ring_) {
+      ring_->flush();  // nothing sent outside a tick is left queued
+    }
+    if ((ring_ || taken < ready.size()) && backlog_.empty()) {
       const auto until = std::min(Clock::now() + kReadPause, nextDue - kReadPause);
       if (until > Clock::now()) {
         std::this_thread::sleep_until(until);
       }
     }
+  }
+  if (ring_) {
+    for (auto& [id, leg] : legs_) {
+      unwatch(*leg);  // the ring goes with the thread; the legs may go on elsewhere
+    }
+    ring_.reset();
   }
 }
 
@@ -464,6 +560,13 @@ void Worker::drainLeg(Leg& leg) {
   leg.endpoint->drainRtp(leg, batch_);
   if (!leg.endpoint->rtcpMux()) {
     leg.endpoint->drainRtcp(leg, batch_);
+  }
+  noteSources(leg);
+}
+
+void Worker::noteSources(Leg& leg) {
+  if (!leg.endpoint) {
+    return;
   }
   if (auto note = leg.endpoint->takeSourceNote()) {
     // Latches always reach the log; refused sources at most once a second per call (an attacker
@@ -508,6 +611,9 @@ void Worker::tick() {
     if (tickCount_ >= leg->nextReportTick) {
       sendReport(*leg);
     }
+  }
+  if (ring_) {
+    ring_->flush();  // the tick's packets and reports, in one system call
   }
   timespec cpu{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
@@ -639,6 +745,16 @@ void Worker::removeMix(MixId id) {
 }
 
 void Worker::watch(Leg& leg) {
+  if (ring_) {
+    const auto tag = reinterpret_cast<uint64_t>(&leg);
+    const bool separateRtcp = leg.endpoint->rtcpFd() >= 0 && !leg.endpoint->rtcpMux();
+    if (ring_->watch(leg.endpoint->rtpFd(), tag) &&
+        (!separateRtcp || ring_->watch(leg.endpoint->rtcpFd(), tag | 1U))) {
+      leg.endpoint->setOutbox(ring_.get(), leg.id);  // its sends go out with the tick's others
+      return;
+    }
+    ring_->unwatch(leg.endpoint->rtpFd());  // the ring would not take it: epoll then
+  }
   epoll_event event{};
   // Edge-triggered: a drained socket is not polled again until a packet arrives (level-triggered
   // epoll polls every socket it reported once more on the next wait).
@@ -647,6 +763,25 @@ void Worker::watch(Leg& leg) {
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtpFd(), &event);
   if (leg.endpoint->rtcpFd() >= 0 && !leg.endpoint->rtcpMux()) {
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, leg.endpoint->rtcpFd(), &event);
+  }
+}
+
+void Worker::unwatch(Leg& leg) {
+  if (!leg.endpoint) {
+    return;
+  }
+  if (ring_) {
+    ring_->flush();  // no queued send outlives the socket it names (its number may come back)
+  }
+  leg.endpoint->setOutbox(nullptr, 0);
+  for (const int fd : {leg.endpoint->rtpFd(), leg.endpoint->rtcpFd()}) {
+    if (fd < 0) {
+      continue;
+    }
+    if (ring_) {
+      ring_->unwatch(fd);
+    }
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
   }
 }
 
@@ -689,12 +824,7 @@ void Worker::removeLeg(EndpointId id) {
     return;
   }
   Leg& leg = *found->second;
-  if (leg.endpoint) {
-    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
-    if (leg.endpoint->rtcpFd() >= 0) {
-      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
-    }
-  }
+  unwatch(leg);
   leg.mix->room->remove(leg.participant);
   leg.mix->byParticipant.erase(leg.participant);
   leg.removed = true;
@@ -713,10 +843,7 @@ bool Worker::updateLeg(EndpointId id,
     return false;
   }
   Leg& leg = *found->second;
-  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
-  if (leg.endpoint->rtcpFd() >= 0) {
-    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
-  }
+  unwatch(leg);
   auto [rtpFd, rtcpFd] = leg.endpoint->releaseSockets();
   // One continuous stream towards them across the re-INVITE: the SRTP contexts go over to the new
   // endpoint while the key is the same (MediaEndpoint::create), and under the same SSRC the
@@ -772,10 +899,7 @@ LegParcel Worker::takeLeg(Leg& leg) {
     c.packetsSent += stats->packetsSent;
   }
   if (leg.endpoint) {
-    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtpFd(), nullptr);
-    if (leg.endpoint->rtcpFd() >= 0) {
-      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, leg.endpoint->rtcpFd(), nullptr);
-    }
+    unwatch(leg);
     parcel.endpoint.emplace(std::move(*leg.endpoint));
     leg.endpoint.reset();
   }

@@ -10,11 +10,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "mixer/engine/Control.hpp"
+#include "mixer/engine/IoRing.hpp"
 #include "mixer/engine/SpscQueue.hpp"
 #include "mixer/net/MediaEndpoint.hpp"
 #include "mixer/room/Room.hpp"
@@ -103,10 +105,12 @@ class Worker {
  public:
   using Command = std::function<void(Worker&)>;
 
-  // 'wake' is written (eventfd) when an event is queued for the signalling side.
+  // 'wake' is written (eventfd) when an event is queued for the signalling side. useIoRing:
+  // the thread takes its legs' datagrams through io_uring (IoRing) when the kernel allows it.
   Worker(int wake,
          std::chrono::milliseconds rtpTimeout,
-         std::chrono::milliseconds rtcpInterval = std::chrono::seconds(5));
+         std::chrono::milliseconds rtcpInterval = std::chrono::seconds(5),
+         bool useIoRing = true);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -131,6 +135,13 @@ class Worker {
     return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
   }
   [[nodiscard]] uint64_t tickCount() const { return ticksDone_.load(std::memory_order_relaxed); }
+  // Whether the running thread reads through io_uring (false until it has started and chosen);
+  // if it was asked to and does not, why.
+  [[nodiscard]] bool ioChosen() const { return ioState_.load(std::memory_order_acquire) != 0; }
+  [[nodiscard]] bool usingIoRing() const { return ioState_.load(std::memory_order_acquire) == 1; }
+  [[nodiscard]] std::string ioRingRefused() const {
+    return ioChosen() && !usingIoRing() ? std::string(ioRefused_.data()) : std::string();
+  }
   // Exceptions caught on this thread since it started (each one also a kFault event).
   [[nodiscard]] uint64_t faults() const { return faults_.load(std::memory_order_relaxed); }
 
@@ -196,6 +207,7 @@ class Worker {
  private:
   struct Mix;
   struct Leg;
+  struct RingHandler;
 
   void run();
   void checkTimeouts(std::chrono::steady_clock::time_point now);
@@ -209,6 +221,9 @@ class Worker {
   void publishStats();
   void sendReport(Leg& leg);
   void watch(Leg& leg);
+  void unwatch(Leg& leg);
+  // Latches and refused sources the leg's endpoint noted, to the log (rate-limited).
+  void noteSources(Leg& leg);
   void drain(Leg& leg);
   void freeEndedPlaybacks();
 
@@ -216,6 +231,10 @@ class Worker {
   std::chrono::milliseconds rtpTimeout_;
   std::chrono::milliseconds rtcpInterval_;
   int epoll_ = -1;
+  bool useIoRing_ = true;
+  std::unique_ptr<IoRing> ring_;  // made by the thread itself (the ring's only submitter)
+  std::atomic<int> ioState_{0};          // 0: not chosen yet, 1: io_uring, 2: epoll
+  std::array<char, 160> ioRefused_{};  // written before ioState_ is stored
   int timer_ = -1;
   int commandsReady_ = -1;
   std::thread thread_;

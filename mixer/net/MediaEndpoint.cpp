@@ -271,21 +271,10 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
     }
     for (int i = 0; i < got; ++i) {
       const auto index = static_cast<std::size_t>(i);
-      std::size_t length = batch.headers[index].msg_len;
-      if ((batch.headers[index].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-        ++stats_.droppedMalformed;  // over 1500 bytes: no RTP audio is
-        continue;
-      }
-      bool isRtcp = false;
-      std::span<uint8_t> data(batch.data[index]);
-      if (!accept(data, length, batch.from[index], rtcpSocket, isRtcp)) {
-        continue;
-      }
-      ++delivered;
-      if (isRtcp) {
-        receiver.onRtcp(data.first(length));
-      } else {
-        receiver.onRtp(data.first(length));
+      const bool truncated = (batch.headers[index].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      if (deliver(std::span<uint8_t>(batch.data[index]), batch.headers[index].msg_len,
+                  batch.from[index], rtcpSocket, truncated, receiver)) {
+        ++delivered;
       }
     }
     if (static_cast<std::size_t>(got) < ReceiveBatch::kPackets) {
@@ -294,6 +283,28 @@ std::size_t MediaEndpoint::drain(int fd, bool rtcpSocket, Receiver& receiver,
   }
   backlog_ = maxBatches > 0;
   return delivered;
+}
+
+bool MediaEndpoint::deliver(std::span<uint8_t> buffer,
+                            std::size_t length,
+                            const sockaddr_storage& from,
+                            bool rtcpSocket,
+                            bool truncated,
+                            Receiver& receiver) {
+  if (truncated || length > buffer.size()) {
+    ++stats_.droppedMalformed;  // over the buffer (1500 bytes): no RTP audio is
+    return false;
+  }
+  bool isRtcp = false;
+  if (!accept(buffer, length, from, rtcpSocket, isRtcp)) {
+    return false;
+  }
+  if (isRtcp) {
+    receiver.onRtcp(buffer.first(length));
+  } else {
+    receiver.onRtp(buffer.first(length));
+  }
+  return true;
 }
 
 bool MediaEndpoint::mayLatch(const sockaddr_storage& from) const {
@@ -454,6 +465,9 @@ bool MediaEndpoint::sendTo(int fd, const std::optional<sockaddr_storage>& to,
                            std::span<const uint8_t> data) {
   if (!to || fd < 0) {
     return false;
+  }
+  if (outbox_ != nullptr && outbox_->post(fd, *to, addressLength(*to), data, outboxTag_)) {
+    return true;
   }
   const auto sent = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT,
                              reinterpret_cast<const sockaddr*>(&*to), addressLength(*to));

@@ -84,6 +84,22 @@ struct ReceiveBatch {
   std::array<mmsghdr, kPackets> headers{};
 };
 
+// Where an endpoint's datagrams go out instead of a sendto each: the mixer thread's io_uring, which
+// hands a tick's sends to the kernel in one system call. post() copies the datagram; false when it
+// cannot take it now (the endpoint then sends it itself). A send that fails later is reported to
+// the thread with the tag, which calls MediaEndpoint::countSendFailure().
+class Outbox {
+ public:
+  virtual bool post(int fd,
+                    const sockaddr_storage& to,
+                    socklen_t toLength,
+                    std::span<const uint8_t> data,
+                    uint64_t tag) = 0;
+
+ protected:
+  ~Outbox() = default;
+};
+
 class MediaEndpoint {
  public:
   class Receiver {
@@ -127,10 +143,28 @@ class MediaEndpoint {
   std::size_t drainRtp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
   std::size_t drainRtcp(Receiver& receiver, ReceiveBatch& batch, std::size_t maxBatches = 4);
 
+  // One datagram read elsewhere (the mixer thread's io_uring): the same checks and delivery as a
+  // drain. 'buffer' holds it in its first 'length' bytes and is writable (SRTP comes off in
+  // place); 'truncated': the kernel cut it to fit. True when it was delivered.
+  bool deliver(std::span<uint8_t> buffer,
+               std::size_t length,
+               const sockaddr_storage& from,
+               bool rtcpSocket,
+               bool truncated,
+               Receiver& receiver);
+
   // Protects (SRTP) and sends an RTP packet of 'length' bytes at the start of 'buffer', which must
   // have room for the SRTP trailer. Nothing is sent before we know where to (SDP or latched).
   bool sendRtp(std::span<uint8_t> buffer, std::size_t length);
   bool sendRtcp(std::span<uint8_t> buffer, std::size_t length);
+  // Sends go through 'outbox' (null: sendto), reported under 'tag'. Set by the thread that owns
+  // the endpoint; not carried by a move (the next owner sets its own).
+  void setOutbox(Outbox* outbox, uint64_t tag) {
+    outbox_ = outbox;
+    outboxTag_ = tag;
+  }
+  // A send the outbox took failed afterwards.
+  void countSendFailure() { ++stats_.sendFailures; }
 
   // Gives up the sockets (for a new endpoint on the same ports after a re-INVITE).
   std::pair<int, int> releaseSockets() {
@@ -206,6 +240,8 @@ class MediaEndpoint {
   std::size_t nextCandidate_ = 0;
   std::optional<SourceNote> note_;
   uint64_t refused_ = 0;
+  Outbox* outbox_ = nullptr;
+  uint64_t outboxTag_ = 0;
 };
 
 }  // namespace confab::mixer

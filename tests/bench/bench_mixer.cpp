@@ -95,6 +95,8 @@ struct Options {
   // The room's CELT-only encodes (talkers' own mixes, listeners without FEC); off: VOIP for all,
   // as before issue 15, for an A/B in one build.
   bool celt = true;
+  // The mixer thread reads its sockets through io_uring (where the kernel allows it) or epoll.
+  bool ioUring = true;
 };
 
 bool onOff(std::string_view value, std::string_view name) {
@@ -161,6 +163,12 @@ Options parse(int argc, char** argv) {
       o.realtime = v == "fifo";
     } else if (arg == "--slices") {
       o.slices = std::max<std::size_t>(1, number());
+    } else if (arg == "--io") {
+      const auto v = value();
+      if (v != "uring" && v != "epoll") {
+        fail("--io takes uring or epoll");
+      }
+      o.ioUring = v == "uring";
     } else if (arg == "--celt") {
       o.celt = onOff(value(), arg);
     } else if (arg == "--reports") {
@@ -624,6 +632,7 @@ int runLoad(const Options& o) {
   // Below Linux's ephemeral range (32768-60999), where the generator's own sockets come from.
   settings.ports = confab::mixer::PortRange{10000, 31999};
   settings.rtpTimeout = std::chrono::seconds(600);
+  settings.ioUring = o.ioUring;
   confab::mixer::InProcessMixer mixer(settings);
   std::vector<pid_t> mixerThreads;
   for (pid_t id : threadIds()) {
@@ -829,7 +838,7 @@ int runLoad(const Options& o) {
       "lost=%.0f expected=%.0f received=%llu gaps=%llu skipped_ticks=%.0f silent_legs=%zu "
       "udp_drops=%llu gen_threads=%zu gen_core=%.3f gen_p99_ms=%.2f gen_max_ms=%.2f "
       "gen_behind=%d gen_send_failures=%llu pinned=%d sched=%s load=%s payload_bytes=%zu "
-      "listener_payload_bytes=%zu\n",
+      "listener_payload_bytes=%zu io=%s\n",
       codecName, o.srtp ? "on" : "off", o.levels ? "on" : "off",
       o.noiseListeners ? "noise" : "silence", n, rooms, o.roomSize, o.talkers, wallSeconds, ticks,
       latenessTicks, perParticipantTick, cpuUs / std::max(1.0, ticks), mixerCore, p50, p99, p999,
@@ -837,7 +846,8 @@ int runLoad(const Options& o) {
       static_cast<unsigned long long>(gaps), skippedTicks, silentLegs,
       static_cast<unsigned long long>(rcvbufDrops), generatorThreads, genCore, genP99, genMax,
       generatorBehind ? 1 : 0, static_cast<unsigned long long>(sendFailures), pin ? 1 : 0,
-      realtime ? "fifo" : "normal", load.c_str(), payloadBytes, listenerPayloadBytes);
+      realtime ? "fifo" : "normal", load.c_str(), payloadBytes, listenerPayloadBytes,
+      worker.usingIoRing() ? "uring" : "epoll");
   std::fflush(stdout);
 
   for (auto& p : legs) {

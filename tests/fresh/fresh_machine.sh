@@ -354,6 +354,11 @@ PYEOF
     say "booted: OPTIONS $answered; $(echo "$shown" | tr '\n' ' ')"
     grep -qx 'ActiveState=active' <<<"$shown" || die "confab.service is not active: $shown"
     grep -qx 'StatusText=SIP on .*' <<<"$shown" || die "confab.service has no READY status: $shown"
+    # The unit's SystemCallFilter lets io_uring through (the mixer threads' receive path).
+    io_path="$(in_container journalctl -u confab --no-pager | grep -o 'mixer threads read RTP through .*' | tail -n 1)"
+    say "confab.service: ${io_path:-no line on how the mixer threads read RTP}"
+    [[ $io_path != *"Operation not permitted"* ]] ||
+      die "confab.service's system call filter refuses io_uring: $io_path"
     in_container systemctl reload confab || die "systemctl reload confab failed"
     in_container journalctl -u confab --no-pager | grep -q 'configuration reloaded' ||
       die "systemctl reload did not reach confab"
@@ -377,7 +382,10 @@ PYEOF
     in_container systemctl stop confab confab-mixer || die "systemctl stop confab confab-mixer failed"
     stopped="$(in_container systemctl show confab-mixer -p Result)"
     grep -qx 'Result=success' <<<"$stopped" || die "confab-mixer.service did not stop cleanly: $stopped"
-    say "confab-mixer.service: started, confab on it with the packaged secret over TLS (OPTIONS $answered), stopped cleanly"
+    io_path="$(in_container journalctl -u confab-mixer --no-pager | grep -o 'mixer threads read RTP through .*' | tail -n 1)"
+    [[ $io_path != *"Operation not permitted"* ]] ||
+      die "confab-mixer.service's system call filter refuses io_uring: $io_path"
+    say "confab-mixer.service: started (${io_path:-no line on its I/O}), confab on it with the packaged secret over TLS (OPTIONS $answered), stopped cleanly"
     exposure="$(in_container systemd-analyze security confab --no-pager 2>/dev/null | tail -n 1 || true)"
     say "systemctl reload and stop: clean; systemd-analyze security: ${exposure#→ }"
     in_container systemctl poweroff 2>/dev/null || true

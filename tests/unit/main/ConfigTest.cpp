@@ -102,6 +102,7 @@ constexpr const char* kEveryOption =
     "max-connections-per-source = 8\n"
     "max-message-bytes = 8192\n"
     "mixer-threads = 3\n"
+    "mixer-io = epoll\n"
     "max-participants = 25\n"
     "answer-delay-ms = 1500\n"
     "require-srtp = yes\n"
@@ -140,6 +141,7 @@ void expectEveryOption(const Config& c) {
   EXPECT_EQ(c.maxConnectionsPerSource, 8U);
   EXPECT_EQ(c.maxMessageBytes, 8192U);
   EXPECT_EQ(c.mixerThreads, 3U);
+  EXPECT_FALSE(c.mixerIoUring);
   EXPECT_EQ(c.maxParticipants, 25U);
   EXPECT_EQ(c.answerDelay, std::chrono::milliseconds(1500));
   EXPECT_TRUE(c.requireSrtp);
@@ -209,6 +211,7 @@ TEST(ConfigDefaults, BuiltInDefaultsNameEveryOption) {
                            "max-connections-per-source",
                            "max-message-bytes",
                            "mixer-threads",
+                           "mixer-io",
                            "max-participants",
                            "answer-delay-ms",
                            "require-srtp",
@@ -296,6 +299,8 @@ TEST(ConfigCommandLine, EveryOption) {
       "8192",
       "--mixer-threads",
       "3",
+      "--mixer-io",
+      "epoll",
       "--max-participants",
       "25",
       "--answer-delay-ms",
@@ -488,6 +493,7 @@ INSTANTIATE_TEST_SUITE_P(
             {"--max-connections-per-source", "0"}, "max-connections-per-source", "between 1 and"},
         BadValue{{"--max-message-bytes", "100"}, "max-message-bytes", "between 1024 and"},
         BadValue{{"--mixer-threads", "100000"}, "mixer-threads", "between 0 and 1024"},
+        BadValue{{"--mixer-io", "poll"}, "mixer-io", "io_uring or epoll"},
         BadValue{{"--max-participants", "many"}, "max-participants", "whole number"},
         BadValue{{"--require-srtp", "maybe"}, "require-srtp", "yes or no"},
         BadValue{{"--agc", "loud"}, "agc", "yes or no"},
@@ -716,6 +722,7 @@ TEST(ConfigExit, HelpMentionsEveryOptionWithItsDefault) {
                              "--max-connections-per-source",
                              "--max-message-bytes",
                              "--mixer-threads",
+                             "--mixer-io",
                              "--max-participants",
                              "--answer-delay-ms",
                              "--require-srtp",

@@ -46,6 +46,7 @@ TEST(MixerOptions, DefaultsListenOnLoopback) {
   EXPECT_EQ(o.rtpPorts, (PortRange{20000, 29999}));
   EXPECT_TRUE(o.rtpAddress.is_unspecified());
   EXPECT_EQ(o.rtpTimeout, std::chrono::seconds(60));
+  EXPECT_TRUE(o.ioUring);
   // A wildcard bind says nothing about where peers reach us: confab picks.
   EXPECT_EQ(o.advertisedMediaAddress(), "");
 }
@@ -54,7 +55,7 @@ TEST(MixerOptions, EveryOption) {
   MixerOptions o = expectOptions(
       parseArgs({"--listen", "[::1]:7100", "--rtp-address", "192.0.2.5", "--rtp-ports",
                  "30000-30099", "--media-address", "198.51.100.9", "--mixer-threads", "3",
-                 "--rtp-timeout", "15", "--secret-file", "/etc/confab/mixer.secret",
+                 "--mixer-io", "epoll", "--rtp-timeout", "15", "--secret-file", "/etc/confab/mixer.secret",
                  "--tls"}));
   EXPECT_EQ(o.secretFile, "/etc/confab/mixer.secret");
   EXPECT_TRUE(o.tls);
@@ -63,6 +64,7 @@ TEST(MixerOptions, EveryOption) {
   EXPECT_EQ(o.rtpPorts, (PortRange{30000, 30099}));
   EXPECT_EQ(o.mediaAddress, ip::make_address("198.51.100.9"));
   EXPECT_EQ(o.mixerThreads, 3U);
+  EXPECT_FALSE(o.ioUring);
   EXPECT_EQ(o.rtpTimeout, std::chrono::seconds(15));
   EXPECT_EQ(o.advertisedMediaAddress(), "198.51.100.9");
 }
@@ -79,6 +81,7 @@ TEST(MixerOptions, BadValuesNameTheOption) {
   EXPECT_THAT(expectError(parseArgs({"--rtp-ports", "100-200"})), HasSubstr("1024 and 65535"));
   EXPECT_THAT(expectError(parseArgs({"--media-address", "0.0.0.0"})), HasSubstr("unspecified"));
   EXPECT_THAT(expectError(parseArgs({"--mixer-threads", "many"})), HasSubstr("--mixer-threads"));
+  EXPECT_THAT(expectError(parseArgs({"--mixer-io", "poll"})), HasSubstr("--mixer-io"));
   EXPECT_THAT(expectError(parseArgs({"--rtp-timeout", "0"})), HasSubstr("--rtp-timeout"));
   EXPECT_THAT(expectError(parseArgs({"--bogus"})), HasSubstr("bogus"));
   EXPECT_THAT(expectError(parseArgs({"--secret-file", ""})), HasSubstr("--secret-file"));
@@ -100,7 +103,7 @@ TEST(MixerOptions, HelpAndVersion) {
   ASSERT_TRUE(std::holds_alternative<Exit>(help));
   for (const char* option :
        {"--listen", "--rtp-address", "--rtp-ports", "--media-address", "--mixer-threads",
-        "--rtp-timeout", "--secret-file", "--tls", "127.0.0.1:7070"}) {
+        "--mixer-io", "--rtp-timeout", "--secret-file", "--tls", "127.0.0.1:7070"}) {
     EXPECT_THAT(std::get<Exit>(help).text, HasSubstr(option)) << option;
   }
   auto version = parseArgs({"--version"});

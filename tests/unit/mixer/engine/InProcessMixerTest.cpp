@@ -448,6 +448,37 @@ TEST(MixerEngine, SendsRtcpSenderReportsWithABlockAboutTheCaller) {
   EXPECT_TRUE(sawReport);
 }
 
+TEST(MixerEngine, ThreadsReadThroughIoUringOrEpollAndPhonesHearEachOtherEitherWay) {
+  for (const bool ioUring : {true, false}) {
+    SCOPED_TRACE(ioUring ? "io_uring" : "epoll");
+    MixerSettings settings = test::loopbackMixer({47200, 47299});
+    settings.ioUring = ioUring;
+    InProcessMixer mixer(settings);
+    const MixId mix = mixer.createMix(RoomSettings{});
+    auto ra = mixer.reserve(), rb = mixer.reserve();
+    ASSERT_TRUE(ra && rb);
+    LoopbackPhone a(Codec::kPcmu, 0, 1000, ra->rtpPort), b(Codec::kPcmu, 0, 1500, rb->rtpPort);
+    ASSERT_TRUE(mixer.join(ra->id, mix, mediaParams(Codec::kPcmu, 0, 1)));
+    ASSERT_TRUE(mixer.join(rb->id, mix, mediaParams(Codec::kPcmu, 0, 2)));
+    auto next = std::chrono::steady_clock::now();
+    for (int i = 0; i < 60; ++i) {
+      a.sendFrame();
+      b.sendFrame();
+      next += std::chrono::milliseconds(20);
+      std::this_thread::sleep_until(next);
+      a.receiveAll();
+      b.receiveAll();
+    }
+    const auto& worker = *mixer.workers().front();
+    EXPECT_EQ(worker.usingIoRing(), ioUring) << worker.ioRingRefused();
+    EXPECT_TRUE(test::hasTone(a.recent(20), 1500, 8000, -3));
+    EXPECT_TRUE(test::hasTone(b.recent(20), 1000, 8000, -3));
+    mixer.release(ra->id);
+    mixer.release(rb->id);
+    mixer.destroyMix(mix);
+  }
+}
+
 TEST(MixerEngine, AListenersReceiverReportsDecideTheirOpusFec) {
   // B takes in-band FEC (useinbandfec=1). Until B reports, the path is unknown and B's mix carries
   // FEC (VOIP mode); a report of no loss moves B to the CELT-only mix; a report of 10 % loss
