@@ -614,6 +614,7 @@ void Worker::tick() {
   }
   if (ring_) {
     ring_->flush();  // the tick's packets and reports, in one system call
+    ringSends_.store(ring_->counters().sent, std::memory_order_relaxed);
   }
   timespec cpu{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);

@@ -135,6 +135,8 @@ class Worker {
     return std::chrono::nanoseconds(cpuNanos_.load(std::memory_order_relaxed));
   }
   [[nodiscard]] uint64_t tickCount() const { return ticksDone_.load(std::memory_order_relaxed); }
+  // Datagrams the thread has sent through its io_uring (0 on epoll), as of the last tick.
+  [[nodiscard]] uint64_t ringSends() const { return ringSends_.load(std::memory_order_relaxed); }
   // Whether the running thread reads through io_uring (false until it has started and chosen);
   // if it was asked to and does not, why.
   [[nodiscard]] bool ioChosen() const { return ioState_.load(std::memory_order_acquire) != 0; }
@@ -263,6 +265,7 @@ class Worker {
   std::chrono::steady_clock::time_point nextTickDue_{};
   std::atomic<uint64_t> cpuNanos_{0};
   std::atomic<uint64_t> ticksDone_{0};
+  std::atomic<uint64_t> ringSends_{0};
   std::atomic<uint64_t> faults_{0};
 };
 
