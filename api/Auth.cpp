@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace confab::api {
 
@@ -42,6 +43,30 @@ std::string lockoutKey(const boost::asio::ip::address& address) {
         .to_string();
   }
   return address.to_string();
+}
+
+std::optional<std::string> bearerFromProtocols(const Request& request) {
+  constexpr std::string_view kPrefix = "bearer.";
+  if (request.count(http::field::authorization) != 0) {
+    return std::nullopt;
+  }
+  std::optional<std::string> token;
+  bool events = false;
+  for (auto element : listElements(request, http::field::sec_websocket_protocol)) {
+    if (element == kEventsProtocol) {
+      events = true;
+    } else if (element.size() > kPrefix.size() &&
+               iequals(element.substr(0, kPrefix.size()), kPrefix)) {
+      if (token) {
+        return std::nullopt;  // two keys: neither is taken
+      }
+      token = std::string(element.substr(kPrefix.size()));
+    }
+  }
+  if (!events) {
+    return std::nullopt;
+  }
+  return token;
 }
 
 Auth::Auth(const policy::Store& store, LockoutSettings settings, Clock clock)

@@ -9,7 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include "api/Http.hpp"
 #include "api/Problem.hpp"
@@ -62,6 +66,14 @@ class Auth {
   // By address (IPv6 by its /64), as text.
   std::map<std::string, Strikes> strikes_;
 };
+
+// A browser's WebSocket cannot send an Authorization header: the web console offers its key as
+// a subprotocol instead, "Sec-WebSocket-Protocol: confab.events, bearer.TOKEN" (RFC 6455
+// §4.1 and §11.3.4; the elements are tokens, which our keys are). This finds the TOKEN, if the
+// request offers "confab.events" too: the one protocol the server then answers with, so the key
+// is never echoed. Only for a request without an Authorization header.
+std::optional<std::string> bearerFromProtocols(const Request& request);
+inline constexpr std::string_view kEventsProtocol = "confab.events";
 
 // The address an IPv6 client is counted by: its /64, which one subscriber usually holds whole.
 std::string lockoutKey(const boost::asio::ip::address& address);

@@ -27,6 +27,24 @@ boost::system::result<Request> parseRequest(std::string_view bytes, const Limits
   return parser.release();
 }
 
+std::vector<std::string_view> listElements(const Request& request, http::field field) {
+  std::vector<std::string_view> out;
+  const auto [first, last] = request.equal_range(field);
+  for (auto line = first; line != last; ++line) {
+    std::string_view list = line->value();
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      const std::string_view element = list.substr(0, comma);
+      list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+      const auto begin = element.find_first_not_of(" \t");
+      if (begin != std::string_view::npos) {
+        out.push_back(element.substr(begin, element.find_last_not_of(" \t") - begin + 1));
+      }
+    }
+  }
+  return out;
+}
+
 bool isProtocolError(const boost::system::error_code& error) {
   static const auto& category = make_error_code(http::error::bad_method).category();
   return error && error.category() == category && error != http::error::end_of_stream &&

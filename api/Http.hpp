@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "api/FileBody.hpp"
 
@@ -48,6 +49,11 @@ void applyLimits(http::request_parser<http::string_body>& parser, const Limits& 
 // Parses one complete request from bytes under the limits; the error is a Beast HTTP error
 // (http::error::need_more when the bytes end before the request does).
 boost::system::result<Request> parseRequest(std::string_view bytes, const Limits& limits);
+
+// The elements of a list-valued header (RFC 9110 §5.6.1: comma-separated, over any number of
+// field lines, spaces around each trimmed, empty elements skipped), in order. They view the
+// request, which must outlive them.
+std::vector<std::string_view> listElements(const Request& request, http::field field);
 
 // True when the error says the peer sent something that is not acceptable HTTP (answered with a
 // problem), as opposed to a socket error or a timeout (the connection is just closed).

@@ -115,6 +115,7 @@ boost::json::object participantJson(const room::Call& call, const room::Uas& foc
   out["gain"] = controls.gain;
   out["inMix"] = call.inMix();
   if (const auto* p = focus.conferences().participant(call.dialog().key())) {
+    out["displayName"] = p->displayName;  // From's, as the caller's phone set it: not ours to trust
     out["role"] = std::string(conference::name(p->role));
     out["status"] = std::string(conference::name(p->status));
   }

@@ -589,6 +589,8 @@ Reply getOpenApi(const Context& /*context*/, const Request& /*request*/, const P
 }
 
 const std::array kRoutes{
+    Route{"/", http::verb::get, &routes::getConsole, Access::kOpen},
+    Route{"/console/{file}", http::verb::get, &routes::getConsoleFile, Access::kOpen},
     Route{"/health", http::verb::get, &getHealth, Access::kOpen},
     Route{"/healthz", http::verb::get, &getHealth, Access::kOpen},
     Route{"/readyz", http::verb::get, &getReady, Access::kOpen},
@@ -828,6 +830,9 @@ Answer toAnswer(Reply reply, const Request& request) {
   } else if (auto* text = std::get_if<routes::Text>(&reply)) {
     response = inMemory(text->status, request.version(), request.keep_alive());
     response.set(http::field::content_type, text->contentType);
+    for (const auto& [field, value] : text->headers) {
+      response.set(field, value);
+    }
     response.body() = std::move(text->body);
     response.prepare_payload();
   } else if (auto* json = std::get_if<Json>(&reply)) {

@@ -108,24 +108,10 @@ std::optional<Problem> checkIfMatch(const Request& request, const std::string& c
   if (request.count(http::field::if_match) == 0) {
     return std::nullopt;
   }
-  // Every If-Match line, each a comma-separated list of entity tags.
-  const auto [first, last] = request.equal_range(http::field::if_match);
-  for (auto field = first; field != last; ++field) {
-    std::string_view list = field->value();
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      std::string_view tag = list.substr(0, comma);
-      while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
-        tag.remove_prefix(1);
-      }
-      while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
-        tag.remove_suffix(1);
-      }
-      // Strong comparison: a weak tag (W/"...") never matches here.
-      if (tag == "*" || tag == current) {
-        return std::nullopt;
-      }
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  for (auto tag : listElements(request, http::field::if_match)) {
+    // Strong comparison: a weak tag (W/"...") never matches here.
+    if (tag == "*" || tag == current) {
+      return std::nullopt;
     }
   }
   return problemWith(http::status::precondition_failed,

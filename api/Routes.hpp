@@ -42,6 +42,8 @@ struct Text {
   http::status status;
   std::string contentType;
   std::string body;
+  // By name: some (Content-Security-Policy, Referrer-Policy) have no http::field.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 // A file as the body (a recording): the server streams it from the descriptor the handler opened,
 // never reading it whole. 'headers' carry its Content-Type, Content-Disposition, Content-Range.
@@ -246,6 +248,10 @@ bool validRecordingName(std::string_view name, std::string_view roomKey);
 Reply listRecordings(const Context& context, const Request& request, const Params& params);
 Reply getRecording(const Context& context, const Request& request, const Params& params);
 Reply deleteRecording(const Context& context, const Request& request, const Params& params);
+
+// The web console's pages (api/Console.cpp): / is its page, /console/{file} the rest.
+Reply getConsole(const Context& context, const Request& request, const Params& params);
+Reply getConsoleFile(const Context& context, const Request& request, const Params& params);
 
 // The Prometheus exposition of the bridge (api/Metrics.cpp).
 Reply getMetrics(const Context& context, const Request& request, const Params& params);

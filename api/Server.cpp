@@ -114,12 +114,19 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
   EventStream(const EventStream&) = delete;
   EventStream& operator=(const EventStream&) = delete;
 
-  void run(Request request) {
+  // answerProtocol: the client offered kEventsProtocol, so the handshake names it (a browser
+  // fails a handshake that names none of the protocols it offered).
+  void run(Request request, bool answerProtocol) {
     // RFC 6455 keep-alive: pings when idle, and a dead peer is dropped (Beast's suggestion for
     // servers: 30 s handshake, 300 s idle with pings).
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(4096);  // we read nothing but close frames and pings
+    if (answerProtocol) {
+      ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+        response.set(http::field::sec_websocket_protocol, kEventsProtocol);
+      }));
+    }
     request_ = std::move(request);
     ws_.async_accept(request_,
                      beast::bind_front_handler(&EventStream::onAccept, this->shared_from_this()));
@@ -366,6 +373,13 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
   // GET /v1/events with Upgrade: websocket (RFC 6455 §4.2): the key first, then the stream takes
   // the connection over.
   void upgrade(Request request) {
+    const auto offered = listElements(request, http::field::sec_websocket_protocol);
+    const bool answerProtocol =
+        std::find(offered.begin(), offered.end(), kEventsProtocol) != offered.end();
+    // A browser's key comes as a subprotocol (api/Auth.hpp), and is checked as a header's is.
+    if (auto token = bearerFromProtocols(request)) {
+      request.set(http::field::authorization, "Bearer " + *token);
+    }
     auto who = shared_->auth.authenticate(request, source_);
     if (auto* problem = std::get_if<Problem>(&who)) {
       write(toResponse(*problem, request.version(), false));
@@ -411,7 +425,7 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
       return;
     }
     upgraded_ = true;
-    stream->run(std::move(request));
+    stream->run(std::move(request), answerProtocol);
   }
 
   static constexpr std::size_t kMaxEventStreams = 128;

@@ -45,6 +45,9 @@ test_packages=(
   # phones and SIP clients, is in the run set), xmllint for checking the event packages'
   # documents against their RFCs' schemas, curl for downloads from the API.
   sip-tester sipsak baresip-core openssl libxml2-utils curl
+  # The web console's test: Debian's Chromium, headless, driven over its DevTools pipe
+  # (tests/integration/browser.py; no npm packages).
+  chromium
   # A real DNS server on loopback for the resolver's tests.
   dnsmasq-base
   # A real PostgreSQL server for the store's tests on PostgreSQL (tests/postgres/).

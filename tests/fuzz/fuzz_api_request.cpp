@@ -2,7 +2,8 @@
 // the server's limits -> Router -> response. Checks what every answer must hold: a final status,
 // a JSON body, problem+json for every error, and that it serializes. Keys live in an in-memory
 // SQLite store; "@KEY@" in the input stands for a valid operator token, so the fuzzer reaches the
-// routes behind authentication too.
+// routes behind authentication too. The same bytes also go through the WebSocket upgrade's key
+// lookup (a browser's key offered as a subprotocol, api/Auth.hpp).
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <cstddef>
@@ -13,6 +14,8 @@
 #include <string_view>
 #include <variant>
 
+#include "api/Auth.hpp"
+#include "api/Http.hpp"
 #include "api/Problem.hpp"
 #include "api/Router.hpp"
 
@@ -74,12 +77,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (status == 405) {
     check(!response[http::field::allow].empty());
   }
-  if (!response.body().empty()) {
+  // The web console's pages are the only answers that are not JSON.
+  const bool page = response[http::field::content_type].starts_with("text/") ||
+                    response[http::field::content_type] == "image/svg+xml";
+  check(!page || status == 200);
+  if (!response.body().empty() && !page) {
     boost::system::error_code ec;
     auto json = boost::json::parse(response.body(), ec);
     check(!ec);
     if (status >= 400) {
       check(json.as_object().at("status").to_number<unsigned>() == status);
+    }
+  }
+  if (auto request = confab::api::parseRequest(input, limits)) {
+    // A key taken from Sec-WebSocket-Protocol is one whole list element: never empty, never
+    // holding the list's separators.
+    if (auto token = confab::api::bearerFromProtocols(*request)) {
+      check(!token->empty() && token->find_first_of(", \t") == std::string::npos);
     }
   }
   std::ostringstream out;

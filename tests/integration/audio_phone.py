@@ -395,6 +395,8 @@ class Phone:
         self.rtp_port = self.rtp.getsockname()[1]
         self.server = (HOST, args.port)
         self.dialog = Dialog("UDP", HOST, self.sip.getsockname()[1], args.room, HOST, args.port)
+        if args.display_name is not None:
+            self.dialog.display_name = args.display_name
         self.received = []  # (monotonic arrival, parsed packet)
         self.received_other = 0  # datagrams that were not RTP, or from elsewhere than the mixer
         self.rtcp_received = 0
@@ -696,6 +698,7 @@ def main():
     ap.add_argument("--port", type=int, help="confab's SIP UDP port")
     ap.add_argument("--room", default="1000")
     ap.add_argument("--name", default="phone")
+    ap.add_argument("--display-name", help="From's display name: printable, no double quote or backslash")
     ap.add_argument("--freq", type=float, default=0.0, help="tone to send, Hz; 0: silence")
     ap.add_argument("--level", type=float, default=-20.0, help="tone level, dBov (RMS)")
     ap.add_argument("--duration", type=float, default=4.0, help="seconds of media")

@@ -98,6 +98,7 @@ class Dialog:
         self.to_tag = None
         self.cseq = 1
         self.remote_target = f"sip:{room}@{self.server}"
+        self.display_name = "Integration test"  # From's quoted-string (RFC 3261 §25.1)
 
     def request(self, method, body="", extra=None, cseq=None, branch_param=None, uri=None,
                 content_type="application/sdp"):
@@ -112,7 +113,7 @@ class Dialog:
             f"{method} {uri} SIP/2.0",
             f"Via: SIP/2.0/{self.transport} {self.local};branch={branch_param or branch()};rport",
             "Max-Forwards: 70",
-            f"From: \"Integration test\" <sip:tester@{self.local}>;tag={self.from_tag}",
+            f"From: \"{self.display_name}\" <sip:tester@{self.local}>;tag={self.from_tag}",
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {cseq} {method}",

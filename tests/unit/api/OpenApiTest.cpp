@@ -223,8 +223,8 @@ TEST_F(OpenApiExamples, AnotherTenantsKeyFindsNoneOfAcmesResources) {
   int walked = 0;
   for (const auto& [path, item] : doc.at("paths").as_object()) {
     const std::string p(path);
-    if (p.find('{') == std::string::npos) {
-      continue;  // a collection: checked below
+    if (p.find('{') == std::string::npos || !p.starts_with("/v1/")) {
+      continue;  // a collection (checked below), or the console's files, which are nobody's
     }
     for (const auto& [method, operation] : item.as_object()) {
       if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {

@@ -136,7 +136,7 @@ TEST_F(RouterTest, InvalidRoomIdIs400WithFieldError) {
 }
 
 TEST_F(RouterTest, UnknownPathsAre404Problems) {
-  for (const char* target : {"/", "/nope", "/v1", "/v1/rooms/", "/v1/rooms/lobby/x", "/health/",
+  for (const char* target : {"/nope", "/v1", "/v1/rooms/", "/v1/rooms/lobby/x", "/health/",
                              "/v2/rooms", "//health"}) {
     expectProblem(get(target), http::status::not_found);
   }
@@ -175,7 +175,8 @@ TEST_F(RouterTest, QueryParametersAreRefusedByName) {
 
 TEST_F(RouterTest, AbsoluteFormTarget) {
   EXPECT_EQ(get("http://localhost:8080/health").result(), http::status::ok);
-  expectProblem(get("http://localhost:8080"), http::status::not_found);
+  // An empty path is "/": the web console's page.
+  EXPECT_EQ(get("http://localhost:8080").result(), http::status::ok);
 }
 
 TEST_F(RouterTest, BadTargetsAre400) {

@@ -391,12 +391,19 @@ class BasicEventClient {
     EXPECT_TRUE(runUntil(io_, done));
   }
   // The handshake's error, if any (a refused key fails it).
-  beast::error_code handshake(const std::string& target, const std::string& authorization) {
-    ws_.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& r) {
-      if (!authorization.empty()) {
-        r.set(http::field::authorization, authorization);
-      }
-    }));
+  // 'protocols': a Sec-WebSocket-Protocol line to offer, as a browser's WebSocket does.
+  beast::error_code handshake(const std::string& target,
+                              const std::string& authorization,
+                              const std::string& protocols = "") {
+    ws_.set_option(
+        websocket::stream_base::decorator([authorization, protocols](websocket::request_type& r) {
+          if (!authorization.empty()) {
+            r.set(http::field::authorization, authorization);
+          }
+          if (!protocols.empty()) {
+            r.set(http::field::sec_websocket_protocol, protocols);
+          }
+        }));
     bool done = false;
     beast::error_code result;
     ws_.async_handshake(response_, "127.0.0.1", target, [&](beast::error_code ec) {
@@ -407,6 +414,7 @@ class BasicEventClient {
     return result;
   }
   [[nodiscard]] unsigned handshakeStatus() const { return response_.result_int(); }
+  [[nodiscard]] const websocket::response_type& handshakeResponse() const { return response_; }
   // The next event, or nothing when the stream ended (or nothing came in time).
   std::optional<boost::json::object> next() {
     bool done = false;
@@ -477,6 +485,34 @@ TEST_F(ServerTest, OneKeyCannotHoldEveryEventStream) {
   }
   EventClient again(io_, server_->localEndpoint());
   EXPECT_FALSE(again.handshake("/v1/events", operator_));
+}
+
+// A browser cannot send Authorization on a WebSocket: the console offers its key as a
+// subprotocol beside "confab.events", and the server answers with "confab.events" alone.
+TEST_F(ServerTest, EventsTakeABrowsersKeyOfferedAsASubprotocolAndNeverEchoIt) {
+  model_.listen(events_);
+  startServer();
+  const std::string token = operator_.substr(std::string("Bearer ").size());
+  EventClient browser(io_, server_->localEndpoint());
+  ASSERT_FALSE(browser.handshake("/v1/events?room=1000", "", "confab.events, bearer." + token));
+  EXPECT_EQ(browser.handshakeResponse()[http::field::sec_websocket_protocol], "confab.events");
+  for (int i = 0; i < 10 && events_.subscribers() == 0; ++i) {
+    io_.run_for(10ms);
+  }
+  model_.open(liveRoom("1000"), "sip:1000@x");
+  auto event = browser.next();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->at("type"), "conference.started");
+
+  EventClient wrong(io_, server_->localEndpoint());
+  EXPECT_TRUE(wrong.handshake("/v1/events", "", "confab.events, bearer.confab_" +
+                                                    std::string(43, 'x')));
+  EXPECT_EQ(wrong.handshakeStatus(), 401U);
+  // A key alone, without the events protocol, is not taken (the browser would fail the
+  // handshake anyway: the server could answer none of its protocols).
+  EventClient bare(io_, server_->localEndpoint());
+  EXPECT_TRUE(bare.handshake("/v1/events", "", "bearer." + token));
+  EXPECT_EQ(bare.handshakeStatus(), 401U);
 }
 
 TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
