@@ -356,6 +356,22 @@ start_confab_api() {
   export API
 }
 
+# start_phone NAME [ARGS...]: audio_phone.py calling room 1000 in the background, on the test's
+# timeline (MEDIA_S seconds of media from start_at, the last ANALYZE_S judged at the frequencies in
+# PHONE_DETECT, stopped after $budget s); ARGS go to audio_phone.py. Its verdict goes to
+# $WORK/NAME.json, its call's identity to $WORK/NAME.info, its pid to PHONE_PID[NAME].
+declare -A PHONE_PID
+start_phone() {
+  local name=$1
+  shift
+  timeout -k 5 "$budget" python3 "$INTEG_DIR/audio_phone.py" --port "$SIP_PORT" --room 1000 \
+    --name "$name" --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
+    --detect "${PHONE_DETECT:-1000,1500,2000}" --info-file "$WORK/$name.info" "$@" \
+    >"$WORK/$name.json" 2>"$WORK/$name.err" &
+  PHONE_PID[$name]=$!
+  HELPER_PIDS+=("$!")
+}
+
 # sip_options PORT [UDP|TCP [USER]]: one OPTIONS to sip:USER@127.0.0.1:PORT (USER: 1000); prints
 # the answer's status line.
 sip_options() {

@@ -21,7 +21,6 @@ source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 require_tool curl
 
-PHONE="$INTEG_DIR/audio_phone.py"
 MEDIA_S=11
 ANALYZE_S=1.5
 LEAD_S=3
@@ -47,16 +46,7 @@ EOF
 
 start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
 budget=$((LEAD_S + MEDIA_S + 40))
-declare -A PHONE_PID
-start_phone() {
-  local name=$1
-  shift
-  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
-    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
-    --detect 440,1000,1500 --info-file "$WORK/$name.info" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
-  PHONE_PID[$name]=$!
-  HELPER_PIDS+=("$!")
-}
+PHONE_DETECT=440,1000,1500  # what start_phone (lib.sh) measures
 start_phone A --freq 1000
 start_phone B --freq 1500
 start_phone C --freq 0

@@ -29,17 +29,7 @@ start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
 stranger_at="$(python3 -c "print(f'{$start_at + $STRANGER_AFTER_S:.3f}')")"
 budget=$((LEAD_S + MEDIA_S + 40))
 
-# start_phone NAME [ARGS...]: audio_phone.py in the background, JSON in $WORK/NAME.json.
-declare -A PHONE_PID
-start_phone() {
-  local name=$1
-  shift
-  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
-    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
-    --detect 1000,1500,2000 "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
-  PHONE_PID[$name]=$!
-  HELPER_PIDS+=("$!")
-}
+PHONE_DETECT=1000,1500,2000  # what start_phone (lib.sh) measures
 
 start_phone A --freq 1000 --dtmf 7 --dtmf-at 1.0 --info-file "$WORK/A.info"
 start_phone B --freq 1500

@@ -9,7 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
-PHONE="$INTEG_DIR/audio_phone.py"
 MEDIA_S=4
 ANALYZE_S=2
 LEAD_S=3
@@ -20,16 +19,7 @@ start_confab --log-level info
 
 start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
 budget=$((LEAD_S + MEDIA_S + 40))
-declare -A PHONE_PID
-start_phone() {
-  local name=$1
-  shift
-  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
-    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
-    --detect 1000,2000,6000 "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
-  PHONE_PID[$name]=$!
-  HELPER_PIDS+=("$!")
-}
+PHONE_DETECT=1000,2000,6000  # what start_phone (lib.sh) measures
 start_phone W1 --codec g722 --freq 6000
 start_phone N --codec pcmu --freq 1000
 start_phone W2 --codec g722 --freq 0

@@ -20,7 +20,6 @@ integ_init "$@"
 require_tool chromium
 require_tool sipp
 
-PHONE="$INTEG_DIR/audio_phone.py"
 MEDIA_S=16
 ANALYZE_S=2
 LEAD_S=3
@@ -37,16 +36,7 @@ TENANT_KEY="$(curl -sf -X POST "$API/v1/keys" -H "Authorization: Bearer $CONFAB_
 
 start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
 budget=$((LEAD_S + MEDIA_S + 60))
-declare -A PHONE_PID
-start_phone() {
-  local name=$1
-  shift
-  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
-    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
-    --detect 1000,1500 --info-file "$WORK/$name.info" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
-  PHONE_PID[$name]=$!
-  HELPER_PIDS+=("$!")
-}
+PHONE_DETECT=1000,1500  # what start_phone (lib.sh) measures
 start_phone A --freq 1000 --display-name 'Alice <img src=x onerror=alert(1)><script>alert(2)</script>'
 start_phone B --freq 1500
 start_phone C --freq 0

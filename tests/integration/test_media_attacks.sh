@@ -14,7 +14,6 @@
 source "$(dirname "$0")/lib.sh"
 integ_init "$@"
 
-PHONE="$INTEG_DIR/audio_phone.py"
 SPRAYER="$INTEG_DIR/rtp_sprayer.py"
 MEDIA_S=6
 ANALYZE_S=2
@@ -39,16 +38,7 @@ HELPER_PIDS+=("$SPRAYER_PID")
 sleep 0.5  # the sprayer is at every port before the first INVITE
 
 start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
-declare -A PHONE_PID
-start_phone() {
-  local name=$1
-  shift
-  timeout -k 5 "$budget" python3 "$PHONE" --port "$SIP_PORT" --room 1000 --name "$name" \
-    --duration "$MEDIA_S" --analyze "$ANALYZE_S" --start-at "$start_at" \
-    --detect 1000,1500 --info-file "$WORK/$name.info" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
-  PHONE_PID[$name]=$!
-  HELPER_PIDS+=("$!")
-}
+PHONE_DETECT=1000,1500  # what start_phone (lib.sh) measures
 start_phone A --freq 1000 --stray-rate 33
 start_phone B --freq 1500
 start_phone C --freq 0
