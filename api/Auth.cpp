@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,28 +46,34 @@ std::string lockoutKey(const boost::asio::ip::address& address) {
   return address.to_string();
 }
 
-std::optional<std::string> bearerFromProtocols(const Request& request) {
+OfferedProtocols offeredProtocols(const Request& request) {
   constexpr std::string_view kPrefix = "bearer.";
-  if (request.count(http::field::authorization) != 0) {
-    return std::nullopt;
-  }
-  std::optional<std::string> token;
-  bool events = false;
+  // RFC 9110 §5.6.2: tchar. A subprotocol is a token (RFC 6455 §4.1), so "bearer.a b" or a
+  // quoted string is not a key, whatever the key lookup would make of it.
+  const auto isToken = [](std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+             std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+  };
+  OfferedProtocols out;
+  bool keys = false;
+  bool refused = request.count(http::field::authorization) != 0;
   for (auto element : listElements(request, http::field::sec_websocket_protocol)) {
     if (element == kEventsProtocol) {
-      events = true;
+      out.events = true;
     } else if (element.size() > kPrefix.size() &&
                iequals(element.substr(0, kPrefix.size()), kPrefix)) {
-      if (token) {
-        return std::nullopt;  // two keys: neither is taken
-      }
-      token = std::string(element.substr(kPrefix.size()));
+      const auto token = element.substr(kPrefix.size());
+      refused = refused || keys || !isToken(token);  // two keys, or not a token: none is taken
+      keys = true;
+      out.bearer = std::string(token);
     }
   }
-  if (!events) {
-    return std::nullopt;
+  if (refused || !out.events) {
+    out.bearer.reset();
   }
-  return token;
+  return out;
 }
 
 Auth::Auth(const policy::Store& store, LockoutSettings settings, Clock clock)

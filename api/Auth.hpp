@@ -69,10 +69,15 @@ class Auth {
 
 // A browser's WebSocket cannot send an Authorization header: the web console offers its key as
 // a subprotocol instead, "Sec-WebSocket-Protocol: confab.events, bearer.TOKEN" (RFC 6455
-// §4.1 and §11.3.4; the elements are tokens, which our keys are). This finds the TOKEN, if the
-// request offers "confab.events" too: the one protocol the server then answers with, so the key
-// is never echoed. Only for a request without an Authorization header.
-std::optional<std::string> bearerFromProtocols(const Request& request);
+// §4.1 and §11.3.4). What a WebSocket upgrade offers, read once: whether "confab.events" is
+// among the protocols (the one the server then answers with, so the key is never echoed), and
+// the TOKEN when it comes beside it. A TOKEN is taken only when it is one RFC 9110 token (which
+// our keys are), only once, and only for a request without an Authorization header.
+struct OfferedProtocols {
+  bool events = false;
+  std::optional<std::string> bearer;
+};
+OfferedProtocols offeredProtocols(const Request& request);
 inline constexpr std::string_view kEventsProtocol = "confab.events";
 
 // The address an IPv6 client is counted by: its /64, which one subscriber usually holds whole.

@@ -373,12 +373,11 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
   // GET /v1/events with Upgrade: websocket (RFC 6455 §4.2): the key first, then the stream takes
   // the connection over.
   void upgrade(Request request) {
-    const auto offered = listElements(request, http::field::sec_websocket_protocol);
-    const bool answerProtocol =
-        std::find(offered.begin(), offered.end(), kEventsProtocol) != offered.end();
+    const auto offered = offeredProtocols(request);
+    const bool answerProtocol = offered.events;
     // A browser's key comes as a subprotocol (api/Auth.hpp), and is checked as a header's is.
-    if (auto token = bearerFromProtocols(request)) {
-      request.set(http::field::authorization, "Bearer " + *token);
+    if (offered.bearer) {
+      request.set(http::field::authorization, "Bearer " + *offered.bearer);
     }
     auto who = shared_->auth.authenticate(request, source_);
     if (auto* problem = std::get_if<Problem>(&who)) {

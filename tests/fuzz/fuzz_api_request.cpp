@@ -90,10 +90,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (auto request = confab::api::parseRequest(input, limits)) {
-    // A key taken from Sec-WebSocket-Protocol is one whole list element: never empty, never
-    // holding the list's separators.
-    if (auto token = confab::api::bearerFromProtocols(*request)) {
-      check(!token->empty() && token->find_first_of(", \t") == std::string::npos);
+    // A key taken from Sec-WebSocket-Protocol is one whole list element and one token: never
+    // empty, never holding the list's separators or white space, and only beside confab.events.
+    const auto offered = confab::api::offeredProtocols(*request);
+    if (offered.bearer) {
+      check(offered.events && !offered.bearer->empty() &&
+            offered.bearer->find_first_of(", \t\"") == std::string::npos);
     }
   }
   std::ostringstream out;

@@ -110,20 +110,38 @@ Request upgrade(std::initializer_list<std::string> protocols) {
 }
 
 TEST(ConsoleEventsKey, TheKeyOfferedAsASubprotocolIsFoundBesideTheEventsProtocol) {
-  EXPECT_EQ(bearerFromProtocols(upgrade({"confab.events, bearer.confab_abc-DEF_1"})),
+  EXPECT_EQ(offeredProtocols(upgrade({"confab.events, bearer.confab_abc-DEF_1"})).bearer,
             "confab_abc-DEF_1");
   // Over two lines, and in either order (RFC 9110 §5.3: one list).
-  EXPECT_EQ(bearerFromProtocols(upgrade({"bearer.tok", "confab.events"})), "tok");
+  EXPECT_EQ(offeredProtocols(upgrade({"bearer.tok", "confab.events"})).bearer, "tok");
 }
 
 TEST(ConsoleEventsKey, NothingIsTakenWithoutTheEventsProtocolOrWithTwoKeysOrAHeader) {
-  EXPECT_EQ(bearerFromProtocols(upgrade({"bearer.tok"})), std::nullopt);
-  EXPECT_EQ(bearerFromProtocols(upgrade({"confab.events"})), std::nullopt);
-  EXPECT_EQ(bearerFromProtocols(upgrade({"confab.events, bearer.a, bearer.b"})), std::nullopt);
-  EXPECT_EQ(bearerFromProtocols(upgrade({"confab.events, bearer."})), std::nullopt);
+  EXPECT_EQ(offeredProtocols(upgrade({"bearer.tok"})).bearer, std::nullopt);
+  EXPECT_EQ(offeredProtocols(upgrade({"confab.events"})).bearer, std::nullopt);
+  EXPECT_EQ(offeredProtocols(upgrade({"confab.events, bearer.a, bearer.b"})).bearer, std::nullopt);
+  EXPECT_EQ(offeredProtocols(upgrade({"confab.events, bearer."})).bearer, std::nullopt);
   auto withHeader = upgrade({"confab.events, bearer.tok"});
   withHeader.set(http::field::authorization, "Bearer other");
-  EXPECT_EQ(bearerFromProtocols(withHeader), std::nullopt);  // the header is the key then
+  EXPECT_EQ(offeredProtocols(withHeader).bearer, std::nullopt);  // the header is the key then
+}
+
+TEST(ConsoleEventsKey, AKeyThatIsNotOneTokenIsNotTaken) {
+  // Found by fuzz_api_request: the list's elements are trimmed at their ends only, so "bearer.a b"
+  // held a space. A subprotocol is a token (RFC 6455 §4.1), and so is every key we issue.
+  for (const auto* offered : {"confab.events, bearer.a b", "confab.events, bearer.\"tok\"",
+                              "confab.events, bearer.a;b", "confab.events, bearer.a\tb"}) {
+    const auto got = offeredProtocols(upgrade({offered}));
+    EXPECT_EQ(got.bearer, std::nullopt) << offered;
+    EXPECT_TRUE(got.events) << offered;  // the protocol is still answered; the key is refused
+  }
+  EXPECT_EQ(offeredProtocols(upgrade({"confab.events, bearer.a!#$%&'*+-.^_`|~9"})).bearer,
+            "a!#$%&'*+-.^_`|~9");
+}
+
+TEST(ConsoleEventsKey, TheEventsProtocolIsFoundWithoutAKey) {
+  EXPECT_TRUE(offeredProtocols(upgrade({"chat, confab.events"})).events);
+  EXPECT_FALSE(offeredProtocols(upgrade({"chat, confab.eventsx, bearer.tok"})).events);
 }
 
 }  // namespace
