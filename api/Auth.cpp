@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -124,6 +125,14 @@ std::variant<Principal, Problem> Auth::authenticate(const Request& request,
     return refuse(source, "this token is no API key (revoked, or never issued)", true);
   }
   return Principal{found->id, found->tenantId, found->readOnly};
+}
+
+bool Auth::stillIssued(int64_t keyId) const {
+  try {
+    return store_.apiKey(keyId).has_value();
+  } catch (const std::exception&) {
+    return true;  // a store that fails now is not a revocation; the next look decides
+  }
 }
 
 Problem Auth::refuse(const boost::asio::ip::address& source,

@@ -52,6 +52,10 @@ class Auth {
   std::variant<Principal, Problem> authenticate(const Request& request,
                                                 const boost::asio::ip::address& source);
 
+  // Whether the key with this id is still issued (not revoked, its tenant not deleted): asked
+  // again for a stream that outlives its request. A store that cannot answer leaves it standing.
+  [[nodiscard]] bool stillIssued(int64_t keyId) const;
+
  private:
   struct Strikes {
     unsigned count = 0;

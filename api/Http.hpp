@@ -41,6 +41,9 @@ struct Limits {
   std::size_t maxConnections = 256;
   // Connections from one address (an IPv6 /64 counts as one) at once; more are closed.
   std::size_t maxConnectionsPerAddress = 32;
+  // How often the keys of open /v1/events streams are looked up again: a stream whose key was
+  // revoked since (or whose tenant was deleted) is closed by then.
+  std::chrono::milliseconds keyRecheck{2000};
 };
 
 // Puts the limits on a parser before it reads anything.

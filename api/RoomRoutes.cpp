@@ -8,6 +8,8 @@
 #include <string>
 
 #include "api/Routes.hpp"
+#include "focus/sip/Headers.hpp"
+#include "focus/transport/Addressing.hpp"
 #include "policy/Directory.hpp"
 #include "policy/StoreRooms.hpp"
 
@@ -100,9 +102,23 @@ void readRoom(Fields& fields,
 }  // namespace
 
 boost::json::object participantJson(const room::Call& call, const room::Uas& focus) {
-  boost::json::object out{{"callId", call.dialog().callId()},
-                          {"from", call.dialog().remoteUri()},
-                          {"address", call.dialog().source().remote.str()}};
+  const auto& dialog = call.dialog();
+  boost::json::object out{{"callId", dialog.callId()}, {"from", dialog.remoteUri()}};
+  // Their URI alone: From's value without the display name and the tag (a dialed-out party's To).
+  if (auto remote = sip::NameAddr::parse(dialog.remoteUri())) {
+    out["uri"] = remote->uri.str();
+  }
+  // Where their signalling comes from; for a party we called, which sent us no request yet,
+  // where ours go (their Contact, or the first route).
+  if (dialog.source().remote.port != 0) {
+    out["address"] = dialog.source().remote.str();
+  } else {
+    const auto to = dialog.destination();
+    const uint16_t port = to.port != 0 ? to.port : transport::defaultPort(to.protocol);
+    const auto literal = transport::parseIpLiteral(to.host);
+    out["address"] = literal ? transport::Endpoint{*literal, port}.str()
+                             : to.host + ":" + std::to_string(port);
+  }
   uint32_t clockRate = 8000;
   if (const auto& media = call.media()) {
     clockRate = media->codec.clockRate;

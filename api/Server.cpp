@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -80,8 +82,8 @@ class Server::Subscription {
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
 
-  // Safe from any thread.
-  virtual void close() = 0;
+  // Safe from any thread; 'why' is the Close frame's reason, a literal.
+  virtual void close(const char* why) = 0;
   // The API key it streams for (fixed at the upgrade).
   [[nodiscard]] virtual int64_t keyId() const = 0;
 };
@@ -132,9 +134,8 @@ class Server::EventStream final : public std::enable_shared_from_this<Server::Ev
                      beast::bind_front_handler(&EventStream::onAccept, this->shared_from_this()));
   }
 
-  void close() override {
-    net::post(ws_.get_executor(),
-              [self = this->shared_from_this()] { self->stop("server stopping"); });
+  void close(const char* why) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), why] { self->stop(why); });
   }
 
   void push(std::shared_ptr<const std::string> event) override {
@@ -536,7 +537,10 @@ class Server::Session final : public std::enable_shared_from_this<Server::Sessio
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
  public:
   Listener(net::io_context& io, std::shared_ptr<Shared> shared)
-      : io_(io), acceptor_(net::make_strand(io)), shared_(std::move(shared)) {}
+      : io_(io),
+        acceptor_(net::make_strand(io)),
+        keyTimer_(acceptor_.get_executor()),
+        shared_(std::move(shared)) {}
 
   beast::error_code open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -567,10 +571,47 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->keyTimer_.cancel();
+    });
+  }
+
+  // An event stream outlives the request that opened it: a key revoked since (or gone with its
+  // tenant) must not go on seeing the tenant's calls. Every keyRecheck the keys of the open
+  // streams are looked up again, and the streams of a key that is gone are closed.
+  void watchKeys() {
+    keyTimer_.expires_after(shared_->limits.keyRecheck);
+    keyTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->acceptor_.is_open()) {
+        return;
+      }
+      self->closeRevokedStreams();
+      self->watchKeys();
     });
   }
 
  private:
+  void closeRevokedStreams() {
+    std::vector<std::shared_ptr<Subscription>> open;
+    {
+      std::lock_guard lock(shared_->mutex);
+      for (const auto& weak : shared_->streams) {
+        if (auto stream = weak.lock()) {
+          open.push_back(std::move(stream));
+        }
+      }
+    }
+    std::map<int64_t, bool> issued;  // one lookup per key, however many streams it holds
+    for (const auto& stream : open) {
+      auto [known, fresh] = issued.try_emplace(stream->keyId(), true);
+      if (fresh) {
+        known->second = shared_->auth.stillIssued(stream->keyId());
+      }
+      if (!known->second) {
+        stream->close("key revoked");
+      }
+    }
+  }
+
   void onAccept(beast::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open() || ec == net::error::operation_aborted) {
       return;
@@ -647,6 +688,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 
   net::io_context& io_;
   tcp::acceptor acceptor_;
+  net::steady_timer keyTimer_;
   std::shared_ptr<Shared> shared_;
 };
 
@@ -683,6 +725,9 @@ boost::system::error_code Server::start() {
   local_ = listener->localEndpoint();
   listener_ = std::move(listener);
   listener_->accept();
+  if (shared_->events != nullptr) {
+    listener_->watchKeys();
+  }
   return {};
 }
 
@@ -715,7 +760,7 @@ void Server::stop() {
     session->close();
   }
   for (const auto& stream : streams) {
-    stream->close();
+    stream->close("server stopping");
   }
 }
 

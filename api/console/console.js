@@ -92,18 +92,34 @@
     } catch (e) {
       data = null;
     }
-    if (response.status === 401) {
-      signOut('The key was refused (' + (data && data.detail ? data.detail : '401') + '): sign in again.');
-    }
-    if (!response.ok) throw new ApiError(response.status, data);
+    if (!response.ok) throw failure(response.status, data);
     return {data, etag: response.headers.get('ETag')};
   }
 
-  // Runs an action of a button, saying what went wrong if it did.
+  // The error for a refused call. A 401 means the key is no good any more (revoked, or the
+  // tenant deleted): the page signs out, and that message is the one the user sees.
+  function failure(status, problem) {
+    const error = new ApiError(status, problem);
+    if (status === 401) {
+      signOut('The key was refused (' + (problem && problem.detail ? problem.detail : '401') +
+        '): sign in again.');
+      error.signedOut = true;
+    }
+    return error;
+  }
+
+  // Runs an action of a button, saying what went wrong if it did (unless it signed the user out,
+  // which says so itself).
   async function act(what, f) {
     try {
       await f();
     } catch (e) {
+      if (e && e.signedOut) return;
+      if (e && e.status === 412) {
+        say(what + ' failed: someone changed this room after you opened it. ' +
+          'Nothing was overwritten; open it again to see their change.', 'error');
+        return;
+      }
       say(what + ' failed: ' + e.message, 'error');
     }
   }
@@ -157,6 +173,9 @@
       setConnection('offline');
       if (key()) {
         retryTimer = setTimeout(connectEvents, Math.min(10000, 500 * 2 ** retries++));
+        // The server closes a revoked key's stream, and a browser hides why a handshake failed:
+        // one plain call finds out, and a 401 signs out (failure()) instead of retrying forever.
+        api('GET', '/v1/rooms?limit=1').catch(() => {});
       }
     });
   }
@@ -171,7 +190,7 @@
   }
 
   function nameOf(p) {
-    return p.displayName || p.entity || uriOf(p.from) || p.callId;
+    return p.displayName || p.entity || p.uri || uriOf(p.from) || p.callId;
   }
 
   // What an event says, in a line of the activity log (null: not worth a line).
@@ -445,7 +464,7 @@
           el('td', {class: 'who'},
             el('span', {class: 'talk', title: 'talking', 'aria-label': talks ? 'talking' : 'silent'}),
             el('span', {class: 'name', text: nameOf(p)}),
-            el('span', {class: 'uri mono', text: nameOf(p) === uriOf(p.from) ? '' : uriOf(p.from)})),
+            el('span', {class: 'uri mono', text: nameOf(p) === (p.uri || uriOf(p.from)) ? '' : (p.uri || uriOf(p.from))})),
           el('td', {}, role),
           el('td', {class: 'mono', text: (p.codec || '–') + (p.srtp ? ' 🔒' : '')}),
           el('td', {class: 'flags'},
@@ -544,7 +563,7 @@
   // A download through the API (it needs the key, which a plain link cannot send).
   async function download(path, name) {
     const response = await fetch(path, {headers: {Authorization: 'Bearer ' + key()}});
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    if (!response.ok) throw failure(response.status, await response.json().catch(() => null));
     const url = URL.createObjectURL(await response.blob());
     const a = el('a', {href: url, download: name});
     document.body.append(a);
@@ -577,7 +596,7 @@
         room = read.data;
         etag = read.etag;
       } catch (e) {
-        say('Reading the room failed: ' + e.message, 'error');
+        if (!e.signedOut) say('Reading the room failed: ' + e.message, 'error');
         return;
       }
     }

@@ -4,8 +4,10 @@
 
 The callers (A talks, B talks, C listens, D is SIPp) are in room 1000 from START_AT. The driver
 signs in, reads the rooms list and the room, mutes A (at MUTE_AT, seconds after START_AT),
-records, removes D, calls DIAL_URI (a SIPp UAS) out, downloads the recording, edits the room, and writes screenshots to
-WORK/screenshots. It prints one JSON object of what it saw; test_console.sh judges it with what
+records, removes D, calls DIAL_URI (a SIPp UAS) out, downloads the recording, deafens and mutes
+the called party, edits the room (and meets an edit made meanwhile), creates a room, ends the
+meeting, and sees the page sign out when the operator revokes its key (CONSOLE_KEY_ID, with
+CONSOLE_OPERATOR_TOKEN). It writes screenshots to WORK/screenshots. It prints one JSON object of what it saw; test_console.sh judges it with what
 the phones heard. A step that fails ends the run with its error in "error".
 """
 import json
@@ -18,6 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from browser import Browser, BrowserError  # noqa: E402
 
 api, key, work = sys.argv[1], sys.argv[2], sys.argv[3]
+# The key's id, and an operator's key to revoke it with at the end.
+key_id, operator_token = os.environ["CONSOLE_KEY_ID"], os.environ["CONSOLE_OPERATOR_TOKEN"]
 start_at, mute_at, dial_uri = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
 shots = os.path.join(work, "screenshots")
 downloads = os.path.join(work, "downloads")
@@ -210,14 +214,54 @@ try:
             time.sleep(0.2)
         page.wait_for("document.querySelectorAll('#roster tr[data-call]').length === 1",
                       what="only the called party left")
+        # Deafen the called party, then Mute all: both show in its row and in the API.
+        e_id = page.eval("document.querySelector('#roster tr[data-call]').dataset.call")
+        page.click(f"#roster tr[data-call=\"{e_id}\"] button[data-action='deaf']")
+        step("deaf_shown", page.wait_for(f"{row(e_id)}.dataset.deaf === 'true' && "
+                                         f"{row(e_id)}.querySelector('.flag.deaf') !== null",
+                                         timeout=5, what="E shown deaf"))
+        page.click("#room-controls button[data-action='mute-all']")
+        step("mute_all_shown", page.wait_for(f"{row(e_id)}.dataset.muted === 'true'", timeout=5,
+                                             what="E shown muted after Mute all"))
+        e_now = next(p for p in rest("GET", "/v1/rooms/1000")["participants"] if p["callId"] == e_id)
+        out["e_after_buttons"] = {"deaf": e_now.get("deaf"), "muted": e_now.get("muted")}
         page.click("#room-controls button[data-action='end']")
         step("end_shown", page.wait_for("document.querySelectorAll('#roster tr[data-call]').length === 0",
                                         timeout=5, what="an empty roster after End meeting"))
         shot(page, "room-ended")
 
+        # Two people editing one room: the second save is refused (If-Match, 412) and says so,
+        # and the first one's change stays.
+        page.click("#edit-room")
+        page.wait_for("document.getElementById('room-editor') !== null", what="the room editor again")
+        rest("PATCH", "/v1/rooms/1000", {"name": "Renamed elsewhere"})
+        page.eval("document.getElementById('name').value = 'Renamed here'")
+        page.click("#room-editor button[type='submit']")
+        page.wait_for("document.getElementById('notice').textContent.includes('someone changed this room')",
+                      what="the editor's conflict message")
+        out["conflict_notice"] = page.eval("document.getElementById('notice').textContent")
+        out["name_after_conflict"] = rest("GET", "/v1/rooms/1000")["name"]
+
+        # The operator revokes the key while the room is open: the server closes its event
+        # stream, and the page signs out saying why (not "... failed").
+        page.goto(api + "/#/rooms/1000")
+        page.wait_for("document.getElementById('roster') !== null && "
+                      "document.getElementById('connection').dataset.state === 'live'",
+                      what="the room, live, before the revocation")
+        revoke = urllib.request.Request(f"{api}/v1/keys/{key_id}", method="DELETE",
+                                        headers={"Authorization": "Bearer " + operator_token})
+        urllib.request.urlopen(revoke, timeout=5).close()
+        revoked_at = time.time()
+        page.wait_for("document.querySelector('#sign-in #key') !== null", timeout=10,
+                      what="the sign-in page after the key was revoked")
+        step("revoked_signed_out", time.time() - revoked_at)
+        out["revoked_notice"] = page.eval("document.getElementById('notice').textContent")
+        out["key_kept_after_revoke"] = page.eval("sessionStorage.length")
+
         out["page_problems"] = [p for p in page.problems()
-                                # the wrong key's 401, asked for on purpose above
-                                if not ("401" in p and "Failed to load resource" in p)]
+                                # the 401s of the wrong and the revoked key, and the editor's
+                                # 412, all asked for on purpose above
+                                if not (("401" in p or "412" in p) and "Failed to load resource" in p)]
 except Exception as e:  # noqa: BLE001: what failed is the result
     out["error"] = f"{type(e).__name__}: {e}"
 print(json.dumps(out))

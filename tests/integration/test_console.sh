@@ -11,8 +11,10 @@
 # and B's talking indicators and not C's; record; show A muted within a second of the click on
 # Mute (and C must then hear B and not A); remove D (SIPp gets its BYE, the row goes); download
 # the recording (a WAV with sound in it); lock the room and make C a moderator (the API shows both); dial E out (it joins the roster);
-# once the phones have hung up, end the meeting (E gets its BYE, the roster empties); fit a phone's width; save a PIN and a rule through the
-# room editor; create a room. It writes a screenshot of each page (sign-in, rooms, room, room
+# once the phones have hung up, deafen E and Mute all (the API shows both), end the meeting (E
+# gets its BYE, the roster empties); fit a phone's width; save a PIN and a rule through the room
+# editor, and refuse to save over an edit made meanwhile (412); create a room; and sign out,
+# saying why, within seconds of the operator revoking its key (the server closes the stream). It writes a screenshot of each page (sign-in, rooms, room, room
 # muted, room on a phone, editor, room ended) to CONFAB_SCREENSHOTS (default: console-screenshots in the
 # directory the test runs in).
 source "$(dirname "$0")/lib.sh"
@@ -29,10 +31,10 @@ start_confab_api --log-level debug
 log "API at $API"
 
 # A tenant's key, as an organizer has (the default tenant holds room 1000).
-TENANT_KEY="$(curl -sf -X POST "$API/v1/keys" -H "Authorization: Bearer $CONFAB_API_TOKEN" \
-  -H 'Content-Type: application/json' -d '{"tenant":1,"name":"console"}' |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')" ||
+issued="$(curl -sf -X POST "$API/v1/keys" -H "Authorization: Bearer $CONFAB_API_TOKEN" \
+  -H 'Content-Type: application/json' -d '{"tenant":1,"name":"console"}')" ||
   fail "POST /v1/keys for tenant 1"
+read -r TENANT_KEY KEY_ID < <(python3 -c 'import json, sys; k = json.load(sys.stdin); print(k["token"], k["id"])' <<<"$issued")
 
 start_at="$(python3 -c "import time; print(f'{time.time() + $LEAD_S:.3f}')")"
 budget=$((LEAD_S + MEDIA_S + 60))
@@ -46,7 +48,8 @@ start_sipp callee "$budget" -sn uas -m 1 -mi 127.0.0.1 -rtp_echo  # media back: 
 CALLEE_PID=$SIPP_PID
 CALLEE_URI="sip:callee@127.0.0.1:$SIPP_PORT"
 
-timeout -k 5 "$budget" python3 "$INTEG_DIR/console_driver.py" "$API" "$TENANT_KEY" "$WORK" \
+CONSOLE_KEY_ID="$KEY_ID" CONSOLE_OPERATOR_TOKEN="$CONFAB_API_TOKEN" \
+  timeout -k 5 "$budget" python3 "$INTEG_DIR/console_driver.py" "$API" "$TENANT_KEY" "$WORK" \
   "$start_at" "$MUTE_AT" "$CALLEE_URI" >"$WORK/browser.json" 2>"$WORK/browser.err" &
 DRIVER_PID=$!
 HELPER_PIDS+=("$DRIVER_PID")
@@ -116,6 +119,15 @@ check(b.get("muted_at", 99) <= media_s - window - 2, f"the mute came at {b.get('
 check(b.get("phone_overflows") is False, "the room page is wider than a phone's screen")
 check(b.get("saved") == {"pin": True, "announceCount": True}, f"the editor saved {b.get('saved')}")
 check(b.get("new_room") == "Board <b>room</b>", f"the new room is named {b.get('new_room')!r}")
+check(b.get("e_after_buttons") == {"deaf": True, "muted": True},
+      f"after Deafen and Mute all the API shows the called party as {b.get('e_after_buttons')}")
+check(b.get("name_after_conflict") == "Renamed elsewhere" and
+      "open it again" in b.get("conflict_notice", ""),
+      f"a save over someone else's edit: name {b.get('name_after_conflict')!r}, notice {b.get('conflict_notice')!r}")
+check(b.get("steps", {}).get("revoked_signed_out", 99) <= 4.0 and
+      "key was refused" in b.get("revoked_notice", "") and b.get("key_kept_after_revoke") == 0,
+      f"after the key was revoked: signed out in {b.get('steps', {}).get('revoked_signed_out')} s, "
+      f"notice {b.get('revoked_notice')!r}, {b.get('key_kept_after_revoke')} items kept")
 check(not b.get("page_problems"), f"the page logged errors: {b.get('page_problems')}")
 check(len(b.get("screenshots", [])) == 7, f"{len(b.get('screenshots', []))} screenshots of 7")
 # What C heard after the mute: B, and not A (levels in dBov from the phone's own analysis).

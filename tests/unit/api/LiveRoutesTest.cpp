@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <cctype>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -151,6 +152,39 @@ TEST_F(LiveRoutesTest, ADialOutIsAnInviteFromTheConference) {
   }
   EXPECT_EQ(call(http::verb::post, "/v1/rooms/1000/participants", R"({"uri":5})").result(),
             http::status::bad_request);
+}
+
+// Who someone is and where they are, for a caller and for a party the room called: the URI
+// alone (no display name or tag), and a real address even before the called party sent anything.
+TEST_F(LiveRoutesTest, EachParticipantShowsItsUriAndAddress) {
+  ASSERT_EQ(
+      call(http::verb::post, "/v1/rooms/1000/participants", R"({"uri":"sip:carol@127.0.0.1:5094"})")
+          .result(),
+      http::status::accepted);
+  const auto invite = sent("INVITE").at(0);
+  sip::Message ok = sip::makeResponse(invite, 200, {}, "caroltag");
+  ok.add("Contact", "<sip:carol@127.0.0.1:5096>");
+  ok.add("Content-Type", "application/sdp");
+  ok.body =
+      "v=0\r\no=carol 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 7000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+  h_.receive(ok.serialize());
+
+  const auto room = json(call(http::verb::get, "/v1/rooms/1000")).as_object();
+  std::map<std::string, boost::json::object> by;
+  for (const auto& p : room.at("participants").as_array()) {
+    by[std::string(p.at("callId").as_string())] = p.as_object();
+  }
+  ASSERT_EQ(by.size(), 3U) << room;
+  const auto& alice = by.at("alice-call");
+  EXPECT_EQ(alice.at("uri"), "sip:tester@127.0.0.1:5070");
+  EXPECT_EQ(alice.at("displayName"), "Tester");
+  EXPECT_EQ(alice.at("address").as_string(), h_.source.remote.str());
+  const auto& carol = by.at(invite.callId());
+  EXPECT_EQ(carol.at("uri"), "sip:carol@127.0.0.1:5094");
+  // Where our requests to them go (their Contact), not "0.0.0.0:0".
+  EXPECT_EQ(carol.at("address"), "127.0.0.1:5096");
+  EXPECT_THAT(std::string(carol.at("from").as_string()), ::testing::HasSubstr("tag=caroltag"));
 }
 
 TEST_F(LiveRoutesTest, EndingTheConferenceHangsUpOnEveryone) {

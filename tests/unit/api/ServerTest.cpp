@@ -414,6 +414,8 @@ class BasicEventClient {
     return result;
   }
   [[nodiscard]] unsigned handshakeStatus() const { return response_.result_int(); }
+  // The server's Close frame, once next() has seen the stream end.
+  [[nodiscard]] const websocket::close_reason& closeReason() const { return ws_.reason(); }
   [[nodiscard]] const websocket::response_type& handshakeResponse() const { return response_; }
   // The next event, or nothing when the stream ended (or nothing came in time).
   std::optional<boost::json::object> next() {
@@ -513,6 +515,48 @@ TEST_F(ServerTest, EventsTakeABrowsersKeyOfferedAsASubprotocolAndNeverEchoIt) {
   EventClient bare(io_, server_->localEndpoint());
   EXPECT_TRUE(bare.handshake("/v1/events", "", "bearer." + token));
   EXPECT_EQ(bare.handshakeStatus(), 401U);
+}
+
+// A stream outlives the upgrade that checked its key: revoking the key closes it (1008, "key
+// revoked") within keyRecheck, while another key's stream goes on.
+TEST_F(ServerTest, RevokingAKeyClosesItsEventStreams) {
+  model_.listen(events_);
+  Limits limits;
+  limits.keyRecheck = 50ms;
+  startServer(limits);
+  const std::string revoked = keys_.bearer();
+  EventClient first(io_, server_->localEndpoint());
+  ASSERT_FALSE(first.handshake("/v1/events", revoked));
+  EventClient second(io_, server_->localEndpoint());  // the same key twice: both go
+  ASSERT_FALSE(second.handshake("/v1/events", revoked));
+  EventClient other(io_, server_->localEndpoint());
+  ASSERT_FALSE(other.handshake("/v1/events", operator_));
+  for (int i = 0; i < 20 && events_.subscribers() < 3; ++i) {
+    io_.run_for(10ms);
+  }
+  ASSERT_EQ(events_.subscribers(), 3U);
+  // Still issued: a few rechecks change nothing.
+  io_.run_for(200ms);
+  ASSERT_EQ(events_.subscribers(), 3U);
+
+  const auto key = keys_.store().apiKeyForToken(revoked.substr(std::string("Bearer ").size()));
+  ASSERT_TRUE(key);
+  ASSERT_TRUE(std::holds_alternative<bool>(keys_.store().deleteApiKey(key->id)));
+  const auto revokedAt = std::chrono::steady_clock::now();
+  EXPECT_FALSE(first.next()) << "a revoked key's stream must end";
+  EXPECT_LT(std::chrono::steady_clock::now() - revokedAt, 2s);
+  EXPECT_EQ(first.closeReason().code, websocket::close_code::policy_error);
+  EXPECT_EQ(first.closeReason().reason, "key revoked");
+  EXPECT_FALSE(second.next());
+  EXPECT_EQ(second.closeReason().reason, "key revoked");
+
+  model_.open(liveRoom("1000"), "sip:1000@x");
+  auto event = other.next();
+  ASSERT_TRUE(event) << "another key's stream goes on";
+  EXPECT_EQ(event->at("type"), "conference.started");
+  EventClient again(io_, server_->localEndpoint());
+  EXPECT_TRUE(again.handshake("/v1/events", revoked));
+  EXPECT_EQ(again.handshakeStatus(), 401U);
 }
 
 TEST_F(ServerTest, EventsNeedAKeyAndAWebSocket) {
