@@ -29,7 +29,8 @@ class ControlServer::Connection final : public LineStream::Listener,
         peer_(peerOf(lowest(stream))),
         binding_(std::move(binding)),
         stream_(std::make_shared<LineStream>(std::move(stream), *this)),
-        statsTimer_(server.io_) {}
+        statsTimer_(server.io_),
+        heartbeatTimer_(server.io_) {}
 
   void start() { stream_->start(server_->settings_.helloTimeout); }
 
@@ -39,6 +40,7 @@ class ControlServer::Connection final : public LineStream::Listener,
   void close() {
     stream_->closeAfterSending();  // a refusal still reaches the client
     statsTimer_.cancel();
+    heartbeatTimer_.cancel();
     if (server_ == nullptr) {
       return;
     }
@@ -146,8 +148,10 @@ class ControlServer::Connection final : public LineStream::Listener,
     Hello hello;
     hello.mediaAddress = server_->settings_.mediaAddress;
     hello.proof = std::move(proof);
+    hello.heartbeatMs = server_->settings_.heartbeatInterval.count();
     send(hello);
     scheduleStats();
+    scheduleHeartbeat();
   }
 
   // Who knocks without the secret is worth an operator's attention.
@@ -359,6 +363,20 @@ class ControlServer::Connection final : public LineStream::Listener,
     });
   }
 
+  // Between stats pushes, which carry everything and may be long, a short line that says this
+  // mixer is alive (docs/mixer-protocol.md, "Stats pushes").
+  void scheduleHeartbeat() {
+    heartbeatTimer_.expires_after(server_->settings_.heartbeatInterval);
+    heartbeatTimer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->server_ == nullptr) {
+        return;
+      }
+      self->send(EngineStatsEvent{self->mixer().engineStats()});
+      self->scheduleHeartbeat();
+    });
+  }
+
   void pushStats() {
     for (const auto& [clientMix, serverMix] : mixes_) {
       if (auto stats = mixer().mixStats(serverMix)) {
@@ -381,6 +399,7 @@ class ControlServer::Connection final : public LineStream::Listener,
   std::string binding_;
   std::shared_ptr<LineStream> stream_;
   asio::steady_timer statsTimer_;
+  asio::steady_timer heartbeatTimer_;
   bool greeted_ = false;
   // The handshake's nonces; the client's is set once its hello came (with a secret only).
   std::string clientNonce_;

@@ -30,6 +30,9 @@ struct ControlServerSettings {
   bool tls = false;
   // Stats pushes (mix, endpoint, engine) to each connection.
   std::chrono::milliseconds statsInterval{1000};
+  // The heartbeat: the engine stats alone (one short line) this often, told to clients in hello.
+  // A client takes three missed beats as a hung mixer and moves its rooms (under 2 s at 500 ms).
+  std::chrono::milliseconds heartbeatInterval{500};
   // A client that has not said hello after this long is dropped.
   std::chrono::milliseconds helloTimeout{10000};
   std::size_t maxConnections = 64;

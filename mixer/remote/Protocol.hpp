@@ -62,12 +62,17 @@ struct Hello {
   std::string nonce;
   // Server to client, after a good authenticate: the server's proof; empty without a secret.
   std::string proof;
+  // Server to client: how often it sends a line even when nothing happens (its heartbeat), in
+  // ms, so that the client knows a hung server by the silence; 0 (absent): a server from before
+  // heartbeats, whose stats pushes come every second.
+  int64_t heartbeatMs = 0;
   template <class V, class M>
   static void visit(V& v, M& m) {
     v.integer("version", m.version, 0, std::numeric_limits<int64_t>::max(), kRequired);
     v.text("mediaAddress", m.mediaAddress, kMaxAddressBytes, kOptional);
     v.text("nonce", m.nonce, kMaxProofBytes, kOptional);
     v.text("proof", m.proof, kMaxProofBytes, kOptional);
+    v.integer("heartbeatMs", m.heartbeatMs, 0, 3600 * 1000, kOptional);
   }
 };
 // Server to client, in place of hello, when the server has a secret: its nonce.

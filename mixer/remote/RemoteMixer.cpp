@@ -387,7 +387,7 @@ class RemoteMixer::Link final : public LineStream::Listener {
       refuse("the mixer did not prove it knows the secret");
     } else {
       noteRefusal({});
-      greeted(hello->mediaAddress);
+      greeted(hello->mediaAddress, hello->heartbeatMs);
     }
   }
 
@@ -401,7 +401,13 @@ class RemoteMixer::Link final : public LineStream::Listener {
     owner_.shared_.refusal = std::move(why);
   }
 
-  void greeted(const std::string& mediaAddress) {
+  void greeted(const std::string& mediaAddress, int64_t heartbeatMs) {
+    if (heartbeatMs > 0) {
+      // Three beats missed (and a margin for the network) and the mixer is taken as hung; a
+      // server from before heartbeats keeps the settings' timeout, three of its stats pushes.
+      const int64_t beat = std::clamp<int64_t>(heartbeatMs, 10, 60 * 1000);
+      stream_->setIdleTimeout(std::chrono::milliseconds(3 * beat + 100));
+    }
     generation_ = ++generations_;
     backoff_ = owner_.settings_.reconnectMin;
     {

@@ -31,9 +31,11 @@ struct RemoteMixerSettings {
   std::chrono::milliseconds reconnectMin{100};
   std::chrono::milliseconds reconnectMax{5000};
   std::chrono::milliseconds connectTimeout{3000};
-  // The server pushes stats every second; this long without a line means it is gone (hung, or
-  // its machine off the network with the connection still open): three missed pushes and a
-  // margin, as Placement's heartbeat timeout, so that a MixerSet moves its rooms within seconds.
+  // This long without a line means the server is gone (hung, or its machine off the network with
+  // the connection still open), until its hello says how often it beats: then three missed beats
+  // and 100 ms (1.6 s at confab-mixer's 500 ms), so that a MixerSet moves its rooms within 2 s.
+  // For a server from before heartbeats, which pushes stats every second, it stays: three
+  // missed pushes and a margin.
   std::chrono::milliseconds idleTimeout{3500};
   // Non-empty: prove it to the server and accept only a server that proves it back
   // (mixer/remote/Handshake.hpp). Empty: a server that asks for one is refused.

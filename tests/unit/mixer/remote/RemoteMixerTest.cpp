@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <sys/socket.h>
+
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -337,6 +340,78 @@ class RawClient {
   asio::streambuf input_;
 };
 
+// A mixer that says hello and then hangs with its connection open (SIGSTOP, a stuck machine):
+// it reads what comes and never answers, until the client closes.
+class HangingServer {
+ public:
+  explicit HangingServer(int64_t heartbeatMs)
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)) {
+    thread_ = std::thread([this, heartbeatMs] {
+      tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec) {
+        return;
+      }
+      asio::streambuf in;
+      asio::read_until(socket, in, '\n', ec);
+      Hello hello;
+      hello.mediaAddress = "127.0.0.1";
+      hello.heartbeatMs = heartbeatMs;
+      asio::write(socket, asio::buffer(serialize(hello)), ec);
+      std::array<char, 4096> ignored{};
+      while (!ec) {
+        socket.read_some(asio::buffer(ignored), ec);
+      }
+    });
+  }
+  ~HangingServer() {
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // ends an accept() still waiting
+    thread_.join();
+  }
+  HangingServer(const HangingServer&) = delete;
+  HangingServer& operator=(const HangingServer&) = delete;
+  [[nodiscard]] tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// The heartbeat in hello: three beats missed and 100 ms, and the client knows the mixer is hung
+// (its rooms then move, MixerSet); not the 3.5 s it keeps for a server from before heartbeats.
+TEST(MixerRemote, AHungMixerIsKnownByItsMissingHeartbeats) {
+  HangingServer server(100);
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(waitFor([&] { return mixer.connected(); }, 5s));
+  const auto greeted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitFor([&] { return !mixer.connected(); }, 5s));
+  const auto took = std::chrono::steady_clock::now() - greeted;
+  EXPECT_GE(took, 300ms) << "dropped before three beats were missed";
+  EXPECT_LT(took, 2s) << "the beat in hello was not used";
+}
+
+TEST(MixerRemote, AServerWithoutHeartbeatsGetsTheLongerTimeout) {
+  HangingServer server(0);
+  RemoteMixer mixer(clientSettings(server.endpoint()));
+  ASSERT_TRUE(waitFor([&] { return mixer.connected(); }, 5s));
+  const auto greeted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitFor([&] { return !mixer.connected(); }, 6s));
+  EXPECT_GE(std::chrono::steady_clock::now() - greeted, 3s);
+}
+
 TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   MixerServer server({44400, 44409});
   {
@@ -357,7 +432,8 @@ TEST(MixerRemote, ServerWantsHelloWithItsVersionFirst) {
   {
     RawClient client(server.endpoint());
     client.send(serialize(Hello{}));
-    EXPECT_EQ(client.receive(), R"({"type":"hello","version":3,"mediaAddress":"127.0.0.1"})");
+    EXPECT_EQ(client.receive(),
+              R"({"type":"hello","version":3,"mediaAddress":"127.0.0.1","heartbeatMs":500})");
     // A bad line is answered and the connection stays usable.
     client.send("this is not json\n");
     EXPECT_THAT(client.receiveAnswer(), ::testing::HasSubstr(R"("type":"failed","id":0)"));
