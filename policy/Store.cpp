@@ -407,6 +407,8 @@ constexpr const char* kRoomColumns =
     "entry_exit_tones, announce_count, locked, language, listener_pin IS NOT NULL, "
     "public_roster, participants_invite";
 
+constexpr int kRoomColumnCount = 17;  // kRoomColumns' columns, read by roomFrom
+
 StoredRoom roomFrom(const Statement& s) {
   StoredRoom r;
   r.id = s.integer(0);
@@ -631,17 +633,26 @@ std::vector<Tenant> Store::tenants() const {
   return out;
 }
 
-std::optional<Tenant> Store::tenantForDomain(std::string_view domain) const {
-  // The same spelling the domains were stored in; what does not parse can match only '*'.
+namespace {
+
+// A Request-URI's host in the spelling the domains were stored in; what does not parse can match
+// only '*'.
+std::string domainKey(std::string_view domain) {
   auto normalized = normalizeDomain(domain);
-  const std::string key = std::holds_alternative<std::string>(normalized)
-                              ? std::get<std::string>(normalized)
-                              : lower(domain);
-  // One indexed query: the exact owner sorts before the wildcard's.
-  Statement s(*db_,
-              "SELECT tenant_id FROM tenant_domains WHERE domain IN (?1, ?2) "
-              "ORDER BY domain = ?2 LIMIT 1");
-  s.bind(1, key).bind(2, kAnyDomain);
+  return std::holds_alternative<std::string>(normalized) ? std::get<std::string>(normalized)
+                                                         : lower(domain);
+}
+
+// The tenant owning the domain ?1 exactly, else the one owning '*' (?2): the exact owner sorts
+// first. One indexed query, also used as a subquery.
+constexpr const char* kDomainOwner =
+    "SELECT tenant_id FROM tenant_domains WHERE domain IN (?1, ?2) ORDER BY domain = ?2 LIMIT 1";
+
+}  // namespace
+
+std::optional<Tenant> Store::tenantForDomain(std::string_view domain) const {
+  Statement s(*db_, kDomainOwner);
+  s.bind(1, domainKey(domain)).bind(2, kAnyDomain);
   if (s.step() != sql::kRow) {
     return std::nullopt;
   }
@@ -918,6 +929,29 @@ std::optional<StoredRoom> Store::findRoom(int64_t tenantId, std::string_view use
     return std::nullopt;
   }
   return roomFrom(s);
+}
+
+std::optional<Store::CallRoom> Store::findRoomForCall(std::string_view domain,
+                                                      std::string_view user) const {
+  // The tenant's columns through scalar subqueries, so that the room's columns need no table
+  // prefix (kRoomColumns); the room's index (tenant_id, user) does the rest.
+  Statement s(*db_, (std::string("SELECT ") + kRoomColumns +
+                     ", (SELECT name FROM tenants WHERE id = rooms.tenant_id)"
+                     ", (SELECT max_participants FROM tenants WHERE id = rooms.tenant_id)"
+                     ", (SELECT recording_allowed FROM tenants WHERE id = rooms.tenant_id)"
+                     " FROM rooms WHERE tenant_id = (" +
+                     kDomainOwner + ") AND \"user\" = ?3")
+                        .c_str());
+  s.bind(1, domainKey(domain)).bind(2, kAnyDomain).bind(3, user);
+  if (s.step() != sql::kRow) {
+    return std::nullopt;
+  }
+  CallRoom found{roomFrom(s), Tenant{}};
+  found.tenant.id = found.room.tenantId;
+  found.tenant.name = s.text(kRoomColumnCount);
+  found.tenant.maxParticipants = static_cast<unsigned>(s.integer(kRoomColumnCount + 1));
+  found.tenant.recordingAllowed = s.integer(kRoomColumnCount + 2) != 0;
+  return found;
 }
 
 std::vector<StoredRoom> Store::rooms(int64_t tenantId) const {

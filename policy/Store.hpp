@@ -269,6 +269,16 @@ class Store {
   StoreResult<StoredRoom> updateRoom(const RoomChange& change);
   [[nodiscard]] std::optional<StoredRoom> room(int64_t id) const;
   [[nodiscard]] std::optional<StoredRoom> findRoom(int64_t tenantId, std::string_view user) const;
+  // What a call needs at once, in one query (one round trip on PostgreSQL): the room 'user' of
+  // the tenant tenantForDomain(domain) names, with that tenant's id, name and limit (not its
+  // domains or dial-out account). An exact owner without that room is no room: the wildcard
+  // tenant's room of the same number is not reached through another tenant's domain.
+  struct CallRoom {
+    StoredRoom room;
+    Tenant tenant;  // id, name, maxParticipants and recordingAllowed only
+  };
+  [[nodiscard]] std::optional<CallRoom> findRoomForCall(std::string_view domain,
+                                                        std::string_view user) const;
   [[nodiscard]] std::vector<StoredRoom> rooms(int64_t tenantId) const;
   // A page of rooms by id: those after 'afterId', at most 'limit', of one tenant or (nullopt)
   // all, and with 'search' (unless empty) in their user part or name, case-insensitively.

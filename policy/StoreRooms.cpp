@@ -27,15 +27,12 @@ Room StoreRooms::toRoom(const StoredRoom& stored, const Tenant& tenant, bool def
 }
 
 std::optional<Room> StoreRooms::find(std::string_view user, std::string_view domain) const {
-  auto tenant = store_.tenantForDomain(domain);
-  if (!tenant) {
+  // One query: on PostgreSQL each query is a round trip to the server, paid on the SIP thread.
+  auto found = store_.findRoomForCall(domain, user);
+  if (!found) {
     return std::nullopt;
   }
-  auto stored = store_.findRoom(tenant->id, user);
-  if (!stored) {
-    return std::nullopt;
-  }
-  Room room = toRoom(*stored, *tenant, tenant->id == default_);
+  Room room = toRoom(found->room, found->tenant, found->tenant.id == default_);
   room.requireSrtp = requireSrtp_;
   return room;
 }

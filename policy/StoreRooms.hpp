@@ -1,5 +1,5 @@
 // The rooms callers reach, read from the policy store at call time: the tenant that owns the
-// Request-URI's domain, then its room with that user part. Each lookup is one indexed query on
+// Request-URI's domain, then its room with that user part. Each lookup is one query on
 // the SIP thread's own connection (SQLite in WAL mode: an operator's write never makes it wait).
 #pragma once
 

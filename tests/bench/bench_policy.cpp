@@ -1,5 +1,5 @@
 // What a call costs the SIP thread in the policy store (issue 11): finding the room a
-// Request-URI names (the tenant owning the domain, then its room: two indexed queries) and
+// Request-URI names (the tenant owning the domain, then its room: one query since 2026-12-06) and
 // checking a PIN (PBKDF2-HMAC-SHA256, Store::kPinIterations). A store of TENANTS tenants with a
 // domain each (plus the default tenant owning '*') and ROOMS rooms each, in a real SQLite file in
 // DIR, or in the PostgreSQL database a postgresql:// URI names; and what writing a room costs (one

@@ -429,6 +429,52 @@ TEST_F(StoreTest, TheWildcardTenantOwnsEveryDomainNoOtherTenantOwns) {
   EXPECT_EQ(store->tenantForDomain("acme.example")->id, acme.id);
 }
 
+// A call's lookup in one query finds what the two steps (the domain's tenant, then its room)
+// find: the exact owner's room, else nothing, never the wildcard tenant's room of that number.
+TEST_F(StoreTest, ACallFindsItsRoomInOneQueryAsTheTwoStepsWould) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const Tenant fallback = ok(store->createTenant(Tenant{0, "fallback", 0, 0, true, {"*"}}));
+  const Tenant acme = ok(store->createTenant(Tenant{0, "acme", 0, 7, false, {"acme.example"}}));
+  ok(store->createRoom(roomChange(fallback.id, "100")));
+  RoomChange board = roomChange(acme.id, "200");
+  board.room.name = "Board";
+  board.room.locked = true;
+  board.participantPin = "1234";
+  ok(store->createRoom(board));
+
+  const auto found = store->findRoomForCall("ACME.example", "200");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->room.name, "Board");
+  EXPECT_TRUE(found->room.locked);
+  EXPECT_TRUE(found->room.hasParticipantPin);
+  EXPECT_FALSE(found->room.hasModeratorPin);
+  EXPECT_EQ(found->tenant.id, acme.id);
+  EXPECT_EQ(found->tenant.name, "acme");
+  EXPECT_EQ(found->tenant.maxParticipants, 7U);
+  EXPECT_FALSE(found->tenant.recordingAllowed);
+  const auto viaFallback = store->findRoomForCall("other.example", "100");
+  ASSERT_TRUE(viaFallback);
+  EXPECT_EQ(viaFallback->tenant.id, fallback.id);
+  EXPECT_EQ(viaFallback->tenant.name, "fallback");
+  EXPECT_TRUE(viaFallback->tenant.recordingAllowed);
+  EXPECT_FALSE(store->findRoomForCall("acme.example", "100")) << "the exact owner has no 100";
+  EXPECT_FALSE(store->findRoomForCall("other.example", "200")) << "200 is acme's";
+  EXPECT_FALSE(store->findRoomForCall("other.example", "999"));
+  // The same answers as the two steps, room for room.
+  for (const auto& [domain, user] : {std::pair{"acme.example", "200"}, {"acme.example", "100"},
+                                     {"other.example", "100"}, {"192.0.2.7", "100"}}) {
+    const auto tenant = store->tenantForDomain(domain);
+    const auto stepwise = tenant ? store->findRoom(tenant->id, user) : std::nullopt;
+    const auto once = store->findRoomForCall(domain, user);
+    ASSERT_EQ(once.has_value(), stepwise.has_value()) << domain << " " << user;
+    if (once) {
+      EXPECT_EQ(once->room.id, stepwise->id);
+      EXPECT_EQ(once->tenant.id, tenant->id);
+    }
+  }
+}
+
 TEST_F(StoreTest, DomainsAreValidatedAndStoredInOneSpelling) {
   auto store = open();
   ASSERT_TRUE(store);
