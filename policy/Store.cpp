@@ -638,7 +638,7 @@ namespace {
 // A Request-URI's host in the spelling the domains were stored in; what does not parse can match
 // only '*'.
 std::string domainKey(std::string_view domain) {
-  auto normalized = normalizeDomain(domain);
+  auto normalized = Store::normalizeDomain(domain);
   return std::holds_alternative<std::string>(normalized) ? std::get<std::string>(normalized)
                                                          : lower(domain);
 }
